@@ -1,0 +1,781 @@
+//! EC2 network kinds: discovery (one tag-filtered, paginated Describe per kind
+//! per region) and the mutations of apply, tolerant of "already exists" and
+//! "not found" so that a rerun after any failure converges.
+
+use super::{retry_while, AwsError};
+use crate::desired::{is_managed_tag, port_numbers, ports_text, route_value, rule_value};
+use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG};
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
+    Tag, TagSpecification, UserIdGroupPair,
+};
+use aws_sdk_ec2::Client;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Sends a request and maps its error to `AwsError` named after the operation.
+macro_rules! send {
+    ($op:literal, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+/// Collects every page of a paginated Describe.
+macro_rules! all_pages {
+    ($op:literal, $request:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+/// Everything a stack owns in a region, in five calls whatever the number of resources.
+pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Vec<Observed>, AwsError> {
+    let owned_by = || {
+        Filter::builder()
+            .name(format!("tag:{STACK_TAG}"))
+            .values(stack)
+            .build()
+    };
+    let (vpcs, subnets, gateways, tables, groups) = tokio::try_join!(
+        async { all_pages!("DescribeVpcs", client.describe_vpcs().filters(owned_by())) },
+        async { all_pages!("DescribeSubnets", client.describe_subnets().filters(owned_by())) },
+        async {
+            all_pages!(
+                "DescribeInternetGateways",
+                client.describe_internet_gateways().filters(owned_by())
+            )
+        },
+        async { all_pages!("DescribeRouteTables", client.describe_route_tables().filters(owned_by())) },
+        async {
+            all_pages!(
+                "DescribeSecurityGroups",
+                client.describe_security_groups().filters(owned_by())
+            )
+        },
+    )?;
+    let arn = |owner: Option<&str>, path: String| {
+        format!("arn:aws:ec2:{region}:{}:{path}", owner.unwrap_or_default())
+    };
+    let mut found = Vec::new();
+    for v in vpcs {
+        let id = v.vpc_id().unwrap_or_default();
+        let cidr = v.cidr_block().unwrap_or_default();
+        found.extend(observed(
+            region,
+            Kind::Vpc,
+            v.tags(),
+            id,
+            [("cidr", Value::str(cidr))],
+            [
+                ("id", id.to_string()),
+                ("cidr", cidr.to_string()),
+                ("arn", arn(v.owner_id(), format!("vpc/{id}"))),
+            ],
+        ));
+    }
+    for s in subnets {
+        let id = s.subnet_id().unwrap_or_default();
+        let (cidr, zone) = (s.cidr_block().unwrap_or_default(), s.availability_zone().unwrap_or_default());
+        found.extend(observed(
+            region,
+            Kind::Subnet,
+            s.tags(),
+            id,
+            [
+                ("vpc", Value::Id(s.vpc_id().unwrap_or_default().into())),
+                ("cidr", Value::str(cidr)),
+                ("zone", Value::str(zone)),
+                (
+                    "map_public_ip_on_launch",
+                    Value::Bool(s.map_public_ip_on_launch().unwrap_or(false)),
+                ),
+            ],
+            [
+                ("id", id.to_string()),
+                ("cidr", cidr.to_string()),
+                ("zone", zone.to_string()),
+                ("arn", s.subnet_arn().unwrap_or_default().to_string()),
+            ],
+        ));
+    }
+    for g in gateways {
+        let id = g.internet_gateway_id().unwrap_or_default();
+        let vpc = g.attachments().iter().find_map(|a| a.vpc_id());
+        found.extend(observed(
+            region,
+            Kind::InternetGateway,
+            g.tags(),
+            id,
+            vpc.map(|v| ("vpc", Value::Id(v.into()))),
+            [
+                ("id", id.to_string()),
+                ("arn", arn(g.owner_id(), format!("internet-gateway/{id}"))),
+            ],
+        ));
+    }
+    for t in tables {
+        let id = t.route_table_id().unwrap_or_default();
+        let routes = t
+            .routes()
+            .iter()
+            .filter(|r| r.gateway_id() != Some("local"))
+            .filter_map(|r| {
+                let target = r
+                    .gateway_id()
+                    .or(r.nat_gateway_id())
+                    .or(r.transit_gateway_id())
+                    .or(r.vpc_peering_connection_id())
+                    .or(r.network_interface_id())
+                    .unwrap_or("(none)");
+                Some(route_value(r.destination_cidr_block()?, Value::Id(target.into())))
+            });
+        let associations: Vec<(&str, &str)> = t
+            .associations()
+            .iter()
+            .filter(|a| !a.main().unwrap_or(false))
+            .filter_map(|a| Some((a.subnet_id()?, a.route_table_association_id()?)))
+            .collect();
+        if let Some(mut o) = observed(
+            region,
+            Kind::RouteTable,
+            t.tags(),
+            id,
+            [
+                ("vpc", Value::Id(t.vpc_id().unwrap_or_default().into())),
+                ("routes", Value::set(routes)),
+                (
+                    "subnets",
+                    Value::set(associations.iter().map(|(s, _)| Value::Id(s.to_string()))),
+                ),
+            ],
+            [("id", id.to_string())],
+        ) {
+            o.handles = associations
+                .iter()
+                .map(|(subnet, assoc)| (association_handle(subnet), assoc.to_string()))
+                .collect();
+            found.push(o);
+        }
+    }
+    for g in groups {
+        let id = g.group_id().unwrap_or_default();
+        let name = g.group_name().unwrap_or_default();
+        found.extend(observed(
+            region,
+            Kind::SecurityGroup,
+            g.tags(),
+            id,
+            [
+                ("vpc", Value::Id(g.vpc_id().unwrap_or_default().into())),
+                ("name", Value::str(name)),
+                ("description", Value::str(g.description().unwrap_or_default())),
+                ("ingress", rules(g.ip_permissions())),
+                ("egress", rules(g.ip_permissions_egress())),
+            ],
+            [
+                ("id", id.to_string()),
+                ("name", name.to_string()),
+                ("arn", arn(g.owner_id(), format!("security-group/{id}"))),
+            ],
+        ));
+    }
+    Ok(found)
+}
+
+fn association_handle(subnet_id: &str) -> String {
+    format!("association:{subnet_id}")
+}
+
+/// A live resource of a stack, or `None` (with a warning) when its id tag is unusable.
+fn observed<'a>(
+    region: &str,
+    kind: Kind,
+    tags: &[Tag],
+    live_id: &str,
+    attrs: impl IntoIterator<Item = (&'a str, Value)>,
+    exports: impl IntoIterator<Item = (&'a str, String)>,
+) -> Option<Observed> {
+    let tag = |key: &str| tags.iter().find(|t| t.key() == Some(key)).and_then(Tag::value);
+    let address = tag(ID_TAG).and_then(Address::parse).filter(|a| a.kind == kind);
+    let Some(address) = address else {
+        tracing::warn!(
+            "{live_id} in {region} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
+        );
+        return None;
+    };
+    let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let user_tags = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .filter(|(k, _)| !is_managed_tag(k))
+        .map(|(k, v)| (k.to_string(), Value::str(v)));
+    attrs.insert("tags".into(), Value::Map(user_tags.collect()));
+    attrs.insert("protect".into(), Value::Bool(tag(PROTECT_TAG) == Some("true")));
+    Some(Observed {
+        address,
+        region: region.to_string(),
+        live_id: live_id.to_string(),
+        attrs,
+        exports: exports.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        handles: BTreeMap::new(),
+    })
+}
+
+/// AWS groups rules by protocol and ports; reconcile compares one rule per source.
+fn rules(permissions: &[IpPermission]) -> Value {
+    let mut out = Vec::new();
+    for p in permissions {
+        let protocol = p.ip_protocol().unwrap_or("-1");
+        let ports = ports_text(protocol, p.from_port(), p.to_port());
+        let rule = |key: &str, source: Value, description: Option<&str>| {
+            rule_value(protocol, &ports, (key, source), description)
+        };
+        for r in p.ip_ranges() {
+            out.push(rule("cidr", Value::str(r.cidr_ip().unwrap_or_default()), r.description()));
+        }
+        for r in p.ipv6_ranges() {
+            out.push(rule("cidr_ipv6", Value::str(r.cidr_ipv6().unwrap_or_default()), r.description()));
+        }
+        for r in p.prefix_list_ids() {
+            out.push(rule("prefix_list", Value::Id(r.prefix_list_id().unwrap_or_default().into()), r.description()));
+        }
+        for g in p.user_id_group_pairs() {
+            out.push(rule(
+                "security_group",
+                Value::Id(g.group_id().unwrap_or_default().into()),
+                g.description(),
+            ));
+        }
+    }
+    Value::set(out)
+}
+
+/// One rule back into AWS's shape.
+fn permission(rule: &Value) -> IpPermission {
+    let empty = BTreeMap::new();
+    let m = rule.as_map().unwrap_or(&empty);
+    let text = |k: &str| m.get(k).and_then(Value::as_str);
+    let description = text("description").map(str::to_string);
+    let (from, to) = port_numbers(text("ports").unwrap_or("all"));
+    let mut p = IpPermission::builder()
+        .ip_protocol(text("protocol").unwrap_or("-1"))
+        .set_from_port(from)
+        .set_to_port(to);
+    if let Some(cidr) = text("cidr") {
+        p = p.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(description).build());
+    } else if let Some(cidr) = text("cidr_ipv6") {
+        p = p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(description).build());
+    } else if let Some(list) = text("prefix_list") {
+        p = p.prefix_list_ids(PrefixListId::builder().prefix_list_id(list).set_description(description).build());
+    } else if let Some(group) = text("security_group") {
+        p = p.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).set_description(description).build());
+    }
+    p.build()
+}
+
+/// What a create returns: the new id and what interpolations may read from it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub live_id: String,
+    pub exports: BTreeMap<String, String>,
+}
+
+fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
+    attrs.get(key).and_then(Value::as_str).ok_or_else(|| AwsError {
+        operation: "resolve",
+        code: "Unresolved".into(),
+        message: format!("attribute `{key}` has no value yet"),
+    })
+}
+
+fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {
+    attrs
+        .get(key)
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn set_items(attrs: &Attrs, key: &str) -> Vec<Value> {
+    attrs.get(key).map(Value::as_list).unwrap_or_default().to_vec()
+}
+
+fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
+    attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+/// The mutations of one region. `attrs` passed in are concrete: references are live ids.
+pub struct Mutator<'a> {
+    pub client: &'a Client,
+    pub stack: &'a str,
+    pub version: Option<&'a str>,
+}
+
+const EVENTUAL: u32 = 4;
+const DEPENDENCIES: u32 = 8;
+
+impl Mutator<'_> {
+    fn tags(&self, address: &Address, attrs: &Attrs) -> Vec<Tag> {
+        let mut tags: Vec<Tag> = user_tags(attrs).iter().map(|(k, v)| tag(k, v)).collect();
+        tags.push(tag(STACK_TAG, self.stack));
+        tags.push(tag(ID_TAG, &address.to_string()));
+        if let Some(v) = self.version {
+            tags.push(tag(VERSION_TAG, v));
+        }
+        if attrs.get("protect") == Some(&Value::Bool(true)) {
+            tags.push(tag(PROTECT_TAG, "true"));
+        }
+        tags
+    }
+
+    fn tag_spec(&self, rt: ResourceType, address: &Address, attrs: &Attrs) -> TagSpecification {
+        TagSpecification::builder()
+            .resource_type(rt)
+            .set_tags(Some(self.tags(address, attrs)))
+            .build()
+    }
+
+    pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Created, AwsError> {
+        let c = self.client;
+        let exports = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let created = match address.kind {
+            Kind::Vpc => {
+                let cidr = text(attrs, "cidr")?;
+                let out = send!(
+                    "CreateVpc",
+                    c.create_vpc()
+                        .cidr_block(cidr)
+                        .tag_specifications(self.tag_spec(ResourceType::Vpc, address, attrs))
+                )?;
+                let vpc = out.vpc().cloned().unwrap_or_else(|| aws_sdk_ec2::types::Vpc::builder().build());
+                let id = vpc.vpc_id().unwrap_or_default().to_string();
+                c.wait_until_vpc_available()
+                    .vpc_ids(&id)
+                    .wait(Duration::from_secs(300))
+                    .await
+                    .map_err(|e| AwsError::waiter("waiting for the VPC to be available", e))?;
+                let arn = format!("arn:aws:ec2:{}:{}:vpc/{id}", region(c), vpc.owner_id().unwrap_or_default());
+                Created {
+                    exports: exports(&[("id", &id), ("cidr", cidr), ("arn", &arn)]),
+                    live_id: id,
+                }
+            }
+            Kind::Subnet => {
+                let (vpc, cidr, zone) = (text(attrs, "vpc")?, text(attrs, "cidr")?, text(attrs, "zone")?);
+                let out = retry_while(
+                    || async {
+                        send!(
+                            "CreateSubnet",
+                            c.create_subnet()
+                                .vpc_id(vpc)
+                                .cidr_block(cidr)
+                                .availability_zone(zone)
+                                .tag_specifications(self.tag_spec(ResourceType::Subnet, address, attrs))
+                        )
+                    },
+                    AwsError::is_not_found,
+                    EVENTUAL,
+                )
+                .await?;
+                let subnet = out.subnet().cloned().unwrap_or_else(|| aws_sdk_ec2::types::Subnet::builder().build());
+                let id = subnet.subnet_id().unwrap_or_default().to_string();
+                c.wait_until_subnet_available()
+                    .subnet_ids(&id)
+                    .wait(Duration::from_secs(300))
+                    .await
+                    .map_err(|e| AwsError::waiter("waiting for the subnet to be available", e))?;
+                if attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
+                    self.map_public_ip(&id, true).await?;
+                }
+                Created {
+                    exports: exports(&[
+                        ("id", &id),
+                        ("cidr", cidr),
+                        ("zone", zone),
+                        ("arn", subnet.subnet_arn().unwrap_or_default()),
+                    ]),
+                    live_id: id,
+                }
+            }
+            Kind::InternetGateway => {
+                let out = send!(
+                    "CreateInternetGateway",
+                    c.create_internet_gateway()
+                        .tag_specifications(self.tag_spec(ResourceType::InternetGateway, address, attrs))
+                )?;
+                let gw = out.internet_gateway();
+                let id = gw.and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+                let owner = gw.and_then(|g| g.owner_id()).unwrap_or_default();
+                if let Some(vpc) = attrs.get("vpc").and_then(Value::as_str) {
+                    self.attach_gateway(&id, vpc).await?;
+                }
+                let arn = format!("arn:aws:ec2:{}:{owner}:internet-gateway/{id}", region(c));
+                Created {
+                    exports: exports(&[("id", &id), ("arn", &arn)]),
+                    live_id: id,
+                }
+            }
+            Kind::RouteTable => {
+                let vpc = text(attrs, "vpc")?;
+                let out = retry_while(
+                    || async {
+                        send!(
+                            "CreateRouteTable",
+                            c.create_route_table()
+                                .vpc_id(vpc)
+                                .tag_specifications(self.tag_spec(ResourceType::RouteTable, address, attrs))
+                        )
+                    },
+                    AwsError::is_not_found,
+                    EVENTUAL,
+                )
+                .await?;
+                let id = out
+                    .route_table()
+                    .and_then(|t| t.route_table_id())
+                    .unwrap_or_default()
+                    .to_string();
+                self.converge_routes(&id, &[], &set_items(attrs, "routes")).await?;
+                self.converge_associations(&id, &BTreeMap::new(), &list_ids(attrs, "subnets"))
+                    .await?;
+                Created {
+                    exports: exports(&[("id", &id)]),
+                    live_id: id,
+                }
+            }
+            Kind::SecurityGroup => {
+                let (vpc, name) = (text(attrs, "vpc")?, text(attrs, "name")?);
+                let out = retry_while(
+                    || async {
+                        send!(
+                            "CreateSecurityGroup",
+                            c.create_security_group()
+                                .vpc_id(vpc)
+                                .group_name(name)
+                                .description(text(attrs, "description")?)
+                                .tag_specifications(self.tag_spec(ResourceType::SecurityGroup, address, attrs))
+                        )
+                    },
+                    AwsError::is_not_found,
+                    EVENTUAL,
+                )
+                .await?;
+                let id = out.group_id().unwrap_or_default().to_string();
+                let arn = out.security_group_arn().unwrap_or_default().to_string();
+                // A new group carries AWS's default egress rule; converge from that.
+                let default = [crate::desired::default_egress()];
+                let desired = self.resolve_self(&id, attrs);
+                self.converge_rules(&id, false, &[], &set_items(&desired, "ingress")).await?;
+                self.converge_rules(&id, true, &default, &set_items(&desired, "egress")).await?;
+                Created {
+                    exports: exports(&[("id", &id), ("name", name), ("arn", &arn)]),
+                    live_id: id,
+                }
+            }
+        };
+        Ok(created)
+    }
+
+    /// A group's rules may name the group itself; only now is its id known.
+    fn resolve_self(&self, id: &str, attrs: &Attrs) -> Attrs {
+        let mut attrs = attrs.clone();
+        for key in ["ingress", "egress"] {
+            if let Some(Value::List(rules)) = attrs.get_mut(key) {
+                for rule in rules.iter_mut() {
+                    if let Value::Map(m) = rule {
+                        if m.get("security_group") == Some(&Value::Unknown) {
+                            m.insert("security_group".into(), Value::Id(id.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        attrs
+    }
+
+    /// Makes the live resource match `attrs`, changing only what differs and
+    /// leaving `ignore`d attributes alone.
+    pub async fn update(&self, observed: &Observed, attrs: &Attrs, ignore: &[String]) -> Result<(), AwsError> {
+        let id = observed.live_id.as_str();
+        let differs = |key: &str| !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key);
+        match observed.address.kind {
+            Kind::Vpc => {}
+            Kind::Subnet => {
+                if differs("map_public_ip_on_launch") {
+                    let on = attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true));
+                    self.map_public_ip(id, on).await?;
+                }
+            }
+            Kind::InternetGateway => {
+                if differs("vpc") {
+                    if let Some(old) = observed.attrs.get("vpc").and_then(Value::as_str) {
+                        self.detach_gateway(id, old).await?;
+                    }
+                    if let Some(new) = attrs.get("vpc").and_then(Value::as_str) {
+                        self.attach_gateway(id, new).await?;
+                    }
+                }
+            }
+            Kind::RouteTable => {
+                if differs("routes") {
+                    self.converge_routes(id, &set_items(&observed.attrs, "routes"), &set_items(attrs, "routes"))
+                        .await?;
+                }
+                if differs("subnets") {
+                    self.converge_associations(id, &observed.handles, &list_ids(attrs, "subnets"))
+                        .await?;
+                }
+            }
+            Kind::SecurityGroup => {
+                let desired = self.resolve_self(id, attrs);
+                for (key, egress) in [("ingress", false), ("egress", true)] {
+                    if differs(key) {
+                        self.converge_rules(id, egress, &set_items(&observed.attrs, key), &set_items(&desired, key))
+                            .await?;
+                    }
+                }
+            }
+        }
+        self.retag(observed, attrs, ignore).await
+    }
+
+    async fn retag(&self, observed: &Observed, attrs: &Attrs, ignore: &[String]) -> Result<(), AwsError> {
+        let id = observed.live_id.as_str();
+        let keep_tags = ignore.iter().any(|i| i == "tags");
+        let keep_protect = ignore.iter().any(|i| i == "protect");
+        let desired = if keep_tags { &observed.attrs } else { attrs };
+        let mut tags = self.tags(&observed.address, desired);
+        let protect = if keep_protect { observed.protected() } else { attrs.get("protect") == Some(&Value::Bool(true)) };
+        tags.retain(|t| t.key() != Some(PROTECT_TAG));
+        if protect {
+            tags.push(tag(PROTECT_TAG, "true"));
+        }
+        send!("CreateTags", self.client.create_tags().resources(id).set_tags(Some(tags)))?;
+        let wanted = user_tags(desired);
+        let mut stale: Vec<Tag> = user_tags(&observed.attrs)
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .map(|k| Tag::builder().key(k).build())
+            .collect();
+        if !protect && observed.protected() {
+            stale.push(Tag::builder().key(PROTECT_TAG).build());
+        }
+        if !stale.is_empty() {
+            send!("DeleteTags", self.client.delete_tags().resources(id).set_tags(Some(stale)))?;
+        }
+        Ok(())
+    }
+
+    pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let c = self.client;
+        let id = observed.live_id.as_str();
+        let result = match observed.address.kind {
+            Kind::Vpc => {
+                retry_while(
+                    || async { send!("DeleteVpc", c.delete_vpc().vpc_id(id)).map(drop) },
+                    AwsError::is_dependency_violation,
+                    DEPENDENCIES,
+                )
+                .await
+            }
+            Kind::Subnet => {
+                retry_while(
+                    || async { send!("DeleteSubnet", c.delete_subnet().subnet_id(id)).map(drop) },
+                    AwsError::is_dependency_violation,
+                    DEPENDENCIES,
+                )
+                .await
+            }
+            Kind::InternetGateway => {
+                if let Some(vpc) = observed.attrs.get("vpc").and_then(Value::as_str) {
+                    self.detach_gateway(id, vpc).await?;
+                }
+                send!("DeleteInternetGateway", c.delete_internet_gateway().internet_gateway_id(id)).map(drop)
+            }
+            Kind::RouteTable => {
+                self.converge_associations(id, &observed.handles, &BTreeSet::new()).await?;
+                send!("DeleteRouteTable", c.delete_route_table().route_table_id(id)).map(drop)
+            }
+            Kind::SecurityGroup => {
+                retry_while(
+                    || async { send!("DeleteSecurityGroup", c.delete_security_group().group_id(id)).map(drop) },
+                    AwsError::is_dependency_violation,
+                    DEPENDENCIES,
+                )
+                .await
+            }
+        };
+        match result {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn map_public_ip(&self, subnet: &str, on: bool) -> Result<(), AwsError> {
+        send!(
+            "ModifySubnetAttribute",
+            self.client
+                .modify_subnet_attribute()
+                .subnet_id(subnet)
+                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+        )
+        .map(drop)
+    }
+
+    async fn attach_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
+        let attached = retry_while(
+            || async {
+                send!(
+                    "AttachInternetGateway",
+                    self.client.attach_internet_gateway().internet_gateway_id(gateway).vpc_id(vpc)
+                )
+            },
+            AwsError::is_not_found,
+            EVENTUAL,
+        )
+        .await;
+        match attached {
+            Err(e) if e.code == "Resource.AlreadyAssociated" => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    async fn detach_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
+        let detached = send!(
+            "DetachInternetGateway",
+            self.client.detach_internet_gateway().internet_gateway_id(gateway).vpc_id(vpc)
+        );
+        match detached {
+            Err(e) if e.is_not_found() || e.code == "Gateway.NotAttached" => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    async fn converge_routes(&self, table: &str, observed: &[Value], desired: &[Value]) -> Result<(), AwsError> {
+        let cidr_of = |v: &Value| v.as_map().and_then(|m| m.get("cidr")).and_then(Value::as_str).map(str::to_string);
+        for route in observed.iter().filter(|r| !desired.contains(r)) {
+            let Some(cidr) = cidr_of(route) else { continue };
+            let deleted = send!(
+                "DeleteRoute",
+                self.client.delete_route().route_table_id(table).destination_cidr_block(&cidr)
+            );
+            match deleted {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        for route in desired.iter().filter(|r| !observed.contains(r)) {
+            let m = route.as_map().cloned().unwrap_or_default();
+            let cidr = m.get("cidr").and_then(Value::as_str).unwrap_or_default();
+            let gateway = m.get("gateway").and_then(Value::as_str).unwrap_or_default();
+            let created = send!(
+                "CreateRoute",
+                self.client
+                    .create_route()
+                    .route_table_id(table)
+                    .destination_cidr_block(cidr)
+                    .gateway_id(gateway)
+            );
+            match created {
+                Err(e) if !e.is_duplicate() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn converge_associations(
+        &self,
+        table: &str,
+        handles: &BTreeMap<String, String>,
+        desired: &BTreeSet<String>,
+    ) -> Result<(), AwsError> {
+        for (handle, association) in handles {
+            let Some(subnet) = handle.strip_prefix("association:") else { continue };
+            if desired.contains(subnet) {
+                continue;
+            }
+            let gone = send!(
+                "DisassociateRouteTable",
+                self.client.disassociate_route_table().association_id(association)
+            );
+            match gone {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        for subnet in desired {
+            if handles.contains_key(&association_handle(subnet)) {
+                continue;
+            }
+            retry_while(
+                || async {
+                    send!(
+                        "AssociateRouteTable",
+                        self.client.associate_route_table().route_table_id(table).subnet_id(subnet)
+                    )
+                },
+                AwsError::is_not_found,
+                EVENTUAL,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn converge_rules(&self, group: &str, egress: bool, observed: &[Value], desired: &[Value]) -> Result<(), AwsError> {
+        let stale: Vec<IpPermission> = observed.iter().filter(|r| !desired.contains(r)).map(permission).collect();
+        let missing: Vec<IpPermission> = desired.iter().filter(|r| !observed.contains(r)).map(permission).collect();
+        let c = self.client;
+        if !stale.is_empty() {
+            let revoked = if egress {
+                send!("RevokeSecurityGroupEgress", c.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(stale))).map(drop)
+            } else {
+                send!("RevokeSecurityGroupIngress", c.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(stale))).map(drop)
+            };
+            match revoked {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        if !missing.is_empty() {
+            let authorized = if egress {
+                send!("AuthorizeSecurityGroupEgress", c.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(missing))).map(drop)
+            } else {
+                send!("AuthorizeSecurityGroupIngress", c.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(missing))).map(drop)
+            };
+            match authorized {
+                Err(e) if !e.is_duplicate() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn region(c: &Client) -> String {
+    c.config().region().map(|r| r.to_string()).unwrap_or_default()
+}

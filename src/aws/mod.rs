@@ -1,0 +1,182 @@
+//! The only place that knows the AWS SDK: client setup, discovery and the
+//! mutations apply performs. Everything it returns is normalised (`Observed`).
+
+pub mod ec2;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How to reach AWS: from the global flags; everything else comes from aws-config's chain.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// Counts operations (not retries) per service, for `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct CallCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+
+impl CallCounter {
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0
+            .lock()
+            .expect("counter lock")
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
+    }
+
+    fn for_service(&self, service: &'static str) -> CountCalls {
+        CountCalls {
+            service,
+            counts: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CountCalls {
+    service: &'static str,
+    counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+}
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "reconcile::CountCalls"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        *self
+            .counts
+            .lock()
+            .expect("counter lock")
+            .entry(self.service)
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+/// Clients for every region of a run, sharing one credential chain and one call counter.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    config: SdkConfig,
+    pub calls: CallCounter,
+}
+
+impl Aws {
+    pub async fn connect(connection: &Connection) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // Adaptive retry: backs off on throttling and rate-limits the client.
+            .retry_config(
+                RetryConfig::adaptive()
+                    .with_max_attempts(8)
+                    .with_max_backoff(Duration::from_secs(20)),
+            )
+            // Region is set per client; this only keeps the loader from failing without one.
+            .region(Region::new("us-east-1"));
+        if let Some(url) = &connection.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(profile) = &connection.profile {
+            loader = loader.profile_name(profile);
+        }
+        Aws {
+            config: loader.load().await,
+            calls: CallCounter::default(),
+        }
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let config = aws_sdk_ec2::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.calls.for_service("ec2"))
+            .build();
+        aws_sdk_ec2::Client::from_conf(config)
+    }
+}
+
+/// An SDK error reduced to what a user and a caller need: the AWS code and message.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E, R>(operation: &'static str, err: aws_sdk_ec2::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        use aws_sdk_ec2::error::ProvideErrorMetadata;
+        let code = err.code().unwrap_or("Unknown").to_string();
+        let message = err.message().map(str::to_string).unwrap_or_else(|| {
+            aws_sdk_ec2::error::DisplayErrorContext(&err).to_string()
+        });
+        AwsError {
+            operation,
+            code,
+            message,
+        }
+    }
+
+    pub fn waiter<E: std::error::Error + 'static>(operation: &'static str, err: E) -> Self {
+        AwsError {
+            operation,
+            code: "WaiterFailed".into(),
+            message: aws_sdk_ec2::error::DisplayErrorContext(&err).to_string(),
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code.ends_with("NotFound") || self.code.ends_with(".NotFound")
+    }
+
+    /// Dependencies AWS is still letting go of (a subnet deleted a moment ago).
+    pub fn is_dependency_violation(&self) -> bool {
+        self.code == "DependencyViolation"
+    }
+
+    pub fn is_duplicate(&self) -> bool {
+        self.code.ends_with(".Duplicate") || self.code == "RouteAlreadyExists"
+    }
+}
+
+/// Retries `op` while it fails with an error `retry` accepts, with exponential backoff;
+/// for the eventual consistency of AWS, not for throttling (the SDK handles that).
+pub async fn retry_while<T, F, Fut>(
+    mut op: F,
+    retry: impl Fn(&AwsError) -> bool,
+    attempts: u32,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut delay = Duration::from_millis(250);
+    for attempt in 1.. {
+        match op().await {
+            Err(e) if attempt < attempts && retry(&e) => {
+                tracing::debug!(error = %e, "retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns on the last attempt")
+}

@@ -1,0 +1,281 @@
+//! Flags, and the thin command wrappers: each loads the stack, calls one
+//! operation and prints its result.
+
+use crate::aws::{Aws, Connection};
+use crate::ops::plan::{PlanReport, Planned, SavedPlan};
+use crate::ops::{self, apply};
+use crate::plan::render::{render, Style};
+use crate::plan::Plan;
+use crate::stack::{self, Stack};
+use crate::ExitStatus;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for `plan --detailed-exitcode`, no changes
+  1  error, including a plan that would delete or replace a protected resource
+  2  `plan --detailed-exitcode` found changes";
+
+#[derive(Parser, Debug)]
+#[command(name = "reconcile", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Send every AWS call to this endpoint (a local emulator).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The AWS profile to use (otherwise aws-config's default chain).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// More logging (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors and results: no progress lines.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what apply would change, reading the live resources.
+    Plan(PlanArgs),
+    /// Make the live resources match the stack file, or apply a saved plan.
+    Apply(ApplyArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    /// The stack file.
+    stack: PathBuf,
+    /// Only these regions of the stack (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Save the plan, to apply exactly it later with `reconcile apply PLAN.json`.
+    #[arg(long, value_name = "PLAN.json")]
+    out: Option<PathBuf>,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Report how many AWS calls were made, per service.
+    #[arg(long)]
+    stats: bool,
+}
+
+#[derive(Args, Debug)]
+struct ApplyArgs {
+    /// A stack file, or a plan saved with `plan --out`.
+    target: PathBuf,
+    /// Only these regions of the stack (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Do not ask for confirmation (needed without a terminal, as in CI).
+    #[arg(long)]
+    auto_approve: bool,
+    /// How many changes run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    parallelism: u16,
+    /// Version label recorded on changed resources; overrides the stack's `version`.
+    #[arg(long)]
+    version_label: Option<String>,
+    /// Print the apply report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Report how many AWS calls were made, per service.
+    #[arg(long)]
+    stats: bool,
+}
+
+pub fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info,aws=warn",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Resolved output settings: the "high-level" form of the raw flags.
+struct Output {
+    style: Style,
+    quiet: bool,
+}
+
+impl Output {
+    fn new(cli: &Cli) -> Output {
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        };
+        Output {
+            style: Style { color },
+            quiet: cli.quiet,
+        }
+    }
+
+    fn progress(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    fn stats(&self, aws: &Aws) {
+        let calls = aws.calls.snapshot();
+        let total: u64 = calls.values().sum();
+        let per: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!("AWS calls: {total} ({})", per.join(", "));
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitStatus> {
+    let output = Output::new(&cli);
+    let connection = Connection {
+        endpoint_url: cli.endpoint_url.clone(),
+        profile: cli.profile.clone(),
+    };
+    match cli.command {
+        Command::Plan(args) => plan(args, &connection, &output).await,
+        Command::Apply(args) => apply(args, &connection, &output).await,
+    }
+}
+
+/// Protected resources a plan would lose: reported, and the plan refused.
+fn refuse(plan: &Plan) -> Result<()> {
+    let refusals = plan.refusals();
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    bail!("this plan is refused:\n{}", refusals.join("\n"))
+}
+
+async fn plan(args: PlanArgs, connection: &Connection, output: &Output) -> Result<ExitStatus> {
+    let stack = stack::load(&args.stack)?;
+    let aws = Aws::connect(connection).await;
+    let Planned { plan, .. } = ops::plan::run(&aws, &stack, &args.regions).await?;
+    if args.json {
+        let report = PlanReport {
+            plan: &plan,
+            summary: plan.summary(),
+            refusals: plan.refusals(),
+            aws_calls: aws.calls.snapshot(),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&plan, output.style));
+    }
+    if args.stats {
+        output.stats(&aws);
+    }
+    refuse(&plan)?;
+    if let Some(out) = &args.out {
+        let saved = serde_json::to_string_pretty(&SavedPlan::new(&stack, &plan)?)?;
+        std::fs::write(out, saved).with_context(|| format!("writing {}", out.display()))?;
+        output.progress(&format!(
+            "Saved the plan to {0}. Apply exactly this plan with: reconcile apply {0}",
+            out.display()
+        ));
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn is_saved_plan(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Result<ExitStatus> {
+    let saved = if is_saved_plan(&args.target) {
+        Some(SavedPlan::read(&args.target)?)
+    } else {
+        None
+    };
+    let stack: Stack = match &saved {
+        Some(saved) => saved.stack()?,
+        None => stack::load(&args.target)?,
+    };
+    let regions = match &saved {
+        Some(saved) if !args.regions.is_empty() => {
+            bail!("--region cannot narrow a saved plan; it covers {}", saved.regions.join(", "))
+        }
+        Some(saved) => saved.regions.clone(),
+        None => args.regions.clone(),
+    };
+    let aws = Aws::connect(connection).await;
+    let planned = ops::plan::run(&aws, &stack, &regions).await?;
+    if let Some(saved) = &saved {
+        saved.check_current(&planned.plan)?;
+    }
+    if !args.json {
+        print!("{}", render(&planned.plan, output.style));
+    }
+    refuse(&planned.plan)?;
+    if !planned.plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    // A saved plan was reviewed when it was made, as with Terraform.
+    if saved.is_none() && !args.auto_approve {
+        confirm()?;
+    }
+    let settings = apply::Settings {
+        parallelism: usize::from(args.parallelism),
+        version: args.version_label.clone().or_else(|| stack.version.clone()),
+    };
+    let report = apply::run(&aws, &stack, &planned, &settings, &|line| output.progress(&line)).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    if args.stats {
+        output.stats(&aws);
+    }
+    Ok(if report.failed() {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn confirm() -> Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal. \
+             Pass --auto-approve (as in CI), or save a plan with `plan --out` and apply that file."
+        );
+    }
+    eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled; nothing was changed");
+    }
+    Ok(())
+}

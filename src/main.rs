@@ -1,0 +1,40 @@
+//! `reconcile`: AWS infrastructure from TOML stack files, diffed against the
+//! live account, with no state file.
+
+mod aws;
+mod cli;
+mod desired;
+mod graph;
+mod model;
+mod ops;
+mod plan;
+mod stack;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// The documented exit codes; `reconcile --help` lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Error = 1,
+    /// `plan --detailed-exitcode` found changes.
+    Changes = 2,
+}
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(&args);
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    let status = match runtime.block_on(cli::run(args)) {
+        Ok(status) => status,
+        Err(e) => {
+            match e.downcast_ref::<stack::StackError>() {
+                Some(stack_error) => eprintln!("error: {stack_error}"),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitStatus::Error
+        }
+    };
+    ExitCode::from(status as u8)
+}

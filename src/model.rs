@@ -1,0 +1,421 @@
+//! The vocabulary shared by every layer: resource kinds, addresses, attribute
+//! values and the normalised view of a live resource. Nothing here knows the SDK.
+
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// Tag every resource reconcile creates carries: the owning stack's name.
+pub const STACK_TAG: &str = "reconcile:stack";
+/// Tag naming the resource's address in its stack, e.g. `vpc.main`.
+pub const ID_TAG: &str = "reconcile:id";
+/// Tag recording `protect = true` on the live resource itself.
+pub const PROTECT_TAG: &str = "reconcile:protect";
+/// Tag recording the version label of the apply that last changed the resource.
+pub const VERSION_TAG: &str = "reconcile:version";
+
+/// A resource kind reconcile manages. The order is the order of discovery output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Vpc,
+    Subnet,
+    InternetGateway,
+    RouteTable,
+    SecurityGroup,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Vpc,
+        Kind::Subnet,
+        Kind::InternetGateway,
+        Kind::RouteTable,
+        Kind::SecurityGroup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Vpc => "vpc",
+            Kind::Subnet => "subnet",
+            Kind::InternetGateway => "internet_gateway",
+            Kind::RouteTable => "route_table",
+            Kind::SecurityGroup => "security_group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The prefix of the kind's AWS ids, used to recognise a raw id in a stack file.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            Kind::Vpc => "vpc-",
+            Kind::Subnet => "subnet-",
+            Kind::InternetGateway => "igw-",
+            Kind::RouteTable => "rtb-",
+            Kind::SecurityGroup => "sg-",
+        }
+    }
+
+    /// Attributes a `${kind.name.attr}` interpolation may read.
+    pub fn exports(self) -> &'static [&'static str] {
+        match self {
+            Kind::Vpc => &["id", "arn", "cidr"],
+            Kind::Subnet => &["id", "arn", "cidr", "zone"],
+            Kind::InternetGateway => &["id", "arn"],
+            Kind::RouteTable => &["id"],
+            Kind::SecurityGroup => &["id", "arn", "name"],
+        }
+    }
+
+    /// Attributes diffed for this kind; `ignore_changes` may name any of them.
+    pub fn attributes(self) -> &'static [&'static str] {
+        match self {
+            Kind::Vpc => &["cidr", "tags", "protect"],
+            Kind::Subnet => &[
+                "vpc",
+                "cidr",
+                "zone",
+                "map_public_ip_on_launch",
+                "tags",
+                "protect",
+            ],
+            Kind::InternetGateway => &["vpc", "tags", "protect"],
+            Kind::RouteTable => &["vpc", "routes", "subnets", "tags", "protect"],
+            Kind::SecurityGroup => &[
+                "vpc",
+                "name",
+                "description",
+                "ingress",
+                "egress",
+                "tags",
+                "protect",
+            ],
+        }
+    }
+
+    /// Attributes AWS cannot change in place: a change replaces the resource.
+    pub fn forces_replacement(self, attr: &str) -> bool {
+        let fixed: &[&str] = match self {
+            Kind::Vpc => &["cidr"],
+            Kind::Subnet => &["vpc", "cidr", "zone"],
+            Kind::InternetGateway => &[],
+            Kind::RouteTable => &["vpc"],
+            Kind::SecurityGroup => &["vpc", "name", "description"],
+        };
+        fixed.contains(&attr)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A resource's name in its stack: `kind.name`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    pub kind: Kind,
+    pub name: String,
+}
+
+impl Address {
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
+        Address {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// Parses `kind.name`; `None` when the kind is unknown or the name is not a valid name.
+    pub fn parse(s: &str) -> Option<Address> {
+        let (kind, name) = s.split_once('.')?;
+        let kind = Kind::parse(kind)?;
+        valid_name(name).then(|| Address::new(kind, name))
+    }
+}
+
+/// Resource names: lowercase letters, digits, `_` and `-`, starting with a letter.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind, self.name)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An attribute value, desired or observed, in one comparable form.
+///
+/// References are `Ref` (a resource of this stack) or `Id` (a live AWS id);
+/// observed ids of resources this stack owns are turned into `Ref` before
+/// diffing, so a plan speaks in addresses, not in ids that change on replace.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Value {
+    Str(String),
+    Bool(bool),
+    Ref(Address),
+    Id(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// Known only once apply has created or replaced what it depends on.
+    Unknown,
+}
+
+pub const UNKNOWN_TEXT: &str = "(known after apply)";
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(s.into())
+    }
+
+    /// A list whose order AWS does not keep: sorted, without duplicates.
+    pub fn set(items: impl IntoIterator<Item = Value>) -> Value {
+        let mut items: Vec<Value> = items.into_iter().collect();
+        items.sort();
+        items.dedup();
+        Value::List(items)
+    }
+
+    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) | Value::Id(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> &[Value] {
+        match self {
+            Value::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        match self {
+            Value::Unknown => true,
+            Value::List(items) => items.iter().any(Value::is_unknown),
+            Value::Map(m) => m.values().any(Value::is_unknown),
+            _ => false,
+        }
+    }
+
+    /// Replaces live ids of owned resources by their addresses.
+    pub fn normalise(&self, owned: &HashMap<String, Address>) -> Value {
+        match self {
+            Value::Id(id) => owned
+                .get(id)
+                .map_or_else(|| self.clone(), |a| Value::Ref(a.clone())),
+            Value::List(items) => Value::set(items.iter().map(|v| v.normalise(owned))),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.normalise(owned)))
+                    .collect(),
+            ),
+            _ => self.clone(),
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serialises")
+}
+
+/// HCL-like rendering, as a Terraform user reads it.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) | Value::Id(s) => f.write_str(&quote(s)),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Ref(a) => write!(f, "{a}"),
+            Value::Unknown => f.write_str(UNKNOWN_TEXT),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                if m.is_empty() {
+                    return f.write_str("{}");
+                }
+                f.write_str("{ ")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    let key_is_bare = k
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if key_is_bare {
+                        write!(f, "{k} = {v}")?;
+                    } else {
+                        write!(f, "{} = {v}", quote(k))?;
+                    }
+                }
+                f.write_str(" }")
+            }
+        }
+    }
+}
+
+/// JSON form: plain JSON values; references as `"kind.name"`, unknowns as a marker string.
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Str(v) | Value::Id(v) => s.serialize_str(v),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Ref(a) => a.serialize(s),
+            Value::Unknown => s.serialize_str(UNKNOWN_TEXT),
+            Value::List(items) => items.serialize(s),
+            Value::Map(m) => m.serialize(s),
+        }
+    }
+}
+
+pub type Attrs = BTreeMap<String, Value>;
+
+/// A live resource owned by a stack, normalised from SDK output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub address: Address,
+    pub region: String,
+    pub live_id: String,
+    /// Attributes as AWS reports them; references are `Value::Id`.
+    pub attrs: Attrs,
+    /// What `${kind.name.attr}` may read: id, arn, cidr …
+    pub exports: BTreeMap<String, String>,
+    /// Ids apply needs that are not attributes, e.g. route table association ids by subnet id.
+    pub handles: BTreeMap<String, String>,
+}
+
+impl Observed {
+    pub fn protected(&self) -> bool {
+        self.attrs.get("protect") == Some(&Value::Bool(true))
+    }
+}
+
+/// Everything a stack owns in one region.
+#[derive(Clone, Debug, Default)]
+pub struct LiveRegion {
+    pub resources: Vec<Observed>,
+}
+
+impl LiveRegion {
+    /// Live id → address for every owned resource: how observed references are normalised.
+    pub fn owned_ids(&self) -> HashMap<String, Address> {
+        self.resources
+            .iter()
+            .map(|o| (o.live_id.clone(), o.address.clone()))
+            .collect()
+    }
+}
+
+/// The AWS regions reconcile knows; a stack naming another is rejected before any call.
+pub const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_round_trips_and_rejects_unknown_kinds() {
+        let a = Address::parse("security_group.web").unwrap();
+        assert_eq!(a.kind, Kind::SecurityGroup);
+        assert_eq!(a.to_string(), "security_group.web");
+        assert!(Address::parse("bucket.logs").is_none());
+        assert!(Address::parse("vpc.Main").is_none());
+        assert!(Address::parse("vpc").is_none());
+    }
+
+    #[test]
+    fn normalise_turns_owned_ids_into_addresses_and_keeps_foreign_ids() {
+        let owned = HashMap::from([("vpc-1".to_string(), Address::new(Kind::Vpc, "main"))]);
+        let v = Value::List(vec![Value::Id("vpc-2".into()), Value::Id("vpc-1".into())]);
+        assert_eq!(
+            v.normalise(&owned),
+            Value::List(vec![
+                Value::Ref(Address::new(Kind::Vpc, "main")),
+                Value::Id("vpc-2".into())
+            ])
+        );
+    }
+
+    #[test]
+    fn values_render_like_hcl() {
+        let v = Value::map([
+            ("port", Value::str("80")),
+            ("cidr", Value::str("0.0.0.0/0")),
+            ("Name tag", Value::Bool(true)),
+        ]);
+        assert_eq!(
+            v.to_string(),
+            r#"{ "Name tag" = true, cidr = "0.0.0.0/0", port = "80" }"#
+        );
+    }
+}

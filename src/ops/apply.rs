@@ -1,0 +1,354 @@
+//! `apply`: execute a plan as a dependency graph of steps, and report what was
+//! done, what failed and what was skipped. Nothing is rolled back: the live
+//! account is the state, so a rerun does exactly the remaining work.
+
+use super::plan::Planned;
+use crate::aws::ec2::Mutator;
+use crate::aws::Aws;
+use crate::desired::{self, Resolve};
+use crate::graph::{walk, Outcome};
+use crate::model::{Address, Observed, Value};
+use crate::plan::{Action, ResourceChange};
+use crate::stack::spec::Reference;
+use crate::stack::Stack;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub struct Settings {
+    pub parallelism: usize,
+    pub version: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl StepKind {
+    fn doing(self) -> &'static str {
+        match self {
+            StepKind::Create => "creating",
+            StepKind::Update => "updating",
+            StepKind::Delete => "deleting",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            StepKind::Create => "create",
+            StepKind::Update => "update",
+            StepKind::Delete => "delete",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            StepKind::Create => "created",
+            StepKind::Update => "updated",
+            StepKind::Delete => "deleted",
+        }
+    }
+}
+
+struct Step<'a> {
+    kind: StepKind,
+    change: &'a ResourceChange,
+    observed: Option<&'a Observed>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Entry {
+    pub region: String,
+    pub address: Address,
+    pub step: StepKind,
+    #[serde(flatten)]
+    pub outcome: EntryOutcome,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EntryOutcome {
+    Done { live_id: Option<String> },
+    Failed { error: String },
+    Skipped { upstream: String },
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub stack: String,
+    pub entries: Vec<Entry>,
+}
+
+impl Report {
+    pub fn failed(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| !matches!(e.outcome, EntryOutcome::Done { .. }))
+    }
+
+    pub fn render(&self) -> String {
+        let count = |f: fn(&EntryOutcome) -> bool| self.entries.iter().filter(|e| f(&e.outcome)).count();
+        let done = count(|o| matches!(o, EntryOutcome::Done { .. }));
+        if !self.failed() {
+            let of = |k| self.entries.iter().filter(|e| e.step == k).count();
+            return format!(
+                "Apply complete: {} created, {} updated, {} deleted.\n",
+                of(StepKind::Create),
+                of(StepKind::Update),
+                of(StepKind::Delete)
+            );
+        }
+        let mut out = format!(
+            "Apply stopped on stack {}: {} failed, {} skipped, {done} done.\n",
+            self.stack,
+            count(|o| matches!(o, EntryOutcome::Failed { .. })),
+            count(|o| matches!(o, EntryOutcome::Skipped { .. })),
+        );
+        for order in 0..3 {
+            for e in &self.entries {
+                let line = match (&e.outcome, order) {
+                    (EntryOutcome::Failed { error }, 0) => format!("  failed   {} ({}): {}: {error}", e.address, e.region, e.step.verb()),
+                    (EntryOutcome::Skipped { upstream }, 1) => {
+                        format!("  skipped  {} ({}): {} waits on {upstream}, which failed", e.address, e.region, e.step.verb())
+                    }
+                    (EntryOutcome::Done { live_id }, 2) => format!(
+                        "  done     {} ({}): {} {}",
+                        e.address,
+                        e.region,
+                        e.step.verb(),
+                        live_id.as_deref().unwrap_or_default()
+                    ),
+                    _ => continue,
+                };
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+        }
+        out.push_str("Nothing was rolled back. `reconcile plan` shows the remaining work; `reconcile apply` does it.\n");
+        out
+    }
+}
+
+/// What apply knows about each resource while it runs: live id and exports,
+/// updated as creates finish so that dependents resolve to the new ids.
+type Registry = HashMap<(String, Address), (String, BTreeMap<String, String>)>;
+
+struct ApplyResolver<'a> {
+    region: &'a str,
+    known: &'a Registry,
+}
+
+impl Resolve for ApplyResolver<'_> {
+    fn reference(&self, reference: &Reference, own: &Address) -> Value {
+        let id_of = |a: &Address| {
+            self.known
+                .get(&(self.region.to_string(), a.clone()))
+                .map_or(Value::Unknown, |(id, _)| Value::Id(id.clone()))
+        };
+        match reference {
+            Reference::Resource(a) => id_of(a),
+            Reference::LiveId(id) => Value::Id(id.clone()),
+            Reference::SelfGroup => id_of(own),
+        }
+    }
+
+    fn attribute(&self, target: &Address, attribute: &str) -> Option<String> {
+        let (_, exports) = self.known.get(&(self.region.to_string(), target.clone()))?;
+        exports.get(attribute).cloned()
+    }
+}
+
+fn mentions(value: &Value, id: &str) -> bool {
+    match value {
+        Value::Id(v) => v == id,
+        Value::List(items) => items.iter().any(|v| mentions(v, id)),
+        Value::Map(m) => m.values().any(|v| mentions(v, id)),
+        _ => false,
+    }
+}
+
+fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
+    let observed_by_id = |c: &ResourceChange| {
+        let id = c.live_id.as_deref()?;
+        planned.live.get(&c.region)?.resources.iter().find(|o| o.live_id == id)
+    };
+    let mut steps = Vec::new();
+    for change in &planned.plan.changes {
+        let observed = observed_by_id(change);
+        let mut push = |kind| steps.push(Step { kind, change, observed });
+        match change.action {
+            Action::NoOp => {}
+            Action::Create => push(StepKind::Create),
+            Action::Update => push(StepKind::Update),
+            Action::Delete => push(StepKind::Delete),
+            Action::Replace => {
+                push(StepKind::Delete);
+                push(StepKind::Create);
+            }
+        }
+    }
+    steps
+}
+
+/// Creates and updates follow references; a delete waits for everything that
+/// still points at the resource to be deleted or updated away from it.
+fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usize>> {
+    let by_address: HashMap<(&str, &Address, StepKind), usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.change.region.as_str(), &s.change.address, s.kind), i))
+        .collect();
+    steps
+        .iter()
+        .map(|s| {
+            let region = s.change.region.as_str();
+            let at = |a: &Address, k| by_address.get(&(region, a, k)).copied();
+            match s.kind {
+                StepKind::Create | StepKind::Update => {
+                    let deps = stack.resources.get(&s.change.address).map(|r| r.dependencies()).unwrap_or_default();
+                    deps.iter()
+                        .flat_map(|d| [at(d, StepKind::Create), at(d, StepKind::Update)])
+                        .chain([at(&s.change.address, StepKind::Delete).filter(|_| s.kind == StepKind::Create)])
+                        .flatten()
+                        .collect()
+                }
+                StepKind::Delete => {
+                    let Some(gone) = s.observed else { return vec![] };
+                    let users = planned.live.get(region).map(|l| l.resources.as_slice()).unwrap_or_default();
+                    users
+                        .iter()
+                        .filter(|o| o.live_id != gone.live_id && o.attrs.values().any(|v| mentions(v, &gone.live_id)))
+                        .flat_map(|o| {
+                            let delete = steps.iter().position(|t| {
+                                t.kind == StepKind::Delete && t.observed.is_some_and(|x| x.live_id == o.live_id)
+                            });
+                            [delete, at(&o.address, StepKind::Update)]
+                        })
+                        .flatten()
+                        .collect()
+                }
+            }
+        })
+        .collect()
+}
+
+/// Applies a plan. `progress` receives one line per step start and end.
+pub async fn run(
+    aws: &Aws,
+    stack: &Stack,
+    planned: &Planned,
+    settings: &Settings,
+    progress: &(dyn Fn(String) + Sync),
+) -> Report {
+    let steps = steps(planned);
+    let deps = dependencies(stack, planned, &steps);
+    let mut known = Registry::new();
+    for c in &planned.plan.changes {
+        if matches!(c.action, Action::NoOp | Action::Update) {
+            if let Some(o) = planned.live.get(&c.region).and_then(|l| l.resources.iter().find(|o| Some(&o.live_id) == c.live_id.as_ref())) {
+                known.insert((c.region.clone(), c.address.clone()), (o.live_id.clone(), o.exports.clone()));
+            }
+        }
+    }
+    let known = Mutex::new(known);
+    let clients: HashMap<&str, aws_sdk_ec2::Client> =
+        planned.plan.regions.iter().map(|r| (r.as_str(), aws.ec2(r))).collect();
+    let created_ids: Mutex<HashMap<usize, String>> = Mutex::new(HashMap::new());
+
+    let outcomes = walk(&deps, settings.parallelism, |i| {
+        let step = &steps[i];
+        let (known, clients, created_ids) = (&known, &clients, &created_ids);
+        async move {
+            let c = step.change;
+            let label = format!("{} ({})", c.address, c.region);
+            progress(format!("{label}: {}…", step.kind.doing()));
+            let started = Instant::now();
+            let mutator = Mutator {
+                client: &clients[c.region.as_str()],
+                stack: &stack.name,
+                version: settings.version.as_deref(),
+            };
+            let result = execute(stack, step, &mutator, known).await;
+            let elapsed = started.elapsed().as_secs_f32();
+            match &result {
+                Ok(id) => {
+                    progress(format!("{label}: {} {id} [{elapsed:.1}s]", step.kind.done()));
+                    created_ids.lock().expect("lock").insert(i, id.clone());
+                }
+                Err(e) => progress(format!("{label}: failed after {elapsed:.1}s: {e}")),
+            }
+            result.map(drop)
+        }
+    })
+    .await;
+
+    let created_ids = created_ids.into_inner().expect("lock");
+    let entries = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let c = steps[i].change;
+            let outcome = match outcome {
+                Outcome::Done => EntryOutcome::Done {
+                    live_id: created_ids.get(&i).cloned(),
+                },
+                Outcome::Failed(error) => EntryOutcome::Failed { error },
+                Outcome::Skipped { upstream } => EntryOutcome::Skipped {
+                    upstream: format!("{} ({})", steps[upstream].change.address, steps[upstream].change.region),
+                },
+            };
+            Entry {
+                region: c.region.clone(),
+                address: c.address.clone(),
+                step: steps[i].kind,
+                outcome,
+            }
+        })
+        .collect();
+    Report {
+        stack: stack.name.clone(),
+        entries,
+    }
+}
+
+/// One step; returns the live id it acted on.
+async fn execute(stack: &Stack, step: &Step<'_>, mutator: &Mutator<'_>, known: &Mutex<Registry>) -> Result<String, String> {
+    let c = step.change;
+    let key = (c.region.clone(), c.address.clone());
+    if step.kind == StepKind::Delete {
+        let observed = step.observed.ok_or("the live resource is no longer known")?;
+        mutator.delete(observed).await.map_err(|e| e.to_string())?;
+        return Ok(observed.live_id.clone());
+    }
+    let resource = stack
+        .resources
+        .get(&c.address)
+        .ok_or_else(|| format!("{} is not in the stack file", c.address))?;
+    let attrs = {
+        let snapshot = known.lock().expect("lock");
+        let resolver = ApplyResolver {
+            region: &c.region,
+            known: &snapshot,
+        };
+        desired::attrs(stack, resource, &c.region, &resolver)
+    };
+    let self_rules_only = |(k, v): (&String, &Value)| k != "ingress" && k != "egress" && v.is_unknown();
+    if let Some((k, _)) = attrs.iter().find(|kv| self_rules_only(*kv)) {
+        return Err(format!("`{k}` could not be resolved: what it refers to does not exist"));
+    }
+    if step.kind == StepKind::Create {
+        let created = mutator.create(&c.address, &attrs).await.map_err(|e| e.to_string())?;
+        let id = created.live_id.clone();
+        known.lock().expect("lock").insert(key, (created.live_id, created.exports));
+        return Ok(id);
+    }
+    let observed = step.observed.ok_or("the live resource is no longer known")?;
+    let ignore: Vec<String> = resource.spec.common().ignore_changes.iter().map(|s| s.get_ref().clone()).collect();
+    mutator.update(observed, &attrs, &ignore).await.map_err(|e| e.to_string())?;
+    Ok(observed.live_id.clone())
+}

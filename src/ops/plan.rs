@@ -1,0 +1,112 @@
+//! `plan`: read live state, compare, and describe the result; saved plans.
+
+use super::{observe, select_regions};
+use crate::aws::Aws;
+use crate::model::LiveRegion;
+use crate::plan::{self, Plan, Summary};
+use crate::stack::{self, Stack};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A plan with the live state it was computed from.
+pub struct Planned {
+    pub plan: Plan,
+    pub live: BTreeMap<String, LiveRegion>,
+}
+
+pub async fn run(aws: &Aws, stack: &Stack, regions: &[String]) -> Result<Planned> {
+    let regions = select_regions(stack, regions)?;
+    let live = observe(aws, stack, &regions).await?;
+    let plan = plan::build(stack, &regions, &live);
+    Ok(Planned { plan, live })
+}
+
+/// The `--json` form of a plan.
+#[derive(Serialize)]
+pub struct PlanReport<'a> {
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    pub summary: Summary,
+    /// Protected resources the plan would delete or replace; non-empty means it is refused.
+    pub refusals: Vec<String>,
+    pub aws_calls: BTreeMap<String, u64>,
+}
+
+/// `plan --out`: the plan plus the stack file it was made from, so that
+/// `apply PLAN.json` applies exactly this, or refuses.
+#[derive(Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub format_version: u32,
+    pub stack_path: PathBuf,
+    pub stack_source: String,
+    pub regions: Vec<String>,
+    /// Kept as JSON: a saved plan is compared with a fresh one, never edited.
+    pub changes: serde_json::Value,
+}
+
+impl SavedPlan {
+    pub fn new(stack: &Stack, plan: &Plan) -> Result<SavedPlan> {
+        Ok(SavedPlan {
+            format_version: plan.format_version,
+            stack_path: stack.path.clone(),
+            stack_source: stack.source.clone(),
+            regions: plan.regions.clone(),
+            changes: serde_json::to_value(&plan.changes)?,
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<SavedPlan> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
+        let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not a plan file written by `reconcile plan --out`", path.display())
+        })?;
+        if saved.format_version != plan::FORMAT_VERSION {
+            bail!(
+                "{} has plan format {}, this reconcile reads format {}; make the plan again",
+                path.display(),
+                saved.format_version,
+                plan::FORMAT_VERSION
+            );
+        }
+        Ok(saved)
+    }
+
+    pub fn stack(&self) -> Result<Stack, stack::StackError> {
+        stack::parse(&self.stack_path, self.stack_source.clone())
+    }
+
+    /// Fails when the live resources changed since the plan was made: the
+    /// fresh plan must be the saved one, change for change.
+    pub fn check_current(&self, fresh: &Plan) -> Result<()> {
+        let fresh_changes = serde_json::to_value(&fresh.changes)?;
+        if fresh_changes == self.changes {
+            return Ok(());
+        }
+        let describe = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| serde_json::to_string(c).unwrap_or_default())
+                .collect()
+        };
+        let (saved, now) = (describe(&self.changes), describe(&fresh_changes));
+        let differing: Vec<String> = now
+            .iter()
+            .filter(|c| !saved.contains(c))
+            .chain(saved.iter().filter(|c| !now.contains(c)))
+            .filter_map(|c| {
+                let v: serde_json::Value = serde_json::from_str(c).ok()?;
+                Some(format!("{} in {}", v["address"].as_str()?, v["region"].as_str()?))
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        bail!(
+            "the live resources changed since this plan was made ({}); nothing was applied. \
+             Run `reconcile plan` again and review the new plan.",
+            differing.join(", ")
+        )
+    }
+}

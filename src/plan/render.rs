@@ -1,0 +1,267 @@
+//! Human rendering of a plan: a pure function of the plan, in the shape a
+//! Terraform user reads at a glance.
+
+use super::{Action, AttrChange, Plan, ResourceChange};
+use crate::model::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn green(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn yellow(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn red(self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+fn symbol(action: Action, style: Style) -> String {
+    match action {
+        Action::Create => style.green("+"),
+        Action::Update => style.yellow("~"),
+        Action::Replace => style.red("-/+"),
+        Action::Delete => style.red("-"),
+        Action::NoOp => " ".into(),
+    }
+}
+
+pub fn render(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "No changes. Live resources in {} match the stack file ({} resources).",
+            plan.regions.join(", "),
+            plan.changes.len()
+        );
+        return out;
+    }
+    let _ = writeln!(out, "reconcile will perform the following actions on stack {}:", style.bold(&plan.stack));
+    for region in &plan.regions {
+        let changes: Vec<&ResourceChange> = plan
+            .changes
+            .iter()
+            .filter(|c| &c.region == region && c.action != Action::NoOp)
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}", style.bold(region));
+        for c in changes {
+            resource(&mut out, c, style);
+        }
+    }
+    let s = plan.summary();
+    let _ = writeln!(
+        out,
+        "\n{} {} to add, {} to change, {} to replace, {} to destroy.",
+        style.bold("Plan:"),
+        s.create,
+        s.update,
+        s.replace,
+        s.delete
+    );
+    out
+}
+
+fn resource(out: &mut String, c: &ResourceChange, style: Style) {
+    let id = c.live_id.as_ref().map(|id| format!(" ({id})")).unwrap_or_default();
+    let verb = match c.action {
+        Action::Create => "will be created".to_string(),
+        Action::Update => "will be updated in place".to_string(),
+        Action::Replace => "must be replaced".to_string(),
+        Action::Delete => "will be deleted".to_string(),
+        Action::NoOp => return,
+    };
+    let reason = c.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let protected = if c.protected { " [protected]" } else { "" };
+    let _ = writeln!(
+        out,
+        "  {} {}{id} {verb}{reason}{protected}",
+        symbol(c.action, style),
+        style.bold(&c.address.to_string())
+    );
+    let width = c.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    for a in &c.attributes {
+        attribute(out, a, width, style);
+    }
+}
+
+fn attribute(out: &mut String, a: &AttrChange, width: usize, style: Style) {
+    let note = if a.forces_replacement {
+        style.red(" # forces replacement")
+    } else {
+        String::new()
+    };
+    let name = &a.name;
+    match (&a.before, &a.after) {
+        (None, Some(after)) => {
+            let _ = writeln!(out, "      {} {name:width$} = {after}{note}", style.green("+"));
+        }
+        (Some(before), None) => {
+            let _ = writeln!(out, "      {} {name:width$} = {before}{note}", style.red("-"));
+        }
+        (Some(Value::List(before)), Some(Value::List(after))) => {
+            let _ = writeln!(out, "      {} {name}:{note}", style.yellow("~"));
+            for v in after.iter().filter(|v| !before.contains(v)) {
+                let _ = writeln!(out, "          {} {v}", style.green("+"));
+            }
+            for v in before.iter().filter(|v| !after.contains(v)) {
+                let _ = writeln!(out, "          {} {v}", style.red("-"));
+            }
+        }
+        (Some(Value::Map(before)), Some(Value::Map(after))) => {
+            let _ = writeln!(out, "      {} {name}:{note}", style.yellow("~"));
+            map_entries(out, before, after, style);
+        }
+        (Some(before), Some(after)) => {
+            let _ = writeln!(
+                out,
+                "      {} {name:width$} = {before} → {after}{note}",
+                style.yellow("~")
+            );
+        }
+        (None, None) => {}
+    }
+}
+
+fn map_entries(
+    out: &mut String,
+    before: &BTreeMap<String, Value>,
+    after: &BTreeMap<String, Value>,
+    style: Style,
+) {
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        match (before.get(k), after.get(k)) {
+            (None, Some(v)) => {
+                let _ = writeln!(out, "          {} {k} = {v}", style.green("+"));
+            }
+            (Some(v), None) => {
+                let _ = writeln!(out, "          {} {k} = {v}", style.red("-"));
+            }
+            (Some(b), Some(a)) if b != a || a.is_unknown() => {
+                let _ = writeln!(out, "          {} {k} = {b} → {a}", style.yellow("~"));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, Kind};
+
+    fn change(region: &str, address: Address, action: Action, attributes: Vec<AttrChange>) -> ResourceChange {
+        ResourceChange {
+            region: region.into(),
+            address,
+            action,
+            live_id: (action != Action::Create).then(|| "vpc-0abc".to_string()),
+            attributes,
+            reason: None,
+            protected: false,
+        }
+    }
+
+    fn attr(name: &str, before: Option<Value>, after: Option<Value>, forces: bool) -> AttrChange {
+        AttrChange {
+            name: name.into(),
+            before,
+            after,
+            forces_replacement: forces,
+        }
+    }
+
+    fn rule(port: &str) -> Value {
+        Value::map([
+            ("cidr", Value::str("0.0.0.0/0")),
+            ("ports", Value::str(port)),
+            ("protocol", Value::str("tcp")),
+        ])
+    }
+
+    #[test]
+    fn renders_every_action() {
+        let vpc = Address::new(Kind::Vpc, "main");
+        let mut prune = change("us-east-1", Address::new(Kind::Subnet, "old"), Action::Delete, vec![]);
+        prune.reason = Some("not in the stack file".into());
+        let plan = Plan {
+            format_version: 1,
+            stack: "demo".into(),
+            regions: vec!["us-west-2".into(), "us-east-1".into()],
+            changes: vec![
+                change(
+                    "us-west-2",
+                    vpc.clone(),
+                    Action::Create,
+                    vec![
+                        attr("cidr", None, Some(Value::str("10.0.0.0/16")), false),
+                        attr("tags", None, Some(Value::map([("Name", Value::str("demo-main"))])), false),
+                    ],
+                ),
+                change(
+                    "us-west-2",
+                    Address::new(Kind::SecurityGroup, "web"),
+                    Action::Update,
+                    vec![
+                        attr("ingress", Some(Value::List(vec![rule("22")])), Some(Value::List(vec![rule("443")])), false),
+                        attr(
+                            "tags",
+                            Some(Value::map([("team", Value::str("a")), ("gone", Value::str("x"))])),
+                            Some(Value::map([("team", Value::str("b"))])),
+                            false,
+                        ),
+                    ],
+                ),
+                change(
+                    "us-east-1",
+                    Address::new(Kind::Subnet, "a"),
+                    Action::Replace,
+                    vec![
+                        attr("vpc", Some(Value::Ref(vpc.clone())), Some(Value::Unknown), true),
+                        attr("zone", Some(Value::str("us-east-1a")), Some(Value::str("us-east-1b")), true),
+                    ],
+                ),
+                change("us-east-1", vpc, Action::NoOp, vec![]),
+                prune,
+            ],
+        };
+        insta::assert_snapshot!(render(&plan, Style { color: false }));
+    }
+
+    #[test]
+    fn an_empty_plan_says_so() {
+        let plan = Plan {
+            format_version: 1,
+            stack: "demo".into(),
+            regions: vec!["us-west-2".into()],
+            changes: vec![change("us-west-2", Address::new(Kind::Vpc, "main"), Action::NoOp, vec![])],
+        };
+        assert_eq!(
+            render(&plan, Style { color: false }),
+            "No changes. Live resources in us-west-2 match the stack file (1 resources).\n"
+        );
+    }
+}
