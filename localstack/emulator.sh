@@ -33,7 +33,8 @@ PY
 install() {
   command -v python3 >/dev/null 2>&1 \
     || die "python3 is not installed. Install Python 3.9 or newer (Debian: apt-get install python3 python3-venv) and run this again."
-  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: ${moto_pin##*==}"; then
+  if [ -x "$venv/bin/moto_server" ] \
+    && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" = "${moto_pin##*==}" ]; then
     return 0
   fi
   echo "emulator: installing $moto_pin into $venv" >&2

@@ -128,7 +128,9 @@ impl Output {
         let color = match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+            }
         };
         Output {
             style: Style { color },
@@ -221,7 +223,10 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
     };
     let regions = match &saved {
         Some(saved) if !args.regions.is_empty() => {
-            bail!("--region cannot narrow a saved plan; it covers {}", saved.regions.join(", "))
+            bail!(
+                "--region cannot narrow a saved plan; it covers {}",
+                saved.regions.join(", ")
+            )
         }
         Some(saved) => saved.regions.clone(),
         None => args.regions.clone(),
@@ -246,7 +251,10 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
         parallelism: usize::from(args.parallelism),
         version: args.version_label.clone().or_else(|| stack.version.clone()),
     };
-    let report = apply::run(&aws, &stack, &planned, &settings, &|line| output.progress(&line)).await;
+    let report = apply::run(&aws, &stack, &planned, &settings, &|line| {
+        output.progress(&line)
+    })
+    .await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

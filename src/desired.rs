@@ -34,9 +34,16 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         Spec::Subnet(s) => {
             set("vpc", reference(s.vpc.get_ref()));
             set("cidr", regional_str(s.cidr.get_ref().get(region)));
-            let zone = s.zone.get_ref().get(region).and_then(|z| zone_name(region, z));
+            let zone = s
+                .zone
+                .get_ref()
+                .get(region)
+                .and_then(|z| zone_name(region, z));
             set("zone", regional_str(zone));
-            set("map_public_ip_on_launch", Value::Bool(s.map_public_ip_on_launch));
+            set(
+                "map_public_ip_on_launch",
+                Value::Bool(s.map_public_ip_on_launch),
+            );
         }
         Spec::InternetGateway(s) => {
             if let Some(vpc) = &s.vpc {
@@ -59,10 +66,10 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         }
         Spec::SecurityGroup(s) => {
             set("vpc", reference(s.vpc.get_ref()));
-            let name = s
-                .name
-                .as_ref()
-                .map_or_else(|| format!("{}-{}", stack.name, own.name), |n| n.get_ref().clone());
+            let name = s.name.as_ref().map_or_else(
+                || format!("{}-{}", stack.name, own.name),
+                |n| n.get_ref().clone(),
+            );
             set("name", Value::Str(name));
             set("description", Value::str(&s.description));
             let rules = |rules: &[toml::Spanned<RuleSpec>]| {
@@ -170,7 +177,12 @@ mod tests {
 
     #[test]
     fn ports_round_trip() {
-        for (protocol, from, to) in [("tcp", 80, 80), ("udp", 8000, 8100), ("icmp", -1, -1), ("icmp", 8, 0)] {
+        for (protocol, from, to) in [
+            ("tcp", 80, 80),
+            ("udp", 8000, 8100),
+            ("icmp", -1, -1),
+            ("icmp", 8, 0),
+        ] {
             let text = ports_text(protocol, Some(from), Some(to));
             assert_eq!(port_numbers(&text), (Some(from), Some(to)), "{text}");
         }

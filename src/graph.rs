@@ -11,7 +11,9 @@ pub enum Outcome {
     Done,
     Failed(String),
     /// Not run because the step with this index failed.
-    Skipped { upstream: usize },
+    Skipped {
+        upstream: usize,
+    },
 }
 
 /// Runs every step; `deps[i]` lists the steps `i` waits for.
@@ -37,7 +39,9 @@ where
             let fut = run(step);
             running.push(async move { (step, fut.await) });
         }
-        let Some((step, result)) = running.next().await else { break };
+        let Some((step, result)) = running.next().await else {
+            break;
+        };
         match result {
             Ok(()) => {
                 outcomes[step] = Some(Outcome::Done);

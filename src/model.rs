@@ -107,6 +107,18 @@ impl Kind {
         };
         fixed.contains(&attr)
     }
+
+    /// Attributes whose reference pins this resource to its target: when the
+    /// target is replaced, the old one cannot be deleted while this one holds on
+    /// (an attached gateway, a rule naming a group), so this one is replaced too.
+    /// Other references (route table associations, routes) are re-pointed in place.
+    pub fn binds_to_reference(self, attr: &str) -> bool {
+        self.forces_replacement(attr)
+            || matches!(
+                (self, attr),
+                (Kind::InternetGateway, "vpc") | (Kind::SecurityGroup, "ingress" | "egress")
+            )
+    }
 }
 
 impl fmt::Display for Kind {

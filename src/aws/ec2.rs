@@ -4,7 +4,9 @@
 
 use super::{retry_while, AwsError};
 use crate::desired::{is_managed_tag, port_numbers, ports_text, route_value, rule_value};
-use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG};
+use crate::model::{
+    Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
+};
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
@@ -38,7 +40,11 @@ macro_rules! all_pages {
 }
 
 /// Everything a stack owns in a region, in five calls whatever the number of resources.
-pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Vec<Observed>, AwsError> {
+pub async fn discover(
+    client: &Client,
+    stack: &str,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
     let owned_by = || {
         Filter::builder()
             .name(format!("tag:{STACK_TAG}"))
@@ -47,14 +53,24 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Vec<
     };
     let (vpcs, subnets, gateways, tables, groups) = tokio::try_join!(
         async { all_pages!("DescribeVpcs", client.describe_vpcs().filters(owned_by())) },
-        async { all_pages!("DescribeSubnets", client.describe_subnets().filters(owned_by())) },
+        async {
+            all_pages!(
+                "DescribeSubnets",
+                client.describe_subnets().filters(owned_by())
+            )
+        },
         async {
             all_pages!(
                 "DescribeInternetGateways",
                 client.describe_internet_gateways().filters(owned_by())
             )
         },
-        async { all_pages!("DescribeRouteTables", client.describe_route_tables().filters(owned_by())) },
+        async {
+            all_pages!(
+                "DescribeRouteTables",
+                client.describe_route_tables().filters(owned_by())
+            )
+        },
         async {
             all_pages!(
                 "DescribeSecurityGroups",
@@ -84,7 +100,10 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Vec<
     }
     for s in subnets {
         let id = s.subnet_id().unwrap_or_default();
-        let (cidr, zone) = (s.cidr_block().unwrap_or_default(), s.availability_zone().unwrap_or_default());
+        let (cidr, zone) = (
+            s.cidr_block().unwrap_or_default(),
+            s.availability_zone().unwrap_or_default(),
+        );
         found.extend(observed(
             region,
             Kind::Subnet,
@@ -136,7 +155,10 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Vec<
                     .or(r.vpc_peering_connection_id())
                     .or(r.network_interface_id())
                     .unwrap_or("(none)");
-                Some(route_value(r.destination_cidr_block()?, Value::Id(target.into())))
+                Some(route_value(
+                    r.destination_cidr_block()?,
+                    Value::Id(target.into()),
+                ))
             });
         let associations: Vec<(&str, &str)> = t
             .associations()
@@ -177,7 +199,10 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Vec<
             [
                 ("vpc", Value::Id(g.vpc_id().unwrap_or_default().into())),
                 ("name", Value::str(name)),
-                ("description", Value::str(g.description().unwrap_or_default())),
+                (
+                    "description",
+                    Value::str(g.description().unwrap_or_default()),
+                ),
                 ("ingress", rules(g.ip_permissions())),
                 ("egress", rules(g.ip_permissions_egress())),
             ],
@@ -204,8 +229,14 @@ fn observed<'a>(
     attrs: impl IntoIterator<Item = (&'a str, Value)>,
     exports: impl IntoIterator<Item = (&'a str, String)>,
 ) -> Option<Observed> {
-    let tag = |key: &str| tags.iter().find(|t| t.key() == Some(key)).and_then(Tag::value);
-    let address = tag(ID_TAG).and_then(Address::parse).filter(|a| a.kind == kind);
+    let tag = |key: &str| {
+        tags.iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(Tag::value)
+    };
+    let address = tag(ID_TAG)
+        .and_then(Address::parse)
+        .filter(|a| a.kind == kind);
     let Some(address) = address else {
         tracing::warn!(
             "{live_id} in {region} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
@@ -219,13 +250,19 @@ fn observed<'a>(
         .filter(|(k, _)| !is_managed_tag(k))
         .map(|(k, v)| (k.to_string(), Value::str(v)));
     attrs.insert("tags".into(), Value::Map(user_tags.collect()));
-    attrs.insert("protect".into(), Value::Bool(tag(PROTECT_TAG) == Some("true")));
+    attrs.insert(
+        "protect".into(),
+        Value::Bool(tag(PROTECT_TAG) == Some("true")),
+    );
     Some(Observed {
         address,
         region: region.to_string(),
         live_id: live_id.to_string(),
         attrs,
-        exports: exports.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        exports: exports
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         handles: BTreeMap::new(),
     })
 }
@@ -240,13 +277,25 @@ fn rules(permissions: &[IpPermission]) -> Value {
             rule_value(protocol, &ports, (key, source), description)
         };
         for r in p.ip_ranges() {
-            out.push(rule("cidr", Value::str(r.cidr_ip().unwrap_or_default()), r.description()));
+            out.push(rule(
+                "cidr",
+                Value::str(r.cidr_ip().unwrap_or_default()),
+                r.description(),
+            ));
         }
         for r in p.ipv6_ranges() {
-            out.push(rule("cidr_ipv6", Value::str(r.cidr_ipv6().unwrap_or_default()), r.description()));
+            out.push(rule(
+                "cidr_ipv6",
+                Value::str(r.cidr_ipv6().unwrap_or_default()),
+                r.description(),
+            ));
         }
         for r in p.prefix_list_ids() {
-            out.push(rule("prefix_list", Value::Id(r.prefix_list_id().unwrap_or_default().into()), r.description()));
+            out.push(rule(
+                "prefix_list",
+                Value::Id(r.prefix_list_id().unwrap_or_default().into()),
+                r.description(),
+            ));
         }
         for g in p.user_id_group_pairs() {
             out.push(rule(
@@ -271,13 +320,33 @@ fn permission(rule: &Value) -> IpPermission {
         .set_from_port(from)
         .set_to_port(to);
     if let Some(cidr) = text("cidr") {
-        p = p.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(description).build());
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(description)
+                .build(),
+        );
     } else if let Some(cidr) = text("cidr_ipv6") {
-        p = p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(description).build());
+        p = p.ipv6_ranges(
+            Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .set_description(description)
+                .build(),
+        );
     } else if let Some(list) = text("prefix_list") {
-        p = p.prefix_list_ids(PrefixListId::builder().prefix_list_id(list).set_description(description).build());
+        p = p.prefix_list_ids(
+            PrefixListId::builder()
+                .prefix_list_id(list)
+                .set_description(description)
+                .build(),
+        );
     } else if let Some(group) = text("security_group") {
-        p = p.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).set_description(description).build());
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(group)
+                .set_description(description)
+                .build(),
+        );
     }
     p.build()
 }
@@ -290,11 +359,14 @@ pub struct Created {
 }
 
 fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
-    attrs.get(key).and_then(Value::as_str).ok_or_else(|| AwsError {
-        operation: "resolve",
-        code: "Unresolved".into(),
-        message: format!("attribute `{key}` has no value yet"),
-    })
+    attrs
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| AwsError {
+            operation: "resolve",
+            code: "Unresolved".into(),
+            message: format!("attribute `{key}` has no value yet"),
+        })
 }
 
 fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {
@@ -308,7 +380,11 @@ fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {
 }
 
 fn set_items(attrs: &Attrs, key: &str) -> Vec<Value> {
-    attrs.get(key).map(Value::as_list).unwrap_or_default().to_vec()
+    attrs
+        .get(key)
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .to_vec()
 }
 
 fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
@@ -359,7 +435,10 @@ impl Mutator<'_> {
     pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Created, AwsError> {
         let c = self.client;
         let exports = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         let created = match address.kind {
             Kind::Vpc => {
@@ -370,21 +449,32 @@ impl Mutator<'_> {
                         .cidr_block(cidr)
                         .tag_specifications(self.tag_spec(ResourceType::Vpc, address, attrs))
                 )?;
-                let vpc = out.vpc().cloned().unwrap_or_else(|| aws_sdk_ec2::types::Vpc::builder().build());
+                let vpc = out
+                    .vpc()
+                    .cloned()
+                    .unwrap_or_else(|| aws_sdk_ec2::types::Vpc::builder().build());
                 let id = vpc.vpc_id().unwrap_or_default().to_string();
                 c.wait_until_vpc_available()
                     .vpc_ids(&id)
                     .wait(Duration::from_secs(300))
                     .await
                     .map_err(|e| AwsError::waiter("waiting for the VPC to be available", e))?;
-                let arn = format!("arn:aws:ec2:{}:{}:vpc/{id}", region(c), vpc.owner_id().unwrap_or_default());
+                let arn = format!(
+                    "arn:aws:ec2:{}:{}:vpc/{id}",
+                    region(c),
+                    vpc.owner_id().unwrap_or_default()
+                );
                 Created {
                     exports: exports(&[("id", &id), ("cidr", cidr), ("arn", &arn)]),
                     live_id: id,
                 }
             }
             Kind::Subnet => {
-                let (vpc, cidr, zone) = (text(attrs, "vpc")?, text(attrs, "cidr")?, text(attrs, "zone")?);
+                let (vpc, cidr, zone) = (
+                    text(attrs, "vpc")?,
+                    text(attrs, "cidr")?,
+                    text(attrs, "zone")?,
+                );
                 let out = retry_while(
                     || async {
                         send!(
@@ -393,14 +483,21 @@ impl Mutator<'_> {
                                 .vpc_id(vpc)
                                 .cidr_block(cidr)
                                 .availability_zone(zone)
-                                .tag_specifications(self.tag_spec(ResourceType::Subnet, address, attrs))
+                                .tag_specifications(self.tag_spec(
+                                    ResourceType::Subnet,
+                                    address,
+                                    attrs
+                                ))
                         )
                     },
                     AwsError::is_not_found,
                     EVENTUAL,
                 )
                 .await?;
-                let subnet = out.subnet().cloned().unwrap_or_else(|| aws_sdk_ec2::types::Subnet::builder().build());
+                let subnet = out
+                    .subnet()
+                    .cloned()
+                    .unwrap_or_else(|| aws_sdk_ec2::types::Subnet::builder().build());
                 let id = subnet.subnet_id().unwrap_or_default().to_string();
                 c.wait_until_subnet_available()
                     .subnet_ids(&id)
@@ -424,10 +521,17 @@ impl Mutator<'_> {
                 let out = send!(
                     "CreateInternetGateway",
                     c.create_internet_gateway()
-                        .tag_specifications(self.tag_spec(ResourceType::InternetGateway, address, attrs))
+                        .tag_specifications(self.tag_spec(
+                            ResourceType::InternetGateway,
+                            address,
+                            attrs
+                        ))
                 )?;
                 let gw = out.internet_gateway();
-                let id = gw.and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+                let id = gw
+                    .and_then(|g| g.internet_gateway_id())
+                    .unwrap_or_default()
+                    .to_string();
                 let owner = gw.and_then(|g| g.owner_id()).unwrap_or_default();
                 if let Some(vpc) = attrs.get("vpc").and_then(Value::as_str) {
                     self.attach_gateway(&id, vpc).await?;
@@ -440,25 +544,27 @@ impl Mutator<'_> {
             }
             Kind::RouteTable => {
                 let vpc = text(attrs, "vpc")?;
-                let out = retry_while(
-                    || async {
-                        send!(
-                            "CreateRouteTable",
-                            c.create_route_table()
-                                .vpc_id(vpc)
-                                .tag_specifications(self.tag_spec(ResourceType::RouteTable, address, attrs))
-                        )
-                    },
-                    AwsError::is_not_found,
-                    EVENTUAL,
-                )
-                .await?;
+                let out =
+                    retry_while(
+                        || async {
+                            send!(
+                                "CreateRouteTable",
+                                c.create_route_table().vpc_id(vpc).tag_specifications(
+                                    self.tag_spec(ResourceType::RouteTable, address, attrs)
+                                )
+                            )
+                        },
+                        AwsError::is_not_found,
+                        EVENTUAL,
+                    )
+                    .await?;
                 let id = out
                     .route_table()
                     .and_then(|t| t.route_table_id())
                     .unwrap_or_default()
                     .to_string();
-                self.converge_routes(&id, &[], &set_items(attrs, "routes")).await?;
+                self.converge_routes(&id, &[], &set_items(attrs, "routes"))
+                    .await?;
                 self.converge_associations(&id, &BTreeMap::new(), &list_ids(attrs, "subnets"))
                     .await?;
                 Created {
@@ -476,7 +582,11 @@ impl Mutator<'_> {
                                 .vpc_id(vpc)
                                 .group_name(name)
                                 .description(text(attrs, "description")?)
-                                .tag_specifications(self.tag_spec(ResourceType::SecurityGroup, address, attrs))
+                                .tag_specifications(self.tag_spec(
+                                    ResourceType::SecurityGroup,
+                                    address,
+                                    attrs
+                                ))
                         )
                     },
                     AwsError::is_not_found,
@@ -488,8 +598,10 @@ impl Mutator<'_> {
                 // A new group carries AWS's default egress rule; converge from that.
                 let default = [crate::desired::default_egress()];
                 let desired = self.resolve_self(&id, attrs);
-                self.converge_rules(&id, false, &[], &set_items(&desired, "ingress")).await?;
-                self.converge_rules(&id, true, &default, &set_items(&desired, "egress")).await?;
+                self.converge_rules(&id, false, &[], &set_items(&desired, "ingress"))
+                    .await?;
+                self.converge_rules(&id, true, &default, &set_items(&desired, "egress"))
+                    .await?;
                 Created {
                     exports: exports(&[("id", &id), ("name", name), ("arn", &arn)]),
                     live_id: id,
@@ -518,9 +630,16 @@ impl Mutator<'_> {
 
     /// Makes the live resource match `attrs`, changing only what differs and
     /// leaving `ignore`d attributes alone.
-    pub async fn update(&self, observed: &Observed, attrs: &Attrs, ignore: &[String]) -> Result<(), AwsError> {
+    pub async fn update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
         let id = observed.live_id.as_str();
-        let differs = |key: &str| !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key);
+        let differs = |key: &str| {
+            !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
+        };
         match observed.address.kind {
             Kind::Vpc => {}
             Kind::Subnet => {
@@ -541,8 +660,12 @@ impl Mutator<'_> {
             }
             Kind::RouteTable => {
                 if differs("routes") {
-                    self.converge_routes(id, &set_items(&observed.attrs, "routes"), &set_items(attrs, "routes"))
-                        .await?;
+                    self.converge_routes(
+                        id,
+                        &set_items(&observed.attrs, "routes"),
+                        &set_items(attrs, "routes"),
+                    )
+                    .await?;
                 }
                 if differs("subnets") {
                     self.converge_associations(id, &observed.handles, &list_ids(attrs, "subnets"))
@@ -553,8 +676,13 @@ impl Mutator<'_> {
                 let desired = self.resolve_self(id, attrs);
                 for (key, egress) in [("ingress", false), ("egress", true)] {
                     if differs(key) {
-                        self.converge_rules(id, egress, &set_items(&observed.attrs, key), &set_items(&desired, key))
-                            .await?;
+                        self.converge_rules(
+                            id,
+                            egress,
+                            &set_items(&observed.attrs, key),
+                            &set_items(&desired, key),
+                        )
+                        .await?;
                     }
                 }
             }
@@ -562,18 +690,30 @@ impl Mutator<'_> {
         self.retag(observed, attrs, ignore).await
     }
 
-    async fn retag(&self, observed: &Observed, attrs: &Attrs, ignore: &[String]) -> Result<(), AwsError> {
+    async fn retag(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
         let id = observed.live_id.as_str();
         let keep_tags = ignore.iter().any(|i| i == "tags");
         let keep_protect = ignore.iter().any(|i| i == "protect");
         let desired = if keep_tags { &observed.attrs } else { attrs };
         let mut tags = self.tags(&observed.address, desired);
-        let protect = if keep_protect { observed.protected() } else { attrs.get("protect") == Some(&Value::Bool(true)) };
+        let protect = if keep_protect {
+            observed.protected()
+        } else {
+            attrs.get("protect") == Some(&Value::Bool(true))
+        };
         tags.retain(|t| t.key() != Some(PROTECT_TAG));
         if protect {
             tags.push(tag(PROTECT_TAG, "true"));
         }
-        send!("CreateTags", self.client.create_tags().resources(id).set_tags(Some(tags)))?;
+        send!(
+            "CreateTags",
+            self.client.create_tags().resources(id).set_tags(Some(tags))
+        )?;
         let wanted = user_tags(desired);
         let mut stale: Vec<Tag> = user_tags(&observed.attrs)
             .keys()
@@ -584,7 +724,13 @@ impl Mutator<'_> {
             stale.push(Tag::builder().key(PROTECT_TAG).build());
         }
         if !stale.is_empty() {
-            send!("DeleteTags", self.client.delete_tags().resources(id).set_tags(Some(stale)))?;
+            send!(
+                "DeleteTags",
+                self.client
+                    .delete_tags()
+                    .resources(id)
+                    .set_tags(Some(stale))
+            )?;
         }
         Ok(())
     }
@@ -613,15 +759,30 @@ impl Mutator<'_> {
                 if let Some(vpc) = observed.attrs.get("vpc").and_then(Value::as_str) {
                     self.detach_gateway(id, vpc).await?;
                 }
-                send!("DeleteInternetGateway", c.delete_internet_gateway().internet_gateway_id(id)).map(drop)
+                send!(
+                    "DeleteInternetGateway",
+                    c.delete_internet_gateway().internet_gateway_id(id)
+                )
+                .map(drop)
             }
             Kind::RouteTable => {
-                self.converge_associations(id, &observed.handles, &BTreeSet::new()).await?;
-                send!("DeleteRouteTable", c.delete_route_table().route_table_id(id)).map(drop)
+                self.converge_associations(id, &observed.handles, &BTreeSet::new())
+                    .await?;
+                send!(
+                    "DeleteRouteTable",
+                    c.delete_route_table().route_table_id(id)
+                )
+                .map(drop)
             }
             Kind::SecurityGroup => {
                 retry_while(
-                    || async { send!("DeleteSecurityGroup", c.delete_security_group().group_id(id)).map(drop) },
+                    || async {
+                        send!(
+                            "DeleteSecurityGroup",
+                            c.delete_security_group().group_id(id)
+                        )
+                        .map(drop)
+                    },
                     AwsError::is_dependency_violation,
                     DEPENDENCIES,
                 )
@@ -650,7 +811,10 @@ impl Mutator<'_> {
             || async {
                 send!(
                     "AttachInternetGateway",
-                    self.client.attach_internet_gateway().internet_gateway_id(gateway).vpc_id(vpc)
+                    self.client
+                        .attach_internet_gateway()
+                        .internet_gateway_id(gateway)
+                        .vpc_id(vpc)
                 )
             },
             AwsError::is_not_found,
@@ -666,7 +830,10 @@ impl Mutator<'_> {
     async fn detach_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
         let detached = send!(
             "DetachInternetGateway",
-            self.client.detach_internet_gateway().internet_gateway_id(gateway).vpc_id(vpc)
+            self.client
+                .detach_internet_gateway()
+                .internet_gateway_id(gateway)
+                .vpc_id(vpc)
         );
         match detached {
             Err(e) if e.is_not_found() || e.code == "Gateway.NotAttached" => Ok(()),
@@ -674,13 +841,26 @@ impl Mutator<'_> {
         }
     }
 
-    async fn converge_routes(&self, table: &str, observed: &[Value], desired: &[Value]) -> Result<(), AwsError> {
-        let cidr_of = |v: &Value| v.as_map().and_then(|m| m.get("cidr")).and_then(Value::as_str).map(str::to_string);
+    async fn converge_routes(
+        &self,
+        table: &str,
+        observed: &[Value],
+        desired: &[Value],
+    ) -> Result<(), AwsError> {
+        let cidr_of = |v: &Value| {
+            v.as_map()
+                .and_then(|m| m.get("cidr"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         for route in observed.iter().filter(|r| !desired.contains(r)) {
             let Some(cidr) = cidr_of(route) else { continue };
             let deleted = send!(
                 "DeleteRoute",
-                self.client.delete_route().route_table_id(table).destination_cidr_block(&cidr)
+                self.client
+                    .delete_route()
+                    .route_table_id(table)
+                    .destination_cidr_block(&cidr)
             );
             match deleted {
                 Err(e) if !e.is_not_found() => return Err(e),
@@ -714,13 +894,17 @@ impl Mutator<'_> {
         desired: &BTreeSet<String>,
     ) -> Result<(), AwsError> {
         for (handle, association) in handles {
-            let Some(subnet) = handle.strip_prefix("association:") else { continue };
+            let Some(subnet) = handle.strip_prefix("association:") else {
+                continue;
+            };
             if desired.contains(subnet) {
                 continue;
             }
             let gone = send!(
                 "DisassociateRouteTable",
-                self.client.disassociate_route_table().association_id(association)
+                self.client
+                    .disassociate_route_table()
+                    .association_id(association)
             );
             match gone {
                 Err(e) if !e.is_not_found() => return Err(e),
@@ -735,7 +919,10 @@ impl Mutator<'_> {
                 || async {
                     send!(
                         "AssociateRouteTable",
-                        self.client.associate_route_table().route_table_id(table).subnet_id(subnet)
+                        self.client
+                            .associate_route_table()
+                            .route_table_id(table)
+                            .subnet_id(subnet)
                     )
                 },
                 AwsError::is_not_found,
@@ -746,15 +933,41 @@ impl Mutator<'_> {
         Ok(())
     }
 
-    async fn converge_rules(&self, group: &str, egress: bool, observed: &[Value], desired: &[Value]) -> Result<(), AwsError> {
-        let stale: Vec<IpPermission> = observed.iter().filter(|r| !desired.contains(r)).map(permission).collect();
-        let missing: Vec<IpPermission> = desired.iter().filter(|r| !observed.contains(r)).map(permission).collect();
+    async fn converge_rules(
+        &self,
+        group: &str,
+        egress: bool,
+        observed: &[Value],
+        desired: &[Value],
+    ) -> Result<(), AwsError> {
+        let stale: Vec<IpPermission> = observed
+            .iter()
+            .filter(|r| !desired.contains(r))
+            .map(permission)
+            .collect();
+        let missing: Vec<IpPermission> = desired
+            .iter()
+            .filter(|r| !observed.contains(r))
+            .map(permission)
+            .collect();
         let c = self.client;
         if !stale.is_empty() {
             let revoked = if egress {
-                send!("RevokeSecurityGroupEgress", c.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(stale))).map(drop)
+                send!(
+                    "RevokeSecurityGroupEgress",
+                    c.revoke_security_group_egress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(stale))
+                )
+                .map(drop)
             } else {
-                send!("RevokeSecurityGroupIngress", c.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(stale))).map(drop)
+                send!(
+                    "RevokeSecurityGroupIngress",
+                    c.revoke_security_group_ingress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(stale))
+                )
+                .map(drop)
             };
             match revoked {
                 Err(e) if !e.is_not_found() => return Err(e),
@@ -763,9 +976,21 @@ impl Mutator<'_> {
         }
         if !missing.is_empty() {
             let authorized = if egress {
-                send!("AuthorizeSecurityGroupEgress", c.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(missing))).map(drop)
+                send!(
+                    "AuthorizeSecurityGroupEgress",
+                    c.authorize_security_group_egress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(missing))
+                )
+                .map(drop)
             } else {
-                send!("AuthorizeSecurityGroupIngress", c.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(missing))).map(drop)
+                send!(
+                    "AuthorizeSecurityGroupIngress",
+                    c.authorize_security_group_ingress()
+                        .group_id(group)
+                        .set_ip_permissions(Some(missing))
+                )
+                .map(drop)
             };
             match authorized {
                 Err(e) if !e.is_duplicate() => return Err(e),
@@ -777,5 +1002,8 @@ impl Mutator<'_> {
 }
 
 fn region(c: &Client) -> String {
-    c.config().region().map(|r| r.to_string()).unwrap_or_default()
+    c.config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default()
 }

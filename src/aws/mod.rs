@@ -124,9 +124,10 @@ impl AwsError {
     {
         use aws_sdk_ec2::error::ProvideErrorMetadata;
         let code = err.code().unwrap_or("Unknown").to_string();
-        let message = err.message().map(str::to_string).unwrap_or_else(|| {
-            aws_sdk_ec2::error::DisplayErrorContext(&err).to_string()
-        });
+        let message = err
+            .message()
+            .map(str::to_string)
+            .unwrap_or_else(|| aws_sdk_ec2::error::DisplayErrorContext(&err).to_string());
         AwsError {
             operation,
             code,

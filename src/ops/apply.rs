@@ -92,7 +92,8 @@ impl Report {
     }
 
     pub fn render(&self) -> String {
-        let count = |f: fn(&EntryOutcome) -> bool| self.entries.iter().filter(|e| f(&e.outcome)).count();
+        let count =
+            |f: fn(&EntryOutcome) -> bool| self.entries.iter().filter(|e| f(&e.outcome)).count();
         let done = count(|o| matches!(o, EntryOutcome::Done { .. }));
         if !self.failed() {
             let of = |k| self.entries.iter().filter(|e| e.step == k).count();
@@ -112,9 +113,19 @@ impl Report {
         for order in 0..3 {
             for e in &self.entries {
                 let line = match (&e.outcome, order) {
-                    (EntryOutcome::Failed { error }, 0) => format!("  failed   {} ({}): {}: {error}", e.address, e.region, e.step.verb()),
+                    (EntryOutcome::Failed { error }, 0) => format!(
+                        "  failed   {} ({}): {}: {error}",
+                        e.address,
+                        e.region,
+                        e.step.verb()
+                    ),
                     (EntryOutcome::Skipped { upstream }, 1) => {
-                        format!("  skipped  {} ({}): {} waits on {upstream}, which failed", e.address, e.region, e.step.verb())
+                        format!(
+                            "  skipped  {} ({}): {} waits on {upstream}, which failed",
+                            e.address,
+                            e.region,
+                            e.step.verb()
+                        )
                     }
                     (EntryOutcome::Done { live_id }, 2) => format!(
                         "  done     {} ({}): {} {}",
@@ -175,12 +186,23 @@ fn mentions(value: &Value, id: &str) -> bool {
 fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
     let observed_by_id = |c: &ResourceChange| {
         let id = c.live_id.as_deref()?;
-        planned.live.get(&c.region)?.resources.iter().find(|o| o.live_id == id)
+        planned
+            .live
+            .get(&c.region)?
+            .resources
+            .iter()
+            .find(|o| o.live_id == id)
     };
     let mut steps = Vec::new();
     for change in &planned.plan.changes {
         let observed = observed_by_id(change);
-        let mut push = |kind| steps.push(Step { kind, change, observed });
+        let mut push = |kind| {
+            steps.push(Step {
+                kind,
+                change,
+                observed,
+            })
+        };
         match change.action {
             Action::NoOp => {}
             Action::Create => push(StepKind::Create),
@@ -210,24 +232,49 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
             let at = |a: &Address, k| by_address.get(&(region, a, k)).copied();
             match s.kind {
                 StepKind::Create | StepKind::Update => {
-                    let deps = stack.resources.get(&s.change.address).map(|r| r.dependencies()).unwrap_or_default();
+                    let deps = stack
+                        .resources
+                        .get(&s.change.address)
+                        .map(|r| r.dependencies())
+                        .unwrap_or_default();
                     deps.iter()
                         .flat_map(|d| [at(d, StepKind::Create), at(d, StepKind::Update)])
-                        .chain([at(&s.change.address, StepKind::Delete).filter(|_| s.kind == StepKind::Create)])
+                        .chain([at(&s.change.address, StepKind::Delete)
+                            .filter(|_| s.kind == StepKind::Create)])
                         .flatten()
                         .collect()
                 }
                 StepKind::Delete => {
-                    let Some(gone) = s.observed else { return vec![] };
-                    let users = planned.live.get(region).map(|l| l.resources.as_slice()).unwrap_or_default();
+                    let Some(gone) = s.observed else {
+                        return vec![];
+                    };
+                    let users = planned
+                        .live
+                        .get(region)
+                        .map(|l| l.resources.as_slice())
+                        .unwrap_or_default();
                     users
                         .iter()
-                        .filter(|o| o.live_id != gone.live_id && o.attrs.values().any(|v| mentions(v, &gone.live_id)))
+                        .filter(|o| {
+                            o.live_id != gone.live_id
+                                && o.attrs.values().any(|v| mentions(v, &gone.live_id))
+                        })
                         .flat_map(|o| {
                             let delete = steps.iter().position(|t| {
-                                t.kind == StepKind::Delete && t.observed.is_some_and(|x| x.live_id == o.live_id)
+                                t.kind == StepKind::Delete
+                                    && t.observed.is_some_and(|x| x.live_id == o.live_id)
                             });
-                            [delete, at(&o.address, StepKind::Update)]
+                            // An update that re-points the user to the replacement of
+                            // what is deleted runs after the replacement exists, and
+                            // so after this delete (`Kind::binds_to_reference`).
+                            let repoints = stack
+                                .resources
+                                .get(&o.address)
+                                .is_some_and(|r| r.dependencies().contains(&gone.address));
+                            [
+                                delete,
+                                at(&o.address, StepKind::Update).filter(|_| !repoints),
+                            ]
                         })
                         .flatten()
                         .collect()
@@ -250,14 +297,25 @@ pub async fn run(
     let mut known = Registry::new();
     for c in &planned.plan.changes {
         if matches!(c.action, Action::NoOp | Action::Update) {
-            if let Some(o) = planned.live.get(&c.region).and_then(|l| l.resources.iter().find(|o| Some(&o.live_id) == c.live_id.as_ref())) {
-                known.insert((c.region.clone(), c.address.clone()), (o.live_id.clone(), o.exports.clone()));
+            if let Some(o) = planned.live.get(&c.region).and_then(|l| {
+                l.resources
+                    .iter()
+                    .find(|o| Some(&o.live_id) == c.live_id.as_ref())
+            }) {
+                known.insert(
+                    (c.region.clone(), c.address.clone()),
+                    (o.live_id.clone(), o.exports.clone()),
+                );
             }
         }
     }
     let known = Mutex::new(known);
-    let clients: HashMap<&str, aws_sdk_ec2::Client> =
-        planned.plan.regions.iter().map(|r| (r.as_str(), aws.ec2(r))).collect();
+    let clients: HashMap<&str, aws_sdk_ec2::Client> = planned
+        .plan
+        .regions
+        .iter()
+        .map(|r| (r.as_str(), aws.ec2(r)))
+        .collect();
     let created_ids: Mutex<HashMap<usize, String>> = Mutex::new(HashMap::new());
 
     let outcomes = walk(&deps, settings.parallelism, |i| {
@@ -277,7 +335,10 @@ pub async fn run(
             let elapsed = started.elapsed().as_secs_f32();
             match &result {
                 Ok(id) => {
-                    progress(format!("{label}: {} {id} [{elapsed:.1}s]", step.kind.done()));
+                    progress(format!(
+                        "{label}: {} {id} [{elapsed:.1}s]",
+                        step.kind.done()
+                    ));
                     created_ids.lock().expect("lock").insert(i, id.clone());
                 }
                 Err(e) => progress(format!("{label}: failed after {elapsed:.1}s: {e}")),
@@ -299,7 +360,10 @@ pub async fn run(
                 },
                 Outcome::Failed(error) => EntryOutcome::Failed { error },
                 Outcome::Skipped { upstream } => EntryOutcome::Skipped {
-                    upstream: format!("{} ({})", steps[upstream].change.address, steps[upstream].change.region),
+                    upstream: format!(
+                        "{} ({})",
+                        steps[upstream].change.address, steps[upstream].change.region
+                    ),
                 },
             };
             Entry {
@@ -317,11 +381,18 @@ pub async fn run(
 }
 
 /// One step; returns the live id it acted on.
-async fn execute(stack: &Stack, step: &Step<'_>, mutator: &Mutator<'_>, known: &Mutex<Registry>) -> Result<String, String> {
+async fn execute(
+    stack: &Stack,
+    step: &Step<'_>,
+    mutator: &Mutator<'_>,
+    known: &Mutex<Registry>,
+) -> Result<String, String> {
     let c = step.change;
     let key = (c.region.clone(), c.address.clone());
     if step.kind == StepKind::Delete {
-        let observed = step.observed.ok_or("the live resource is no longer known")?;
+        let observed = step
+            .observed
+            .ok_or("the live resource is no longer known")?;
         mutator.delete(observed).await.map_err(|e| e.to_string())?;
         return Ok(observed.live_id.clone());
     }
@@ -337,18 +408,38 @@ async fn execute(stack: &Stack, step: &Step<'_>, mutator: &Mutator<'_>, known: &
         };
         desired::attrs(stack, resource, &c.region, &resolver)
     };
-    let self_rules_only = |(k, v): (&String, &Value)| k != "ingress" && k != "egress" && v.is_unknown();
+    let self_rules_only =
+        |(k, v): (&String, &Value)| k != "ingress" && k != "egress" && v.is_unknown();
     if let Some((k, _)) = attrs.iter().find(|kv| self_rules_only(*kv)) {
-        return Err(format!("`{k}` could not be resolved: what it refers to does not exist"));
+        return Err(format!(
+            "`{k}` could not be resolved: what it refers to does not exist"
+        ));
     }
     if step.kind == StepKind::Create {
-        let created = mutator.create(&c.address, &attrs).await.map_err(|e| e.to_string())?;
+        let created = mutator
+            .create(&c.address, &attrs)
+            .await
+            .map_err(|e| e.to_string())?;
         let id = created.live_id.clone();
-        known.lock().expect("lock").insert(key, (created.live_id, created.exports));
+        known
+            .lock()
+            .expect("lock")
+            .insert(key, (created.live_id, created.exports));
         return Ok(id);
     }
-    let observed = step.observed.ok_or("the live resource is no longer known")?;
-    let ignore: Vec<String> = resource.spec.common().ignore_changes.iter().map(|s| s.get_ref().clone()).collect();
-    mutator.update(observed, &attrs, &ignore).await.map_err(|e| e.to_string())?;
+    let observed = step
+        .observed
+        .ok_or("the live resource is no longer known")?;
+    let ignore: Vec<String> = resource
+        .spec
+        .common()
+        .ignore_changes
+        .iter()
+        .map(|s| s.get_ref().clone())
+        .collect();
+    mutator
+        .update(observed, &attrs, &ignore)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(observed.live_id.clone())
 }

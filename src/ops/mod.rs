@@ -33,13 +33,22 @@ pub fn select_regions(stack: &Stack, requested: &[String]) -> Result<Vec<String>
 }
 
 /// Reads what the stack owns in every region, all regions and kinds at once.
-pub async fn observe(aws: &Aws, stack: &Stack, regions: &[String]) -> Result<BTreeMap<String, LiveRegion>> {
+pub async fn observe(
+    aws: &Aws,
+    stack: &Stack,
+    regions: &[String],
+) -> Result<BTreeMap<String, LiveRegion>> {
     let reads = regions.iter().map(|region| async move {
         let client = aws.ec2(region);
         let resources = ec2::discover(&client, &stack.name, region)
             .await
-            .with_context(|| format!("reading live resources of stack {} in {region}", stack.name))?;
+            .with_context(|| {
+                format!("reading live resources of stack {} in {region}", stack.name)
+            })?;
         Ok::<_, anyhow::Error>((region.clone(), LiveRegion { resources }))
     });
-    Ok(futures::future::try_join_all(reads).await?.into_iter().collect())
+    Ok(futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .collect())
 }

@@ -58,9 +58,13 @@ impl SavedPlan {
     }
 
     pub fn read(path: &Path) -> Result<SavedPlan> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading plan file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading plan file {}", path.display()))?;
         let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not a plan file written by `reconcile plan --out`", path.display())
+            format!(
+                "{} is not a plan file written by `reconcile plan --out`",
+                path.display()
+            )
         })?;
         if saved.format_version != plan::FORMAT_VERSION {
             bail!(
@@ -98,7 +102,11 @@ impl SavedPlan {
             .chain(saved.iter().filter(|c| !now.contains(c)))
             .filter_map(|c| {
                 let v: serde_json::Value = serde_json::from_str(c).ok()?;
-                Some(format!("{} in {}", v["address"].as_str()?, v["region"].as_str()?))
+                Some(format!(
+                    "{} in {}",
+                    v["address"].as_str()?,
+                    v["region"].as_str()?
+                ))
             })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()

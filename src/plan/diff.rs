@@ -27,8 +27,8 @@ pub struct AttrChange {
 /// Compares desired with observed (already normalised) attributes.
 ///
 /// A reference that became unknown because its target is replaced forces
-/// replacement too: the resource is bound to the old target and must follow it.
-/// Tags are the exception: an interpolated tag is updated in place.
+/// replacement when the reference binds the resource to the old target
+/// (`Kind::binds_to_reference`); otherwise it is updated in place.
 pub fn diff(
     kind: Kind,
     desired: Option<&Attrs>,
@@ -69,7 +69,7 @@ pub fn diff(
                         before: before.cloned(),
                         after: after.cloned(),
                         forces_replacement: kind.forces_replacement(name)
-                            || (unknown && name != "tags"),
+                            || (unknown && kind.binds_to_reference(name)),
                     })
                 })
                 .collect();
@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn equal_attributes_are_a_no_op() {
         let a = attrs(&[("cidr", Value::str("10.0.0.0/16"))]);
-        assert_eq!(diff(Kind::Vpc, Some(&a), Some(&a), &[]), (Action::NoOp, vec![]));
+        assert_eq!(
+            diff(Kind::Vpc, Some(&a), Some(&a), &[]),
+            (Action::NoOp, vec![])
+        );
     }
 
     #[test]
@@ -133,18 +136,38 @@ mod tests {
     }
 
     #[test]
+    fn a_route_table_follows_a_replaced_subnet_in_place() {
+        let subnet = Value::Ref(Address::new(Kind::Subnet, "a"));
+        let before = attrs(&[("subnets", Value::List(vec![subnet]))]);
+        let after = attrs(&[("subnets", Value::List(vec![Value::Unknown]))]);
+        assert_eq!(
+            diff(Kind::RouteTable, Some(&after), Some(&before), &[]).0,
+            Action::Update
+        );
+    }
+
+    #[test]
     fn an_unknown_tag_is_an_update() {
         let before = attrs(&[("tags", Value::map([("peer", Value::str("vpc-1"))]))]);
         let after = attrs(&[("tags", Value::map([("peer", Value::Unknown)]))]);
-        assert_eq!(diff(Kind::Vpc, Some(&after), Some(&before), &[]).0, Action::Update);
+        assert_eq!(
+            diff(Kind::Vpc, Some(&after), Some(&before), &[]).0,
+            Action::Update
+        );
     }
 
     #[test]
     fn create_lists_every_attribute_and_delete_none() {
-        let a = attrs(&[("cidr", Value::str("10.0.0.0/16")), ("protect", Value::Bool(false))]);
+        let a = attrs(&[
+            ("cidr", Value::str("10.0.0.0/16")),
+            ("protect", Value::Bool(false)),
+        ]);
         let (action, changes) = diff(Kind::Vpc, Some(&a), None, &[]);
         assert_eq!(action, Action::Create);
         assert_eq!(changes.len(), 2);
-        assert_eq!(diff(Kind::Vpc, None, Some(&a), &[]), (Action::Delete, vec![]));
+        assert_eq!(
+            diff(Kind::Vpc, None, Some(&a), &[]),
+            (Action::Delete, vec![])
+        );
     }
 }

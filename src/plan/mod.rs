@@ -189,7 +189,8 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
             .iter()
             .map(|s| s.get_ref().clone())
             .collect();
-        let (action, attributes) = diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);
+        let (action, attributes) =
+            diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);
         match action {
             Action::Create => {
                 changing.insert(r.address.clone());
@@ -213,7 +214,12 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
 
     let mut pruned: Vec<&&Observed> = primary
         .values()
-        .filter(|o| !stack.resources.get(&o.address).is_some_and(|r| r.in_region(region)))
+        .filter(|o| {
+            !stack
+                .resources
+                .get(&o.address)
+                .is_some_and(|r| r.in_region(region))
+        })
         .collect();
     pruned.sort_by_key(|o| &o.address);
     for o in pruned {

@@ -54,7 +54,11 @@ pub fn render(plan: &Plan, style: Style) -> String {
         );
         return out;
     }
-    let _ = writeln!(out, "reconcile will perform the following actions on stack {}:", style.bold(&plan.stack));
+    let _ = writeln!(
+        out,
+        "reconcile will perform the following actions on stack {}:",
+        style.bold(&plan.stack)
+    );
     for region in &plan.regions {
         let changes: Vec<&ResourceChange> = plan
             .changes
@@ -83,7 +87,11 @@ pub fn render(plan: &Plan, style: Style) -> String {
 }
 
 fn resource(out: &mut String, c: &ResourceChange, style: Style) {
-    let id = c.live_id.as_ref().map(|id| format!(" ({id})")).unwrap_or_default();
+    let id = c
+        .live_id
+        .as_ref()
+        .map(|id| format!(" ({id})"))
+        .unwrap_or_default();
     let verb = match c.action {
         Action::Create => "will be created".to_string(),
         Action::Update => "will be updated in place".to_string(),
@@ -91,7 +99,11 @@ fn resource(out: &mut String, c: &ResourceChange, style: Style) {
         Action::Delete => "will be deleted".to_string(),
         Action::NoOp => return,
     };
-    let reason = c.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let reason = c
+        .reason
+        .as_ref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
     let protected = if c.protected { " [protected]" } else { "" };
     let _ = writeln!(
         out,
@@ -114,10 +126,18 @@ fn attribute(out: &mut String, a: &AttrChange, width: usize, style: Style) {
     let name = &a.name;
     match (&a.before, &a.after) {
         (None, Some(after)) => {
-            let _ = writeln!(out, "      {} {name:width$} = {after}{note}", style.green("+"));
+            let _ = writeln!(
+                out,
+                "      {} {name:width$} = {after}{note}",
+                style.green("+")
+            );
         }
         (Some(before), None) => {
-            let _ = writeln!(out, "      {} {name:width$} = {before}{note}", style.red("-"));
+            let _ = writeln!(
+                out,
+                "      {} {name:width$} = {before}{note}",
+                style.red("-")
+            );
         }
         (Some(Value::List(before)), Some(Value::List(after))) => {
             let _ = writeln!(out, "      {} {name}:{note}", style.yellow("~"));
@@ -173,7 +193,12 @@ mod tests {
     use super::*;
     use crate::model::{Address, Kind};
 
-    fn change(region: &str, address: Address, action: Action, attributes: Vec<AttrChange>) -> ResourceChange {
+    fn change(
+        region: &str,
+        address: Address,
+        action: Action,
+        attributes: Vec<AttrChange>,
+    ) -> ResourceChange {
         ResourceChange {
             region: region.into(),
             address,
@@ -205,7 +230,12 @@ mod tests {
     #[test]
     fn renders_every_action() {
         let vpc = Address::new(Kind::Vpc, "main");
-        let mut prune = change("us-east-1", Address::new(Kind::Subnet, "old"), Action::Delete, vec![]);
+        let mut prune = change(
+            "us-east-1",
+            Address::new(Kind::Subnet, "old"),
+            Action::Delete,
+            vec![],
+        );
         prune.reason = Some("not in the stack file".into());
         let plan = Plan {
             format_version: 1,
@@ -218,7 +248,12 @@ mod tests {
                     Action::Create,
                     vec![
                         attr("cidr", None, Some(Value::str("10.0.0.0/16")), false),
-                        attr("tags", None, Some(Value::map([("Name", Value::str("demo-main"))])), false),
+                        attr(
+                            "tags",
+                            None,
+                            Some(Value::map([("Name", Value::str("demo-main"))])),
+                            false,
+                        ),
                     ],
                 ),
                 change(
@@ -226,10 +261,18 @@ mod tests {
                     Address::new(Kind::SecurityGroup, "web"),
                     Action::Update,
                     vec![
-                        attr("ingress", Some(Value::List(vec![rule("22")])), Some(Value::List(vec![rule("443")])), false),
+                        attr(
+                            "ingress",
+                            Some(Value::List(vec![rule("22")])),
+                            Some(Value::List(vec![rule("443")])),
+                            false,
+                        ),
                         attr(
                             "tags",
-                            Some(Value::map([("team", Value::str("a")), ("gone", Value::str("x"))])),
+                            Some(Value::map([
+                                ("team", Value::str("a")),
+                                ("gone", Value::str("x")),
+                            ])),
                             Some(Value::map([("team", Value::str("b"))])),
                             false,
                         ),
@@ -240,8 +283,18 @@ mod tests {
                     Address::new(Kind::Subnet, "a"),
                     Action::Replace,
                     vec![
-                        attr("vpc", Some(Value::Ref(vpc.clone())), Some(Value::Unknown), true),
-                        attr("zone", Some(Value::str("us-east-1a")), Some(Value::str("us-east-1b")), true),
+                        attr(
+                            "vpc",
+                            Some(Value::Ref(vpc.clone())),
+                            Some(Value::Unknown),
+                            true,
+                        ),
+                        attr(
+                            "zone",
+                            Some(Value::str("us-east-1a")),
+                            Some(Value::str("us-east-1b")),
+                            true,
+                        ),
                     ],
                 ),
                 change("us-east-1", vpc, Action::NoOp, vec![]),
@@ -257,7 +310,12 @@ mod tests {
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into()],
-            changes: vec![change("us-west-2", Address::new(Kind::Vpc, "main"), Action::NoOp, vec![])],
+            changes: vec![change(
+                "us-west-2",
+                Address::new(Kind::Vpc, "main"),
+                Action::NoOp,
+                vec![],
+            )],
         };
         assert_eq!(
             render(&plan, Style { color: false }),

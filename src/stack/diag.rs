@@ -65,7 +65,13 @@ impl fmt::Display for StackError {
                 .min(text.chars().count().saturating_sub(col - 1).max(1));
             writeln!(f, "{:gutter$} |", "")?;
             writeln!(f, "{line} | {text}")?;
-            write!(f, "{:gutter$} | {}{}", "", " ".repeat(col - 1), "^".repeat(width))?;
+            write!(
+                f,
+                "{:gutter$} | {}{}",
+                "",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            )?;
             if let Some(help) = &d.help {
                 write!(f, "\n{:gutter$} = help: {help}", "")?;
             }

@@ -35,10 +35,7 @@ pub fn parse(template: &str) -> Result<Vec<Interpolation>, String> {
 }
 
 /// Substitutes every interpolation; `None` when one of them is not known yet.
-pub fn render(
-    template: &str,
-    lookup: impl Fn(&Address, &str) -> Option<String>,
-) -> Option<String> {
+pub fn render(template: &str, lookup: impl Fn(&Address, &str) -> Option<String>) -> Option<String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {
@@ -74,7 +71,9 @@ mod tests {
     #[test]
     fn rejects_malformed_interpolations() {
         assert!(parse("${vpc.main").unwrap_err().contains("unclosed"));
-        assert!(parse("${bucket.x.id}").unwrap_err().contains("not an interpolation"));
+        assert!(parse("${bucket.x.id}")
+            .unwrap_err()
+            .contains("not an interpolation"));
         assert!(parse("${vpc.main}").is_err());
     }
 }

@@ -271,8 +271,13 @@ impl Checker {
             ));
         for (address, span, spec) in all {
             if !valid_name(&address.name) {
-                self.error(span.clone(), format!("invalid resource name `{}`", address.name))
-                    .help = Some("use lowercase letters, digits, `_` and `-`, starting with a letter".into());
+                self.error(
+                    span.clone(),
+                    format!("invalid resource name `{}`", address.name),
+                )
+                .help = Some(
+                    "use lowercase letters, digits, `_` and `-`, starting with a letter".into(),
+                );
             }
             let regions = match spec.common().regions {
                 Some(own) => self.regions(own, Some(&regions)),
@@ -312,8 +317,8 @@ impl Checker {
         within: Option<&[String]>,
     ) -> Vec<String> {
         if list.get_ref().is_empty() {
-            self.error(list.span(), "`regions` is empty")
-                .help = Some("name at least one region, for example [\"us-west-2\"]".into());
+            self.error(list.span(), "`regions` is empty").help =
+                Some("name at least one region, for example [\"us-west-2\"]".into());
         }
         let mut seen = Vec::new();
         for r in list.get_ref() {
@@ -324,7 +329,10 @@ impl Checker {
                 let d = self.error(r.span(), format!("unknown region `{name}`"));
                 d.help = Some(format!("known regions: {}", REGIONS.join(", ")));
             } else if within.is_some_and(|w| !w.contains(name)) {
-                let d = self.error(r.span(), format!("region `{name}` is not a region of the stack"));
+                let d = self.error(
+                    r.span(),
+                    format!("region `{name}` is not a region of the stack"),
+                );
                 d.help = Some("add it to [stack] regions, or remove it here".into());
             }
             seen.push(name.clone());
@@ -335,7 +343,9 @@ impl Checker {
     fn tag(&mut self, key: &str, value: &Spanned<String>) {
         if key.starts_with("reconcile:") || key.starts_with("aws:") {
             self.error(value.span(), format!("tag `{key}` is reserved"))
-                .help = Some("tags starting with reconcile: and aws: are managed by reconcile and AWS".into());
+                .help = Some(
+                "tags starting with reconcile: and aws: are managed by reconcile and AWS".into(),
+            );
         }
     }
 
@@ -346,9 +356,16 @@ impl Checker {
             if !kind.attributes().contains(&attr.get_ref().as_str()) {
                 let d = self.error(
                     attr.span(),
-                    format!("{}: ignore_changes names unknown attribute `{}`", r.address, attr.get_ref()),
+                    format!(
+                        "{}: ignore_changes names unknown attribute `{}`",
+                        r.address,
+                        attr.get_ref()
+                    ),
                 );
-                d.help = Some(format!("attributes of a {kind}: {}", kind.attributes().join(", ")));
+                d.help = Some(format!(
+                    "attributes of a {kind}: {}",
+                    kind.attributes().join(", ")
+                ));
             }
         }
         for (key, value) in common.tags {
@@ -361,11 +378,26 @@ impl Checker {
                     for i in found {
                         match stack.resources.get(&i.target) {
                             None => {
-                                self.error(value.span(), format!("dangling reference: `{}` is not declared in this stack", i.target));
+                                self.error(
+                                    value.span(),
+                                    format!(
+                                        "dangling reference: `{}` is not declared in this stack",
+                                        i.target
+                                    ),
+                                );
                             }
                             Some(_) if !i.target.kind.exports().contains(&i.attribute.as_str()) => {
-                                let d = self.error(value.span(), format!("a {} has no attribute `{}`", i.target.kind, i.attribute));
-                                d.help = Some(format!("available: {}", i.target.kind.exports().join(", ")));
+                                let d = self.error(
+                                    value.span(),
+                                    format!(
+                                        "a {} has no attribute `{}`",
+                                        i.target.kind, i.attribute
+                                    ),
+                                );
+                                d.help = Some(format!(
+                                    "available: {}",
+                                    i.target.kind.exports().join(", ")
+                                ));
                             }
                             Some(_) => {}
                         }
@@ -384,7 +416,10 @@ impl Checker {
                 for region in &r.regions {
                     if let Some(z) = s.zone.get_ref().get(region) {
                         if zone_name(region, z).is_none() {
-                            let d = self.error(s.zone.span(), format!("invalid zone `{z}` for region {region}"));
+                            let d = self.error(
+                                s.zone.span(),
+                                format!("invalid zone `{z}` for region {region}"),
+                            );
                             d.help = Some(format!("write a zone letter such as \"a\", or a full name such as \"{region}a\""));
                         }
                     }
@@ -395,7 +430,10 @@ impl Checker {
                 let mut seen = BTreeSet::new();
                 for route in &s.routes {
                     if !seen.insert(route.get_ref().cidr) {
-                        self.error(route.span(), format!("duplicate route for {}", route.get_ref().cidr));
+                        self.error(
+                            route.span(),
+                            format!("duplicate route for {}", route.get_ref().cidr),
+                        );
                     }
                 }
                 let mut subnets = BTreeSet::new();
@@ -407,7 +445,9 @@ impl Checker {
             }
             Spec::SecurityGroup(s) => {
                 if let Some(name) = s.name.as_ref().filter(|n| {
-                    n.get_ref().is_empty() || n.get_ref().starts_with("sg-") || n.get_ref().len() > 255
+                    n.get_ref().is_empty()
+                        || n.get_ref().starts_with("sg-")
+                        || n.get_ref().len() > 255
                 }) {
                     self.error(name.span(), format!("{}: invalid group name", r.address))
                         .help = Some("use 1 to 255 characters, not starting with sg-".into());
@@ -418,7 +458,10 @@ impl Checker {
                     }
                     let rule_ref = rule.get_ref();
                     if rule_ref.cidr.is_some() == rule_ref.security_group.is_some() {
-                        let d = self.error(rule.span(), "a rule needs exactly one source: `cidr` or `security_group`");
+                        let d = self.error(
+                            rule.span(),
+                            "a rule needs exactly one source: `cidr` or `security_group`",
+                        );
                         d.help = Some("split it into two rules".into());
                     }
                 }
@@ -431,16 +474,34 @@ impl Checker {
         match field.reference.get_ref() {
             Reference::SelfGroup if r.spec.kind() == Kind::SecurityGroup => {}
             Reference::SelfGroup => {
-                self.error(span, format!("`self` is only meaningful in a security group rule ({}.{})", r.address, field.field));
+                self.error(
+                    span,
+                    format!(
+                        "`self` is only meaningful in a security group rule ({}.{})",
+                        r.address, field.field
+                    ),
+                );
             }
             Reference::LiveId(id) => {
                 if !id.starts_with(field.expected.id_prefix()) {
-                    self.error(span, format!("`{}` must name a {}, and `{id}` is not a {} id", field.field, field.expected, field.expected));
+                    self.error(
+                        span,
+                        format!(
+                            "`{}` must name a {}, and `{id}` is not a {} id",
+                            field.field, field.expected, field.expected
+                        ),
+                    );
                 }
             }
             Reference::Resource(target) => {
                 if target.kind != field.expected {
-                    self.error(span, format!("`{}` must name a {}, found {target}", field.field, field.expected));
+                    self.error(
+                        span,
+                        format!(
+                            "`{}` must name a {}, found {target}",
+                            field.field, field.expected
+                        ),
+                    );
                     return;
                 }
                 let Some(t) = stack.resources.get(target) else {
@@ -450,7 +511,10 @@ impl Checker {
                         .filter(|a| a.kind == target.kind)
                         .map(|a| a.to_string())
                         .collect();
-                    let d = self.error(span, format!("dangling reference: `{target}` is not declared in this stack"));
+                    let d = self.error(
+                        span,
+                        format!("dangling reference: `{target}` is not declared in this stack"),
+                    );
                     d.help = Some(if known.is_empty() {
                         format!("declare [{target}]")
                     } else {
@@ -458,19 +522,32 @@ impl Checker {
                     });
                     return;
                 };
-                let missing: Vec<&String> = r.regions.iter().filter(|reg| !t.in_region(reg)).collect();
+                let missing: Vec<&String> =
+                    r.regions.iter().filter(|reg| !t.in_region(reg)).collect();
                 if !missing.is_empty() {
-                    self.error(span, format!(
-                        "{} exists in {} but {target} does not",
-                        r.address,
-                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                    ));
+                    self.error(
+                        span,
+                        format!(
+                            "{} exists in {} but {target} does not",
+                            r.address,
+                            missing
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
                 }
             }
         }
     }
 
-    fn regional<T: std::fmt::Debug>(&mut self, r: &Resource, field: &str, value: &Spanned<Regional<T>>) {
+    fn regional<T: std::fmt::Debug>(
+        &mut self,
+        r: &Resource,
+        field: &str,
+        value: &Spanned<Regional<T>>,
+    ) {
         if let Regional::ByRegion(m) = value.get_ref() {
             for key in m.keys() {
                 if key != DEFAULT_REGION_KEY && !r.regions.contains(key) {
@@ -481,7 +558,10 @@ impl Checker {
         }
         for region in &r.regions {
             if value.get_ref().get(region).is_none() {
-                let d = self.error(value.span(), format!("{}.{field} has no value for region {region}", r.address));
+                let d = self.error(
+                    value.span(),
+                    format!("{}.{field} has no value for region {region}", r.address),
+                );
                 d.help = Some(format!("add `{region} = …` or `{DEFAULT_REGION_KEY} = …`"));
             }
         }
@@ -492,7 +572,10 @@ impl Checker {
         for region in &r.regions {
             if let Some(c) = value.get_ref().get(region) {
                 if !(16..=28).contains(&c.0.prefix_len()) {
-                    let d = self.error(value.span(), format!("{}: CIDR {c} is outside what AWS allows", r.address));
+                    let d = self.error(
+                        value.span(),
+                        format!("{}: CIDR {c} is outside what AWS allows", r.address),
+                    );
                     d.help = Some("VPC and subnet blocks must be between /16 and /28".into());
                 }
             }
@@ -503,27 +586,49 @@ impl Checker {
     /// one internet gateway per VPC, one route table per subnet.
     fn network_layout(&mut self, stack: &Stack) {
         let spec_of = |a: &Address| stack.resources.get(a).map(|r| &r.spec);
-        let mut subnets_by_vpc: HashMap<(&Address, &str), Vec<(&Address, Cidr, Range<usize>)>> = HashMap::new();
+        type Placed<'a> = (&'a Address, Cidr, Range<usize>);
+        let mut subnets_by_vpc: HashMap<(&Address, &str), Vec<Placed>> = HashMap::new();
         let mut gateways: HashMap<&Reference, &Address> = HashMap::new();
         let mut associated: HashMap<&Reference, &Address> = HashMap::new();
         for r in stack.resources.values() {
             match &r.spec {
                 Spec::Subnet(s) => {
-                    let Some(vpc) = s.vpc.get_ref().address() else { continue };
-                    let Some(Spec::Vpc(v)) = spec_of(vpc) else { continue };
+                    let Some(vpc) = s.vpc.get_ref().address() else {
+                        continue;
+                    };
+                    let Some(Spec::Vpc(v)) = spec_of(vpc) else {
+                        continue;
+                    };
                     for region in &r.regions {
-                        let (Some(sub), Some(outer)) = (s.cidr.get_ref().get(region), v.cidr.get_ref().get(region)) else { continue };
+                        let (Some(sub), Some(outer)) =
+                            (s.cidr.get_ref().get(region), v.cidr.get_ref().get(region))
+                        else {
+                            continue;
+                        };
                         if !outer.0.contains(&sub.0) {
-                            let d = self.error(s.cidr.span(), format!("{}: {sub} is not inside {vpc}'s {outer} in {region}", r.address));
+                            let d = self.error(
+                                s.cidr.span(),
+                                format!(
+                                    "{}: {sub} is not inside {vpc}'s {outer} in {region}",
+                                    r.address
+                                ),
+                            );
                             d.help = Some(format!("pick a block within {outer}"));
                         }
-                        subnets_by_vpc.entry((vpc, region)).or_default().push((&r.address, *sub, s.cidr.span()));
+                        subnets_by_vpc.entry((vpc, region)).or_default().push((
+                            &r.address,
+                            *sub,
+                            s.cidr.span(),
+                        ));
                     }
                 }
                 Spec::InternetGateway(g) => {
                     if let Some(vpc) = &g.vpc {
                         if let Some(other) = gateways.insert(vpc.get_ref(), &r.address) {
-                            let d = self.error(vpc.span(), format!("{} and {other} attach to the same VPC", r.address));
+                            let d = self.error(
+                                vpc.span(),
+                                format!("{} and {other} attach to the same VPC", r.address),
+                            );
                             d.help = Some("a VPC takes one internet gateway".into());
                         }
                     }
@@ -532,7 +637,13 @@ impl Checker {
                     for subnet in &t.subnets {
                         if let Some(other) = associated.insert(subnet.get_ref(), &r.address) {
                             if other != &r.address {
-                                let d = self.error(subnet.span(), format!("subnet is associated with both {other} and {}", r.address));
+                                let d = self.error(
+                                    subnet.span(),
+                                    format!(
+                                        "subnet is associated with both {other} and {}",
+                                        r.address
+                                    ),
+                                );
                                 d.help = Some("a subnet has one route table".into());
                             }
                         }
@@ -547,7 +658,10 @@ impl Checker {
             for (i, (a, ca, _)) in subnets.iter().enumerate() {
                 for (b, cb, span) in &subnets[i + 1..] {
                     if ca.0.contains(&cb.0.network()) || cb.0.contains(&ca.0.network()) {
-                        self.error(span.clone(), format!("{b} ({cb}) overlaps {a} ({ca}) in {vpc}, {region}"));
+                        self.error(
+                            span.clone(),
+                            format!("{b} ({cb}) overlaps {a} ({ca}) in {vpc}, {region}"),
+                        );
                     }
                 }
             }
@@ -556,8 +670,11 @@ impl Checker {
 
     fn cycles(&mut self, stack: &Stack, spans: &BTreeMap<Address, Range<usize>>) {
         let mut graph = DiGraph::<&Address, ()>::new();
-        let nodes: BTreeMap<&Address, NodeIndex> =
-            stack.resources.keys().map(|a| (a, graph.add_node(a))).collect();
+        let nodes: BTreeMap<&Address, NodeIndex> = stack
+            .resources
+            .keys()
+            .map(|a| (a, graph.add_node(a)))
+            .collect();
         for r in stack.resources.values() {
             for dep in r.dependencies() {
                 if let Some(&to) = nodes.get(&dep) {
@@ -570,8 +687,15 @@ impl Checker {
                 let mut names: Vec<&Address> = scc.iter().map(|&n| graph[n]).collect();
                 names.sort();
                 let first = names[0];
-                let path: Vec<String> = names.iter().chain([&first]).map(|a| a.to_string()).collect();
-                let d = self.error(spans[first].clone(), format!("dependency cycle: {}", path.join(" → ")));
+                let path: Vec<String> = names
+                    .iter()
+                    .chain([&first])
+                    .map(|a| a.to_string())
+                    .collect();
+                let d = self.error(
+                    spans[first].clone(),
+                    format!("dependency cycle: {}", path.join(" → ")),
+                );
                 d.help = Some("break the cycle: one of these must not reference the other".into());
             }
         }
@@ -619,10 +743,15 @@ pub fn rule_ports(rule: &RuleSpec) -> Result<(String, String), String> {
         return Ok((protocol, format!("{}:{}", range.0, range.1)));
     }
     if range == (-1, -1) {
-        return Err(format!("a {protocol} rule needs `port` or `from_port`/`to_port`"));
+        return Err(format!(
+            "a {protocol} rule needs `port` or `from_port`/`to_port`"
+        ));
     }
     if !(0..=65535).contains(&range.0) || !(0..=65535).contains(&range.1) || range.0 > range.1 {
-        return Err(format!("invalid port range {}-{}: ports are 0-65535, from ≤ to", range.0, range.1));
+        return Err(format!(
+            "invalid port range {}-{}: ports are 0-65535, from ≤ to",
+            range.0, range.1
+        ));
     }
     Ok((
         protocol,

@@ -1,0 +1,247 @@
+//! Every class of bad input: a clear error at file:line:col, exit 1, and not one
+//! connection to AWS (the endpoint is a listener that records any attempt).
+
+use crate::harness::{reconcile, run, run_cmd, unique, StackFile};
+use std::net::TcpListener;
+
+const GOOD: &str = r#"[stack]
+name = "bad"
+regions = ["us-west-2", "eu-west-1"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[security_group.web]
+vpc = "vpc.main"
+ingress = [{ protocol = "tcp", port = 80, cidr = "0.0.0.0/0" }]
+"#;
+
+/// Runs `plan` on `text`, expecting an error located at the first occurrence of
+/// `at` and a message containing `message`; asserts no connection was attempted.
+#[track_caller]
+fn rejects(text: &str, at: &str, message: &str) {
+    let tripwire = TcpListener::bind("127.0.0.1:0").unwrap();
+    tripwire.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://{}", tripwire.local_addr().unwrap());
+    let stack = StackFile::new(text);
+    for command in ["plan", "apply"] {
+        let args: &[&str] = match command {
+            "plan" => &["plan", stack.arg()],
+            _ => &["apply", stack.arg(), "--auto-approve"],
+        };
+        let out = run_cmd(reconcile().env("AWS_ENDPOINT_URL", &endpoint).args(args)).expect(1);
+        let offset = text
+            .find(at)
+            .unwrap_or_else(|| panic!("`{at}` is not in the text"));
+        let line = text[..offset].matches('\n').count() + 1;
+        let col = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+        let location = format!("{}:{line}:{col}: ", stack.arg());
+        assert!(
+            out.stderr.contains(&location),
+            "expected {location}\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(message),
+            "expected `{message}`\n{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "nothing on stdout: {}", out.stdout);
+    }
+    assert!(
+        tripwire.accept().is_err(),
+        "a stack file with errors must not lead to any AWS call"
+    );
+}
+
+#[test]
+fn the_good_stack_is_accepted() {
+    // The base of every case below is valid: each case breaks exactly one thing.
+    let stack = StackFile::new(&GOOD.replace("\"bad\"", &format!("\"{}\"", unique("good"))));
+    run(&["plan", stack.arg()]).expect(0);
+}
+
+#[test]
+fn malformed_toml() {
+    let text = GOOD.replace("[subnet.a]", "[subnet.a");
+    rejects(
+        &text,
+        "\nvpc = \"vpc.main\"\ncidr = \"10.0.1",
+        "invalid table header",
+    );
+}
+
+#[test]
+fn unknown_key() {
+    rejects(
+        &GOOD.replace("cidr = \"10.0.0.0/16\"", "cidr_block = \"10.0.0.0/16\""),
+        "cidr_block",
+        "unknown field `cidr_block`",
+    );
+}
+
+#[test]
+fn unknown_kind() {
+    rejects(
+        &format!("{GOOD}\n[bucket.logs]\nname = \"x\"\n"),
+        "bucket",
+        "unknown field `bucket`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    rejects(
+        &GOOD.replace(
+            "zone = \"a\"",
+            "zone = \"a\"\nmap_public_ip_on_launch = \"yes\"",
+        ),
+        "\"yes\"",
+        "invalid type: string \"yes\", expected a boolean",
+    );
+}
+
+#[test]
+fn dangling_reference() {
+    let text = GOOD.replace("vpc = \"vpc.main\"\ncidr", "vpc = \"vpc.mian\"\ncidr");
+    rejects(
+        &text,
+        "\"vpc.mian\"",
+        "dangling reference: `vpc.mian` is not declared in this stack",
+    );
+}
+
+#[test]
+fn reference_to_the_wrong_kind() {
+    let text = GOOD.replace("vpc = \"vpc.main\"\ningress", "vpc = \"subnet.a\"\ningress");
+    rejects(
+        &text,
+        "\"subnet.a\"",
+        "`vpc` must name a vpc, found subnet.a",
+    );
+}
+
+#[test]
+fn malformed_reference() {
+    rejects(
+        &GOOD.replace("vpc = \"vpc.main\"\ncidr", "vpc = \"main\"\ncidr"),
+        "\"main\"",
+        "`main` is not a reference",
+    );
+}
+
+#[test]
+fn cycle() {
+    let text = format!(
+        "{GOOD}\n[security_group.a]\nvpc = \"vpc.main\"\ningress = [{{ protocol = \"tcp\", port = 1, security_group = \"security_group.b\" }}]\n\n[security_group.b]\nvpc = \"vpc.main\"\ningress = [{{ protocol = \"tcp\", port = 1, security_group = \"security_group.a\" }}]\n"
+    );
+    rejects(
+        &text,
+        "[security_group.a]",
+        "dependency cycle: security_group.a → security_group.b → security_group.a",
+    );
+}
+
+#[test]
+fn duplicate_block() {
+    let text = format!("{GOOD}\n[vpc.main]\ncidr = \"10.9.0.0/16\"\n");
+    rejects(&text, "[vpc.main]\ncidr = \"10.9", "duplicate key");
+}
+
+#[test]
+fn overlapping_subnets() {
+    let text =
+        format!("{GOOD}\n[subnet.b]\nvpc = \"vpc.main\"\ncidr = \"10.0.1.128/25\"\nzone = \"b\"\n");
+    rejects(
+        &text,
+        "\"10.0.1.128/25\"",
+        "subnet.b (10.0.1.128/25) overlaps subnet.a (10.0.1.0/24)",
+    );
+}
+
+#[test]
+fn invalid_cidr() {
+    rejects(
+        &GOOD.replace("10.0.0.0/16", "10.0.0.0/33"),
+        "\"10.0.0.0/33\"",
+        "invalid CIDR `10.0.0.0/33`",
+    );
+}
+
+#[test]
+fn cidr_with_host_bits() {
+    rejects(
+        &GOOD.replace("10.0.1.0/24", "10.0.1.7/24"),
+        "\"10.0.1.7/24\"",
+        "did you mean \"10.0.1.0/24\"?",
+    );
+}
+
+#[test]
+fn subnet_outside_its_vpc() {
+    rejects(
+        &GOOD.replace("10.0.1.0/24", "10.1.1.0/24"),
+        "\"10.1.1.0/24\"",
+        "10.1.1.0/24 is not inside vpc.main's 10.0.0.0/16",
+    );
+}
+
+#[test]
+fn unknown_region() {
+    rejects(
+        &GOOD.replace("\"eu-west-1\"", "\"eu-west-9\""),
+        "\"eu-west-9\"",
+        "unknown region `eu-west-9`",
+    );
+}
+
+#[test]
+fn per_region_value_missing_a_region() {
+    let text = GOOD.replace(
+        "cidr = \"10.0.0.0/16\"",
+        "cidr = { us-west-2 = \"10.0.0.0/16\" }",
+    );
+    rejects(
+        &text,
+        "{ us-west-2",
+        "vpc.main.cidr has no value for region eu-west-1",
+    );
+}
+
+#[test]
+fn bad_security_group_rule() {
+    rejects(
+        &GOOD.replace("port = 80", "port = 70000"),
+        "{ protocol",
+        "invalid port range 70000-70000",
+    );
+}
+
+#[test]
+fn unknown_interpolation_attribute() {
+    let text = GOOD.replace(
+        "zone = \"a\"",
+        "zone = \"a\"\ntags = { peer = \"${vpc.main.colour}\" }",
+    );
+    rejects(
+        &text,
+        "\"${vpc.main.colour}\"",
+        "a vpc has no attribute `colour`",
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = run_cmd(reconcile().args(["plan", "/nonexistent/stack.toml"])).expect(1);
+    assert!(
+        out.stderr
+            .contains("/nonexistent/stack.toml: cannot read the stack file"),
+        "{}",
+        out.stderr
+    );
+}

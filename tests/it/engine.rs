@@ -1,0 +1,575 @@
+//! Plan and apply of the network layer against the emulator: create, no-op,
+//! drift, prune, ownership, replacement, protection, partial failure, call counts.
+
+use crate::harness::{actions, ec2, reconcile, run, run_cmd, tag_filter, unique, StackFile};
+
+const REGION: &str = "us-east-2";
+
+fn network(name: &str, region: &str) -> String {
+    format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{region}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[internet_gateway.main]
+vpc = "vpc.main"
+
+[route_table.public]
+vpc = "vpc.main"
+subnets = ["subnet.a"]
+routes = [{{ cidr = "0.0.0.0/0", gateway = "internet_gateway.main" }}]
+
+[security_group.web]
+vpc = "vpc.main"
+description = "web"
+ingress = [{{ protocol = "tcp", port = 80, cidr = "0.0.0.0/0" }}]
+"#
+    )
+}
+
+async fn owned_vpcs(region: &str, stack: &str) -> Vec<aws_sdk_ec2::types::Vpc> {
+    ec2(region)
+        .await
+        .describe_vpcs()
+        .filters(tag_filter("reconcile:stack", stack))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .to_vec()
+}
+
+async fn owned_group(region: &str, stack: &str) -> aws_sdk_ec2::types::SecurityGroup {
+    let groups = ec2(region)
+        .await
+        .describe_security_groups()
+        .filters(tag_filter("reconcile:stack", stack))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups().len(), 1);
+    groups.security_groups()[0].clone()
+}
+
+fn ingress_ports(group: &aws_sdk_ec2::types::SecurityGroup) -> Vec<i32> {
+    let mut ports: Vec<i32> = group
+        .ip_permissions()
+        .iter()
+        .filter_map(|p| p.from_port())
+        .collect();
+    ports.sort();
+    ports
+}
+
+#[tokio::test]
+async fn creates_from_nothing_then_plans_no_op() {
+    let name = unique("create");
+    let stack = StackFile::new(&network(&name, REGION));
+
+    let plan = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout
+            .contains("Plan: 5 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+
+    let applied = stack.apply().expect(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete: 5 created, 0 updated, 0 deleted."),
+        "{}",
+        applied.stdout
+    );
+
+    let client = ec2(REGION).await;
+    let vpcs = owned_vpcs(REGION, &name).await;
+    assert_eq!(vpcs.len(), 1);
+    assert_eq!(vpcs[0].cidr_block(), Some("10.0.0.0/16"));
+    let vpc_id = vpcs[0].vpc_id().unwrap();
+    let subnets = client
+        .describe_subnets()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    let subnet = &subnets.subnets()[0];
+    assert_eq!(subnet.availability_zone(), Some("us-east-2a"));
+    assert_eq!(subnet.vpc_id(), Some(vpc_id));
+    let tables = client
+        .describe_route_tables()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    let table = &tables.route_tables()[0];
+    let gateways = client
+        .describe_internet_gateways()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    let igw = gateways.internet_gateways()[0]
+        .internet_gateway_id()
+        .unwrap();
+    assert!(table
+        .routes()
+        .iter()
+        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0") && r.gateway_id() == Some(igw)));
+    assert!(table
+        .associations()
+        .iter()
+        .any(|a| a.subnet_id() == subnet.subnet_id()));
+    assert_eq!(ingress_ports(&owned_group(REGION, &name).await), vec![80]);
+
+    let again = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+}
+
+#[tokio::test]
+async fn drift_made_in_the_console_is_detected_and_corrected() {
+    let name = unique("drift");
+    let stack = StackFile::new(&network(&name, REGION));
+    stack.apply().expect(0);
+    let client = ec2(REGION).await;
+    let vpc_id = owned_vpcs(REGION, &name).await[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let group = owned_group(REGION, &name).await;
+    let group_id = group.group_id().unwrap();
+
+    // A colleague renames the VPC, adds a tag, deletes the port 80 rule and opens SSH.
+    client
+        .create_tags()
+        .resources(&vpc_id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Name")
+                .value("hand-edited")
+                .build(),
+        )
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("owner")
+                .value("bob")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rule = |port| {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
+                    .build(),
+            )
+            .build()
+    };
+    client
+        .revoke_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(rule(80))
+        .send()
+        .await
+        .unwrap();
+    client
+        .authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(rule(22))
+        .send()
+        .await
+        .unwrap();
+
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![
+            format!("update security_group.web@{REGION}"),
+            format!("update vpc.main@{REGION}"),
+        ]
+    );
+    let human = run(&["plan", stack.arg(), "--detailed-exitcode"])
+        .expect(2)
+        .stdout;
+    assert!(human.contains(r#"~ Name = "hand-edited" → "#), "{human}");
+    assert!(human.contains(r#"- owner = "bob""#), "{human}");
+    assert!(
+        human.contains(r#"+ { cidr = "0.0.0.0/0", ports = "80", protocol = "tcp" }"#),
+        "{human}"
+    );
+    assert!(
+        human.contains(r#"- { cidr = "0.0.0.0/0", ports = "22", protocol = "tcp" }"#),
+        "{human}"
+    );
+
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert_eq!(ingress_ports(&owned_group(REGION, &name).await), vec![80]);
+    let vpc = &owned_vpcs(REGION, &name).await[0];
+    assert!(!vpc.tags().iter().any(|t| t.key() == Some("owner")));
+    assert!(vpc
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("Name") && t.value() == Some(&*format!("{name}-main"))));
+}
+
+#[tokio::test]
+async fn removing_a_block_prunes_the_resource() {
+    let name = unique("prune");
+    let full = network(&name, REGION);
+    let stack = StackFile::new(&full);
+    stack.apply().expect(0);
+    let group_id = owned_group(REGION, &name)
+        .await
+        .group_id()
+        .unwrap()
+        .to_string();
+
+    let without_group = full.split("[security_group.web]").next().unwrap();
+    stack.write(without_group);
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![format!("delete security_group.web@{REGION}")]
+    );
+    let human = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        human.contains(&format!(
+            "- security_group.web ({group_id}) will be deleted (not in the stack file)"
+        )),
+        "{human}"
+    );
+
+    stack.apply().expect(0);
+    let left = ec2(REGION)
+        .await
+        .describe_security_groups()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.security_groups().is_empty());
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}
+
+#[tokio::test]
+async fn an_untagged_look_alike_vpc_is_never_touched() {
+    let name = unique("lookalike");
+    let region = "us-west-1";
+    let client = ec2(region).await;
+    let stranger = client
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(format!("{name}-main"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stranger_id = stranger.vpc().unwrap().vpc_id().unwrap().to_string();
+
+    let stack = StackFile::new(&format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
+    ));
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![format!("create vpc.main@{region}")]
+    );
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+
+    // Emptying the stack prunes what it owns, and only that.
+    stack.write(&format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n"
+    ));
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![format!("delete vpc.main@{region}")]
+    );
+    stack.apply().expect(0);
+    let still = client
+        .describe_vpcs()
+        .vpc_ids(&stranger_id)
+        .send()
+        .await
+        .unwrap();
+    let still = &still.vpcs()[0];
+    assert_eq!(
+        still.tags().len(),
+        1,
+        "its tags are untouched: {:?}",
+        still.tags()
+    );
+    assert!(owned_vpcs(region, &name).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_zone_change_replaces_the_subnet_and_repoints_its_route_table() {
+    let name = unique("replace");
+    let full = network(&name, REGION);
+    let stack = StackFile::new(&full);
+    stack.apply().expect(0);
+    let client = ec2(REGION).await;
+    let subnets = client
+        .describe_subnets()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    let old_subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+
+    stack.write(&full.replace("zone = \"a\"", "zone = \"b\""));
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![
+            format!("replace subnet.a@{REGION}"),
+            format!("update route_table.public@{REGION}"),
+        ]
+    );
+    let subnet = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "subnet.a")
+        .unwrap();
+    let zone = subnet["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "zone")
+        .unwrap();
+    assert_eq!(zone["forces_replacement"], true);
+    assert_eq!(zone["before"], "us-east-2a");
+    assert_eq!(zone["after"], "us-east-2b");
+    let human = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(human.contains("-/+ subnet.a"), "{human}");
+    assert!(
+        human.contains(r#"zone = "us-east-2a" → "us-east-2b" # forces replacement"#),
+        "{human}"
+    );
+
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    let subnets = client
+        .describe_subnets()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subnets.subnets().len(), 1);
+    let new_subnet = &subnets.subnets()[0];
+    assert_ne!(new_subnet.subnet_id().unwrap(), old_subnet);
+    assert_eq!(new_subnet.availability_zone(), Some("us-east-2b"));
+    let tables = client
+        .describe_route_tables()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    let associated: Vec<_> = tables.route_tables()[0]
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id())
+        .collect();
+    assert_eq!(associated, vec![new_subnet.subnet_id().unwrap()]);
+}
+
+#[tokio::test]
+async fn a_protected_vpc_is_never_replaced_or_deleted() {
+    let name = unique("protect");
+    let region = "ca-central-1";
+    let text = |cidr: &str, protect: bool| {
+        format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"{cidr}\"\nprotect = {protect}\n")
+    };
+    let stack = StackFile::new(&text("10.0.0.0/16", true));
+    stack.apply().expect(0);
+    let vpc_id = owned_vpcs(region, &name).await[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    assert!(owned_vpcs(region, &name).await[0]
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("reconcile:protect") && t.value() == Some("true")));
+
+    stack.write(&text("10.1.0.0/16", true));
+    let refused = run(&["plan", stack.arg()]).expect(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "vpc.main in {region} ({vpc_id}) is protected and this plan would replace it: `cidr`"
+        )),
+        "{}",
+        refused.stderr
+    );
+    run(&["apply", stack.arg(), "--auto-approve"]).expect(1);
+
+    // Deleting the block does not lose it either: the protection lives on the VPC.
+    stack.write(&format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n"
+    ));
+    let refused = run(&["apply", stack.arg(), "--auto-approve"]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("is protected and this plan would delete it (not in the stack file)"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(owned_vpcs(region, &name).await[0].vpc_id(), Some(&*vpc_id));
+
+    // Releasing protection is its own visible step; then the replacement goes through.
+    stack.write(&text("10.0.0.0/16", false));
+    let release = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(release.contains("~ protect = true → false"), "{release}");
+    stack.apply().expect(0);
+    stack.write(&text("10.1.0.0/16", false));
+    stack.apply().expect(0);
+    let vpcs = owned_vpcs(region, &name).await;
+    assert_eq!(vpcs.len(), 1);
+    assert_eq!(vpcs[0].cidr_block(), Some("10.1.0.0/16"));
+}
+
+#[tokio::test]
+async fn a_failure_halfway_skips_dependents_finishes_the_rest_and_a_rerun_converges() {
+    let name = unique("partial");
+    let region = "eu-west-2";
+    let text = |web_source: &str| {
+        format!(
+            r#"
+[stack]
+name = "{name}"
+regions = ["{region}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[security_group.web]
+vpc = "vpc.main"
+ingress = [{{ protocol = "tcp", port = 443, {web_source} }}]
+
+[security_group.app]
+vpc = "vpc.main"
+ingress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.web" }}]
+"#
+        )
+    };
+    // A group that does not exist: valid in the file, rejected by AWS.
+    let stack = StackFile::new(&text(r#"security_group = "sg-0000dead0000dead0""#));
+    let failed = stack.apply().expect(1);
+    let report = failed.stdout;
+    assert!(report.contains("1 failed, 1 skipped, 2 done."), "{report}");
+    assert!(
+        report.contains(&format!("failed   security_group.web ({region}): create:")),
+        "{report}"
+    );
+    assert!(report.contains("InvalidGroup.NotFound"), "{report}");
+    assert!(report.contains(&format!(
+        "skipped  security_group.app ({region}): create waits on security_group.web ({region}), which failed"
+    )), "{report}");
+    assert!(
+        report.contains(&format!("done     vpc.main ({region}): create vpc-")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("done     subnet.a ({region}): create subnet-")),
+        "{report}"
+    );
+
+    // The plan shows exactly the remaining work: the half-made group and its dependent.
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![
+            format!("create security_group.app@{region}"),
+            format!("update security_group.web@{region}")
+        ]
+    );
+
+    stack.write(&text(r#"cidr = "0.0.0.0/0""#));
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}
+
+#[tokio::test]
+async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
+    let region = "ap-southeast-2";
+    let with_subnets = |name: &str, n: usize| {
+        let mut text = format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n");
+        for i in 0..n {
+            text.push_str(&format!(
+                "\n[subnet.s{i}]\nvpc = \"vpc.main\"\ncidr = \"10.0.{i}.0/24\"\nzone = \"a\"\n"
+            ));
+        }
+        text
+    };
+    let mut calls = Vec::new();
+    for n in [1, 20] {
+        let stack = StackFile::new(&with_subnets(&unique("scale"), n));
+        stack.apply().expect(0);
+        let plan = stack.plan_json();
+        assert_eq!(plan["summary"]["no_op"], n + 1);
+        calls.push(plan["aws_calls"]["ec2"].as_u64().unwrap());
+    }
+    assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
+    assert_eq!(calls[0], 5, "one Describe per kind in one region");
+
+    let stats = run_cmd(
+        reconcile()
+            .args(["plan", "--stats"])
+            .arg(StackFile::new(&with_subnets(&unique("stats"), 2)).arg()),
+    );
+    assert!(
+        stats.stderr.contains("AWS calls: 5 (ec2=5)"),
+        "{}",
+        stats.stderr
+    );
+}
+
+#[tokio::test]
+async fn apply_without_a_terminal_refuses_unless_auto_approved() {
+    let name = unique("tty");
+    let stack = StackFile::new(&network(&name, "eu-north-1"));
+    let refused = run_cmd(
+        reconcile()
+            .args(["apply", stack.arg()])
+            .write_stdin("yes\n"),
+    )
+    .expect(1);
+    assert!(
+        refused.stderr.contains("stdin is not a terminal"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        owned_vpcs("eu-north-1", &name).await.is_empty(),
+        "nothing was created"
+    );
+}

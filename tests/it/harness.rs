@@ -1,0 +1,187 @@
+//! Shared helpers: the emulator, running the binary, stack files, SDK clients.
+
+use assert_cmd::Command;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The emulator's endpoint: `RECONCILE_TEST_ENDPOINT` when set (for example the one
+/// `localstack/emulator.sh start` runs), otherwise a moto server of this test run,
+/// on a free port, stopped when the test binary exits.
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    static SERVER: OnceLock<Mutex<Child>> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("RECONCILE_TEST_ENDPOINT") {
+            return url;
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let moto = root.join("localstack/.venv/bin/moto_server");
+        assert!(
+            moto.exists(),
+            "the emulator is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
+        );
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("reconcile-moto-{port}.log"));
+        // The shell kills the server when our end of its stdin closes, that is
+        // when this test process exits, however it exits.
+        let script = format!(
+            "'{}' -H 127.0.0.1 -p {port} >'{}' 2>&1 & pid=$!; read _; kill $pid",
+            moto.display(),
+            log.display()
+        );
+        let child = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("starting moto_server");
+        SERVER.set(Mutex::new(child)).ok();
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not listen on {port} within 60s; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// A stack name no other test (or earlier run against the same emulator) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 1_000_000;
+    format!("{prefix}-{}-{t}-{n}", std::process::id())
+}
+
+/// The binary, pointed at the emulator with dummy credentials and no colour.
+pub fn reconcile() -> Command {
+    let mut cmd = Command::cargo_bin("reconcile").unwrap();
+    cmd.env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .timeout(Duration::from_secs(300));
+    cmd
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_cmd(reconcile().args(args))
+}
+
+pub fn run_cmd(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+/// A stack file in its own temporary directory.
+pub struct StackFile {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl StackFile {
+    pub fn new(text: &str) -> StackFile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stack.toml");
+        let file = StackFile { dir, path };
+        file.write(text);
+        file
+    }
+
+    pub fn write(&self, text: &str) {
+        let mut f = std::fs::File::create(&self.path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    pub fn arg(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+
+    pub fn plan_json(&self) -> serde_json::Value {
+        run(&["plan", self.arg(), "--json"]).expect(0).json()
+    }
+
+    pub fn apply(&self) -> Run {
+        run(&["apply", self.arg(), "--auto-approve"])
+    }
+}
+
+/// What a colleague uses in the console: the SDK, straight at the emulator.
+pub async fn ec2(region: &str) -> aws_sdk_ec2::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&config)
+}
+
+pub fn tag_filter(key: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(format!("tag:{key}"))
+        .values(value)
+        .build()
+}
+
+/// The changes of a plan JSON that are not no-ops, as `action address@region`.
+pub fn actions(plan: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .map(|c| {
+            format!(
+                "{} {}@{}",
+                c["action"].as_str().unwrap(),
+                c["address"].as_str().unwrap(),
+                c["region"].as_str().unwrap()
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}

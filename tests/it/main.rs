@@ -1,0 +1,6 @@
+//! Integration tests: the `reconcile` binary against a real local emulator.
+
+mod bad_input;
+mod engine;
+mod harness;
+mod saved_plans;

@@ -1,0 +1,156 @@
+//! `plan --out` and `apply PLAN.json`, JSON output, and the rendered plan.
+
+use crate::harness::{ec2, run, tag_filter, unique, StackFile};
+
+fn vpc_stack(name: &str, region: &str, extra: &str) -> String {
+    format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n{extra}")
+}
+
+async fn vpc_tags(region: &str, stack: &str) -> Vec<(String, String)> {
+    let vpcs = ec2(region)
+        .await
+        .describe_vpcs()
+        .filters(tag_filter("reconcile:stack", stack))
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<(String, String)> = vpcs.vpcs()[0]
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    tags.sort();
+    tags
+}
+
+#[tokio::test]
+async fn a_saved_plan_applies_exactly_and_is_refused_once_live_changed() {
+    let name = unique("saved");
+    let region = "sa-east-1";
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
+    let plan_file = stack.dir.path().join("plan.json");
+    let plan_arg = plan_file.to_str().unwrap();
+    run(&["plan", stack.arg(), "--out", plan_arg]).expect(0);
+    // The stack file changes after the plan: the saved plan still applies what was reviewed.
+    stack.write(&vpc_stack(&name, region, "tags = { late = \"edit\" }\n"));
+    run(&["apply", plan_arg]).expect(0);
+    assert!(!vpc_tags(region, &name)
+        .await
+        .iter()
+        .any(|(k, _)| k == "late"));
+
+    // A plan made, then the live VPC changed by hand: applying it is refused.
+    run(&["plan", stack.arg(), "--out", plan_arg]).expect(0);
+    let vpc_id = ec2(region)
+        .await
+        .describe_vpcs()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    ec2(region)
+        .await
+        .create_tags()
+        .resources(&vpc_id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("console")
+                .value("edit")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let refused = run(&["apply", plan_arg]).expect(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "the live resources changed since this plan was made (vpc.main in {region})"
+        )),
+        "{}",
+        refused.stderr
+    );
+    let tags = vpc_tags(region, &name).await;
+    assert!(
+        !tags.iter().any(|(k, _)| k == "late"),
+        "nothing applied: {tags:?}"
+    );
+    assert!(tags.iter().any(|(k, _)| k == "console"));
+
+    // A fresh plan, applied straight away, goes through.
+    run(&["plan", stack.arg(), "--out", plan_arg]).expect(0);
+    run(&["apply", plan_arg]).expect(0);
+    let tags = vpc_tags(region, &name).await;
+    assert!(
+        tags.contains(&("late".into(), "edit".into())) && !tags.iter().any(|(k, _)| k == "console")
+    );
+}
+
+#[tokio::test]
+async fn plan_json_is_stable_machine_readable_output() {
+    let name = unique("json");
+    let region = "ap-northeast-1";
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
+    let plan = run(&["plan", stack.arg(), "--json", "--detailed-exitcode"])
+        .expect(2)
+        .json();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["stack"], name.as_str());
+    assert_eq!(plan["summary"]["create"], 1);
+    assert_eq!(plan["refusals"].as_array().unwrap().len(), 0);
+    let change = &plan["changes"][0];
+    assert_eq!(change["action"], "create");
+    assert_eq!(change["address"], "vpc.main");
+    let cidr = change["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "cidr")
+        .unwrap();
+    assert_eq!(cidr["after"], "10.0.0.0/16");
+    assert!(cidr.get("before").is_none());
+}
+
+#[tokio::test]
+async fn the_rendered_plan_of_a_drifted_stack() {
+    let name = unique("render");
+    let region = "ap-south-1";
+    let text = format!(
+        r#"[stack]
+name = "{name}"
+regions = ["{region}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+tags = {{ team = "web" }}
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[security_group.web]
+vpc = "vpc.main"
+ingress = [{{ protocol = "tcp", port = 443, cidr = "0.0.0.0/0" }}]
+tags = {{ vpc = "${{vpc.main.id}}" }}
+"#
+    );
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    stack.write(
+        &text
+            .replace("team = \"web\"", "team = \"platform\"")
+            .replace("zone = \"a\"", "zone = \"b\"")
+            .replace("port = 443", "port = 8443"),
+    );
+    let out = run(&["plan", stack.arg()]).expect(0).stdout;
+    insta::with_settings!({filters => vec![
+        (name.as_str(), "[stack]"),
+        (r"\b(vpc|subnet|sg)-[0-9a-f]+", "$1-[id]"),
+    ]}, {
+        insta::assert_snapshot!(out);
+    });
+}
