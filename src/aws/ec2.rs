@@ -402,21 +402,21 @@ fn tag(key: &str, value: &str) -> Tag {
 }
 
 /// The mutations of one region. `attrs` passed in are concrete: references are live ids.
-pub struct Mutator<'a> {
-    pub client: &'a Client,
-    pub stack: &'a str,
-    pub version: Option<&'a str>,
+pub struct Mutator {
+    pub(super) client: Client,
+    pub(super) stack: String,
+    pub(super) version: Option<String>,
 }
 
 const EVENTUAL: u32 = 4;
 const DEPENDENCIES: u32 = 8;
 
-impl Mutator<'_> {
+impl Mutator {
     fn tags(&self, address: &Address, attrs: &Attrs) -> Vec<Tag> {
         let mut tags: Vec<Tag> = user_tags(attrs).iter().map(|(k, v)| tag(k, v)).collect();
-        tags.push(tag(STACK_TAG, self.stack));
+        tags.push(tag(STACK_TAG, &self.stack));
         tags.push(tag(ID_TAG, &address.to_string()));
-        if let Some(v) = self.version {
+        if let Some(v) = &self.version {
             tags.push(tag(VERSION_TAG, v));
         }
         if attrs.get("protect") == Some(&Value::Bool(true)) {
@@ -433,7 +433,7 @@ impl Mutator<'_> {
     }
 
     pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Created, AwsError> {
-        let c = self.client;
+        let c = &self.client;
         let exports = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs
                 .iter()
@@ -736,7 +736,7 @@ impl Mutator<'_> {
     }
 
     pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
-        let c = self.client;
+        let c = &self.client;
         let id = observed.live_id.as_str();
         let result = match observed.address.kind {
             Kind::Vpc => {
@@ -950,7 +950,7 @@ impl Mutator<'_> {
             .filter(|r| !observed.contains(r))
             .map(permission)
             .collect();
-        let c = self.client;
+        let c = &self.client;
         if !stale.is_empty() {
             let revoked = if egress {
                 send!(

@@ -68,6 +68,33 @@ impl Intercept for CountCalls {
     }
 }
 
+fn loader(connection: &Connection) -> aws_config::ConfigLoader {
+    // Region is set per client; this only keeps the loader from failing without one.
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).region(Region::new("us-east-1"));
+    // Standard retry, unless AWS_RETRY_MODE / AWS_MAX_ATTEMPTS choose otherwise:
+    // exponential backoff with jitter on throttling and transient errors. Not
+    // adaptive by default: its client-side rate limiter stalled a request for
+    // ~26 s after a single throttle (measured), too much for a CLI-sized burst.
+    let env_chooses = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !env_chooses {
+        loader = loader.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_max_backoff(Duration::from_secs(20)),
+        );
+    }
+    if let Some(url) = &connection.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(profile) = &connection.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader
+}
+
 /// Clients for every region of a run, sharing one credential chain and one call counter.
 #[derive(Clone, Debug)]
 pub struct Aws {
@@ -77,24 +104,18 @@ pub struct Aws {
 
 impl Aws {
     pub async fn connect(connection: &Connection) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            // Adaptive retry: backs off on throttling and rate-limits the client.
-            .retry_config(
-                RetryConfig::adaptive()
-                    .with_max_attempts(8)
-                    .with_max_backoff(Duration::from_secs(20)),
-            )
-            // Region is set per client; this only keeps the loader from failing without one.
-            .region(Region::new("us-east-1"));
-        if let Some(url) = &connection.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        if let Some(profile) = &connection.profile {
-            loader = loader.profile_name(profile);
-        }
         Aws {
-            config: loader.load().await,
+            config: loader(connection).load().await,
             calls: CallCounter::default(),
+        }
+    }
+
+    /// What apply uses to change one region, tagging what it creates for `stack`.
+    pub fn mutator(&self, region: &str, stack: &str, version: Option<&str>) -> ec2::Mutator {
+        ec2::Mutator {
+            client: self.ec2(region),
+            stack: stack.to_string(),
+            version: version.map(str::to_string),
         }
     }
 
@@ -180,4 +201,54 @@ where
         }
     }
     unreachable!("the loop returns on the last attempt")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+    use aws_smithy_runtime_api::http::{Request, Response};
+    use aws_smithy_types::body::SdkBody;
+
+    fn event(status: u16, body: &'static str) -> ReplayEvent {
+        ReplayEvent::new(
+            Request::new(SdkBody::empty()),
+            Response::new(status.try_into().unwrap(), SdkBody::from(body)),
+        )
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_and_counted_once() {
+        let throttled = "<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
+            <Message>Request limit exceeded.</Message></Error></Errors><RequestID>1</RequestID></Response>";
+        let ok = "<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+            <requestId>2</requestId><vpcSet/></DescribeVpcsResponse>";
+        let http = StaticReplayClient::new(vec![
+            event(503, throttled),
+            event(503, throttled),
+            event(200, ok),
+        ]);
+        let aws = Aws {
+            config: loader(&Connection::default())
+                .http_client(http.clone())
+                .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                    "a", "b", None, None, "test",
+                ))
+                .load()
+                .await,
+            calls: CallCounter::default(),
+        };
+        let out = aws.ec2("us-west-2").describe_vpcs().send().await.unwrap();
+        assert!(out.vpcs().is_empty());
+        assert_eq!(
+            http.actual_requests().count(),
+            3,
+            "two throttled attempts, then success"
+        );
+        assert_eq!(
+            aws.calls.snapshot()["ec2"],
+            1,
+            "one operation, however many attempts"
+        );
+    }
 }

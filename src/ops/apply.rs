@@ -310,28 +310,24 @@ pub async fn run(
         }
     }
     let known = Mutex::new(known);
-    let clients: HashMap<&str, aws_sdk_ec2::Client> = planned
+    let version = settings.version.as_deref();
+    let mutators: HashMap<&str, Mutator> = planned
         .plan
         .regions
         .iter()
-        .map(|r| (r.as_str(), aws.ec2(r)))
+        .map(|r| (r.as_str(), aws.mutator(r, &stack.name, version)))
         .collect();
     let created_ids: Mutex<HashMap<usize, String>> = Mutex::new(HashMap::new());
 
     let outcomes = walk(&deps, settings.parallelism, |i| {
         let step = &steps[i];
-        let (known, clients, created_ids) = (&known, &clients, &created_ids);
+        let (known, mutators, created_ids) = (&known, &mutators, &created_ids);
         async move {
             let c = step.change;
             let label = format!("{} ({})", c.address, c.region);
             progress(format!("{label}: {}…", step.kind.doing()));
             let started = Instant::now();
-            let mutator = Mutator {
-                client: &clients[c.region.as_str()],
-                stack: &stack.name,
-                version: settings.version.as_deref(),
-            };
-            let result = execute(stack, step, &mutator, known).await;
+            let result = execute(stack, step, &mutators[c.region.as_str()], known).await;
             let elapsed = started.elapsed().as_secs_f32();
             match &result {
                 Ok(id) => {
@@ -384,7 +380,7 @@ pub async fn run(
 async fn execute(
     stack: &Stack,
     step: &Step<'_>,
-    mutator: &Mutator<'_>,
+    mutator: &Mutator,
     known: &Mutex<Registry>,
 ) -> Result<String, String> {
     let c = step.change;

@@ -125,20 +125,8 @@ fn attribute(out: &mut String, a: &AttrChange, width: usize, style: Style) {
     };
     let name = &a.name;
     match (&a.before, &a.after) {
-        (None, Some(after)) => {
-            let _ = writeln!(
-                out,
-                "      {} {name:width$} = {after}{note}",
-                style.green("+")
-            );
-        }
-        (Some(before), None) => {
-            let _ = writeln!(
-                out,
-                "      {} {name:width$} = {before}{note}",
-                style.red("-")
-            );
-        }
+        (None, Some(after)) => whole(out, &style.green("+"), name, width, after, &note),
+        (Some(before), None) => whole(out, &style.red("-"), name, width, before, &note),
         (Some(Value::List(before)), Some(Value::List(after))) => {
             let _ = writeln!(out, "      {} {name}:{note}", style.yellow("~"));
             for v in after.iter().filter(|v| !before.contains(v)) {
@@ -160,6 +148,24 @@ fn attribute(out: &mut String, a: &AttrChange, width: usize, style: Style) {
             );
         }
         (None, None) => {}
+    }
+}
+
+/// An attribute added or removed as a whole; a list of several tables goes one item a line.
+fn whole(out: &mut String, sign: &str, name: &str, width: usize, value: &Value, note: &str) {
+    match value {
+        Value::List(items)
+            if items.len() > 1 && items.iter().any(|v| matches!(v, Value::Map(_))) =>
+        {
+            let _ = writeln!(out, "      {sign} {name:width$} = [{note}");
+            for v in items {
+                let _ = writeln!(out, "          {v},");
+            }
+            let _ = writeln!(out, "        ]");
+        }
+        _ => {
+            let _ = writeln!(out, "      {sign} {name:width$} = {value}{note}");
+        }
     }
 }
 
@@ -248,6 +254,12 @@ mod tests {
                     Action::Create,
                     vec![
                         attr("cidr", None, Some(Value::str("10.0.0.0/16")), false),
+                        attr(
+                            "ingress",
+                            None,
+                            Some(Value::List(vec![rule("443"), rule("80")])),
+                            false,
+                        ),
                         attr(
                             "tags",
                             None,

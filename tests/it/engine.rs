@@ -217,10 +217,25 @@ async fn drift_made_in_the_console_is_detected_and_corrected() {
         "{human}"
     );
 
-    stack.apply().expect(0);
+    run(&[
+        "apply",
+        stack.arg(),
+        "--auto-approve",
+        "--version-label",
+        "infra:v2",
+    ])
+    .expect(0);
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
-    assert_eq!(ingress_ports(&owned_group(REGION, &name).await), vec![80]);
+    let group = owned_group(REGION, &name).await;
+    assert_eq!(ingress_ports(&group), vec![80]);
     let vpc = &owned_vpcs(REGION, &name).await[0];
+    for tags in [vpc.tags(), group.tags()] {
+        assert!(
+            tags.iter()
+                .any(|t| t.key() == Some("reconcile:version") && t.value() == Some("infra:v2")),
+            "the apply that changed it is recorded: {tags:?}"
+        );
+    }
     assert!(!vpc.tags().iter().any(|t| t.key() == Some("owner")));
     assert!(vpc
         .tags()
@@ -572,4 +587,51 @@ async fn apply_without_a_terminal_refuses_unless_auto_approved() {
         owned_vpcs("eu-north-1", &name).await.is_empty(),
         "nothing was created"
     );
+}
+
+#[tokio::test]
+async fn a_duplicate_left_by_an_interrupted_create_is_pruned() {
+    let name = unique("dup");
+    let region = "eu-central-1";
+    let stack = StackFile::new(&format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
+    ));
+    stack.apply().expect(0);
+    // A second VPC carrying the same ownership tags, as a create retried after a timeout leaves.
+    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+    ec2(region)
+        .await
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+                .tags(tag("reconcile:stack", &name))
+                .tags(tag("reconcile:id", "vpc.main"))
+                .tags(tag("Name", &format!("{name}-main")))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owned_vpcs(region, &name).await.len(), 2);
+
+    let plan = stack.plan_json();
+    assert_eq!(actions(&plan), vec![format!("delete vpc.main@{region}")]);
+    let delete = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "delete")
+        .unwrap();
+    assert!(
+        delete["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("duplicate of vpc-"),
+        "{delete}"
+    );
+    stack.apply().expect(0);
+    assert_eq!(owned_vpcs(region, &name).await.len(), 1);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
 }
