@@ -1,7 +1,9 @@
 //! Plan and apply of the network layer against the emulator: create, no-op,
 //! drift, prune, ownership, replacement, protection, partial failure, call counts.
 
-use crate::harness::{actions, ec2, reconcile, run, run_cmd, tag_filter, unique, StackFile};
+use crate::harness::{
+    actions, ec2, reconcile, run, run_cmd, tag_filter, unique, with_emulator, StackFile,
+};
 
 const REGION: &str = "us-east-2";
 
@@ -634,4 +636,204 @@ async fn a_duplicate_left_by_an_interrupted_create_is_pruned() {
     stack.apply().expect(0);
     assert_eq!(owned_vpcs(region, &name).await.len(), 1);
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}
+
+#[tokio::test]
+async fn detached_gateway_deleted_route_and_flipped_subnet_attribute_are_repaired_in_place() {
+    let name = unique("inplace");
+    let region = "us-west-2";
+    let stack = StackFile::new(&network(&name, region));
+    stack.apply().expect(0);
+    let client = ec2(region).await;
+    let vpc_id = owned_vpcs(region, &name).await[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let owned = tag_filter("reconcile:stack", &name);
+    let gateways = client
+        .describe_internet_gateways()
+        .filters(owned.clone())
+        .send()
+        .await
+        .unwrap();
+    let igw = gateways.internet_gateways()[0]
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    let tables = client
+        .describe_route_tables()
+        .filters(owned.clone())
+        .send()
+        .await
+        .unwrap();
+    let table = tables.route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    let subnets = client
+        .describe_subnets()
+        .filters(owned.clone())
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+
+    client
+        .delete_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    client
+        .detach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    client
+        .modify_subnet_attribute()
+        .subnet_id(&subnet)
+        .map_public_ip_on_launch(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![
+            format!("update internet_gateway.main@{region}"),
+            format!("update route_table.public@{region}"),
+            format!("update subnet.a@{region}"),
+        ]
+    );
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    let gateways = client
+        .describe_internet_gateways()
+        .internet_gateway_ids(&igw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gateways.internet_gateways()[0].attachments()[0].vpc_id(),
+        Some(&*vpc_id)
+    );
+    let subnets = client
+        .describe_subnets()
+        .subnet_ids(&subnet)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subnets.subnets()[0].map_public_ip_on_launch(), Some(false));
+}
+
+#[tokio::test]
+async fn per_region_values_and_region_restricted_resources() {
+    let name = unique("regional");
+    let (west, east) = ("us-west-1", "us-east-1");
+    let stack = StackFile::new(&format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{west}", "{east}"]
+
+[vpc.main]
+cidr = {{ {west} = "10.1.0.0/16", default = "10.2.0.0/16" }}
+
+[subnet.only_west]
+vpc = "vpc.main"
+regions = ["{west}"]
+cidr = "10.1.9.0/24"
+zone = "b"
+"#
+    ));
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![
+            format!("create subnet.only_west@{west}"),
+            format!("create vpc.main@{east}"),
+            format!("create vpc.main@{west}"),
+        ]
+    );
+    let east_only = run(&["plan", stack.arg(), "--region", east, "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(actions(&east_only), vec![format!("create vpc.main@{east}")]);
+
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert_eq!(
+        owned_vpcs(west, &name).await[0].cidr_block(),
+        Some("10.1.0.0/16")
+    );
+    assert_eq!(
+        owned_vpcs(east, &name).await[0].cidr_block(),
+        Some("10.2.0.0/16")
+    );
+    let east_subnets = ec2(east)
+        .await
+        .describe_subnets()
+        .filters(tag_filter("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap();
+    assert!(east_subnets.subnets().is_empty());
+
+    let bad_region = run(&["plan", stack.arg(), "--region", "eu-west-1"]).expect(1);
+    assert!(
+        bad_region
+            .stderr
+            .contains("--region eu-west-1 is not a region of stack"),
+        "{}",
+        bad_region.stderr
+    );
+}
+
+#[tokio::test]
+async fn apply_on_a_terminal_asks_and_only_yes_proceeds() {
+    let name = unique("prompt");
+    let region = "ap-northeast-2";
+    let stack = StackFile::new(&format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
+    ));
+    let binary = assert_cmd::cargo::cargo_bin("reconcile");
+    // `script` gives the binary a terminal; what we write to it is typed at the prompt.
+    let answer = |reply: &str| {
+        let line = format!("'{}' apply '{}'", binary.display(), stack.arg());
+        let mut cmd = assert_cmd::Command::new("script");
+        with_emulator(&mut cmd)
+            .args(["-qec", &line, "/dev/null"])
+            .write_stdin(reply);
+        run_cmd(&mut cmd)
+    };
+    let declined = answer("no\n").expect(1);
+    assert!(
+        declined
+            .stdout
+            .contains("Do you want to perform these actions?"),
+        "{}",
+        declined.stdout
+    );
+    assert!(
+        declined
+            .stdout
+            .contains("apply cancelled; nothing was changed"),
+        "{}",
+        declined.stdout
+    );
+    assert!(owned_vpcs(region, &name).await.is_empty());
+
+    let accepted = answer("yes\n").expect(0);
+    assert!(
+        accepted.stdout.contains("Apply complete: 1 created"),
+        "{}",
+        accepted.stdout
+    );
+    assert_eq!(owned_vpcs(region, &name).await.len(), 1);
 }

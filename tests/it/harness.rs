@@ -68,14 +68,19 @@ pub fn unique(prefix: &str) -> String {
 /// The binary, pointed at the emulator with dummy credentials and no colour.
 pub fn reconcile() -> Command {
     let mut cmd = Command::cargo_bin("reconcile").unwrap();
+    with_emulator(&mut cmd);
+    cmd
+}
+
+/// The environment that points a command (the binary, or a wrapper running it) at the emulator.
+pub fn with_emulator(cmd: &mut Command) -> &mut Command {
     cmd.env("AWS_ENDPOINT_URL", endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("NO_COLOR", "1")
         .env_remove("AWS_PROFILE")
         .env_remove("RUST_LOG")
-        .timeout(Duration::from_secs(300));
-    cmd
+        .timeout(Duration::from_secs(300))
 }
 
 pub struct Run {
