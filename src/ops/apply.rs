@@ -426,13 +426,7 @@ async fn execute(
     let observed = step
         .observed
         .ok_or("the live resource is no longer known")?;
-    let ignore: Vec<String> = resource
-        .spec
-        .common()
-        .ignore_changes
-        .iter()
-        .map(|s| s.get_ref().clone())
-        .collect();
+    let ignore = resource.ignored();
     mutator
         .update(observed, &attrs, &ignore)
         .await

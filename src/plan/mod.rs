@@ -182,13 +182,7 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
         let wanted = normalise(&desired::attrs(stack, r, region, &resolver), &owned);
         let observed = primary.get(&r.address);
         let seen = observed.map(|o| normalise(&o.attrs, &owned));
-        let ignore: Vec<String> = r
-            .spec
-            .common()
-            .ignore_changes
-            .iter()
-            .map(|s| s.get_ref().clone())
-            .collect();
+        let ignore = r.ignored();
         let (action, attributes) =
             diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);
         match action {

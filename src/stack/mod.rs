@@ -135,6 +135,16 @@ impl Resource {
             .collect()
     }
 
+    /// The attributes reconcile leaves alone on this resource (`ignore_changes`).
+    pub fn ignored(&self) -> Vec<String> {
+        self.spec
+            .common()
+            .ignore_changes
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect()
+    }
+
     pub fn in_region(&self, region: &str) -> bool {
         self.regions.iter().any(|r| r == region)
     }

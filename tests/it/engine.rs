@@ -2,7 +2,11 @@
 //! drift, prune, ownership, replacement, protection, partial failure, call counts.
 
 use crate::harness::{
-    actions, ec2, reconcile, run, run_cmd, tag_filter, unique, with_emulator, StackFile,
+    actions, ec2, has_tag, live, reconcile, run, run_cmd, tag, unique, vpc_stack, with_emulator,
+    StackFile,
+};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, IpPermission, IpRange, ResourceType, SecurityGroup, TagSpecification,
 };
 
 const REGION: &str = "us-east-2";
@@ -38,31 +42,7 @@ ingress = [{{ protocol = "tcp", port = 80, cidr = "0.0.0.0/0" }}]
     )
 }
 
-async fn owned_vpcs(region: &str, stack: &str) -> Vec<aws_sdk_ec2::types::Vpc> {
-    ec2(region)
-        .await
-        .describe_vpcs()
-        .filters(tag_filter("reconcile:stack", stack))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
-        .to_vec()
-}
-
-async fn owned_group(region: &str, stack: &str) -> aws_sdk_ec2::types::SecurityGroup {
-    let groups = ec2(region)
-        .await
-        .describe_security_groups()
-        .filters(tag_filter("reconcile:stack", stack))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(groups.security_groups().len(), 1);
-    groups.security_groups()[0].clone()
-}
-
-fn ingress_ports(group: &aws_sdk_ec2::types::SecurityGroup) -> Vec<i32> {
+fn ingress_ports(group: &SecurityGroup) -> Vec<i32> {
     let mut ports: Vec<i32> = group
         .ip_permissions()
         .iter()
@@ -70,6 +50,20 @@ fn ingress_ports(group: &aws_sdk_ec2::types::SecurityGroup) -> Vec<i32> {
         .collect();
     ports.sort();
     ports
+}
+
+fn tcp_from_anywhere(port: i32) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build()
+}
+
+fn no_changes(stack: &StackFile) {
+    let plan = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
 }
 
 #[tokio::test]
@@ -84,7 +78,6 @@ async fn creates_from_nothing_then_plans_no_op() {
         "{}",
         plan.stdout
     );
-
     let applied = stack.apply().expect(0);
     assert!(
         applied
@@ -94,48 +87,25 @@ async fn creates_from_nothing_then_plans_no_op() {
         applied.stdout
     );
 
-    let client = ec2(REGION).await;
-    let vpcs = owned_vpcs(REGION, &name).await;
-    assert_eq!(vpcs.len(), 1);
-    assert_eq!(vpcs[0].cidr_block(), Some("10.0.0.0/16"));
-    let vpc_id = vpcs[0].vpc_id().unwrap();
-    let subnets = client
-        .describe_subnets()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    let subnet = &subnets.subnets()[0];
+    let live = live(REGION, &name).await;
+    assert_eq!(live.vpcs.len(), 1);
+    assert_eq!(live.vpcs[0].cidr_block(), Some("10.0.0.0/16"));
+    let subnet = &live.subnets[0];
     assert_eq!(subnet.availability_zone(), Some("us-east-2a"));
-    assert_eq!(subnet.vpc_id(), Some(vpc_id));
-    let tables = client
-        .describe_route_tables()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    let table = &tables.route_tables()[0];
-    let gateways = client
-        .describe_internet_gateways()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    let igw = gateways.internet_gateways()[0]
-        .internet_gateway_id()
-        .unwrap();
+    assert_eq!(subnet.vpc_id(), live.vpcs[0].vpc_id());
+    let igw = live.gateways[0].internet_gateway_id();
+    let table = &live.tables[0];
     assert!(table
         .routes()
         .iter()
-        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0") && r.gateway_id() == Some(igw)));
+        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0") && r.gateway_id() == igw));
     assert!(table
         .associations()
         .iter()
         .any(|a| a.subnet_id() == subnet.subnet_id()));
-    assert_eq!(ingress_ports(&owned_group(REGION, &name).await), vec![80]);
+    assert_eq!(ingress_ports(&live.groups[0]), vec![80]);
 
-    let again = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
-    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    no_changes(&stack);
 }
 
 #[tokio::test]
@@ -144,65 +114,41 @@ async fn drift_made_in_the_console_is_detected_and_corrected() {
     let stack = StackFile::new(&network(&name, REGION));
     stack.apply().expect(0);
     let client = ec2(REGION).await;
-    let vpc_id = owned_vpcs(REGION, &name).await[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let group = owned_group(REGION, &name).await;
-    let group_id = group.group_id().unwrap();
+    let before = live(REGION, &name).await;
+    let (vpc_id, group_id) = (
+        before.vpcs[0].vpc_id().unwrap(),
+        before.groups[0].group_id().unwrap(),
+    );
 
     // A colleague renames the VPC, adds a tag, deletes the port 80 rule and opens SSH.
     client
         .create_tags()
-        .resources(&vpc_id)
-        .tags(
-            aws_sdk_ec2::types::Tag::builder()
-                .key("Name")
-                .value("hand-edited")
-                .build(),
-        )
-        .tags(
-            aws_sdk_ec2::types::Tag::builder()
-                .key("owner")
-                .value("bob")
-                .build(),
-        )
+        .resources(vpc_id)
+        .tags(tag("Name", "hand-edited"))
+        .tags(tag("owner", "bob"))
         .send()
         .await
         .unwrap();
-    let rule = |port| {
-        aws_sdk_ec2::types::IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(port)
-            .to_port(port)
-            .ip_ranges(
-                aws_sdk_ec2::types::IpRange::builder()
-                    .cidr_ip("0.0.0.0/0")
-                    .build(),
-            )
-            .build()
-    };
     client
         .revoke_security_group_ingress()
         .group_id(group_id)
-        .ip_permissions(rule(80))
+        .ip_permissions(tcp_from_anywhere(80))
         .send()
         .await
         .unwrap();
     client
         .authorize_security_group_ingress()
         .group_id(group_id)
-        .ip_permissions(rule(22))
+        .ip_permissions(tcp_from_anywhere(22))
         .send()
         .await
         .unwrap();
 
-    let plan = stack.plan_json();
     assert_eq!(
-        actions(&plan),
+        actions(&stack.plan_json()),
         vec![
             format!("update security_group.web@{REGION}"),
-            format!("update vpc.main@{REGION}"),
+            format!("update vpc.main@{REGION}")
         ]
     );
     let human = run(&["plan", stack.arg(), "--detailed-exitcode"])
@@ -227,22 +173,18 @@ async fn drift_made_in_the_console_is_detected_and_corrected() {
         "infra:v2",
     ])
     .expect(0);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
-    let group = owned_group(REGION, &name).await;
-    assert_eq!(ingress_ports(&group), vec![80]);
-    let vpc = &owned_vpcs(REGION, &name).await[0];
-    for tags in [vpc.tags(), group.tags()] {
+    no_changes(&stack);
+    let after = live(REGION, &name).await;
+    assert_eq!(ingress_ports(&after.groups[0]), vec![80]);
+    let vpc = &after.vpcs[0];
+    assert!(!vpc.tags().iter().any(|t| t.key() == Some("owner")));
+    assert!(has_tag(vpc.tags(), "Name", &format!("{name}-main")));
+    for tags in [vpc.tags(), after.groups[0].tags()] {
         assert!(
-            tags.iter()
-                .any(|t| t.key() == Some("reconcile:version") && t.value() == Some("infra:v2")),
+            has_tag(tags, "reconcile:version", "infra:v2"),
             "the apply that changed it is recorded: {tags:?}"
         );
     }
-    assert!(!vpc.tags().iter().any(|t| t.key() == Some("owner")));
-    assert!(vpc
-        .tags()
-        .iter()
-        .any(|t| t.key() == Some("Name") && t.value() == Some(&*format!("{name}-main"))));
 }
 
 #[tokio::test]
@@ -251,17 +193,14 @@ async fn removing_a_block_prunes_the_resource() {
     let full = network(&name, REGION);
     let stack = StackFile::new(&full);
     stack.apply().expect(0);
-    let group_id = owned_group(REGION, &name)
-        .await
+    let group_id = live(REGION, &name).await.groups[0]
         .group_id()
         .unwrap()
         .to_string();
 
-    let without_group = full.split("[security_group.web]").next().unwrap();
-    stack.write(without_group);
-    let plan = stack.plan_json();
+    stack.write(full.split("[security_group.web]").next().unwrap());
     assert_eq!(
-        actions(&plan),
+        actions(&stack.plan_json()),
         vec![format!("delete security_group.web@{REGION}")]
     );
     let human = run(&["plan", stack.arg()]).expect(0).stdout;
@@ -273,15 +212,8 @@ async fn removing_a_block_prunes_the_resource() {
     );
 
     stack.apply().expect(0);
-    let left = ec2(REGION)
-        .await
-        .describe_security_groups()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    assert!(left.security_groups().is_empty());
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert!(live(REGION, &name).await.groups.is_empty());
+    no_changes(&stack);
 }
 
 #[tokio::test]
@@ -293,30 +225,23 @@ async fn an_untagged_look_alike_vpc_is_never_touched() {
         .create_vpc()
         .cidr_block("10.0.0.0/16")
         .tag_specifications(
-            aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
-                .tags(
-                    aws_sdk_ec2::types::Tag::builder()
-                        .key("Name")
-                        .value(format!("{name}-main"))
-                        .build(),
-                )
+            TagSpecification::builder()
+                .resource_type(ResourceType::Vpc)
+                .tags(tag("Name", &format!("{name}-main")))
                 .build(),
         )
         .send()
         .await
         .unwrap();
-    let stranger_id = stranger.vpc().unwrap().vpc_id().unwrap().to_string();
+    let stranger_id = stranger.vpc().unwrap().vpc_id().unwrap();
 
-    let stack = StackFile::new(&format!(
-        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
-    ));
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
     assert_eq!(
         actions(&stack.plan_json()),
         vec![format!("create vpc.main@{region}")]
     );
     stack.apply().expect(0);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    no_changes(&stack);
 
     // Emptying the stack prunes what it owns, and only that.
     stack.write(&format!(
@@ -329,7 +254,7 @@ async fn an_untagged_look_alike_vpc_is_never_touched() {
     stack.apply().expect(0);
     let still = client
         .describe_vpcs()
-        .vpc_ids(&stranger_id)
+        .vpc_ids(stranger_id)
         .send()
         .await
         .unwrap();
@@ -340,7 +265,7 @@ async fn an_untagged_look_alike_vpc_is_never_touched() {
         "its tags are untouched: {:?}",
         still.tags()
     );
-    assert!(owned_vpcs(region, &name).await.is_empty());
+    assert!(live(region, &name).await.vpcs.is_empty());
 }
 
 #[tokio::test]
@@ -349,14 +274,10 @@ async fn a_zone_change_replaces_the_subnet_and_repoints_its_route_table() {
     let full = network(&name, REGION);
     let stack = StackFile::new(&full);
     stack.apply().expect(0);
-    let client = ec2(REGION).await;
-    let subnets = client
-        .describe_subnets()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    let old_subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+    let old_subnet = live(REGION, &name).await.subnets[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
 
     stack.write(&full.replace("zone = \"a\"", "zone = \"b\""));
     let plan = stack.plan_json();
@@ -364,7 +285,7 @@ async fn a_zone_change_replaces_the_subnet_and_repoints_its_route_table() {
         actions(&plan),
         vec![
             format!("replace subnet.a@{REGION}"),
-            format!("update route_table.public@{REGION}"),
+            format!("update route_table.public@{REGION}")
         ]
     );
     let subnet = plan["changes"]
@@ -380,8 +301,10 @@ async fn a_zone_change_replaces_the_subnet_and_repoints_its_route_table() {
         .find(|a| a["name"] == "zone")
         .unwrap();
     assert_eq!(zone["forces_replacement"], true);
-    assert_eq!(zone["before"], "us-east-2a");
-    assert_eq!(zone["after"], "us-east-2b");
+    assert_eq!(
+        (zone["before"].as_str(), zone["after"].as_str()),
+        (Some("us-east-2a"), Some("us-east-2b"))
+    );
     let human = run(&["plan", stack.arg()]).expect(0).stdout;
     assert!(human.contains("-/+ subnet.a"), "{human}");
     assert!(
@@ -390,24 +313,13 @@ async fn a_zone_change_replaces_the_subnet_and_repoints_its_route_table() {
     );
 
     stack.apply().expect(0);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
-    let subnets = client
-        .describe_subnets()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(subnets.subnets().len(), 1);
-    let new_subnet = &subnets.subnets()[0];
+    no_changes(&stack);
+    let after = live(REGION, &name).await;
+    assert_eq!(after.subnets.len(), 1);
+    let new_subnet = &after.subnets[0];
     assert_ne!(new_subnet.subnet_id().unwrap(), old_subnet);
     assert_eq!(new_subnet.availability_zone(), Some("us-east-2b"));
-    let tables = client
-        .describe_route_tables()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    let associated: Vec<_> = tables.route_tables()[0]
+    let associated: Vec<_> = after.tables[0]
         .associations()
         .iter()
         .filter_map(|a| a.subnet_id())
@@ -419,29 +331,22 @@ async fn a_zone_change_replaces_the_subnet_and_repoints_its_route_table() {
 async fn a_protected_vpc_is_never_replaced_or_deleted() {
     let name = unique("protect");
     let region = "ca-central-1";
-    let text = |cidr: &str, protect: bool| {
-        format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"{cidr}\"\nprotect = {protect}\n")
-    };
-    let stack = StackFile::new(&text("10.0.0.0/16", true));
+    let stack = StackFile::new(&vpc_stack(&name, region, "protect = true\n"));
     stack.apply().expect(0);
-    let vpc_id = owned_vpcs(region, &name).await[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    assert!(owned_vpcs(region, &name).await[0]
-        .tags()
-        .iter()
-        .any(|t| t.key() == Some("reconcile:protect") && t.value() == Some("true")));
+    let vpc = &live(region, &name).await.vpcs[0];
+    let vpc_id = vpc.vpc_id().unwrap().to_string();
+    assert!(has_tag(vpc.tags(), "reconcile:protect", "true"));
 
-    stack.write(&text("10.1.0.0/16", true));
+    let moved = |protect: bool| {
+        vpc_stack(&name, region, &format!("protect = {protect}\n"))
+            .replace("10.0.0.0/16", "10.1.0.0/16")
+    };
+    stack.write(&moved(true));
     let refused = run(&["plan", stack.arg()]).expect(1);
-    assert!(
-        refused.stderr.contains(&format!(
-            "vpc.main in {region} ({vpc_id}) is protected and this plan would replace it: `cidr`"
-        )),
-        "{}",
-        refused.stderr
+    let expected = format!(
+        "vpc.main in {region} ({vpc_id}) is protected and this plan would replace it: `cidr`"
     );
+    assert!(refused.stderr.contains(&expected), "{}", refused.stderr);
     run(&["apply", stack.arg(), "--auto-approve"]).expect(1);
 
     // Deleting the block does not lose it either: the protection lives on the VPC.
@@ -456,16 +361,16 @@ async fn a_protected_vpc_is_never_replaced_or_deleted() {
         "{}",
         refused.stderr
     );
-    assert_eq!(owned_vpcs(region, &name).await[0].vpc_id(), Some(&*vpc_id));
+    assert_eq!(live(region, &name).await.vpcs[0].vpc_id(), Some(&*vpc_id));
 
     // Releasing protection is its own visible step; then the replacement goes through.
-    stack.write(&text("10.0.0.0/16", false));
+    stack.write(&vpc_stack(&name, region, "protect = false\n"));
     let release = run(&["plan", stack.arg()]).expect(0).stdout;
     assert!(release.contains("~ protect = true → false"), "{release}");
     stack.apply().expect(0);
-    stack.write(&text("10.1.0.0/16", false));
+    stack.write(&moved(false));
     stack.apply().expect(0);
-    let vpcs = owned_vpcs(region, &name).await;
+    let vpcs = live(region, &name).await.vpcs;
     assert_eq!(vpcs.len(), 1);
     assert_eq!(vpcs[0].cidr_block(), Some("10.1.0.0/16"));
 }
@@ -501,17 +406,15 @@ ingress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.we
     };
     // A group that does not exist: valid in the file, rejected by AWS.
     let stack = StackFile::new(&text(r#"security_group = "sg-0000dead0000dead0""#));
-    let failed = stack.apply().expect(1);
-    let report = failed.stdout;
+    let report = stack.apply().expect(1).stdout;
     assert!(report.contains("1 failed, 1 skipped, 2 done."), "{report}");
     assert!(
         report.contains(&format!("failed   security_group.web ({region}): create:")),
         "{report}"
     );
     assert!(report.contains("InvalidGroup.NotFound"), "{report}");
-    assert!(report.contains(&format!(
-        "skipped  security_group.app ({region}): create waits on security_group.web ({region}), which failed"
-    )), "{report}");
+    let skipped = format!("skipped  security_group.app ({region}): create waits on security_group.web ({region}), which failed");
+    assert!(report.contains(&skipped), "{report}");
     assert!(
         report.contains(&format!("done     vpc.main ({region}): create vpc-")),
         "{report}"
@@ -529,27 +432,26 @@ ingress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.we
             format!("update security_group.web@{region}")
         ]
     );
-
     stack.write(&text(r#"cidr = "0.0.0.0/0""#));
     stack.apply().expect(0);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    no_changes(&stack);
 }
 
 #[tokio::test]
 async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     let region = "ap-southeast-2";
-    let with_subnets = |name: &str, n: usize| {
-        let mut text = format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n");
+    let with_subnets = |n: usize| {
+        let mut text = vpc_stack(&unique("scale"), region, "");
         for i in 0..n {
             text.push_str(&format!(
                 "\n[subnet.s{i}]\nvpc = \"vpc.main\"\ncidr = \"10.0.{i}.0/24\"\nzone = \"a\"\n"
             ));
         }
-        text
+        StackFile::new(&text)
     };
     let mut calls = Vec::new();
     for n in [1, 20] {
-        let stack = StackFile::new(&with_subnets(&unique("scale"), n));
+        let stack = with_subnets(n);
         stack.apply().expect(0);
         let plan = stack.plan_json();
         assert_eq!(plan["summary"]["no_op"], n + 1);
@@ -558,11 +460,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
     assert_eq!(calls[0], 5, "one Describe per kind in one region");
 
-    let stats = run_cmd(
-        reconcile()
-            .args(["plan", "--stats"])
-            .arg(StackFile::new(&with_subnets(&unique("stats"), 2)).arg()),
-    );
+    let stats = run(&["plan", "--stats", with_subnets(2).arg()]);
     assert!(
         stats.stderr.contains("AWS calls: 5 (ec2=5)"),
         "{}",
@@ -586,28 +484,66 @@ async fn apply_without_a_terminal_refuses_unless_auto_approved() {
         refused.stderr
     );
     assert!(
-        owned_vpcs("eu-north-1", &name).await.is_empty(),
+        live("eu-north-1", &name).await.vpcs.is_empty(),
         "nothing was created"
     );
+}
+
+#[tokio::test]
+async fn apply_on_a_terminal_asks_and_only_yes_proceeds() {
+    let name = unique("prompt");
+    let region = "ap-northeast-2";
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
+    let binary = assert_cmd::cargo::cargo_bin("reconcile");
+    // `script` gives the binary a terminal; what we write to it is typed at the prompt.
+    let answer = |reply: &str| {
+        let line = format!("'{}' apply '{}'", binary.display(), stack.arg());
+        let mut cmd = assert_cmd::Command::new("script");
+        with_emulator(&mut cmd)
+            .args(["-qec", &line, "/dev/null"])
+            .write_stdin(reply);
+        run_cmd(&mut cmd)
+    };
+    let declined = answer("no\n").expect(1);
+    assert!(
+        declined
+            .stdout
+            .contains("Do you want to perform these actions?"),
+        "{}",
+        declined.stdout
+    );
+    assert!(
+        declined
+            .stdout
+            .contains("apply cancelled; nothing was changed"),
+        "{}",
+        declined.stdout
+    );
+    assert!(live(region, &name).await.vpcs.is_empty());
+
+    let accepted = answer("yes\n").expect(0);
+    assert!(
+        accepted.stdout.contains("Apply complete: 1 created"),
+        "{}",
+        accepted.stdout
+    );
+    assert_eq!(live(region, &name).await.vpcs.len(), 1);
 }
 
 #[tokio::test]
 async fn a_duplicate_left_by_an_interrupted_create_is_pruned() {
     let name = unique("dup");
     let region = "eu-central-1";
-    let stack = StackFile::new(&format!(
-        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
-    ));
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
     stack.apply().expect(0);
     // A second VPC carrying the same ownership tags, as a create retried after a timeout leaves.
-    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
     ec2(region)
         .await
         .create_vpc()
         .cidr_block("10.0.0.0/16")
         .tag_specifications(
-            aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+            TagSpecification::builder()
+                .resource_type(ResourceType::Vpc)
                 .tags(tag("reconcile:stack", &name))
                 .tags(tag("reconcile:id", "vpc.main"))
                 .tags(tag("Name", &format!("{name}-main")))
@@ -616,7 +552,7 @@ async fn a_duplicate_left_by_an_interrupted_create_is_pruned() {
         .send()
         .await
         .unwrap();
-    assert_eq!(owned_vpcs(region, &name).await.len(), 2);
+    assert_eq!(live(region, &name).await.vpcs.len(), 2);
 
     let plan = stack.plan_json();
     assert_eq!(actions(&plan), vec![format!("delete vpc.main@{region}")]);
@@ -634,8 +570,8 @@ async fn a_duplicate_left_by_an_interrupted_create_is_pruned() {
         "{delete}"
     );
     stack.apply().expect(0);
-    assert_eq!(owned_vpcs(region, &name).await.len(), 1);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert_eq!(live(region, &name).await.vpcs.len(), 1);
+    no_changes(&stack);
 }
 
 #[tokio::test]
@@ -645,61 +581,30 @@ async fn detached_gateway_deleted_route_and_flipped_subnet_attribute_are_repaire
     let stack = StackFile::new(&network(&name, region));
     stack.apply().expect(0);
     let client = ec2(region).await;
-    let vpc_id = owned_vpcs(region, &name).await[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let owned = tag_filter("reconcile:stack", &name);
-    let gateways = client
-        .describe_internet_gateways()
-        .filters(owned.clone())
-        .send()
-        .await
-        .unwrap();
-    let igw = gateways.internet_gateways()[0]
-        .internet_gateway_id()
-        .unwrap()
-        .to_string();
-    let tables = client
-        .describe_route_tables()
-        .filters(owned.clone())
-        .send()
-        .await
-        .unwrap();
-    let table = tables.route_tables()[0]
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    let subnets = client
-        .describe_subnets()
-        .filters(owned.clone())
-        .send()
-        .await
-        .unwrap();
-    let subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+    let before = live(region, &name).await;
+    let vpc_id = before.vpcs[0].vpc_id().unwrap();
+    let igw = before.gateways[0].internet_gateway_id().unwrap();
+    let subnet = before.subnets[0].subnet_id().unwrap();
+    let table = before.tables[0].route_table_id().unwrap();
 
     client
         .delete_route()
-        .route_table_id(&table)
+        .route_table_id(table)
         .destination_cidr_block("0.0.0.0/0")
         .send()
         .await
         .unwrap();
     client
         .detach_internet_gateway()
-        .internet_gateway_id(&igw)
-        .vpc_id(&vpc_id)
+        .internet_gateway_id(igw)
+        .vpc_id(vpc_id)
         .send()
         .await
         .unwrap();
     client
         .modify_subnet_attribute()
-        .subnet_id(&subnet)
-        .map_public_ip_on_launch(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
+        .subnet_id(subnet)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
         .send()
         .await
         .unwrap();
@@ -713,24 +618,14 @@ async fn detached_gateway_deleted_route_and_flipped_subnet_attribute_are_repaire
         ]
     );
     stack.apply().expect(0);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
-    let gateways = client
-        .describe_internet_gateways()
-        .internet_gateway_ids(&igw)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        gateways.internet_gateways()[0].attachments()[0].vpc_id(),
-        Some(&*vpc_id)
-    );
-    let subnets = client
-        .describe_subnets()
-        .subnet_ids(&subnet)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(subnets.subnets()[0].map_public_ip_on_launch(), Some(false));
+    no_changes(&stack);
+    let after = live(region, &name).await;
+    assert_eq!(after.gateways[0].attachments()[0].vpc_id(), Some(vpc_id));
+    assert_eq!(after.subnets[0].map_public_ip_on_launch(), Some(false));
+    assert!(after.tables[0]
+        .routes()
+        .iter()
+        .any(|r| r.gateway_id() == Some(igw)));
 }
 
 #[tokio::test]
@@ -767,23 +662,12 @@ zone = "b"
     assert_eq!(actions(&east_only), vec![format!("create vpc.main@{east}")]);
 
     stack.apply().expect(0);
-    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
-    assert_eq!(
-        owned_vpcs(west, &name).await[0].cidr_block(),
-        Some("10.1.0.0/16")
-    );
-    assert_eq!(
-        owned_vpcs(east, &name).await[0].cidr_block(),
-        Some("10.2.0.0/16")
-    );
-    let east_subnets = ec2(east)
-        .await
-        .describe_subnets()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap();
-    assert!(east_subnets.subnets().is_empty());
+    no_changes(&stack);
+    let (west_live, east_live) = (live(west, &name).await, live(east, &name).await);
+    assert_eq!(west_live.vpcs[0].cidr_block(), Some("10.1.0.0/16"));
+    assert_eq!(west_live.subnets[0].availability_zone(), Some("us-west-1b"));
+    assert_eq!(east_live.vpcs[0].cidr_block(), Some("10.2.0.0/16"));
+    assert!(east_live.subnets.is_empty());
 
     let bad_region = run(&["plan", stack.arg(), "--region", "eu-west-1"]).expect(1);
     assert!(
@@ -793,47 +677,4 @@ zone = "b"
         "{}",
         bad_region.stderr
     );
-}
-
-#[tokio::test]
-async fn apply_on_a_terminal_asks_and_only_yes_proceeds() {
-    let name = unique("prompt");
-    let region = "ap-northeast-2";
-    let stack = StackFile::new(&format!(
-        "[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
-    ));
-    let binary = assert_cmd::cargo::cargo_bin("reconcile");
-    // `script` gives the binary a terminal; what we write to it is typed at the prompt.
-    let answer = |reply: &str| {
-        let line = format!("'{}' apply '{}'", binary.display(), stack.arg());
-        let mut cmd = assert_cmd::Command::new("script");
-        with_emulator(&mut cmd)
-            .args(["-qec", &line, "/dev/null"])
-            .write_stdin(reply);
-        run_cmd(&mut cmd)
-    };
-    let declined = answer("no\n").expect(1);
-    assert!(
-        declined
-            .stdout
-            .contains("Do you want to perform these actions?"),
-        "{}",
-        declined.stdout
-    );
-    assert!(
-        declined
-            .stdout
-            .contains("apply cancelled; nothing was changed"),
-        "{}",
-        declined.stdout
-    );
-    assert!(owned_vpcs(region, &name).await.is_empty());
-
-    let accepted = answer("yes\n").expect(0);
-    assert!(
-        accepted.stdout.contains("Apply complete: 1 created"),
-        "{}",
-        accepted.stdout
-    );
-    assert_eq!(owned_vpcs(region, &name).await.len(), 1);
 }

@@ -164,11 +164,57 @@ pub async fn ec2(region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&config)
 }
 
-pub fn tag_filter(key: &str, value: &str) -> aws_sdk_ec2::types::Filter {
-    aws_sdk_ec2::types::Filter::builder()
-        .name(format!("tag:{key}"))
-        .values(value)
+/// What a stack owns in a region, as the console shows it.
+pub struct Live {
+    pub vpcs: Vec<aws_sdk_ec2::types::Vpc>,
+    pub subnets: Vec<aws_sdk_ec2::types::Subnet>,
+    pub gateways: Vec<aws_sdk_ec2::types::InternetGateway>,
+    pub tables: Vec<aws_sdk_ec2::types::RouteTable>,
+    pub groups: Vec<aws_sdk_ec2::types::SecurityGroup>,
+}
+
+pub async fn live(region: &str, stack: &str) -> Live {
+    let client = ec2(region).await;
+    let owned = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:reconcile:stack")
+        .values(stack)
+        .build();
+    macro_rules! describe {
+        ($call:ident, $items:ident) => {
+            client
+                .$call()
+                .filters(owned.clone())
+                .send()
+                .await
+                .unwrap()
+                .$items()
+                .to_vec()
+        };
+    }
+    Live {
+        vpcs: describe!(describe_vpcs, vpcs),
+        subnets: describe!(describe_subnets, subnets),
+        gateways: describe!(describe_internet_gateways, internet_gateways),
+        tables: describe!(describe_route_tables, route_tables),
+        groups: describe!(describe_security_groups, security_groups),
+    }
+}
+
+pub fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
+    aws_sdk_ec2::types::Tag::builder()
+        .key(key)
+        .value(value)
         .build()
+}
+
+pub fn has_tag(tags: &[aws_sdk_ec2::types::Tag], key: &str, value: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(key) && t.value() == Some(value))
+}
+
+/// A stack of one VPC, plus `extra` lines in its block.
+pub fn vpc_stack(name: &str, region: &str, extra: &str) -> String {
+    format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n{extra}")
 }
 
 /// The changes of a plan JSON that are not no-ops, as `action address@region`.

@@ -1,20 +1,9 @@
 //! `plan --out` and `apply PLAN.json`, JSON output, and the rendered plan.
 
-use crate::harness::{ec2, run, tag_filter, unique, StackFile};
-
-fn vpc_stack(name: &str, region: &str, extra: &str) -> String {
-    format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n{extra}")
-}
+use crate::harness::{ec2, live, run, tag, unique, vpc_stack, StackFile};
 
 async fn vpc_tags(region: &str, stack: &str) -> Vec<(String, String)> {
-    let vpcs = ec2(region)
-        .await
-        .describe_vpcs()
-        .filters(tag_filter("reconcile:stack", stack))
-        .send()
-        .await
-        .unwrap();
-    let mut tags: Vec<(String, String)> = vpcs.vpcs()[0]
+    let mut tags: Vec<(String, String)> = live(region, stack).await.vpcs[0]
         .tags()
         .iter()
         .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
@@ -41,14 +30,7 @@ async fn a_saved_plan_applies_exactly_and_is_refused_once_live_changed() {
 
     // A plan made, then the live VPC changed by hand: applying it is refused.
     run(&["plan", stack.arg(), "--out", plan_arg]).expect(0);
-    let vpc_id = ec2(region)
-        .await
-        .describe_vpcs()
-        .filters(tag_filter("reconcile:stack", &name))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()[0]
+    let vpc_id = live(region, &name).await.vpcs[0]
         .vpc_id()
         .unwrap()
         .to_string();
@@ -56,12 +38,7 @@ async fn a_saved_plan_applies_exactly_and_is_refused_once_live_changed() {
         .await
         .create_tags()
         .resources(&vpc_id)
-        .tags(
-            aws_sdk_ec2::types::Tag::builder()
-                .key("console")
-                .value("edit")
-                .build(),
-        )
+        .tags(tag("console", "edit"))
         .send()
         .await
         .unwrap();
