@@ -5,8 +5,10 @@
 
 use crate::model::{Address, Attrs, Value};
 use crate::stack::interpolate;
-use crate::stack::spec::{Reference, RuleSpec};
+use crate::stack::spec::{ActionSpec, ForwardSpec, Reference, RuleSpec};
 use crate::stack::{rule_ports, zone_name, Resource, Spec, Stack};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 pub trait Resolve {
     /// The value of a reference made by `own`; `Value::Unknown` when not knowable yet.
@@ -93,6 +95,86 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 },
             );
         }
+        Spec::LoadBalancer(s) => {
+            set("scheme", Value::str(s.scheme.get_ref()));
+            set(
+                "subnets",
+                Value::set(s.subnets.iter().map(|r| reference(r.get_ref()))),
+            );
+            set(
+                "security_groups",
+                Value::set(s.security_groups.iter().map(|r| reference(r.get_ref()))),
+            );
+            set(
+                "idle_timeout",
+                Value::Int(s.idle_timeout.as_ref().map_or(60, |t| *t.get_ref())),
+            );
+            set(
+                "attributes",
+                Value::map(s.attributes.iter().map(|(k, v)| (k.clone(), Value::str(v)))),
+            );
+        }
+        Spec::TargetGroup(s) => {
+            set("vpc", reference(s.vpc.get_ref()));
+            set("protocol", Value::str(s.protocol.get_ref()));
+            set("port", Value::Int(*s.port.get_ref()));
+            set("target_type", Value::str(s.target_type.get_ref()));
+            let h = &s.health_check;
+            set(
+                "health_check",
+                health_check(
+                    h.path.as_deref().unwrap_or("/"),
+                    h.protocol.as_deref().unwrap_or(s.protocol.get_ref()),
+                    h.port.as_deref().unwrap_or("traffic-port"),
+                    [
+                        h.interval.unwrap_or(30),
+                        h.timeout.unwrap_or(5),
+                        h.healthy_threshold.unwrap_or(5),
+                        h.unhealthy_threshold.unwrap_or(2),
+                    ],
+                    h.matcher.as_deref().unwrap_or("200"),
+                ),
+            );
+        }
+        Spec::Listener(s) => {
+            set("load_balancer", reference(s.load_balancer.get_ref()));
+            set("port", Value::Int(*s.port.get_ref()));
+            set("protocol", Value::str(s.protocol.get_ref()));
+            if let Some(c) = &s.certificate {
+                set("certificate", Value::str(c));
+            }
+            set(
+                "default_action",
+                action(s.default_action.get_ref(), &reference),
+            );
+        }
+        Spec::ListenerRule(s) => {
+            set("listener", reference(s.listener.get_ref()));
+            set("priority", Value::Int(*s.priority.get_ref()));
+            let c = s.conditions.get_ref();
+            let header = c
+                .header
+                .as_ref()
+                .map(|h| (h.name.as_str(), h.values.as_slice()));
+            set("conditions", conditions(&c.path, &c.host, header));
+            set("action", action(s.action.get_ref(), &reference));
+        }
+        Spec::Instance(s) => {
+            set("ami", regional_str(s.ami.get_ref().get(region)));
+            set("instance_type", Value::str(&s.instance_type));
+            set("subnet", reference(s.subnet.get_ref()));
+            set(
+                "security_groups",
+                Value::set(s.security_groups.iter().map(|r| reference(r.get_ref()))),
+            );
+            if let Some(data) = &s.user_data {
+                set("user_data", Value::Str(user_data_digest(data)));
+            }
+            set(
+                "target_groups",
+                Value::set(s.target_groups.iter().map(|r| reference(r.get_ref()))),
+            );
+        }
     }
     set("tags", tags(stack, r, resolve));
     set("protect", Value::Bool(r.spec.common().protect));
@@ -140,6 +222,197 @@ pub fn rule_value(
         m.insert("description".into(), Value::str(d));
     }
     Value::Map(m)
+}
+
+/// What apply needs that a plan never compares or shows (see `Inputs`).
+pub fn inputs(r: &Resource) -> crate::model::Inputs {
+    let mut inputs = crate::model::Inputs::new();
+    if let Spec::Instance(s) = &r.spec {
+        if let Some(data) = &s.user_data {
+            inputs.insert("user_data", data.clone());
+        }
+    }
+    inputs
+}
+
+/// `observed` reduced to what `wanted` can be compared with: map attributes a
+/// kind compares partially keep only the keys the stack sets.
+pub fn comparable(kind: crate::model::Kind, wanted: &Attrs, observed: &Attrs) -> Attrs {
+    let mut out = observed.clone();
+    for (name, value) in out.iter_mut() {
+        if !kind.partial_map(name) {
+            continue;
+        }
+        let keys = wanted.get(name).and_then(Value::as_map);
+        if let (Value::Map(m), Some(keys)) = (value, keys) {
+            m.retain(|k, _| keys.contains_key(k));
+        }
+    }
+    out
+}
+
+/// The attribute a listener's (`default_action`) or rule's (`action`) forward lives in.
+pub fn action_attribute(kind: crate::model::Kind) -> Option<&'static str> {
+    match kind {
+        crate::model::Kind::Listener => Some("default_action"),
+        crate::model::Kind::ListenerRule => Some("action"),
+        _ => None,
+    }
+}
+
+/// For a listener or rule whose forward a `blue_green` block owns, the live
+/// weights and active colour are authoritative: while the live action forwards
+/// only to the pair's colours, it is what is desired. Works on plan values
+/// (addresses) and apply values (live ids) alike, through `resolve`.
+pub fn keep_live_colours(
+    stack: &Stack,
+    r: &Resource,
+    wanted: &mut Attrs,
+    observed: &Attrs,
+    resolve: &dyn Resolve,
+) {
+    let (Some(pair), Some(key)) = (
+        stack.blue_green.get(&r.address),
+        action_attribute(r.address.kind),
+    ) else {
+        return;
+    };
+    let colours = [
+        resolve.reference(&pair.blue, &r.address),
+        resolve.reference(&pair.green, &r.address),
+    ];
+    let Some(live) = observed.get(key) else {
+        return;
+    };
+    let forwards_to_colours = live.as_map().is_some_and(|m| {
+        m.get("type") == Some(&Value::str("forward"))
+            && m.get("targets").is_some_and(|t| {
+                t.as_list().iter().all(|target| {
+                    target
+                        .as_map()
+                        .and_then(|t| t.get("target_group"))
+                        .is_some_and(|g| colours.contains(g))
+                })
+            })
+    });
+    if forwards_to_colours {
+        wanted.insert(key.to_string(), live.clone());
+    }
+}
+
+pub fn health_check(
+    path: &str,
+    protocol: &str,
+    port: &str,
+    numbers: [i64; 4],
+    matcher: &str,
+) -> Value {
+    let [interval, timeout, healthy, unhealthy] = numbers;
+    Value::map([
+        ("path", Value::str(path)),
+        ("protocol", Value::str(protocol)),
+        ("port", Value::str(port)),
+        ("interval", Value::Int(interval)),
+        ("timeout", Value::Int(timeout)),
+        ("healthy_threshold", Value::Int(healthy)),
+        ("unhealthy_threshold", Value::Int(unhealthy)),
+        ("matcher", Value::str(matcher)),
+    ])
+}
+
+/// A forward to weighted target groups, the one shape both plain and weighted forwards take.
+pub fn forward(targets: impl IntoIterator<Item = (Value, i64)>) -> Value {
+    Value::map([
+        ("type", Value::str("forward")),
+        (
+            "targets",
+            Value::set(
+                targets
+                    .into_iter()
+                    .map(|(g, w)| Value::map([("target_group", g), ("weight", Value::Int(w))])),
+            ),
+        ),
+    ])
+}
+
+pub fn fixed_response(status: &str, content_type: &str, body: Option<&str>) -> Value {
+    let mut m = BTreeMap::from([
+        ("type".to_string(), Value::str("fixed-response")),
+        ("status".to_string(), Value::str(status)),
+        ("content_type".to_string(), Value::str(content_type)),
+    ]);
+    if let Some(b) = body.filter(|b| !b.is_empty()) {
+        m.insert("body".into(), Value::str(b));
+    }
+    Value::Map(m)
+}
+
+pub fn redirect(parts: [&str; 5], status: &str) -> Value {
+    let [protocol, port, host, path, query] = parts;
+    Value::map([
+        ("type", Value::str("redirect")),
+        ("protocol", Value::str(protocol)),
+        ("port", Value::str(port)),
+        ("host", Value::str(host)),
+        ("path", Value::str(path)),
+        ("query", Value::str(query)),
+        ("status", Value::str(status)),
+    ])
+}
+
+fn action(a: &ActionSpec, reference: &dyn Fn(&Reference) -> Value) -> Value {
+    if let Some(f) = &a.forward {
+        return match f.get_ref() {
+            ForwardSpec::One(g) => forward([(reference(g), 1)]),
+            ForwardSpec::Weighted(targets) => forward(
+                targets
+                    .iter()
+                    .map(|t| (reference(t.target_group.get_ref()), t.weight)),
+            ),
+        };
+    }
+    if let Some(f) = &a.fixed_response {
+        return fixed_response(&f.status.to_string(), &f.content_type, f.body.as_deref());
+    }
+    match &a.redirect {
+        Some(r) => redirect(
+            [
+                r.protocol.as_deref().unwrap_or("#{protocol}"),
+                r.port.as_deref().unwrap_or("#{port}"),
+                r.host.as_deref().unwrap_or("#{host}"),
+                r.path.as_deref().unwrap_or("/#{path}"),
+                r.query.as_deref().unwrap_or("#{query}"),
+            ],
+            &r.status,
+        ),
+        None => Value::Unknown,
+    }
+}
+
+pub fn conditions(path: &[String], host: &[String], header: Option<(&str, &[String])>) -> Value {
+    let mut m = BTreeMap::new();
+    let strings = |v: &[String]| Value::set(v.iter().map(Value::str));
+    if !path.is_empty() {
+        m.insert("path".to_string(), strings(path));
+    }
+    if !host.is_empty() {
+        m.insert("host".to_string(), strings(host));
+    }
+    if let Some((name, values)) = header {
+        m.insert(
+            "header".to_string(),
+            Value::map([("name", Value::str(name)), ("values", strings(values))]),
+        );
+    }
+    Value::Map(m)
+}
+
+/// User data is compared through its digest, recorded in a tag at launch:
+/// reading it back costs a call per instance, and it may hold secrets.
+pub fn user_data_digest(data: &str) -> String {
+    let digest = Sha256::digest(data.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// The egress rule AWS gives every new group.

@@ -23,15 +23,36 @@ pub enum Kind {
     InternetGateway,
     RouteTable,
     SecurityGroup,
+    LoadBalancer,
+    TargetGroup,
+    Listener,
+    ListenerRule,
+    Instance,
+}
+
+/// How a kind is replaced when an attribute AWS cannot change in place changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceOrder {
+    /// Delete the old one, then create the new one: the new one would collide with
+    /// the old (same CIDR, same group name, same listener port or rule priority).
+    DeleteFirst,
+    /// Create the new one, move users to it, then delete the old one: no outage.
+    /// Only for kinds whose names reconcile generates uniquely.
+    CreateFirst,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
         Kind::RouteTable,
         Kind::SecurityGroup,
+        Kind::LoadBalancer,
+        Kind::TargetGroup,
+        Kind::Listener,
+        Kind::ListenerRule,
+        Kind::Instance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +62,11 @@ impl Kind {
             Kind::InternetGateway => "internet_gateway",
             Kind::RouteTable => "route_table",
             Kind::SecurityGroup => "security_group",
+            Kind::LoadBalancer => "load_balancer",
+            Kind::TargetGroup => "target_group",
+            Kind::Listener => "listener",
+            Kind::ListenerRule => "listener_rule",
+            Kind::Instance => "instance",
         }
     }
 
@@ -48,14 +74,26 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The prefix of the kind's AWS ids, used to recognise a raw id in a stack file.
-    pub fn id_prefix(self) -> &'static str {
+    /// Whether `s` looks like a live id (or ARN) of this kind, as a stack file may name one.
+    pub fn is_live_id(self, s: &str) -> bool {
+        let hex_after = |prefix: &str| {
+            s.strip_prefix(prefix)
+                .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        };
+        let elb_arn = |resource: &str| {
+            s.starts_with("arn:aws") && s.contains(":elasticloadbalancing:") && s.contains(resource)
+        };
         match self {
-            Kind::Vpc => "vpc-",
-            Kind::Subnet => "subnet-",
-            Kind::InternetGateway => "igw-",
-            Kind::RouteTable => "rtb-",
-            Kind::SecurityGroup => "sg-",
+            Kind::Vpc => hex_after("vpc-"),
+            Kind::Subnet => hex_after("subnet-"),
+            Kind::InternetGateway => hex_after("igw-"),
+            Kind::RouteTable => hex_after("rtb-"),
+            Kind::SecurityGroup => hex_after("sg-"),
+            Kind::Instance => hex_after("i-"),
+            Kind::LoadBalancer => elb_arn(":loadbalancer/app/"),
+            Kind::TargetGroup => elb_arn(":targetgroup/"),
+            Kind::Listener => elb_arn(":listener/app/"),
+            Kind::ListenerRule => elb_arn(":listener-rule/app/"),
         }
     }
 
@@ -67,6 +105,10 @@ impl Kind {
             Kind::InternetGateway => &["id", "arn"],
             Kind::RouteTable => &["id"],
             Kind::SecurityGroup => &["id", "arn", "name"],
+            Kind::LoadBalancer => &["id", "arn", "arn_suffix", "name", "dns_name", "zone_id"],
+            Kind::TargetGroup => &["id", "arn", "arn_suffix", "name"],
+            Kind::Listener | Kind::ListenerRule => &["id", "arn"],
+            Kind::Instance => &["id", "private_ip"],
         }
     }
 
@@ -93,6 +135,51 @@ impl Kind {
                 "tags",
                 "protect",
             ],
+            Kind::LoadBalancer => &[
+                "scheme",
+                "subnets",
+                "security_groups",
+                "idle_timeout",
+                "attributes",
+                "tags",
+                "protect",
+            ],
+            Kind::TargetGroup => &[
+                "vpc",
+                "protocol",
+                "port",
+                "target_type",
+                "health_check",
+                "tags",
+                "protect",
+            ],
+            Kind::Listener => &[
+                "load_balancer",
+                "port",
+                "protocol",
+                "certificate",
+                "default_action",
+                "tags",
+                "protect",
+            ],
+            Kind::ListenerRule => &[
+                "listener",
+                "priority",
+                "conditions",
+                "action",
+                "tags",
+                "protect",
+            ],
+            Kind::Instance => &[
+                "ami",
+                "instance_type",
+                "subnet",
+                "security_groups",
+                "user_data",
+                "target_groups",
+                "tags",
+                "protect",
+            ],
         }
     }
 
@@ -104,8 +191,26 @@ impl Kind {
             Kind::InternetGateway => &[],
             Kind::RouteTable => &["vpc"],
             Kind::SecurityGroup => &["vpc", "name", "description"],
+            Kind::LoadBalancer => &["scheme"],
+            Kind::TargetGroup => &["vpc", "protocol", "port", "target_type"],
+            Kind::Listener => &["load_balancer"],
+            Kind::ListenerRule => &["listener"],
+            Kind::Instance => &["ami", "instance_type", "subnet", "user_data"],
         };
         fixed.contains(&attr)
+    }
+
+    pub fn replace_order(self) -> ReplaceOrder {
+        match self {
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Instance => ReplaceOrder::CreateFirst,
+            _ => ReplaceOrder::DeleteFirst,
+        }
+    }
+
+    /// Map attributes compared on the keys the stack sets only: AWS reports many
+    /// more (load balancer attributes) than a stack cares to pin.
+    pub fn partial_map(self, attr: &str) -> bool {
+        matches!((self, attr), (Kind::LoadBalancer, "attributes"))
     }
 
     /// Attributes whose reference pins this resource to its target: when the
@@ -142,11 +247,17 @@ impl Address {
         }
     }
 
-    /// Parses `kind.name`; `None` when the kind is unknown or the name is not a valid name.
+    /// Parses `kind.name`, or `instance.name[i]` for one of `count` instances;
+    /// `None` when the kind is unknown or the name is not a valid name.
     pub fn parse(s: &str) -> Option<Address> {
         let (kind, name) = s.split_once('.')?;
         let kind = Kind::parse(kind)?;
-        valid_name(name).then(|| Address::new(kind, name))
+        let base = match name.strip_suffix(']').and_then(|n| n.split_once('[')) {
+            Some((base, index)) if kind == Kind::Instance && index.parse::<u32>().is_ok() => base,
+            Some(_) => return None,
+            None => name,
+        };
+        valid_name(base).then(|| Address::new(kind, name))
     }
 }
 
@@ -177,6 +288,7 @@ impl Serialize for Address {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     Str(String),
+    Int(i64),
     Bool(bool),
     Ref(Address),
     Id(String),
@@ -261,6 +373,7 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Str(s) | Value::Id(s) => f.write_str(&quote(s)),
+            Value::Int(i) => write!(f, "{i}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Ref(a) => write!(f, "{a}"),
             Value::Unknown => f.write_str(UNKNOWN_TEXT),
@@ -303,6 +416,7 @@ impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Value::Str(v) | Value::Id(v) => s.serialize_str(v),
+            Value::Int(i) => s.serialize_i64(*i),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Ref(a) => a.serialize(s),
             Value::Unknown => s.serialize_str(UNKNOWN_TEXT),
@@ -313,6 +427,10 @@ impl Serialize for Value {
 }
 
 pub type Attrs = BTreeMap<String, Value>;
+
+/// What apply needs but a plan never compares or shows: an instance's user data
+/// (compared through its digest), later secrets such as a database password.
+pub type Inputs = BTreeMap<&'static str, String>;
 
 /// A live resource owned by a stack, normalised from SDK output.
 #[derive(Clone, Debug, PartialEq)]
@@ -403,6 +521,9 @@ mod tests {
         assert!(Address::parse("bucket.logs").is_none());
         assert!(Address::parse("vpc.Main").is_none());
         assert!(Address::parse("vpc").is_none());
+        assert_eq!(Address::parse("instance.web[1]").unwrap().name, "web[1]");
+        assert!(Address::parse("vpc.main[1]").is_none());
+        assert!(Address::parse("instance.web[x]").is_none());
     }
 
     #[test]

@@ -2,11 +2,9 @@
 //! per region) and the mutations of apply, tolerant of "already exists" and
 //! "not found" so that a rerun after any failure converges.
 
-use super::{retry_while, AwsError};
+use super::{retry_while, AwsError, Created, Mutator, USER_DATA_TAG};
 use crate::desired::{is_managed_tag, port_numbers, ports_text, route_value, rule_value};
-use crate::model::{
-    Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
-};
+use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
@@ -51,7 +49,15 @@ pub async fn discover(
             .values(stack)
             .build()
     };
-    let (vpcs, subnets, gateways, tables, groups) = tokio::try_join!(
+    let live_states = Filter::builder()
+        .name("instance-state-name")
+        .set_values(Some(
+            ["pending", "running", "stopping", "stopped"]
+                .map(String::from)
+                .to_vec(),
+        ))
+        .build();
+    let (vpcs, subnets, gateways, tables, groups, reservations) = tokio::try_join!(
         async { all_pages!("DescribeVpcs", client.describe_vpcs().filters(owned_by())) },
         async {
             all_pages!(
@@ -75,6 +81,15 @@ pub async fn discover(
             all_pages!(
                 "DescribeSecurityGroups",
                 client.describe_security_groups().filters(owned_by())
+            )
+        },
+        async {
+            all_pages!(
+                "DescribeInstances",
+                client
+                    .describe_instances()
+                    .filters(owned_by())
+                    .filters(live_states.clone())
             )
         },
     )?;
@@ -210,6 +225,46 @@ pub async fn discover(
                 ("id", id.to_string()),
                 ("name", name.to_string()),
                 ("arn", arn(g.owner_id(), format!("security-group/{id}"))),
+            ],
+        ));
+    }
+    for i in reservations.iter().flat_map(|r| r.instances()) {
+        let id = i.instance_id().unwrap_or_default();
+        let digest = i
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(USER_DATA_TAG))
+            .and_then(Tag::value);
+        let groups = i.security_groups().iter().filter_map(|g| g.group_id());
+        found.extend(observed(
+            region,
+            Kind::Instance,
+            i.tags(),
+            id,
+            [
+                ("ami", Value::str(i.image_id().unwrap_or_default())),
+                (
+                    "instance_type",
+                    Value::str(i.instance_type().map(|t| t.as_str()).unwrap_or_default()),
+                ),
+                (
+                    "subnet",
+                    Value::Id(i.subnet_id().unwrap_or_default().into()),
+                ),
+                (
+                    "security_groups",
+                    Value::set(groups.map(|g| Value::Id(g.into()))),
+                ),
+                ("target_groups", Value::List(vec![])),
+            ]
+            .into_iter()
+            .chain(digest.map(|d| ("user_data", Value::str(d)))),
+            [
+                ("id", id.to_string()),
+                (
+                    "private_ip",
+                    i.private_ip_address().unwrap_or_default().to_string(),
+                ),
             ],
         ));
     }
@@ -351,13 +406,6 @@ fn permission(rule: &Value) -> IpPermission {
     p.build()
 }
 
-/// What a create returns: the new id and what interpolations may read from it.
-#[derive(Debug, Clone)]
-pub struct Created {
-    pub live_id: String,
-    pub exports: BTreeMap<String, String>,
-}
-
 fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
     attrs
         .get(key)
@@ -387,53 +435,33 @@ fn set_items(attrs: &Attrs, key: &str) -> Vec<Value> {
         .to_vec()
 }
 
-fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
-    attrs
-        .get("tags")
-        .and_then(Value::as_map)
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        .collect()
-}
-
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
-}
-
-/// The mutations of one region. `attrs` passed in are concrete: references are live ids.
-pub struct Mutator {
-    pub(super) client: Client,
-    pub(super) stack: String,
-    pub(super) version: Option<String>,
 }
 
 const EVENTUAL: u32 = 4;
 const DEPENDENCIES: u32 = 8;
 
 impl Mutator {
-    fn tags(&self, address: &Address, attrs: &Attrs) -> Vec<Tag> {
-        let mut tags: Vec<Tag> = user_tags(attrs).iter().map(|(k, v)| tag(k, v)).collect();
-        tags.push(tag(STACK_TAG, &self.stack));
-        tags.push(tag(ID_TAG, &address.to_string()));
-        if let Some(v) = &self.version {
-            tags.push(tag(VERSION_TAG, v));
-        }
-        if attrs.get("protect") == Some(&Value::Bool(true)) {
-            tags.push(tag(PROTECT_TAG, "true"));
-        }
-        tags
-    }
-
     fn tag_spec(&self, rt: ResourceType, address: &Address, attrs: &Attrs) -> TagSpecification {
+        let tags = self
+            .tag_pairs(address, attrs)
+            .iter()
+            .map(|(k, v)| tag(k, v))
+            .collect();
         TagSpecification::builder()
             .resource_type(rt)
-            .set_tags(Some(self.tags(address, attrs)))
+            .set_tags(Some(tags))
             .build()
     }
 
-    pub async fn create(&self, address: &Address, attrs: &Attrs) -> Result<Created, AwsError> {
-        let c = &self.client;
+    pub(super) async fn ec2_create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        inputs: &Inputs,
+    ) -> Result<Created, AwsError> {
+        let c = &self.ec2;
         let exports = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs
                 .iter()
@@ -572,6 +600,57 @@ impl Mutator {
                     live_id: id,
                 }
             }
+            Kind::Instance => {
+                let user_data = inputs
+                    .get("user_data")
+                    .map(|d| aws_smithy_types::base64::encode(d.as_bytes()));
+                let out = retry_while(
+                    || async {
+                        send!(
+                            "RunInstances",
+                            c.run_instances()
+                                .image_id(text(attrs, "ami")?)
+                                .instance_type(text(attrs, "instance_type")?.into())
+                                .subnet_id(text(attrs, "subnet")?)
+                                .set_security_group_ids(Some(
+                                    list_ids(attrs, "security_groups").into_iter().collect()
+                                ))
+                                .set_user_data(user_data.clone())
+                                .min_count(1)
+                                .max_count(1)
+                                .tag_specifications(self.tag_spec(
+                                    ResourceType::Instance,
+                                    address,
+                                    attrs
+                                ))
+                        )
+                    },
+                    AwsError::is_not_found,
+                    EVENTUAL,
+                )
+                .await?;
+                let instance = out.instances().first();
+                let id = instance
+                    .and_then(|i| i.instance_id())
+                    .unwrap_or_default()
+                    .to_string();
+                let ip = instance
+                    .and_then(|i| i.private_ip_address())
+                    .unwrap_or_default()
+                    .to_string();
+                c.wait_until_instance_running()
+                    .instance_ids(&id)
+                    .wait(Duration::from_secs(600))
+                    .await
+                    .map_err(|e| AwsError::waiter("waiting for the instance to run", e))?;
+                for group in list_ids(attrs, "target_groups") {
+                    self.register(&group, &id, true).await?;
+                }
+                Created {
+                    exports: exports(&[("id", &id), ("private_ip", &ip)]),
+                    live_id: id,
+                }
+            }
             Kind::SecurityGroup => {
                 let (vpc, name) = (text(attrs, "vpc")?, text(attrs, "name")?);
                 let out = retry_while(
@@ -607,6 +686,9 @@ impl Mutator {
                     live_id: id,
                 }
             }
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
+                unreachable!("{} is not an EC2 kind", address.kind)
+            }
         };
         Ok(created)
     }
@@ -630,7 +712,7 @@ impl Mutator {
 
     /// Makes the live resource match `attrs`, changing only what differs and
     /// leaving `ignore`d attributes alone.
-    pub async fn update(
+    pub(super) async fn ec2_update(
         &self,
         observed: &Observed,
         attrs: &Attrs,
@@ -672,6 +754,33 @@ impl Mutator {
                         .await?;
                 }
             }
+            Kind::Instance => {
+                if differs("security_groups") {
+                    let groups = list_ids(attrs, "security_groups").into_iter().collect();
+                    send!(
+                        "ModifyInstanceAttribute",
+                        self.ec2
+                            .modify_instance_attribute()
+                            .instance_id(id)
+                            .set_groups(Some(groups))
+                    )?;
+                }
+                if differs("target_groups") {
+                    let (was, now) = (
+                        list_ids(&observed.attrs, "target_groups"),
+                        list_ids(attrs, "target_groups"),
+                    );
+                    for group in was.difference(&now) {
+                        self.register(group, id, false).await?;
+                    }
+                    for group in now.difference(&was) {
+                        self.register(group, id, true).await?;
+                    }
+                }
+            }
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
+                unreachable!("not an EC2 kind")
+            }
             Kind::SecurityGroup => {
                 let desired = self.resolve_self(id, attrs);
                 for (key, egress) in [("ingress", false), ("egress", true)] {
@@ -697,46 +806,27 @@ impl Mutator {
         ignore: &[String],
     ) -> Result<(), AwsError> {
         let id = observed.live_id.as_str();
-        let keep_tags = ignore.iter().any(|i| i == "tags");
-        let keep_protect = ignore.iter().any(|i| i == "protect");
-        let desired = if keep_tags { &observed.attrs } else { attrs };
-        let mut tags = self.tags(&observed.address, desired);
-        let protect = if keep_protect {
-            observed.protected()
-        } else {
-            attrs.get("protect") == Some(&Value::Bool(true))
-        };
-        tags.retain(|t| t.key() != Some(PROTECT_TAG));
-        if protect {
-            tags.push(tag(PROTECT_TAG, "true"));
-        }
+        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let set = set.iter().map(|(k, v)| tag(k, v)).collect();
         send!(
             "CreateTags",
-            self.client.create_tags().resources(id).set_tags(Some(tags))
+            self.ec2.create_tags().resources(id).set_tags(Some(set))
         )?;
-        let wanted = user_tags(desired);
-        let mut stale: Vec<Tag> = user_tags(&observed.attrs)
-            .keys()
-            .filter(|k| !wanted.contains_key(*k))
-            .map(|k| Tag::builder().key(k).build())
-            .collect();
-        if !protect && observed.protected() {
-            stale.push(Tag::builder().key(PROTECT_TAG).build());
-        }
         if !stale.is_empty() {
+            let stale = stale
+                .iter()
+                .map(|k| Tag::builder().key(k).build())
+                .collect();
             send!(
                 "DeleteTags",
-                self.client
-                    .delete_tags()
-                    .resources(id)
-                    .set_tags(Some(stale))
+                self.ec2.delete_tags().resources(id).set_tags(Some(stale))
             )?;
         }
         Ok(())
     }
 
-    pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
-        let c = &self.client;
+    pub(super) async fn ec2_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let c = &self.ec2;
         let id = observed.live_id.as_str();
         let result = match observed.address.kind {
             Kind::Vpc => {
@@ -774,6 +864,25 @@ impl Mutator {
                 )
                 .map(drop)
             }
+            Kind::Instance => {
+                for group in list_ids(&observed.attrs, "target_groups") {
+                    self.register(&group, id, false).await?;
+                }
+                send!(
+                    "TerminateInstances",
+                    c.terminate_instances().instance_ids(id)
+                )?;
+                // What the instance sits in (subnet, groups) cannot go before it has.
+                c.wait_until_instance_terminated()
+                    .instance_ids(id)
+                    .wait(Duration::from_secs(600))
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))
+            }
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
+                unreachable!("not an EC2 kind")
+            }
             Kind::SecurityGroup => {
                 retry_while(
                     || async {
@@ -798,7 +907,7 @@ impl Mutator {
     async fn map_public_ip(&self, subnet: &str, on: bool) -> Result<(), AwsError> {
         send!(
             "ModifySubnetAttribute",
-            self.client
+            self.ec2
                 .modify_subnet_attribute()
                 .subnet_id(subnet)
                 .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
@@ -811,7 +920,7 @@ impl Mutator {
             || async {
                 send!(
                     "AttachInternetGateway",
-                    self.client
+                    self.ec2
                         .attach_internet_gateway()
                         .internet_gateway_id(gateway)
                         .vpc_id(vpc)
@@ -830,7 +939,7 @@ impl Mutator {
     async fn detach_gateway(&self, gateway: &str, vpc: &str) -> Result<(), AwsError> {
         let detached = send!(
             "DetachInternetGateway",
-            self.client
+            self.ec2
                 .detach_internet_gateway()
                 .internet_gateway_id(gateway)
                 .vpc_id(vpc)
@@ -857,7 +966,7 @@ impl Mutator {
             let Some(cidr) = cidr_of(route) else { continue };
             let deleted = send!(
                 "DeleteRoute",
-                self.client
+                self.ec2
                     .delete_route()
                     .route_table_id(table)
                     .destination_cidr_block(&cidr)
@@ -873,7 +982,7 @@ impl Mutator {
             let gateway = m.get("gateway").and_then(Value::as_str).unwrap_or_default();
             let created = send!(
                 "CreateRoute",
-                self.client
+                self.ec2
                     .create_route()
                     .route_table_id(table)
                     .destination_cidr_block(cidr)
@@ -902,7 +1011,7 @@ impl Mutator {
             }
             let gone = send!(
                 "DisassociateRouteTable",
-                self.client
+                self.ec2
                     .disassociate_route_table()
                     .association_id(association)
             );
@@ -919,7 +1028,7 @@ impl Mutator {
                 || async {
                     send!(
                         "AssociateRouteTable",
-                        self.client
+                        self.ec2
                             .associate_route_table()
                             .route_table_id(table)
                             .subnet_id(subnet)
@@ -950,7 +1059,7 @@ impl Mutator {
             .filter(|r| !observed.contains(r))
             .map(permission)
             .collect();
-        let c = &self.client;
+        let c = &self.ec2;
         if !stale.is_empty() {
             let revoked = if egress {
                 send!(

@@ -2,7 +2,11 @@
 //! mutations apply performs. Everything it returns is normalised (`Observed`).
 
 pub mod ec2;
+pub mod elbv2;
 
+use crate::model::{
+    Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
+};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -111,12 +115,43 @@ impl Aws {
     }
 
     /// What apply uses to change one region, tagging what it creates for `stack`.
-    pub fn mutator(&self, region: &str, stack: &str, version: Option<&str>) -> ec2::Mutator {
-        ec2::Mutator {
-            client: self.ec2(region),
+    pub fn mutator(&self, region: &str, stack: &str, version: Option<&str>) -> Mutator {
+        Mutator {
+            ec2: self.ec2(region),
+            elb: self.elbv2(region),
             stack: stack.to_string(),
             version: version.map(str::to_string),
         }
+    }
+
+    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        let config = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.calls.for_service("elbv2"))
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
+    }
+
+    /// Everything `stack` owns in `region`: EC2 and ELBv2 read concurrently, then
+    /// joined (an instance's target groups come from the groups' registrations).
+    pub async fn discover(&self, stack: &str, region: &str) -> Result<Vec<Observed>, AwsError> {
+        let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
+        let (mut found, (balancing, registrations)) = tokio::try_join!(
+            ec2::discover(&ec2_client, stack, region),
+            elbv2::discover(&elb_client, stack, region),
+        )?;
+        for o in found
+            .iter_mut()
+            .filter(|o| o.address.kind == Kind::Instance)
+        {
+            let groups = registrations.get(&o.live_id).into_iter().flatten();
+            o.attrs.insert(
+                "target_groups".into(),
+                Value::set(groups.map(|arn| Value::Id(arn.clone()))),
+            );
+        }
+        found.extend(balancing);
+        Ok(found)
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
@@ -126,6 +161,136 @@ impl Aws {
             .build();
         aws_sdk_ec2::Client::from_conf(config)
     }
+}
+
+/// What a create returns: the new id and what interpolations may read from it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub live_id: String,
+    pub exports: BTreeMap<String, String>,
+}
+
+/// The mutations of one region. The `attrs` it is given are concrete: references
+/// are live ids. Kinds are implemented in `ec2.rs` and `elbv2.rs`.
+pub struct Mutator {
+    ec2: aws_sdk_ec2::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    stack: String,
+    version: Option<String>,
+}
+
+fn is_elb(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule
+    )
+}
+
+impl Mutator {
+    pub async fn create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        inputs: &Inputs,
+    ) -> Result<Created, AwsError> {
+        if is_elb(address.kind) {
+            self.elb_create(address, attrs).await
+        } else {
+            self.ec2_create(address, attrs, inputs).await
+        }
+    }
+
+    /// Makes the live resource match `attrs`, changing only what differs and
+    /// leaving `ignore`d attributes alone.
+    pub async fn update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
+        if is_elb(observed.address.kind) {
+            self.elb_update(observed, attrs, ignore).await
+        } else {
+            self.ec2_update(observed, attrs, ignore).await
+        }
+    }
+
+    pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let result = if is_elb(observed.address.kind) {
+            self.elb_delete(observed).await
+        } else {
+            self.ec2_delete(observed).await
+        };
+        match result {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Every tag a resource carries: the stack's and its own, ownership, version,
+    /// protection and, for instances, the digest of their user data.
+    fn tag_pairs(&self, address: &Address, attrs: &Attrs) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = user_tags(attrs).into_iter().collect();
+        tags.push((STACK_TAG.into(), self.stack.clone()));
+        tags.push((ID_TAG.into(), address.to_string()));
+        if let Some(v) = &self.version {
+            tags.push((VERSION_TAG.into(), v.clone()));
+        }
+        if attrs.get("protect") == Some(&Value::Bool(true)) {
+            tags.push((PROTECT_TAG.into(), "true".into()));
+        }
+        if let Some(digest) = attrs.get("user_data").and_then(Value::as_str) {
+            tags.push((USER_DATA_TAG.into(), digest.into()));
+        }
+        tags
+    }
+
+    /// The tags to set and the keys to remove so that `observed` carries what `attrs` say.
+    fn retagging(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> (Vec<(String, String)>, Vec<String>) {
+        let ignored = |a: &str| ignore.iter().any(|i| i == a);
+        let mut wanted = if ignored("tags") {
+            observed.attrs.clone()
+        } else {
+            attrs.clone()
+        };
+        let protect = if ignored("protect") {
+            observed.protected()
+        } else {
+            attrs.get("protect") == Some(&Value::Bool(true))
+        };
+        wanted.insert("protect".into(), Value::Bool(protect));
+        if let Some(digest) = observed.attrs.get("user_data") {
+            wanted.insert("user_data".into(), digest.clone());
+        }
+        let set = self.tag_pairs(&observed.address, &wanted);
+        let keep = user_tags(&wanted);
+        let mut stale: Vec<String> = user_tags(&observed.attrs)
+            .into_keys()
+            .filter(|k| !keep.contains_key(k))
+            .collect();
+        if !protect && observed.protected() {
+            stale.push(PROTECT_TAG.into());
+        }
+        (set, stale)
+    }
+}
+
+/// The digest of an instance's user data, compared instead of the data itself.
+pub const USER_DATA_TAG: &str = "reconcile:user-data";
+
+fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
+    attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 /// An SDK error reduced to what a user and a caller need: the AWS code and message.

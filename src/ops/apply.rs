@@ -3,11 +3,11 @@
 //! account is the state, so a rerun does exactly the remaining work.
 
 use super::plan::Planned;
-use crate::aws::ec2::Mutator;
 use crate::aws::Aws;
+use crate::aws::Mutator;
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
-use crate::model::{Address, Observed, Value};
+use crate::model::{Address, Observed, ReplaceOrder, Value};
 use crate::plan::{Action, ResourceChange};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
@@ -208,6 +208,10 @@ fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
             Action::Create => push(StepKind::Create),
             Action::Update => push(StepKind::Update),
             Action::Delete => push(StepKind::Delete),
+            Action::Replace if change.address.kind.replace_order() == ReplaceOrder::CreateFirst => {
+                push(StepKind::Create);
+                push(StepKind::Delete);
+            }
             Action::Replace => {
                 push(StepKind::Delete);
                 push(StepKind::Create);
@@ -237,10 +241,13 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                         .get(&s.change.address)
                         .map(|r| r.dependencies())
                         .unwrap_or_default();
+                    let own_delete_first = s.kind == StepKind::Create
+                        && s.change.address.kind.replace_order() == ReplaceOrder::DeleteFirst;
                     deps.iter()
                         .flat_map(|d| [at(d, StepKind::Create), at(d, StepKind::Update)])
-                        .chain([at(&s.change.address, StepKind::Delete)
-                            .filter(|_| s.kind == StepKind::Create)])
+                        .chain([
+                            at(&s.change.address, StepKind::Delete).filter(|_| own_delete_first)
+                        ])
                         .flatten()
                         .collect()
                 }
@@ -253,6 +260,10 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                         .get(region)
                         .map(|l| l.resources.as_slice())
                         .unwrap_or_default();
+                    let replaced_first = s.change.action == Action::Replace
+                        && gone.address.kind.replace_order() == ReplaceOrder::CreateFirst;
+                    let delete_first = s.change.action == Action::Replace && !replaced_first;
+                    let own_create = at(&gone.address, StepKind::Create).filter(|_| replaced_first);
                     users
                         .iter()
                         .filter(|o| {
@@ -267,16 +278,18 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                             // An update that re-points the user to the replacement of
                             // what is deleted runs after the replacement exists, and
                             // so after this delete (`Kind::binds_to_reference`).
-                            let repoints = stack
-                                .resources
-                                .get(&o.address)
-                                .is_some_and(|r| r.dependencies().contains(&gone.address));
+                            let repoints = delete_first
+                                && stack
+                                    .resources
+                                    .get(&o.address)
+                                    .is_some_and(|r| r.dependencies().contains(&gone.address));
                             [
                                 delete,
                                 at(&o.address, StepKind::Update).filter(|_| !repoints),
                             ]
                         })
                         .flatten()
+                        .chain(own_create)
                         .collect()
                 }
             }
@@ -396,13 +409,24 @@ async fn execute(
         .resources
         .get(&c.address)
         .ok_or_else(|| format!("{} is not in the stack file", c.address))?;
-    let attrs = {
+    let observed = step.observed.cloned();
+    let (attrs, observed) = {
         let snapshot = known.lock().expect("lock");
         let resolver = ApplyResolver {
             region: &c.region,
             known: &snapshot,
         };
-        desired::attrs(stack, resource, &c.region, &resolver)
+        let mut attrs = desired::attrs(stack, resource, &c.region, &resolver);
+        // The same adjustments a plan makes, on live ids: live blue-green colours
+        // stay, partially compared maps are compared on the stack's keys.
+        let observed = observed
+            .filter(|_| step.kind == StepKind::Update)
+            .map(|mut o| {
+                desired::keep_live_colours(stack, resource, &mut attrs, &o.attrs, &resolver);
+                o.attrs = desired::comparable(o.address.kind, &attrs, &o.attrs);
+                o
+            });
+        (attrs, observed)
     };
     let self_rules_only =
         |(k, v): (&String, &Value)| k != "ingress" && k != "egress" && v.is_unknown();
@@ -413,7 +437,7 @@ async fn execute(
     }
     if step.kind == StepKind::Create {
         let created = mutator
-            .create(&c.address, &attrs)
+            .create(&c.address, &attrs, &desired::inputs(resource))
             .await
             .map_err(|e| e.to_string())?;
         let id = created.live_id.clone();
@@ -423,12 +447,9 @@ async fn execute(
             .insert(key, (created.live_id, created.exports));
         return Ok(id);
     }
-    let observed = step
-        .observed
-        .ok_or("the live resource is no longer known")?;
-    let ignore = resource.ignored();
+    let observed = observed.ok_or("the live resource is no longer known")?;
     mutator
-        .update(observed, &attrs, &ignore)
+        .update(&observed, &attrs, &resource.ignored())
         .await
         .map_err(|e| e.to_string())?;
     Ok(observed.live_id.clone())

@@ -4,7 +4,7 @@
 pub mod apply;
 pub mod plan;
 
-use crate::aws::{ec2, Aws};
+use crate::aws::Aws;
 use crate::model::LiveRegion;
 use crate::stack::Stack;
 use anyhow::{bail, Context, Result};
@@ -32,19 +32,16 @@ pub fn select_regions(stack: &Stack, requested: &[String]) -> Result<Vec<String>
         .collect())
 }
 
-/// Reads what the stack owns in every region, all regions and kinds at once.
+/// Reads what the stack owns in every region, all regions and services at once.
 pub async fn observe(
     aws: &Aws,
     stack: &Stack,
     regions: &[String],
 ) -> Result<BTreeMap<String, LiveRegion>> {
     let reads = regions.iter().map(|region| async move {
-        let client = aws.ec2(region);
-        let resources = ec2::discover(&client, &stack.name, region)
-            .await
-            .with_context(|| {
-                format!("reading live resources of stack {} in {region}", stack.name)
-            })?;
+        let resources = aws.discover(&stack.name, region).await.with_context(|| {
+            format!("reading live resources of stack {} in {region}", stack.name)
+        })?;
         Ok::<_, anyhow::Error>((region.clone(), LiveRegion { resources }))
     });
     Ok(futures::future::try_join_all(reads)

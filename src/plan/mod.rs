@@ -179,9 +179,13 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
             changing: &changing,
             replaced: &replaced,
         };
-        let wanted = normalise(&desired::attrs(stack, r, region, &resolver), &owned);
+        let mut wanted = normalise(&desired::attrs(stack, r, region, &resolver), &owned);
         let observed = primary.get(&r.address);
-        let seen = observed.map(|o| normalise(&o.attrs, &owned));
+        let seen = observed.map(|o| {
+            let seen = normalise(&o.attrs, &owned);
+            desired::keep_live_colours(stack, r, &mut wanted, &seen, &resolver);
+            desired::comparable(r.address.kind, &wanted, &seen)
+        });
         let ignore = r.ignored();
         let (action, attributes) =
             diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);

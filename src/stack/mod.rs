@@ -10,11 +10,13 @@ pub mod spec;
 
 pub use diag::{Diagnostic, StackError};
 
-use crate::model::{valid_name, Address, Kind, REGIONS};
+use crate::model::{Address, Kind, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 use spec::{
-    Cidr, Common, InternetGatewaySpec, RawStack, Reference, Regional, RouteTableSpec, RuleSpec,
-    SecurityGroupSpec, SubnetSpec, VpcSpec, DEFAULT_REGION_KEY,
+    ActionSpec, BlueGreenSpec, Cidr, Common, ForwardSpec, InstanceSpec, InternetGatewaySpec,
+    ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, RawStack, Reference, Regional,
+    RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
+    DEFAULT_REGION_KEY,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -29,6 +31,8 @@ pub struct Stack {
     pub version: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub resources: BTreeMap<Address, Resource>,
+    /// Listener or rule address → the blue-green pair that owns its forward action.
+    pub blue_green: BTreeMap<Address, BlueGreen>,
     pub path: PathBuf,
     /// The file's text, kept so a saved plan can carry exactly what it was made from.
     pub source: String,
@@ -40,6 +44,8 @@ pub struct Resource {
     pub spec: Spec,
     /// The regions this resource exists in: its own `regions`, or the stack's.
     pub regions: Vec<String>,
+    /// Where its block is in the stack file.
+    pub span: Range<usize>,
 }
 
 #[derive(Debug)]
@@ -49,12 +55,25 @@ pub enum Spec {
     InternetGateway(InternetGatewaySpec),
     RouteTable(RouteTableSpec),
     SecurityGroup(SecurityGroupSpec),
+    LoadBalancer(LoadBalancerSpec),
+    TargetGroup(TargetGroupSpec),
+    Listener(ListenerSpec),
+    ListenerRule(ListenerRuleSpec),
+    Instance(InstanceSpec),
+}
+
+/// A `[blue_green.NAME]` block: the pair of colours whose traffic split on one
+/// listener or rule belongs to cutover, not to apply.
+#[derive(Debug, Clone)]
+pub struct BlueGreen {
+    pub blue: Reference,
+    pub green: Reference,
 }
 
 /// A reference field of a resource, and the kind it must name.
-pub struct ReferenceField<'a> {
+pub struct ReferenceField {
     pub field: &'static str,
-    pub reference: &'a Spanned<Reference>,
+    pub reference: Spanned<Reference>,
     pub expected: Kind,
 }
 
@@ -66,6 +85,11 @@ impl Spec {
             Spec::InternetGateway(_) => Kind::InternetGateway,
             Spec::RouteTable(_) => Kind::RouteTable,
             Spec::SecurityGroup(_) => Kind::SecurityGroup,
+            Spec::LoadBalancer(_) => Kind::LoadBalancer,
+            Spec::TargetGroup(_) => Kind::TargetGroup,
+            Spec::Listener(_) => Kind::Listener,
+            Spec::ListenerRule(_) => Kind::ListenerRule,
+            Spec::Instance(_) => Kind::Instance,
         }
     }
 
@@ -76,13 +100,18 @@ impl Spec {
             Spec::InternetGateway(s) => s.common(),
             Spec::RouteTable(s) => s.common(),
             Spec::SecurityGroup(s) => s.common(),
+            Spec::LoadBalancer(s) => s.common(),
+            Spec::TargetGroup(s) => s.common(),
+            Spec::Listener(s) => s.common(),
+            Spec::ListenerRule(s) => s.common(),
+            Spec::Instance(s) => s.common(),
         }
     }
 
-    pub fn references(&self) -> Vec<ReferenceField<'_>> {
-        let field = |field, reference, expected| ReferenceField {
+    pub fn references(&self) -> Vec<ReferenceField> {
+        let field = |field, reference: &Spanned<Reference>, expected| ReferenceField {
             field,
-            reference,
+            reference: reference.clone(),
             expected,
         };
         match self {
@@ -111,7 +140,61 @@ impl Spec {
                         }),
                 )
                 .collect(),
+            Spec::LoadBalancer(s) => s
+                .subnets
+                .iter()
+                .map(|r| field("subnets", r, Kind::Subnet))
+                .chain(
+                    s.security_groups
+                        .iter()
+                        .map(|r| field("security_groups", r, Kind::SecurityGroup)),
+                )
+                .collect(),
+            Spec::TargetGroup(s) => vec![field("vpc", &s.vpc, Kind::Vpc)],
+            Spec::Listener(s) => {
+                std::iter::once(field("load_balancer", &s.load_balancer, Kind::LoadBalancer))
+                    .chain(
+                        action_targets(s.default_action.get_ref())
+                            .iter()
+                            .map(|r| field("default_action", r, Kind::TargetGroup)),
+                    )
+                    .collect()
+            }
+            Spec::ListenerRule(s) => {
+                std::iter::once(field("listener", &s.listener, Kind::Listener))
+                    .chain(
+                        action_targets(s.action.get_ref())
+                            .iter()
+                            .map(|r| field("action", r, Kind::TargetGroup)),
+                    )
+                    .collect()
+            }
+            Spec::Instance(s) => std::iter::once(field("subnet", &s.subnet, Kind::Subnet))
+                .chain(
+                    s.security_groups
+                        .iter()
+                        .map(|r| field("security_groups", r, Kind::SecurityGroup)),
+                )
+                .chain(
+                    s.target_groups
+                        .iter()
+                        .map(|r| field("target_groups", r, Kind::TargetGroup)),
+                )
+                .collect(),
         }
+    }
+}
+
+/// The target groups an action forwards to, each with where it is written.
+pub fn action_targets(action: &ActionSpec) -> Vec<Spanned<Reference>> {
+    match &action.forward {
+        Some(f) => match f.get_ref() {
+            ForwardSpec::One(r) => vec![Spanned::new(f.span(), r.clone())],
+            ForwardSpec::Weighted(targets) => {
+                targets.iter().map(|t| t.target_group.clone()).collect()
+            }
+        },
+        None => vec![],
     }
 }
 
@@ -264,7 +347,6 @@ impl Checker {
             tags.insert(k.clone(), v.get_ref().clone());
         }
 
-        let mut spans = BTreeMap::new();
         let mut resources = BTreeMap::new();
         let all = blocks(raw.vpc, Kind::Vpc, Spec::Vpc)
             .chain(blocks(raw.subnet, Kind::Subnet, Spec::Subnet))
@@ -278,9 +360,28 @@ impl Checker {
                 raw.security_group,
                 Kind::SecurityGroup,
                 Spec::SecurityGroup,
-            ));
+            ))
+            .chain(blocks(
+                raw.load_balancer,
+                Kind::LoadBalancer,
+                Spec::LoadBalancer,
+            ))
+            .chain(blocks(
+                raw.target_group,
+                Kind::TargetGroup,
+                Spec::TargetGroup,
+            ))
+            .chain(blocks(raw.listener, Kind::Listener, Spec::Listener))
+            .chain(blocks(
+                raw.listener_rule,
+                Kind::ListenerRule,
+                Spec::ListenerRule,
+            ))
+            .chain(blocks(raw.instance, Kind::Instance, Spec::Instance))
+            .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
+            .collect::<Vec<_>>();
         for (address, span, spec) in all {
-            if !valid_name(&address.name) {
+            if Address::parse(&address.to_string()).is_none() {
                 self.error(
                     span.clone(),
                     format!("invalid resource name `{}`", address.name),
@@ -293,32 +394,219 @@ impl Checker {
                 Some(own) => self.regions(own, Some(&regions)),
                 None => regions.clone(),
             };
-            spans.insert(address.clone(), span);
             resources.insert(
                 address.clone(),
                 Resource {
                     address,
                     spec,
                     regions,
+                    span,
                 },
             );
         }
 
-        let stack = Stack {
+        let mut stack = Stack {
             name: name.clone(),
             regions,
             version: header.version,
             tags,
             resources,
+            blue_green: BTreeMap::new(),
             path: path.to_path_buf(),
             source: String::new(),
         };
         for r in stack.resources.values() {
             self.resource(&stack, r);
         }
+        for (name, block) in raw.blue_green {
+            if let Some((owner, pair)) = self.blue_green(&stack, name, block) {
+                stack.blue_green.insert(owner, pair);
+            }
+        }
         self.network_layout(&stack);
-        self.cycles(&stack, &spans);
+        self.cycles(&stack);
         stack
+    }
+
+    /// `count = N` on an instance block declares `instance.name[0]` … `[N-1]`.
+    fn expand_count(
+        &mut self,
+        address: Address,
+        span: Range<usize>,
+        spec: Spec,
+    ) -> Vec<(Address, Range<usize>, Spec)> {
+        let Spec::Instance(instance) = &spec else {
+            return vec![(address, span, spec)];
+        };
+        let Some(count) = &instance.count else {
+            return vec![(address, span, spec)];
+        };
+        if !(0..=100).contains(count.get_ref()) {
+            self.error(
+                count.span(),
+                format!("{address}: count must be between 0 and 100"),
+            );
+            return vec![];
+        }
+        (0..*count.get_ref())
+            .map(|i| {
+                let indexed = Address::new(Kind::Instance, format!("{}[{i}]", address.name));
+                (indexed, span.clone(), Spec::Instance(instance.clone()))
+            })
+            .collect()
+    }
+
+    fn blue_green(
+        &mut self,
+        stack: &Stack,
+        name: String,
+        block: Spanned<BlueGreenSpec>,
+    ) -> Option<(Address, BlueGreen)> {
+        let span = block.span();
+        let b = block.into_inner();
+        let owner = match (&b.listener, &b.listener_rule) {
+            (Some(l), None) => (l, Kind::Listener),
+            (None, Some(r)) => (r, Kind::ListenerRule),
+            _ => {
+                self.error(
+                    span,
+                    format!(
+                        "blue_green.{name} needs exactly one of `listener` and `listener_rule`"
+                    ),
+                );
+                return None;
+            }
+        };
+        let colours = [(&b.blue, "blue"), (&b.green, "green")];
+        let mut ok = true;
+        for (colour, _) in colours {
+            match colour.get_ref() {
+                Reference::Resource(a)
+                    if a.kind == Kind::TargetGroup && stack.resources.contains_key(a) => {}
+                Reference::LiveId(id) if Kind::TargetGroup.is_live_id(id) => {}
+                other => {
+                    self.error(colour.span(), format!("blue_green.{name}: a colour must name a target group of the stack, found {other:?}"));
+                    ok = false;
+                }
+            }
+        }
+        if b.blue.get_ref() == b.green.get_ref() {
+            self.error(
+                b.green.span(),
+                format!("blue_green.{name}: blue and green are the same target group"),
+            );
+            ok = false;
+        }
+        let Reference::Resource(owner_address) = owner.0.get_ref() else {
+            self.error(
+                owner.0.span(),
+                format!("blue_green.{name} must name a {} of this stack", owner.1),
+            );
+            return None;
+        };
+        let action = match stack.resources.get(owner_address).map(|r| &r.spec) {
+            Some(Spec::Listener(l)) if owner.1 == Kind::Listener => l.default_action.get_ref(),
+            Some(Spec::ListenerRule(r)) if owner.1 == Kind::ListenerRule => r.action.get_ref(),
+            _ => {
+                self.error(
+                    owner.0.span(),
+                    format!(
+                        "blue_green.{name}: `{owner_address}` is not a {} of this stack",
+                        owner.1
+                    ),
+                );
+                return None;
+            }
+        };
+        for target in action_targets(action) {
+            if target.get_ref() != b.blue.get_ref() && target.get_ref() != b.green.get_ref() {
+                let d = self.error(
+                    target.span(),
+                    format!("{owner_address} forwards outside blue_green.{name}'s colours"),
+                );
+                d.help = Some(
+                    "a blue-green action forwards to its blue and green target groups only".into(),
+                );
+                ok = false;
+            }
+        }
+        if stack.blue_green.contains_key(owner_address) {
+            self.error(
+                owner.0.span(),
+                format!("{owner_address} is owned by two blue_green blocks"),
+            );
+            ok = false;
+        }
+        ok.then(|| {
+            let pair = BlueGreen {
+                blue: b.blue.into_inner(),
+                green: b.green.into_inner(),
+            };
+            (owner_address.clone(), pair)
+        })
+    }
+
+    fn one_of(&mut self, span: Range<usize>, what: &str, value: &str, allowed: &[&str]) {
+        if !allowed.contains(&value) {
+            self.error(span, format!("unknown {what} `{value}`")).help =
+                Some(format!("use one of: {}", allowed.join(", ")));
+        }
+    }
+
+    fn in_range(&mut self, value: &Spanned<i64>, what: &str, range: std::ops::RangeInclusive<i64>) {
+        if !range.contains(value.get_ref()) {
+            self.error(
+                value.span(),
+                format!(
+                    "{what} {} is out of range {}-{}",
+                    value.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+
+    fn action(&mut self, action: &Spanned<ActionSpec>) {
+        let a = action.get_ref();
+        let given = [
+            a.forward.is_some(),
+            a.fixed_response.is_some(),
+            a.redirect.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.error(
+                action.span(),
+                "an action needs exactly one of `forward`, `fixed_response` and `redirect`",
+            );
+        }
+        if let Some(ForwardSpec::Weighted(targets)) = a.forward.as_ref().map(|f| f.get_ref()) {
+            if targets.is_empty() || targets.iter().any(|t| !(0..=999).contains(&t.weight)) {
+                self.error(
+                    action.span(),
+                    "a weighted forward needs target groups with weights 0-999",
+                );
+            }
+        }
+        if let Some(f) = &a.fixed_response {
+            if !(200..=599).contains(&f.status) {
+                self.error(
+                    action.span(),
+                    format!(
+                        "fixed_response status {} is not an HTTP status 200-599",
+                        f.status
+                    ),
+                );
+            }
+        }
+        if let Some(r) = &a.redirect {
+            self.one_of(
+                action.span(),
+                "redirect status",
+                &r.status,
+                &["HTTP_301", "HTTP_302"],
+            );
+        }
     }
 
     fn regions(
@@ -453,6 +741,89 @@ impl Checker {
                     }
                 }
             }
+            Spec::LoadBalancer(s) => {
+                self.one_of(
+                    s.scheme.span(),
+                    "scheme",
+                    s.scheme.get_ref(),
+                    &["internet-facing", "internal"],
+                );
+                if s.subnets.len() < 2 {
+                    self.error(
+                        r.span.clone(),
+                        format!(
+                            "{}: an application load balancer needs subnets in at least two zones",
+                            r.address
+                        ),
+                    );
+                }
+                if let Some(t) = &s.idle_timeout {
+                    self.in_range(t, "idle_timeout", 1..=4000);
+                }
+            }
+            Spec::TargetGroup(s) => {
+                self.one_of(
+                    s.protocol.span(),
+                    "target group protocol",
+                    s.protocol.get_ref(),
+                    &["HTTP", "HTTPS"],
+                );
+                self.one_of(
+                    s.target_type.span(),
+                    "target type",
+                    s.target_type.get_ref(),
+                    &["instance", "ip", "lambda"],
+                );
+                self.in_range(&s.port, "port", 1..=65535);
+            }
+            Spec::Listener(s) => {
+                self.one_of(
+                    s.protocol.span(),
+                    "listener protocol",
+                    s.protocol.get_ref(),
+                    &["HTTP", "HTTPS"],
+                );
+                self.in_range(&s.port, "port", 1..=65535);
+                if s.protocol.get_ref() == "HTTPS" && s.certificate.is_none() {
+                    self.error(
+                        s.protocol.span(),
+                        format!(
+                            "{}: an HTTPS listener needs a `certificate` (ACM ARN)",
+                            r.address
+                        ),
+                    );
+                }
+                self.action(&s.default_action);
+            }
+            Spec::ListenerRule(s) => {
+                self.in_range(&s.priority, "priority", 1..=50000);
+                let c = s.conditions.get_ref();
+                if c.path.is_empty() && c.host.is_empty() && c.header.is_none() {
+                    self.error(
+                        s.conditions.span(),
+                        "a rule needs at least one condition: path, host or header",
+                    );
+                }
+                self.action(&s.action);
+                let clash = stack.resources.values().find(|o| match &o.spec {
+                    Spec::ListenerRule(other) => {
+                        o.address < r.address
+                            && other.listener.get_ref() == s.listener.get_ref()
+                            && other.priority.get_ref() == s.priority.get_ref()
+                    }
+                    _ => false,
+                });
+                if let Some(other) = clash {
+                    self.error(
+                        s.priority.span(),
+                        format!(
+                            "{} has the same priority as {} on the same listener",
+                            r.address, other.address
+                        ),
+                    );
+                }
+            }
+            Spec::Instance(s) => self.regional(r, "ami", &s.ami),
             Spec::SecurityGroup(s) => {
                 if let Some(name) = s.name.as_ref().filter(|n| {
                     n.get_ref().is_empty()
@@ -493,7 +864,7 @@ impl Checker {
                 );
             }
             Reference::LiveId(id) => {
-                if !id.starts_with(field.expected.id_prefix()) {
+                if !field.expected.is_live_id(id) {
                     self.error(
                         span,
                         format!(
@@ -678,7 +1049,7 @@ impl Checker {
         }
     }
 
-    fn cycles(&mut self, stack: &Stack, spans: &BTreeMap<Address, Range<usize>>) {
+    fn cycles(&mut self, stack: &Stack) {
         let mut graph = DiGraph::<&Address, ()>::new();
         let nodes: BTreeMap<&Address, NodeIndex> = stack
             .resources
@@ -703,7 +1074,7 @@ impl Checker {
                     .map(|a| a.to_string())
                     .collect();
                 let d = self.error(
-                    spans[first].clone(),
+                    stack.resources[first].span.clone(),
                     format!("dependency cycle: {}", path.join(" → ")),
                 );
                 d.help = Some("break the cycle: one of these must not reference the other".into());

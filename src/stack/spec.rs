@@ -24,6 +24,18 @@ pub struct RawStack {
     pub route_table: BTreeMap<String, Spanned<RouteTableSpec>>,
     #[serde(default)]
     pub security_group: BTreeMap<String, Spanned<SecurityGroupSpec>>,
+    #[serde(default)]
+    pub load_balancer: BTreeMap<String, Spanned<LoadBalancerSpec>>,
+    #[serde(default)]
+    pub target_group: BTreeMap<String, Spanned<TargetGroupSpec>>,
+    #[serde(default)]
+    pub listener: BTreeMap<String, Spanned<ListenerSpec>>,
+    #[serde(default)]
+    pub listener_rule: BTreeMap<String, Spanned<ListenerRuleSpec>>,
+    #[serde(default)]
+    pub instance: BTreeMap<String, Spanned<InstanceSpec>>,
+    #[serde(default)]
+    pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +153,204 @@ pub struct RuleSpec {
     pub description: Option<String>,
 }
 
+resource_spec!(LoadBalancerSpec {
+    /// `internet-facing` (the default) or `internal`.
+    #[serde(default = "internet_facing")]
+    scheme: Spanned<String>,
+    subnets: Vec<Spanned<Reference>>,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    /// Seconds; AWS's default is 60.
+    idle_timeout: Option<Spanned<i64>>,
+    /// Further load balancer attributes by AWS key, e.g. `"routing.http2.enabled" = "false"`.
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+});
+
+fn internet_facing() -> Spanned<String> {
+    Spanned::new(0..0, "internet-facing".to_string())
+}
+
+resource_spec!(TargetGroupSpec {
+    vpc: Spanned<Reference>,
+    #[serde(default = "http")]
+    protocol: Spanned<String>,
+    port: Spanned<i64>,
+    /// `instance` (the default), `ip` or `lambda`.
+    #[serde(default = "instance")]
+    target_type: Spanned<String>,
+    #[serde(default)]
+    health_check: HealthCheckSpec,
+});
+
+fn http() -> Spanned<String> {
+    Spanned::new(0..0, "HTTP".to_string())
+}
+
+fn instance() -> Spanned<String> {
+    Spanned::new(0..0, "instance".to_string())
+}
+
+/// Unset fields take AWS's defaults, so that leaving them out is not drift.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    pub path: Option<String>,
+    pub protocol: Option<String>,
+    pub port: Option<String>,
+    pub interval: Option<i64>,
+    pub timeout: Option<i64>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
+    /// HTTP codes, e.g. `"200"` or `"200-299"`.
+    pub matcher: Option<String>,
+}
+
+resource_spec!(ListenerSpec {
+    load_balancer: Spanned<Reference>,
+    port: Spanned<i64>,
+    #[serde(default = "http")]
+    protocol: Spanned<String>,
+    /// ACM certificate ARN, for HTTPS.
+    certificate: Option<String>,
+    default_action: Spanned<ActionSpec>,
+});
+
+resource_spec!(ListenerRuleSpec {
+    listener: Spanned<Reference>,
+    priority: Spanned<i64>,
+    conditions: Spanned<ConditionsSpec>,
+    action: Spanned<ActionSpec>,
+});
+
+/// What a listener or rule does with a request: exactly one of the three.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    pub forward: Option<Spanned<ForwardSpec>>,
+    pub fixed_response: Option<FixedResponseSpec>,
+    pub redirect: Option<RedirectSpec>,
+}
+
+/// `forward = "target_group.blue"`, or weighted:
+/// `forward = [{ target_group = "target_group.blue", weight = 90 }, …]`.
+#[derive(Debug, Clone)]
+pub enum ForwardSpec {
+    One(Reference),
+    Weighted(Vec<WeightedTarget>),
+}
+
+// By hand rather than `untagged`: an untagged enum buffers its input, which
+// loses the spans that errors point at.
+impl<'de> Deserialize<'de> for ForwardSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ForwardVisitor;
+
+        impl<'de> Visitor<'de> for ForwardVisitor {
+            type Value = ForwardSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a target group reference, or a list of { target_group, weight }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Reference::deserialize(v.into_deserializer()).map(ForwardSpec::One)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut targets = Vec::new();
+                while let Some(t) = seq.next_element::<WeightedTarget>()? {
+                    targets.push(t);
+                }
+                Ok(ForwardSpec::Weighted(targets))
+            }
+        }
+
+        d.deserialize_any(ForwardVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedTarget {
+    pub target_group: Spanned<Reference>,
+    pub weight: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedResponseSpec {
+    pub status: i64,
+    #[serde(default = "text_plain")]
+    pub content_type: String,
+    pub body: Option<String>,
+}
+
+fn text_plain() -> String {
+    "text/plain".to_string()
+}
+
+/// Unset parts keep the request's own (`#{host}` …), as AWS does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectSpec {
+    pub protocol: Option<String>,
+    pub port: Option<String>,
+    pub host: Option<String>,
+    pub path: Option<String>,
+    pub query: Option<String>,
+    /// `HTTP_301` (the default) or `HTTP_302`.
+    #[serde(default = "http_301")]
+    pub status: String,
+}
+
+fn http_301() -> String {
+    "HTTP_301".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionsSpec {
+    #[serde(default)]
+    pub path: Vec<String>,
+    #[serde(default)]
+    pub host: Vec<String>,
+    pub header: Option<HeaderCondition>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderCondition {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+resource_spec!(InstanceSpec {
+    /// AMIs differ per region: `ami = { us-west-2 = "ami-…", eu-west-1 = "ami-…" }`.
+    ami: Spanned<Regional<String>>,
+    instance_type: String,
+    subnet: Spanned<Reference>,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    /// How many identical instances: addresses become `instance.name[0]`, `[1]`, …
+    count: Option<Spanned<i64>>,
+    user_data: Option<String>,
+    /// Target groups the instance is registered in.
+    #[serde(default)]
+    target_groups: Vec<Spanned<Reference>>,
+});
+
+/// Hands a listener's or rule's forward action to blue-green switching: its
+/// live weights and active colour are then authoritative, never drift.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueGreenSpec {
+    pub listener: Option<Spanned<Reference>>,
+    pub listener_rule: Option<Spanned<Reference>>,
+    pub blue: Spanned<Reference>,
+    pub green: Spanned<Reference>,
+}
+
 /// A reference to another resource: `"kind.name"` in this stack, or a live AWS id
 /// (`vpc-0abc…`) for something reconcile does not own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -169,11 +379,7 @@ impl<'de> Deserialize<'de> for Reference {
         if let Some(address) = Address::parse(&s) {
             return Ok(Reference::Resource(address));
         }
-        let is_live_id = Kind::ALL.iter().any(|k| {
-            s.strip_prefix(k.id_prefix())
-                .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
-        });
-        if is_live_id {
+        if Kind::ALL.iter().any(|k| k.is_live_id(&s)) {
             return Ok(Reference::LiveId(s));
         }
         Err(de::Error::custom(format!(

@@ -164,6 +164,27 @@ pub async fn ec2(region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&config)
 }
 
+/// The ELBv2 console, as `ec2` is the EC2 one.
+pub async fn elb(region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_elasticloadbalancingv2::Client::new(&config)
+}
+
+/// The README's example stack (`stacks/demo.toml`) under a stack name of its own.
+pub fn demo_stack(name: &str) -> StackFile {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/demo.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("name = \"demo\""));
+    StackFile::new(&text.replace("name = \"demo\"", &format!("name = \"{name}\"")))
+}
+
 /// What a stack owns in a region, as the console shows it.
 pub struct Live {
     pub vpcs: Vec<aws_sdk_ec2::types::Vpc>,
@@ -171,6 +192,7 @@ pub struct Live {
     pub gateways: Vec<aws_sdk_ec2::types::InternetGateway>,
     pub tables: Vec<aws_sdk_ec2::types::RouteTable>,
     pub groups: Vec<aws_sdk_ec2::types::SecurityGroup>,
+    pub instances: Vec<aws_sdk_ec2::types::Instance>,
 }
 
 pub async fn live(region: &str, stack: &str) -> Live {
@@ -197,6 +219,22 @@ pub async fn live(region: &str, stack: &str) -> Live {
         gateways: describe!(describe_internet_gateways, internet_gateways),
         tables: describe!(describe_route_tables, route_tables),
         groups: describe!(describe_security_groups, security_groups),
+        instances: client
+            .describe_instances()
+            .filters(owned.clone())
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("instance-state-name")
+                    .values("running")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances().to_vec())
+            .collect(),
     }
 }
 

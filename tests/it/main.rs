@@ -1,6 +1,7 @@
 //! Integration tests: the `reconcile` binary against a real local emulator.
 
 mod bad_input;
+mod balancing;
 mod engine;
 mod harness;
 mod saved_plans;

@@ -1,0 +1,1119 @@
+//! Application load balancing: load balancers, target groups, listeners, rules.
+//!
+//! ELBv2 has no tag filter on its Describe calls, so discovery lists load
+//! balancers and target groups (paginated) and reads their tags 20 ARNs a call;
+//! listeners and rules can only be listed per load balancer and per listener.
+
+use super::{retry_while, AwsError, Created, Mutator};
+use crate::desired::{conditions, fixed_response, forward, health_check, redirect};
+use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
+use aws_sdk_elasticloadbalancingv2::client::Waiters;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
+    HostHeaderConditionConfig, HttpHeaderConditionConfig, LoadBalancerAttribute,
+    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, PathPatternConditionConfig,
+    ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, RuleCondition,
+    RulePriorityPair, Tag, TargetDescription, TargetGroupTuple, TargetTypeEnum,
+};
+use aws_sdk_elasticloadbalancingv2::Client;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+macro_rules! send {
+    ($op:literal, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+macro_rules! all_pages {
+    ($op:literal, $request:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+/// DescribeTags takes at most 20 ARNs.
+const TAG_BATCH: usize = 20;
+
+type Tags = HashMap<String, BTreeMap<String, String>>;
+
+/// Tags of `arns`, 20 a call, all calls at once.
+async fn tags_of(client: &Client, arns: &[String]) -> Result<Tags, AwsError> {
+    let calls = arns.chunks(TAG_BATCH).map(|batch| async move {
+        let out = send!(
+            "DescribeTags",
+            client
+                .describe_tags()
+                .set_resource_arns(Some(batch.to_vec()))
+        )?;
+        Ok::<_, AwsError>(
+            out.tag_descriptions()
+                .iter()
+                .map(|d| {
+                    let tags = d
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                        .collect();
+                    (d.resource_arn().unwrap_or_default().to_string(), tags)
+                })
+                .collect::<Vec<_>>(),
+        )
+    });
+    Ok(futures::future::try_join_all(calls)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+fn owned<'a>(tags: &'a Tags, arn: &str, stack: &str) -> Option<&'a BTreeMap<String, String>> {
+    tags.get(arn)
+        .filter(|t| t.get(STACK_TAG).map(String::as_str) == Some(stack))
+}
+
+/// An owned ELBv2 resource, or `None` (with a warning) when its id tag is unusable.
+fn observed(
+    region: &str,
+    kind: Kind,
+    tags: &BTreeMap<String, String>,
+    arn: &str,
+    attrs: impl IntoIterator<Item = (&'static str, Value)>,
+    exports: BTreeMap<String, String>,
+) -> Option<Observed> {
+    let Some(address) = tags
+        .get(ID_TAG)
+        .and_then(|a| Address::parse(a))
+        .filter(|a| a.kind == kind)
+    else {
+        tracing::warn!(
+            "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
+        );
+        return None;
+    };
+    let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let user_tags = tags
+        .iter()
+        .filter(|(k, _)| !crate::desired::is_managed_tag(k))
+        .map(|(k, v)| (k.clone(), Value::str(v)));
+    attrs.insert("tags".into(), Value::Map(user_tags.collect()));
+    attrs.insert(
+        "protect".into(),
+        Value::Bool(tags.get(PROTECT_TAG).map(String::as_str) == Some("true")),
+    );
+    let mut exports = exports;
+    exports.insert("id".into(), arn.to_string());
+    exports.insert("arn".into(), arn.to_string());
+    Some(Observed {
+        address,
+        region: region.to_string(),
+        live_id: arn.to_string(),
+        attrs,
+        exports,
+        handles: BTreeMap::new(),
+    })
+}
+
+/// What a stack owns in a region, and which targets its target groups hold
+/// (instance id → target group ARNs), for the instances' `target_groups`.
+pub async fn discover(
+    client: &Client,
+    stack: &str,
+    region: &str,
+) -> Result<(Vec<Observed>, HashMap<String, Vec<String>>), AwsError> {
+    let (balancers, groups) = tokio::try_join!(
+        async { all_pages!("DescribeLoadBalancers", client.describe_load_balancers()) },
+        async { all_pages!("DescribeTargetGroups", client.describe_target_groups()) },
+    )?;
+    let arns: Vec<String> = balancers
+        .iter()
+        .filter_map(|b| b.load_balancer_arn())
+        .chain(groups.iter().filter_map(|g| g.target_group_arn()))
+        .map(str::to_string)
+        .collect();
+    let tags = tags_of(client, &arns).await?;
+    let balancers: Vec<_> = balancers
+        .into_iter()
+        .filter(|b| owned(&tags, b.load_balancer_arn().unwrap_or_default(), stack).is_some())
+        .collect();
+    let groups: Vec<_> = groups
+        .into_iter()
+        .filter(|g| owned(&tags, g.target_group_arn().unwrap_or_default(), stack).is_some())
+        .collect();
+
+    let per_balancer = balancers.iter().map(|b| async move {
+        let arn = b.load_balancer_arn().unwrap_or_default();
+        tokio::try_join!(
+            async {
+                send!(
+                    "DescribeLoadBalancerAttributes",
+                    client
+                        .describe_load_balancer_attributes()
+                        .load_balancer_arn(arn)
+                )
+            },
+            async {
+                all_pages!(
+                    "DescribeListeners",
+                    client.describe_listeners().load_balancer_arn(arn)
+                )
+            },
+        )
+    });
+    let per_group = groups.iter().map(|g| async move {
+        let arn = g.target_group_arn().unwrap_or_default();
+        send!(
+            "DescribeTargetHealth",
+            client.describe_target_health().target_group_arn(arn)
+        )
+        .map(|out| (arn.to_string(), out))
+    });
+    let (balancer_details, health) = tokio::try_join!(
+        futures::future::try_join_all(per_balancer),
+        futures::future::try_join_all(per_group),
+    )?;
+    let listeners: Vec<_> = balancer_details
+        .iter()
+        .flat_map(|(_, l)| l.iter().cloned())
+        .collect();
+    let listener_arns: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| l.listener_arn().map(str::to_string))
+        .collect();
+    let listener_tags = tags_of(client, &listener_arns).await?;
+    let listeners: Vec<_> = listeners
+        .into_iter()
+        .filter(|l| owned(&listener_tags, l.listener_arn().unwrap_or_default(), stack).is_some())
+        .collect();
+    let per_listener = listeners.iter().map(|l| async move {
+        all_pages!(
+            "DescribeRules",
+            client
+                .describe_rules()
+                .listener_arn(l.listener_arn().unwrap_or_default())
+        )
+        .map(|rules: Vec<_>| (l.listener_arn().unwrap_or_default().to_string(), rules))
+    });
+    let rules: Vec<(String, Vec<_>)> = futures::future::try_join_all(per_listener).await?;
+    let rule_arns: Vec<String> = rules
+        .iter()
+        .flat_map(|(_, rs)| rs.iter())
+        .filter(|r| !r.is_default().unwrap_or(false))
+        .filter_map(|r| r.rule_arn().map(str::to_string))
+        .collect();
+    let rule_tags = tags_of(client, &rule_arns).await?;
+
+    let mut found = Vec::new();
+    for (b, (attributes, _)) in balancers.iter().zip(&balancer_details) {
+        let arn = b.load_balancer_arn().unwrap_or_default();
+        let attributes: BTreeMap<String, Value> = attributes
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_string(), Value::str(a.value()?))))
+            .collect();
+        let idle = attributes
+            .get("idle_timeout.timeout_seconds")
+            .and_then(Value::as_str)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60);
+        let exports = BTreeMap::from([
+            ("arn_suffix".to_string(), arn_suffix(arn, "loadbalancer/")),
+            (
+                "name".to_string(),
+                b.load_balancer_name().unwrap_or_default().to_string(),
+            ),
+            (
+                "dns_name".to_string(),
+                b.dns_name().unwrap_or_default().to_string(),
+            ),
+            (
+                "zone_id".to_string(),
+                b.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+            ),
+        ]);
+        found.extend(observed(
+            region,
+            Kind::LoadBalancer,
+            &tags[arn],
+            arn,
+            [
+                (
+                    "scheme",
+                    Value::str(b.scheme().map(|s| s.as_str()).unwrap_or_default()),
+                ),
+                (
+                    "subnets",
+                    Value::set(
+                        b.availability_zones()
+                            .iter()
+                            .filter_map(|z| z.subnet_id())
+                            .map(|s| Value::Id(s.into())),
+                    ),
+                ),
+                (
+                    "security_groups",
+                    Value::set(b.security_groups().iter().map(|s| Value::Id(s.clone()))),
+                ),
+                ("idle_timeout", Value::Int(idle)),
+                ("attributes", Value::Map(attributes)),
+            ],
+            exports,
+        ));
+    }
+    for g in &groups {
+        let arn = g.target_group_arn().unwrap_or_default();
+        let protocol = g.protocol().map(|p| p.as_str()).unwrap_or_default();
+        let number = |n: Option<i32>| i64::from(n.unwrap_or_default());
+        let check = health_check(
+            g.health_check_path().unwrap_or("/"),
+            g.health_check_protocol()
+                .map(|p| p.as_str())
+                .unwrap_or(protocol),
+            g.health_check_port().unwrap_or("traffic-port"),
+            [
+                number(g.health_check_interval_seconds()),
+                number(g.health_check_timeout_seconds()),
+                number(g.healthy_threshold_count()),
+                number(g.unhealthy_threshold_count()),
+            ],
+            g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
+        );
+        let exports = BTreeMap::from([
+            ("arn_suffix".to_string(), arn_suffix(arn, "targetgroup/")),
+            (
+                "name".to_string(),
+                g.target_group_name().unwrap_or_default().to_string(),
+            ),
+        ]);
+        found.extend(observed(
+            region,
+            Kind::TargetGroup,
+            &tags[arn],
+            arn,
+            [
+                ("vpc", Value::Id(g.vpc_id().unwrap_or_default().into())),
+                ("protocol", Value::str(protocol)),
+                ("port", Value::Int(number(g.port()))),
+                (
+                    "target_type",
+                    Value::str(g.target_type().map(|t| t.as_str()).unwrap_or("instance")),
+                ),
+                ("health_check", check),
+            ],
+            exports,
+        ));
+    }
+    for l in &listeners {
+        let arn = l.listener_arn().unwrap_or_default();
+        let mut attrs = vec![
+            (
+                "load_balancer",
+                Value::Id(l.load_balancer_arn().unwrap_or_default().into()),
+            ),
+            ("port", Value::Int(i64::from(l.port().unwrap_or_default()))),
+            (
+                "protocol",
+                Value::str(l.protocol().map(|p| p.as_str()).unwrap_or_default()),
+            ),
+            ("default_action", action_value(l.default_actions())),
+        ];
+        if let Some(cert) = l.certificates().first().and_then(|c| c.certificate_arn()) {
+            attrs.push(("certificate", Value::str(cert)));
+        }
+        found.extend(observed(
+            region,
+            Kind::Listener,
+            &listener_tags[arn],
+            arn,
+            attrs,
+            BTreeMap::new(),
+        ));
+    }
+    for (listener, rs) in &rules {
+        for r in rs.iter().filter(|r| !r.is_default().unwrap_or(false)) {
+            let arn = r.rule_arn().unwrap_or_default();
+            let Some(tags) = owned(&rule_tags, arn, stack) else {
+                continue;
+            };
+            let priority = r
+                .priority()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_default();
+            found.extend(observed(
+                region,
+                Kind::ListenerRule,
+                tags,
+                arn,
+                [
+                    ("listener", Value::Id(listener.clone())),
+                    ("priority", Value::Int(priority)),
+                    ("conditions", conditions_value(r.conditions())),
+                    ("action", action_value(r.actions())),
+                ],
+                BTreeMap::new(),
+            ));
+        }
+    }
+    let mut registrations: HashMap<String, Vec<String>> = HashMap::new();
+    for (group, out) in health {
+        for d in out.target_health_descriptions() {
+            if let Some(id) = d.target().and_then(|t| t.id()) {
+                registrations
+                    .entry(id.to_string())
+                    .or_default()
+                    .push(group.clone());
+            }
+        }
+    }
+    Ok((found, registrations))
+}
+
+/// `app/name/id` of a load balancer ARN, `targetgroup/name/id` of a target group's:
+/// what CloudWatch dimensions take.
+fn arn_suffix(arn: &str, from: &str) -> String {
+    arn.find(from)
+        .map(|i| {
+            let suffix = &arn[i..];
+            suffix
+                .strip_prefix("loadbalancer/")
+                .unwrap_or(suffix)
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The first action (by order) of a listener or rule, in reconcile's shape.
+fn action_value(actions: &[Action]) -> Value {
+    let mut actions: Vec<&Action> = actions.iter().collect();
+    actions.sort_by_key(|a| a.order().unwrap_or_default());
+    let Some(a) = actions.first() else {
+        return Value::Map(BTreeMap::new());
+    };
+    match a.r#type() {
+        Some(ActionTypeEnum::Forward) => {
+            let weighted = a
+                .forward_config()
+                .map(|f| f.target_groups())
+                .unwrap_or_default();
+            if weighted.is_empty() {
+                forward([(
+                    Value::Id(a.target_group_arn().unwrap_or_default().into()),
+                    1,
+                )])
+            } else {
+                forward(weighted.iter().map(|t| {
+                    (
+                        Value::Id(t.target_group_arn().unwrap_or_default().into()),
+                        i64::from(t.weight().unwrap_or(1)),
+                    )
+                }))
+            }
+        }
+        Some(ActionTypeEnum::FixedResponse) => {
+            let f = a.fixed_response_config();
+            fixed_response(
+                f.and_then(|f| f.status_code()).unwrap_or_default(),
+                f.and_then(|f| f.content_type()).unwrap_or("text/plain"),
+                f.and_then(|f| f.message_body()),
+            )
+        }
+        Some(ActionTypeEnum::Redirect) => {
+            let r = a.redirect_config();
+            let part = |p: Option<&str>, default: &'static str| p.unwrap_or(default).to_string();
+            let parts = [
+                part(r.and_then(|r| r.protocol()), "#{protocol}"),
+                part(r.and_then(|r| r.port()), "#{port}"),
+                part(r.and_then(|r| r.host()), "#{host}"),
+                part(r.and_then(|r| r.path()), "/#{path}"),
+                part(r.and_then(|r| r.query()), "#{query}"),
+            ];
+            redirect(
+                parts.each_ref().map(String::as_str),
+                r.and_then(|r| r.status_code())
+                    .map_or("HTTP_301", |c| c.as_str()),
+            )
+        }
+        other => Value::map([(
+            "type",
+            Value::str(other.map(|t| t.as_str()).unwrap_or("unknown")),
+        )]),
+    }
+}
+
+fn conditions_value(found: &[RuleCondition]) -> Value {
+    let mut path = Vec::new();
+    let mut host = Vec::new();
+    let mut header = None;
+    for c in found {
+        match c.field() {
+            Some("path-pattern") => {
+                let config = c
+                    .path_pattern_config()
+                    .map(|p| p.values())
+                    .unwrap_or_default();
+                path.extend(
+                    if config.is_empty() {
+                        c.values()
+                    } else {
+                        config
+                    }
+                    .iter()
+                    .cloned(),
+                );
+            }
+            Some("host-header") => {
+                let config = c
+                    .host_header_config()
+                    .map(|h| h.values())
+                    .unwrap_or_default();
+                host.extend(
+                    if config.is_empty() {
+                        c.values()
+                    } else {
+                        config
+                    }
+                    .iter()
+                    .cloned(),
+                );
+            }
+            Some("http-header") => {
+                header = c.http_header_config().map(|h| {
+                    (
+                        h.http_header_name().unwrap_or_default().to_string(),
+                        h.values().to_vec(),
+                    )
+                });
+            }
+            _ => {}
+        }
+    }
+    conditions(
+        &path,
+        &host,
+        header.as_ref().map(|(n, v)| (n.as_str(), v.as_slice())),
+    )
+}
+
+fn field<'a>(m: &'a BTreeMap<String, Value>, key: &str) -> Option<&'a str> {
+    m.get(key).and_then(Value::as_str)
+}
+
+/// An action value (with live ARNs) back into AWS's shape.
+fn action(value: &Value) -> Action {
+    let empty = BTreeMap::new();
+    let m = value.as_map().unwrap_or(&empty);
+    let builder = Action::builder().order(1);
+    let a = match field(m, "type") {
+        Some("fixed-response") => builder
+            .r#type(ActionTypeEnum::FixedResponse)
+            .fixed_response_config(
+                FixedResponseActionConfig::builder()
+                    .status_code(field(m, "status").unwrap_or("200"))
+                    .set_content_type(field(m, "content_type").map(str::to_string))
+                    .set_message_body(field(m, "body").map(str::to_string))
+                    .build(),
+            ),
+        Some("redirect") => builder.r#type(ActionTypeEnum::Redirect).redirect_config(
+            RedirectActionConfig::builder()
+                .set_protocol(field(m, "protocol").map(str::to_string))
+                .set_port(field(m, "port").map(str::to_string))
+                .set_host(field(m, "host").map(str::to_string))
+                .set_path(field(m, "path").map(str::to_string))
+                .set_query(field(m, "query").map(str::to_string))
+                .status_code(RedirectActionStatusCodeEnum::from(
+                    field(m, "status").unwrap_or("HTTP_301"),
+                ))
+                .build(),
+        ),
+        _ => {
+            let targets: Vec<TargetGroupTuple> = m
+                .get("targets")
+                .map(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Value::as_map)
+                .map(|t| {
+                    let weight = match t.get("weight") {
+                        Some(Value::Int(w)) => i32::try_from(*w).ok(),
+                        _ => None,
+                    };
+                    TargetGroupTuple::builder()
+                        .set_target_group_arn(field(t, "target_group").map(str::to_string))
+                        .set_weight(weight)
+                        .build()
+                })
+                .collect();
+            builder.r#type(ActionTypeEnum::Forward).forward_config(
+                ForwardActionConfig::builder()
+                    .set_target_groups(Some(targets))
+                    .build(),
+            )
+        }
+    };
+    a.build()
+}
+
+fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
+    let empty = BTreeMap::new();
+    let m = value.as_map().unwrap_or(&empty);
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_list()
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut out = Vec::new();
+    if let Some(path) = m.get("path") {
+        out.push(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    PathPatternConditionConfig::builder()
+                        .set_values(Some(strings(path)))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if let Some(host) = m.get("host") {
+        out.push(
+            RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    HostHeaderConditionConfig::builder()
+                        .set_values(Some(strings(host)))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if let Some(header) = m.get("header").and_then(Value::as_map) {
+        out.push(
+            RuleCondition::builder()
+                .field("http-header")
+                .http_header_config(
+                    HttpHeaderConditionConfig::builder()
+                        .set_http_header_name(field(header, "name").map(str::to_string))
+                        .set_values(header.get("values").map(strings))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    out
+}
+
+fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
+    attrs
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| AwsError {
+            operation: "resolve",
+            code: "Unresolved".into(),
+            message: format!("attribute `{key}` has no value yet"),
+        })
+}
+
+fn int(attrs: &Attrs, key: &str) -> Option<i32> {
+    match attrs.get(key) {
+        Some(Value::Int(i)) => i32::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+fn ids(attrs: &Attrs, key: &str) -> Vec<String> {
+    attrs
+        .get(key)
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// A name AWS will accept (32 characters, letters, digits, `-`) that no other
+/// load balancer or target group has: replacements are created before the old
+/// one is deleted, so names cannot be reused.
+fn generated_name(stack: &str, address: &Address) -> String {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let readable: String = format!("{stack}-{}", address.name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(24)
+        .collect();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let unique = (nanos
+        ^ SEQUENCE
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(2_654_435_761))
+        & 0xff_ffff;
+    format!("{}-{unique:06x}", readable.trim_end_matches('-'))
+}
+
+fn elb_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Target groups refuse deletion while a listener or rule still forwards to them.
+fn in_use(e: &AwsError) -> bool {
+    e.code == "ResourceInUse"
+}
+
+impl Mutator {
+    fn attributes(&self, attrs: &Attrs) -> Vec<LoadBalancerAttribute> {
+        let idle = int(attrs, "idle_timeout").unwrap_or(60);
+        let mut out = vec![LoadBalancerAttribute::builder()
+            .key("idle_timeout.timeout_seconds")
+            .value(idle.to_string())
+            .build()];
+        for (k, v) in attrs
+            .get("attributes")
+            .and_then(Value::as_map)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = v.as_str() {
+                out.push(LoadBalancerAttribute::builder().key(k).value(v).build());
+            }
+        }
+        out
+    }
+
+    pub(super) async fn elb_create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+    ) -> Result<Created, AwsError> {
+        let c = &self.elb;
+        let tags = Some(elb_tags(self.tag_pairs(address, attrs)));
+        let (arn, exports) = match address.kind {
+            Kind::LoadBalancer => {
+                let out = send!(
+                    "CreateLoadBalancer",
+                    c.create_load_balancer()
+                        .name(generated_name(&self.stack, address))
+                        .r#type(LoadBalancerTypeEnum::Application)
+                        .scheme(LoadBalancerSchemeEnum::from(text(attrs, "scheme")?))
+                        .set_subnets(Some(ids(attrs, "subnets")))
+                        .set_security_groups(Some(ids(attrs, "security_groups")))
+                        .set_tags(tags)
+                )?;
+                let b = out.load_balancers().first().cloned().unwrap_or_else(|| {
+                    aws_sdk_elasticloadbalancingv2::types::LoadBalancer::builder().build()
+                });
+                let arn = b.load_balancer_arn().unwrap_or_default().to_string();
+                c.wait_until_load_balancer_available()
+                    .load_balancer_arns(&arn)
+                    .wait(Duration::from_secs(600))
+                    .await
+                    .map_err(|e| {
+                        AwsError::waiter("waiting for the load balancer to be active", e)
+                    })?;
+                send!(
+                    "ModifyLoadBalancerAttributes",
+                    c.modify_load_balancer_attributes()
+                        .load_balancer_arn(&arn)
+                        .set_attributes(Some(self.attributes(attrs)))
+                )?;
+                let exports = [
+                    ("arn_suffix", arn_suffix(&arn, "loadbalancer/")),
+                    (
+                        "name",
+                        b.load_balancer_name().unwrap_or_default().to_string(),
+                    ),
+                    ("dns_name", b.dns_name().unwrap_or_default().to_string()),
+                    (
+                        "zone_id",
+                        b.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+                    ),
+                ];
+                (arn, exports.to_vec())
+            }
+            Kind::TargetGroup => {
+                let check = attrs
+                    .get("health_check")
+                    .and_then(Value::as_map)
+                    .cloned()
+                    .unwrap_or_default();
+                let number = |k: &str| match check.get(k) {
+                    Some(Value::Int(i)) => i32::try_from(*i).ok(),
+                    _ => None,
+                };
+                let name = generated_name(&self.stack, address);
+                let out = send!(
+                    "CreateTargetGroup",
+                    c.create_target_group()
+                        .name(&name)
+                        .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                        .set_port(int(attrs, "port"))
+                        .vpc_id(text(attrs, "vpc")?)
+                        .target_type(TargetTypeEnum::from(text(attrs, "target_type")?))
+                        .set_health_check_path(field(&check, "path").map(str::to_string))
+                        .set_health_check_protocol(
+                            field(&check, "protocol").map(ProtocolEnum::from)
+                        )
+                        .set_health_check_port(field(&check, "port").map(str::to_string))
+                        .set_health_check_interval_seconds(number("interval"))
+                        .set_health_check_timeout_seconds(number("timeout"))
+                        .set_healthy_threshold_count(number("healthy_threshold"))
+                        .set_unhealthy_threshold_count(number("unhealthy_threshold"))
+                        .matcher(
+                            Matcher::builder()
+                                .set_http_code(field(&check, "matcher").map(str::to_string))
+                                .build()
+                        )
+                        .set_tags(tags)
+                )?;
+                let arn = out
+                    .target_groups()
+                    .first()
+                    .and_then(|g| g.target_group_arn())
+                    .unwrap_or_default()
+                    .to_string();
+                let exports = [
+                    ("arn_suffix", arn_suffix(&arn, "targetgroup/")),
+                    ("name", name),
+                ];
+                (arn, exports.to_vec())
+            }
+            Kind::Listener => {
+                let out = send!(
+                    "CreateListener",
+                    c.create_listener()
+                        .load_balancer_arn(text(attrs, "load_balancer")?)
+                        .set_port(int(attrs, "port"))
+                        .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                        .set_certificates(certificates(attrs))
+                        .default_actions(action(
+                            attrs.get("default_action").unwrap_or(&Value::Unknown)
+                        ))
+                        .set_tags(tags)
+                )?;
+                let arn = out
+                    .listeners()
+                    .first()
+                    .and_then(|l| l.listener_arn())
+                    .unwrap_or_default();
+                (arn.to_string(), vec![])
+            }
+            Kind::ListenerRule => {
+                let out = send!(
+                    "CreateRule",
+                    c.create_rule()
+                        .listener_arn(text(attrs, "listener")?)
+                        .set_priority(int(attrs, "priority"))
+                        .set_conditions(Some(rule_conditions(
+                            attrs.get("conditions").unwrap_or(&Value::Unknown)
+                        )))
+                        .actions(action(attrs.get("action").unwrap_or(&Value::Unknown)))
+                        .set_tags(tags)
+                )?;
+                let arn = out
+                    .rules()
+                    .first()
+                    .and_then(|r| r.rule_arn())
+                    .unwrap_or_default();
+                (arn.to_string(), vec![])
+            }
+            other => unreachable!("{other} is not an ELBv2 kind"),
+        };
+        let mut exports: BTreeMap<String, String> = exports
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        exports.insert("id".into(), arn.clone());
+        exports.insert("arn".into(), arn.clone());
+        Ok(Created {
+            live_id: arn,
+            exports,
+        })
+    }
+
+    pub(super) async fn elb_update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
+        let c = &self.elb;
+        let arn = observed.live_id.as_str();
+        let differs = |key: &str| {
+            !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
+        };
+        match observed.address.kind {
+            Kind::LoadBalancer => {
+                if differs("subnets") {
+                    send!(
+                        "SetSubnets",
+                        c.set_subnets()
+                            .load_balancer_arn(arn)
+                            .set_subnets(Some(ids(attrs, "subnets")))
+                    )?;
+                }
+                if differs("security_groups") {
+                    send!(
+                        "SetSecurityGroups",
+                        c.set_security_groups()
+                            .load_balancer_arn(arn)
+                            .set_security_groups(Some(ids(attrs, "security_groups")))
+                    )?;
+                }
+                if differs("idle_timeout") || differs("attributes") {
+                    send!(
+                        "ModifyLoadBalancerAttributes",
+                        c.modify_load_balancer_attributes()
+                            .load_balancer_arn(arn)
+                            .set_attributes(Some(self.attributes(attrs)))
+                    )?;
+                }
+            }
+            Kind::TargetGroup => {
+                if differs("health_check") {
+                    let check = attrs
+                        .get("health_check")
+                        .and_then(Value::as_map)
+                        .cloned()
+                        .unwrap_or_default();
+                    let number = |k: &str| match check.get(k) {
+                        Some(Value::Int(i)) => i32::try_from(*i).ok(),
+                        _ => None,
+                    };
+                    send!(
+                        "ModifyTargetGroup",
+                        c.modify_target_group()
+                            .target_group_arn(arn)
+                            .set_health_check_path(field(&check, "path").map(str::to_string))
+                            .set_health_check_protocol(
+                                field(&check, "protocol").map(ProtocolEnum::from)
+                            )
+                            .set_health_check_port(field(&check, "port").map(str::to_string))
+                            .set_health_check_interval_seconds(number("interval"))
+                            .set_health_check_timeout_seconds(number("timeout"))
+                            .set_healthy_threshold_count(number("healthy_threshold"))
+                            .set_unhealthy_threshold_count(number("unhealthy_threshold"))
+                            .matcher(
+                                Matcher::builder()
+                                    .set_http_code(field(&check, "matcher").map(str::to_string))
+                                    .build()
+                            )
+                    )?;
+                }
+            }
+            Kind::Listener => {
+                if ["port", "protocol", "certificate", "default_action"]
+                    .iter()
+                    .any(|k| differs(k))
+                {
+                    send!(
+                        "ModifyListener",
+                        c.modify_listener()
+                            .listener_arn(arn)
+                            .set_port(int(attrs, "port"))
+                            .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                            .set_certificates(certificates(attrs))
+                            .default_actions(action(
+                                attrs.get("default_action").unwrap_or(&Value::Unknown)
+                            ))
+                    )?;
+                }
+            }
+            Kind::ListenerRule => {
+                if differs("priority") {
+                    let pair = RulePriorityPair::builder()
+                        .rule_arn(arn)
+                        .set_priority(int(attrs, "priority"))
+                        .build();
+                    send!(
+                        "SetRulePriorities",
+                        c.set_rule_priorities().rule_priorities(pair)
+                    )?;
+                }
+                if differs("conditions") || differs("action") {
+                    send!(
+                        "ModifyRule",
+                        c.modify_rule()
+                            .rule_arn(arn)
+                            .set_conditions(Some(rule_conditions(
+                                attrs.get("conditions").unwrap_or(&Value::Unknown)
+                            )))
+                            .actions(action(attrs.get("action").unwrap_or(&Value::Unknown)))
+                    )?;
+                }
+            }
+            other => unreachable!("{other} is not an ELBv2 kind"),
+        }
+        let (set, stale) = self.retagging(observed, attrs, ignore);
+        send!(
+            "AddTags",
+            c.add_tags()
+                .resource_arns(arn)
+                .set_tags(Some(elb_tags(set)))
+        )?;
+        if !stale.is_empty() {
+            send!(
+                "RemoveTags",
+                c.remove_tags().resource_arns(arn).set_tag_keys(Some(stale))
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn elb_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let c = &self.elb;
+        let arn = observed.live_id.as_str();
+        match observed.address.kind {
+            Kind::LoadBalancer => {
+                send!(
+                    "DeleteLoadBalancer",
+                    c.delete_load_balancer().load_balancer_arn(arn)
+                )?;
+                c.wait_until_load_balancers_deleted()
+                    .load_balancer_arns(arn)
+                    .wait(Duration::from_secs(600))
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::waiter("waiting for the load balancer to be deleted", e))
+            }
+            Kind::TargetGroup => {
+                retry_while(
+                    || async {
+                        send!(
+                            "DeleteTargetGroup",
+                            c.delete_target_group().target_group_arn(arn)
+                        )
+                        .map(drop)
+                    },
+                    in_use,
+                    8,
+                )
+                .await
+            }
+            Kind::Listener => {
+                send!("DeleteListener", c.delete_listener().listener_arn(arn)).map(drop)
+            }
+            Kind::ListenerRule => send!("DeleteRule", c.delete_rule().rule_arn(arn)).map(drop),
+            other => unreachable!("{other} is not an ELBv2 kind"),
+        }
+    }
+
+    /// Registers (or deregisters) an instance in a target group; tolerant of
+    /// "already" and "not found" so that reruns converge.
+    pub(super) async fn register(
+        &self,
+        group: &str,
+        instance: &str,
+        register: bool,
+    ) -> Result<(), AwsError> {
+        let target = TargetDescription::builder().id(instance).build();
+        let result = if register {
+            send!(
+                "RegisterTargets",
+                self.elb
+                    .register_targets()
+                    .target_group_arn(group)
+                    .targets(target)
+            )
+            .map(drop)
+        } else {
+            send!(
+                "DeregisterTargets",
+                self.elb
+                    .deregister_targets()
+                    .target_group_arn(group)
+                    .targets(target)
+            )
+            .map(drop)
+        };
+        match result {
+            Err(e) if !register && (e.is_not_found() || e.code == "InvalidTarget") => Ok(()),
+            other => other,
+        }
+    }
+}
+
+fn certificates(attrs: &Attrs) -> Option<Vec<Certificate>> {
+    attrs
+        .get("certificate")
+        .and_then(Value::as_str)
+        .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_fit_aws_rules_and_differ() {
+        let address = Address::new(Kind::TargetGroup, "blue_very_long_name_for_a_group");
+        let (a, b) = (
+            generated_name("production-stack", &address),
+            generated_name("production-stack", &address),
+        );
+        assert_ne!(a, b);
+        for name in [a, b] {
+            assert!(name.len() <= 32, "{name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{name}"
+            );
+            assert!(!name.starts_with('-') && !name.ends_with('-'), "{name}");
+        }
+    }
+
+    #[test]
+    fn arn_suffixes_are_what_cloudwatch_takes() {
+        let lb =
+            "arn:aws:elasticloadbalancing:us-west-2:123:loadbalancer/app/demo-app/50dc6c495c0c9188";
+        assert_eq!(
+            arn_suffix(lb, "loadbalancer/"),
+            "app/demo-app/50dc6c495c0c9188"
+        );
+        let tg =
+            "arn:aws:elasticloadbalancing:us-west-2:123:targetgroup/demo-blue/73e2d6bc24d8a067";
+        assert_eq!(
+            arn_suffix(tg, "targetgroup/"),
+            "targetgroup/demo-blue/73e2d6bc24d8a067"
+        );
+    }
+
+    #[test]
+    fn actions_round_trip_through_aws_shape() {
+        let weighted = forward([
+            (Value::Id("arn:blue".into()), 90),
+            (Value::Id("arn:green".into()), 10),
+        ]);
+        assert_eq!(action_value(&[action(&weighted)]), weighted);
+        let fixed = fixed_response("503", "text/plain", Some("down"));
+        assert_eq!(action_value(&[action(&fixed)]), fixed);
+        let moved = redirect(
+            ["HTTPS", "443", "#{host}", "/#{path}", "#{query}"],
+            "HTTP_301",
+        );
+        assert_eq!(action_value(&[action(&moved)]), moved);
+    }
+
+    #[test]
+    fn conditions_round_trip_through_aws_shape() {
+        let header = ["blue".to_string()];
+        let value = conditions(
+            &["/api/*".into()],
+            &["app.example.com".into()],
+            Some(("X-Env", &header)),
+        );
+        assert_eq!(conditions_value(&rule_conditions(&value)), value);
+    }
+}
