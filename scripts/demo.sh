@@ -51,4 +51,33 @@ for region in stack["regions"]:
              f'{r.get("DestinationCidrBlock")}→{r.get("GatewayId")}' for r in t["Routes"]))
     rows(ec2.describe_security_groups(Filters=owned)["SecurityGroups"], "GroupId",
          lambda g: f'{g["GroupName"]}, {len(g["IpPermissions"])} ingress permissions')
+    instances = [i for r in ec2.describe_instances(Filters=owned + [
+        {"Name": "instance-state-name", "Values": ["running"]}])["Reservations"] for i in r["Instances"]]
+    rows(instances, "InstanceId", lambda i: f'{i["InstanceType"]} {i["ImageId"]} in {i["SubnetId"]}')
+    elb = boto3.client("elbv2", region_name=region)
+    balancers = elb.describe_load_balancers()["LoadBalancers"]
+    groups = elb.describe_target_groups()["TargetGroups"]
+    arns = [b["LoadBalancerArn"] for b in balancers] + [g["TargetGroupArn"] for g in groups]
+    tags = {d["ResourceArn"]: {t["Key"]: t["Value"] for t in d["Tags"]}
+            for i in range(0, len(arns), 20)
+            for d in elb.describe_tags(ResourceArns=arns[i:i + 20])["TagDescriptions"]}
+    mine = lambda arn: tags.get(arn, {}).get("reconcile:stack") == stack["name"]
+    def short(arn):
+        return tags.get(arn, {}).get("reconcile:id", arn)
+    for g in groups:
+        if mine(g["TargetGroupArn"]):
+            targets = elb.describe_target_health(TargetGroupArn=g["TargetGroupArn"])["TargetHealthDescriptions"]
+            print(f'  {region:<12} {short(g["TargetGroupArn"]):<24} {g["TargetGroupName"]:<26} '
+                  f'{g["Protocol"]}:{g["Port"]}, {len(targets)} instances registered')
+    for b in balancers:
+        if not mine(b["LoadBalancerArn"]):
+            continue
+        print(f'  {region:<12} {short(b["LoadBalancerArn"]):<24} {b["LoadBalancerName"]:<26} {b["DNSName"]}')
+        for listener in elb.describe_listeners(LoadBalancerArn=b["LoadBalancerArn"])["Listeners"]:
+            for rule in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                if rule["IsDefault"]:
+                    continue
+                forward = rule["Actions"][0].get("ForwardConfig", {}).get("TargetGroups", [])
+                split = ", ".join(f'{short(t["TargetGroupArn"])} {t.get("Weight", 1)}' for t in forward)
+                print(f'  {region:<12} {"  rule " + rule["Priority"]:<24} {"port " + str(listener["Port"]):<26} forwards to {split}')
 PY

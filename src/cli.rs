@@ -103,7 +103,8 @@ struct ApplyArgs {
 pub fn init_logging(cli: &Cli) {
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // aws-config warns about every credential provider it tries; the error says enough.
+        (false, 0) => "warn,aws_config=error",
         (false, 1) => "info,aws=warn",
         (false, _) => "debug",
     };

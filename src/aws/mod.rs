@@ -308,7 +308,28 @@ impl AwsError {
         E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        use aws_sdk_ec2::error::ProvideErrorMetadata;
+        use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+        if let SdkError::DispatchFailure(failure) = &err {
+            let detail = DisplayErrorContext(&err).to_string();
+            tracing::debug!("{operation}: {detail}");
+            let (code, message) = if detail.contains("credentials") {
+                (
+                    "NoCredentials",
+                    "no usable AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
+                     AWS_SECRET_ACCESS_KEY, or use SSO or OIDC web identity (-vv shows what was tried)"
+                        .to_string(),
+                )
+            } else if failure.is_timeout() || failure.is_io() {
+                ("Unreachable", format!("could not reach AWS: {detail}"))
+            } else {
+                ("DispatchFailure", detail)
+            };
+            return AwsError {
+                operation,
+                code: code.into(),
+                message,
+            };
+        }
         let code = err.code().unwrap_or("Unknown").to_string();
         let message = err
             .message()

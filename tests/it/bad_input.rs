@@ -245,3 +245,133 @@ fn a_missing_file_is_a_clear_error() {
         out.stderr
     );
 }
+
+/// The README's example stack: valid, and the base of the load-balancing cases.
+fn demo() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/demo.toml")).unwrap()
+}
+
+#[test]
+fn unknown_load_balancer_scheme() {
+    let text = demo().replace(
+        "idle_timeout = 60",
+        "idle_timeout = 60\nscheme = \"public\"",
+    );
+    rejects(&text, "\"public\"", "unknown scheme `public`");
+}
+
+#[test]
+fn https_listener_without_a_certificate() {
+    let text = demo().replace(
+        "protocol = \"HTTP\"\ndefault_action",
+        "protocol = \"HTTPS\"\ndefault_action",
+    );
+    rejects(
+        &text,
+        "\"HTTPS\"",
+        "an HTTPS listener needs a `certificate`",
+    );
+}
+
+#[test]
+fn a_forward_that_is_neither_a_reference_nor_a_list() {
+    let text = demo().replace(
+        "action = { forward = \"target_group.blue\" }",
+        "action = { forward = 5 }",
+    );
+    rejects(
+        &text,
+        "5 }",
+        "a target group reference, or a list of { target_group, weight }",
+    );
+}
+
+#[test]
+fn a_forward_to_an_undeclared_target_group() {
+    let text = demo().replace(
+        "action = { forward = \"target_group.blue\" }",
+        "action = { forward = \"target_group.purple\" }",
+    );
+    rejects(
+        &text,
+        "\"target_group.purple\"",
+        "dangling reference: `target_group.purple`",
+    );
+}
+
+#[test]
+fn weights_out_of_range() {
+    let text = demo().replace(
+        "action = { forward = \"target_group.blue\" }",
+        "action = { forward = [{ target_group = \"target_group.blue\", weight = 1000 }] }",
+    );
+    rejects(&text, "{ forward = [", "weights 0-999");
+}
+
+#[test]
+fn a_blue_green_action_forwarding_outside_its_colours() {
+    let text = demo()
+        .replace(
+            "action = { forward = \"target_group.blue\" }",
+            "action = { forward = \"target_group.canary\" }",
+        )
+        .replace(
+            "[target_group.green]",
+            "[target_group.canary]\nvpc = \"vpc.main\"\nport = 80\n\n[target_group.green]",
+        );
+    rejects(
+        &text,
+        "\"target_group.canary\" }",
+        "listener_rule.app forwards outside blue_green.app's colours",
+    );
+}
+
+#[test]
+fn two_rules_with_one_priority() {
+    let text = format!(
+        "{}\n[listener_rule.api]\nlistener = \"listener.http\"\npriority = 100\nconditions = {{ path = [\"/api/*\"] }}\naction = {{ forward = \"target_group.green\" }}\n",
+        demo()
+    );
+    rejects(
+        &text,
+        "100\nconditions = { path = [\"/*",
+        "listener_rule.app has the same priority as listener_rule.api",
+    );
+}
+
+#[test]
+fn instance_count_out_of_range() {
+    rejects(
+        &demo().replacen("count = 2", "count = 500", 1),
+        "500",
+        "count must be between 0 and 100",
+    );
+}
+
+#[test]
+fn no_credentials_is_a_clear_error() {
+    let stack = StackFile::new(GOOD);
+    let out = run_cmd(
+        reconcile()
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["plan", stack.arg()]),
+    )
+    .expect(1);
+    assert!(
+        out.stderr
+            .contains("NoCredentials: no usable AWS credentials"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.lines().count() <= 3,
+        "short, not a dump: {}",
+        out.stderr
+    );
+}
