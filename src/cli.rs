@@ -248,14 +248,18 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
     if saved.is_none() && !args.auto_approve {
         confirm()?;
     }
+    apply::preflight(&stack, &planned).map_err(anyhow::Error::msg)?;
+    let quiet = output.quiet;
     let settings = apply::Settings {
         parallelism: usize::from(args.parallelism),
         version: args.version_label.clone().or_else(|| stack.version.clone()),
+        progress: std::sync::Arc::new(move |line| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        }),
     };
-    let report = apply::run(&aws, &stack, &planned, &settings, &|line| {
-        output.progress(&line)
-    })
-    .await;
+    let report = apply::run(&aws, &stack, &planned, &settings).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -175,6 +175,66 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 Value::set(s.target_groups.iter().map(|r| reference(r.get_ref()))),
             );
         }
+        Spec::DbSubnetGroup(s) => {
+            set("description", Value::str(&s.description));
+            set(
+                "subnets",
+                Value::set(s.subnets.iter().map(|r| reference(r.get_ref()))),
+            );
+        }
+        Spec::DbInstance(s) => {
+            set("identifier", Value::str(s.identifier.get_ref()));
+            set("engine", Value::str(s.engine.get_ref()));
+            if let Some(v) = &s.engine_version {
+                set("engine_version", Value::str(v));
+            }
+            set("instance_class", Value::str(&s.instance_class));
+            set(
+                "allocated_storage",
+                Value::Int(*s.allocated_storage.get_ref()),
+            );
+            if let Some(t) = &s.storage_type {
+                set("storage_type", Value::str(t));
+            }
+            set("subnet_group", reference(s.subnet_group.get_ref()));
+            set(
+                "security_groups",
+                Value::set(s.security_groups.iter().map(|r| reference(r.get_ref()))),
+            );
+            set("multi_az", Value::Bool(s.multi_az));
+            set(
+                "backup_retention_days",
+                Value::Int(*s.backup_retention_days.get_ref()),
+            );
+            set("deletion_protection", Value::Bool(s.deletion_protection));
+            set("publicly_accessible", Value::Bool(s.publicly_accessible));
+            set("master_username", Value::str(&s.master_username));
+        }
+        Spec::Alarm(s) => {
+            set("namespace", Value::str(&s.namespace));
+            set("metric", Value::str(&s.metric));
+            let dimensions = s.dimensions.iter().map(|(k, v)| {
+                let rendered =
+                    interpolate::render(v.get_ref(), |a, attr| resolve.attribute(a, attr));
+                (k.clone(), rendered.map_or(Value::Unknown, Value::Str))
+            });
+            set("dimensions", Value::map(dimensions));
+            set("statistic", Value::str(s.statistic.get_ref()));
+            set("period", Value::Int(*s.period.get_ref()));
+            set(
+                "evaluation_periods",
+                Value::Int(*s.evaluation_periods.get_ref()),
+            );
+            set("threshold", Value::Str(threshold_text(s.threshold)));
+            set("comparison", Value::str(s.comparison.get_ref()));
+            set(
+                "treat_missing_data",
+                Value::str(s.treat_missing_data.get_ref()),
+            );
+            if let Some(d) = s.description.as_ref().filter(|d| !d.is_empty()) {
+                set("description", Value::str(d));
+            }
+        }
     }
     set("tags", tags(stack, r, resolve));
     set("protect", Value::Bool(r.spec.common().protect));
@@ -224,21 +284,65 @@ pub fn rule_value(
     Value::Map(m)
 }
 
+/// A threshold as text, the same whether it came from a file or from AWS: `10`, `0.5`.
+pub fn threshold_text(value: f64) -> String {
+    format!("{value}")
+}
+
 /// What apply needs that a plan never compares or shows (see `Inputs`).
 pub fn inputs(r: &Resource) -> crate::model::Inputs {
     let mut inputs = crate::model::Inputs::new();
-    if let Spec::Instance(s) = &r.spec {
-        if let Some(data) = &s.user_data {
-            inputs.insert("user_data", data.clone());
+    match &r.spec {
+        Spec::Instance(s) => {
+            if let Some(data) = &s.user_data {
+                inputs.insert("user_data", data.clone());
+            }
         }
+        Spec::DbInstance(s) => {
+            if let Ok(password) = std::env::var(s.master_password_env.get_ref()) {
+                inputs.insert("master_password", password);
+            }
+            if s.apply_immediately {
+                inputs.insert("apply_immediately", "true".into());
+            }
+        }
+        _ => {}
     }
     inputs
 }
 
+/// When a database's modifications take effect, for the plan to say.
+pub fn update_timing(r: &Resource) -> Option<&'static str> {
+    match &r.spec {
+        Spec::DbInstance(s) if s.apply_immediately => Some("applied immediately"),
+        Spec::DbInstance(_) => Some(
+            "applied in the next maintenance window; set apply_immediately = true to apply now",
+        ),
+        _ => None,
+    }
+}
+
+/// Why `r` cannot be created now: an input it needs is missing (the password
+/// variable is unset). Checked before apply changes anything.
+pub fn missing_inputs(r: &Resource) -> Option<String> {
+    match &r.spec {
+        Spec::DbInstance(s) if std::env::var_os(s.master_password_env.get_ref()).is_none() => {
+            Some(format!(
+                "{} needs its master password in the environment variable {}, which is not set",
+                r.address,
+                s.master_password_env.get_ref()
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// `observed` reduced to what `wanted` can be compared with: map attributes a
-/// kind compares partially keep only the keys the stack sets.
+/// kind compares partially keep only the keys the stack sets, and attributes a
+/// stack may leave to AWS (an engine version) are dropped when it does.
 pub fn comparable(kind: crate::model::Kind, wanted: &Attrs, observed: &Attrs) -> Attrs {
     let mut out = observed.clone();
+    out.retain(|name, _| !kind.compared_only_when_set(name) || wanted.contains_key(name));
     for (name, value) in out.iter_mut() {
         if !kind.partial_map(name) {
             continue;

@@ -28,6 +28,9 @@ pub enum Kind {
     Listener,
     ListenerRule,
     Instance,
+    DbSubnetGroup,
+    DbInstance,
+    Alarm,
 }
 
 /// How a kind is replaced when an attribute AWS cannot change in place changes.
@@ -42,7 +45,7 @@ pub enum ReplaceOrder {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -53,6 +56,9 @@ impl Kind {
         Kind::Listener,
         Kind::ListenerRule,
         Kind::Instance,
+        Kind::DbSubnetGroup,
+        Kind::DbInstance,
+        Kind::Alarm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +73,9 @@ impl Kind {
             Kind::Listener => "listener",
             Kind::ListenerRule => "listener_rule",
             Kind::Instance => "instance",
+            Kind::DbSubnetGroup => "db_subnet_group",
+            Kind::DbInstance => "db_instance",
+            Kind::Alarm => "alarm",
         }
     }
 
@@ -94,6 +103,8 @@ impl Kind {
             Kind::TargetGroup => elb_arn(":targetgroup/"),
             Kind::Listener => elb_arn(":listener/app/"),
             Kind::ListenerRule => elb_arn(":listener-rule/app/"),
+            // Named by the stack; nothing outside it is referenced by id.
+            Kind::DbSubnetGroup | Kind::DbInstance | Kind::Alarm => false,
         }
     }
 
@@ -109,6 +120,9 @@ impl Kind {
             Kind::TargetGroup => &["id", "arn", "arn_suffix", "name"],
             Kind::Listener | Kind::ListenerRule => &["id", "arn"],
             Kind::Instance => &["id", "private_ip"],
+            Kind::DbSubnetGroup => &["id", "arn", "name"],
+            Kind::DbInstance => &["id", "arn", "identifier", "endpoint", "port"],
+            Kind::Alarm => &["id", "arn", "name"],
         }
     }
 
@@ -180,6 +194,38 @@ impl Kind {
                 "tags",
                 "protect",
             ],
+            Kind::DbSubnetGroup => &["description", "subnets", "tags", "protect"],
+            Kind::DbInstance => &[
+                "identifier",
+                "engine",
+                "engine_version",
+                "instance_class",
+                "allocated_storage",
+                "storage_type",
+                "subnet_group",
+                "security_groups",
+                "multi_az",
+                "backup_retention_days",
+                "deletion_protection",
+                "publicly_accessible",
+                "master_username",
+                "tags",
+                "protect",
+            ],
+            Kind::Alarm => &[
+                "namespace",
+                "metric",
+                "dimensions",
+                "statistic",
+                "period",
+                "evaluation_periods",
+                "threshold",
+                "comparison",
+                "treat_missing_data",
+                "description",
+                "tags",
+                "protect",
+            ],
         }
     }
 
@@ -196,8 +242,28 @@ impl Kind {
             Kind::Listener => &["load_balancer"],
             Kind::ListenerRule => &["listener"],
             Kind::Instance => &["ami", "instance_type", "subnet", "user_data"],
+            Kind::DbSubnetGroup | Kind::Alarm => &[],
+            Kind::DbInstance => &["identifier", "engine", "master_username", "subnet_group"],
         };
         fixed.contains(&attr)
+    }
+
+    /// What a change of `attr` does to a running resource, where AWS documents it.
+    pub fn change_note(self, attr: &str) -> Option<&'static str> {
+        match (self, attr) {
+            (Kind::DbInstance, "instance_class") => Some("downtime: the instance restarts"),
+            (Kind::DbInstance, "engine_version") => {
+                Some("downtime: the upgrade restarts the instance")
+            }
+            (Kind::DbInstance, "multi_az") => Some("no downtime; I/O may pause briefly"),
+            (Kind::DbInstance, "allocated_storage" | "storage_type") => {
+                Some("no downtime; storage optimisation may take hours")
+            }
+            (Kind::DbInstance, "backup_retention_days") => {
+                Some("a change to or from 0 restarts the instance")
+            }
+            _ => None,
+        }
     }
 
     pub fn replace_order(self) -> ReplaceOrder {
@@ -205,6 +271,14 @@ impl Kind {
             Kind::LoadBalancer | Kind::TargetGroup | Kind::Instance => ReplaceOrder::CreateFirst,
             _ => ReplaceOrder::DeleteFirst,
         }
+    }
+
+    /// Attributes AWS chooses when the stack leaves them out; compared only when set.
+    pub fn compared_only_when_set(self, attr: &str) -> bool {
+        matches!(
+            (self, attr),
+            (Kind::DbInstance, "engine_version" | "storage_type")
+        )
     }
 
     /// Map attributes compared on the keys the stack sets only: AWS reports many
@@ -447,8 +521,10 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// Protected by reconcile's tag, or (a database) by AWS's own deletion protection.
     pub fn protected(&self) -> bool {
-        self.attrs.get("protect") == Some(&Value::Bool(true))
+        let on = |attr| self.attrs.get(attr) == Some(&Value::Bool(true));
+        on("protect") || on("deletion_protection")
     }
 }
 

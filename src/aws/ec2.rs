@@ -3,8 +3,8 @@
 //! "not found" so that a rerun after any failure converges.
 
 use super::{retry_while, AwsError, Created, Mutator, USER_DATA_TAG};
-use crate::desired::{is_managed_tag, port_numbers, ports_text, route_value, rule_value};
-use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
+use crate::desired::{port_numbers, ports_text, route_value, rule_value};
+use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
@@ -275,51 +275,24 @@ fn association_handle(subnet_id: &str) -> String {
     format!("association:{subnet_id}")
 }
 
-/// A live resource of a stack, or `None` (with a warning) when its id tag is unusable.
-fn observed<'a>(
+/// `super::observed` for EC2's tag lists.
+fn observed(
     region: &str,
     kind: Kind,
     tags: &[Tag],
     live_id: &str,
-    attrs: impl IntoIterator<Item = (&'a str, Value)>,
-    exports: impl IntoIterator<Item = (&'a str, String)>,
+    attrs: impl IntoIterator<Item = (&'static str, Value)>,
+    exports: impl IntoIterator<Item = (&'static str, String)>,
 ) -> Option<Observed> {
-    let tag = |key: &str| {
-        tags.iter()
-            .find(|t| t.key() == Some(key))
-            .and_then(Tag::value)
-    };
-    let address = tag(ID_TAG)
-        .and_then(Address::parse)
-        .filter(|a| a.kind == kind);
-    let Some(address) = address else {
-        tracing::warn!(
-            "{live_id} in {region} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
-        );
-        return None;
-    };
-    let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let user_tags = tags
+    let tags = tags
         .iter()
-        .filter_map(|t| Some((t.key()?, t.value()?)))
-        .filter(|(k, _)| !is_managed_tag(k))
-        .map(|(k, v)| (k.to_string(), Value::str(v)));
-    attrs.insert("tags".into(), Value::Map(user_tags.collect()));
-    attrs.insert(
-        "protect".into(),
-        Value::Bool(tag(PROTECT_TAG) == Some("true")),
-    );
-    Some(Observed {
-        address,
-        region: region.to_string(),
-        live_id: live_id.to_string(),
-        attrs,
-        exports: exports
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        handles: BTreeMap::new(),
-    })
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    let exports = exports
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    super::observed(region, kind, &tags, live_id, attrs, exports)
 }
 
 /// AWS groups rules by protocol and ports; reconcile compares one rule per source.
@@ -686,9 +659,7 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
-                unreachable!("{} is not an EC2 kind", address.kind)
-            }
+            other => unreachable!("{other} is not an EC2 kind"),
         };
         Ok(created)
     }
@@ -778,9 +749,13 @@ impl Mutator {
                     }
                 }
             }
-            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
-                unreachable!("not an EC2 kind")
-            }
+            Kind::LoadBalancer
+            | Kind::TargetGroup
+            | Kind::Listener
+            | Kind::ListenerRule
+            | Kind::DbSubnetGroup
+            | Kind::DbInstance
+            | Kind::Alarm => unreachable!("not an EC2 kind"),
             Kind::SecurityGroup => {
                 let desired = self.resolve_self(id, attrs);
                 for (key, egress) in [("ingress", false), ("egress", true)] {
@@ -880,9 +855,13 @@ impl Mutator {
                     .map(drop)
                     .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))
             }
-            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
-                unreachable!("not an EC2 kind")
-            }
+            Kind::LoadBalancer
+            | Kind::TargetGroup
+            | Kind::Listener
+            | Kind::ListenerRule
+            | Kind::DbSubnetGroup
+            | Kind::DbInstance
+            | Kind::Alarm => unreachable!("not an EC2 kind"),
             Kind::SecurityGroup => {
                 retry_while(
                     || async {

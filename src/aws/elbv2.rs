@@ -4,9 +4,9 @@
 //! balancers and target groups (paginated) and reads their tags 20 ARNs a call;
 //! listeners and rules can only be listed per load balancer and per listener.
 
-use super::{retry_while, AwsError, Created, Mutator};
+use super::{observed, retry_while, AwsError, Created, Mutator};
 use crate::desired::{conditions, fixed_response, forward, health_check, redirect};
-use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
+use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
@@ -81,46 +81,17 @@ fn owned<'a>(tags: &'a Tags, arn: &str, stack: &str) -> Option<&'a BTreeMap<Stri
         .filter(|t| t.get(STACK_TAG).map(String::as_str) == Some(stack))
 }
 
-/// An owned ELBv2 resource, or `None` (with a warning) when its id tag is unusable.
-fn observed(
+/// `observed`, exporting the ARN as `arn` too.
+fn owned_elb(
     region: &str,
     kind: Kind,
     tags: &BTreeMap<String, String>,
     arn: &str,
     attrs: impl IntoIterator<Item = (&'static str, Value)>,
-    exports: BTreeMap<String, String>,
+    mut exports: BTreeMap<String, String>,
 ) -> Option<Observed> {
-    let Some(address) = tags
-        .get(ID_TAG)
-        .and_then(|a| Address::parse(a))
-        .filter(|a| a.kind == kind)
-    else {
-        tracing::warn!(
-            "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
-        );
-        return None;
-    };
-    let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let user_tags = tags
-        .iter()
-        .filter(|(k, _)| !crate::desired::is_managed_tag(k))
-        .map(|(k, v)| (k.clone(), Value::str(v)));
-    attrs.insert("tags".into(), Value::Map(user_tags.collect()));
-    attrs.insert(
-        "protect".into(),
-        Value::Bool(tags.get(PROTECT_TAG).map(String::as_str) == Some("true")),
-    );
-    let mut exports = exports;
-    exports.insert("id".into(), arn.to_string());
     exports.insert("arn".into(), arn.to_string());
-    Some(Observed {
-        address,
-        region: region.to_string(),
-        live_id: arn.to_string(),
-        attrs,
-        exports,
-        handles: BTreeMap::new(),
-    })
+    observed(region, kind, tags, arn, attrs, exports)
 }
 
 /// What a stack owns in a region, and which targets its target groups hold
@@ -240,7 +211,7 @@ pub async fn discover(
                 b.canonical_hosted_zone_id().unwrap_or_default().to_string(),
             ),
         ]);
-        found.extend(observed(
+        found.extend(owned_elb(
             region,
             Kind::LoadBalancer,
             &tags[arn],
@@ -294,7 +265,7 @@ pub async fn discover(
                 g.target_group_name().unwrap_or_default().to_string(),
             ),
         ]);
-        found.extend(observed(
+        found.extend(owned_elb(
             region,
             Kind::TargetGroup,
             &tags[arn],
@@ -329,7 +300,7 @@ pub async fn discover(
         if let Some(cert) = l.certificates().first().and_then(|c| c.certificate_arn()) {
             attrs.push(("certificate", Value::str(cert)));
         }
-        found.extend(observed(
+        found.extend(owned_elb(
             region,
             Kind::Listener,
             &listener_tags[arn],
@@ -348,7 +319,7 @@ pub async fn discover(
                 .priority()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or_default();
-            found.extend(observed(
+            found.extend(owned_elb(
                 region,
                 Kind::ListenerRule,
                 tags,

@@ -1,8 +1,10 @@
 //! The only place that knows the AWS SDK: client setup, discovery and the
 //! mutations apply performs. Everything it returns is normalised (`Observed`).
 
+pub mod cloudwatch;
 pub mod ec2;
 pub mod elbv2;
+pub mod rds;
 
 use crate::model::{
     Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
@@ -114,14 +116,40 @@ impl Aws {
         }
     }
 
-    /// What apply uses to change one region, tagging what it creates for `stack`.
-    pub fn mutator(&self, region: &str, stack: &str, version: Option<&str>) -> Mutator {
+    /// What apply uses to change one region, tagging what it creates for `stack`
+    /// and reporting long waits to `progress`.
+    pub fn mutator(
+        &self,
+        region: &str,
+        stack: &str,
+        version: Option<&str>,
+        progress: Progress,
+    ) -> Mutator {
         Mutator {
             ec2: self.ec2(region),
             elb: self.elbv2(region),
+            rds: self.rds(region),
+            cloudwatch: self.cloudwatch(region),
             stack: stack.to_string(),
             version: version.map(str::to_string),
+            progress,
         }
+    }
+
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        let config = aws_sdk_rds::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.calls.for_service("rds"))
+            .build();
+        aws_sdk_rds::Client::from_conf(config)
+    }
+
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.calls.for_service("cloudwatch"))
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
     }
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
@@ -132,13 +160,16 @@ impl Aws {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
     }
 
-    /// Everything `stack` owns in `region`: EC2 and ELBv2 read concurrently, then
+    /// Everything `stack` owns in `region`: every service read concurrently, then
     /// joined (an instance's target groups come from the groups' registrations).
     pub async fn discover(&self, stack: &str, region: &str) -> Result<Vec<Observed>, AwsError> {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
-        let (mut found, (balancing, registrations)) = tokio::try_join!(
+        let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
+        let (mut found, (balancing, registrations), databases, alarms) = tokio::try_join!(
             ec2::discover(&ec2_client, stack, region),
             elbv2::discover(&elb_client, stack, region),
+            rds::discover(&rds_client, stack, region),
+            cloudwatch::discover(&cloudwatch_client, stack, region),
         )?;
         for o in found
             .iter_mut()
@@ -151,6 +182,8 @@ impl Aws {
             );
         }
         found.extend(balancing);
+        found.extend(databases);
+        found.extend(alarms);
         Ok(found)
     }
 
@@ -170,20 +203,38 @@ pub struct Created {
     pub exports: BTreeMap<String, String>,
 }
 
+/// Where apply reports long waits (RDS takes minutes).
+pub type Progress = std::sync::Arc<dyn Fn(String) + Send + Sync>;
+
 /// The mutations of one region. The `attrs` it is given are concrete: references
-/// are live ids. Kinds are implemented in `ec2.rs` and `elbv2.rs`.
+/// are live ids. Kinds are implemented in the service modules.
 pub struct Mutator {
     ec2: aws_sdk_ec2::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
+    rds: aws_sdk_rds::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     stack: String,
     version: Option<String>,
+    progress: Progress,
 }
 
-fn is_elb(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule
-    )
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Ec2,
+    Elb,
+    Rds,
+    CloudWatch,
+}
+
+fn service(kind: Kind) -> Service {
+    match kind {
+        Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
+            Service::Elb
+        }
+        Kind::DbSubnetGroup | Kind::DbInstance => Service::Rds,
+        Kind::Alarm => Service::CloudWatch,
+        _ => Service::Ec2,
+    }
 }
 
 impl Mutator {
@@ -193,10 +244,11 @@ impl Mutator {
         attrs: &Attrs,
         inputs: &Inputs,
     ) -> Result<Created, AwsError> {
-        if is_elb(address.kind) {
-            self.elb_create(address, attrs).await
-        } else {
-            self.ec2_create(address, attrs, inputs).await
+        match service(address.kind) {
+            Service::Ec2 => self.ec2_create(address, attrs, inputs).await,
+            Service::Elb => self.elb_create(address, attrs).await,
+            Service::Rds => self.rds_create(address, attrs, inputs).await,
+            Service::CloudWatch => self.put_alarm(address, attrs).await,
         }
     }
 
@@ -207,24 +259,31 @@ impl Mutator {
         observed: &Observed,
         attrs: &Attrs,
         ignore: &[String],
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        if is_elb(observed.address.kind) {
-            self.elb_update(observed, attrs, ignore).await
-        } else {
-            self.ec2_update(observed, attrs, ignore).await
+        match service(observed.address.kind) {
+            Service::Ec2 => self.ec2_update(observed, attrs, ignore).await,
+            Service::Elb => self.elb_update(observed, attrs, ignore).await,
+            Service::Rds => self.rds_update(observed, attrs, ignore, inputs).await,
+            Service::CloudWatch => self.alarm_update(observed, attrs, ignore).await,
         }
     }
 
     pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
-        let result = if is_elb(observed.address.kind) {
-            self.elb_delete(observed).await
-        } else {
-            self.ec2_delete(observed).await
+        let result = match service(observed.address.kind) {
+            Service::Ec2 => self.ec2_delete(observed).await,
+            Service::Elb => self.elb_delete(observed).await,
+            Service::Rds => self.rds_delete(observed).await,
+            Service::CloudWatch => self.alarm_delete(observed).await,
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+
+    fn progress(&self, line: String) {
+        (self.progress)(line);
     }
 
     /// Every tag a resource carries: the stack's and its own, ownership, version,
@@ -278,6 +337,50 @@ impl Mutator {
         }
         (set, stale)
     }
+}
+
+/// A live resource owned by a stack (its tags say so), normalised; `None`, with
+/// a warning, when its id tag is unusable. ARN-identified kinds export `id` and `arn`.
+pub(crate) fn observed(
+    region: &str,
+    kind: Kind,
+    tags: &BTreeMap<String, String>,
+    arn: &str,
+    attrs: impl IntoIterator<Item = (&'static str, Value)>,
+    exports: BTreeMap<String, String>,
+) -> Option<Observed> {
+    let Some(address) = tags
+        .get(ID_TAG)
+        .and_then(|a| Address::parse(a))
+        .filter(|a| a.kind == kind)
+    else {
+        tracing::warn!(
+            "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
+        );
+        return None;
+    };
+    let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let user_tags = tags
+        .iter()
+        .filter(|(k, _)| !crate::desired::is_managed_tag(k))
+        .map(|(k, v)| (k.clone(), Value::str(v)));
+    attrs.insert("tags".into(), Value::Map(user_tags.collect()));
+    attrs.insert(
+        "protect".into(),
+        Value::Bool(tags.get(PROTECT_TAG).map(String::as_str) == Some("true")),
+    );
+    let mut exports = exports;
+    exports
+        .entry("id".into())
+        .or_insert_with(|| arn.to_string());
+    Some(Observed {
+        address,
+        region: region.to_string(),
+        live_id: arn.to_string(),
+        attrs,
+        exports,
+        handles: BTreeMap::new(),
+    })
 }
 
 /// The digest of an instance's user data, compared instead of the data itself.

@@ -4,7 +4,7 @@
 
 use super::plan::Planned;
 use crate::aws::Aws;
-use crate::aws::Mutator;
+use crate::aws::{Mutator, Progress};
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
 use crate::model::{Address, Observed, ReplaceOrder, Value};
@@ -19,6 +19,8 @@ use std::time::Instant;
 pub struct Settings {
     pub parallelism: usize,
     pub version: Option<String>,
+    /// Receives one line per step start and end, and during long waits.
+    pub progress: Progress,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -297,14 +299,29 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
         .collect()
 }
 
-/// Applies a plan. `progress` receives one line per step start and end.
-pub async fn run(
-    aws: &Aws,
-    stack: &Stack,
-    planned: &Planned,
-    settings: &Settings,
-    progress: &(dyn Fn(String) + Sync),
-) -> Report {
+/// What must hold before apply changes anything: every resource to create has
+/// its inputs (a database's password variable is set).
+pub fn preflight(stack: &Stack, planned: &Planned) -> Result<(), String> {
+    let missing: Vec<String> = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+        .filter_map(|c| stack.resources.get(&c.address))
+        .filter_map(desired::missing_inputs)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("nothing was changed: {}", missing.join("; ")))
+    }
+}
+
+/// Applies a plan.
+pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Settings) -> Report {
+    let progress = |line: String| (settings.progress)(line);
     let steps = steps(planned);
     let deps = dependencies(stack, planned, &steps);
     let mut known = Registry::new();
@@ -328,7 +345,12 @@ pub async fn run(
         .plan
         .regions
         .iter()
-        .map(|r| (r.as_str(), aws.mutator(r, &stack.name, version)))
+        .map(|r| {
+            (
+                r.as_str(),
+                aws.mutator(r, &stack.name, version, settings.progress.clone()),
+            )
+        })
         .collect();
     let created_ids: Mutex<HashMap<usize, String>> = Mutex::new(HashMap::new());
 
@@ -449,7 +471,12 @@ async fn execute(
     }
     let observed = observed.ok_or("the live resource is no longer known")?;
     mutator
-        .update(&observed, &attrs, &resource.ignored())
+        .update(
+            &observed,
+            &attrs,
+            &resource.ignored(),
+            &desired::inputs(resource),
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(observed.live_id.clone())

@@ -22,6 +22,9 @@ pub struct AttrChange {
     pub after: Option<Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// What the change does to the running resource (downtime, restart), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
 }
 
 /// Compares desired with observed (already normalised) attributes.
@@ -46,6 +49,7 @@ pub fn diff(
                     before: None,
                     after: Some(after.clone()),
                     forces_replacement: false,
+                    note: None,
                 })
                 .collect();
             (Action::Create, attrs)
@@ -70,6 +74,7 @@ pub fn diff(
                         after: after.cloned(),
                         forces_replacement: kind.forces_replacement(name)
                             || (unknown && kind.binds_to_reference(name)),
+                        note: kind.change_note(name),
                     })
                 })
                 .collect();

@@ -85,7 +85,7 @@ fn refusal(c: &ResourceChange) -> String {
         return format!(
             "{head} and this plan would delete it ({why}).\n  \
              Restore its block in the stack file. To delete it on purpose, first apply it with \
-             `protect = false`, then remove the block."
+             `protect = false` (and `deletion_protection = false`), then remove the block."
         );
     }
     let forcing: Vec<String> = c
@@ -100,7 +100,7 @@ fn refusal(c: &ResourceChange) -> String {
     format!(
         "{head} and this plan would replace it: {} forces replacement.\n  \
          Revert that change, or list the attribute in ignore_changes. To replace it on purpose, \
-         first apply it with `protect = false`, then apply the change.",
+         first apply it with `protect = false` (and `deletion_protection = false`), then apply the change.",
         forcing.join(", ")
     )
 }
@@ -205,7 +205,10 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
             action,
             live_id: observed.map(|o| o.live_id.clone()),
             attributes,
-            reason: None,
+            reason: (action == Action::Update)
+                .then(|| desired::update_timing(r))
+                .flatten()
+                .map(str::to_string),
             protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
         });
     }

@@ -118,10 +118,10 @@ fn resource(out: &mut String, c: &ResourceChange, style: Style) {
 }
 
 fn attribute(out: &mut String, a: &AttrChange, width: usize, style: Style) {
-    let note = if a.forces_replacement {
-        style.red(" # forces replacement")
-    } else {
-        String::new()
+    let note = match (a.forces_replacement, a.note) {
+        (true, _) => style.red(" # forces replacement"),
+        (false, Some(note)) => style.yellow(&format!(" # {note}")),
+        (false, None) => String::new(),
     };
     let name = &a.name;
     match (&a.before, &a.after) {
@@ -222,6 +222,7 @@ mod tests {
             before,
             after,
             forces_replacement: forces,
+            note: None,
         }
     }
 

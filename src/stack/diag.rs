@@ -9,6 +9,8 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     pub message: String,
     pub help: Option<String>,
+    /// Whether the offending line may be shown: not when it may hold a secret.
+    pub quote: bool,
 }
 
 impl Diagnostic {
@@ -17,6 +19,7 @@ impl Diagnostic {
             span: Some(span),
             message: message.into(),
             help: None,
+            quote: true,
         }
     }
 }
@@ -55,6 +58,13 @@ impl fmt::Display for StackError {
                 continue;
             };
             let (line, col) = line_col(&self.source, span.start);
+            if !d.quote {
+                write!(f, "{path}:{line}:{col}: {}", d.message)?;
+                if let Some(help) = &d.help {
+                    write!(f, "\n  help: {help}")?;
+                }
+                continue;
+            }
             writeln!(f, "{path}:{line}:{col}: {}", d.message)?;
             let text = self.source.lines().nth(line - 1).unwrap_or("");
             let gutter = line.to_string().len();

@@ -13,10 +13,10 @@ pub use diag::{Diagnostic, StackError};
 use crate::model::{Address, Kind, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 use spec::{
-    ActionSpec, BlueGreenSpec, Cidr, Common, ForwardSpec, InstanceSpec, InternetGatewaySpec,
-    ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, RawStack, Reference, Regional,
-    RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
-    DEFAULT_REGION_KEY,
+    ActionSpec, AlarmSpec, BlueGreenSpec, Cidr, Common, DbInstanceSpec, DbSubnetGroupSpec,
+    ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec, ListenerSpec,
+    LoadBalancerSpec, RawStack, Reference, Regional, RouteTableSpec, RuleSpec, SecurityGroupSpec,
+    SubnetSpec, TargetGroupSpec, VpcSpec, DEFAULT_REGION_KEY,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -60,6 +60,9 @@ pub enum Spec {
     Listener(ListenerSpec),
     ListenerRule(ListenerRuleSpec),
     Instance(InstanceSpec),
+    DbSubnetGroup(DbSubnetGroupSpec),
+    DbInstance(DbInstanceSpec),
+    Alarm(AlarmSpec),
 }
 
 /// A `[blue_green.NAME]` block: the pair of colours whose traffic split on one
@@ -90,6 +93,9 @@ impl Spec {
             Spec::Listener(_) => Kind::Listener,
             Spec::ListenerRule(_) => Kind::ListenerRule,
             Spec::Instance(_) => Kind::Instance,
+            Spec::DbSubnetGroup(_) => Kind::DbSubnetGroup,
+            Spec::DbInstance(_) => Kind::DbInstance,
+            Spec::Alarm(_) => Kind::Alarm,
         }
     }
 
@@ -105,6 +111,9 @@ impl Spec {
             Spec::Listener(s) => s.common(),
             Spec::ListenerRule(s) => s.common(),
             Spec::Instance(s) => s.common(),
+            Spec::DbSubnetGroup(s) => s.common(),
+            Spec::DbInstance(s) => s.common(),
+            Spec::Alarm(s) => s.common(),
         }
     }
 
@@ -181,7 +190,31 @@ impl Spec {
                         .map(|r| field("target_groups", r, Kind::TargetGroup)),
                 )
                 .collect(),
+            Spec::DbSubnetGroup(s) => s
+                .subnets
+                .iter()
+                .map(|r| field("subnets", r, Kind::Subnet))
+                .collect(),
+            Spec::DbInstance(s) => {
+                std::iter::once(field("subnet_group", &s.subnet_group, Kind::DbSubnetGroup))
+                    .chain(
+                        s.security_groups
+                            .iter()
+                            .map(|r| field("security_groups", r, Kind::SecurityGroup)),
+                    )
+                    .collect()
+            }
+            Spec::Alarm(_) => vec![],
         }
+    }
+
+    /// Strings that may hold `${kind.name.attr}` interpolations.
+    pub fn templates(&self) -> Vec<&Spanned<String>> {
+        let own: Vec<&Spanned<String>> = match self {
+            Spec::Alarm(s) => s.dimensions.values().collect(),
+            _ => vec![],
+        };
+        self.common().tags.values().chain(own).collect()
     }
 }
 
@@ -208,9 +241,8 @@ impl Resource {
             .filter_map(|r| r.reference.get_ref().address().cloned());
         let interpolated = self
             .spec
-            .common()
-            .tags
-            .values()
+            .templates()
+            .into_iter()
             .flat_map(|v| interpolate::parse(v.get_ref()).unwrap_or_default())
             .map(|i| i.target);
         refs.chain(interpolated)
@@ -273,6 +305,7 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
             span: None,
             message: format!("cannot read the stack file: {e}"),
             help: Some("pass the path of a stack file, for example stacks/demo.toml".into()),
+            quote: false,
         }],
     })?;
     parse(path, source)
@@ -288,10 +321,18 @@ pub fn parse(path: &Path, source: String) -> Result<Stack, StackError> {
     let raw: RawStack = match toml::from_str(&source) {
         Ok(raw) => raw,
         Err(e) => {
+            let message = e.message().trim_end().to_string();
+            // A key named like a secret may sit on a line that holds one: never echo it.
+            let secret = ["password", "secret"]
+                .iter()
+                .any(|w| message.to_lowercase().contains(w));
             let d = Diagnostic {
                 span: e.span(),
-                message: e.message().trim_end().to_string(),
-                help: None,
+                help: secret.then(|| {
+                    "secrets never go in a stack file: name the environment variable that holds it, e.g. master_password_env = \"PROD_DB_PASSWORD\"".to_string()
+                }),
+                message,
+                quote: !secret,
             };
             return Err(fail(source, vec![d]));
         }
@@ -378,6 +419,13 @@ impl Checker {
                 Spec::ListenerRule,
             ))
             .chain(blocks(raw.instance, Kind::Instance, Spec::Instance))
+            .chain(blocks(
+                raw.db_subnet_group,
+                Kind::DbSubnetGroup,
+                Spec::DbSubnetGroup,
+            ))
+            .chain(blocks(raw.db_instance, Kind::DbInstance, Spec::DbInstance))
+            .chain(blocks(raw.alarm, Kind::Alarm, Spec::Alarm))
             .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
             .collect::<Vec<_>>();
         for (address, span, spec) in all {
@@ -668,6 +716,8 @@ impl Checker {
         }
         for (key, value) in common.tags {
             self.tag(key, value);
+        }
+        for value in r.spec.templates() {
             match interpolate::parse(value.get_ref()) {
                 Err(message) => {
                     self.error(value.span(), message);
@@ -824,6 +874,119 @@ impl Checker {
                 }
             }
             Spec::Instance(s) => self.regional(r, "ami", &s.ami),
+            Spec::DbSubnetGroup(s) => {
+                if s.subnets.len() < 2 {
+                    self.error(
+                        r.span.clone(),
+                        format!(
+                            "{}: a DB subnet group needs subnets in at least two zones",
+                            r.address
+                        ),
+                    );
+                }
+            }
+            Spec::DbInstance(s) => {
+                let id = s.identifier.get_ref();
+                let valid = (1..=63).contains(&id.len())
+                    && id.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !id.ends_with('-')
+                    && !id.contains("--");
+                if !valid {
+                    self.error(
+                        s.identifier.span(),
+                        format!("invalid DB instance identifier `{id}`"),
+                    )
+                    .help = Some(
+                        "1 to 63 letters, digits and single hyphens, starting with a letter".into(),
+                    );
+                }
+                self.one_of(
+                    s.engine.span(),
+                    "engine",
+                    s.engine.get_ref(),
+                    &[
+                        "postgres",
+                        "mysql",
+                        "mariadb",
+                        "oracle-ee",
+                        "oracle-se2",
+                        "sqlserver-ee",
+                        "sqlserver-se",
+                        "sqlserver-ex",
+                        "sqlserver-web",
+                    ],
+                );
+                self.in_range(&s.allocated_storage, "allocated_storage", 20..=65536);
+                self.in_range(&s.backup_retention_days, "backup_retention_days", 0..=35);
+                let var = s.master_password_env.get_ref();
+                if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    // The value may be the password itself: neither echoed nor quoted.
+                    let d = self.error(
+                        s.master_password_env.span(),
+                        format!(
+                            "{}: master_password_env is not an environment variable name",
+                            r.address
+                        ),
+                    );
+                    d.help = Some("name the variable that holds the password (letters, digits, `_`), for example PROD_DB_PASSWORD; never the password itself".into());
+                    d.quote = false;
+                }
+                let other = stack.resources.values().find(|o| match &o.spec {
+                    Spec::DbInstance(d) => {
+                        o.address < r.address
+                            && d.identifier.get_ref() == id
+                            && o.regions.iter().any(|g| r.in_region(g))
+                    }
+                    _ => false,
+                });
+                if let Some(other) = other {
+                    self.error(
+                        s.identifier.span(),
+                        format!(
+                            "{} and {} have the same identifier `{id}`",
+                            other.address, r.address
+                        ),
+                    );
+                }
+            }
+            Spec::Alarm(s) => {
+                self.one_of(
+                    s.statistic.span(),
+                    "statistic",
+                    s.statistic.get_ref(),
+                    &["Average", "Sum", "Minimum", "Maximum", "SampleCount"],
+                );
+                self.one_of(
+                    s.comparison.span(),
+                    "comparison",
+                    s.comparison.get_ref(),
+                    &[
+                        "GreaterThanThreshold",
+                        "GreaterThanOrEqualToThreshold",
+                        "LessThanThreshold",
+                        "LessThanOrEqualToThreshold",
+                    ],
+                );
+                self.one_of(
+                    s.treat_missing_data.span(),
+                    "treat_missing_data",
+                    s.treat_missing_data.get_ref(),
+                    &["missing", "breaching", "notBreaching", "ignore"],
+                );
+                if *s.period.get_ref() < 10
+                    || (*s.period.get_ref() > 30 && s.period.get_ref() % 60 != 0)
+                {
+                    self.error(
+                        s.period.span(),
+                        format!(
+                            "period {} is not 10, 20, 30 or a multiple of 60 seconds",
+                            s.period.get_ref()
+                        ),
+                    );
+                }
+                self.in_range(&s.evaluation_periods, "evaluation_periods", 1..=1440);
+            }
             Spec::SecurityGroup(s) => {
                 if let Some(name) = s.name.as_ref().filter(|n| {
                     n.get_ref().is_empty()

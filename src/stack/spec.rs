@@ -35,6 +35,12 @@ pub struct RawStack {
     #[serde(default)]
     pub instance: BTreeMap<String, Spanned<InstanceSpec>>,
     #[serde(default)]
+    pub db_subnet_group: BTreeMap<String, Spanned<DbSubnetGroupSpec>>,
+    #[serde(default)]
+    pub db_instance: BTreeMap<String, Spanned<DbInstanceSpec>>,
+    #[serde(default)]
+    pub alarm: BTreeMap<String, Spanned<AlarmSpec>>,
+    #[serde(default)]
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
 }
 
@@ -339,6 +345,71 @@ resource_spec!(InstanceSpec {
     #[serde(default)]
     target_groups: Vec<Spanned<Reference>>,
 });
+
+resource_spec!(DbSubnetGroupSpec {
+    subnets: Vec<Spanned<Reference>>,
+    #[serde(default = "default_description")]
+    description: String,
+});
+
+resource_spec!(DbInstanceSpec {
+    /// The DB instance identifier: what it is called in AWS. A change replaces it.
+    identifier: Spanned<String>,
+    engine: Spanned<String>,
+    /// Unset: whatever AWS picks at creation, not compared afterwards.
+    engine_version: Option<String>,
+    instance_class: String,
+    allocated_storage: Spanned<i64>,
+    storage_type: Option<String>,
+    subnet_group: Spanned<Reference>,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    #[serde(default)]
+    multi_az: bool,
+    #[serde(default = "seven")]
+    backup_retention_days: Spanned<i64>,
+    #[serde(default)]
+    deletion_protection: bool,
+    #[serde(default)]
+    publicly_accessible: bool,
+    master_username: String,
+    /// The environment variable holding the master password: never in a file,
+    /// a plan, a log or an error.
+    master_password_env: Spanned<String>,
+    /// Modifications take effect now (`true`) or in the next maintenance window.
+    #[serde(default)]
+    apply_immediately: bool,
+});
+
+fn seven() -> Spanned<i64> {
+    Spanned::new(0..0, 7)
+}
+
+resource_spec!(AlarmSpec {
+    namespace: String,
+    metric: String,
+    /// Values may interpolate live attributes: `"${load_balancer.app.arn_suffix}"`.
+    #[serde(default)]
+    dimensions: BTreeMap<String, Spanned<String>>,
+    statistic: Spanned<String>,
+    period: Spanned<i64>,
+    #[serde(default = "one")]
+    evaluation_periods: Spanned<i64>,
+    threshold: f64,
+    comparison: Spanned<String>,
+    /// `missing` (the default), `breaching`, `notBreaching` or `ignore`.
+    #[serde(default = "missing")]
+    treat_missing_data: Spanned<String>,
+    description: Option<String>,
+});
+
+fn one() -> Spanned<i64> {
+    Spanned::new(0..0, 1)
+}
+
+fn missing() -> Spanned<String> {
+    Spanned::new(0..0, "missing".to_string())
+}
 
 /// Hands a listener's or rule's forward action to blue-green switching: its
 /// live weights and active colour are then authoritative, never drift.

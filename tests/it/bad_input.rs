@@ -375,3 +375,55 @@ fn no_credentials_is_a_clear_error() {
         out.stderr
     );
 }
+
+fn with_database(extra: &str) -> String {
+    format!(
+        "{GOOD}\n[subnet.b]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n\n[db_subnet_group.main]\nsubnets = [\"subnet.a\", \"subnet.b\"]\n\n[db_instance.main]\nidentifier = \"orders\"\nengine = \"postgres\"\ninstance_class = \"db.t3.micro\"\nallocated_storage = 20\nsubnet_group = \"db_subnet_group.main\"\nmaster_username = \"app\"\n{extra}\n"
+    )
+}
+
+#[test]
+fn a_password_written_into_the_file_is_never_echoed() {
+    let leaked = "Tr0ub4dor&3-never-echo";
+    let text = with_database(&format!(
+        "master_password_env = \"DB_PASSWORD\"\nmaster_password = \"{leaked}\""
+    ));
+    rejects(
+        &text,
+        "master_password =",
+        "unknown field `master_password`",
+    );
+    let stack = StackFile::new(&text);
+    let out = run_cmd(reconcile().args(["plan", stack.arg()])).expect(1);
+    assert!(!out.stderr.contains(leaked), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("secrets never go in a stack file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_password_given_as_the_variable_name_is_never_echoed() {
+    let leaked = "hunter2!never-echo";
+    let text = with_database(&format!("master_password_env = \"{leaked}\""));
+    rejects(
+        &text,
+        &format!("\"{leaked}\""),
+        "master_password_env is not an environment variable name",
+    );
+    let stack = StackFile::new(&text);
+    let out = run_cmd(reconcile().args(["plan", stack.arg()])).expect(1);
+    assert!(!out.stderr.contains(leaked), "{}", out.stderr);
+}
+
+#[test]
+fn an_invalid_database_identifier() {
+    let text = with_database("master_password_env = \"DB_PASSWORD\"")
+        .replace("\"orders\"", "\"orders--db\"");
+    rejects(
+        &text,
+        "\"orders--db\"",
+        "invalid DB instance identifier `orders--db`",
+    );
+}

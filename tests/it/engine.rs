@@ -460,13 +460,15 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
     assert_eq!(
         calls[0],
-        serde_json::json!({ "ec2": 6, "elbv2": 2 }),
-        "one Describe per EC2 kind; load balancers and target groups listed once (none to tag here)"
+        serde_json::json!({ "cloudwatch": 1, "ec2": 6, "elbv2": 2, "rds": 2 }),
+        "one Describe per EC2 kind; the other services list once each (nothing of theirs to tag here)"
     );
 
     let stats = run(&["plan", "--stats", with_subnets(2).arg()]);
     assert!(
-        stats.stderr.contains("AWS calls: 8 (ec2=6, elbv2=2)"),
+        stats
+            .stderr
+            .contains("AWS calls: 11 (cloudwatch=1, ec2=6, elbv2=2, rds=2)"),
         "{}",
         stats.stderr
     );

@@ -153,28 +153,31 @@ impl StackFile {
 
 /// What a colleague uses in the console: the SDK, straight at the emulator.
 pub async fn ec2(region: &str) -> aws_sdk_ec2::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_sdk_ec2::Client::new(&console(region).await)
+}
+
+async fn console(region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(
             "testing", "testing", None, None, "tests",
         ))
         .load()
-        .await;
-    aws_sdk_ec2::Client::new(&config)
+        .await
+}
+
+pub async fn rds(region: &str) -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::new(&console(region).await)
+}
+
+pub async fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&console(region).await)
 }
 
 /// The ELBv2 console, as `ec2` is the EC2 one.
 pub async fn elb(region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_elasticloadbalancingv2::Client::new(&config)
+    aws_sdk_elasticloadbalancingv2::Client::new(&console(region).await)
 }
 
 /// The README's example stack (`stacks/demo.toml`) under a stack name of its own.

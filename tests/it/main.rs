@@ -5,3 +5,4 @@ mod balancing;
 mod engine;
 mod harness;
 mod saved_plans;
+mod stateful;

@@ -1,0 +1,231 @@
+//! CloudWatch metric alarms. Alarms are named `<stack>.<name>`, so one
+//! DescribeAlarms with a name prefix finds a stack's alarms; their tags (which
+//! DescribeAlarms does not return) are read per alarm to prove ownership.
+
+use super::{observed, AwsError, Created, Mutator};
+use crate::desired::threshold_text;
+use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use aws_sdk_cloudwatch::Client;
+use std::collections::BTreeMap;
+
+macro_rules! send {
+    ($op:literal, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+pub fn alarm_name(stack: &str, address: &Address) -> String {
+    format!("{stack}.{}", address.name)
+}
+
+pub async fn discover(
+    client: &Client,
+    stack: &str,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let alarms: Vec<_> = client
+        .describe_alarms()
+        .alarm_name_prefix(format!("{stack}."))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAlarms", e))?
+        .into_iter()
+        .flat_map(|page| page.metric_alarms().to_vec())
+        .collect();
+    let tags = futures::future::try_join_all(alarms.iter().map(|a| async move {
+        let arn = a.alarm_arn().unwrap_or_default();
+        send!(
+            "ListTagsForResource",
+            client.list_tags_for_resource().resource_arn(arn)
+        )
+        .map(|out| {
+            out.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect::<BTreeMap<String, String>>()
+        })
+    }))
+    .await?;
+    let mut found = Vec::new();
+    for (a, tags) in alarms.iter().zip(&tags) {
+        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+            continue;
+        }
+        let name = a.alarm_name().unwrap_or_default();
+        let dimensions = a
+            .dimensions()
+            .iter()
+            .filter_map(|d| Some((d.name()?.to_string(), Value::str(d.value()?))));
+        let mut attrs = vec![
+            ("namespace", Value::str(a.namespace().unwrap_or_default())),
+            ("metric", Value::str(a.metric_name().unwrap_or_default())),
+            ("dimensions", Value::Map(dimensions.collect())),
+            (
+                "statistic",
+                Value::str(a.statistic().map(|s| s.as_str()).unwrap_or_default()),
+            ),
+            (
+                "period",
+                Value::Int(i64::from(a.period().unwrap_or_default())),
+            ),
+            (
+                "evaluation_periods",
+                Value::Int(i64::from(a.evaluation_periods().unwrap_or_default())),
+            ),
+            (
+                "threshold",
+                Value::Str(threshold_text(a.threshold().unwrap_or_default())),
+            ),
+            (
+                "comparison",
+                Value::str(
+                    a.comparison_operator()
+                        .map(|c| c.as_str())
+                        .unwrap_or_default(),
+                ),
+            ),
+            (
+                "treat_missing_data",
+                Value::str(a.treat_missing_data().unwrap_or("missing")),
+            ),
+        ];
+        if let Some(d) = a.alarm_description().filter(|d| !d.is_empty()) {
+            attrs.push(("description", Value::str(d)));
+        }
+        let exports = BTreeMap::from([
+            ("name".to_string(), name.to_string()),
+            (
+                "arn".to_string(),
+                a.alarm_arn().unwrap_or_default().to_string(),
+            ),
+        ]);
+        found.extend(observed(region, Kind::Alarm, tags, name, attrs, exports));
+    }
+    Ok(found)
+}
+
+fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
+    attrs.get(key).and_then(Value::as_str)
+}
+
+fn int(attrs: &Attrs, key: &str) -> Option<i32> {
+    match attrs.get(key) {
+        Some(Value::Int(i)) => i32::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+impl Mutator {
+    /// PutMetricAlarm creates or overwrites the whole alarm: create and update are one.
+    pub(super) async fn put_alarm(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+    ) -> Result<Created, AwsError> {
+        let name = alarm_name(&self.stack, address);
+        let dimensions = attrs
+            .get("dimensions")
+            .and_then(Value::as_map)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                Dimension::builder()
+                    .name(k)
+                    .value(v.as_str().unwrap_or_default())
+                    .build()
+            })
+            .collect();
+        let tags = self
+            .tag_pairs(address, attrs)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        send!(
+            "PutMetricAlarm",
+            self.cloudwatch
+                .put_metric_alarm()
+                .alarm_name(&name)
+                .set_alarm_description(text(attrs, "description").map(str::to_string))
+                .namespace(text(attrs, "namespace").unwrap_or_default())
+                .metric_name(text(attrs, "metric").unwrap_or_default())
+                .set_dimensions(Some(dimensions))
+                .statistic(Statistic::from(
+                    text(attrs, "statistic").unwrap_or_default()
+                ))
+                .set_period(int(attrs, "period"))
+                .set_evaluation_periods(int(attrs, "evaluation_periods"))
+                .set_threshold(text(attrs, "threshold").and_then(|t| t.parse().ok()))
+                .comparison_operator(ComparisonOperator::from(
+                    text(attrs, "comparison").unwrap_or_default()
+                ))
+                .set_treat_missing_data(text(attrs, "treat_missing_data").map(str::to_string))
+                .set_tags(Some(tags))
+        )?;
+        Ok(Created {
+            exports: BTreeMap::from([
+                ("id".to_string(), name.clone()),
+                ("name".to_string(), name.clone()),
+            ]),
+            live_id: name,
+        })
+    }
+
+    pub(super) async fn alarm_update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
+        let mut wanted = attrs.clone();
+        for i in ignore {
+            if let Some(v) = observed.attrs.get(i) {
+                wanted.insert(i.clone(), v.clone());
+            }
+        }
+        let settings_differ = wanted
+            .iter()
+            .any(|(k, v)| k != "tags" && k != "protect" && observed.attrs.get(k) != Some(v));
+        if settings_differ {
+            self.put_alarm(&observed.address, &wanted).await?;
+        }
+        let arn = observed.exports.get("arn").cloned().unwrap_or_default();
+        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let set = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        send!(
+            "TagResource",
+            self.cloudwatch
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(set))
+        )?;
+        if !stale.is_empty() {
+            send!(
+                "UntagResource",
+                self.cloudwatch
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(stale))
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn alarm_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        send!(
+            "DeleteAlarms",
+            self.cloudwatch
+                .delete_alarms()
+                .alarm_names(&observed.live_id)
+        )
+        .map(drop)
+    }
+}

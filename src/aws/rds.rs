@@ -1,0 +1,584 @@
+//! RDS: DB subnet groups and DB instances. Instances carry their tags in
+//! DescribeDBInstances; subnet groups do not, so only the groups whose names
+//! reconcile would have given them have their tags read.
+
+use super::{observed, AwsError, Created, Mutator};
+use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value};
+use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::Client;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+macro_rules! send {
+    ($op:literal, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+macro_rules! all_pages {
+    ($op:literal, $request:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+/// The name reconcile gives a DB subnet group: lowercase, as RDS stores it.
+pub fn subnet_group_name(stack: &str, address: &Address) -> String {
+    format!("{stack}-{}", address.name)
+        .to_lowercase()
+        .replace('_', "-")
+}
+
+/// RDS resources are identified by ARN: a subnet group's name and a database's
+/// identifier may be the same string, and live ids must not collide.
+fn subnet_group_arn(db_arn: &str, name: &str) -> String {
+    match db_arn.rsplit_once(":db:") {
+        Some((prefix, _)) => format!("{prefix}:subgrp:{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The name in a DB subnet group ARN, which is what RDS's calls take.
+fn subnet_group_name_of(arn: &str) -> &str {
+    arn.rsplit_once(":subgrp:").map_or(arn, |(_, name)| name)
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
+}
+
+fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
+    tags.get(crate::model::STACK_TAG).map(String::as_str) == Some(stack)
+}
+
+pub async fn discover(
+    client: &Client,
+    stack: &str,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let (instances, groups) = tokio::try_join!(
+        async { all_pages!("DescribeDBInstances", client.describe_db_instances()) },
+        async { all_pages!("DescribeDBSubnetGroups", client.describe_db_subnet_groups()) },
+    )?;
+    let prefix = format!("{}-", stack.to_lowercase());
+    let candidates: Vec<_> = groups
+        .into_iter()
+        .filter(|g| {
+            g.db_subnet_group_name()
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect();
+    let group_tags = futures::future::try_join_all(candidates.iter().map(|g| async move {
+        let arn = g.db_subnet_group_arn().unwrap_or_default();
+        send!(
+            "ListTagsForResource",
+            client.list_tags_for_resource().resource_name(arn)
+        )
+        .map(|out| tag_map(out.tag_list()))
+    }))
+    .await?;
+
+    let mut found = Vec::new();
+    for (g, tags) in candidates.iter().zip(&group_tags) {
+        if !owned_by(tags, stack) {
+            continue;
+        }
+        let name = g.db_subnet_group_name().unwrap_or_default();
+        let subnets = g.subnets().iter().filter_map(|s| s.subnet_identifier());
+        let exports = BTreeMap::from([
+            ("name".to_string(), name.to_string()),
+            (
+                "arn".to_string(),
+                g.db_subnet_group_arn().unwrap_or_default().to_string(),
+            ),
+        ]);
+        found.extend(observed(
+            region,
+            Kind::DbSubnetGroup,
+            tags,
+            g.db_subnet_group_arn().unwrap_or_default(),
+            [
+                (
+                    "description",
+                    Value::str(g.db_subnet_group_description().unwrap_or_default()),
+                ),
+                ("subnets", Value::set(subnets.map(|s| Value::Id(s.into())))),
+            ],
+            exports,
+        ));
+    }
+    for db in &instances {
+        let tags = tag_map(db.tag_list());
+        if !owned_by(&tags, stack) || db.db_instance_status() == Some("deleting") {
+            continue;
+        }
+        let id = db.db_instance_identifier().unwrap_or_default();
+        let arn = db.db_instance_arn().unwrap_or_default();
+        let endpoint = db.endpoint();
+        let group = db
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_name())
+            .unwrap_or_default();
+        let groups = db
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id());
+        let mut attrs = vec![
+            ("identifier", Value::str(id)),
+            ("engine", Value::str(db.engine().unwrap_or_default())),
+            (
+                "engine_version",
+                Value::str(db.engine_version().unwrap_or_default()),
+            ),
+            (
+                "instance_class",
+                Value::str(db.db_instance_class().unwrap_or_default()),
+            ),
+            (
+                "allocated_storage",
+                Value::Int(i64::from(db.allocated_storage().unwrap_or_default())),
+            ),
+            ("subnet_group", Value::Id(subnet_group_arn(arn, group))),
+            (
+                "security_groups",
+                Value::set(groups.map(|g| Value::Id(g.into()))),
+            ),
+            ("multi_az", Value::Bool(db.multi_az().unwrap_or(false))),
+            (
+                "backup_retention_days",
+                Value::Int(i64::from(db.backup_retention_period().unwrap_or_default())),
+            ),
+            (
+                "deletion_protection",
+                Value::Bool(db.deletion_protection().unwrap_or(false)),
+            ),
+            (
+                "publicly_accessible",
+                Value::Bool(db.publicly_accessible().unwrap_or(false)),
+            ),
+            (
+                "master_username",
+                Value::str(db.master_username().unwrap_or_default()),
+            ),
+        ];
+        if let Some(t) = db.storage_type() {
+            attrs.push(("storage_type", Value::str(t)));
+        }
+        let exports = BTreeMap::from([
+            ("identifier".to_string(), id.to_string()),
+            (
+                "arn".to_string(),
+                db.db_instance_arn().unwrap_or_default().to_string(),
+            ),
+            (
+                "endpoint".to_string(),
+                endpoint
+                    .and_then(|e| e.address())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            (
+                "port".to_string(),
+                endpoint
+                    .and_then(|e| e.port())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+        ]);
+        found.extend(observed(
+            region,
+            Kind::DbInstance,
+            &tags,
+            arn,
+            attrs,
+            exports,
+        ));
+    }
+    Ok(found)
+}
+
+fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
+    attrs.get(key).and_then(Value::as_str)
+}
+
+fn int(attrs: &Attrs, key: &str) -> Option<i32> {
+    match attrs.get(key) {
+        Some(Value::Int(i)) => i32::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+fn flag(attrs: &Attrs, key: &str) -> Option<bool> {
+    match attrs.get(key) {
+        Some(Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+fn ids(attrs: &Attrs, key: &str) -> Vec<String> {
+    attrs
+        .get(key)
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn rds_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// `identifier-final-YYYYMMDD-HHMMSS`: what every deliberate deletion leaves behind.
+pub fn final_snapshot_name(identifier: &str, now: std::time::SystemTime) -> String {
+    let stamp = aws_smithy_types::DateTime::from(now)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let digits: String = stamp
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(14)
+        .collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    format!("{identifier}-final-{date}-{time}")
+}
+
+impl Mutator {
+    pub(super) async fn rds_create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        inputs: &Inputs,
+    ) -> Result<Created, AwsError> {
+        let c = &self.rds;
+        let tags = Some(rds_tags(self.tag_pairs(address, attrs)));
+        match address.kind {
+            Kind::DbSubnetGroup => {
+                let name = subnet_group_name(&self.stack, address);
+                let out = send!(
+                    "CreateDBSubnetGroup",
+                    c.create_db_subnet_group()
+                        .db_subnet_group_name(&name)
+                        .db_subnet_group_description(text(attrs, "description").unwrap_or_default())
+                        .set_subnet_ids(Some(ids(attrs, "subnets")))
+                        .set_tags(tags)
+                )?;
+                let arn = out
+                    .db_subnet_group()
+                    .and_then(|g| g.db_subnet_group_arn())
+                    .unwrap_or_default();
+                Ok(Created {
+                    exports: BTreeMap::from([
+                        ("id".to_string(), arn.to_string()),
+                        ("name".to_string(), name),
+                        ("arn".to_string(), arn.to_string()),
+                    ]),
+                    live_id: arn.to_string(),
+                })
+            }
+            _ => {
+                let identifier = text(attrs, "identifier").unwrap_or_default();
+                let password = inputs.get("master_password").ok_or_else(|| AwsError {
+                    operation: "CreateDBInstance",
+                    code: "MissingPassword".into(),
+                    message: "the master password's environment variable is not set".into(),
+                })?;
+                send!(
+                    "CreateDBInstance",
+                    c.create_db_instance()
+                        .db_instance_identifier(identifier)
+                        .engine(text(attrs, "engine").unwrap_or_default())
+                        .set_engine_version(text(attrs, "engine_version").map(str::to_string))
+                        .db_instance_class(text(attrs, "instance_class").unwrap_or_default())
+                        .set_allocated_storage(int(attrs, "allocated_storage"))
+                        .set_storage_type(text(attrs, "storage_type").map(str::to_string))
+                        .set_db_subnet_group_name(
+                            text(attrs, "subnet_group")
+                                .map(|g| subnet_group_name_of(g).to_string())
+                        )
+                        .set_vpc_security_group_ids(Some(ids(attrs, "security_groups")))
+                        .set_multi_az(flag(attrs, "multi_az"))
+                        .set_backup_retention_period(int(attrs, "backup_retention_days"))
+                        .set_deletion_protection(flag(attrs, "deletion_protection"))
+                        .set_publicly_accessible(flag(attrs, "publicly_accessible"))
+                        .master_username(text(attrs, "master_username").unwrap_or_default())
+                        .master_user_password(password)
+                        .set_tags(tags)
+                )?;
+                let exports = self
+                    .wait_for(identifier, "creating", Some("available"))
+                    .await?;
+                Ok(Created {
+                    live_id: exports.get("arn").cloned().unwrap_or_default(),
+                    exports,
+                })
+            }
+        }
+    }
+
+    pub(super) async fn rds_update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+        inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        let c = &self.rds;
+        let differs = |key: &str| {
+            !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
+        };
+        let arn = observed.live_id.as_str();
+        let name = observed
+            .exports
+            .get("name")
+            .or(observed.exports.get("identifier"))
+            .cloned()
+            .unwrap_or_default();
+        match observed.address.kind {
+            Kind::DbSubnetGroup => {
+                if differs("description") || differs("subnets") {
+                    send!(
+                        "ModifyDBSubnetGroup",
+                        c.modify_db_subnet_group()
+                            .db_subnet_group_name(&name)
+                            .db_subnet_group_description(
+                                text(attrs, "description").unwrap_or_default()
+                            )
+                            .set_subnet_ids(Some(ids(attrs, "subnets")))
+                    )?;
+                }
+            }
+            _ => {
+                let when = |key: &str| differs(key);
+                let modify = c
+                    .modify_db_instance()
+                    .db_instance_identifier(&name)
+                    .apply_immediately(inputs.contains_key("apply_immediately"))
+                    .set_engine_version(
+                        text(attrs, "engine_version")
+                            .filter(|_| when("engine_version"))
+                            .map(str::to_string),
+                    )
+                    .set_allow_major_version_upgrade(when("engine_version").then_some(true))
+                    .set_db_instance_class(
+                        text(attrs, "instance_class")
+                            .filter(|_| when("instance_class"))
+                            .map(str::to_string),
+                    )
+                    .set_allocated_storage(
+                        int(attrs, "allocated_storage").filter(|_| when("allocated_storage")),
+                    )
+                    .set_storage_type(
+                        text(attrs, "storage_type")
+                            .filter(|_| when("storage_type"))
+                            .map(str::to_string),
+                    )
+                    .set_vpc_security_group_ids(
+                        when("security_groups").then(|| ids(attrs, "security_groups")),
+                    )
+                    .set_multi_az(flag(attrs, "multi_az").filter(|_| when("multi_az")))
+                    .set_backup_retention_period(
+                        int(attrs, "backup_retention_days")
+                            .filter(|_| when("backup_retention_days")),
+                    )
+                    .set_deletion_protection(
+                        flag(attrs, "deletion_protection").filter(|_| when("deletion_protection")),
+                    )
+                    .set_publicly_accessible(
+                        flag(attrs, "publicly_accessible").filter(|_| when("publicly_accessible")),
+                    );
+                let changed = [
+                    "engine_version",
+                    "instance_class",
+                    "allocated_storage",
+                    "storage_type",
+                    "security_groups",
+                    "multi_az",
+                    "backup_retention_days",
+                    "deletion_protection",
+                    "publicly_accessible",
+                ]
+                .iter()
+                .any(|k| when(k));
+                if changed {
+                    send!("ModifyDBInstance", modify)?;
+                    self.wait_for(&name, "modifying", Some("available")).await?;
+                }
+            }
+        }
+        let (set, stale) = self.retagging(observed, attrs, ignore);
+        send!(
+            "AddTagsToResource",
+            c.add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(rds_tags(set)))
+        )?;
+        if !stale.is_empty() {
+            send!(
+                "RemoveTagsFromResource",
+                c.remove_tags_from_resource()
+                    .resource_name(arn)
+                    .set_tag_keys(Some(stale))
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn rds_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let c = &self.rds;
+        let name = observed
+            .exports
+            .get("name")
+            .or(observed.exports.get("identifier"))
+            .cloned()
+            .unwrap_or_default();
+        match observed.address.kind {
+            Kind::DbSubnetGroup => {
+                super::retry_while(
+                    || async {
+                        send!(
+                            "DeleteDBSubnetGroup",
+                            c.delete_db_subnet_group().db_subnet_group_name(&name)
+                        )
+                        .map(drop)
+                    },
+                    |e| e.code == "InvalidDBSubnetGroupStateFault",
+                    8,
+                )
+                .await
+            }
+            _ => {
+                // A deliberate deletion always leaves a final snapshot.
+                let snapshot = final_snapshot_name(&name, std::time::SystemTime::now());
+                send!(
+                    "DeleteDBInstance",
+                    c.delete_db_instance()
+                        .db_instance_identifier(&name)
+                        .skip_final_snapshot(false)
+                        .final_db_snapshot_identifier(&snapshot)
+                        .delete_automated_backups(false)
+                )?;
+                self.progress(format!(
+                    "{} ({}): final snapshot {snapshot}",
+                    observed.address, observed.region
+                ));
+                self.wait_for(&name, "deleting", None).await.map(drop)
+            }
+        }
+    }
+
+    /// Polls until the instance reaches `status` (or is gone, for `None`),
+    /// reporting progress while it waits: RDS takes minutes.
+    async fn wait_for(
+        &self,
+        identifier: &str,
+        doing: &str,
+        status: Option<&str>,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_secs(5);
+        loop {
+            let found = send!(
+                "DescribeDBInstances",
+                self.rds
+                    .describe_db_instances()
+                    .db_instance_identifier(identifier)
+            );
+            let db = match found {
+                Err(e) if e.code == "DBInstanceNotFound" && status.is_none() => {
+                    return Ok(BTreeMap::new())
+                }
+                other => other?.db_instances().first().cloned(),
+            };
+            let now = db
+                .as_ref()
+                .and_then(|d| d.db_instance_status())
+                .unwrap_or("unknown")
+                .to_string();
+            if status == Some(now.as_str()) {
+                let db = db.expect("a status was read from it");
+                let endpoint = db.endpoint();
+                return Ok(BTreeMap::from([
+                    ("identifier".to_string(), identifier.to_string()),
+                    (
+                        "id".to_string(),
+                        db.db_instance_arn().unwrap_or_default().to_string(),
+                    ),
+                    (
+                        "arn".to_string(),
+                        db.db_instance_arn().unwrap_or_default().to_string(),
+                    ),
+                    (
+                        "endpoint".to_string(),
+                        endpoint
+                            .and_then(|e| e.address())
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                    (
+                        "port".to_string(),
+                        endpoint
+                            .and_then(|e| e.port())
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                ]));
+            }
+            if started.elapsed() > Duration::from_secs(3600) {
+                return Err(AwsError {
+                    operation: "waiting for the DB instance",
+                    code: "Timeout".into(),
+                    message: format!(
+                        "{identifier} is still {now} after an hour; rerun apply to pick it up"
+                    ),
+                });
+            }
+            self.progress(format!(
+                "{identifier}: {doing}, status {now} ({}s)",
+                started.elapsed().as_secs()
+            ));
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_snapshots_are_named_by_time() {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(
+            final_snapshot_name("production-db", t),
+            "production-db-final-20261118-110640"
+        );
+    }
+
+    #[test]
+    fn subnet_group_arns_are_derived_from_the_database_arn() {
+        let arn = subnet_group_arn("arn:aws:rds:us-east-1:123:db:prod", "prod-main");
+        assert_eq!(arn, "arn:aws:rds:us-east-1:123:subgrp:prod-main");
+        assert_eq!(subnet_group_name_of(&arn), "prod-main");
+    }
+
+    #[test]
+    fn subnet_group_names_are_what_rds_stores() {
+        let a = Address::new(Kind::DbSubnetGroup, "main_db");
+        assert_eq!(subnet_group_name("Prod", &a), "prod-main-db");
+    }
+}

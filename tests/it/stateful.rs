@@ -1,0 +1,435 @@
+//! The stateful layer against the emulator: a protected database survives every
+//! way of losing it, a deliberate deletion leaves a final snapshot, the password
+//! never appears anywhere, modifications are in place, alarms follow the file.
+
+use crate::harness::{
+    actions, cloudwatch, live, rds, reconcile, run, run_cmd, unique, Run, StackFile,
+};
+
+fn database(name: &str, region: &str, identifier: &str, variable: &str, extra: &str) -> String {
+    format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{region}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.db_a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[subnet.db_b]
+vpc = "vpc.main"
+cidr = "10.0.2.0/24"
+zone = "b"
+
+[security_group.db]
+vpc = "vpc.main"
+ingress = [{{ protocol = "tcp", port = 5432, cidr = "10.0.0.0/16" }}]
+
+[db_subnet_group.main]
+subnets = ["subnet.db_a", "subnet.db_b"]
+
+[db_instance.main]
+identifier = "{identifier}"
+engine = "postgres"
+engine_version = "16.3"
+instance_class = "db.t3.micro"
+allocated_storage = 20
+subnet_group = "db_subnet_group.main"
+security_groups = ["security_group.db"]
+master_username = "app"
+master_password_env = "{variable}"
+{extra}
+"#
+    )
+}
+
+/// Runs the binary with the password in the environment, and checks it never shows.
+fn with_password(variable: &str, password: &str, args: &[&str]) -> Run {
+    let out = run_cmd(reconcile().env(variable, password).args(args));
+    assert!(
+        !out.stdout.contains(password) && !out.stderr.contains(password),
+        "the password leaked:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    out
+}
+
+async fn database_arn(region: &str, identifier: &str) -> Option<String> {
+    let found = rds(region)
+        .await
+        .describe_db_instances()
+        .db_instance_identifier(identifier)
+        .send()
+        .await
+        .ok()?;
+    found
+        .db_instances()
+        .first()?
+        .db_instance_arn()
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_protected_database_survives_every_way_of_losing_it() {
+    let name = unique("db");
+    let region = "us-east-1";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_1", "pw-never-shown-7f3a9c");
+    let text = |extra: &str| database(&name, region, &identifier, variable, extra);
+    let stack = StackFile::new(&text(""));
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    let arn = database_arn(region, &identifier)
+        .await
+        .expect("the database exists");
+
+    // A plan made before protection was added: it would replace the database.
+    stack.write(&text("").replace("engine = \"postgres\"", "engine = \"mysql\""));
+    let before_protection = stack.dir.path().join("replace.json");
+    let planned = with_password(
+        variable,
+        password,
+        &[
+            "plan",
+            stack.arg(),
+            "--out",
+            before_protection.to_str().unwrap(),
+        ],
+    );
+    planned.expect(0);
+    let saved = std::fs::read_to_string(&before_protection).unwrap();
+    assert!(
+        !saved.contains(password),
+        "the saved plan holds no password"
+    );
+
+    // Protection is added (an in-place update), then every way of losing it is refused.
+    stack.write(&text("protect = true"));
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+
+    let refused = with_password(
+        variable,
+        password,
+        &["apply", before_protection.to_str().unwrap()],
+    )
+    .expect(1);
+    assert!(
+        refused.stderr.contains("changed since this plan was made"),
+        "{}",
+        refused.stderr
+    );
+
+    let head = format!("db_instance.main in {region} ({arn}) is protected");
+    let attempts = [
+        (
+            "block removed",
+            text("")
+                .split("[db_instance.main]")
+                .next()
+                .unwrap()
+                .to_string(),
+            "would delete it (not in the stack file)",
+        ),
+        (
+            "identifier changed",
+            text("protect = true").replace(
+                &format!("\"{identifier}\""),
+                &format!("\"{identifier}-v2\""),
+            ),
+            "would replace it: `identifier`",
+        ),
+        (
+            "engine changed",
+            text("protect = true").replace("engine = \"postgres\"", "engine = \"mysql\""),
+            "would replace it: `engine`",
+        ),
+        (
+            "stack pruned",
+            format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n"),
+            "would delete it (not in the stack file)",
+        ),
+    ];
+    for (how, file, why) in attempts {
+        stack.write(&file);
+        for command in [
+            &["plan", stack.arg()][..],
+            &["apply", stack.arg(), "--auto-approve"][..],
+        ] {
+            let out = with_password(variable, password, command).expect(1);
+            assert!(
+                out.stderr.contains(&head) && out.stderr.contains(why),
+                "{how}: {}",
+                out.stderr
+            );
+        }
+        assert_eq!(
+            database_arn(region, &identifier).await.as_deref(),
+            Some(&*arn),
+            "{how}: the database is still there"
+        );
+    }
+    assert_eq!(
+        live(region, &name).await.vpcs.len(),
+        1,
+        "a refused plan changes nothing at all"
+    );
+}
+
+#[tokio::test]
+async fn a_database_deleted_on_purpose_leaves_a_final_snapshot_and_no_password_anywhere() {
+    let name = unique("dbdel");
+    let region = "us-east-2";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_2", "pw-never-shown-b81d2e");
+    let full = database(&name, region, &identifier, variable, "");
+    let stack = StackFile::new(&full);
+
+    // Without the variable, apply stops before changing anything.
+    let missing = run(&["apply", stack.arg(), "--auto-approve"]).expect(1);
+    assert!(
+        missing.stderr.contains(&format!("db_instance.main needs its master password in the environment variable {variable}, which is not set")),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        live(region, &name).await.vpcs.is_empty(),
+        "nothing was created"
+    );
+
+    with_password(variable, password, &["plan", stack.arg()]).expect(0);
+    with_password(variable, password, &["plan", stack.arg(), "--json"]).expect(0);
+    with_password(
+        variable,
+        password,
+        &["-vv", "apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
+
+    stack.write(full.split("[db_instance.main]").next().unwrap());
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![format!("delete db_instance.main@{region}")]
+    );
+    let deleted = with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    assert!(
+        deleted
+            .stderr
+            .contains(&format!("final snapshot {identifier}-final-")),
+        "{}",
+        deleted.stderr
+    );
+    assert!(database_arn(region, &identifier).await.is_none());
+    let snapshots = rds(region)
+        .await
+        .describe_db_snapshots()
+        .db_instance_identifier(&identifier)
+        .snapshot_type("manual")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = snapshots
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let stamp = names[0]
+        .strip_prefix(&format!("{identifier}-final-"))
+        .unwrap();
+    assert!(
+        stamp.len() == 15 && stamp.chars().all(|c| c.is_ascii_digit() || c == '-'),
+        "timestamped: {stamp}"
+    );
+}
+
+#[tokio::test]
+async fn database_changes_are_in_place_and_say_what_they_cost() {
+    let name = unique("dbmod");
+    let region = "eu-west-3";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_3", "pw-never-shown-33c0aa");
+    let text = |class: &str| {
+        database(
+            &name,
+            region,
+            &identifier,
+            variable,
+            "apply_immediately = true",
+        )
+        .replace("db.t3.micro", class)
+    };
+    let stack = StackFile::new(&text("db.t3.micro"));
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    let arn = database_arn(region, &identifier).await.unwrap();
+
+    stack.write(&text("db.t3.small"));
+    let plan = with_password(variable, password, &["plan", stack.arg()])
+        .expect(0)
+        .stdout;
+    assert!(plan.contains("~ db_instance.main"), "{plan}");
+    assert!(plan.contains("(applied immediately)"), "{plan}");
+    assert!(
+        plan.contains(
+            r#"instance_class = "db.t3.micro" → "db.t3.small" # downtime: the instance restarts"#
+        ),
+        "{plan}"
+    );
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
+    let found = rds(region)
+        .await
+        .describe_db_instances()
+        .db_instance_identifier(&identifier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        found.db_instances()[0].db_instance_class(),
+        Some("db.t3.small")
+    );
+    assert_eq!(
+        found.db_instances()[0].db_instance_arn(),
+        Some(&*arn),
+        "modified, not replaced"
+    );
+}
+
+#[tokio::test]
+async fn alarm_dimensions_interpolate_live_attributes_and_drift_is_corrected() {
+    let name = unique("alarm");
+    let region = "ap-southeast-1";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_4", "pw-never-shown-41aa90");
+    let alarm = r#"
+[alarm.db_cpu]
+namespace = "AWS/RDS"
+metric = "CPUUtilization"
+dimensions = { DBInstanceIdentifier = "${db_instance.main.identifier}" }
+statistic = "Average"
+period = 60
+evaluation_periods = 3
+threshold = 80
+comparison = "GreaterThanThreshold"
+description = "database CPU"
+"#;
+    let stack = StackFile::new(&format!(
+        "{}{alarm}",
+        database(&name, region, &identifier, variable, "")
+    ));
+    let plan = with_password(variable, password, &["plan", stack.arg()])
+        .expect(0)
+        .stdout;
+    assert!(
+        plan.contains("dimensions         = { DBInstanceIdentifier = (known after apply) }"),
+        "{plan}"
+    );
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
+
+    let client = cloudwatch(region).await;
+    let alarm_name = format!("{name}.db_cpu");
+    let found = client
+        .describe_alarms()
+        .alarm_names(&alarm_name)
+        .send()
+        .await
+        .unwrap();
+    let live_alarm = &found.metric_alarms()[0];
+    assert_eq!(live_alarm.dimensions()[0].value(), Some(&*identifier));
+    assert_eq!(live_alarm.threshold(), Some(80.0));
+
+    // A colleague raises the threshold in the console.
+    client
+        .put_metric_alarm()
+        .alarm_name(&alarm_name)
+        .namespace("AWS/RDS")
+        .metric_name("CPUUtilization")
+        .dimensions(live_alarm.dimensions()[0].clone())
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+        .period(60)
+        .evaluation_periods(3)
+        .threshold(95.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .alarm_description("database CPU")
+        .send()
+        .await
+        .unwrap();
+    let plan = with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(2)
+    .stdout;
+    assert!(plan.contains(r#"~ threshold = "95" → "80""#), "{plan}");
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
+    let found = client
+        .describe_alarms()
+        .alarm_names(&alarm_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.metric_alarms()[0].threshold(), Some(80.0));
+}
