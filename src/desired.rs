@@ -6,7 +6,7 @@
 use crate::model::{Address, Attrs, Value};
 use crate::stack::interpolate;
 use crate::stack::spec::{ActionSpec, ForwardSpec, Reference, RuleSpec};
-use crate::stack::{rule_ports, zone_name, Resource, Spec, Stack};
+use crate::stack::{dns_name, rule_ports, zone_name, Resource, Spec, Stack};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -235,8 +235,36 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 set("description", Value::str(d));
             }
         }
+        Spec::DnsZone(s) => {
+            set("name", regional_str(dns_name(s.name.get_ref())));
+        }
+        Spec::DnsRecord(s) => {
+            set("zone", reference(s.zone.get_ref()));
+            set("name", regional_str(dns_name(s.name.get_ref())));
+            set("type", Value::str(s.record_type.get_ref()));
+            if let Some(ttl) = &s.ttl {
+                set("ttl", Value::Int(*ttl.get_ref()));
+                set("values", Value::set(s.values.iter().map(Value::str)));
+            }
+            if let Some(a) = s.alias.as_ref().and_then(|a| a.get_ref().address()) {
+                let exported = |attr| {
+                    resolve
+                        .attribute(a, attr)
+                        .map_or(Value::Unknown, |v| Value::Str(v.to_lowercase()))
+                };
+                set(
+                    "alias",
+                    Value::map([
+                        ("dns_name", exported("dns_name")),
+                        ("zone_id", exported("zone_id")),
+                    ]),
+                );
+            }
+        }
     }
-    set("tags", tags(stack, r, resolve));
+    if r.address.kind != crate::model::Kind::DnsRecord {
+        set("tags", tags(stack, r, resolve));
+    }
     set("protect", Value::Bool(r.spec.common().protect));
     attrs
 }

@@ -31,6 +31,8 @@ pub enum Kind {
     DbSubnetGroup,
     DbInstance,
     Alarm,
+    DnsZone,
+    DnsRecord,
 }
 
 /// How a kind is replaced when an attribute AWS cannot change in place changes.
@@ -45,7 +47,7 @@ pub enum ReplaceOrder {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -59,6 +61,8 @@ impl Kind {
         Kind::DbSubnetGroup,
         Kind::DbInstance,
         Kind::Alarm,
+        Kind::DnsZone,
+        Kind::DnsRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +80,8 @@ impl Kind {
             Kind::DbSubnetGroup => "db_subnet_group",
             Kind::DbInstance => "db_instance",
             Kind::Alarm => "alarm",
+            Kind::DnsZone => "dns_zone",
+            Kind::DnsRecord => "dns_record",
         }
     }
 
@@ -104,7 +110,8 @@ impl Kind {
             Kind::Listener => elb_arn(":listener/app/"),
             Kind::ListenerRule => elb_arn(":listener-rule/app/"),
             // Named by the stack; nothing outside it is referenced by id.
-            Kind::DbSubnetGroup | Kind::DbInstance | Kind::Alarm => false,
+            Kind::DbSubnetGroup | Kind::DbInstance | Kind::Alarm | Kind::DnsRecord => false,
+            Kind::DnsZone => s.starts_with('Z') && s.chars().all(|c| c.is_ascii_alphanumeric()),
         }
     }
 
@@ -123,6 +130,8 @@ impl Kind {
             Kind::DbSubnetGroup => &["id", "arn", "name"],
             Kind::DbInstance => &["id", "arn", "identifier", "endpoint", "port"],
             Kind::Alarm => &["id", "arn", "name"],
+            Kind::DnsZone => &["id", "name"],
+            Kind::DnsRecord => &["id", "name"],
         }
     }
 
@@ -226,6 +235,8 @@ impl Kind {
                 "tags",
                 "protect",
             ],
+            Kind::DnsZone => &["name", "tags", "protect"],
+            Kind::DnsRecord => &["zone", "name", "type", "ttl", "values", "alias", "protect"],
         }
     }
 
@@ -243,6 +254,8 @@ impl Kind {
             Kind::ListenerRule => &["listener"],
             Kind::Instance => &["ami", "instance_type", "subnet", "user_data"],
             Kind::DbSubnetGroup | Kind::Alarm => &[],
+            Kind::DnsZone => &["name"],
+            Kind::DnsRecord => &["zone", "name", "type"],
             Kind::DbInstance => &["identifier", "engine", "master_username", "subnet_group"],
         };
         fixed.contains(&attr)

@@ -755,7 +755,9 @@ impl Mutator {
             | Kind::ListenerRule
             | Kind::DbSubnetGroup
             | Kind::DbInstance
-            | Kind::Alarm => unreachable!("not an EC2 kind"),
+            | Kind::Alarm
+            | Kind::DnsZone
+            | Kind::DnsRecord => unreachable!("not an EC2 kind"),
             Kind::SecurityGroup => {
                 let desired = self.resolve_self(id, attrs);
                 for (key, egress) in [("ingress", false), ("egress", true)] {
@@ -861,7 +863,9 @@ impl Mutator {
             | Kind::ListenerRule
             | Kind::DbSubnetGroup
             | Kind::DbInstance
-            | Kind::Alarm => unreachable!("not an EC2 kind"),
+            | Kind::Alarm
+            | Kind::DnsZone
+            | Kind::DnsRecord => unreachable!("not an EC2 kind"),
             Kind::SecurityGroup => {
                 retry_while(
                     || async {

@@ -5,6 +5,7 @@ pub mod cloudwatch;
 pub mod ec2;
 pub mod elbv2;
 pub mod rds;
+pub mod route53;
 
 use crate::model::{
     Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
@@ -130,6 +131,8 @@ impl Aws {
             elb: self.elbv2(region),
             rds: self.rds(region),
             cloudwatch: self.cloudwatch(region),
+            route53: self.route53(),
+            region: region.to_string(),
             stack: stack.to_string(),
             version: version.map(str::to_string),
             progress,
@@ -142,6 +145,15 @@ impl Aws {
             .interceptor(self.calls.for_service("rds"))
             .build();
         aws_sdk_rds::Client::from_conf(config)
+    }
+
+    /// Route53 is global; its API lives in us-east-1.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        let config = aws_sdk_route53::config::Builder::from(&self.config)
+            .region(Region::new("us-east-1"))
+            .interceptor(self.calls.for_service("route53"))
+            .build();
+        aws_sdk_route53::Client::from_conf(config)
     }
 
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
@@ -165,11 +177,13 @@ impl Aws {
     pub async fn discover(&self, stack: &str, region: &str) -> Result<Vec<Observed>, AwsError> {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
-        let (mut found, (balancing, registrations), databases, alarms) = tokio::try_join!(
+        let route53_client = self.route53();
+        let (mut found, (balancing, registrations), databases, alarms, dns) = tokio::try_join!(
             ec2::discover(&ec2_client, stack, region),
             elbv2::discover(&elb_client, stack, region),
             rds::discover(&rds_client, stack, region),
             cloudwatch::discover(&cloudwatch_client, stack, region),
+            route53::discover(&route53_client, stack, region),
         )?;
         for o in found
             .iter_mut()
@@ -184,6 +198,7 @@ impl Aws {
         found.extend(balancing);
         found.extend(databases);
         found.extend(alarms);
+        found.extend(dns);
         Ok(found)
     }
 
@@ -213,6 +228,8 @@ pub struct Mutator {
     elb: aws_sdk_elasticloadbalancingv2::Client,
     rds: aws_sdk_rds::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    route53: aws_sdk_route53::Client,
+    region: String,
     stack: String,
     version: Option<String>,
     progress: Progress,
@@ -224,6 +241,7 @@ enum Service {
     Elb,
     Rds,
     CloudWatch,
+    Route53,
 }
 
 fn service(kind: Kind) -> Service {
@@ -233,6 +251,7 @@ fn service(kind: Kind) -> Service {
         }
         Kind::DbSubnetGroup | Kind::DbInstance => Service::Rds,
         Kind::Alarm => Service::CloudWatch,
+        Kind::DnsZone | Kind::DnsRecord => Service::Route53,
         _ => Service::Ec2,
     }
 }
@@ -249,6 +268,7 @@ impl Mutator {
             Service::Elb => self.elb_create(address, attrs).await,
             Service::Rds => self.rds_create(address, attrs, inputs).await,
             Service::CloudWatch => self.put_alarm(address, attrs).await,
+            Service::Route53 => self.dns_create(address, attrs).await,
         }
     }
 
@@ -266,6 +286,7 @@ impl Mutator {
             Service::Elb => self.elb_update(observed, attrs, ignore).await,
             Service::Rds => self.rds_update(observed, attrs, ignore, inputs).await,
             Service::CloudWatch => self.alarm_update(observed, attrs, ignore).await,
+            Service::Route53 => self.dns_update(observed, attrs, ignore).await,
         }
     }
 
@@ -275,6 +296,7 @@ impl Mutator {
             Service::Elb => self.elb_delete(observed).await,
             Service::Rds => self.rds_delete(observed).await,
             Service::CloudWatch => self.alarm_delete(observed).await,
+            Service::Route53 => self.dns_delete(observed).await,
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),

@@ -224,7 +224,9 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
         .collect();
     pruned.sort_by_key(|o| &o.address);
     for o in pruned {
-        let reason = if stack.resources.contains_key(&o.address) {
+        let reason = if o.handles.contains_key("adopted") {
+            "adopted, so only forgotten: the zone and its records stay".to_string()
+        } else if stack.resources.contains_key(&o.address) {
             format!("not declared for {region}")
         } else {
             "not in the stack file".to_string()

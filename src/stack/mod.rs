@@ -14,9 +14,9 @@ use crate::model::{Address, Kind, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 use spec::{
     ActionSpec, AlarmSpec, BlueGreenSpec, Cidr, Common, DbInstanceSpec, DbSubnetGroupSpec,
-    ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec, ListenerSpec,
-    LoadBalancerSpec, RawStack, Reference, Regional, RouteTableSpec, RuleSpec, SecurityGroupSpec,
-    SubnetSpec, TargetGroupSpec, VpcSpec, DEFAULT_REGION_KEY,
+    DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec,
+    ListenerSpec, LoadBalancerSpec, RawStack, Reference, Regional, RouteTableSpec, RuleSpec,
+    SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec, DEFAULT_REGION_KEY,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -63,6 +63,8 @@ pub enum Spec {
     DbSubnetGroup(DbSubnetGroupSpec),
     DbInstance(DbInstanceSpec),
     Alarm(AlarmSpec),
+    DnsZone(DnsZoneSpec),
+    DnsRecord(DnsRecordSpec),
 }
 
 /// A `[blue_green.NAME]` block: the pair of colours whose traffic split on one
@@ -96,6 +98,8 @@ impl Spec {
             Spec::DbSubnetGroup(_) => Kind::DbSubnetGroup,
             Spec::DbInstance(_) => Kind::DbInstance,
             Spec::Alarm(_) => Kind::Alarm,
+            Spec::DnsZone(_) => Kind::DnsZone,
+            Spec::DnsRecord(_) => Kind::DnsRecord,
         }
     }
 
@@ -114,6 +118,8 @@ impl Spec {
             Spec::DbSubnetGroup(s) => s.common(),
             Spec::DbInstance(s) => s.common(),
             Spec::Alarm(s) => s.common(),
+            Spec::DnsZone(s) => s.common(),
+            Spec::DnsRecord(s) => s.common(),
         }
     }
 
@@ -204,7 +210,14 @@ impl Spec {
                     )
                     .collect()
             }
-            Spec::Alarm(_) => vec![],
+            Spec::Alarm(_) | Spec::DnsZone(_) => vec![],
+            Spec::DnsRecord(s) => std::iter::once(field("zone", &s.zone, Kind::DnsZone))
+                .chain(
+                    s.alias
+                        .iter()
+                        .map(|a| field("alias", a, Kind::LoadBalancer)),
+                )
+                .collect(),
         }
     }
 
@@ -426,6 +439,8 @@ impl Checker {
             ))
             .chain(blocks(raw.db_instance, Kind::DbInstance, Spec::DbInstance))
             .chain(blocks(raw.alarm, Kind::Alarm, Spec::Alarm))
+            .chain(blocks(raw.dns_zone, Kind::DnsZone, Spec::DnsZone))
+            .chain(blocks(raw.dns_record, Kind::DnsRecord, Spec::DnsRecord))
             .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
             .collect::<Vec<_>>();
         for (address, span, spec) in all {
@@ -438,16 +453,25 @@ impl Checker {
                     "use lowercase letters, digits, `_` and `-`, starting with a letter".into(),
                 );
             }
-            let regions = match spec.common().regions {
+            let mut own_regions = match spec.common().regions {
                 Some(own) => self.regions(own, Some(&regions)),
                 None => regions.clone(),
             };
+            // Route53 is global: a DNS block lives once, homed in one region of the
+            // stack (the first unless it names one), where its references resolve.
+            if matches!(spec.kind(), Kind::DnsZone | Kind::DnsRecord) {
+                if own_regions.len() > 1 && spec.common().regions.is_some() {
+                    self.error(span.clone(), format!("{address}: DNS is global; name at most one home region"))
+                        .help = Some("records in several regions would collide; alias each region's load balancer from its own record".into());
+                }
+                own_regions.truncate(1);
+            }
             resources.insert(
                 address.clone(),
                 Resource {
                     address,
                     spec,
-                    regions,
+                    regions: own_regions,
                     span,
                 },
             );
@@ -950,6 +974,68 @@ impl Checker {
                     );
                 }
             }
+            Spec::DnsZone(s) => {
+                if dns_name(s.name.get_ref()).is_none() {
+                    self.error(
+                        s.name.span(),
+                        format!("invalid zone name `{}`", s.name.get_ref()),
+                    );
+                }
+            }
+            Spec::DnsRecord(s) => {
+                let kind = s.record_type.get_ref().as_str();
+                self.one_of(
+                    s.record_type.span(),
+                    "record type",
+                    kind,
+                    &["A", "AAAA", "CNAME", "TXT", "MX"],
+                );
+                let zone = match s
+                    .zone
+                    .get_ref()
+                    .address()
+                    .map(|a| stack.resources.get(a).map(|r| &r.spec))
+                {
+                    Some(Some(Spec::DnsZone(z))) => dns_name(z.name.get_ref()),
+                    _ => None,
+                };
+                match (dns_name(s.name.get_ref()), zone) {
+                    (None, _) => {
+                        self.error(
+                            s.name.span(),
+                            format!("invalid record name `{}`", s.name.get_ref()),
+                        );
+                    }
+                    (Some(name), Some(zone))
+                        if name != zone && !name.ends_with(&format!(".{zone}")) =>
+                    {
+                        self.error(s.name.span(), format!("{name} is not in the zone {zone}"));
+                    }
+                    _ => {}
+                }
+                match (&s.alias, s.values.is_empty(), &s.ttl) {
+                    (Some(a), true, None) => {
+                        if !matches!(kind, "A" | "AAAA") {
+                            self.error(a.span(), "an alias record is of type A or AAAA");
+                        }
+                    }
+                    (None, false, Some(ttl)) => self.in_range(ttl, "ttl", 0..=2_147_483_647),
+                    _ => {
+                        self.error(
+                            s.name.span(),
+                            format!("{}: give either `alias`, or `ttl` and `values`", r.address),
+                        );
+                    }
+                }
+                if !common.tags.is_empty() {
+                    self.error(
+                        s.name.span(),
+                        format!("{}: DNS records have no tags", r.address),
+                    )
+                    .help =
+                        Some("reconcile owns records through a TXT marker record instead".into());
+                }
+            }
             Spec::Alarm(s) => {
                 self.one_of(
                     s.statistic.span(),
@@ -1244,6 +1330,18 @@ impl Checker {
             }
         }
     }
+}
+
+/// A DNS name as Route53 compares it: lowercase, without the final dot.
+pub fn dns_name(name: &str) -> Option<String> {
+    let name = name.trim_end_matches('.').to_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*')
+    };
+    (name.len() <= 253 && name.contains('.') && name.split('.').all(label_ok)).then_some(name)
 }
 
 /// The availability zone a subnet's `zone` names in a region.

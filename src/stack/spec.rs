@@ -41,6 +41,10 @@ pub struct RawStack {
     #[serde(default)]
     pub alarm: BTreeMap<String, Spanned<AlarmSpec>>,
     #[serde(default)]
+    pub dns_zone: BTreeMap<String, Spanned<DnsZoneSpec>>,
+    #[serde(default)]
+    pub dns_record: BTreeMap<String, Spanned<DnsRecordSpec>>,
+    #[serde(default)]
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
 }
 
@@ -410,6 +414,24 @@ fn one() -> Spanned<i64> {
 fn missing() -> Spanned<String> {
     Spanned::new(0..0, "missing".to_string())
 }
+
+resource_spec!(DnsZoneSpec {
+    /// A public zone: adopted when one with this name exists, created otherwise.
+    name: Spanned<String>,
+});
+
+resource_spec!(DnsRecordSpec {
+    zone: Spanned<Reference>,
+    name: Spanned<String>,
+    /// `A`, `AAAA`, `CNAME`, `TXT` or `MX`.
+    #[serde(rename = "type")]
+    record_type: Spanned<String>,
+    ttl: Option<Spanned<i64>>,
+    #[serde(default)]
+    values: Vec<String>,
+    /// An alias to a load balancer of the stack, instead of `ttl` and `values`.
+    alias: Option<Spanned<Reference>>,
+});
 
 /// Hands a listener's or rule's forward action to blue-green switching: its
 /// live weights and active colour are then authoritative, never drift.

@@ -427,3 +427,40 @@ fn an_invalid_database_identifier() {
         "invalid DB instance identifier `orders--db`",
     );
 }
+
+fn with_dns(record: &str) -> String {
+    format!("{GOOD}\n[dns_zone.main]\nname = \"example.com\"\n\n[dns_record.app]\nzone = \"dns_zone.main\"\n{record}\n")
+}
+
+#[test]
+fn a_record_outside_its_zone() {
+    let text = with_dns(
+        "name = \"app.example.net\"\ntype = \"CNAME\"\nttl = 60\nvalues = [\"x.example.com\"]",
+    );
+    rejects(
+        &text,
+        "\"app.example.net\"",
+        "app.example.net is not in the zone example.com",
+    );
+}
+
+#[test]
+fn a_record_with_both_alias_and_values() {
+    let text = with_dns("name = \"app.example.com\"\ntype = \"A\"\nttl = 60\nvalues = [\"192.0.2.1\"]\nalias = \"load_balancer.app\"");
+    rejects(
+        &text,
+        "\"app.example.com\"",
+        "give either `alias`, or `ttl` and `values`",
+    );
+}
+
+#[test]
+fn dns_homed_in_two_regions() {
+    let text = GOOD.to_string()
+        + "\n[dns_zone.main]\nname = \"example.com\"\nregions = [\"us-west-2\", \"eu-west-1\"]\n";
+    rejects(
+        &text,
+        "[dns_zone.main]",
+        "DNS is global; name at most one home region",
+    );
+}

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod balancing;
+mod dns;
 mod engine;
 mod harness;
 mod saved_plans;

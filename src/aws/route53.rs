@@ -1,0 +1,575 @@
+//! Route53: hosted zones and record sets. Route53 is global; reconcile homes each
+//! DNS block in one region of its stack, recorded on the zone (a tag) and on each
+//! record's ownership marker, so discovery in a region sees only what lives there.
+//!
+//! Record sets have no tags. As external-dns does, reconcile owns a record
+//! through a TXT marker beside it (`_reconcile-a.app.example.com`), written and
+//! deleted in the same change batch as the record; records without a marker of
+//! this stack are never touched.
+
+use super::{AwsError, Created, Mutator};
+use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, ResourceRecord, ResourceRecordSet,
+    RrType, Tag, TagResourceType,
+};
+use aws_sdk_route53::Client;
+use std::collections::BTreeMap;
+
+macro_rules! send {
+    ($op:literal, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk($op, e))
+    };
+}
+
+/// The region a DNS block is homed in.
+pub const REGION_TAG: &str = "reconcile:region";
+/// Marks a zone that existed before reconcile: pruning it only forgets it.
+pub const ADOPTED_TAG: &str = "reconcile:adopted";
+/// ListTagsForResources takes at most 10 zones.
+const TAG_BATCH: usize = 10;
+
+fn zone_id(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
+}
+
+fn plain(name: &str) -> String {
+    name.trim_end_matches('.').to_lowercase()
+}
+
+fn marker_name(record_type: &str, name: &str) -> String {
+    format!("_reconcile-{}.{name}", record_type.to_lowercase())
+}
+
+fn marker_value(stack: &str, region: &str, address: &Address, protect: bool) -> String {
+    let protect = if protect { ",protect=true" } else { "" };
+    format!("\"heritage=reconcile,stack={stack},region={region},id={address}{protect}\"")
+}
+
+/// The fields of a marker value, when it is one of ours.
+fn parse_marker(value: &str) -> Option<BTreeMap<&str, &str>> {
+    let fields: BTreeMap<&str, &str> = value
+        .trim_matches('"')
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    (fields.get("heritage") == Some(&"reconcile")).then_some(fields)
+}
+
+/// TXT values are quoted on the wire; a stack writes them plain.
+fn unquote(record_type: &str, value: &str) -> String {
+    if record_type == "TXT" {
+        value.trim_matches('"').to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+fn quote(record_type: &str, value: &str) -> String {
+    if record_type == "TXT" {
+        format!("\"{value}\"")
+    } else {
+        value.to_string()
+    }
+}
+
+async fn all_record_sets(client: &Client, zone: &str) -> Result<Vec<ResourceRecordSet>, AwsError> {
+    let mut sets = Vec::new();
+    let mut start: Option<(String, RrType)> = None;
+    loop {
+        let mut request = client.list_resource_record_sets().hosted_zone_id(zone);
+        if let Some((name, kind)) = start.take() {
+            request = request.start_record_name(name).start_record_type(kind);
+        }
+        let page = send!("ListResourceRecordSets", request)?;
+        sets.extend(page.resource_record_sets().iter().cloned());
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
+            (true, Some(name), Some(kind)) => start = Some((name.to_string(), kind.clone())),
+            _ => return Ok(sets),
+        }
+    }
+}
+
+pub async fn discover(
+    client: &Client,
+    stack: &str,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let zones: Vec<HostedZone> = client
+        .list_hosted_zones()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListHostedZones", e))?;
+    let ids: Vec<String> = zones.iter().map(|z| zone_id(z.id()).to_string()).collect();
+    let tag_pages = futures::future::try_join_all(ids.chunks(TAG_BATCH).map(|batch| async move {
+        send!(
+            "ListTagsForResources",
+            client
+                .list_tags_for_resources()
+                .resource_type(TagResourceType::Hostedzone)
+                .set_resource_ids(Some(batch.to_vec()))
+        )
+    }))
+    .await?;
+    let tags: BTreeMap<String, BTreeMap<String, String>> = tag_pages
+        .iter()
+        .flat_map(|page| page.resource_tag_sets())
+        .map(|set| {
+            let tags = set
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect();
+            (set.resource_id().unwrap_or_default().to_string(), tags)
+        })
+        .collect();
+    let here = |t: &BTreeMap<String, String>| {
+        t.get(STACK_TAG).map(String::as_str) == Some(stack)
+            && t.get(REGION_TAG).map(String::as_str) == Some(region)
+    };
+    let owned: Vec<(&HostedZone, &BTreeMap<String, String>)> = zones
+        .iter()
+        .filter_map(|z| Some((z, tags.get(zone_id(z.id())).filter(|t| here(t))?)))
+        .collect();
+    let record_sets = futures::future::try_join_all(
+        owned
+            .iter()
+            .map(|(z, _)| all_record_sets(client, zone_id(z.id()))),
+    )
+    .await?;
+
+    let mut found = Vec::new();
+    for ((zone, zone_tags), sets) in owned.iter().zip(&record_sets) {
+        let id = zone_id(zone.id());
+        let name = plain(zone.name());
+        if let Some(mut o) = super::observed(
+            region,
+            Kind::DnsZone,
+            zone_tags,
+            id,
+            [("name", Value::str(&name))],
+            BTreeMap::from([("name".to_string(), name)]),
+        ) {
+            if zone_tags.contains_key(ADOPTED_TAG) {
+                o.handles.insert("adopted".into(), "true".into());
+            }
+            found.push(o);
+        }
+        found.extend(records(stack, region, id, sets));
+    }
+    Ok(found)
+}
+
+/// The records of a zone that carry a marker of this stack and region.
+fn records(stack: &str, region: &str, zone: &str, sets: &[ResourceRecordSet]) -> Vec<Observed> {
+    let mut found = Vec::new();
+    for marker in sets.iter().filter(|s| s.r#type() == &RrType::Txt) {
+        let marker_text = marker
+            .resource_records()
+            .first()
+            .map(|r| r.value())
+            .unwrap_or_default();
+        let Some(fields) = parse_marker(marker_text) else {
+            continue;
+        };
+        if fields.get("stack") != Some(&stack) || fields.get("region") != Some(&region) {
+            continue;
+        }
+        let Some(address) = fields
+            .get("id")
+            .and_then(|a| Address::parse(a))
+            .filter(|a| a.kind == Kind::DnsRecord)
+        else {
+            continue;
+        };
+        let marker_name = plain(marker.name());
+        let Some((record_type, name)) = marker_name
+            .strip_prefix("_reconcile-")
+            .and_then(|rest| rest.split_once('.'))
+            .map(|(t, n)| (t.to_uppercase(), n.to_string()))
+        else {
+            continue;
+        };
+        let record = sets
+            .iter()
+            .find(|s| plain(s.name()) == name && s.r#type().as_str() == record_type);
+        let Some(record) = record else { continue };
+        let mut attrs: Attrs = BTreeMap::from([
+            ("zone".to_string(), Value::Id(zone.to_string())),
+            ("name".to_string(), Value::str(&name)),
+            ("type".to_string(), Value::str(&record_type)),
+            (
+                "protect".to_string(),
+                Value::Bool(fields.get("protect") == Some(&"true")),
+            ),
+        ]);
+        let mut handles = BTreeMap::from([("marker".to_string(), marker_text.to_string())]);
+        match record.alias_target() {
+            Some(alias) => {
+                attrs.insert(
+                    "alias".into(),
+                    Value::map([
+                        ("dns_name", Value::str(plain(alias.dns_name()))),
+                        ("zone_id", Value::str(alias.hosted_zone_id().to_lowercase())),
+                    ]),
+                );
+                handles.insert("alias_dns".into(), alias.dns_name().to_string());
+                handles.insert("alias_zone".into(), alias.hosted_zone_id().to_string());
+            }
+            None => {
+                let ttl = record.ttl().unwrap_or_default();
+                let raw: Vec<&str> = record
+                    .resource_records()
+                    .iter()
+                    .map(|r| r.value())
+                    .collect();
+                attrs.insert("ttl".into(), Value::Int(ttl));
+                attrs.insert(
+                    "values".into(),
+                    Value::set(raw.iter().map(|v| Value::Str(unquote(&record_type, v)))),
+                );
+                handles.insert("ttl".into(), ttl.to_string());
+                handles.insert("values".into(), raw.join("\n"));
+            }
+        }
+        let live_id = format!("{zone}/{name}/{record_type}");
+        found.push(Observed {
+            address,
+            region: region.to_string(),
+            exports: BTreeMap::from([
+                ("id".to_string(), live_id.clone()),
+                ("name".to_string(), name),
+            ]),
+            live_id,
+            attrs,
+            handles,
+        });
+    }
+    found
+}
+
+fn text<'a>(attrs: &'a Attrs, key: &str) -> &'a str {
+    attrs.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn record_set(
+    name: &str,
+    record_type: &str,
+    ttl: Option<i64>,
+    values: &[String],
+    alias: Option<(&str, &str)>,
+) -> ResourceRecordSet {
+    let mut set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::from(record_type));
+    match alias {
+        Some((dns_name, zone)) => {
+            set = set.alias_target(
+                AliasTarget::builder()
+                    .dns_name(dns_name)
+                    .hosted_zone_id(zone)
+                    .evaluate_target_health(false)
+                    .build()
+                    .expect("an alias target has its fields"),
+            );
+        }
+        None => {
+            set = set.set_ttl(ttl).set_resource_records(Some(
+                values
+                    .iter()
+                    .map(|v| {
+                        ResourceRecord::builder()
+                            .value(v)
+                            .build()
+                            .expect("a record has a value")
+                    })
+                    .collect(),
+            ));
+        }
+    }
+    set.build().expect("a record set has a name and type")
+}
+
+fn change(action: ChangeAction, set: ResourceRecordSet) -> Change {
+    Change::builder()
+        .action(action)
+        .resource_record_set(set)
+        .build()
+        .expect("a change has an action and a record set")
+}
+
+impl Mutator {
+    fn zone_tags(&self, address: &Address, attrs: &Attrs, adopted: bool) -> Vec<Tag> {
+        let mut pairs = self.tag_pairs(address, attrs);
+        pairs.push((REGION_TAG.into(), self.region.clone()));
+        if adopted {
+            pairs.push((ADOPTED_TAG.into(), "true".into()));
+        }
+        pairs
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect()
+    }
+
+    pub(super) async fn dns_create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+    ) -> Result<Created, AwsError> {
+        if address.kind == Kind::DnsRecord {
+            self.write_record(address, attrs).await?;
+            let live_id = format!(
+                "{}/{}/{}",
+                text(attrs, "zone"),
+                text(attrs, "name"),
+                text(attrs, "type")
+            );
+            return Ok(Created {
+                exports: BTreeMap::from([
+                    ("id".to_string(), live_id.clone()),
+                    ("name".to_string(), text(attrs, "name").to_string()),
+                ]),
+                live_id,
+            });
+        }
+        let name = text(attrs, "name");
+        let c = &self.route53;
+        // An existing public zone of that name is adopted, not duplicated.
+        let existing = send!(
+            "ListHostedZonesByName",
+            c.list_hosted_zones_by_name().dns_name(name).max_items(1)
+        )?;
+        let adopted = existing
+            .hosted_zones()
+            .iter()
+            .find(|z| plain(z.name()) == name)
+            .map(|z| zone_id(z.id()).to_string());
+        let id = match &adopted {
+            Some(id) => id.clone(),
+            None => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let out = send!(
+                    "CreateHostedZone",
+                    c.create_hosted_zone()
+                        .name(name)
+                        .caller_reference(format!("reconcile-{}-{nanos}", self.stack))
+                )?;
+                zone_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_string()
+            }
+        };
+        send!(
+            "ChangeTagsForResource",
+            c.change_tags_for_resource()
+                .resource_type(TagResourceType::Hostedzone)
+                .resource_id(&id)
+                .set_add_tags(Some(self.zone_tags(address, attrs, adopted.is_some())))
+        )?;
+        if adopted.is_some() {
+            self.progress(format!(
+                "{address} ({}): adopted the existing zone {name} ({id})",
+                self.region
+            ));
+        }
+        Ok(Created {
+            exports: BTreeMap::from([
+                ("id".to_string(), id.clone()),
+                ("name".to_string(), name.to_string()),
+            ]),
+            live_id: id,
+        })
+    }
+
+    /// The record and its marker, in one atomic change batch.
+    async fn write_record(&self, address: &Address, attrs: &Attrs) -> Result<(), AwsError> {
+        let (name, record_type) = (text(attrs, "name"), text(attrs, "type"));
+        let alias = attrs.get("alias").and_then(Value::as_map);
+        let values: Vec<String> = attrs
+            .get("values")
+            .map(Value::as_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| quote(record_type, v))
+            .collect();
+        let ttl = match attrs.get("ttl") {
+            Some(Value::Int(t)) => Some(*t),
+            _ => None,
+        };
+        let alias = alias.map(|a| {
+            let field = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or_default();
+            (
+                field("dns_name").to_string(),
+                field("zone_id").to_uppercase(),
+            )
+        });
+        let record = record_set(
+            name,
+            record_type,
+            ttl,
+            &values,
+            alias.as_ref().map(|(d, z)| (d.as_str(), z.as_str())),
+        );
+        let protect = attrs.get("protect") == Some(&Value::Bool(true));
+        let marker = record_set(
+            &marker_name(record_type, name),
+            "TXT",
+            Some(300),
+            &[marker_value(&self.stack, &self.region, address, protect)],
+            None,
+        );
+        self.change_records(
+            text(attrs, "zone"),
+            vec![
+                change(ChangeAction::Upsert, record),
+                change(ChangeAction::Upsert, marker),
+            ],
+        )
+        .await
+    }
+
+    async fn change_records(&self, zone: &str, changes: Vec<Change>) -> Result<(), AwsError> {
+        let batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .build()
+            .expect("a batch has changes");
+        send!(
+            "ChangeResourceRecordSets",
+            self.route53
+                .change_resource_record_sets()
+                .hosted_zone_id(zone)
+                .change_batch(batch)
+        )
+        .map(drop)
+    }
+
+    pub(super) async fn dns_update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
+        if observed.address.kind == Kind::DnsRecord {
+            let mut wanted = attrs.clone();
+            for i in ignore {
+                match observed.attrs.get(i) {
+                    Some(v) => wanted.insert(i.clone(), v.clone()),
+                    None => wanted.remove(i),
+                };
+            }
+            return self.write_record(&observed.address, &wanted).await;
+        }
+        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let mut add: Vec<Tag> = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        add.push(Tag::builder().key(REGION_TAG).value(&self.region).build());
+        if observed.handles.contains_key("adopted") {
+            add.push(Tag::builder().key(ADOPTED_TAG).value("true").build());
+        }
+        send!(
+            "ChangeTagsForResource",
+            self.route53
+                .change_tags_for_resource()
+                .resource_type(TagResourceType::Hostedzone)
+                .resource_id(&observed.live_id)
+                .set_add_tags(Some(add))
+                .set_remove_tag_keys((!stale.is_empty()).then_some(stale))
+        )
+        .map(drop)
+    }
+
+    pub(super) async fn dns_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let c = &self.route53;
+        if observed.address.kind == Kind::DnsRecord {
+            let h = |k: &str| {
+                observed
+                    .handles
+                    .get(k)
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            };
+            let (name, record_type) =
+                (text(&observed.attrs, "name"), text(&observed.attrs, "type"));
+            let alias = observed
+                .handles
+                .contains_key("alias_dns")
+                .then(|| (h("alias_dns"), h("alias_zone")));
+            let values: Vec<String> = h("values").lines().map(str::to_string).collect();
+            let record = record_set(name, record_type, h("ttl").parse().ok(), &values, alias);
+            let marker = record_set(
+                &marker_name(record_type, name),
+                "TXT",
+                Some(300),
+                &[h("marker").to_string()],
+                None,
+            );
+            let zone = text(&observed.attrs, "zone");
+            return self
+                .change_records(
+                    zone,
+                    vec![
+                        change(ChangeAction::Delete, record),
+                        change(ChangeAction::Delete, marker),
+                    ],
+                )
+                .await;
+        }
+        if observed.handles.contains_key("adopted") {
+            // It was there before reconcile: forget it, keep it.
+            let ours = [
+                STACK_TAG,
+                ID_TAG,
+                PROTECT_TAG,
+                REGION_TAG,
+                ADOPTED_TAG,
+                crate::model::VERSION_TAG,
+            ];
+            return send!(
+                "ChangeTagsForResource",
+                c.change_tags_for_resource()
+                    .resource_type(TagResourceType::Hostedzone)
+                    .resource_id(&observed.live_id)
+                    .set_remove_tag_keys(Some(ours.map(String::from).to_vec()))
+            )
+            .map(drop);
+        }
+        send!(
+            "DeleteHostedZone",
+            c.delete_hosted_zone().id(&observed.live_id)
+        )
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_name_their_owner_and_nothing_else_parses_as_one() {
+        let address = Address::new(Kind::DnsRecord, "app");
+        let value = marker_value("prod", "us-west-2", &address, true);
+        let fields = parse_marker(&value).unwrap();
+        assert_eq!(fields["stack"], "prod");
+        assert_eq!(fields["id"], "dns_record.app");
+        assert_eq!(fields["protect"], "true");
+        assert!(parse_marker("\"v=spf1 -all\"").is_none());
+        assert_eq!(
+            marker_name("A", "app.example.com"),
+            "_reconcile-a.app.example.com"
+        );
+    }
+}

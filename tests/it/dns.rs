@@ -1,0 +1,292 @@
+//! Route53 against the emulator: zones adopted or created, records owned through
+//! TXT markers, records of other tools never touched, aliases to load balancers.
+
+use crate::harness::{actions, demo_stack, run, unique, StackFile};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+async fn route53() -> aws_sdk_route53::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(crate::harness::endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_route53::Client::new(&config)
+}
+
+async fn upsert(
+    client: &aws_sdk_route53::Client,
+    zone: &str,
+    name: &str,
+    kind: RrType,
+    value: &str,
+) {
+    let set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(kind)
+        .ttl(60)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set)
+        .build()
+        .unwrap();
+    client
+        .change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// (name, type, values) of every record set in a zone.
+async fn records(
+    client: &aws_sdk_route53::Client,
+    zone: &str,
+) -> Vec<(String, String, Vec<String>)> {
+    let out = client
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    out.resource_record_sets()
+        .iter()
+        .map(|s| {
+            let values = s
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_string())
+                .collect();
+            (
+                s.name().trim_end_matches('.').to_string(),
+                s.r#type().as_str().to_string(),
+                values,
+            )
+        })
+        .collect()
+}
+
+fn zone_id(id: &str) -> String {
+    id.rsplit('/').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_existing_zone_is_adopted_and_records_of_other_tools_survive_a_prune() {
+    let name = unique("dns");
+    let domain = format!("{name}.example.com");
+    let client = route53().await;
+    let created = client
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(&name)
+        .send()
+        .await
+        .unwrap();
+    let zone = zone_id(created.hosted_zone().unwrap().id());
+    // Another tool's records, one of them on a name reconcile also uses.
+    upsert(
+        &client,
+        &zone,
+        &format!("legacy.{domain}"),
+        RrType::A,
+        "192.0.2.10",
+    )
+    .await;
+    upsert(
+        &client,
+        &zone,
+        &format!("www.{domain}"),
+        RrType::Txt,
+        "\"owned-by-someone-else\"",
+    )
+    .await;
+
+    let header = format!("[stack]\nname = \"{name}\"\nregions = [\"us-west-2\"]\n");
+    let dns = format!(
+        r#"
+[dns_zone.main]
+name = "{domain}"
+
+[dns_record.www]
+zone = "dns_zone.main"
+name = "www.{domain}"
+type = "CNAME"
+ttl = 300
+values = ["app.{domain}"]
+
+[dns_record.spf]
+zone = "dns_zone.main"
+name = "{domain}"
+type = "TXT"
+ttl = 300
+values = ["v=spf1 -all"]
+"#
+    );
+    let stack = StackFile::new(&format!("{header}{dns}"));
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec![
+            "create dns_record.spf@us-west-2",
+            "create dns_record.www@us-west-2",
+            "create dns_zone.main@us-west-2",
+        ]
+    );
+    let applied = stack.apply().expect(0);
+    assert!(
+        applied
+            .stderr
+            .contains(&format!("adopted the existing zone {domain} ({zone})")),
+        "{}",
+        applied.stderr
+    );
+    let zones = client
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
+        .send()
+        .await
+        .unwrap();
+    let same_name = zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().trim_end_matches('.') == domain)
+        .count();
+    assert_eq!(same_name, 1, "adopted, not duplicated");
+    let live = records(&client, &zone).await;
+    assert!(
+        live.contains(&(
+            format!("www.{domain}"),
+            "CNAME".into(),
+            vec![format!("app.{domain}")]
+        )),
+        "{live:?}"
+    );
+    assert!(
+        live.contains(&(domain.clone(), "TXT".into(), vec!["\"v=spf1 -all\"".into()])),
+        "{live:?}"
+    );
+    assert!(
+        live.iter()
+            .any(|(n, t, _)| n == &format!("_reconcile-cname.www.{domain}") && t == "TXT"),
+        "{live:?}"
+    );
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+
+    // Drift: the CNAME pointed elsewhere by hand is put back.
+    upsert(
+        &client,
+        &zone,
+        &format!("www.{domain}"),
+        RrType::Cname,
+        "elsewhere.example.net",
+    )
+    .await;
+    assert_eq!(
+        actions(&stack.plan_json()),
+        vec!["update dns_record.www@us-west-2"]
+    );
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+
+    // Prune everything DNS: our records and markers go; the zone (adopted) and
+    // the other tool's records stay.
+    stack.write(&header);
+    let human = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        human.contains("adopted, so only forgotten: the zone and its records stay"),
+        "{human}"
+    );
+    stack.apply().expect(0);
+    let live = records(&client, &zone).await;
+    assert!(
+        live.contains(&(
+            format!("legacy.{domain}"),
+            "A".into(),
+            vec!["192.0.2.10".into()]
+        )),
+        "{live:?}"
+    );
+    assert!(
+        live.contains(&(
+            format!("www.{domain}"),
+            "TXT".into(),
+            vec!["\"owned-by-someone-else\"".into()]
+        )),
+        "{live:?}"
+    );
+    assert!(
+        !live.iter().any(|(n, _, _)| n.starts_with("_reconcile-")),
+        "markers are gone: {live:?}"
+    );
+    assert!(!live.iter().any(|(_, t, _)| t == "CNAME"), "{live:?}");
+    assert!(
+        client.get_hosted_zone().id(&zone).send().await.is_ok(),
+        "the adopted zone stays"
+    );
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}
+
+#[tokio::test]
+async fn an_alias_record_points_at_the_load_balancer_of_its_home_region() {
+    let name = unique("alias");
+    let domain = format!("{name}.example.org");
+    let stack = demo_stack(&name);
+    let text = std::fs::read_to_string(&stack.path).unwrap();
+    stack.write(&format!(
+        "{text}\n[dns_zone.main]\nname = \"{domain}\"\n\n[dns_record.app]\nzone = \"dns_zone.main\"\nname = \"app.{domain}\"\ntype = \"A\"\nalias = \"load_balancer.app\"\n"
+    ));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains("{ dns_name = (known after apply), zone_id = (known after apply) }"),
+        "{plan}"
+    );
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+
+    let client = route53().await;
+    let zones = client
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
+        .send()
+        .await
+        .unwrap();
+    let zone = zone_id(zones.hosted_zones()[0].id());
+    let sets = client
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let alias = sets
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.name().trim_end_matches('.') == format!("app.{domain}"))
+        .and_then(|s| s.alias_target())
+        .expect("an alias record");
+    let balancers = crate::harness::elb("us-west-2")
+        .await
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap();
+    let ours = balancers
+        .load_balancers()
+        .iter()
+        .find(|b| {
+            b.dns_name()
+                .unwrap_or_default()
+                .eq_ignore_ascii_case(alias.dns_name().trim_end_matches('.'))
+        })
+        .expect("the alias names a load balancer");
+    assert!(
+        ours.load_balancer_name().unwrap().starts_with(&name[..10]),
+        "our stack's, in us-west-2"
+    );
+}
