@@ -2,21 +2,12 @@
 //! DescribeAlarms with a name prefix finds a stack's alarms; their tags (which
 //! DescribeAlarms does not return) are read per alarm to prove ownership.
 
-use super::{observed, AwsError, Created, Mutator};
+use super::{int, observed, AwsError, Created, Mutator};
 use crate::desired::threshold_text;
 use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_cloudwatch::Client;
 use std::collections::BTreeMap;
-
-macro_rules! send {
-    ($op:literal, $request:expr) => {
-        $request
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
 
 pub fn alarm_name(stack: &str, address: &Address) -> String {
     format!("{stack}.{}", address.name)
@@ -112,13 +103,6 @@ pub async fn discover(
 
 fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
     attrs.get(key).and_then(Value::as_str)
-}
-
-fn int(attrs: &Attrs, key: &str) -> Option<i32> {
-    match attrs.get(key) {
-        Some(Value::Int(i)) => i32::try_from(*i).ok(),
-        _ => None,
-    }
 }
 
 impl Mutator {

@@ -14,29 +14,6 @@ use aws_sdk_ec2::Client;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-/// Sends a request and maps its error to `AwsError` named after the operation.
-macro_rules! send {
-    ($op:literal, $request:expr) => {
-        $request
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
-
-/// Collects every page of a paginated Describe.
-macro_rules! all_pages {
-    ($op:literal, $request:expr) => {
-        $request
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
-
 /// Everything a stack owns in a region, in five calls whatever the number of resources.
 pub async fn discover(
     client: &Client,
@@ -805,7 +782,7 @@ impl Mutator {
     pub(super) async fn ec2_delete(&self, observed: &Observed) -> Result<(), AwsError> {
         let c = &self.ec2;
         let id = observed.live_id.as_str();
-        let result = match observed.address.kind {
+        match observed.address.kind {
             Kind::Vpc => {
                 retry_while(
                     || async { send!("DeleteVpc", c.delete_vpc().vpc_id(id)).map(drop) },
@@ -880,10 +857,6 @@ impl Mutator {
                 )
                 .await
             }
-        };
-        match result {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => other,
         }
     }
 

@@ -4,7 +4,7 @@
 //! balancers and target groups (paginated) and reads their tags 20 ARNs a call;
 //! listeners and rules can only be listed per load balancer and per listener.
 
-use super::{observed, retry_while, AwsError, Created, Mutator};
+use super::{ids, int, observed, retry_while, AwsError, Created, Mutator};
 use crate::desired::{conditions, fixed_response, forward, health_check, redirect};
 use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -19,27 +19,6 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-
-macro_rules! send {
-    ($op:literal, $request:expr) => {
-        $request
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
-
-macro_rules! all_pages {
-    ($op:literal, $request:expr) => {
-        $request
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
 
 /// DescribeTags takes at most 20 ARNs.
 const TAG_BATCH: usize = 20;
@@ -592,23 +571,6 @@ fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
             code: "Unresolved".into(),
             message: format!("attribute `{key}` has no value yet"),
         })
-}
-
-fn int(attrs: &Attrs, key: &str) -> Option<i32> {
-    match attrs.get(key) {
-        Some(Value::Int(i)) => i32::try_from(*i).ok(),
-        _ => None,
-    }
-}
-
-fn ids(attrs: &Attrs, key: &str) -> Vec<String> {
-    attrs
-        .get(key)
-        .map(Value::as_list)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
 }
 
 /// A name AWS will accept (32 characters, letters, digits, `-`) that no other

@@ -1,6 +1,29 @@
 //! The only place that knows the AWS SDK: client setup, discovery and the
 //! mutations apply performs. Everything it returns is normalised (`Observed`).
 
+/// Sends a request and maps its error to `AwsError` named after the operation.
+macro_rules! send {
+    ($op:literal, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| $crate::aws::AwsError::from_sdk($op, e))
+    };
+}
+
+/// Collects every item of a paginated call.
+macro_rules! all_pages {
+    ($op:literal, $request:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| $crate::aws::AwsError::from_sdk($op, e))
+    };
+}
+
 pub mod cloudwatch;
 pub mod ec2;
 pub mod elbv2;
@@ -403,6 +426,32 @@ pub(crate) fn observed(
         exports,
         handles: BTreeMap::new(),
     })
+}
+
+/// Readers of concrete attribute values, for the service modules.
+fn int(attrs: &Attrs, key: &str) -> Option<i32> {
+    match attrs.get(key) {
+        Some(Value::Int(i)) => i32::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+fn flag(attrs: &Attrs, key: &str) -> Option<bool> {
+    match attrs.get(key) {
+        Some(Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+/// The live ids in a list attribute.
+fn ids(attrs: &Attrs, key: &str) -> Vec<String> {
+    attrs
+        .get(key)
+        .map(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 /// The digest of an instance's user data, compared instead of the data itself.

@@ -2,33 +2,12 @@
 //! DescribeDBInstances; subnet groups do not, so only the groups whose names
 //! reconcile would have given them have their tags read.
 
-use super::{observed, AwsError, Created, Mutator};
+use super::{flag, ids, int, observed, AwsError, Created, Mutator};
 use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-macro_rules! send {
-    ($op:literal, $request:expr) => {
-        $request
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
-
-macro_rules! all_pages {
-    ($op:literal, $request:expr) => {
-        $request
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
 
 /// The name reconcile gives a DB subnet group: lowercase, as RDS stores it.
 pub fn subnet_group_name(stack: &str, address: &Address) -> String {
@@ -209,30 +188,6 @@ pub async fn discover(
 
 fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
     attrs.get(key).and_then(Value::as_str)
-}
-
-fn int(attrs: &Attrs, key: &str) -> Option<i32> {
-    match attrs.get(key) {
-        Some(Value::Int(i)) => i32::try_from(*i).ok(),
-        _ => None,
-    }
-}
-
-fn flag(attrs: &Attrs, key: &str) -> Option<bool> {
-    match attrs.get(key) {
-        Some(Value::Bool(b)) => Some(*b),
-        _ => None,
-    }
-}
-
-fn ids(attrs: &Attrs, key: &str) -> Vec<String> {
-    attrs
-        .get(key)
-        .map(Value::as_list)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
 }
 
 fn rds_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {

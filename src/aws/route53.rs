@@ -16,15 +16,6 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use std::collections::BTreeMap;
 
-macro_rules! send {
-    ($op:literal, $request:expr) => {
-        $request
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk($op, e))
-    };
-}
-
 /// The region a DNS block is homed in.
 pub const REGION_TAG: &str = "reconcile:region";
 /// Marks a zone that existed before reconcile: pruning it only forgets it.
