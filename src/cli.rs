@@ -184,6 +184,7 @@ async fn plan(args: PlanArgs, connection: &Connection, output: &Output) -> Resul
             summary: plan.summary(),
             refusals: plan.refusals(),
             aws_calls: aws.calls.snapshot(),
+            aws_operations: aws.calls.operations(),
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -261,7 +262,13 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
     };
     let report = apply::run(&aws, &stack, &planned, &settings).await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let json = serde_json::json!({
+            "stack": report.stack,
+            "entries": report.entries,
+            "aws_calls": aws.calls.snapshot(),
+            "aws_operations": aws.calls.operations(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", report.render());
     }

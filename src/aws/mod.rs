@@ -50,18 +50,29 @@ pub struct Connection {
     pub profile: Option<String>,
 }
 
-/// Counts operations (not retries) per service, for `--stats`.
+/// Counts operations (not retries) per service and per operation, for `--stats`.
 #[derive(Clone, Debug, Default)]
-pub struct CallCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+pub struct CallCounter(Arc<Mutex<Counts>>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    services: BTreeMap<&'static str, u64>,
+    operations: BTreeMap<String, u64>,
+}
 
 impl CallCounter {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0
-            .lock()
-            .expect("counter lock")
+        let counts = self.0.lock().expect("counter lock");
+        counts
+            .services
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect()
+    }
+
+    /// Calls by `service.Operation`, e.g. `route53.ChangeResourceRecordSets`.
+    pub fn operations(&self) -> BTreeMap<String, u64> {
+        self.0.lock().expect("counter lock").operations.clone()
     }
 
     fn for_service(&self, service: &'static str) -> CountCalls {
@@ -75,7 +86,7 @@ impl CallCounter {
 #[derive(Debug)]
 struct CountCalls {
     service: &'static str,
-    counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+    counts: Arc<Mutex<Counts>>,
 }
 
 impl Intercept for CountCalls {
@@ -83,16 +94,22 @@ impl Intercept for CountCalls {
         "reconcile::CountCalls"
     }
 
-    fn read_before_execution(
+    // Once per operation, after the operation's metadata is in the bag.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        *self
-            .counts
-            .lock()
-            .expect("counter lock")
-            .entry(self.service)
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map_or("unknown", |m| m.name())
+            .to_string();
+        let mut counts = self.counts.lock().expect("counter lock");
+        *counts.services.entry(self.service).or_default() += 1;
+        *counts
+            .operations
+            .entry(format!("{}.{operation}", self.service))
             .or_default() += 1;
         Ok(())
     }
@@ -155,6 +172,7 @@ impl Aws {
             rds: self.rds(region),
             cloudwatch: self.cloudwatch(region),
             route53: self.route53(),
+            zone_batches: route53::ZoneBatches::default(),
             region: region.to_string(),
             stack: stack.to_string(),
             version: version.map(str::to_string),
@@ -252,6 +270,7 @@ pub struct Mutator {
     rds: aws_sdk_rds::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     route53: aws_sdk_route53::Client,
+    zone_batches: route53::ZoneBatches,
     region: String,
     stack: String,
     version: Option<String>,
@@ -468,7 +487,7 @@ fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
 }
 
 /// An SDK error reduced to what a user and a caller need: the AWS code and message.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{operation}: {code}: {message}")]
 pub struct AwsError {
     pub operation: &'static str,

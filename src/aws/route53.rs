@@ -20,6 +20,19 @@ use std::collections::BTreeMap;
 pub const REGION_TAG: &str = "reconcile:region";
 /// Marks a zone that existed before reconcile: pruning it only forgets it.
 pub const ADOPTED_TAG: &str = "reconcile:adopted";
+/// How long the first record change of a zone waits for others to join its batch.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Record changes waiting to be sent, by zone.
+#[derive(Default)]
+pub(super) struct ZoneBatches(std::sync::Mutex<std::collections::HashMap<String, ZoneBatch>>);
+
+#[derive(Default)]
+struct ZoneBatch {
+    changes: Vec<Change>,
+    waiting: Vec<tokio::sync::oneshot::Sender<Result<(), AwsError>>>,
+}
+
 /// ListTagsForResources takes at most 10 zones.
 const TAG_BATCH: usize = 10;
 
@@ -430,19 +443,51 @@ impl Mutator {
         .await
     }
 
+    /// Sends `changes` in the zone's next batch: record steps that run together
+    /// (a fresh zone's records, say) share one ChangeResourceRecordSets, which
+    /// Route53 applies atomically, so they succeed or fail together.
     async fn change_records(&self, zone: &str, changes: Vec<Change>) -> Result<(), AwsError> {
-        let batch = ChangeBatch::builder()
-            .set_changes(Some(changes))
-            .build()
-            .expect("a batch has changes");
-        send!(
-            "ChangeResourceRecordSets",
-            self.route53
-                .change_resource_record_sets()
-                .hosted_zone_id(zone)
-                .change_batch(batch)
-        )
-        .map(drop)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let first = {
+            let mut pending = self.zone_batches.0.lock().expect("batch lock");
+            let batch = pending.entry(zone.to_string()).or_default();
+            batch.changes.extend(changes);
+            batch.waiting.push(done);
+            batch.waiting.len() == 1
+        };
+        if first {
+            // Long enough for steps started in the same round to join.
+            tokio::time::sleep(GATHER).await;
+            let batch = self
+                .zone_batches
+                .0
+                .lock()
+                .expect("batch lock")
+                .remove(zone)
+                .unwrap_or_default();
+            let changes = ChangeBatch::builder()
+                .set_changes(Some(batch.changes))
+                .build()
+                .expect("a batch has changes");
+            let sent = send!(
+                "ChangeResourceRecordSets",
+                self.route53
+                    .change_resource_record_sets()
+                    .hosted_zone_id(zone)
+                    .change_batch(changes)
+            )
+            .map(drop);
+            for waiting in batch.waiting {
+                let _ = waiting.send(sent.clone());
+            }
+        }
+        result.await.unwrap_or_else(|_| {
+            Err(AwsError {
+                operation: "ChangeResourceRecordSets",
+                code: "Abandoned".into(),
+                message: "the batch this change was in was never sent".into(),
+            })
+        })
     }
 
     pub(super) async fn dns_update(

@@ -32,6 +32,7 @@ pub struct PlanReport<'a> {
     /// Protected resources the plan would delete or replace; non-empty means it is refused.
     pub refusals: Vec<String>,
     pub aws_calls: BTreeMap<String, u64>,
+    pub aws_operations: BTreeMap<String, u64>,
 }
 
 /// `plan --out`: the plan plus the stack file it was made from, so that

@@ -139,7 +139,12 @@ values = ["v=spf1 -all"]
             "create dns_zone.main@us-west-2",
         ]
     );
-    let applied = stack.apply().expect(0);
+    let applied = run(&["apply", stack.arg(), "--auto-approve", "--json"]).expect(0);
+    assert_eq!(
+        applied.json()["aws_operations"]["route53.ChangeResourceRecordSets"],
+        1,
+        "both records and their markers in one batch for the zone"
+    );
     assert!(
         applied
             .stderr
