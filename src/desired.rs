@@ -182,8 +182,19 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 Value::set(s.subnets.iter().map(|r| reference(r.get_ref()))),
             );
         }
+        Spec::DbParameterGroup(s) => {
+            set("family", Value::str(&s.family));
+            set("description", Value::str(&s.description));
+            set(
+                "parameters",
+                Value::map(s.parameters.iter().map(|(k, v)| (k.clone(), Value::str(v)))),
+            );
+        }
         Spec::DbInstance(s) => {
             set("identifier", Value::str(s.identifier.get_ref()));
+            if let Some(g) = &s.parameter_group {
+                set("parameter_group", reference(g.get_ref()));
+            }
             set("engine", Value::str(s.engine.get_ref()));
             if let Some(v) = &s.engine_version {
                 set("engine_version", Value::str(v));

@@ -29,6 +29,7 @@ pub enum Kind {
     ListenerRule,
     Instance,
     DbSubnetGroup,
+    DbParameterGroup,
     DbInstance,
     Alarm,
     DnsZone,
@@ -47,7 +48,7 @@ pub enum ReplaceOrder {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -59,6 +60,7 @@ impl Kind {
         Kind::ListenerRule,
         Kind::Instance,
         Kind::DbSubnetGroup,
+        Kind::DbParameterGroup,
         Kind::DbInstance,
         Kind::Alarm,
         Kind::DnsZone,
@@ -78,6 +80,7 @@ impl Kind {
             Kind::ListenerRule => "listener_rule",
             Kind::Instance => "instance",
             Kind::DbSubnetGroup => "db_subnet_group",
+            Kind::DbParameterGroup => "db_parameter_group",
             Kind::DbInstance => "db_instance",
             Kind::Alarm => "alarm",
             Kind::DnsZone => "dns_zone",
@@ -110,7 +113,11 @@ impl Kind {
             Kind::Listener => elb_arn(":listener/app/"),
             Kind::ListenerRule => elb_arn(":listener-rule/app/"),
             // Named by the stack; nothing outside it is referenced by id.
-            Kind::DbSubnetGroup | Kind::DbInstance | Kind::Alarm | Kind::DnsRecord => false,
+            Kind::DbSubnetGroup
+            | Kind::DbParameterGroup
+            | Kind::DbInstance
+            | Kind::Alarm
+            | Kind::DnsRecord => false,
             Kind::DnsZone => s.starts_with('Z') && s.chars().all(|c| c.is_ascii_alphanumeric()),
         }
     }
@@ -127,7 +134,7 @@ impl Kind {
             Kind::TargetGroup => &["id", "arn", "arn_suffix", "name"],
             Kind::Listener | Kind::ListenerRule => &["id", "arn"],
             Kind::Instance => &["id", "private_ip"],
-            Kind::DbSubnetGroup => &["id", "arn", "name"],
+            Kind::DbSubnetGroup | Kind::DbParameterGroup => &["id", "arn", "name"],
             Kind::DbInstance => &["id", "arn", "identifier", "endpoint", "port"],
             Kind::Alarm => &["id", "arn", "name"],
             Kind::DnsZone => &["id", "name"],
@@ -204,6 +211,7 @@ impl Kind {
                 "protect",
             ],
             Kind::DbSubnetGroup => &["description", "subnets", "tags", "protect"],
+            Kind::DbParameterGroup => &["family", "description", "parameters", "tags", "protect"],
             Kind::DbInstance => &[
                 "identifier",
                 "engine",
@@ -212,6 +220,7 @@ impl Kind {
                 "allocated_storage",
                 "storage_type",
                 "subnet_group",
+                "parameter_group",
                 "security_groups",
                 "multi_az",
                 "backup_retention_days",
@@ -254,6 +263,7 @@ impl Kind {
             Kind::ListenerRule => &["listener"],
             Kind::Instance => &["ami", "instance_type", "subnet", "user_data"],
             Kind::DbSubnetGroup | Kind::Alarm => &[],
+            Kind::DbParameterGroup => &["family", "description"],
             Kind::DnsZone => &["name"],
             Kind::DnsRecord => &["zone", "name", "type"],
             Kind::DbInstance => &["identifier", "engine", "master_username", "subnet_group"],
@@ -271,6 +281,10 @@ impl Kind {
             (Kind::DbInstance, "multi_az") => Some("no downtime; I/O may pause briefly"),
             (Kind::DbInstance, "allocated_storage" | "storage_type") => {
                 Some("no downtime; storage optimisation may take hours")
+            }
+            (Kind::DbInstance, "parameter_group") => Some("takes effect when the instance reboots"),
+            (Kind::DbParameterGroup, "parameters") => {
+                Some("applied at each instance's next reboot (pending-reboot)")
             }
             (Kind::DbInstance, "backup_retention_days") => {
                 Some("a change to or from 0 restarts the instance")
@@ -290,7 +304,10 @@ impl Kind {
     pub fn compared_only_when_set(self, attr: &str) -> bool {
         matches!(
             (self, attr),
-            (Kind::DbInstance, "engine_version" | "storage_type")
+            (
+                Kind::DbInstance,
+                "engine_version" | "storage_type" | "parameter_group"
+            )
         )
     }
 

@@ -731,6 +731,7 @@ impl Mutator {
             | Kind::Listener
             | Kind::ListenerRule
             | Kind::DbSubnetGroup
+            | Kind::DbParameterGroup
             | Kind::DbInstance
             | Kind::Alarm
             | Kind::DnsZone
@@ -839,6 +840,7 @@ impl Mutator {
             | Kind::Listener
             | Kind::ListenerRule
             | Kind::DbSubnetGroup
+            | Kind::DbParameterGroup
             | Kind::DbInstance
             | Kind::Alarm
             | Kind::DnsZone

@@ -291,7 +291,7 @@ fn service(kind: Kind) -> Service {
         Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
             Service::Elb
         }
-        Kind::DbSubnetGroup | Kind::DbInstance => Service::Rds,
+        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => Service::Rds,
         Kind::Alarm => Service::CloudWatch,
         Kind::DnsZone | Kind::DnsRecord => Service::Route53,
         _ => Service::Ec2,

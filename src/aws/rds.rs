@@ -9,26 +9,30 @@ use aws_sdk_rds::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The name reconcile gives a DB subnet group: lowercase, as RDS stores it.
-pub fn subnet_group_name(stack: &str, address: &Address) -> String {
+/// The name reconcile gives a DB subnet or parameter group: lowercase, as RDS stores it.
+pub fn group_name(stack: &str, address: &Address) -> String {
     format!("{stack}-{}", address.name)
         .to_lowercase()
         .replace('_', "-")
 }
 
 /// RDS resources are identified by ARN: a subnet group's name and a database's
-/// identifier may be the same string, and live ids must not collide.
-fn subnet_group_arn(db_arn: &str, name: &str) -> String {
+/// identifier may be the same string, and live ids must not collide. A database
+/// names its groups; their ARNs share its prefix (`…:subgrp:name`, `…:pg:name`).
+fn sibling_arn(db_arn: &str, resource: &str, name: &str) -> String {
     match db_arn.rsplit_once(":db:") {
-        Some((prefix, _)) => format!("{prefix}:subgrp:{name}"),
+        Some((prefix, _)) => format!("{prefix}:{resource}:{name}"),
         None => name.to_string(),
     }
 }
 
-/// The name in a DB subnet group ARN, which is what RDS's calls take.
-fn subnet_group_name_of(arn: &str) -> &str {
-    arn.rsplit_once(":subgrp:").map_or(arn, |(_, name)| name)
+/// The name in an RDS ARN, which is what RDS's calls take.
+fn name_of(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
 }
+
+/// At most 20 parameters go in one ModifyDBParameterGroup.
+const PARAMETER_BATCH: usize = 20;
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
@@ -45,9 +49,15 @@ pub async fn discover(
     stack: &str,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
-    let (instances, groups) = tokio::try_join!(
+    let (instances, groups, parameter_groups) = tokio::try_join!(
         async { all_pages!("DescribeDBInstances", client.describe_db_instances()) },
         async { all_pages!("DescribeDBSubnetGroups", client.describe_db_subnet_groups()) },
+        async {
+            all_pages!(
+                "DescribeDBParameterGroups",
+                client.describe_db_parameter_groups()
+            )
+        },
     )?;
     let prefix = format!("{}-", stack.to_lowercase());
     let candidates: Vec<_> = groups
@@ -96,6 +106,73 @@ pub async fn discover(
             exports,
         ));
     }
+    let parameter_candidates: Vec<_> = parameter_groups
+        .into_iter()
+        .filter(|g| {
+            g.db_parameter_group_name()
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect();
+    let parameter_details =
+        futures::future::try_join_all(parameter_candidates.iter().map(|g| async move {
+            let arn = g.db_parameter_group_arn().unwrap_or_default();
+            let name = g.db_parameter_group_name().unwrap_or_default();
+            let tags = send!(
+                "ListTagsForResource",
+                client.list_tags_for_resource().resource_name(arn)
+            )
+            .map(|out| tag_map(out.tag_list()))?;
+            if !owned_by(&tags, stack) {
+                return Ok::<_, AwsError>(None);
+            }
+            let parameters: Vec<aws_sdk_rds::types::Parameter> = all_pages!(
+                "DescribeDBParameters",
+                client
+                    .describe_db_parameters()
+                    .db_parameter_group_name(name)
+                    .source("user")
+            )?;
+            Ok(Some((tags, parameters)))
+        }))
+        .await?;
+    for (g, details) in parameter_candidates.iter().zip(parameter_details) {
+        let Some((tags, parameters)) = details else {
+            continue;
+        };
+        let arn = g.db_parameter_group_arn().unwrap_or_default();
+        let name = g.db_parameter_group_name().unwrap_or_default();
+        let set = parameters
+            .iter()
+            .filter(|p| p.source().is_none_or(|s| s == "user"))
+            .filter_map(|p| {
+                Some((
+                    p.parameter_name()?.to_string(),
+                    Value::str(p.parameter_value()?),
+                ))
+            });
+        let exports = BTreeMap::from([
+            ("name".to_string(), name.to_string()),
+            ("arn".to_string(), arn.to_string()),
+        ]);
+        found.extend(observed(
+            region,
+            Kind::DbParameterGroup,
+            &tags,
+            arn,
+            [
+                (
+                    "family",
+                    Value::str(g.db_parameter_group_family().unwrap_or_default()),
+                ),
+                (
+                    "description",
+                    Value::str(g.description().unwrap_or_default()),
+                ),
+                ("parameters", Value::Map(set.collect())),
+            ],
+            exports,
+        ));
+    }
     for db in &instances {
         let tags = tag_map(db.tag_list());
         if !owned_by(&tags, stack) || db.db_instance_status() == Some("deleting") {
@@ -127,7 +204,7 @@ pub async fn discover(
                 "allocated_storage",
                 Value::Int(i64::from(db.allocated_storage().unwrap_or_default())),
             ),
-            ("subnet_group", Value::Id(subnet_group_arn(arn, group))),
+            ("subnet_group", Value::Id(sibling_arn(arn, "subgrp", group))),
             (
                 "security_groups",
                 Value::set(groups.map(|g| Value::Id(g.into()))),
@@ -150,6 +227,13 @@ pub async fn discover(
                 Value::str(db.master_username().unwrap_or_default()),
             ),
         ];
+        if let Some(pg) = db
+            .db_parameter_groups()
+            .first()
+            .and_then(|g| g.db_parameter_group_name())
+        {
+            attrs.push(("parameter_group", Value::Id(sibling_arn(arn, "pg", pg))));
+        }
         if let Some(t) = db.storage_type() {
             attrs.push(("storage_type", Value::str(t)));
         }
@@ -221,8 +305,33 @@ impl Mutator {
         let c = &self.rds;
         let tags = Some(rds_tags(self.tag_pairs(address, attrs)));
         match address.kind {
+            Kind::DbParameterGroup => {
+                let name = group_name(&self.stack, address);
+                let out = send!(
+                    "CreateDBParameterGroup",
+                    c.create_db_parameter_group()
+                        .db_parameter_group_name(&name)
+                        .db_parameter_group_family(text(attrs, "family").unwrap_or_default())
+                        .description(text(attrs, "description").unwrap_or_default())
+                        .set_tags(tags)
+                )?;
+                let arn = out
+                    .db_parameter_group()
+                    .and_then(|g| g.db_parameter_group_arn())
+                    .unwrap_or_default()
+                    .to_string();
+                self.set_parameters(&name, attrs, &BTreeMap::new()).await?;
+                Ok(Created {
+                    exports: BTreeMap::from([
+                        ("id".to_string(), arn.clone()),
+                        ("name".to_string(), name),
+                        ("arn".to_string(), arn.clone()),
+                    ]),
+                    live_id: arn,
+                })
+            }
             Kind::DbSubnetGroup => {
-                let name = subnet_group_name(&self.stack, address);
+                let name = group_name(&self.stack, address);
                 let out = send!(
                     "CreateDBSubnetGroup",
                     c.create_db_subnet_group()
@@ -261,8 +370,10 @@ impl Mutator {
                         .set_allocated_storage(int(attrs, "allocated_storage"))
                         .set_storage_type(text(attrs, "storage_type").map(str::to_string))
                         .set_db_subnet_group_name(
-                            text(attrs, "subnet_group")
-                                .map(|g| subnet_group_name_of(g).to_string())
+                            text(attrs, "subnet_group").map(|g| name_of(g).to_string())
+                        )
+                        .set_db_parameter_group_name(
+                            text(attrs, "parameter_group").map(|g| name_of(g).to_string())
                         )
                         .set_vpc_security_group_ids(Some(ids(attrs, "security_groups")))
                         .set_multi_az(flag(attrs, "multi_az"))
@@ -303,6 +414,17 @@ impl Mutator {
             .cloned()
             .unwrap_or_default();
         match observed.address.kind {
+            Kind::DbParameterGroup => {
+                if differs("parameters") {
+                    let was = observed
+                        .attrs
+                        .get("parameters")
+                        .and_then(Value::as_map)
+                        .cloned()
+                        .unwrap_or_default();
+                    self.set_parameters(&name, attrs, &was).await?;
+                }
+            }
             Kind::DbSubnetGroup => {
                 if differs("description") || differs("subnets") {
                     send!(
@@ -354,8 +476,14 @@ impl Mutator {
                     )
                     .set_publicly_accessible(
                         flag(attrs, "publicly_accessible").filter(|_| when("publicly_accessible")),
+                    )
+                    .set_db_parameter_group_name(
+                        text(attrs, "parameter_group")
+                            .filter(|_| when("parameter_group"))
+                            .map(|g| name_of(g).to_string()),
                     );
                 let changed = [
+                    "parameter_group",
                     "engine_version",
                     "instance_class",
                     "allocated_storage",
@@ -401,6 +529,20 @@ impl Mutator {
             .cloned()
             .unwrap_or_default();
         match observed.address.kind {
+            Kind::DbParameterGroup => {
+                super::retry_while(
+                    || async {
+                        send!(
+                            "DeleteDBParameterGroup",
+                            c.delete_db_parameter_group().db_parameter_group_name(&name)
+                        )
+                        .map(drop)
+                    },
+                    |e| e.code == "InvalidDBParameterGroupState",
+                    8,
+                )
+                .await
+            }
             Kind::DbSubnetGroup => {
                 super::retry_while(
                     || async {
@@ -433,6 +575,58 @@ impl Mutator {
                 self.wait_for(&name, "deleting", None).await.map(drop)
             }
         }
+    }
+
+    /// Sets the parameters `attrs` holds and resets those `was` had and it drops.
+    /// Parameters are applied at the next reboot: only that works for static ones.
+    async fn set_parameters(
+        &self,
+        group: &str,
+        attrs: &Attrs,
+        was: &BTreeMap<String, Value>,
+    ) -> Result<(), AwsError> {
+        use aws_sdk_rds::types::{ApplyMethod, Parameter};
+        let wanted = attrs
+            .get("parameters")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        let parameter = |name: &str, value: Option<&str>| {
+            Parameter::builder()
+                .parameter_name(name)
+                .set_parameter_value(value.map(str::to_string))
+                .apply_method(ApplyMethod::PendingReboot)
+                .build()
+        };
+        let changed: Vec<Parameter> = wanted
+            .iter()
+            .filter(|(k, v)| was.get(*k) != Some(v))
+            .map(|(k, v)| parameter(k, v.as_str()))
+            .collect();
+        for batch in changed.chunks(PARAMETER_BATCH) {
+            send!(
+                "ModifyDBParameterGroup",
+                self.rds
+                    .modify_db_parameter_group()
+                    .db_parameter_group_name(group)
+                    .set_parameters(Some(batch.to_vec()))
+            )?;
+        }
+        let dropped: Vec<Parameter> = was
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .map(|k| parameter(k, None))
+            .collect();
+        for batch in dropped.chunks(PARAMETER_BATCH) {
+            send!(
+                "ResetDBParameterGroup",
+                self.rds
+                    .reset_db_parameter_group()
+                    .db_parameter_group_name(group)
+                    .set_parameters(Some(batch.to_vec()))
+            )?;
+        }
+        Ok(())
     }
 
     /// Polls until the instance reaches `status` (or is gone, for `None`),
@@ -526,14 +720,14 @@ mod tests {
 
     #[test]
     fn subnet_group_arns_are_derived_from_the_database_arn() {
-        let arn = subnet_group_arn("arn:aws:rds:us-east-1:123:db:prod", "prod-main");
+        let arn = sibling_arn("arn:aws:rds:us-east-1:123:db:prod", "subgrp", "prod-main");
         assert_eq!(arn, "arn:aws:rds:us-east-1:123:subgrp:prod-main");
-        assert_eq!(subnet_group_name_of(&arn), "prod-main");
+        assert_eq!(name_of(&arn), "prod-main");
     }
 
     #[test]
     fn subnet_group_names_are_what_rds_stores() {
         let a = Address::new(Kind::DbSubnetGroup, "main_db");
-        assert_eq!(subnet_group_name("Prod", &a), "prod-main-db");
+        assert_eq!(group_name("Prod", &a), "prod-main-db");
     }
 }

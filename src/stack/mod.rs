@@ -13,10 +13,11 @@ pub use diag::{Diagnostic, StackError};
 use crate::model::{Address, Kind, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 use spec::{
-    ActionSpec, AlarmSpec, BlueGreenSpec, Cidr, Common, DbInstanceSpec, DbSubnetGroupSpec,
-    DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec,
-    ListenerSpec, LoadBalancerSpec, RawStack, Reference, Regional, RouteTableSpec, RuleSpec,
-    SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec, DEFAULT_REGION_KEY,
+    ActionSpec, AlarmSpec, BlueGreenSpec, Cidr, Common, DbInstanceSpec, DbParameterGroupSpec,
+    DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec,
+    ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, RawStack, Reference, Regional,
+    RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
+    DEFAULT_REGION_KEY,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -61,6 +62,7 @@ pub enum Spec {
     ListenerRule(ListenerRuleSpec),
     Instance(InstanceSpec),
     DbSubnetGroup(DbSubnetGroupSpec),
+    DbParameterGroup(DbParameterGroupSpec),
     DbInstance(DbInstanceSpec),
     Alarm(AlarmSpec),
     DnsZone(DnsZoneSpec),
@@ -96,6 +98,7 @@ impl Spec {
             Spec::ListenerRule(_) => Kind::ListenerRule,
             Spec::Instance(_) => Kind::Instance,
             Spec::DbSubnetGroup(_) => Kind::DbSubnetGroup,
+            Spec::DbParameterGroup(_) => Kind::DbParameterGroup,
             Spec::DbInstance(_) => Kind::DbInstance,
             Spec::Alarm(_) => Kind::Alarm,
             Spec::DnsZone(_) => Kind::DnsZone,
@@ -116,6 +119,7 @@ impl Spec {
             Spec::ListenerRule(s) => s.common(),
             Spec::Instance(s) => s.common(),
             Spec::DbSubnetGroup(s) => s.common(),
+            Spec::DbParameterGroup(s) => s.common(),
             Spec::DbInstance(s) => s.common(),
             Spec::Alarm(s) => s.common(),
             Spec::DnsZone(s) => s.common(),
@@ -204,13 +208,18 @@ impl Spec {
             Spec::DbInstance(s) => {
                 std::iter::once(field("subnet_group", &s.subnet_group, Kind::DbSubnetGroup))
                     .chain(
+                        s.parameter_group
+                            .iter()
+                            .map(|r| field("parameter_group", r, Kind::DbParameterGroup)),
+                    )
+                    .chain(
                         s.security_groups
                             .iter()
                             .map(|r| field("security_groups", r, Kind::SecurityGroup)),
                     )
                     .collect()
             }
-            Spec::Alarm(_) | Spec::DnsZone(_) => vec![],
+            Spec::Alarm(_) | Spec::DnsZone(_) | Spec::DbParameterGroup(_) => vec![],
             Spec::DnsRecord(s) => std::iter::once(field("zone", &s.zone, Kind::DnsZone))
                 .chain(
                     s.alias
@@ -436,6 +445,11 @@ impl Checker {
                 raw.db_subnet_group,
                 Kind::DbSubnetGroup,
                 Spec::DbSubnetGroup,
+            ))
+            .chain(blocks(
+                raw.db_parameter_group,
+                Kind::DbParameterGroup,
+                Spec::DbParameterGroup,
             ))
             .chain(blocks(raw.db_instance, Kind::DbInstance, Spec::DbInstance))
             .chain(blocks(raw.alarm, Kind::Alarm, Spec::Alarm))
@@ -898,6 +912,13 @@ impl Checker {
                 }
             }
             Spec::Instance(s) => self.regional(r, "ami", &s.ami),
+            Spec::DbParameterGroup(s) => {
+                if s.family.is_empty() {
+                    self.error(r.span.clone(), format!("{}: `family` is empty", r.address))
+                        .help =
+                        Some("name the parameter group family, for example postgres16".into());
+                }
+            }
             Spec::DbSubnetGroup(s) => {
                 if s.subnets.len() < 2 {
                     self.error(

@@ -37,6 +37,8 @@ pub struct RawStack {
     #[serde(default)]
     pub db_subnet_group: BTreeMap<String, Spanned<DbSubnetGroupSpec>>,
     #[serde(default)]
+    pub db_parameter_group: BTreeMap<String, Spanned<DbParameterGroupSpec>>,
+    #[serde(default)]
     pub db_instance: BTreeMap<String, Spanned<DbInstanceSpec>>,
     #[serde(default)]
     pub alarm: BTreeMap<String, Spanned<AlarmSpec>>,
@@ -356,6 +358,16 @@ resource_spec!(DbSubnetGroupSpec {
     description: String,
 });
 
+resource_spec!(DbParameterGroupSpec {
+    /// The parameter group family, e.g. `postgres16`.
+    family: String,
+    #[serde(default = "default_description")]
+    description: String,
+    /// Engine parameters by name: `log_min_duration_statement = "500"`.
+    #[serde(default)]
+    parameters: BTreeMap<String, String>,
+});
+
 resource_spec!(DbInstanceSpec {
     /// The DB instance identifier: what it is called in AWS. A change replaces it.
     identifier: Spanned<String>,
@@ -366,6 +378,8 @@ resource_spec!(DbInstanceSpec {
     allocated_storage: Spanned<i64>,
     storage_type: Option<String>,
     subnet_group: Spanned<Reference>,
+    /// Unset: the engine's default group, not compared.
+    parameter_group: Option<Spanned<Reference>>,
     #[serde(default)]
     security_groups: Vec<Spanned<Reference>>,
     #[serde(default)]

@@ -464,7 +464,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
     assert_eq!(
         calls[0],
-        serde_json::json!({ "cloudwatch": 1, "ec2": 6, "elbv2": 2, "rds": 2 }),
+        serde_json::json!({ "cloudwatch": 1, "ec2": 6, "elbv2": 2, "rds": 3 }),
         "one Describe per EC2 kind; the other services list once each (nothing of theirs to tag here)"
     );
 
@@ -472,7 +472,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert!(
         stats
             .stderr
-            .contains("cloudwatch=1, ec2=6, elbv2=2, rds=2, route53="),
+            .contains("cloudwatch=1, ec2=6, elbv2=2, rds=3, route53="),
         "{}",
         stats.stderr
     );

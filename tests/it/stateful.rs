@@ -274,26 +274,51 @@ async fn database_changes_are_in_place_and_say_what_they_cost() {
     let region = "eu-west-3";
     let identifier = format!("{name}-main");
     let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_3", "pw-never-shown-33c0aa");
-    let text = |class: &str| {
-        database(
+    let text = |class: &str, slow_query_ms: &str| {
+        let db = database(
             &name,
             region,
             &identifier,
             variable,
-            "apply_immediately = true",
+            "apply_immediately = true\nparameter_group = \"db_parameter_group.main\"",
+        );
+        format!(
+            "{}\n[db_parameter_group.main]\nfamily = \"postgres16\"\nparameters = {{ log_min_duration_statement = \"{slow_query_ms}\" }}\n",
+            db.replace("db.t3.micro", class)
         )
-        .replace("db.t3.micro", class)
     };
-    let stack = StackFile::new(&text("db.t3.micro"));
+    let stack = StackFile::new(&text("db.t3.micro", "500"));
     with_password(
         variable,
         password,
         &["apply", stack.arg(), "--auto-approve"],
     )
     .expect(0);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
     let arn = database_arn(region, &identifier).await.unwrap();
+    let client = rds(region).await;
+    let found = client
+        .describe_db_instances()
+        .db_instance_identifier(&identifier)
+        .send()
+        .await
+        .unwrap();
+    let group = found.db_instances()[0].db_parameter_groups()[0]
+        .db_parameter_group_name()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        group,
+        format!("{name}-main"),
+        "the database uses the stack's parameter group"
+    );
 
-    stack.write(&text("db.t3.small"));
+    stack.write(&text("db.t3.small", "250"));
     let plan = with_password(variable, password, &["plan", stack.arg()])
         .expect(0)
         .stdout;
@@ -303,6 +328,14 @@ async fn database_changes_are_in_place_and_say_what_they_cost() {
         plan.contains(
             r#"instance_class = "db.t3.micro" → "db.t3.small" # downtime: the instance restarts"#
         ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("parameters: # applied at each instance's next reboot (pending-reboot)"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(r#"~ log_min_duration_statement = "500" → "250""#),
         "{plan}"
     );
     with_password(
@@ -317,8 +350,7 @@ async fn database_changes_are_in_place_and_say_what_they_cost() {
         &["plan", stack.arg(), "--detailed-exitcode"],
     )
     .expect(0);
-    let found = rds(region)
-        .await
+    let found = client
         .describe_db_instances()
         .db_instance_identifier(&identifier)
         .send()
@@ -333,6 +365,17 @@ async fn database_changes_are_in_place_and_say_what_they_cost() {
         Some(&*arn),
         "modified, not replaced"
     );
+    let parameters = client
+        .describe_db_parameters()
+        .db_parameter_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let slow = parameters
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_name() == Some("log_min_duration_statement"));
+    assert_eq!(slow.and_then(|p| p.parameter_value()), Some("250"));
 }
 
 #[tokio::test]
