@@ -1,0 +1,999 @@
+//! Every check a stack file passes before the first AWS call: names, regions,
+//! references and their kinds, per-region values, CIDRs and the network's
+//! layout, kind-specific values, blue-green ownership, and dependency cycles.
+
+use super::spec::{
+    ActionSpec, BlueGreenSpec, Cidr, ForwardSpec, RawStack, Reference, Regional, DEFAULT_REGION_KEY,
+};
+use super::{
+    action_targets, dns_name, interpolate, rule_ports, zone_name, BlueGreen, Diagnostic,
+    ReferenceField, Resource, Spec, Stack,
+};
+use crate::model::{Address, Kind, REGIONS};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+#[derive(Default)]
+pub(super) struct Checker {
+    pub(super) diagnostics: Vec<Diagnostic>,
+}
+
+fn blocks<T>(
+    map: BTreeMap<String, Spanned<T>>,
+    kind: Kind,
+    wrap: fn(T) -> Spec,
+) -> impl Iterator<Item = (Address, Range<usize>, Spec)> {
+    map.into_iter().map(move |(name, s)| {
+        let span = s.span();
+        (Address::new(kind, name), span, wrap(s.into_inner()))
+    })
+}
+
+impl Checker {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::at(span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    pub(super) fn build(&mut self, raw: RawStack, path: &Path) -> Stack {
+        let header = raw.stack;
+        let name = header.name.get_ref();
+        let name_ok = name.len() <= 40
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !name_ok {
+            self.error(header.name.span(), format!("invalid stack name `{name}`"))
+                .help = Some("use up to 40 letters, digits and `-`, starting with a letter; it is the value of the reconcile:stack tag".into());
+        }
+        let regions = self.regions(&header.regions, None);
+        let mut tags = BTreeMap::new();
+        for (k, v) in &header.tags {
+            self.tag(k, v);
+            tags.insert(k.clone(), v.get_ref().clone());
+        }
+
+        let mut resources = BTreeMap::new();
+        let all = blocks(raw.vpc, Kind::Vpc, Spec::Vpc)
+            .chain(blocks(raw.subnet, Kind::Subnet, Spec::Subnet))
+            .chain(blocks(
+                raw.internet_gateway,
+                Kind::InternetGateway,
+                Spec::InternetGateway,
+            ))
+            .chain(blocks(raw.route_table, Kind::RouteTable, Spec::RouteTable))
+            .chain(blocks(
+                raw.security_group,
+                Kind::SecurityGroup,
+                Spec::SecurityGroup,
+            ))
+            .chain(blocks(
+                raw.load_balancer,
+                Kind::LoadBalancer,
+                Spec::LoadBalancer,
+            ))
+            .chain(blocks(
+                raw.target_group,
+                Kind::TargetGroup,
+                Spec::TargetGroup,
+            ))
+            .chain(blocks(raw.listener, Kind::Listener, Spec::Listener))
+            .chain(blocks(
+                raw.listener_rule,
+                Kind::ListenerRule,
+                Spec::ListenerRule,
+            ))
+            .chain(blocks(raw.instance, Kind::Instance, Spec::Instance))
+            .chain(blocks(
+                raw.db_subnet_group,
+                Kind::DbSubnetGroup,
+                Spec::DbSubnetGroup,
+            ))
+            .chain(blocks(
+                raw.db_parameter_group,
+                Kind::DbParameterGroup,
+                Spec::DbParameterGroup,
+            ))
+            .chain(blocks(raw.db_instance, Kind::DbInstance, Spec::DbInstance))
+            .chain(blocks(raw.alarm, Kind::Alarm, Spec::Alarm))
+            .chain(blocks(raw.dns_zone, Kind::DnsZone, Spec::DnsZone))
+            .chain(blocks(raw.dns_record, Kind::DnsRecord, Spec::DnsRecord))
+            .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
+            .collect::<Vec<_>>();
+        for (address, span, spec) in all {
+            if Address::parse(&address.to_string()).is_none() {
+                self.error(
+                    span.clone(),
+                    format!("invalid resource name `{}`", address.name),
+                )
+                .help = Some(
+                    "use lowercase letters, digits, `_` and `-`, starting with a letter".into(),
+                );
+            }
+            let mut own_regions = match spec.common().regions {
+                Some(own) => self.regions(own, Some(&regions)),
+                None => regions.clone(),
+            };
+            // Route53 is global: a DNS block lives once, homed in one region of the
+            // stack (the first unless it names one), where its references resolve.
+            if matches!(spec.kind(), Kind::DnsZone | Kind::DnsRecord) {
+                if own_regions.len() > 1 && spec.common().regions.is_some() {
+                    self.error(span.clone(), format!("{address}: DNS is global; name at most one home region"))
+                        .help = Some("records in several regions would collide; alias each region's load balancer from its own record".into());
+                }
+                own_regions.truncate(1);
+            }
+            resources.insert(
+                address.clone(),
+                Resource {
+                    address,
+                    spec,
+                    regions: own_regions,
+                    span,
+                },
+            );
+        }
+
+        let mut stack = Stack {
+            name: name.clone(),
+            regions,
+            version: header.version,
+            tags,
+            resources,
+            blue_green: BTreeMap::new(),
+            path: path.to_path_buf(),
+            source: String::new(),
+        };
+        for r in stack.resources.values() {
+            self.resource(&stack, r);
+        }
+        for (name, block) in raw.blue_green {
+            if let Some((owner, pair)) = self.blue_green(&stack, name, block) {
+                stack.blue_green.insert(owner, pair);
+            }
+        }
+        self.network_layout(&stack);
+        self.cycles(&stack);
+        stack
+    }
+
+    /// `count = N` on an instance block declares `instance.name[0]` … `[N-1]`.
+    fn expand_count(
+        &mut self,
+        address: Address,
+        span: Range<usize>,
+        spec: Spec,
+    ) -> Vec<(Address, Range<usize>, Spec)> {
+        let Spec::Instance(instance) = &spec else {
+            return vec![(address, span, spec)];
+        };
+        let Some(count) = &instance.count else {
+            return vec![(address, span, spec)];
+        };
+        if !(0..=100).contains(count.get_ref()) {
+            self.error(
+                count.span(),
+                format!("{address}: count must be between 0 and 100"),
+            );
+            return vec![];
+        }
+        (0..*count.get_ref())
+            .map(|i| {
+                let indexed = Address::new(Kind::Instance, format!("{}[{i}]", address.name));
+                (indexed, span.clone(), Spec::Instance(instance.clone()))
+            })
+            .collect()
+    }
+
+    fn blue_green(
+        &mut self,
+        stack: &Stack,
+        name: String,
+        block: Spanned<BlueGreenSpec>,
+    ) -> Option<(Address, BlueGreen)> {
+        let span = block.span();
+        let b = block.into_inner();
+        let owner = match (&b.listener, &b.listener_rule) {
+            (Some(l), None) => (l, Kind::Listener),
+            (None, Some(r)) => (r, Kind::ListenerRule),
+            _ => {
+                self.error(
+                    span,
+                    format!(
+                        "blue_green.{name} needs exactly one of `listener` and `listener_rule`"
+                    ),
+                );
+                return None;
+            }
+        };
+        let colours = [(&b.blue, "blue"), (&b.green, "green")];
+        let mut ok = true;
+        for (colour, _) in colours {
+            match colour.get_ref() {
+                Reference::Resource(a)
+                    if a.kind == Kind::TargetGroup && stack.resources.contains_key(a) => {}
+                Reference::LiveId(id) if Kind::TargetGroup.is_live_id(id) => {}
+                other => {
+                    self.error(colour.span(), format!("blue_green.{name}: a colour must name a target group of the stack, found {other:?}"));
+                    ok = false;
+                }
+            }
+        }
+        if b.blue.get_ref() == b.green.get_ref() {
+            self.error(
+                b.green.span(),
+                format!("blue_green.{name}: blue and green are the same target group"),
+            );
+            ok = false;
+        }
+        let Reference::Resource(owner_address) = owner.0.get_ref() else {
+            self.error(
+                owner.0.span(),
+                format!("blue_green.{name} must name a {} of this stack", owner.1),
+            );
+            return None;
+        };
+        let action = match stack.resources.get(owner_address).map(|r| &r.spec) {
+            Some(Spec::Listener(l)) if owner.1 == Kind::Listener => l.default_action.get_ref(),
+            Some(Spec::ListenerRule(r)) if owner.1 == Kind::ListenerRule => r.action.get_ref(),
+            _ => {
+                self.error(
+                    owner.0.span(),
+                    format!(
+                        "blue_green.{name}: `{owner_address}` is not a {} of this stack",
+                        owner.1
+                    ),
+                );
+                return None;
+            }
+        };
+        for target in action_targets(action) {
+            if target.get_ref() != b.blue.get_ref() && target.get_ref() != b.green.get_ref() {
+                let d = self.error(
+                    target.span(),
+                    format!("{owner_address} forwards outside blue_green.{name}'s colours"),
+                );
+                d.help = Some(
+                    "a blue-green action forwards to its blue and green target groups only".into(),
+                );
+                ok = false;
+            }
+        }
+        if stack.blue_green.contains_key(owner_address) {
+            self.error(
+                owner.0.span(),
+                format!("{owner_address} is owned by two blue_green blocks"),
+            );
+            ok = false;
+        }
+        ok.then(|| {
+            let pair = BlueGreen {
+                blue: b.blue.into_inner(),
+                green: b.green.into_inner(),
+            };
+            (owner_address.clone(), pair)
+        })
+    }
+
+    fn one_of(&mut self, span: Range<usize>, what: &str, value: &str, allowed: &[&str]) {
+        if !allowed.contains(&value) {
+            self.error(span, format!("unknown {what} `{value}`")).help =
+                Some(format!("use one of: {}", allowed.join(", ")));
+        }
+    }
+
+    fn in_range(&mut self, value: &Spanned<i64>, what: &str, range: std::ops::RangeInclusive<i64>) {
+        if !range.contains(value.get_ref()) {
+            self.error(
+                value.span(),
+                format!(
+                    "{what} {} is out of range {}-{}",
+                    value.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+
+    fn action(&mut self, action: &Spanned<ActionSpec>) {
+        let a = action.get_ref();
+        let given = [
+            a.forward.is_some(),
+            a.fixed_response.is_some(),
+            a.redirect.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.error(
+                action.span(),
+                "an action needs exactly one of `forward`, `fixed_response` and `redirect`",
+            );
+        }
+        if let Some(ForwardSpec::Weighted(targets)) = a.forward.as_ref().map(|f| f.get_ref()) {
+            if targets.is_empty() || targets.iter().any(|t| !(0..=999).contains(&t.weight)) {
+                self.error(
+                    action.span(),
+                    "a weighted forward needs target groups with weights 0-999",
+                );
+            }
+        }
+        if let Some(f) = &a.fixed_response {
+            if !(200..=599).contains(&f.status) {
+                self.error(
+                    action.span(),
+                    format!(
+                        "fixed_response status {} is not an HTTP status 200-599",
+                        f.status
+                    ),
+                );
+            }
+        }
+        if let Some(r) = &a.redirect {
+            self.one_of(
+                action.span(),
+                "redirect status",
+                &r.status,
+                &["HTTP_301", "HTTP_302"],
+            );
+        }
+    }
+
+    fn regions(
+        &mut self,
+        list: &Spanned<Vec<Spanned<String>>>,
+        within: Option<&[String]>,
+    ) -> Vec<String> {
+        if list.get_ref().is_empty() {
+            self.error(list.span(), "`regions` is empty").help =
+                Some("name at least one region, for example [\"us-west-2\"]".into());
+        }
+        let mut seen = Vec::new();
+        for r in list.get_ref() {
+            let name = r.get_ref();
+            if seen.contains(name) {
+                self.error(r.span(), format!("region `{name}` is listed twice"));
+            } else if !REGIONS.contains(&name.as_str()) {
+                let d = self.error(r.span(), format!("unknown region `{name}`"));
+                d.help = Some(format!("known regions: {}", REGIONS.join(", ")));
+            } else if within.is_some_and(|w| !w.contains(name)) {
+                let d = self.error(
+                    r.span(),
+                    format!("region `{name}` is not a region of the stack"),
+                );
+                d.help = Some("add it to [stack] regions, or remove it here".into());
+            }
+            seen.push(name.clone());
+        }
+        seen
+    }
+
+    fn tag(&mut self, key: &str, value: &Spanned<String>) {
+        if key.starts_with("reconcile:") || key.starts_with("aws:") {
+            self.error(value.span(), format!("tag `{key}` is reserved"))
+                .help = Some(
+                "tags starting with reconcile: and aws: are managed by reconcile and AWS".into(),
+            );
+        }
+    }
+
+    fn resource(&mut self, stack: &Stack, r: &Resource) {
+        let common = r.spec.common();
+        let kind = r.spec.kind();
+        for attr in common.ignore_changes {
+            if !kind.attributes().contains(&attr.get_ref().as_str()) {
+                let d = self.error(
+                    attr.span(),
+                    format!(
+                        "{}: ignore_changes names unknown attribute `{}`",
+                        r.address,
+                        attr.get_ref()
+                    ),
+                );
+                d.help = Some(format!(
+                    "attributes of a {kind}: {}",
+                    kind.attributes().join(", ")
+                ));
+            }
+        }
+        for (key, value) in common.tags {
+            self.tag(key, value);
+        }
+        for value in r.spec.templates() {
+            match interpolate::parse(value.get_ref()) {
+                Err(message) => {
+                    self.error(value.span(), message);
+                }
+                Ok(found) => {
+                    for i in found {
+                        match stack.resources.get(&i.target) {
+                            None => {
+                                self.error(
+                                    value.span(),
+                                    format!(
+                                        "dangling reference: `{}` is not declared in this stack",
+                                        i.target
+                                    ),
+                                );
+                            }
+                            Some(_) if !i.target.kind.exports().contains(&i.attribute.as_str()) => {
+                                let d = self.error(
+                                    value.span(),
+                                    format!(
+                                        "a {} has no attribute `{}`",
+                                        i.target.kind, i.attribute
+                                    ),
+                                );
+                                d.help = Some(format!(
+                                    "available: {}",
+                                    i.target.kind.exports().join(", ")
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        for field in r.spec.references() {
+            self.reference(stack, r, &field);
+        }
+        match &r.spec {
+            Spec::Vpc(s) => self.cidr_values(r, "cidr", &s.cidr),
+            Spec::Subnet(s) => {
+                self.cidr_values(r, "cidr", &s.cidr);
+                self.regional(r, "zone", &s.zone);
+                for region in &r.regions {
+                    if let Some(z) = s.zone.get_ref().get(region) {
+                        if zone_name(region, z).is_none() {
+                            let d = self.error(
+                                s.zone.span(),
+                                format!("invalid zone `{z}` for region {region}"),
+                            );
+                            d.help = Some(format!("write a zone letter such as \"a\", or a full name such as \"{region}a\""));
+                        }
+                    }
+                }
+            }
+            Spec::InternetGateway(_) => {}
+            Spec::RouteTable(s) => {
+                let mut seen = BTreeSet::new();
+                for route in &s.routes {
+                    if !seen.insert(route.get_ref().cidr) {
+                        self.error(
+                            route.span(),
+                            format!("duplicate route for {}", route.get_ref().cidr),
+                        );
+                    }
+                }
+                let mut subnets = BTreeSet::new();
+                for subnet in &s.subnets {
+                    if !subnets.insert(subnet.get_ref()) {
+                        self.error(subnet.span(), "subnet listed twice");
+                    }
+                }
+            }
+            Spec::LoadBalancer(s) => {
+                self.one_of(
+                    s.scheme.span(),
+                    "scheme",
+                    s.scheme.get_ref(),
+                    &["internet-facing", "internal"],
+                );
+                if s.subnets.len() < 2 {
+                    self.error(
+                        r.span.clone(),
+                        format!(
+                            "{}: an application load balancer needs subnets in at least two zones",
+                            r.address
+                        ),
+                    );
+                }
+                if let Some(t) = &s.idle_timeout {
+                    self.in_range(t, "idle_timeout", 1..=4000);
+                }
+            }
+            Spec::TargetGroup(s) => {
+                self.one_of(
+                    s.protocol.span(),
+                    "target group protocol",
+                    s.protocol.get_ref(),
+                    &["HTTP", "HTTPS"],
+                );
+                self.one_of(
+                    s.target_type.span(),
+                    "target type",
+                    s.target_type.get_ref(),
+                    &["instance", "ip", "lambda"],
+                );
+                self.in_range(&s.port, "port", 1..=65535);
+            }
+            Spec::Listener(s) => {
+                self.one_of(
+                    s.protocol.span(),
+                    "listener protocol",
+                    s.protocol.get_ref(),
+                    &["HTTP", "HTTPS"],
+                );
+                self.in_range(&s.port, "port", 1..=65535);
+                if s.protocol.get_ref() == "HTTPS" && s.certificate.is_none() {
+                    self.error(
+                        s.protocol.span(),
+                        format!(
+                            "{}: an HTTPS listener needs a `certificate` (ACM ARN)",
+                            r.address
+                        ),
+                    );
+                }
+                self.action(&s.default_action);
+            }
+            Spec::ListenerRule(s) => {
+                self.in_range(&s.priority, "priority", 1..=50000);
+                let c = s.conditions.get_ref();
+                if c.path.is_empty() && c.host.is_empty() && c.header.is_none() {
+                    self.error(
+                        s.conditions.span(),
+                        "a rule needs at least one condition: path, host or header",
+                    );
+                }
+                self.action(&s.action);
+                let clash = stack.resources.values().find(|o| match &o.spec {
+                    Spec::ListenerRule(other) => {
+                        o.address < r.address
+                            && other.listener.get_ref() == s.listener.get_ref()
+                            && other.priority.get_ref() == s.priority.get_ref()
+                    }
+                    _ => false,
+                });
+                if let Some(other) = clash {
+                    self.error(
+                        s.priority.span(),
+                        format!(
+                            "{} has the same priority as {} on the same listener",
+                            r.address, other.address
+                        ),
+                    );
+                }
+            }
+            Spec::Instance(s) => self.regional(r, "ami", &s.ami),
+            Spec::DbParameterGroup(s) => {
+                if s.family.is_empty() {
+                    self.error(r.span.clone(), format!("{}: `family` is empty", r.address))
+                        .help =
+                        Some("name the parameter group family, for example postgres16".into());
+                }
+            }
+            Spec::DbSubnetGroup(s) => {
+                if s.subnets.len() < 2 {
+                    self.error(
+                        r.span.clone(),
+                        format!(
+                            "{}: a DB subnet group needs subnets in at least two zones",
+                            r.address
+                        ),
+                    );
+                }
+            }
+            Spec::DbInstance(s) => {
+                let id = s.identifier.get_ref();
+                let valid = (1..=63).contains(&id.len())
+                    && id.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !id.ends_with('-')
+                    && !id.contains("--");
+                if !valid {
+                    self.error(
+                        s.identifier.span(),
+                        format!("invalid DB instance identifier `{id}`"),
+                    )
+                    .help = Some(
+                        "1 to 63 letters, digits and single hyphens, starting with a letter".into(),
+                    );
+                }
+                self.one_of(
+                    s.engine.span(),
+                    "engine",
+                    s.engine.get_ref(),
+                    &[
+                        "postgres",
+                        "mysql",
+                        "mariadb",
+                        "oracle-ee",
+                        "oracle-se2",
+                        "sqlserver-ee",
+                        "sqlserver-se",
+                        "sqlserver-ex",
+                        "sqlserver-web",
+                    ],
+                );
+                self.in_range(&s.allocated_storage, "allocated_storage", 20..=65536);
+                self.in_range(&s.backup_retention_days, "backup_retention_days", 0..=35);
+                let var = s.master_password_env.get_ref();
+                if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    // The value may be the password itself: neither echoed nor quoted.
+                    let d = self.error(
+                        s.master_password_env.span(),
+                        format!(
+                            "{}: master_password_env is not an environment variable name",
+                            r.address
+                        ),
+                    );
+                    d.help = Some("name the variable that holds the password (letters, digits, `_`), for example PROD_DB_PASSWORD; never the password itself".into());
+                    d.quote = false;
+                }
+                let other = stack.resources.values().find(|o| match &o.spec {
+                    Spec::DbInstance(d) => {
+                        o.address < r.address
+                            && d.identifier.get_ref() == id
+                            && o.regions.iter().any(|g| r.in_region(g))
+                    }
+                    _ => false,
+                });
+                if let Some(other) = other {
+                    self.error(
+                        s.identifier.span(),
+                        format!(
+                            "{} and {} have the same identifier `{id}`",
+                            other.address, r.address
+                        ),
+                    );
+                }
+            }
+            Spec::DnsZone(s) => {
+                if dns_name(s.name.get_ref()).is_none() {
+                    self.error(
+                        s.name.span(),
+                        format!("invalid zone name `{}`", s.name.get_ref()),
+                    );
+                }
+            }
+            Spec::DnsRecord(s) => {
+                let kind = s.record_type.get_ref().as_str();
+                self.one_of(
+                    s.record_type.span(),
+                    "record type",
+                    kind,
+                    &["A", "AAAA", "CNAME", "TXT", "MX"],
+                );
+                let zone = match s
+                    .zone
+                    .get_ref()
+                    .address()
+                    .map(|a| stack.resources.get(a).map(|r| &r.spec))
+                {
+                    Some(Some(Spec::DnsZone(z))) => dns_name(z.name.get_ref()),
+                    _ => None,
+                };
+                match (dns_name(s.name.get_ref()), zone) {
+                    (None, _) => {
+                        self.error(
+                            s.name.span(),
+                            format!("invalid record name `{}`", s.name.get_ref()),
+                        );
+                    }
+                    (Some(name), Some(zone))
+                        if name != zone && !name.ends_with(&format!(".{zone}")) =>
+                    {
+                        self.error(s.name.span(), format!("{name} is not in the zone {zone}"));
+                    }
+                    _ => {}
+                }
+                match (&s.alias, s.values.is_empty(), &s.ttl) {
+                    (Some(a), true, None) => {
+                        if !matches!(kind, "A" | "AAAA") {
+                            self.error(a.span(), "an alias record is of type A or AAAA");
+                        }
+                    }
+                    (None, false, Some(ttl)) => self.in_range(ttl, "ttl", 0..=2_147_483_647),
+                    _ => {
+                        self.error(
+                            s.name.span(),
+                            format!("{}: give either `alias`, or `ttl` and `values`", r.address),
+                        );
+                    }
+                }
+                if !common.tags.is_empty() {
+                    self.error(
+                        s.name.span(),
+                        format!("{}: DNS records have no tags", r.address),
+                    )
+                    .help =
+                        Some("reconcile owns records through a TXT marker record instead".into());
+                }
+            }
+            Spec::Alarm(s) => {
+                self.one_of(
+                    s.statistic.span(),
+                    "statistic",
+                    s.statistic.get_ref(),
+                    &["Average", "Sum", "Minimum", "Maximum", "SampleCount"],
+                );
+                self.one_of(
+                    s.comparison.span(),
+                    "comparison",
+                    s.comparison.get_ref(),
+                    &[
+                        "GreaterThanThreshold",
+                        "GreaterThanOrEqualToThreshold",
+                        "LessThanThreshold",
+                        "LessThanOrEqualToThreshold",
+                    ],
+                );
+                self.one_of(
+                    s.treat_missing_data.span(),
+                    "treat_missing_data",
+                    s.treat_missing_data.get_ref(),
+                    &["missing", "breaching", "notBreaching", "ignore"],
+                );
+                if *s.period.get_ref() < 10
+                    || (*s.period.get_ref() > 30 && s.period.get_ref() % 60 != 0)
+                {
+                    self.error(
+                        s.period.span(),
+                        format!(
+                            "period {} is not 10, 20, 30 or a multiple of 60 seconds",
+                            s.period.get_ref()
+                        ),
+                    );
+                }
+                self.in_range(&s.evaluation_periods, "evaluation_periods", 1..=1440);
+            }
+            Spec::SecurityGroup(s) => {
+                if let Some(name) = s.name.as_ref().filter(|n| {
+                    n.get_ref().is_empty()
+                        || n.get_ref().starts_with("sg-")
+                        || n.get_ref().len() > 255
+                }) {
+                    self.error(name.span(), format!("{}: invalid group name", r.address))
+                        .help = Some("use 1 to 255 characters, not starting with sg-".into());
+                }
+                for rule in s.ingress.iter().chain(s.egress.iter().flatten()) {
+                    if let Err(message) = rule_ports(rule.get_ref()) {
+                        self.error(rule.span(), message);
+                    }
+                    let rule_ref = rule.get_ref();
+                    if rule_ref.cidr.is_some() == rule_ref.security_group.is_some() {
+                        let d = self.error(
+                            rule.span(),
+                            "a rule needs exactly one source: `cidr` or `security_group`",
+                        );
+                        d.help = Some("split it into two rules".into());
+                    }
+                }
+            }
+        }
+    }
+
+    fn reference(&mut self, stack: &Stack, r: &Resource, field: &ReferenceField) {
+        let span = field.reference.span();
+        match field.reference.get_ref() {
+            Reference::SelfGroup if r.spec.kind() == Kind::SecurityGroup => {}
+            Reference::SelfGroup => {
+                self.error(
+                    span,
+                    format!(
+                        "`self` is only meaningful in a security group rule ({}.{})",
+                        r.address, field.field
+                    ),
+                );
+            }
+            Reference::LiveId(id) => {
+                if !field.expected.is_live_id(id) {
+                    self.error(
+                        span,
+                        format!(
+                            "`{}` must name a {}, and `{id}` is not a {} id",
+                            field.field, field.expected, field.expected
+                        ),
+                    );
+                }
+            }
+            Reference::Resource(target) => {
+                if target.kind != field.expected {
+                    self.error(
+                        span,
+                        format!(
+                            "`{}` must name a {}, found {target}",
+                            field.field, field.expected
+                        ),
+                    );
+                    return;
+                }
+                let Some(t) = stack.resources.get(target) else {
+                    let known: Vec<String> = stack
+                        .resources
+                        .keys()
+                        .filter(|a| a.kind == target.kind)
+                        .map(|a| a.to_string())
+                        .collect();
+                    let d = self.error(
+                        span,
+                        format!("dangling reference: `{target}` is not declared in this stack"),
+                    );
+                    d.help = Some(if known.is_empty() {
+                        format!("declare [{target}]")
+                    } else {
+                        format!("declared {}s: {}", target.kind, known.join(", "))
+                    });
+                    return;
+                };
+                let missing: Vec<&String> =
+                    r.regions.iter().filter(|reg| !t.in_region(reg)).collect();
+                if !missing.is_empty() {
+                    self.error(
+                        span,
+                        format!(
+                            "{} exists in {} but {target} does not",
+                            r.address,
+                            missing
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn regional<T: std::fmt::Debug>(
+        &mut self,
+        r: &Resource,
+        field: &str,
+        value: &Spanned<Regional<T>>,
+    ) {
+        if let Regional::ByRegion(m) = value.get_ref() {
+            for key in m.keys() {
+                if key != DEFAULT_REGION_KEY && !r.regions.contains(key) {
+                    let d = self.error(value.span(), format!("{}.{field} has a value for `{key}`, which is not a region of this resource", r.address));
+                    d.help = Some(format!("regions: {}", r.regions.join(", ")));
+                }
+            }
+        }
+        for region in &r.regions {
+            if value.get_ref().get(region).is_none() {
+                let d = self.error(
+                    value.span(),
+                    format!("{}.{field} has no value for region {region}", r.address),
+                );
+                d.help = Some(format!("add `{region} = …` or `{DEFAULT_REGION_KEY} = …`"));
+            }
+        }
+    }
+
+    fn cidr_values(&mut self, r: &Resource, field: &str, value: &Spanned<Regional<Cidr>>) {
+        self.regional(r, field, value);
+        for region in &r.regions {
+            if let Some(c) = value.get_ref().get(region) {
+                if !(16..=28).contains(&c.0.prefix_len()) {
+                    let d = self.error(
+                        value.span(),
+                        format!("{}: CIDR {c} is outside what AWS allows", r.address),
+                    );
+                    d.help = Some("VPC and subnet blocks must be between /16 and /28".into());
+                }
+            }
+        }
+    }
+
+    /// Cross-resource network checks: subnets inside their VPC and not overlapping,
+    /// one internet gateway per VPC, one route table per subnet.
+    fn network_layout(&mut self, stack: &Stack) {
+        let spec_of = |a: &Address| stack.resources.get(a).map(|r| &r.spec);
+        type Placed<'a> = (&'a Address, Cidr, Range<usize>);
+        let mut subnets_by_vpc: HashMap<(&Address, &str), Vec<Placed>> = HashMap::new();
+        let mut gateways: HashMap<&Reference, &Address> = HashMap::new();
+        let mut associated: HashMap<&Reference, &Address> = HashMap::new();
+        for r in stack.resources.values() {
+            match &r.spec {
+                Spec::Subnet(s) => {
+                    let Some(vpc) = s.vpc.get_ref().address() else {
+                        continue;
+                    };
+                    let Some(Spec::Vpc(v)) = spec_of(vpc) else {
+                        continue;
+                    };
+                    for region in &r.regions {
+                        let (Some(sub), Some(outer)) =
+                            (s.cidr.get_ref().get(region), v.cidr.get_ref().get(region))
+                        else {
+                            continue;
+                        };
+                        if !outer.0.contains(&sub.0) {
+                            let d = self.error(
+                                s.cidr.span(),
+                                format!(
+                                    "{}: {sub} is not inside {vpc}'s {outer} in {region}",
+                                    r.address
+                                ),
+                            );
+                            d.help = Some(format!("pick a block within {outer}"));
+                        }
+                        subnets_by_vpc.entry((vpc, region)).or_default().push((
+                            &r.address,
+                            *sub,
+                            s.cidr.span(),
+                        ));
+                    }
+                }
+                Spec::InternetGateway(g) => {
+                    if let Some(vpc) = &g.vpc {
+                        if let Some(other) = gateways.insert(vpc.get_ref(), &r.address) {
+                            let d = self.error(
+                                vpc.span(),
+                                format!("{} and {other} attach to the same VPC", r.address),
+                            );
+                            d.help = Some("a VPC takes one internet gateway".into());
+                        }
+                    }
+                }
+                Spec::RouteTable(t) => {
+                    for subnet in &t.subnets {
+                        if let Some(other) = associated.insert(subnet.get_ref(), &r.address) {
+                            if other != &r.address {
+                                let d = self.error(
+                                    subnet.span(),
+                                    format!(
+                                        "subnet is associated with both {other} and {}",
+                                        r.address
+                                    ),
+                                );
+                                d.help = Some("a subnet has one route table".into());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut groups: Vec<_> = subnets_by_vpc.into_iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((vpc, region), subnets) in groups {
+            for (i, (a, ca, _)) in subnets.iter().enumerate() {
+                for (b, cb, span) in &subnets[i + 1..] {
+                    if ca.0.contains(&cb.0.network()) || cb.0.contains(&ca.0.network()) {
+                        self.error(
+                            span.clone(),
+                            format!("{b} ({cb}) overlaps {a} ({ca}) in {vpc}, {region}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn cycles(&mut self, stack: &Stack) {
+        let mut graph = DiGraph::<&Address, ()>::new();
+        let nodes: BTreeMap<&Address, NodeIndex> = stack
+            .resources
+            .keys()
+            .map(|a| (a, graph.add_node(a)))
+            .collect();
+        for r in stack.resources.values() {
+            for dep in r.dependencies() {
+                if let Some(&to) = nodes.get(&dep) {
+                    graph.add_edge(nodes[&r.address], to, ());
+                }
+            }
+        }
+        for scc in petgraph::algo::tarjan_scc(&graph) {
+            if scc.len() > 1 {
+                let mut names: Vec<&Address> = scc.iter().map(|&n| graph[n]).collect();
+                names.sort();
+                let first = names[0];
+                let path: Vec<String> = names
+                    .iter()
+                    .chain([&first])
+                    .map(|a| a.to_string())
+                    .collect();
+                let d = self.error(
+                    stack.resources[first].span.clone(),
+                    format!("dependency cycle: {}", path.join(" → ")),
+                );
+                d.help = Some("break the cycle: one of these must not reference the other".into());
+            }
+        }
+    }
+}
