@@ -399,6 +399,14 @@ fn action_value(actions: &[Action]) -> Value {
     }
 }
 
+/// A condition's values: from its typed config, or the older plain `Values`.
+fn config_or_plain(config: Option<&[String]>, plain: &[String]) -> Vec<String> {
+    match config {
+        Some(values) if !values.is_empty() => values.to_vec(),
+        _ => plain.to_vec(),
+    }
+}
+
 fn conditions_value(found: &[RuleCondition]) -> Value {
     let mut path = Vec::new();
     let mut host = Vec::new();
@@ -406,34 +414,12 @@ fn conditions_value(found: &[RuleCondition]) -> Value {
     for c in found {
         match c.field() {
             Some("path-pattern") => {
-                let config = c
-                    .path_pattern_config()
-                    .map(|p| p.values())
-                    .unwrap_or_default();
-                path.extend(
-                    if config.is_empty() {
-                        c.values()
-                    } else {
-                        config
-                    }
-                    .iter()
-                    .cloned(),
-                );
+                let config = c.path_pattern_config().map(|p| p.values());
+                path.extend(config_or_plain(config, c.values()));
             }
             Some("host-header") => {
-                let config = c
-                    .host_header_config()
-                    .map(|h| h.values())
-                    .unwrap_or_default();
-                host.extend(
-                    if config.is_empty() {
-                        c.values()
-                    } else {
-                        config
-                    }
-                    .iter()
-                    .cloned(),
-                );
+                let config = c.host_header_config().map(|h| h.values());
+                host.extend(config_or_plain(config, c.values()));
             }
             Some("http-header") => {
                 header = c.http_header_config().map(|h| {

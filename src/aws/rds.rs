@@ -180,7 +180,6 @@ pub async fn discover(
         }
         let id = db.db_instance_identifier().unwrap_or_default();
         let arn = db.db_instance_arn().unwrap_or_default();
-        let endpoint = db.endpoint();
         let group = db
             .db_subnet_group()
             .and_then(|g| g.db_subnet_group_name())
@@ -237,27 +236,7 @@ pub async fn discover(
         if let Some(t) = db.storage_type() {
             attrs.push(("storage_type", Value::str(t)));
         }
-        let exports = BTreeMap::from([
-            ("identifier".to_string(), id.to_string()),
-            (
-                "arn".to_string(),
-                db.db_instance_arn().unwrap_or_default().to_string(),
-            ),
-            (
-                "endpoint".to_string(),
-                endpoint
-                    .and_then(|e| e.address())
-                    .unwrap_or_default()
-                    .to_string(),
-            ),
-            (
-                "port".to_string(),
-                endpoint
-                    .and_then(|e| e.port())
-                    .unwrap_or_default()
-                    .to_string(),
-            ),
-        ]);
+        let exports = db_exports(db);
         found.extend(observed(
             region,
             Kind::DbInstance,
@@ -279,6 +258,34 @@ fn rds_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// What `${db_instance.name.attr}` may read.
+fn db_exports(db: &aws_sdk_rds::types::DbInstance) -> BTreeMap<String, String> {
+    let arn = db.db_instance_arn().unwrap_or_default();
+    let endpoint = db.endpoint();
+    BTreeMap::from([
+        ("id".to_string(), arn.to_string()),
+        ("arn".to_string(), arn.to_string()),
+        (
+            "identifier".to_string(),
+            db.db_instance_identifier().unwrap_or_default().to_string(),
+        ),
+        (
+            "endpoint".to_string(),
+            endpoint
+                .and_then(|e| e.address())
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        (
+            "port".to_string(),
+            endpoint
+                .and_then(|e| e.port())
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    ])
 }
 
 /// `identifier-final-YYYYMMDD-HHMMSS`: what every deliberate deletion leaves behind.
@@ -659,32 +666,7 @@ impl Mutator {
                 .to_string();
             if status == Some(now.as_str()) {
                 let db = db.expect("a status was read from it");
-                let endpoint = db.endpoint();
-                return Ok(BTreeMap::from([
-                    ("identifier".to_string(), identifier.to_string()),
-                    (
-                        "id".to_string(),
-                        db.db_instance_arn().unwrap_or_default().to_string(),
-                    ),
-                    (
-                        "arn".to_string(),
-                        db.db_instance_arn().unwrap_or_default().to_string(),
-                    ),
-                    (
-                        "endpoint".to_string(),
-                        endpoint
-                            .and_then(|e| e.address())
-                            .unwrap_or_default()
-                            .to_string(),
-                    ),
-                    (
-                        "port".to_string(),
-                        endpoint
-                            .and_then(|e| e.port())
-                            .unwrap_or_default()
-                            .to_string(),
-                    ),
-                ]));
+                return Ok(db_exports(&db));
             }
             if started.elapsed() > Duration::from_secs(3600) {
                 return Err(AwsError {
