@@ -352,11 +352,11 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
             )
         })
         .collect();
-    let created_ids: Mutex<HashMap<usize, String>> = Mutex::new(HashMap::new());
+    let acted_on: Mutex<HashMap<usize, String>> = Mutex::new(HashMap::new());
 
     let outcomes = walk(&deps, settings.parallelism, |i| {
         let step = &steps[i];
-        let (known, mutators, created_ids) = (&known, &mutators, &created_ids);
+        let (known, mutators, acted_on) = (&known, &mutators, &acted_on);
         async move {
             let c = step.change;
             let label = format!("{} ({})", c.address, c.region);
@@ -370,7 +370,7 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
                         "{label}: {} {id} [{elapsed:.1}s]",
                         step.kind.done()
                     ));
-                    created_ids.lock().expect("lock").insert(i, id.clone());
+                    acted_on.lock().expect("lock").insert(i, id.clone());
                 }
                 Err(e) => progress(format!("{label}: failed after {elapsed:.1}s: {e}")),
             }
@@ -379,7 +379,7 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
     })
     .await;
 
-    let created_ids = created_ids.into_inner().expect("lock");
+    let acted_on = acted_on.into_inner().expect("lock");
     let entries = outcomes
         .into_iter()
         .enumerate()
@@ -387,7 +387,7 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
             let c = steps[i].change;
             let outcome = match outcome {
                 Outcome::Done => EntryOutcome::Done {
-                    live_id: created_ids.get(&i).cloned(),
+                    live_id: acted_on.get(&i).cloned(),
                 },
                 Outcome::Failed(error) => EntryOutcome::Failed { error },
                 Outcome::Skipped { upstream } => EntryOutcome::Skipped {
