@@ -20,6 +20,35 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+/// Sets a target group request's health check from the `health_check`
+/// attribute: CreateTargetGroup and ModifyTargetGroup take the same fields.
+macro_rules! health_check {
+    ($request:expr, $attrs:expr) => {{
+        let check = $attrs
+            .get("health_check")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        let number = |k: &str| match check.get(k) {
+            Some(Value::Int(i)) => i32::try_from(*i).ok(),
+            _ => None,
+        };
+        $request
+            .set_health_check_path(field(&check, "path").map(str::to_string))
+            .set_health_check_protocol(field(&check, "protocol").map(ProtocolEnum::from))
+            .set_health_check_port(field(&check, "port").map(str::to_string))
+            .set_health_check_interval_seconds(number("interval"))
+            .set_health_check_timeout_seconds(number("timeout"))
+            .set_healthy_threshold_count(number("healthy_threshold"))
+            .set_unhealthy_threshold_count(number("unhealthy_threshold"))
+            .matcher(
+                Matcher::builder()
+                    .set_http_code(field(&check, "matcher").map(str::to_string))
+                    .build(),
+            )
+    }};
+}
+
 /// DescribeTags takes at most 20 ARNs.
 const TAG_BATCH: usize = 20;
 
@@ -663,39 +692,19 @@ impl Mutator {
                 (arn, exports.to_vec())
             }
             Kind::TargetGroup => {
-                let check = attrs
-                    .get("health_check")
-                    .and_then(Value::as_map)
-                    .cloned()
-                    .unwrap_or_default();
-                let number = |k: &str| match check.get(k) {
-                    Some(Value::Int(i)) => i32::try_from(*i).ok(),
-                    _ => None,
-                };
                 let name = generated_name(&self.stack, address);
                 let out = send!(
                     "CreateTargetGroup",
-                    c.create_target_group()
-                        .name(&name)
-                        .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
-                        .set_port(int(attrs, "port"))
-                        .vpc_id(text(attrs, "vpc")?)
-                        .target_type(TargetTypeEnum::from(text(attrs, "target_type")?))
-                        .set_health_check_path(field(&check, "path").map(str::to_string))
-                        .set_health_check_protocol(
-                            field(&check, "protocol").map(ProtocolEnum::from)
-                        )
-                        .set_health_check_port(field(&check, "port").map(str::to_string))
-                        .set_health_check_interval_seconds(number("interval"))
-                        .set_health_check_timeout_seconds(number("timeout"))
-                        .set_healthy_threshold_count(number("healthy_threshold"))
-                        .set_unhealthy_threshold_count(number("unhealthy_threshold"))
-                        .matcher(
-                            Matcher::builder()
-                                .set_http_code(field(&check, "matcher").map(str::to_string))
-                                .build()
-                        )
-                        .set_tags(tags)
+                    health_check!(
+                        c.create_target_group()
+                            .name(&name)
+                            .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                            .set_port(int(attrs, "port"))
+                            .vpc_id(text(attrs, "vpc")?)
+                            .target_type(TargetTypeEnum::from(text(attrs, "target_type")?)),
+                        attrs
+                    )
+                    .set_tags(tags)
                 )?;
                 let arn = out
                     .target_groups()
@@ -802,33 +811,9 @@ impl Mutator {
             }
             Kind::TargetGroup => {
                 if differs("health_check") {
-                    let check = attrs
-                        .get("health_check")
-                        .and_then(Value::as_map)
-                        .cloned()
-                        .unwrap_or_default();
-                    let number = |k: &str| match check.get(k) {
-                        Some(Value::Int(i)) => i32::try_from(*i).ok(),
-                        _ => None,
-                    };
                     send!(
                         "ModifyTargetGroup",
-                        c.modify_target_group()
-                            .target_group_arn(arn)
-                            .set_health_check_path(field(&check, "path").map(str::to_string))
-                            .set_health_check_protocol(
-                                field(&check, "protocol").map(ProtocolEnum::from)
-                            )
-                            .set_health_check_port(field(&check, "port").map(str::to_string))
-                            .set_health_check_interval_seconds(number("interval"))
-                            .set_health_check_timeout_seconds(number("timeout"))
-                            .set_healthy_threshold_count(number("healthy_threshold"))
-                            .set_unhealthy_threshold_count(number("unhealthy_threshold"))
-                            .matcher(
-                                Matcher::builder()
-                                    .set_http_code(field(&check, "matcher").map(str::to_string))
-                                    .build()
-                            )
+                        health_check!(c.modify_target_group().target_group_arn(arn), attrs)
                     )?;
                 }
             }
