@@ -368,13 +368,7 @@ fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
 }
 
 fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {
-    attrs
-        .get(key)
-        .map(Value::as_list)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
+    super::ids(attrs, key).into_iter().collect()
 }
 
 fn set_items(attrs: &Attrs, key: &str) -> Vec<Value> {

@@ -60,6 +60,22 @@ fn with_password(variable: &str, password: &str, args: &[&str]) -> Run {
     out
 }
 
+/// Applies, then checks that a second plan has nothing left to do.
+fn converge(variable: &str, password: &str, stack: &StackFile) {
+    with_password(
+        variable,
+        password,
+        &["apply", stack.arg(), "--auto-approve"],
+    )
+    .expect(0);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
+}
+
 async fn database_arn(region: &str, identifier: &str) -> Option<String> {
     let found = rds(region)
         .await
@@ -288,18 +304,7 @@ async fn database_changes_are_in_place_and_say_what_they_cost() {
         )
     };
     let stack = StackFile::new(&text("db.t3.micro", "500"));
-    with_password(
-        variable,
-        password,
-        &["apply", stack.arg(), "--auto-approve"],
-    )
-    .expect(0);
-    with_password(
-        variable,
-        password,
-        &["plan", stack.arg(), "--detailed-exitcode"],
-    )
-    .expect(0);
+    converge(variable, password, &stack);
     let arn = database_arn(region, &identifier).await.unwrap();
     let client = rds(region).await;
     let found = client
@@ -338,18 +343,7 @@ async fn database_changes_are_in_place_and_say_what_they_cost() {
         plan.contains(r#"~ log_min_duration_statement = "500" → "250""#),
         "{plan}"
     );
-    with_password(
-        variable,
-        password,
-        &["apply", stack.arg(), "--auto-approve"],
-    )
-    .expect(0);
-    with_password(
-        variable,
-        password,
-        &["plan", stack.arg(), "--detailed-exitcode"],
-    )
-    .expect(0);
+    converge(variable, password, &stack);
     let found = client
         .describe_db_instances()
         .db_instance_identifier(&identifier)
@@ -407,18 +401,7 @@ description = "database CPU"
         plan.contains("dimensions         = { DBInstanceIdentifier = (known after apply) }"),
         "{plan}"
     );
-    with_password(
-        variable,
-        password,
-        &["apply", stack.arg(), "--auto-approve"],
-    )
-    .expect(0);
-    with_password(
-        variable,
-        password,
-        &["plan", stack.arg(), "--detailed-exitcode"],
-    )
-    .expect(0);
+    converge(variable, password, &stack);
 
     let client = cloudwatch(region).await;
     let alarm_name = format!("{name}.db_cpu");
@@ -456,18 +439,7 @@ description = "database CPU"
     .expect(2)
     .stdout;
     assert!(plan.contains(r#"~ threshold = "95" → "80""#), "{plan}");
-    with_password(
-        variable,
-        password,
-        &["apply", stack.arg(), "--auto-approve"],
-    )
-    .expect(0);
-    with_password(
-        variable,
-        password,
-        &["plan", stack.arg(), "--detailed-exitcode"],
-    )
-    .expect(0);
+    converge(variable, password, &stack);
     let found = client
         .describe_alarms()
         .alarm_names(&alarm_name)
