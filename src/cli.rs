@@ -1,7 +1,7 @@
 //! Flags, and the thin command wrappers: each loads the stack, calls one
 //! operation and prints its result.
 
-use crate::aws::{Aws, Connection};
+use crate::aws::{Aws, Connection, Progress};
 use crate::ops::plan::{PlanReport, Planned, SavedPlan};
 use crate::ops::{self, apply};
 use crate::plan::render::{render, Style};
@@ -12,6 +12,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -38,6 +40,29 @@ pub struct Cli {
     quiet: bool,
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// How long one attempt of one AWS call may take (an operation with its
+    /// retries gets four times that), e.g. 30s.
+    #[arg(long, global = true, env = "RECONCILE_CALL_TIMEOUT", default_value = "30s", value_parser = duration, value_name = "DURATION")]
+    call_timeout: Duration,
+    /// How long apply waits for AWS to finish one resource (an RDS instance
+    /// becoming available), e.g. 1h.
+    #[arg(long, global = true, env = "RECONCILE_WAIT_TIMEOUT", default_value = "1h", value_parser = duration, value_name = "DURATION")]
+    wait_timeout: Duration,
+}
+
+/// A duration as people write it: 90s, 5m, 1h30m.
+fn duration(text: &str) -> Result<Duration, String> {
+    let parsed =
+        humantime::parse_duration(text).map_err(|e| format!("{e} (write it as 30s, 5m or 1h)"))?;
+    if parsed.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(parsed)
+}
+
+/// A duration that may be zero (`--lock-timeout 0s`: do not wait).
+fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write it as 0s, 30s or 5m)"))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -53,6 +78,20 @@ enum Command {
     Plan(PlanArgs),
     /// Make the live resources match the stack file, or apply a saved plan.
     Apply(ApplyArgs),
+    /// Break a stack's lock left by a run that is gone.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Args, Debug)]
+struct UnlockArgs {
+    /// The stack file.
+    stack: PathBuf,
+    /// Only these regions of the stack (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Break the lock even if its holder may still be running.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +137,9 @@ struct ApplyArgs {
     /// Report how many AWS calls were made, per service.
     #[arg(long)]
     stats: bool,
+    /// How long to wait for another run of the same stack to finish (0s: fail at once).
+    #[arg(long, default_value = "0s", value_parser = duration_or_zero, value_name = "DURATION")]
+    lock_timeout: Duration,
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -158,12 +200,46 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
     let connection = Connection {
         endpoint_url: cli.endpoint_url.clone(),
         profile: cli.profile.clone(),
+        call_timeout: cli.call_timeout,
+        wait_timeout: cli.wait_timeout,
     };
     match cli.command {
         Command::Plan(args) => plan(args, &connection, &output).await,
         Command::Apply(args) => apply(args, &connection, &output).await,
+        Command::Unlock(args) => unlock(args, &connection).await,
     }
 }
+
+async fn unlock(args: UnlockArgs, connection: &Connection) -> Result<ExitStatus> {
+    let stack = stack::load(&args.stack)?;
+    let regions = ops::select_regions(&stack, &args.regions)?;
+    let aws = Aws::connect(connection).await;
+    for line in ops::lock::unlock(&aws, &stack.name, &regions, args.force).await? {
+        println!("{line}");
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Runs `work` until it ends or the process is told to stop (Ctrl-C, SIGTERM):
+/// then it is dropped (steps under way are abandoned) and an error says so.
+async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => bail!(INTERRUPTED),
+        _ = terminate => bail!(INTERRUPTED),
+    }
+}
+
+const INTERRUPTED: &str = "interrupted: steps under way were abandoned and the lock released. \
+    Nothing was rolled back; `reconcile plan` shows what remains.";
 
 /// Protected resources a plan would lose: reported, and the plan refused.
 fn refuse(plan: &Plan) -> Result<()> {
@@ -234,8 +310,48 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
         None => args.regions.clone(),
     };
     let aws = Aws::connect(connection).await;
-    let planned = ops::plan::run(&aws, &stack, &regions).await?;
-    if let Some(saved) = &saved {
+    let quiet = output.quiet;
+    let progress: Progress = Arc::new(move |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    });
+    let lock_regions = ops::select_regions(&stack, &regions)?;
+    // Taken before reading: a second run plans only once the first is done.
+    let lock = ops::lock::acquire(
+        &aws,
+        &stack.name,
+        &lock_regions,
+        "apply",
+        args.lock_timeout,
+        &progress,
+    )
+    .await?;
+    let result = interruptible(apply_locked(
+        &args,
+        &aws,
+        &stack,
+        saved.as_ref(),
+        &regions,
+        output,
+        progress,
+    ))
+    .await;
+    lock.release().await;
+    result
+}
+
+async fn apply_locked(
+    args: &ApplyArgs,
+    aws: &Aws,
+    stack: &Stack,
+    saved: Option<&SavedPlan>,
+    regions: &[String],
+    output: &Output,
+    progress: Progress,
+) -> Result<ExitStatus> {
+    let planned = ops::plan::run(aws, stack, regions).await?;
+    if let Some(saved) = saved {
         saved.check_current(&planned.plan)?;
     }
     if !args.json {
@@ -249,18 +365,13 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
     if saved.is_none() && !args.auto_approve {
         confirm()?;
     }
-    apply::preflight(&stack, &planned).map_err(anyhow::Error::msg)?;
-    let quiet = output.quiet;
+    apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
     let settings = apply::Settings {
         parallelism: usize::from(args.parallelism),
         version: args.version_label.clone().or_else(|| stack.version.clone()),
-        progress: std::sync::Arc::new(move |line| {
-            if !quiet {
-                eprintln!("{line}");
-            }
-        }),
+        progress,
     };
-    let report = apply::run(&aws, &stack, &planned, &settings).await;
+    let report = apply::run(aws, stack, &planned, &settings).await;
     if args.json {
         let json = serde_json::json!({
             "stack": report.stack,
@@ -273,7 +384,7 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
         print!("{}", report.render());
     }
     if args.stats {
-        output.stats(&aws);
+        output.stats(aws);
     }
     Ok(if report.failed() {
         ExitStatus::Error

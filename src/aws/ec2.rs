@@ -12,7 +12,6 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 /// Everything a stack owns in a region, in five calls whatever the number of resources.
 pub async fn discover(
@@ -360,11 +359,7 @@ fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
     attrs
         .get(key)
         .and_then(Value::as_str)
-        .ok_or_else(|| AwsError {
-            operation: "resolve",
-            code: "Unresolved".into(),
-            message: format!("attribute `{key}` has no value yet"),
-        })
+        .ok_or_else(|| AwsError::unresolved(key))
 }
 
 fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {
@@ -415,7 +410,8 @@ impl Mutator {
         let created = match address.kind {
             Kind::Vpc => {
                 let cidr = text(attrs, "cidr")?;
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_ec2,
                     "CreateVpc",
                     c.create_vpc()
                         .cidr_block(cidr)
@@ -428,7 +424,7 @@ impl Mutator {
                 let id = vpc.vpc_id().unwrap_or_default().to_string();
                 c.wait_until_vpc_available()
                     .vpc_ids(&id)
-                    .wait(Duration::from_secs(300))
+                    .wait(self.wait_limit)
                     .await
                     .map_err(|e| AwsError::waiter("waiting for the VPC to be available", e))?;
                 let arn = format!(
@@ -449,7 +445,8 @@ impl Mutator {
                 );
                 let out = retry_while(
                     || async {
-                        send!(
+                        send_once!(
+                            aws_sdk_ec2,
                             "CreateSubnet",
                             c.create_subnet()
                                 .vpc_id(vpc)
@@ -473,7 +470,7 @@ impl Mutator {
                 let id = subnet.subnet_id().unwrap_or_default().to_string();
                 c.wait_until_subnet_available()
                     .subnet_ids(&id)
-                    .wait(Duration::from_secs(300))
+                    .wait(self.wait_limit)
                     .await
                     .map_err(|e| AwsError::waiter("waiting for the subnet to be available", e))?;
                 if attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
@@ -490,7 +487,8 @@ impl Mutator {
                 }
             }
             Kind::InternetGateway => {
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_ec2,
                     "CreateInternetGateway",
                     c.create_internet_gateway()
                         .tag_specifications(self.tag_spec(
@@ -516,20 +514,25 @@ impl Mutator {
             }
             Kind::RouteTable => {
                 let vpc = text(attrs, "vpc")?;
-                let out =
-                    retry_while(
-                        || async {
-                            send!(
-                                "CreateRouteTable",
-                                c.create_route_table().vpc_id(vpc).tag_specifications(
-                                    self.tag_spec(ResourceType::RouteTable, address, attrs)
-                                )
-                            )
-                        },
-                        AwsError::is_not_found,
-                        EVENTUAL,
-                    )
-                    .await?;
+                let out = retry_while(
+                    || async {
+                        send_once!(
+                            aws_sdk_ec2,
+                            "CreateRouteTable",
+                            c.create_route_table()
+                                .vpc_id(vpc)
+                                .client_token(self.client_token(address))
+                                .tag_specifications(self.tag_spec(
+                                    ResourceType::RouteTable,
+                                    address,
+                                    attrs
+                                ))
+                        )
+                    },
+                    AwsError::is_not_found,
+                    EVENTUAL,
+                )
+                .await?;
                 let id = out
                     .route_table()
                     .and_then(|t| t.route_table_id())
@@ -550,7 +553,8 @@ impl Mutator {
                     .map(|d| aws_smithy_types::base64::encode(d.as_bytes()));
                 let out = retry_while(
                     || async {
-                        send!(
+                        send_once!(
+                            aws_sdk_ec2,
                             "RunInstances",
                             c.run_instances()
                                 .image_id(text(attrs, "ami")?)
@@ -562,6 +566,7 @@ impl Mutator {
                                 .set_user_data(user_data.clone())
                                 .min_count(1)
                                 .max_count(1)
+                                .client_token(self.client_token(address))
                                 .tag_specifications(self.tag_spec(
                                     ResourceType::Instance,
                                     address,
@@ -584,7 +589,7 @@ impl Mutator {
                     .to_string();
                 c.wait_until_instance_running()
                     .instance_ids(&id)
-                    .wait(Duration::from_secs(600))
+                    .wait(self.wait_limit)
                     .await
                     .map_err(|e| AwsError::waiter("waiting for the instance to run", e))?;
                 for group in list_ids(attrs, "target_groups") {
@@ -599,7 +604,8 @@ impl Mutator {
                 let (vpc, name) = (text(attrs, "vpc")?, text(attrs, "name")?);
                 let out = retry_while(
                     || async {
-                        send!(
+                        send_once!(
+                            aws_sdk_ec2,
                             "CreateSecurityGroup",
                             c.create_security_group()
                                 .vpc_id(vpc)
@@ -824,7 +830,7 @@ impl Mutator {
                 // What the instance sits in (subnet, groups) cannot go before it has.
                 c.wait_until_instance_terminated()
                     .instance_ids(id)
-                    .wait(Duration::from_secs(600))
+                    .wait(self.wait_limit)
                     .await
                     .map(drop)
                     .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))

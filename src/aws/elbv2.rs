@@ -18,7 +18,6 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_elasticloadbalancingv2::Client;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 /// Sets a target group request's health check from the `health_check`
 /// attribute: CreateTargetGroup and ModifyTargetGroup take the same fields.
@@ -581,11 +580,7 @@ fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
     attrs
         .get(key)
         .and_then(Value::as_str)
-        .ok_or_else(|| AwsError {
-            operation: "resolve",
-            code: "Unresolved".into(),
-            message: format!("attribute `{key}` has no value yet"),
-        })
+        .ok_or_else(|| AwsError::unresolved(key))
 }
 
 /// A name AWS will accept (32 characters, letters, digits, `-`) that no other
@@ -650,7 +645,8 @@ impl Mutator {
         let tags = Some(elb_tags(self.tag_pairs(address, attrs)));
         let (arn, exports) = match address.kind {
             Kind::LoadBalancer => {
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_elasticloadbalancingv2,
                     "CreateLoadBalancer",
                     c.create_load_balancer()
                         .name(generated_name(&self.stack, address))
@@ -666,7 +662,7 @@ impl Mutator {
                 let arn = b.load_balancer_arn().unwrap_or_default().to_string();
                 c.wait_until_load_balancer_available()
                     .load_balancer_arns(&arn)
-                    .wait(Duration::from_secs(600))
+                    .wait(self.wait_limit)
                     .await
                     .map_err(|e| {
                         AwsError::waiter("waiting for the load balancer to be active", e)
@@ -693,7 +689,8 @@ impl Mutator {
             }
             Kind::TargetGroup => {
                 let name = generated_name(&self.stack, address);
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_elasticloadbalancingv2,
                     "CreateTargetGroup",
                     health_check!(
                         c.create_target_group()
@@ -719,7 +716,8 @@ impl Mutator {
                 (arn, exports.to_vec())
             }
             Kind::Listener => {
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_elasticloadbalancingv2,
                     "CreateListener",
                     c.create_listener()
                         .load_balancer_arn(text(attrs, "load_balancer")?)
@@ -739,7 +737,8 @@ impl Mutator {
                 (arn.to_string(), vec![])
             }
             Kind::ListenerRule => {
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_elasticloadbalancingv2,
                     "CreateRule",
                     c.create_rule()
                         .listener_arn(text(attrs, "listener")?)
@@ -887,7 +886,7 @@ impl Mutator {
                 )?;
                 c.wait_until_load_balancers_deleted()
                     .load_balancer_arns(arn)
-                    .wait(Duration::from_secs(600))
+                    .wait(self.wait_limit)
                     .await
                     .map(drop)
                     .map_err(|e| AwsError::waiter("waiting for the load balancer to be deleted", e))

@@ -24,16 +24,38 @@ macro_rules! all_pages {
     };
 }
 
+/// Sends a create that cannot be repeated safely: the SDK does not retry it
+/// (a lost answer would make a duplicate); `Mutator::create` looks for the
+/// resource by its tags before trying again.
+macro_rules! send_once {
+    ($sdk:ident, $op:literal, $request:expr) => {
+        $request
+            .customize()
+            .config_override(
+                $sdk::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map_err(|e| $crate::aws::AwsError::from_sdk($op, e))
+    };
+}
+
 pub mod cloudwatch;
 pub mod ec2;
 pub mod elbv2;
+mod error;
+pub mod lock;
 pub mod rds;
 pub mod route53;
+
+pub use error::{AwsError, ErrorClass};
 
 use crate::model::{
     Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
 };
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -44,10 +66,27 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How to reach AWS: from the global flags; everything else comes from aws-config's chain.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Connection {
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,
+    /// How long one attempt of one call may take; an operation, retries
+    /// included, gets four times that.
+    pub call_timeout: Duration,
+    /// How long a waiter (a VPC becoming available, an RDS instance being
+    /// created) may take before the step fails.
+    pub wait_timeout: Duration,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection {
+            endpoint_url: None,
+            profile: None,
+            call_timeout: Duration::from_secs(30),
+            wait_timeout: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Counts operations (not retries) per service and per operation, for `--stats`.
@@ -133,6 +172,16 @@ fn loader(connection: &Connection) -> aws_config::ConfigLoader {
                 .with_max_backoff(Duration::from_secs(20)),
         );
     }
+    // Every call has a deadline: a connection that accepts and never answers
+    // fails the call instead of hanging the run.
+    loader = loader.timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(connection.call_timeout.min(Duration::from_secs(10)))
+            .read_timeout(connection.call_timeout)
+            .operation_attempt_timeout(connection.call_timeout)
+            .operation_timeout(connection.call_timeout * 4)
+            .build(),
+    );
     if let Some(url) = &connection.endpoint_url {
         loader = loader.endpoint_url(url);
     }
@@ -147,6 +196,8 @@ fn loader(connection: &Connection) -> aws_config::ConfigLoader {
 pub struct Aws {
     config: SdkConfig,
     pub calls: CallCounter,
+    endpoint_url: Option<String>,
+    wait_timeout: Duration,
 }
 
 impl Aws {
@@ -154,7 +205,14 @@ impl Aws {
         Aws {
             config: loader(connection).load().await,
             calls: CallCounter::default(),
+            endpoint_url: connection.endpoint_url.clone(),
+            wait_timeout: connection.wait_timeout,
         }
+    }
+
+    /// Where calls to `service` in `region` go, for error messages.
+    pub fn endpoint(&self, service: &str, region: &str) -> String {
+        endpoint(self.endpoint_url.as_deref(), service, region)
     }
 
     /// What apply uses to change one region, tagging what it creates for `stack`
@@ -167,6 +225,9 @@ impl Aws {
         progress: Progress,
     ) -> Mutator {
         Mutator {
+            endpoint_url: self.endpoint_url.clone(),
+            wait_limit: self.wait_timeout,
+            run_token: run_token(stack, region),
             ec2: self.ec2(region),
             elb: self.elbv2(region),
             rds: self.rds(region),
@@ -219,12 +280,36 @@ impl Aws {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
         let route53_client = self.route53();
+        let at = |service: &'static str| {
+            let endpoint = self.endpoint(service, region);
+            move |e: AwsError| e.at(region, &endpoint)
+        };
         let (mut found, (balancing, registrations), databases, alarms, dns) = tokio::try_join!(
-            ec2::discover(&ec2_client, stack, region),
-            elbv2::discover(&elb_client, stack, region),
-            rds::discover(&rds_client, stack, region),
-            cloudwatch::discover(&cloudwatch_client, stack, region),
-            route53::discover(&route53_client, stack, region),
+            async {
+                ec2::discover(&ec2_client, stack, region)
+                    .await
+                    .map_err(at("ec2"))
+            },
+            async {
+                elbv2::discover(&elb_client, stack, region)
+                    .await
+                    .map_err(at("elasticloadbalancing"))
+            },
+            async {
+                rds::discover(&rds_client, stack, region)
+                    .await
+                    .map_err(at("rds"))
+            },
+            async {
+                cloudwatch::discover(&cloudwatch_client, stack, region)
+                    .await
+                    .map_err(at("monitoring"))
+            },
+            async {
+                route53::discover(&route53_client, stack, region)
+                    .await
+                    .map_err(at("route53"))
+            },
         )?;
         for o in found
             .iter_mut()
@@ -265,6 +350,10 @@ pub type Progress = std::sync::Arc<dyn Fn(String) + Send + Sync>;
 /// The mutations of one region. The `attrs` it is given are concrete: references
 /// are live ids. Kinds are implemented in the service modules.
 pub struct Mutator {
+    endpoint_url: Option<String>,
+    wait_limit: Duration,
+    /// Unique to this run, region and stack: the seed of idempotency tokens.
+    run_token: String,
     ec2: aws_sdk_ec2::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
     rds: aws_sdk_rds::Client,
@@ -298,8 +387,84 @@ fn service(kind: Kind) -> Service {
     }
 }
 
+/// How many times a create is tried when it failed without being carried out.
+const CREATE_ATTEMPTS: u32 = 6;
+
 impl Mutator {
+    /// Creates the resource at `address`, exactly once. `known` are the live ids
+    /// the plan saw at this address (a resource being replaced, duplicates):
+    /// they are never taken for the new one.
+    ///
+    /// A create whose outcome is unknown (no answer, a reset, a 5xx) or that
+    /// AWS refuses as existing is resolved by looking the resource up by its
+    /// tags before anything is sent again: if it is there it is adopted and
+    /// brought to `attrs`; a second attempt is made only when it is not.
     pub async fn create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        inputs: &Inputs,
+        known: &[String],
+    ) -> Result<Created, AwsError> {
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1.. {
+            let failure = match self.create_once(address, attrs, inputs).await {
+                Ok(created) => return Ok(created),
+                Err(e) => e.at(&self.region, &self.endpoint_of(address.kind)),
+            };
+            let uncertain = failure.may_have_happened() || failure.is_duplicate();
+            if !uncertain && !failure.is_retryable_unsent() {
+                return Err(failure);
+            }
+            tracing::info!("{address} ({}): {failure}; looking it up", self.region);
+            tokio::time::sleep(delay).await;
+            let mut found = self.find(address, known).await.map_err(|e| {
+                AwsError::new(
+                    failure.operation,
+                    failure.class,
+                    failure.code.clone(),
+                    format!(
+                        "{}; and looking for what it may have created failed too ({e})",
+                        failure.message
+                    ),
+                )
+            })?;
+            match found.len() {
+                0 if failure.is_duplicate() || attempt >= CREATE_ATTEMPTS => return Err(failure),
+                0 => {}
+                1 => {
+                    let observed = found.remove(0);
+                    self.progress(format!(
+                        "{address} ({}): {} did not answer cleanly, but created {}: adopted",
+                        self.region, failure.operation, observed.live_id
+                    ));
+                    self.update(&observed, attrs, &[], inputs).await?;
+                    return Ok(Created {
+                        live_id: observed.live_id,
+                        exports: observed.exports,
+                    });
+                }
+                _ => {
+                    let ids: Vec<&str> = found.iter().map(|o| o.live_id.as_str()).collect();
+                    return Err(AwsError::new(
+                        failure.operation,
+                        ErrorClass::Conflict,
+                        "Duplicated",
+                        format!(
+                            "{} created more than once ({}); `reconcile plan` shows which copy \
+                             is kept and deletes the others",
+                            address,
+                            ids.join(", ")
+                        ),
+                    ));
+                }
+            }
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+        unreachable!("the loop returns on the last attempt")
+    }
+
+    async fn create_once(
         &self,
         address: &Address,
         attrs: &Attrs,
@@ -314,6 +479,41 @@ impl Mutator {
         }
     }
 
+    /// What the stack owns at `address` in this region now, but for `known` ids.
+    async fn find(&self, address: &Address, known: &[String]) -> Result<Vec<Observed>, AwsError> {
+        let (stack, region) = (self.stack.as_str(), self.region.as_str());
+        let found = match service(address.kind) {
+            Service::Ec2 => ec2::discover(&self.ec2, stack, region).await?,
+            Service::Elb => elbv2::discover(&self.elb, stack, region).await?.0,
+            Service::Rds => rds::discover(&self.rds, stack, region).await?,
+            Service::CloudWatch => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
+            Service::Route53 => route53::discover(&self.route53, stack, region).await?,
+        };
+        Ok(found
+            .into_iter()
+            .filter(|o| &o.address == address && !known.contains(&o.live_id))
+            .collect())
+    }
+
+    /// An idempotency token for creating `address` in this run: the same for
+    /// every attempt, different in the next run.
+    fn client_token(&self, address: &Address) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}/{address}", self.run_token));
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn endpoint_of(&self, kind: Kind) -> String {
+        let service = match service(kind) {
+            Service::Ec2 => "ec2",
+            Service::Elb => "elasticloadbalancing",
+            Service::Rds => "rds",
+            Service::CloudWatch => "monitoring",
+            Service::Route53 => "route53",
+        };
+        endpoint(self.endpoint_url.as_deref(), service, &self.region)
+    }
+
     /// Makes the live resource match `attrs`, changing only what differs and
     /// leaving `ignore`d attributes alone.
     pub async fn update(
@@ -323,13 +523,14 @@ impl Mutator {
         ignore: &[String],
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        match service(observed.address.kind) {
+        let result = match service(observed.address.kind) {
             Service::Ec2 => self.ec2_update(observed, attrs, ignore).await,
             Service::Elb => self.elb_update(observed, attrs, ignore).await,
             Service::Rds => self.rds_update(observed, attrs, ignore, inputs).await,
             Service::CloudWatch => self.alarm_update(observed, attrs, ignore).await,
             Service::Route53 => self.dns_update(observed, attrs, ignore).await,
-        }
+        };
+        result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }
 
     pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
@@ -342,7 +543,9 @@ impl Mutator {
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),
-            other => other,
+            other => {
+                other.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
+            }
         }
     }
 
@@ -447,6 +650,22 @@ pub(crate) fn observed(
     })
 }
 
+fn endpoint(endpoint_url: Option<&str>, service: &str, region: &str) -> String {
+    match (endpoint_url, service) {
+        (Some(url), _) => url.to_string(),
+        (None, "route53") => "https://route53.amazonaws.com".into(),
+        (None, _) => format!("https://{service}.{region}.amazonaws.com"),
+    }
+}
+
+/// Unique per process, stack and region: what idempotency tokens derive from.
+fn run_token(stack: &str, region: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{stack}/{region}/{}/{nanos}", std::process::id())
+}
+
 /// Readers of concrete attribute values, for the service modules.
 fn int(attrs: &Attrs, key: &str) -> Option<i32> {
     match attrs.get(key) {
@@ -484,77 +703,6 @@ fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
         .flatten()
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
         .collect()
-}
-
-/// An SDK error reduced to what a user and a caller need: the AWS code and message.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{operation}: {code}: {message}")]
-pub struct AwsError {
-    pub operation: &'static str,
-    pub code: String,
-    pub message: String,
-}
-
-impl AwsError {
-    pub fn from_sdk<E, R>(operation: &'static str, err: aws_sdk_ec2::error::SdkError<E, R>) -> Self
-    where
-        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-        if let SdkError::DispatchFailure(failure) = &err {
-            let detail = DisplayErrorContext(&err).to_string();
-            tracing::debug!("{operation}: {detail}");
-            let (code, message) = if detail.contains("credentials") {
-                (
-                    "NoCredentials",
-                    "no usable AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
-                     AWS_SECRET_ACCESS_KEY, or use SSO or OIDC web identity (-vv shows what was tried)"
-                        .to_string(),
-                )
-            } else if failure.is_timeout() || failure.is_io() {
-                ("Unreachable", format!("could not reach AWS: {detail}"))
-            } else {
-                ("DispatchFailure", detail)
-            };
-            return AwsError {
-                operation,
-                code: code.into(),
-                message,
-            };
-        }
-        let code = err.code().unwrap_or("Unknown").to_string();
-        let message = err
-            .message()
-            .map(str::to_string)
-            .unwrap_or_else(|| aws_sdk_ec2::error::DisplayErrorContext(&err).to_string());
-        AwsError {
-            operation,
-            code,
-            message,
-        }
-    }
-
-    pub fn waiter<E: std::error::Error + 'static>(operation: &'static str, err: E) -> Self {
-        AwsError {
-            operation,
-            code: "WaiterFailed".into(),
-            message: aws_sdk_ec2::error::DisplayErrorContext(&err).to_string(),
-        }
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.code.ends_with("NotFound") || self.code.ends_with(".NotFound")
-    }
-
-    /// Dependencies AWS is still letting go of (a subnet deleted a moment ago).
-    pub fn is_dependency_violation(&self) -> bool {
-        self.code == "DependencyViolation"
-    }
-
-    pub fn is_duplicate(&self) -> bool {
-        self.code.ends_with(".Duplicate") || self.code == "RouteAlreadyExists"
-    }
 }
 
 /// Retries `op` while it fails with an error `retry` accepts, with exponential backoff;
@@ -608,6 +756,8 @@ mod tests {
             event(200, ok),
         ]);
         let aws = Aws {
+            endpoint_url: None,
+            wait_timeout: Duration::from_secs(60),
             config: loader(&Connection::default())
                 .http_client(http.clone())
                 .credentials_provider(aws_sdk_ec2::config::Credentials::new(

@@ -2,7 +2,7 @@
 //! DescribeDBInstances; subnet groups do not, so only the groups whose names
 //! reconcile would have given them have their tags read.
 
-use super::{flag, ids, int, observed, AwsError, Created, Mutator};
+use super::{flag, ids, int, observed, AwsError, Created, ErrorClass, Mutator};
 use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
@@ -314,7 +314,8 @@ impl Mutator {
         match address.kind {
             Kind::DbParameterGroup => {
                 let name = group_name(&self.stack, address);
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_rds,
                     "CreateDBParameterGroup",
                     c.create_db_parameter_group()
                         .db_parameter_group_name(&name)
@@ -339,7 +340,8 @@ impl Mutator {
             }
             Kind::DbSubnetGroup => {
                 let name = group_name(&self.stack, address);
-                let out = send!(
+                let out = send_once!(
+                    aws_sdk_rds,
                     "CreateDBSubnetGroup",
                     c.create_db_subnet_group()
                         .db_subnet_group_name(&name)
@@ -362,12 +364,16 @@ impl Mutator {
             }
             _ => {
                 let identifier = text(attrs, "identifier").unwrap_or_default();
-                let password = inputs.get("master_password").ok_or_else(|| AwsError {
-                    operation: "CreateDBInstance",
-                    code: "MissingPassword".into(),
-                    message: "the master password's environment variable is not set".into(),
+                let password = inputs.get("master_password").ok_or_else(|| {
+                    AwsError::new(
+                        "CreateDBInstance",
+                        ErrorClass::Invalid,
+                        "MissingPassword",
+                        "the master password's environment variable is not set",
+                    )
                 })?;
-                send!(
+                send_once!(
+                    aws_sdk_rds,
                     "CreateDBInstance",
                     c.create_db_instance()
                         .db_instance_identifier(identifier)
@@ -668,14 +674,16 @@ impl Mutator {
                 let db = db.expect("a status was read from it");
                 return Ok(db_exports(&db));
             }
-            if started.elapsed() > Duration::from_secs(3600) {
-                return Err(AwsError {
-                    operation: "waiting for the DB instance",
-                    code: "Timeout".into(),
-                    message: format!(
-                        "{identifier} is still {now} after an hour; rerun apply to pick it up"
+            if started.elapsed() > self.wait_limit {
+                return Err(AwsError::new(
+                    "waiting for the DB instance",
+                    ErrorClass::Other,
+                    "Timeout",
+                    format!(
+                        "{identifier} is still {now} after {}s; rerun apply to pick it up",
+                        self.wait_limit.as_secs()
                     ),
-                });
+                ));
             }
             self.progress(format!(
                 "{identifier}: {doing}, status {now} ({}s)",

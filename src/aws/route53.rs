@@ -7,7 +7,7 @@
 //! deleted in the same change batch as the record; records without a marker of
 //! this stack are never touched.
 
-use super::{AwsError, Created, Mutator};
+use super::{AwsError, Created, ErrorClass, Mutator};
 use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, ResourceRecord, ResourceRecordSet,
@@ -353,22 +353,27 @@ impl Mutator {
             "ListHostedZonesByName",
             c.list_hosted_zones_by_name().dns_name(name).max_items(1)
         )?;
-        let adopted = existing
+        // The caller reference is this step's: a zone carrying it was created by
+        // an earlier attempt of this very step whose answer was lost.
+        let reference = format!("reconcile-{}", self.client_token(address));
+        let existing = existing
             .hosted_zones()
             .iter()
-            .find(|z| plain(z.name()) == name)
+            .find(|z| plain(z.name()) == name);
+        let ours = existing.filter(|z| z.caller_reference() == reference);
+        let adopted = existing
+            .filter(|_| ours.is_none())
             .map(|z| zone_id(z.id()).to_string());
-        let id = match &adopted {
-            Some(id) => id.clone(),
-            None => {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                let out = send!(
+        let id = match (&adopted, ours) {
+            (Some(id), _) => id.clone(),
+            (None, Some(zone)) => zone_id(zone.id()).to_string(),
+            (None, None) => {
+                let out = send_once!(
+                    aws_sdk_route53,
                     "CreateHostedZone",
                     c.create_hosted_zone()
                         .name(name)
-                        .caller_reference(format!("reconcile-{}-{nanos}", self.stack))
+                        .caller_reference(&reference)
                 )?;
                 zone_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_string()
             }
@@ -482,11 +487,12 @@ impl Mutator {
             }
         }
         result.await.unwrap_or_else(|_| {
-            Err(AwsError {
-                operation: "ChangeResourceRecordSets",
-                code: "Abandoned".into(),
-                message: "the batch this change was in was never sent".into(),
-            })
+            Err(AwsError::new(
+                "ChangeResourceRecordSets",
+                ErrorClass::Other,
+                "Abandoned",
+                "the batch this change was in was never sent",
+            ))
         })
     }
 

@@ -61,6 +61,9 @@ struct Step<'a> {
     kind: StepKind,
     change: &'a ResourceChange,
     observed: Option<&'a Observed>,
+    /// Every live id the plan saw at this address: a create never takes one of
+    /// them for what it made.
+    known_ids: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -195,6 +198,14 @@ fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
             .iter()
             .find(|o| o.live_id == id)
     };
+    let known_ids = |c: &ResourceChange| -> Vec<String> {
+        let live = planned.live.get(&c.region).map(|l| l.resources.as_slice());
+        live.unwrap_or_default()
+            .iter()
+            .filter(|o| o.address == c.address)
+            .map(|o| o.live_id.clone())
+            .collect()
+    };
     let mut steps = Vec::new();
     for change in &planned.plan.changes {
         let observed = observed_by_id(change);
@@ -203,6 +214,11 @@ fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
                 kind,
                 change,
                 observed,
+                known_ids: if kind == StepKind::Create {
+                    known_ids(change)
+                } else {
+                    vec![]
+                },
             })
         };
         match change.action {
@@ -459,7 +475,12 @@ async fn execute(
     }
     if step.kind == StepKind::Create {
         let created = mutator
-            .create(&c.address, &attrs, &desired::inputs(resource))
+            .create(
+                &c.address,
+                &attrs,
+                &desired::inputs(resource),
+                &step.known_ids,
+            )
             .await
             .map_err(|e| e.to_string())?;
         let id = created.live_id.clone();

@@ -2,6 +2,7 @@
 //! talks to AWS through `crate::aws`, and returns data for the printer.
 
 pub mod apply;
+pub mod lock;
 pub mod plan;
 
 use crate::aws::Aws;

@@ -1,0 +1,371 @@
+//! AWS failures reduced to what callers decide on (a typed `ErrorClass`) and
+//! what a user reads (the operation, the AWS code, a message without SDK dumps).
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
+use std::error::Error;
+
+/// What kind of failure an AWS call had: the one thing retries, adoption and
+/// tolerance decide on (never the text of a message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    NotFound,
+    /// Already exists, or in the way of what was asked (a duplicate name, a
+    /// priority in use, an overlapping CIDR).
+    Conflict,
+    Throttled,
+    /// Still used by something else.
+    DependencyViolation,
+    Invalid,
+    /// Credentials missing, expired or not allowed.
+    Denied,
+    /// AWS answered that it failed (5xx): the request may or may not have been
+    /// carried out.
+    Transient,
+    /// The request may have reached AWS and no usable answer came back (a
+    /// timeout, a reset after sending): the change may have happened.
+    Ambiguous,
+    /// The request never left: connection refused, no route, a name that does
+    /// not resolve. Nothing happened.
+    Unreachable,
+    Other,
+}
+
+/// An AWS failure: the operation, AWS's code and message, its class, and where
+/// it was sent when the network is to blame.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{operation}: {code}: {message}{}", self.place.as_deref().map(|p| format!(" ({p})")).unwrap_or_default())]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: String,
+    pub message: String,
+    pub class: ErrorClass,
+    /// Region and endpoint, for failures of the network.
+    pub place: Option<String>,
+}
+
+impl AwsError {
+    pub fn new(
+        operation: &'static str,
+        class: ErrorClass,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        AwsError {
+            operation,
+            code: code.into(),
+            message: message.into(),
+            class,
+            place: None,
+        }
+    }
+
+    /// A value the step needs is not known yet (what it refers to does not exist).
+    pub fn unresolved(key: &str) -> Self {
+        AwsError::new(
+            "resolve",
+            ErrorClass::Invalid,
+            "Unresolved",
+            format!("attribute `{key}` has no value yet"),
+        )
+    }
+
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, Response>) -> Self
+    where
+        E: ProvideErrorMetadata + Error + 'static,
+    {
+        match &err {
+            SdkError::DispatchFailure(failure) => {
+                let detail = chain(&err);
+                tracing::debug!("{operation}: {detail}");
+                if detail.contains("credentials") {
+                    return AwsError::new(
+                        operation,
+                        ErrorClass::Denied,
+                        "NoCredentials",
+                        "no usable AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
+                         AWS_SECRET_ACCESS_KEY, or use SSO or OIDC web identity (-vv shows what was tried)",
+                    );
+                }
+                if never_sent(&err) {
+                    return AwsError::new(
+                        operation,
+                        ErrorClass::Unreachable,
+                        "Unreachable",
+                        format!(
+                            "could not connect to AWS, nothing was sent: {}",
+                            reason(&err)
+                        ),
+                    );
+                }
+                let what = if failure.is_timeout() {
+                    "no answer in time"
+                } else {
+                    "the connection failed after the request was sent"
+                };
+                ambiguous(operation, format!("{what} ({})", reason(&err)))
+            }
+            SdkError::TimeoutError(_) => ambiguous(
+                operation,
+                "no answer within the call timeout (--call-timeout)".into(),
+            ),
+            SdkError::ResponseError(_) => ambiguous(
+                operation,
+                format!("the answer was cut off: {}", reason(&err)),
+            ),
+            SdkError::ConstructionFailure(_) => AwsError::new(
+                operation,
+                ErrorClass::Invalid,
+                "ConstructionFailure",
+                chain(&err),
+            ),
+            _ => {
+                let status = err.raw_response().map(|r| r.status().as_u16());
+                let code = err.code().unwrap_or("Unknown").to_string();
+                let message = err.message().map(str::to_string).unwrap_or_else(|| {
+                    status.map_or_else(|| chain(&err), |s| format!("HTTP status {s}"))
+                });
+                let class = classify(&code, status);
+                AwsError::new(operation, class, code, message)
+            }
+        }
+    }
+
+    /// A waiter that gave up or failed, as an error of `operation`.
+    pub fn waiter<E: Error + 'static>(operation: &'static str, err: E) -> Self {
+        AwsError::new(operation, ErrorClass::Other, "WaiterFailed", chain(&err))
+    }
+
+    /// Says where a network failure was sent; other errors are left as they are.
+    pub fn at(mut self, region: &str, endpoint: &str) -> Self {
+        if matches!(
+            self.class,
+            ErrorClass::Ambiguous | ErrorClass::Unreachable | ErrorClass::Transient
+        ) && self.place.is_none()
+        {
+            self.place = Some(format!("region {region}, endpoint {endpoint}"));
+        }
+        self
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.class == ErrorClass::NotFound
+    }
+
+    /// Dependencies AWS is still letting go of (a subnet deleted a moment ago).
+    pub fn is_dependency_violation(&self) -> bool {
+        self.class == ErrorClass::DependencyViolation
+    }
+
+    /// What was asked exists already (or something is in its way).
+    pub fn is_duplicate(&self) -> bool {
+        self.class == ErrorClass::Conflict
+    }
+
+    /// The request may have been carried out although it failed.
+    pub fn may_have_happened(&self) -> bool {
+        matches!(self.class, ErrorClass::Ambiguous | ErrorClass::Transient)
+    }
+
+    /// Sending again is safe and may succeed: nothing happened the first time.
+    pub fn is_retryable_unsent(&self) -> bool {
+        matches!(self.class, ErrorClass::Throttled | ErrorClass::Unreachable)
+    }
+}
+
+fn ambiguous(operation: &'static str, what: String) -> AwsError {
+    AwsError::new(
+        operation,
+        ErrorClass::Ambiguous,
+        "NoAnswer",
+        format!("{what}; the change may have happened: run `reconcile plan` to see"),
+    )
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "PriorRequestNotComplete",
+    "SlowDown",
+    "EC2ThrottledException",
+    "BandwidthLimitExceeded",
+];
+
+const CONFLICT: &[&str] = &[
+    "RouteAlreadyExists",
+    "PriorityInUse",
+    "InvalidSubnet.Conflict",
+    "Resource.AlreadyAssociated",
+    "DuplicateLoadBalancerName",
+    "DuplicateTargetGroupName",
+    "DuplicateListener",
+    "HostedZoneAlreadyExists",
+    "ConflictingDomainExists",
+];
+
+const DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+];
+
+/// The class of an error AWS answered with, from its code and HTTP status.
+pub fn classify(code: &str, status: Option<u16>) -> ErrorClass {
+    if THROTTLING.contains(&code) {
+        ErrorClass::Throttled
+    } else if code.ends_with("NotFound")
+        || code.ends_with("NotFoundFault")
+        || code.ends_with("NotFoundException")
+        || code.starts_with("NoSuch")
+    {
+        ErrorClass::NotFound
+    } else if CONFLICT.contains(&code)
+        || code.ends_with(".Duplicate")
+        || code.ends_with("AlreadyExists")
+        || code.ends_with("AlreadyExistsFault")
+        || code.ends_with("AlreadyExistsException")
+    {
+        ErrorClass::Conflict
+    } else if code == "DependencyViolation" || code == "ResourceInUse" {
+        ErrorClass::DependencyViolation
+    } else if DENIED.contains(&code) {
+        ErrorClass::Denied
+    } else if status.is_some_and(|s| s >= 500)
+        || matches!(
+            code,
+            "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable"
+        )
+    {
+        ErrorClass::Transient
+    } else if code.starts_with("Invalid")
+        || code.starts_with("Validation")
+        || code.starts_with("MissingParameter")
+        || code.contains("Malformed")
+    {
+        ErrorClass::Invalid
+    } else {
+        ErrorClass::Other
+    }
+}
+
+/// Every message of an error and its sources, joined: Display only, no Debug dumps.
+pub fn chain(err: &(dyn Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The innermost cause, which says what happened on the wire.
+fn reason(err: &(dyn Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(inner) = last.source() {
+        last = inner;
+    }
+    match io_kind(err) {
+        Some(std::io::ErrorKind::ConnectionReset) => "connection reset".into(),
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".into(),
+        Some(std::io::ErrorKind::TimedOut) => "timed out".into(),
+        _ => last.to_string(),
+    }
+}
+
+fn io_kind(err: &(dyn Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// Whether the request certainly never reached AWS: the connection could not be
+/// made (refused, no route, DNS, connect timeout).
+fn never_sent(err: &(dyn Error + 'static)) -> bool {
+    let text = chain(err);
+    matches!(
+        io_kind(err),
+        Some(std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable)
+    ) || text.contains("(Connect)")
+        || text.contains("dns error")
+        || text.contains("connect timeout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified_by_what_callers_decide() {
+        let cases = [
+            ("RequestLimitExceeded", Some(503), ErrorClass::Throttled),
+            ("Throttling", Some(400), ErrorClass::Throttled),
+            ("InvalidVpcID.NotFound", Some(400), ErrorClass::NotFound),
+            (
+                "DBSubnetGroupNotFoundFault",
+                Some(404),
+                ErrorClass::NotFound,
+            ),
+            ("InvalidGroup.Duplicate", Some(400), ErrorClass::Conflict),
+            ("InvalidSubnet.Conflict", Some(400), ErrorClass::Conflict),
+            ("PriorityInUse", Some(400), ErrorClass::Conflict),
+            ("DBInstanceAlreadyExists", Some(400), ErrorClass::Conflict),
+            (
+                "DependencyViolation",
+                Some(400),
+                ErrorClass::DependencyViolation,
+            ),
+            ("ResourceInUse", Some(400), ErrorClass::DependencyViolation),
+            ("UnauthorizedOperation", Some(403), ErrorClass::Denied),
+            ("InternalError", Some(500), ErrorClass::Transient),
+            ("Unknown", Some(502), ErrorClass::Transient),
+            ("InvalidParameterValue", Some(400), ErrorClass::Invalid),
+            ("SomethingElse", Some(400), ErrorClass::Other),
+        ];
+        for (code, status, class) in cases {
+            assert_eq!(classify(code, status), class, "{code}");
+        }
+    }
+
+    #[test]
+    fn only_uncertain_failures_may_have_happened() {
+        let e = |class| AwsError::new("CreateVpc", class, "X", "m");
+        assert!(e(ErrorClass::Ambiguous).may_have_happened());
+        assert!(e(ErrorClass::Transient).may_have_happened());
+        assert!(!e(ErrorClass::Throttled).may_have_happened());
+        assert!(!e(ErrorClass::Unreachable).may_have_happened());
+        assert!(e(ErrorClass::Unreachable).is_retryable_unsent());
+    }
+
+    #[test]
+    fn network_failures_name_their_place_and_others_do_not() {
+        let lost = AwsError::new("CreateVpc", ErrorClass::Ambiguous, "NoAnswer", "reset")
+            .at("eu-west-1", "http://127.0.0.1:4566");
+        assert_eq!(
+            lost.to_string(),
+            "CreateVpc: NoAnswer: reset (region eu-west-1, endpoint http://127.0.0.1:4566)"
+        );
+        let invalid = AwsError::new("CreateVpc", ErrorClass::Invalid, "InvalidCidr", "bad")
+            .at("eu-west-1", "x");
+        assert_eq!(invalid.to_string(), "CreateVpc: InvalidCidr: bad");
+    }
+}

@@ -1,0 +1,195 @@
+//! The stack lock's storage: an EC2 key pair named after the stack, in each
+//! region. Creating a key pair whose name exists fails, so creating it is an
+//! atomic take; its tags say who holds it, since when and until when.
+
+use super::{Aws, AwsError, ErrorClass};
+use aws_sdk_ec2::types::{Filter, KeyType, ResourceType, Tag, TagSpecification};
+use std::collections::BTreeMap;
+
+const LOCK_TAG: &str = "reconcile:lock";
+const HOLDER_TAG: &str = "reconcile:lock-holder";
+const HOST_TAG: &str = "reconcile:lock-host";
+const PID_TAG: &str = "reconcile:lock-pid";
+const TOKEN_TAG: &str = "reconcile:lock-token";
+const OPERATION_TAG: &str = "reconcile:lock-operation";
+const SINCE_TAG: &str = "reconcile:lock-since";
+const EXPIRES_TAG: &str = "reconcile:lock-expires";
+
+/// Who holds a stack's lock in one region. Times are seconds since the epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRecord {
+    pub holder: String,
+    pub host: String,
+    pub pid: u32,
+    /// Unique to the run that holds it: only that run releases it.
+    pub token: String,
+    pub operation: String,
+    pub since: u64,
+    pub expires: u64,
+}
+
+impl LockRecord {
+    fn tags(&self, stack: &str) -> Vec<Tag> {
+        [
+            (LOCK_TAG, stack.to_string()),
+            (HOLDER_TAG, self.holder.clone()),
+            (HOST_TAG, self.host.clone()),
+            (PID_TAG, self.pid.to_string()),
+            (TOKEN_TAG, self.token.clone()),
+            (OPERATION_TAG, self.operation.clone()),
+            (SINCE_TAG, self.since.to_string()),
+            (EXPIRES_TAG, self.expires.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+    }
+
+    fn from_tags(tags: &[Tag]) -> LockRecord {
+        let tags: BTreeMap<&str, &str> = tags
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?)))
+            .collect();
+        let text = |k: &str| tags.get(k).copied().unwrap_or("unknown").to_string();
+        let number = |k: &str| tags.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+        LockRecord {
+            holder: text(HOLDER_TAG),
+            host: text(HOST_TAG),
+            pid: tags.get(PID_TAG).and_then(|v| v.parse().ok()).unwrap_or(0),
+            token: text(TOKEN_TAG),
+            operation: text(OPERATION_TAG),
+            since: number(SINCE_TAG),
+            expires: number(EXPIRES_TAG),
+        }
+    }
+}
+
+/// The key pair that is the lock of `stack` (one per region).
+pub fn lock_name(stack: &str) -> String {
+    format!("reconcile-lock-{stack}")
+}
+
+impl Aws {
+    /// Takes the lock in `region`: `Ok(true)` when it is now `record`'s,
+    /// `Ok(false)` when someone holds it.
+    pub async fn take_lock(
+        &self,
+        region: &str,
+        stack: &str,
+        record: &LockRecord,
+    ) -> Result<bool, AwsError> {
+        let created = send_once!(
+            aws_sdk_ec2,
+            "CreateKeyPair",
+            self.ec2(region)
+                .create_key_pair()
+                .key_name(lock_name(stack))
+                .key_type(KeyType::Ed25519)
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::KeyPair)
+                        .set_tags(Some(record.tags(stack)))
+                        .build()
+                )
+        );
+        match created {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_duplicate() => Ok(false),
+            // The answer was lost: the lock is ours if it carries our token.
+            Err(e) if e.may_have_happened() || e.is_retryable_unsent() => Ok(self
+                .read_lock(region, stack)
+                .await?
+                .is_some_and(|held| held.token == record.token)),
+            Err(e) => Err(e.at(region, &self.endpoint("ec2", region))),
+        }
+    }
+
+    /// Who holds the lock in `region`, if anyone.
+    pub async fn read_lock(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> Result<Option<LockRecord>, AwsError> {
+        let found = send!(
+            "DescribeKeyPairs",
+            self.ec2(region).describe_key_pairs().filters(
+                Filter::builder()
+                    .name("key-name")
+                    .values(lock_name(stack))
+                    .build()
+            )
+        )
+        .map_err(|e| e.at(region, &self.endpoint("ec2", region)))?;
+        Ok(found
+            .key_pairs()
+            .iter()
+            .find(|k| k.key_name() == Some(lock_name(stack).as_str()))
+            .map(|k| LockRecord::from_tags(k.tags())))
+    }
+
+    /// Moves the lock's expiry on, if it is still `token`'s.
+    pub async fn refresh_lock(
+        &self,
+        region: &str,
+        stack: &str,
+        token: &str,
+        expires: u64,
+    ) -> Result<(), AwsError> {
+        let client = self.ec2(region);
+        let found = send!(
+            "DescribeKeyPairs",
+            client.describe_key_pairs().key_names(lock_name(stack))
+        )?;
+        let Some(pair) = found.key_pairs().first() else {
+            return Err(lost_lock(stack, region));
+        };
+        if LockRecord::from_tags(pair.tags()).token != token {
+            return Err(lost_lock(stack, region));
+        }
+        let id = pair.key_pair_id().unwrap_or_default();
+        send!(
+            "CreateTags",
+            client.create_tags().resources(id).tags(
+                Tag::builder()
+                    .key(EXPIRES_TAG)
+                    .value(expires.to_string())
+                    .build()
+            )
+        )
+        .map(drop)
+    }
+
+    /// Removes the lock in `region`: only if it is `token`'s, or whoever's with `None`.
+    pub async fn remove_lock(
+        &self,
+        region: &str,
+        stack: &str,
+        token: Option<&str>,
+    ) -> Result<(), AwsError> {
+        if let Some(token) = token {
+            match self.read_lock(region, stack).await? {
+                Some(held) if held.token == token => {}
+                _ => return Ok(()),
+            }
+        }
+        let deleted = send!(
+            "DeleteKeyPair",
+            self.ec2(region)
+                .delete_key_pair()
+                .key_name(lock_name(stack))
+        );
+        match deleted {
+            Err(e) if !e.is_not_found() => Err(e.at(region, &self.endpoint("ec2", region))),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn lost_lock(stack: &str, region: &str) -> AwsError {
+    AwsError::new(
+        "lock",
+        ErrorClass::Conflict,
+        "LockLost",
+        format!("the lock of stack {stack} in {region} is no longer this run's (was it broken with `reconcile unlock`?)"),
+    )
+}

@@ -1,0 +1,293 @@
+//! One run at a time per stack: a lock held in the account itself (no state
+//! file, no extra service), in every region of the run, taken in sorted order
+//! so that two runs never wait on each other. `plan` takes none.
+//!
+//! The holder refreshes the lock's expiry while it runs; a lock past its expiry,
+//! or whose holder process on this host is gone, is stale and can be broken
+//! with `reconcile unlock`.
+
+use crate::aws::lock::LockRecord;
+use crate::aws::{Aws, Progress};
+use anyhow::{bail, Result};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a lock stays valid without a refresh; the holder refreshes it every third of that.
+pub const TTL: Duration = Duration::from_secs(600);
+const POLL: Duration = Duration::from_secs(2);
+
+/// The lock of one stack, held in some regions.
+pub struct StackLock {
+    aws: Aws,
+    stack: String,
+    regions: Vec<String>,
+    token: String,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn timestamp(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// Who is taking the lock, as a colleague would want to read it.
+fn holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let mut who = format!("{user}@{} (pid {})", hostname(), std::process::id());
+    if let (Ok(repo), Ok(run)) = (
+        std::env::var("GITHUB_REPOSITORY"),
+        std::env::var("GITHUB_RUN_ID"),
+    ) {
+        who.push_str(&format!(", GitHub Actions {repo} run {run}"));
+    }
+    who
+}
+
+/// Why a lock may be broken, or `None` while its holder may still be running.
+pub fn stale(
+    held: &LockRecord,
+    now: u64,
+    this_host: &str,
+    alive: impl Fn(u32) -> bool,
+) -> Option<String> {
+    if held.expires <= now {
+        return Some(format!("it expired at {}", timestamp(held.expires)));
+    }
+    if held.host == this_host && held.pid != 0 && !alive(held.pid) {
+        return Some(format!("process {} on this host is gone", held.pid));
+    }
+    None
+}
+
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn describe(held: &LockRecord) -> String {
+    format!(
+        "{} ({}, since {}, valid until {})",
+        held.holder,
+        held.operation,
+        timestamp(held.since),
+        timestamp(held.expires)
+    )
+}
+
+/// Takes the lock of `stack` in every region of `regions`, waiting up to `wait`
+/// for a holder to finish. On failure, whatever was taken is given back.
+pub async fn acquire(
+    aws: &Aws,
+    stack: &str,
+    regions: &[String],
+    operation: &str,
+    wait: Duration,
+    progress: &Progress,
+) -> Result<StackLock> {
+    let mut sorted = regions.to_vec();
+    sorted.sort();
+    let since = now();
+    let record = LockRecord {
+        holder: holder(),
+        host: hostname(),
+        pid: std::process::id(),
+        token: format!("{}-{}", std::process::id(), since_nanos()),
+        operation: operation.to_string(),
+        since,
+        expires: since + TTL.as_secs(),
+    };
+    let started = std::time::Instant::now();
+    let mut taken: Vec<String> = Vec::new();
+    for region in &sorted {
+        let mut told = false;
+        loop {
+            let attempt = aws.take_lock(region, stack, &record).await;
+            match attempt {
+                Ok(true) => {
+                    taken.push(region.clone());
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    give_back(aws, stack, &taken, &record.token).await;
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("taking the lock of stack {stack} in {region}")));
+                }
+            }
+            let held = aws.read_lock(region, stack).await.ok().flatten();
+            let Some(held) = held else { continue };
+            if started.elapsed() >= wait {
+                give_back(aws, stack, &taken, &record.token).await;
+                let hint = match stale(&held, now(), &hostname(), process_alive) {
+                    Some(why) => format!(
+                        "The lock looks stale ({why}): if that run is gone, break it with \
+                         `reconcile unlock {stack}`."
+                    ),
+                    None => {
+                        "Wait for it to finish (or pass --lock-timeout 10m to wait here); if \
+                             that run is gone, `reconcile unlock` breaks the lock once it is stale."
+                            .to_string()
+                    }
+                };
+                bail!(
+                    "stack {stack} is locked in {region} by {}; nothing was changed.\n  {hint}",
+                    describe(&held)
+                );
+            }
+            if !told {
+                progress(format!(
+                    "stack {stack} is locked in {region} by {}: waiting up to {}",
+                    describe(&held),
+                    humantime::format_duration(wait)
+                ));
+                told = true;
+            }
+            tokio::time::sleep(
+                POLL.min(wait.saturating_sub(started.elapsed()))
+                    .max(Duration::from_millis(100)),
+            )
+            .await;
+        }
+    }
+    let heartbeat = tokio::spawn(refresh(
+        aws.clone(),
+        stack.to_string(),
+        taken.clone(),
+        record.token.clone(),
+    ));
+    Ok(StackLock {
+        aws: aws.clone(),
+        stack: stack.to_string(),
+        regions: taken,
+        token: record.token,
+        heartbeat,
+    })
+}
+
+fn since_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Keeps the lock's expiry ahead while the run lasts.
+async fn refresh(aws: Aws, stack: String, regions: Vec<String>, token: String) {
+    loop {
+        tokio::time::sleep(TTL / 3).await;
+        for region in &regions {
+            if let Err(e) = aws
+                .refresh_lock(region, &stack, &token, now() + TTL.as_secs())
+                .await
+            {
+                tracing::warn!("refreshing the lock of stack {stack} in {region}: {e}");
+            }
+        }
+    }
+}
+
+async fn give_back(aws: &Aws, stack: &str, regions: &[String], token: &str) {
+    for region in regions {
+        if let Err(e) = aws.remove_lock(region, stack, Some(token)).await {
+            tracing::warn!(
+                "could not release the lock of stack {stack} in {region}: {e}; \
+                 `reconcile unlock {stack}` breaks it once it is stale"
+            );
+        }
+    }
+}
+
+impl StackLock {
+    /// Gives the lock back in every region where it is still this run's.
+    pub async fn release(self) {
+        self.heartbeat.abort();
+        give_back(&self.aws, &self.stack, &self.regions, &self.token).await;
+    }
+}
+
+/// `reconcile unlock`: breaks the lock of `stack` in `regions` where it is
+/// stale (or anyway, with `force`); returns one line per region.
+pub async fn unlock(
+    aws: &Aws,
+    stack: &str,
+    regions: &[String],
+    force: bool,
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let mut refused = Vec::new();
+    for region in regions {
+        let Some(held) = aws.read_lock(region, stack).await? else {
+            lines.push(format!("{region}: not locked"));
+            continue;
+        };
+        let why = stale(&held, now(), &hostname(), process_alive)
+            .or_else(|| force.then(|| "--force".to_string()));
+        match why {
+            Some(why) => {
+                aws.remove_lock(region, stack, None).await?;
+                lines.push(format!(
+                    "{region}: broke the lock held by {} ({why})",
+                    describe(&held)
+                ));
+            }
+            None => refused.push(format!(
+                "{region}: held by {}, which may still be running",
+                describe(&held)
+            )),
+        }
+    }
+    if !refused.is_empty() {
+        bail!(
+            "{}\n{}\n  The lock was not broken there. If you are sure that run is gone, \
+             `reconcile unlock {stack} --force`.",
+            lines.join("\n"),
+            refused.join("\n")
+        );
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(host: &str, pid: u32, expires: u64) -> LockRecord {
+        LockRecord {
+            holder: "ci@runner (pid 7)".into(),
+            host: host.into(),
+            pid,
+            token: "t".into(),
+            operation: "apply".into(),
+            since: 1_000,
+            expires,
+        }
+    }
+
+    #[test]
+    fn a_lock_is_stale_when_expired_or_its_process_here_is_gone() {
+        let alive = |_| true;
+        let gone = |_| false;
+        assert_eq!(stale(&held("a", 7, 2_000), 1_500, "a", alive), None);
+        assert!(stale(&held("a", 7, 2_000), 2_000, "a", alive)
+            .unwrap()
+            .contains("expired"));
+        assert!(stale(&held("a", 7, 2_000), 1_500, "a", gone)
+            .unwrap()
+            .contains("process 7"));
+        // Another host's process cannot be checked from here.
+        assert_eq!(stale(&held("b", 7, 2_000), 1_500, "a", gone), None);
+    }
+}
