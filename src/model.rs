@@ -451,6 +451,16 @@ impl Value {
         }
     }
 
+    /// Whether the live id `id` appears anywhere in this value.
+    pub fn mentions(&self, id: &str) -> bool {
+        match self {
+            Value::Id(v) => v == id,
+            Value::List(items) => items.iter().any(|v| v.mentions(id)),
+            Value::Map(m) => m.values().any(|v| v.mentions(id)),
+            _ => false,
+        }
+    }
+
     /// Replaces live ids of owned resources by their addresses.
     pub fn normalise(&self, owned: &HashMap<String, Address>) -> Value {
         match self {

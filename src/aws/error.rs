@@ -105,10 +105,9 @@ impl AwsError {
                 };
                 ambiguous(operation, format!("{what} ({})", reason(&err)))
             }
-            SdkError::TimeoutError(_) => ambiguous(
-                operation,
-                "no answer within the call timeout (--call-timeout)".into(),
-            ),
+            SdkError::TimeoutError(_) => {
+                ambiguous(operation, "no answer in time (see --call-timeout)".into())
+            }
             SdkError::ResponseError(_) => ambiguous(
                 operation,
                 format!("the answer was cut off: {}", reason(&err)),
@@ -174,12 +173,13 @@ impl AwsError {
 }
 
 fn ambiguous(operation: &'static str, what: String) -> AwsError {
-    AwsError::new(
-        operation,
-        ErrorClass::Ambiguous,
-        "NoAnswer",
-        format!("{what}; the change may have happened: run `reconcile plan` to see"),
-    )
+    let reads = ["Describe", "List", "Get"];
+    let message = if reads.iter().any(|r| operation.starts_with(r)) {
+        what
+    } else {
+        format!("{what}; the change may have happened: run `reconcile plan` to see")
+    };
+    AwsError::new(operation, ErrorClass::Ambiguous, "NoAnswer", message)
 }
 
 const THROTTLING: &[&str] = &[

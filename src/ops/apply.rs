@@ -179,15 +179,6 @@ impl Resolve for ApplyResolver<'_> {
     }
 }
 
-fn mentions(value: &Value, id: &str) -> bool {
-    match value {
-        Value::Id(v) => v == id,
-        Value::List(items) => items.iter().any(|v| mentions(v, id)),
-        Value::Map(m) => m.values().any(|v| mentions(v, id)),
-        _ => false,
-    }
-}
-
 fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
     let observed_by_id = |c: &ResourceChange| {
         let id = c.live_id.as_deref()?;
@@ -286,7 +277,7 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                         .iter()
                         .filter(|o| {
                             o.live_id != gone.live_id
-                                && o.attrs.values().any(|v| mentions(v, &gone.live_id))
+                                && o.attrs.values().any(|v| v.mentions(&gone.live_id))
                         })
                         .flat_map(|o| {
                             let delete = steps.iter().position(|t| {

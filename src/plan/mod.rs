@@ -21,6 +21,10 @@ pub struct Plan {
     pub stack: String,
     pub regions: Vec<String>,
     pub changes: Vec<ResourceChange>,
+    /// What the plan leaves alone on purpose and a user must know about (a
+    /// duplicate still in use).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -142,34 +146,132 @@ fn normalise(attrs: &Attrs, owned: &HashMap<String, Address>) -> Attrs {
 pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegion>) -> Plan {
     let empty = LiveRegion::default();
     let mut changes = Vec::new();
+    let mut warnings = Vec::new();
     for region in regions {
         let live = live.get(region).unwrap_or(&empty);
-        changes.extend(region_changes(stack, region, live));
+        let (region_changes, region_warnings) = region_changes(stack, region, live);
+        changes.extend(region_changes);
+        warnings.extend(region_warnings);
     }
     Plan {
         format_version: FORMAT_VERSION,
         stack: stack.name.clone(),
         regions: regions.to_vec(),
         changes,
+        warnings,
     }
 }
 
-fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<ResourceChange> {
+/// Chooses, for each address with several live resources (a create retried
+/// after a lost answer, a copy made by hand), the one to keep: the one whose
+/// references point at the kept resources it depends on, then the one most
+/// used by others, then the lowest id. Addresses are taken in the stack's
+/// dependency order, so a subnet's choice follows its VPC's.
+fn primaries<'a>(
+    stack: &Stack,
+    region: &str,
+    live: &'a LiveRegion,
+) -> HashMap<Address, &'a Observed> {
+    let mut by_address: BTreeMap<&Address, Vec<&Observed>> = BTreeMap::new();
+    for o in &live.resources {
+        by_address.entry(&o.address).or_default().push(o);
+    }
+    let mut order: Vec<&Address> = stack
+        .ordered(region)
+        .into_iter()
+        .map(|r| &r.address)
+        .filter(|a| by_address.contains_key(a))
+        .collect();
+    let rest: Vec<&Address> = by_address
+        .keys()
+        .copied()
+        .filter(|a| !order.contains(a))
+        .collect();
+    order.extend(rest);
+    let mut chosen: HashMap<Address, &Observed> = HashMap::new();
+    for address in order {
+        let candidates = &by_address[address];
+        let used_by = |o: &Observed| {
+            live.resources
+                .iter()
+                .filter(|u| {
+                    u.live_id != o.live_id && u.attrs.values().any(|v| v.mentions(&o.live_id))
+                })
+                .count()
+        };
+        let on_kept = |o: &Observed| {
+            chosen
+                .values()
+                .filter(|k| o.attrs.values().any(|v| v.mentions(&k.live_id)))
+                .count()
+        };
+        let best = candidates
+            .iter()
+            .copied()
+            .max_by(|a, b| {
+                (on_kept(a), used_by(a), std::cmp::Reverse(&a.live_id)).cmp(&(
+                    on_kept(b),
+                    used_by(b),
+                    std::cmp::Reverse(&b.live_id),
+                ))
+            })
+            .expect("an address has at least one live resource");
+        chosen.insert(address.clone(), best);
+    }
+    chosen
+}
+
+fn region_changes(
+    stack: &Stack,
+    region: &str,
+    live: &LiveRegion,
+) -> (Vec<ResourceChange>, Vec<String>) {
     let owned = live.owned_ids();
-    let mut sorted: Vec<&Observed> = live.resources.iter().collect();
-    sorted.sort_by(|a, b| (&a.address, &a.live_id).cmp(&(&b.address, &b.live_id)));
-    // Two live resources with one address (an interrupted create, a copy made by
-    // hand): the first is managed, the others are pruned.
-    let mut primary: HashMap<Address, &Observed> = HashMap::new();
-    let mut changes = Vec::new();
+    let primary = primaries(stack, region, live);
+    let kept: BTreeSet<&str> = primary
+        .values()
+        .filter(|o| {
+            stack
+                .resources
+                .get(&o.address)
+                .is_some_and(|r| r.in_region(region))
+        })
+        .map(|o| o.live_id.as_str())
+        .collect();
+    // The other copies go, unless something kept still uses them: deleting
+    // those would fail (or break what uses them) and is left to a person.
     let mut extras = Vec::new();
-    for o in sorted {
-        if let Some(first) = primary.get(&o.address) {
-            extras.push(delete(o, format!("duplicate of {}", first.live_id)));
+    let mut warnings = Vec::new();
+    let mut copies: Vec<&Observed> = live
+        .resources
+        .iter()
+        .filter(|o| primary[&o.address].live_id != o.live_id)
+        .collect();
+    copies.sort_by(|a, b| (&a.address, &a.live_id).cmp(&(&b.address, &b.live_id)));
+    for o in copies {
+        let first = &primary[&o.address].live_id;
+        let users: Vec<String> = live
+            .resources
+            .iter()
+            .filter(|u| {
+                kept.contains(u.live_id.as_str())
+                    && u.attrs.values().any(|v| v.mentions(&o.live_id))
+            })
+            .map(|u| format!("{} ({})", u.address, u.live_id))
+            .collect();
+        if users.is_empty() {
+            extras.push(delete(o, format!("duplicate of {first}")));
         } else {
-            primary.insert(o.address.clone(), o);
+            warnings.push(format!(
+                "{} in {region}: {} is a duplicate of {first} but is still used by {}; \
+                 it is left alone. Move those off it (or delete it by hand), then plan again.",
+                o.address,
+                o.live_id,
+                users.join(", ")
+            ));
         }
     }
+    let mut changes = Vec::new();
 
     let mut changing = BTreeSet::new();
     let mut replaced = BTreeSet::new();
@@ -234,7 +336,7 @@ fn region_changes(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<Resourc
         changes.push(delete(o, reason));
     }
     changes.extend(extras);
-    changes
+    (changes, warnings)
 }
 
 fn delete(o: &Observed, reason: String) -> ResourceChange {

@@ -52,6 +52,7 @@ pub fn render(plan: &Plan, style: Style) -> String {
             plan.regions.join(", "),
             plan.changes.len()
         );
+        warnings(&mut out, plan, style);
         return out;
     }
     let _ = writeln!(
@@ -83,7 +84,14 @@ pub fn render(plan: &Plan, style: Style) -> String {
         s.replace,
         s.delete
     );
+    warnings(&mut out, plan, style);
     out
+}
+
+fn warnings(out: &mut String, plan: &Plan, style: Style) {
+    for w in &plan.warnings {
+        let _ = writeln!(out, "\n{} {w}", style.bold("Warning:"));
+    }
 }
 
 fn resource(out: &mut String, c: &ResourceChange, style: Style) {
@@ -245,6 +253,7 @@ mod tests {
         );
         prune.reason = Some("not in the stack file".into());
         let plan = Plan {
+            warnings: vec![],
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into(), "us-east-1".into()],
@@ -320,6 +329,7 @@ mod tests {
     #[test]
     fn an_empty_plan_says_so() {
         let plan = Plan {
+            warnings: vec![],
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into()],

@@ -1,22 +1,10 @@
 //! Route53 against the emulator: zones adopted or created, records owned through
 //! TXT markers, records of other tools never touched, aliases to load balancers.
 
-use crate::harness::{actions, demo_stack, run, unique, StackFile};
+use crate::harness::{actions, demo_stack, route53, run, unique, StackFile};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-
-async fn route53() -> aws_sdk_route53::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(crate::harness::endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_route53::Client::new(&config)
-}
 
 async fn upsert(
     client: &aws_sdk_route53::Client,

@@ -167,6 +167,11 @@ async fn console(region: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// Route53 is global; its API lives in us-east-1.
+pub async fn route53() -> aws_sdk_route53::Client {
+    aws_sdk_route53::Client::new(&console("us-east-1").await)
+}
+
 pub async fn rds(region: &str) -> aws_sdk_rds::Client {
     aws_sdk_rds::Client::new(&console(region).await)
 }

@@ -4,6 +4,8 @@ mod bad_input;
 mod balancing;
 mod dns;
 mod engine;
+mod faults;
 mod harness;
+mod proxy;
 mod saved_plans;
 mod stateful;
