@@ -350,3 +350,150 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
         protected: o.protected(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+    use std::path::Path;
+
+    const STACK: &str = r#"
+[stack]
+name = "dups"
+regions = ["us-east-1"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+"#;
+
+    fn observed(address: Address, id: &str, attrs: &[(&str, Value)]) -> Observed {
+        let mut all: Attrs = attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        all.insert("tags".into(), Value::Map(BTreeMap::new()));
+        all.insert("protect".into(), Value::Bool(false));
+        Observed {
+            address,
+            region: "us-east-1".into(),
+            live_id: id.into(),
+            attrs: all,
+            exports: BTreeMap::from([("id".to_string(), id.to_string())]),
+            handles: BTreeMap::new(),
+        }
+    }
+
+    fn vpc(id: &str) -> Observed {
+        observed(
+            Address::new(Kind::Vpc, "main"),
+            id,
+            &[("cidr", Value::str("10.0.0.0/16"))],
+        )
+    }
+
+    fn subnet(id: &str, vpc: &str) -> Observed {
+        observed(
+            Address::new(Kind::Subnet, "a"),
+            id,
+            &[
+                ("vpc", Value::Id(vpc.into())),
+                ("cidr", Value::str("10.0.1.0/24")),
+                ("zone", Value::str("us-east-1a")),
+                ("map_public_ip_on_launch", Value::Bool(false)),
+            ],
+        )
+    }
+
+    fn plan(resources: Vec<Observed>) -> Plan {
+        let stack = crate::stack::parse(Path::new("dups.toml"), STACK.into()).unwrap();
+        let live = BTreeMap::from([("us-east-1".to_string(), LiveRegion { resources })]);
+        build(&stack, &["us-east-1".to_string()], &live)
+    }
+
+    fn deletes(plan: &Plan) -> Vec<(&str, &str)> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .map(|c| {
+                (
+                    c.live_id.as_deref().unwrap(),
+                    c.reason.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn of_two_copies_the_one_in_use_is_kept_whatever_its_id() {
+        // vpc-0 sorts first but is empty; vpc-9 holds the subnet.
+        let p = plan(vec![
+            vpc("vpc-0"),
+            vpc("vpc-9"),
+            subnet("subnet-1", "vpc-9"),
+        ]);
+        assert_eq!(deletes(&p), vec![("vpc-0", "duplicate of vpc-9")]);
+        let kept = p
+            .changes
+            .iter()
+            .find(|c| c.address.kind == Kind::Vpc && c.action != Action::Delete);
+        assert_eq!(kept.and_then(|c| c.live_id.as_deref()), Some("vpc-9"));
+        assert!(p.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_copy_follows_the_choice_of_what_it_depends_on() {
+        // Two full copies (two applies at once): the first VPC by id wins, and
+        // the subnet kept is the one inside it; the other pair goes together.
+        let p = plan(vec![
+            vpc("vpc-1"),
+            vpc("vpc-2"),
+            subnet("subnet-9", "vpc-1"),
+            subnet("subnet-3", "vpc-2"),
+        ]);
+        let mut gone = deletes(&p);
+        gone.sort();
+        assert_eq!(
+            gone,
+            vec![
+                ("subnet-3", "duplicate of subnet-9"),
+                ("vpc-2", "duplicate of vpc-1")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_copy_still_used_by_a_kept_resource_is_not_deleted_but_reported() {
+        // A second subnet (another address) lives in the copy.
+        let mut other = subnet("subnet-7", "vpc-2");
+        other.address = Address::new(Kind::Subnet, "b");
+        let stack_b = format!(
+            "{STACK}\n[subnet.b]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n"
+        );
+        let stack = crate::stack::parse(Path::new("dups.toml"), stack_b).unwrap();
+        let live = BTreeMap::from([(
+            "us-east-1".to_string(),
+            LiveRegion {
+                resources: vec![
+                    vpc("vpc-1"),
+                    vpc("vpc-2"),
+                    subnet("subnet-9", "vpc-1"),
+                    other,
+                ],
+            },
+        )]);
+        let p = build(&stack, &["us-east-1".to_string()], &live);
+        assert!(deletes(&p).is_empty(), "{:?}", deletes(&p));
+        assert_eq!(p.warnings.len(), 1);
+        assert!(
+            p.warnings[0]
+                .contains("vpc-2 is a duplicate of vpc-1 but is still used by subnet.b (subnet-7)"),
+            "{}",
+            p.warnings[0]
+        );
+    }
+}

@@ -442,3 +442,70 @@ pub fn rule_ports(rule: &RuleSpec) -> Result<(String, String), String> {
         },
     ))
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! The loader never panics, whatever it is given: arbitrary text, and the
+    //! example stack with random edits (the near-misses a person makes).
+    use super::parse;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    const DEMO: &str = include_str!("../../stacks/demo.toml");
+
+    fn load(text: String) {
+        if let Err(e) = parse(Path::new("fuzz.toml"), text) {
+            // Rendering the diagnostic slices the source by its spans.
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    /// Pieces of the format, so that edits reach past the TOML parser.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("${".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just("\"".to_string()),
+            Just(" = ".to_string()),
+            Just("\n".to_string()),
+            Just("vpc.main".to_string()),
+            Just("${vpc.main.id}".to_string()),
+            Just("count = 3".to_string()),
+            Just("é".to_string()),
+            Just("10.0.0.0/33".to_string()),
+            Just("{ default = 1 }".to_string()),
+            "[a-z_.]{0,12}",
+            any::<char>().prop_map(String::from),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn arbitrary_text_is_an_error_not_a_panic(text in ".{0,400}") {
+            load(text);
+        }
+
+        #[test]
+        fn an_edited_example_is_an_error_not_a_panic(
+            edits in prop::collection::vec((0usize..DEMO.len(), 0usize..40, piece()), 1..6)
+        ) {
+            let mut text = DEMO.to_string();
+            for (at, cut, insert) in edits {
+                let mut start = at.min(text.len());
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (start + cut).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(start..end, &insert);
+            }
+            load(text);
+        }
+    }
+}
