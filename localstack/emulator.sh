@@ -15,7 +15,7 @@ venv="$here/.venv"
 port="${PORT:-4566}"
 pidfile="$here/moto-$port.pid"
 logfile="$here/moto-$port.log"
-# Keep in step with tests/common/mod.rs, which starts its own server from this venv.
+# Keep in step with tests/it/harness.rs, which starts its own server from this venv.
 moto_pin="moto[server]==5.2.5"
 
 die() { echo "emulator: $*" >&2; exit 1; }

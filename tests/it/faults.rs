@@ -712,3 +712,49 @@ async fn a_stale_lock_is_broken_by_unlock_and_a_live_one_only_with_force() {
     stack.apply().expect(0);
     assert_eq!(network_counts(&name).await, ONE_NETWORK);
 }
+
+#[tokio::test]
+async fn an_interrupted_apply_gives_its_lock_back() {
+    let name = unique("sigint");
+    let stack = network(&name);
+    let proxy = Proxy::start(endpoint(), 9);
+    proxy.hang("CreateSecurityGroup");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"))
+        .args(["apply", stack.arg(), "--auto-approve"])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !proxy
+        .seen()
+        .iter()
+        .any(|s| s.operation == "CreateSecurityGroup")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never got going"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Ctrl-C, as a person at the terminal (CI cancels with SIGTERM, handled alike).
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = finish(child);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("interrupted: steps under way were abandoned and the lock released"),
+        "{}",
+        out.stderr
+    );
+    proxy.heal();
+    // No unlock needed: the lock went with the interrupted run.
+    stack.apply().expect(0);
+    assert_eq!(network_counts(&name).await, ONE_NETWORK);
+}
