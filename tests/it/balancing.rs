@@ -22,41 +22,7 @@ async fn balancing(region: &str, stack: &str) -> Balancing {
     let client = elb(region).await;
     let balancers = client.describe_load_balancers().send().await.unwrap();
     let groups = client.describe_target_groups().send().await.unwrap();
-    let arns: Vec<String> = balancers
-        .load_balancers()
-        .iter()
-        .filter_map(|b| b.load_balancer_arn())
-        .chain(
-            groups
-                .target_groups()
-                .iter()
-                .filter_map(|g| g.target_group_arn()),
-        )
-        .map(str::to_string)
-        .collect();
-    let mut owned = std::collections::HashMap::new();
-    for batch in arns.chunks(20) {
-        let tags = client
-            .describe_tags()
-            .set_resource_arns(Some(batch.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        for d in tags.tag_descriptions() {
-            let id = d
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some("reconcile:id"))
-                .and_then(|t| t.value());
-            let mine = d
-                .tags()
-                .iter()
-                .any(|t| t.key() == Some("reconcile:stack") && t.value() == Some(stack));
-            if let (true, Some(id)) = (mine, id) {
-                owned.insert(d.resource_arn().unwrap().to_string(), id.to_string());
-            }
-        }
-    }
+    let owned = crate::harness::owned_elb(region, stack).await;
     let balancer: Vec<_> = balancers
         .load_balancers()
         .iter()

@@ -2,45 +2,14 @@
 //! drift, prune, ownership, replacement, protection, partial failure, call counts.
 
 use crate::harness::{
-    actions, ec2, has_tag, live, reconcile, run, run_cmd, tag, unique, vpc_stack, with_emulator,
-    StackFile,
+    actions, ec2, has_tag, live, network, reconcile, run, run_cmd, tag, unique, vpc_stack,
+    with_emulator, StackFile,
 };
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, IpPermission, IpRange, ResourceType, SecurityGroup, TagSpecification,
 };
 
 const REGION: &str = "us-east-2";
-
-fn network(name: &str, region: &str) -> String {
-    format!(
-        r#"
-[stack]
-name = "{name}"
-regions = ["{region}"]
-
-[vpc.main]
-cidr = "10.0.0.0/16"
-
-[subnet.a]
-vpc = "vpc.main"
-cidr = "10.0.1.0/24"
-zone = "a"
-
-[internet_gateway.main]
-vpc = "vpc.main"
-
-[route_table.public]
-vpc = "vpc.main"
-subnets = ["subnet.a"]
-routes = [{{ cidr = "0.0.0.0/0", gateway = "internet_gateway.main" }}]
-
-[security_group.web]
-vpc = "vpc.main"
-description = "web"
-ingress = [{{ protocol = "tcp", port = 80, cidr = "0.0.0.0/0" }}]
-"#
-    )
-}
 
 fn ingress_ports(group: &SecurityGroup) -> Vec<i32> {
     let mut ports: Vec<i32> = group

@@ -185,6 +185,49 @@ pub async fn elb(region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
     aws_sdk_elasticloadbalancingv2::Client::new(&console(region).await)
 }
 
+/// The load balancers and target groups `stack` owns in `region`: ARN → `reconcile:id`.
+pub async fn owned_elb(region: &str, stack: &str) -> std::collections::HashMap<String, String> {
+    let client = elb(region).await;
+    let balancers = client.describe_load_balancers().send().await.unwrap();
+    let groups = client.describe_target_groups().send().await.unwrap();
+    let arns: Vec<String> = balancers
+        .load_balancers()
+        .iter()
+        .filter_map(|b| b.load_balancer_arn())
+        .chain(
+            groups
+                .target_groups()
+                .iter()
+                .filter_map(|g| g.target_group_arn()),
+        )
+        .map(str::to_string)
+        .collect();
+    let mut owned = std::collections::HashMap::new();
+    for batch in arns.chunks(20) {
+        let tags = client
+            .describe_tags()
+            .set_resource_arns(Some(batch.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        for d in tags.tag_descriptions() {
+            let id = d
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("reconcile:id"))
+                .and_then(|t| t.value());
+            let mine = d
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some("reconcile:stack") && t.value() == Some(stack));
+            if let (true, Some(id)) = (mine, id) {
+                owned.insert(d.resource_arn().unwrap().to_string(), id.to_string());
+            }
+        }
+    }
+    owned
+}
+
 /// The README's example stack (`stacks/demo.toml`) under a stack name of its own.
 pub fn demo_stack(name: &str) -> StackFile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/demo.toml");
@@ -256,6 +299,38 @@ pub fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
 pub fn has_tag(tags: &[aws_sdk_ec2::types::Tag], key: &str, value: &str) -> bool {
     tags.iter()
         .any(|t| t.key() == Some(key) && t.value() == Some(value))
+}
+
+/// A network of one VPC, subnet, gateway, route table and security group.
+pub fn network(name: &str, region: &str) -> String {
+    format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{region}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[internet_gateway.main]
+vpc = "vpc.main"
+
+[route_table.public]
+vpc = "vpc.main"
+subnets = ["subnet.a"]
+routes = [{{ cidr = "0.0.0.0/0", gateway = "internet_gateway.main" }}]
+
+[security_group.web]
+vpc = "vpc.main"
+description = "web"
+ingress = [{{ protocol = "tcp", port = 80, cidr = "0.0.0.0/0" }}]
+"#
+    )
 }
 
 /// A stack of one VPC, plus `extra` lines in its block.
