@@ -355,9 +355,13 @@ async fn a_planted_duplicate_vpc_is_resolved_by_deleting_the_empty_one() {
 
 /// `reconcile` as a process of its own, to run beside others or to kill.
 fn spawn(args: &[&str]) -> std::process::Child {
+    spawn_at(endpoint(), args)
+}
+
+fn spawn_at(endpoint: &str, args: &[&str]) -> std::process::Child {
     std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"))
         .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("NO_COLOR", "1")
@@ -367,6 +371,18 @@ fn spawn(args: &[&str]) -> std::process::Child {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// Waits until `operation` has reached the proxy: the run is at work.
+fn wait_for(proxy: &Proxy, operation: &str) {
+    let started = std::time::Instant::now();
+    while !proxy.seen().iter().any(|s| s.operation == operation) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never sent {operation}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn finish(child: std::process::Child) -> Run {
@@ -410,34 +426,17 @@ async fn a_locked_stack_is_refused_with_the_holder_and_nothing_changes() {
     // The first run holds the lock while one of its calls hangs.
     let proxy = Proxy::start(endpoint(), 3);
     proxy.hang("CreateSecurityGroup");
-    let mut holder_cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"));
-    holder_cmd
-        .args([
+    let holder = spawn_at(
+        &proxy.url,
+        &[
             "apply",
             stack.arg(),
             "--auto-approve",
             "--call-timeout",
             "4s",
-        ])
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let holder = holder_cmd.spawn().unwrap();
-    // Wait until it is at work: its security group create was sent.
-    let started = std::time::Instant::now();
-    while !proxy
-        .seen()
-        .iter()
-        .any(|s| s.operation == "CreateSecurityGroup")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the first run never got going"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        ],
+    );
+    wait_for(&proxy, "CreateSecurityGroup");
     let refused = stack.apply().expect(1);
     assert!(
         refused
@@ -650,27 +649,8 @@ async fn an_interrupted_apply_gives_its_lock_back() {
     let stack = network_stack(&name);
     let proxy = Proxy::start(endpoint(), 9);
     proxy.hang("CreateSecurityGroup");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"))
-        .args(["apply", stack.arg(), "--auto-approve"])
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !proxy
-        .seen()
-        .iter()
-        .any(|s| s.operation == "CreateSecurityGroup")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never got going"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = spawn_at(&proxy.url, &["apply", stack.arg(), "--auto-approve"]);
+    wait_for(&proxy, "CreateSecurityGroup");
     // Ctrl-C, as a person at the terminal (CI cancels with SIGTERM, handled alike).
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
