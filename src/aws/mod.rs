@@ -387,8 +387,11 @@ fn service(kind: Kind) -> Service {
     }
 }
 
-/// How many times a create is tried when it failed without being carried out.
-const CREATE_ATTEMPTS: u32 = 6;
+/// How many times a create is tried: throttled or unreachable calls as often
+/// as the SDK retries others; a call that got no answer (a hang costs a whole
+/// `--call-timeout` each time) three times.
+const CREATE_ATTEMPTS_UNSENT: u32 = 8;
+const CREATE_ATTEMPTS_UNANSWERED: u32 = 3;
 
 impl Mutator {
     /// Creates the resource at `address`, exactly once. `known` are the live ids
@@ -416,6 +419,13 @@ impl Mutator {
             if !uncertain && !failure.is_retryable_unsent() {
                 return Err(failure);
             }
+            let attempts = if failure.is_retryable_unsent() {
+                CREATE_ATTEMPTS_UNSENT
+            } else {
+                CREATE_ATTEMPTS_UNANSWERED
+            };
+            // Even a throttled create may have come after the create call itself
+            // succeeded (a rule, a route, a wait): look before sending it again.
             tracing::info!("{address} ({}): {failure}; looking it up", self.region);
             tokio::time::sleep(delay).await;
             let mut found = self.find(address, known).await.map_err(|e| {
@@ -430,7 +440,7 @@ impl Mutator {
                 )
             })?;
             match found.len() {
-                0 if failure.is_duplicate() || attempt >= CREATE_ATTEMPTS => return Err(failure),
+                0 if failure.is_duplicate() || attempt >= attempts => return Err(failure),
                 0 => {}
                 1 => {
                     let observed = found.remove(0);
@@ -459,7 +469,7 @@ impl Mutator {
                     ));
                 }
             }
-            delay = (delay * 2).min(Duration::from_secs(10));
+            delay = (delay * 2).min(Duration::from_secs(20));
         }
         unreachable!("the loop returns on the last attempt")
     }
