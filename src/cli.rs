@@ -1,7 +1,7 @@
 //! Flags, and the thin command wrappers: each loads the stack, calls one
 //! operation and prints its result.
 
-use crate::aws::{Aws, Connection, Progress};
+use crate::aws::{self, Aws, Connection, Progress};
 use crate::ops::plan::{PlanReport, Planned, SavedPlan};
 use crate::ops::{self, apply};
 use crate::plan::render::{render, Style};
@@ -18,7 +18,9 @@ use std::time::Duration;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `plan --detailed-exitcode`, no changes
-  1  error, including a plan that would delete or replace a protected resource
+  1  error, including a plan that would delete or replace a protected resource,
+     a usage error (an unknown flag, a missing argument), an apply refused
+     because another run holds the stack's lock, and an interrupted apply
   2  `plan --detailed-exitcode` found changes";
 
 #[derive(Parser, Debug)]
@@ -26,8 +28,15 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Send every AWS call to this endpoint (a local emulator).
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    /// Send every AWS call to this endpoint (a local emulator); AWS's own
+    /// endpoints when not given.
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     endpoint_url: Option<String>,
     /// The AWS profile to use (otherwise aws-config's default chain).
     #[arg(long, global = true)]
@@ -38,6 +47,7 @@ pub struct Cli {
     /// Only errors and results: no progress lines.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Colour in the output: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
     /// How long one attempt of one AWS call may take (an operation with its
@@ -203,6 +213,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         call_timeout: cli.call_timeout,
         wait_timeout: cli.wait_timeout,
     };
+    aws::check_profile(&connection).map_err(anyhow::Error::msg)?;
     match cli.command {
         Command::Plan(args) => plan(args, &connection, &output).await,
         Command::Apply(args) => apply(args, &connection, &output).await,
@@ -358,30 +369,35 @@ async fn apply_locked(
         print!("{}", render(&planned.plan, output.style));
     }
     refuse(&planned.plan)?;
-    if !planned.plan.has_changes() {
-        return Ok(ExitStatus::Success);
-    }
-    // A saved plan was reviewed when it was made, as with Terraform.
-    if saved.is_none() && !args.auto_approve {
-        confirm()?;
-    }
-    apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
-    let settings = apply::Settings {
-        parallelism: usize::from(args.parallelism),
-        version: args.version_label.clone().or_else(|| stack.version.clone()),
-        progress,
-    };
-    let report = apply::run(aws, stack, &planned, &settings).await;
-    if args.json {
-        let json = serde_json::json!({
-            "stack": report.stack,
-            "entries": report.entries,
-            "aws_calls": aws.calls.snapshot(),
-            "aws_operations": aws.calls.operations(),
-        });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+    let report = if planned.plan.has_changes() {
+        // A saved plan was reviewed when it was made, as with Terraform.
+        if saved.is_none() && !args.auto_approve {
+            confirm()?;
+        }
+        apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
+        let settings = apply::Settings {
+            parallelism: usize::from(args.parallelism),
+            version: args.version_label.clone().or_else(|| stack.version.clone()),
+            progress,
+        };
+        let report = apply::run(aws, stack, &planned, &settings).await;
+        if !args.json {
+            print!("{}", report.render());
+        }
+        report
     } else {
-        print!("{}", report.render());
+        apply::Report {
+            stack: stack.name.clone(),
+            entries: vec![],
+        }
+    };
+    if args.json {
+        let json = ApplyReport {
+            report: &report,
+            aws_calls: aws.calls.snapshot(),
+            aws_operations: aws.calls.operations(),
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
     }
     if args.stats {
         output.stats(aws);
@@ -391,6 +407,15 @@ async fn apply_locked(
     } else {
         ExitStatus::Success
     })
+}
+
+/// `apply --json`: the report, and the AWS calls it took.
+#[derive(serde::Serialize)]
+struct ApplyReport<'a> {
+    #[serde(flatten)]
+    report: &'a apply::Report,
+    aws_calls: std::collections::BTreeMap<String, u64>,
+    aws_operations: std::collections::BTreeMap<String, u64>,
 }
 
 fn confirm() -> Result<()> {

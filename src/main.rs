@@ -23,7 +23,18 @@ pub enum ExitStatus {
 }
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    // Usage errors exit 1, not clap's 2: 2 means "plan found changes" to a pipeline.
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::Error as u8
+            } else {
+                ExitStatus::Success as u8
+            });
+        }
+    };
     cli::init_logging(&args);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let status = match runtime.block_on(cli::run(args)) {

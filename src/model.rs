@@ -561,10 +561,18 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// Protected by reconcile's tag, or (a database) by AWS's own deletion protection.
+    /// Protected by reconcile's tag, or by AWS's own deletion protection (a
+    /// database's flag, a load balancer's `deletion_protection.enabled`).
     pub fn protected(&self) -> bool {
         let on = |attr| self.attrs.get(attr) == Some(&Value::Bool(true));
-        on("protect") || on("deletion_protection")
+        let balancer = self
+            .attrs
+            .get("attributes")
+            .and_then(Value::as_map)
+            .and_then(|m| m.get("deletion_protection.enabled"))
+            .and_then(Value::as_str)
+            == Some("true");
+        on("protect") || on("deletion_protection") || balancer
     }
 }
 

@@ -2,6 +2,10 @@
 //! what a user reads (the operation, the AWS code, a message without SDK dumps).
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
 use aws_smithy_runtime_api::http::Response;
 use std::error::Error;
 
@@ -308,6 +312,35 @@ fn never_sent(err: &(dyn Error + 'static)) -> bool {
     ) || text.contains("(Connect)")
         || text.contains("dns error")
         || text.contains("connect timeout")
+}
+
+/// A connection refused is not retried: nothing listens there (an emulator
+/// not started, a wrong `--endpoint-url`), and eight attempts with backoff
+/// would only keep the user waiting in silence.
+#[derive(Debug)]
+pub struct RefusedIsFinal;
+
+impl ClassifyRetry for RefusedIsFinal {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let refused = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|e| e.as_connector_error())
+            .is_some_and(|e| io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused));
+        if refused {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "reconcile::RefusedIsFinal"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_before(RetryClassifierPriority::transient_error_classifier())
+    }
 }
 
 #[cfg(test)]

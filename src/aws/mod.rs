@@ -191,6 +191,39 @@ fn loader(connection: &Connection) -> aws_config::ConfigLoader {
     loader
 }
 
+/// A `--profile` that no AWS config file declares, said before any call
+/// (aws-config would only report "no credentials" much later). AWS_PROFILE is
+/// left to aws-config: environment credentials may make it irrelevant.
+pub fn check_profile(connection: &Connection) -> Result<(), String> {
+    let Some(profile) = connection.profile.as_deref().filter(|p| *p != "default") else {
+        return Ok(());
+    };
+    let home = std::env::var("HOME").unwrap_or_default();
+    let file = |var: &str, default: &str| {
+        std::env::var(var).unwrap_or_else(|_| format!("{home}/.aws/{default}"))
+    };
+    let files = [
+        file("AWS_CONFIG_FILE", "config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    ];
+    let headers = [format!("[profile {profile}]"), format!("[{profile}]")];
+    let declared = files.iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| headers.iter().any(|h| l.trim() == h))
+    });
+    if declared {
+        return Ok(());
+    }
+    Err(format!(
+        "AWS profile `{profile}` is not declared in {} or {}; \
+         `aws configure list-profiles` lists those you have (AWS_CONFIG_FILE and \
+         AWS_SHARED_CREDENTIALS_FILE choose other files)",
+        files[0], files[1]
+    ))
+}
+
 /// Clients for every region of a run, sharing one credential chain and one call counter.
 #[derive(Clone, Debug)]
 pub struct Aws {
@@ -243,6 +276,7 @@ impl Aws {
 
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
         let config = aws_sdk_rds::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
             .region(Region::new(region.to_string()))
             .interceptor(self.calls.for_service("rds"))
             .build();
@@ -252,6 +286,7 @@ impl Aws {
     /// Route53 is global; its API lives in us-east-1.
     pub fn route53(&self) -> aws_sdk_route53::Client {
         let config = aws_sdk_route53::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
             .region(Region::new("us-east-1"))
             .interceptor(self.calls.for_service("route53"))
             .build();
@@ -260,6 +295,7 @@ impl Aws {
 
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         let config = aws_sdk_cloudwatch::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
             .region(Region::new(region.to_string()))
             .interceptor(self.calls.for_service("cloudwatch"))
             .build();
@@ -268,6 +304,7 @@ impl Aws {
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
         let config = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
             .region(Region::new(region.to_string()))
             .interceptor(self.calls.for_service("elbv2"))
             .build();
@@ -330,6 +367,7 @@ impl Aws {
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         let config = aws_sdk_ec2::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
             .region(Region::new(region.to_string()))
             .interceptor(self.calls.for_service("ec2"))
             .build();

@@ -89,7 +89,7 @@ fn refusal(c: &ResourceChange) -> String {
         return format!(
             "{head} and this plan would delete it ({why}).\n  \
              Restore its block in the stack file. To delete it on purpose, first apply it with \
-             `protect = false` (and `deletion_protection = false`), then remove the block."
+             `protect = false` (and AWS's deletion protection off), then remove the block."
         );
     }
     let forcing: Vec<String> = c
@@ -104,7 +104,7 @@ fn refusal(c: &ResourceChange) -> String {
     format!(
         "{head} and this plan would replace it: {} forces replacement.\n  \
          Revert that change, or list the attribute in ignore_changes. To replace it on purpose, \
-         first apply it with `protect = false` (and `deletion_protection = false`), then apply the change.",
+         first apply it with `protect = false` (and AWS's deletion protection off), then apply the change.",
         forcing.join(", ")
     )
 }

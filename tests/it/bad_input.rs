@@ -464,3 +464,53 @@ fn dns_homed_in_two_regions() {
         "DNS is global; name at most one home region",
     );
 }
+
+#[test]
+fn usage_errors_exit_1_never_the_changes_code() {
+    let stack = StackFile::new(GOOD);
+    for args in [
+        vec!["plan", stack.arg(), "--detailed-exitcodes"],
+        vec!["apply"],
+        vec!["apply", stack.arg(), "--parallelism", "0"],
+        vec!["plan", stack.arg(), "--call-timeout", "soon"],
+        vec!["deploy", stack.arg()],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("error:"), "{args:?}: {}", out.stderr);
+    }
+    let help = run(&["--help"]).expect(0);
+    assert!(help.stdout.contains("Exit codes:") && help.stdout.contains("a usage error"));
+    assert!(
+        help.stdout.contains("Colour in the output"),
+        "--color is described: {}",
+        help.stdout
+    );
+    assert!(
+        !help.stdout.contains("AWS_ENDPOINT_URL="),
+        "the endpoint's value is not shown as if set: {}",
+        help.stdout
+    );
+}
+
+#[test]
+fn an_unknown_profile_is_named_with_where_it_was_looked_for() {
+    let stack = StackFile::new(GOOD);
+    let config = stack.dir.path().join("config");
+    std::fs::write(&config, "[profile dev]\nregion = us-west-2\n").unwrap();
+    let out = run_cmd(
+        reconcile()
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+            .args(["plan", stack.arg(), "--profile", "nosuch"]),
+    )
+    .expect(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "AWS profile `nosuch` is not declared in {} or /nonexistent/credentials",
+            config.display()
+        )),
+        "{}",
+        out.stderr
+    );
+}

@@ -504,3 +504,55 @@ async fn live_blue_green_weights_are_never_drift() {
     run(&["apply", stack.arg(), "--region", REGION, "--auto-approve"]).expect(0);
     assert_eq!(b.rule_forwards().await, vec![(b.blue().to_string(), 1)]);
 }
+
+#[tokio::test]
+async fn a_load_balancer_with_aws_deletion_protection_is_never_replaced() {
+    let name = unique("lb-protected");
+    let stack = created_from_scratch(&name);
+    let owned = crate::harness::owned_elb("us-west-2", &name).await;
+    let arn = owned
+        .iter()
+        .find(|(_, id)| id.as_str() == "load_balancer.app")
+        .map(|(arn, _)| arn.clone())
+        .unwrap();
+    // A colleague turns AWS's deletion protection on in the console.
+    elb("us-west-2")
+        .await
+        .modify_load_balancer_attributes()
+        .load_balancer_arn(&arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+                .key("deletion_protection.enabled")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&stack.path).unwrap();
+    stack.write(&text.replace(
+        "[load_balancer.app]\n",
+        "[load_balancer.app]\nscheme = \"internal\"\n",
+    ));
+    let refused = run(&["plan", stack.arg()]).expect(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "load_balancer.app in us-west-2 ({arn}) is protected and this plan would replace it: `scheme`"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("load_balancer.app in eu-west-1"),
+        "only where protection is on: {}",
+        refused.stderr
+    );
+    stack.apply().expect(1);
+    assert!(owned_arns_contain(&name, &arn).await, "still there");
+}
+
+async fn owned_arns_contain(stack: &str, arn: &str) -> bool {
+    crate::harness::owned_elb("us-west-2", stack)
+        .await
+        .contains_key(arn)
+}

@@ -657,3 +657,15 @@ zone = "b"
         bad_region.stderr
     );
 }
+
+#[test]
+fn apply_json_reports_even_when_there_is_nothing_to_do() {
+    let name = unique("json-noop");
+    let stack = StackFile::new(&vpc_stack(&name, REGION, ""));
+    stack.apply().expect(0);
+    let out = run(&["apply", stack.arg(), "--auto-approve", "--json"]).expect(0);
+    let report = out.json();
+    assert_eq!(report["stack"], name.as_str());
+    assert_eq!(report["entries"], serde_json::json!([]));
+    assert!(report["aws_calls"]["ec2"].as_u64().unwrap() > 0, "{report}");
+}

@@ -533,8 +533,7 @@ fn a_refused_connection_says_nothing_was_sent() {
     let out = run_cmd(
         reconcile()
             .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_MAX_ATTEMPTS", "2")
-            .args(["plan", stack.arg()]),
+            .args(["plan", stack.arg(), "-v"]),
     )
     .expect(1);
     assert!(
