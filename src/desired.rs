@@ -236,7 +236,7 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 "evaluation_periods",
                 Value::Int(*s.evaluation_periods.get_ref()),
             );
-            set("threshold", Value::Str(threshold_text(s.threshold)));
+            set("threshold", Value::Decimal(threshold_text(s.threshold)));
             set("comparison", Value::str(s.comparison.get_ref()));
             set(
                 "treat_missing_data",
@@ -258,16 +258,18 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 set("values", Value::set(s.values.iter().map(Value::str)));
             }
             if let Some(a) = s.alias.as_ref().and_then(|a| a.get_ref().address()) {
-                let exported = |attr| {
+                // Compared without regard to case, as DNS does; zone ids shown
+                // in AWS's upper case.
+                let exported = |attr, case: fn(&str) -> String| {
                     resolve
                         .attribute(a, attr)
-                        .map_or(Value::Unknown, |v| Value::Str(v.to_lowercase()))
+                        .map_or(Value::Unknown, |v| Value::Str(case(&v)))
                 };
                 set(
                     "alias",
                     Value::map([
-                        ("dns_name", exported("dns_name")),
-                        ("zone_id", exported("zone_id")),
+                        ("dns_name", exported("dns_name", str::to_lowercase)),
+                        ("zone_id", exported("zone_id", str::to_uppercase)),
                     ]),
                 );
             }

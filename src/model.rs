@@ -393,6 +393,9 @@ impl Serialize for Address {
 pub enum Value {
     Str(String),
     Int(i64),
+    /// A number that may have a fraction (an alarm threshold), in its
+    /// shortest text: `10`, `0.5`. Shown and serialised as a number.
+    Decimal(String),
     Bool(bool),
     Ref(Address),
     Id(String),
@@ -488,6 +491,7 @@ impl fmt::Display for Value {
         match self {
             Value::Str(s) | Value::Id(s) => f.write_str(&quote(s)),
             Value::Int(i) => write!(f, "{i}"),
+            Value::Decimal(d) => f.write_str(d),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Ref(a) => write!(f, "{a}"),
             Value::Unknown => f.write_str(UNKNOWN_TEXT),
@@ -531,6 +535,7 @@ impl Serialize for Value {
         match self {
             Value::Str(v) | Value::Id(v) => s.serialize_str(v),
             Value::Int(i) => s.serialize_i64(*i),
+            Value::Decimal(d) => s.serialize_f64(d.parse().unwrap_or(f64::NAN)),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Ref(a) => a.serialize(s),
             Value::Unknown => s.serialize_str(UNKNOWN_TEXT),
@@ -575,6 +580,11 @@ impl Observed {
         on("protect") || on("deletion_protection") || balancer
     }
 }
+
+/// The prefix of an `Observed::handles` key naming an attribute whose desired
+/// value AWS holds back for a maintenance window; the handle's value is what
+/// the attribute is now (the attribute itself carries the pending value).
+pub const PENDING: &str = "pending:";
 
 /// Everything a stack owns in one region.
 #[derive(Clone, Debug, Default)]

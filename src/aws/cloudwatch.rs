@@ -71,7 +71,7 @@ pub async fn discover(
             ),
             (
                 "threshold",
-                Value::Str(threshold_text(a.threshold().unwrap_or_default())),
+                Value::Decimal(threshold_text(a.threshold().unwrap_or_default())),
             ),
             (
                 "comparison",
@@ -144,7 +144,10 @@ impl Mutator {
                 ))
                 .set_period(int(attrs, "period"))
                 .set_evaluation_periods(int(attrs, "evaluation_periods"))
-                .set_threshold(text(attrs, "threshold").and_then(|t| t.parse().ok()))
+                .set_threshold(match attrs.get("threshold") {
+                    Some(Value::Decimal(t)) => t.parse().ok(),
+                    _ => None,
+                })
                 .comparison_operator(ComparisonOperator::from(
                     text(attrs, "comparison").unwrap_or_default()
                 ))

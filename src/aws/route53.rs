@@ -224,7 +224,7 @@ fn records(stack: &str, region: &str, zone: &str, sets: &[ResourceRecordSet]) ->
                     "alias".into(),
                     Value::map([
                         ("dns_name", Value::str(plain(alias.dns_name()))),
-                        ("zone_id", Value::str(alias.hosted_zone_id().to_lowercase())),
+                        ("zone_id", Value::str(alias.hosted_zone_id().to_uppercase())),
                     ]),
                 );
                 handles.insert("alias_dns".into(), alias.dns_name().to_string());

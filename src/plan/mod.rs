@@ -7,7 +7,7 @@ pub mod render;
 pub use diff::{Action, AttrChange};
 
 use crate::desired::{self, Resolve};
-use crate::model::{Address, Attrs, LiveRegion, Observed, Value};
+use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, Value};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
 use serde::Serialize;
@@ -25,6 +25,9 @@ pub struct Plan {
     /// duplicate still in use).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// Changes AWS already holds for a maintenance window: not planned again.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub pending: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -147,11 +150,13 @@ pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegi
     let empty = LiveRegion::default();
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    let mut pending = Vec::new();
     for region in regions {
         let live = live.get(region).unwrap_or(&empty);
         let (region_changes, region_warnings) = region_changes(stack, region, live);
         changes.extend(region_changes);
         warnings.extend(region_warnings);
+        pending.extend(pending_changes(region, live));
     }
     Plan {
         format_version: FORMAT_VERSION,
@@ -159,7 +164,28 @@ pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegi
         regions: regions.to_vec(),
         changes,
         warnings,
+        pending,
     }
+}
+
+/// What AWS was already asked to change at the next maintenance window.
+fn pending_changes(region: &str, live: &LiveRegion) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in &live.resources {
+        for (handle, now) in &o.handles {
+            let Some(attr) = handle.strip_prefix(crate::model::PENDING) else {
+                continue;
+            };
+            let later = o.attrs.get(attr).map(Value::to_string).unwrap_or_default();
+            out.push(format!(
+                "{} in {region}: {attr} {now} → {later} at the next maintenance window \
+                 (already requested; not sent again)",
+                o.address
+            ));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Chooses, for each address with several live resources (a create retried
@@ -301,16 +327,25 @@ fn region_changes(
             }
             _ => {}
         }
+        // Tags and protection are set at once; only AWS settings wait for a
+        // database's maintenance window.
+        let settings_change = attributes
+            .iter()
+            .any(|a| a.name != "tags" && a.name != "protect");
+        let reason = match action {
+            Action::Update if settings_change => desired::update_timing(r).map(str::to_string),
+            Action::Replace if r.address.kind == Kind::DbInstance => observed
+                .and_then(|o| o.exports.get("identifier"))
+                .map(|id| format!("the old one leaves a final snapshot {id}-final-<time>")),
+            _ => None,
+        };
         changes.push(ResourceChange {
             region: region.to_string(),
             address: r.address.clone(),
             action,
             live_id: observed.map(|o| o.live_id.clone()),
             attributes,
-            reason: (action == Action::Update)
-                .then(|| desired::update_timing(r))
-                .flatten()
-                .map(str::to_string),
+            reason,
             protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
         });
     }
@@ -340,6 +375,13 @@ fn region_changes(
 }
 
 fn delete(o: &Observed, reason: String) -> ResourceChange {
+    // A protected database is not deleted at all: the plan is refused.
+    let reason = match o.exports.get("identifier") {
+        Some(identifier) if o.address.kind == Kind::DbInstance && !o.protected() => {
+            format!("{reason}; a final snapshot {identifier}-final-<time> is taken first")
+        }
+        _ => reason,
+    };
     ResourceChange {
         region: o.region.clone(),
         address: o.address.clone(),
@@ -354,7 +396,6 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
     use std::path::Path;
 
     const STACK: &str = r#"
@@ -376,7 +417,8 @@ zone = "a"
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        all.insert("tags".into(), Value::Map(BTreeMap::new()));
+        let name = Value::str(format!("dups-{}", address.name));
+        all.insert("tags".into(), Value::map([("Name", name)]));
         all.insert("protect".into(), Value::Bool(false));
         Observed {
             address,
@@ -494,6 +536,32 @@ zone = "a"
                 .contains("vpc-2 is a duplicate of vpc-1 but is still used by subnet.b (subnet-7)"),
             "{}",
             p.warnings[0]
+        );
+    }
+
+    #[test]
+    fn a_change_held_for_the_maintenance_window_is_pending_not_planned() {
+        let mut held = subnet("subnet-1", "vpc-1");
+        // Discovery reads a pending value as the attribute, and keeps the old one.
+        held.handles.insert(
+            format!("{}map_public_ip_on_launch", crate::model::PENDING),
+            "true".into(),
+        );
+        let p = plan(vec![vpc("vpc-1"), held]);
+        assert!(!p.has_changes(), "{:?}", p.changes);
+        assert_eq!(
+            p.pending,
+            vec![
+                "subnet.a in us-east-1: map_public_ip_on_launch true → false at the next \
+                  maintenance window (already requested; not sent again)"
+                    .to_string()
+            ]
+        );
+        let shown = crate::plan::render::render(&p, crate::plan::render::Style { color: false });
+        assert!(shown.starts_with("No changes."), "{shown}");
+        assert!(
+            shown.contains("Pending: subnet.a in us-east-1: map_public_ip_on_launch"),
+            "{shown}"
         );
     }
 }

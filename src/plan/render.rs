@@ -2,7 +2,7 @@
 //! Terraform user reads at a glance.
 
 use super::{Action, AttrChange, Plan, ResourceChange};
-use crate::model::Value;
+use crate::model::{ReplaceOrder, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -33,10 +33,14 @@ impl Style {
     }
 }
 
-fn symbol(action: Action, style: Style) -> String {
-    match action {
+/// Terraform's signs: `+/-` creates the replacement before deleting, `-/+` deletes first.
+fn symbol(c: &ResourceChange, style: Style) -> String {
+    match c.action {
         Action::Create => style.green("+"),
         Action::Update => style.yellow("~"),
+        Action::Replace if c.address.kind.replace_order() == ReplaceOrder::CreateFirst => {
+            style.red("+/-")
+        }
         Action::Replace => style.red("-/+"),
         Action::Delete => style.red("-"),
         Action::NoOp => " ".into(),
@@ -89,6 +93,9 @@ pub fn render(plan: &Plan, style: Style) -> String {
 }
 
 fn warnings(out: &mut String, plan: &Plan, style: Style) {
+    for p in &plan.pending {
+        let _ = writeln!(out, "\n{} {p}", style.bold("Pending:"));
+    }
     for w in &plan.warnings {
         let _ = writeln!(out, "\n{} {w}", style.bold("Warning:"));
     }
@@ -116,7 +123,7 @@ fn resource(out: &mut String, c: &ResourceChange, style: Style) {
     let _ = writeln!(
         out,
         "  {} {}{id} {verb}{reason}{protected}",
-        symbol(c.action, style),
+        symbol(c, style),
         style.bold(&c.address.to_string())
     );
     let width = c.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
@@ -254,6 +261,7 @@ mod tests {
         prune.reason = Some("not in the stack file".into());
         let plan = Plan {
             warnings: vec![],
+            pending: vec![],
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into(), "us-east-1".into()],
@@ -330,6 +338,7 @@ mod tests {
     fn an_empty_plan_says_so() {
         let plan = Plan {
             warnings: vec![],
+            pending: vec![],
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into()],

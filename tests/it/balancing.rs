@@ -321,6 +321,12 @@ async fn replacing_a_target_group_moves_its_rule_and_listener_first() {
         &text[..port],
         &text[port + "port = 80".len()..]
     ));
+    let human = run(&["plan", stack.arg(), "--region", REGION]).expect(0);
+    assert!(
+        human.stdout.contains("+/- target_group.blue"),
+        "created before the old one goes, as Terraform writes it: {}",
+        human.stdout
+    );
     let plan = run(&["plan", stack.arg(), "--region", REGION, "--json"])
         .expect(0)
         .json();

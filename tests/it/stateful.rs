@@ -247,6 +247,14 @@ async fn a_database_deleted_on_purpose_leaves_a_final_snapshot_and_no_password_a
         actions(&stack.plan_json()),
         vec![format!("delete db_instance.main@{region}")]
     );
+    let shown = with_password(variable, password, &["plan", stack.arg()]).expect(0);
+    assert!(
+        shown.stdout.contains(&format!(
+            "a final snapshot {identifier}-final-<time> is taken first"
+        )),
+        "the plan says what the delete leaves: {}",
+        shown.stdout
+    );
     let deleted = with_password(
         variable,
         password,
@@ -438,7 +446,7 @@ description = "database CPU"
     )
     .expect(2)
     .stdout;
-    assert!(plan.contains(r#"~ threshold = "95" → "80""#), "{plan}");
+    assert!(plan.contains("~ threshold = 95 → 80"), "{plan}");
     converge(variable, password, &stack);
     let found = client
         .describe_alarms()
@@ -447,4 +455,47 @@ description = "database CPU"
         .await
         .unwrap();
     assert_eq!(found.metric_alarms()[0].threshold(), Some(80.0));
+}
+
+#[tokio::test]
+async fn only_settings_wait_for_the_maintenance_window_not_tags() {
+    let name = unique("dbtags");
+    let region = "eu-north-1";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_5", "pw-never-shown-55e1");
+    let text = database(
+        &name,
+        region,
+        &identifier,
+        variable,
+        "apply_immediately = false",
+    );
+    let stack = StackFile::new(&text);
+    converge(variable, password, &stack);
+
+    stack.write(&text.replace(
+        "apply_immediately = false",
+        "apply_immediately = false\ntags = { owner = \"data\" }",
+    ));
+    let tags_only = with_password(variable, password, &["plan", stack.arg()]).expect(0);
+    assert!(
+        tags_only.stdout.contains("~ db_instance.main"),
+        "{}",
+        tags_only.stdout
+    );
+    assert!(
+        !tags_only.stdout.contains("maintenance window"),
+        "tags are set at once: {}",
+        tags_only.stdout
+    );
+
+    stack.write(&text.replace("db.t3.micro", "db.t3.small"));
+    let setting = with_password(variable, password, &["plan", stack.arg()]).expect(0);
+    assert!(
+        setting
+            .stdout
+            .contains("applied in the next maintenance window"),
+        "{}",
+        setting.stdout
+    );
 }
