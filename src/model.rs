@@ -590,6 +590,9 @@ pub const PENDING: &str = "pending:";
 #[derive(Clone, Debug, Default)]
 pub struct LiveRegion {
     pub resources: Vec<Observed>,
+    /// Public hosted zones no reconcile stack owns, by name → zone id: a
+    /// `dns_zone` of that name adopts one instead of creating it.
+    pub adoptable_zones: BTreeMap<String, String>,
 }
 
 impl LiveRegion {

@@ -52,7 +52,8 @@ pub mod route53;
 pub use error::{AwsError, ErrorClass};
 
 use crate::model::{
-    Address, Attrs, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG,
+    Address, Attrs, Inputs, Kind, LiveRegion, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
+    VERSION_TAG,
 };
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -313,7 +314,7 @@ impl Aws {
 
     /// Everything `stack` owns in `region`: every service read concurrently, then
     /// joined (an instance's target groups come from the groups' registrations).
-    pub async fn discover(&self, stack: &str, region: &str) -> Result<Vec<Observed>, AwsError> {
+    pub async fn discover(&self, stack: &str, region: &str) -> Result<LiveRegion, AwsError> {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
         let route53_client = self.route53();
@@ -321,7 +322,7 @@ impl Aws {
             let endpoint = self.endpoint(service, region);
             move |e: AwsError| e.at(region, &endpoint)
         };
-        let (mut found, (balancing, registrations), databases, alarms, dns) = tokio::try_join!(
+        let (mut found, (balancing, registrations), databases, alarms, (dns, adoptable_zones)) = tokio::try_join!(
             async {
                 ec2::discover(&ec2_client, stack, region)
                     .await
@@ -362,7 +363,10 @@ impl Aws {
         found.extend(databases);
         found.extend(alarms);
         found.extend(dns);
-        Ok(found)
+        Ok(LiveRegion {
+            resources: found,
+            adoptable_zones,
+        })
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
@@ -535,7 +539,7 @@ impl Mutator {
             Service::Elb => elbv2::discover(&self.elb, stack, region).await?.0,
             Service::Rds => rds::discover(&self.rds, stack, region).await?,
             Service::CloudWatch => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
-            Service::Route53 => route53::discover(&self.route53, stack, region).await?,
+            Service::Route53 => route53::discover(&self.route53, stack, region).await?.0,
         };
         Ok(found
             .into_iter()

@@ -101,11 +101,13 @@ async fn all_record_sets(client: &Client, zone: &str) -> Result<Vec<ResourceReco
     }
 }
 
+/// The zones and records `stack` homes in `region`, and the public zones no
+/// stack owns (name → id), which a `dns_zone` of the same name adopts.
 pub async fn discover(
     client: &Client,
     stack: &str,
     region: &str,
-) -> Result<Vec<Observed>, AwsError> {
+) -> Result<(Vec<Observed>, BTreeMap<String, String>), AwsError> {
     let zones: Vec<HostedZone> = client
         .list_hosted_zones()
         .into_paginator()
@@ -141,6 +143,16 @@ pub async fn discover(
         t.get(STACK_TAG).map(String::as_str) == Some(stack)
             && t.get(REGION_TAG).map(String::as_str) == Some(region)
     };
+    let adoptable = zones
+        .iter()
+        .filter(|z| public(z))
+        .filter(|z| {
+            !tags
+                .get(zone_id(z.id()))
+                .is_some_and(|t| t.contains_key(STACK_TAG))
+        })
+        .map(|z| (plain(z.name()), zone_id(z.id()).to_string()))
+        .collect();
     let owned: Vec<(&HostedZone, &BTreeMap<String, String>)> = zones
         .iter()
         .filter_map(|z| Some((z, tags.get(zone_id(z.id())).filter(|t| here(t))?)))
@@ -171,7 +183,13 @@ pub async fn discover(
         }
         found.extend(records(stack, region, id, sets));
     }
-    Ok(found)
+    Ok((found, adoptable))
+}
+
+/// Only a public zone is adopted for a `dns_zone`: a private one of the same
+/// name answers other clients.
+fn public(zone: &HostedZone) -> bool {
+    !zone.config().is_some_and(|c| c.private_zone())
 }
 
 /// The records of a zone that carry a marker of this stack and region.
@@ -351,7 +369,7 @@ impl Mutator {
         // An existing public zone of that name is adopted, not duplicated.
         let existing = send!(
             "ListHostedZonesByName",
-            c.list_hosted_zones_by_name().dns_name(name).max_items(1)
+            c.list_hosted_zones_by_name().dns_name(name).max_items(10)
         )?;
         // The caller reference is this step's: a zone carrying it was created by
         // an earlier attempt of this very step whose answer was lost.
@@ -359,7 +377,7 @@ impl Mutator {
         let existing = existing
             .hosted_zones()
             .iter()
-            .find(|z| plain(z.name()) == name);
+            .find(|z| plain(z.name()) == name && public(z));
         let ours = existing.filter(|z| z.caller_reference() == reference);
         let adopted = existing
             .filter(|_| ours.is_none())

@@ -40,10 +40,10 @@ pub async fn observe(
     regions: &[String],
 ) -> Result<BTreeMap<String, LiveRegion>> {
     let reads = regions.iter().map(|region| async move {
-        let resources = aws.discover(&stack.name, region).await.with_context(|| {
+        let live = aws.discover(&stack.name, region).await.with_context(|| {
             format!("reading live resources of stack {} in {region}", stack.name)
         })?;
-        Ok::<_, anyhow::Error>((region.clone(), LiveRegion { resources }))
+        Ok::<_, anyhow::Error>((region.clone(), live))
     });
     Ok(futures::future::try_join_all(reads)
         .await?

@@ -15,6 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const FORMAT_VERSION: u32 = 1;
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Plan {
     pub format_version: u32,
@@ -44,6 +48,18 @@ pub struct ResourceChange {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub protected: bool,
+    /// A create that takes over what exists, or a delete that only lets go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<Adoption>,
+}
+
+/// Resources reconcile takes over instead of creating (an existing public
+/// hosted zone), and lets go of instead of deleting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adoption {
+    Adopt,
+    Forget,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -52,6 +68,10 @@ pub struct Summary {
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub adopt: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub forget: usize,
     pub no_op: usize,
 }
 
@@ -59,12 +79,14 @@ impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
-            *match c.action {
-                Action::NoOp => &mut s.no_op,
-                Action::Create => &mut s.create,
-                Action::Update => &mut s.update,
-                Action::Replace => &mut s.replace,
-                Action::Delete => &mut s.delete,
+            *match (c.adoption, c.action) {
+                (Some(Adoption::Adopt), _) => &mut s.adopt,
+                (Some(Adoption::Forget), _) => &mut s.forget,
+                (None, Action::NoOp) => &mut s.no_op,
+                (None, Action::Create) => &mut s.create,
+                (None, Action::Update) => &mut s.update,
+                (None, Action::Replace) => &mut s.replace,
+                (None, Action::Delete) => &mut s.delete,
             } += 1;
         }
         s
@@ -339,6 +361,12 @@ fn region_changes(
                 .map(|id| format!("the old one leaves a final snapshot {id}-final-<time>")),
             _ => None,
         };
+        // A zone that exists unowned is adopted, not duplicated.
+        let adopts = (action == Action::Create && r.address.kind == Kind::DnsZone)
+            .then(|| wanted.get("name").and_then(Value::as_str))
+            .flatten()
+            .and_then(|name| live.adoptable_zones.get(name));
+        let reason = reason.or_else(|| adopts.map(|id| format!("exists as {id}")));
         changes.push(ResourceChange {
             region: region.to_string(),
             address: r.address.clone(),
@@ -346,6 +374,7 @@ fn region_changes(
             live_id: observed.map(|o| o.live_id.clone()),
             attributes,
             reason,
+            adoption: adopts.map(|_| Adoption::Adopt),
             protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
         });
     }
@@ -361,14 +390,17 @@ fn region_changes(
         .collect();
     pruned.sort_by_key(|o| &o.address);
     for o in pruned {
-        let reason = if o.handles.contains_key("adopted") {
+        let adopted = o.handles.contains_key("adopted");
+        let reason = if adopted {
             "adopted, so only forgotten: the zone and its records stay".to_string()
         } else if stack.resources.contains_key(&o.address) {
             format!("not declared for {region}")
         } else {
             "not in the stack file".to_string()
         };
-        changes.push(delete(o, reason));
+        let mut change = delete(o, reason);
+        change.adoption = adopted.then_some(Adoption::Forget);
+        changes.push(change);
     }
     changes.extend(extras);
     (changes, warnings)
@@ -390,6 +422,7 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
         attributes: vec![],
         reason: Some(reason),
         protected: o.protected(),
+        adoption: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Human rendering of a plan: a pure function of the plan, in the shape a
 //! Terraform user reads at a glance.
 
-use super::{Action, AttrChange, Plan, ResourceChange};
+use super::{Action, Adoption, AttrChange, Plan, ResourceChange};
 use crate::model::{ReplaceOrder, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -79,15 +79,16 @@ pub fn render(plan: &Plan, style: Style) -> String {
         }
     }
     let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "\n{} {} to add, {} to change, {} to replace, {} to destroy.",
-        style.bold("Plan:"),
-        s.create,
-        s.update,
-        s.replace,
-        s.delete
+    let mut counts = format!(
+        "{} to add, {} to change, {} to replace, {} to destroy",
+        s.create, s.update, s.replace, s.delete
     );
+    for (n, what) in [(s.adopt, "to adopt"), (s.forget, "to forget")] {
+        if n > 0 {
+            counts.push_str(&format!(", {n} {what}"));
+        }
+    }
+    let _ = writeln!(out, "\n{} {counts}.", style.bold("Plan:"));
     warnings(&mut out, plan, style);
     out
 }
@@ -107,12 +108,14 @@ fn resource(out: &mut String, c: &ResourceChange, style: Style) {
         .as_ref()
         .map(|id| format!(" ({id})"))
         .unwrap_or_default();
-    let verb = match c.action {
-        Action::Create => "will be created".to_string(),
-        Action::Update => "will be updated in place".to_string(),
-        Action::Replace => "must be replaced".to_string(),
-        Action::Delete => "will be deleted".to_string(),
-        Action::NoOp => return,
+    let verb = match (c.action, c.adoption) {
+        (Action::NoOp, _) => return,
+        (_, Some(Adoption::Adopt)) => "will be adopted",
+        (_, Some(Adoption::Forget)) => "will be forgotten, left in place",
+        (Action::Create, None) => "will be created",
+        (Action::Update, None) => "will be updated in place",
+        (Action::Replace, None) => "must be replaced",
+        (Action::Delete, None) => "will be deleted",
     };
     let reason = c
         .reason
@@ -228,6 +231,7 @@ mod tests {
             attributes,
             reason: None,
             protected: false,
+            adoption: None,
         }
     }
 

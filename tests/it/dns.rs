@@ -119,13 +119,24 @@ values = ["v=spf1 -all"]
 "#
     );
     let stack = StackFile::new(&format!("{header}{dns}"));
+    let plan = stack.plan_json();
     assert_eq!(
-        actions(&stack.plan_json()),
+        actions(&plan),
         vec![
             "create dns_record.spf@us-west-2",
             "create dns_record.www@us-west-2",
             "create dns_zone.main@us-west-2",
         ]
+    );
+    assert_eq!(plan["summary"]["adopt"], 1, "{}", plan["summary"]);
+    assert_eq!(plan["summary"]["create"], 2, "{}", plan["summary"]);
+    let shown = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        shown.contains(&format!(
+            "+ dns_zone.main will be adopted (exists as {zone})"
+        )) && shown
+            .contains("Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy, 1 to adopt."),
+        "{shown}"
     );
     let applied = run(&["apply", stack.arg(), "--auto-approve", "--json"]).expect(0);
     assert_eq!(
@@ -193,7 +204,12 @@ values = ["v=spf1 -all"]
     stack.write(&header);
     let human = run(&["plan", stack.arg()]).expect(0).stdout;
     assert!(
-        human.contains("adopted, so only forgotten: the zone and its records stay"),
+        human.contains("- dns_zone.main")
+            && human.contains(
+                "will be forgotten, left in place (adopted, so only forgotten: the zone and its records stay)"
+            )
+            && human.contains("1 to forget.")
+            && !human.contains("will be deleted (adopted"),
         "{human}"
     );
     stack.apply().expect(0);
