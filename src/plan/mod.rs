@@ -486,7 +486,13 @@ zone = "a"
 
     fn plan(resources: Vec<Observed>) -> Plan {
         let stack = crate::stack::parse(Path::new("dups.toml"), STACK.into()).unwrap();
-        let live = BTreeMap::from([("us-east-1".to_string(), LiveRegion { resources })]);
+        let live = BTreeMap::from([(
+            "us-east-1".to_string(),
+            LiveRegion {
+                resources,
+                ..Default::default()
+            },
+        )]);
         build(&stack, &["us-east-1".to_string()], &live)
     }
 
@@ -559,6 +565,7 @@ zone = "a"
                     subnet("subnet-9", "vpc-1"),
                     other,
                 ],
+                ..Default::default()
             },
         )]);
         let p = build(&stack, &["us-east-1".to_string()], &live);
