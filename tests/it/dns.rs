@@ -299,3 +299,76 @@ async fn an_alias_record_points_at_the_load_balancer_of_its_home_region() {
         "our stack's, in us-west-2"
     );
 }
+
+#[tokio::test]
+async fn a_private_zone_of_the_same_name_is_never_adopted() {
+    let name = unique("private");
+    let domain = format!("{name}.example.net");
+    let vpc = crate::harness::ec2("us-west-2")
+        .await
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let client = route53().await;
+    let private = client
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(format!("{name}-private"))
+        .vpc(
+            aws_sdk_route53::types::Vpc::builder()
+                .vpc_id(vpc)
+                .vpc_region(aws_sdk_route53::types::VpcRegion::UsWest2)
+                .build(),
+        )
+        .hosted_zone_config(
+            aws_sdk_route53::types::HostedZoneConfig::builder()
+                .private_zone(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let private = zone_id(private.hosted_zone().unwrap().id());
+    let stack = StackFile::new(&format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"us-west-2\"]\n\n[dns_zone.main]\nname = \"{domain}\"\n"
+    ));
+    let shown = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        shown.contains("+ dns_zone.main will be created"),
+        "the private zone is not the declared (public) one: {shown}"
+    );
+    stack.apply().expect(0);
+    let zones = client
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
+        .send()
+        .await
+        .unwrap();
+    let same_name: Vec<String> = zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().trim_end_matches('.') == domain)
+        .map(|z| zone_id(z.id()))
+        .collect();
+    assert_eq!(same_name.len(), 2, "a public zone beside the private one");
+    let tags = client
+        .list_tags_for_resource()
+        .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+        .resource_id(&private)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.resource_tag_set()
+            .map(|s| s.tags().is_empty())
+            .unwrap_or(true),
+        "the private zone is left untagged"
+    );
+}
