@@ -255,7 +255,18 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
             set("type", Value::str(s.record_type.get_ref()));
             if let Some(ttl) = &s.ttl {
                 set("ttl", Value::Int(*ttl.get_ref()));
-                set("values", Value::set(s.values.iter().map(Value::str)));
+                let txt = s.record_type.get_ref() == "TXT";
+                set(
+                    "values",
+                    Value::set(s.values.iter().map(|v| {
+                        let v: &str = v.as_ref();
+                        Value::str(if txt {
+                            crate::model::txt::plain(v)
+                        } else {
+                            v.to_string()
+                        })
+                    })),
+                );
             }
             if let Some(a) = s.alias.as_ref().and_then(|a| a.get_ref().address()) {
                 // Compared without regard to case, as DNS does; zone ids shown

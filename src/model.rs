@@ -581,6 +581,97 @@ impl Observed {
     }
 }
 
+/// TXT record values: a stack writes them plain (`v=spf1 -all`) or as the
+/// Route53 console shows them (`"v=spf1 -all"`, several quoted strings for a
+/// long DKIM key); both mean the same text.
+pub mod txt {
+    /// Route53 takes at most this many characters in one string of a TXT value.
+    const MAX_STRING: usize = 255;
+
+    /// The text a value stands for: quoted strings are unescaped and joined,
+    /// anything else is the text itself.
+    pub fn plain(written: &str) -> String {
+        let trimmed = written.trim();
+        if trimmed.len() < 2 || !trimmed.starts_with('"') || !trimmed.ends_with('"') {
+            return written.to_string();
+        }
+        let mut out = String::new();
+        let mut chars = trimmed.chars();
+        let mut inside = false;
+        while let Some(c) = chars.next() {
+            match (inside, c) {
+                (false, '"') => inside = true,
+                (false, _) => {}
+                (true, '"') => inside = false,
+                (true, '\\') => out.extend(chars.next()),
+                (true, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The value as Route53 takes it: quoted, `"` and `\` escaped, split into
+    /// strings of at most 255 characters.
+    pub fn wire(plain: &str) -> String {
+        let chars: Vec<char> = plain.chars().collect();
+        let strings: Vec<String> = chars
+            .chunks(MAX_STRING)
+            .map(|chunk| {
+                let escaped: String = chunk
+                    .iter()
+                    .flat_map(|&c| match c {
+                        '"' | '\\' => vec!['\\', c],
+                        c => vec![c],
+                    })
+                    .collect();
+                format!("\"{escaped}\"")
+            })
+            .collect();
+        if strings.is_empty() {
+            "\"\"".into()
+        } else {
+            strings.join(" ")
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn plain_and_quoted_forms_mean_the_same_text() {
+            assert_eq!(plain("v=spf1 -all"), "v=spf1 -all");
+            assert_eq!(plain("\"v=spf1 -all\""), "v=spf1 -all");
+            assert_eq!(plain(r#""say \"hi\"""#), r#"say "hi""#);
+            assert_eq!(plain(r#""abc" "def""#), "abcdef");
+            assert_eq!(
+                plain(r#"say "hi""#),
+                r#"say "hi""#,
+                "quotes inside plain text"
+            );
+        }
+
+        #[test]
+        fn the_wire_form_escapes_and_splits_and_round_trips() {
+            assert_eq!(wire(r#"say "hi""#), r#""say \"hi\"""#);
+            assert_eq!(wire(r"a\b"), r#""a\\b""#);
+            let key = "k".repeat(600);
+            let sent = wire(&key);
+            assert_eq!(sent.matches("\" \"").count(), 2, "three strings");
+            assert!(sent.split(' ').all(|s| s.len() <= 257));
+            for text in [
+                key.as_str(),
+                r#"say "hi""#,
+                r"back\slash",
+                "",
+                "é".repeat(300).as_str(),
+            ] {
+                assert_eq!(plain(&wire(text)), text);
+            }
+        }
+    }
+}
+
 /// The prefix of an `Observed::handles` key naming an attribute whose desired
 /// value AWS holds back for a maintenance window; the handle's value is what
 /// the attribute is now (the attribute itself carries the pending value).

@@ -8,7 +8,7 @@
 //! this stack are never touched.
 
 use super::{AwsError, Created, ErrorClass, Mutator};
-use crate::model::{Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
+use crate::model::{txt, Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, ResourceRecord, ResourceRecordSet,
     RrType, Tag, TagResourceType,
@@ -63,10 +63,10 @@ fn parse_marker(value: &str) -> Option<BTreeMap<&str, &str>> {
     (fields.get("heritage") == Some(&"reconcile")).then_some(fields)
 }
 
-/// TXT values are quoted on the wire; a stack writes them plain.
+/// TXT values are quoted (and split, and escaped) on the wire; a stack writes them plain.
 fn unquote(record_type: &str, value: &str) -> String {
     if record_type == "TXT" {
-        value.trim_matches('"').to_string()
+        txt::plain(value)
     } else {
         value.to_string()
     }
@@ -74,7 +74,7 @@ fn unquote(record_type: &str, value: &str) -> String {
 
 fn quote(record_type: &str, value: &str) -> String {
     if record_type == "TXT" {
-        format!("\"{value}\"")
+        txt::wire(value)
     } else {
         value.to_string()
     }

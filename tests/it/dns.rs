@@ -372,3 +372,76 @@ async fn a_private_zone_of_the_same_name_is_never_adopted() {
         "the private zone is left untagged"
     );
 }
+
+#[tokio::test]
+async fn txt_values_round_trip_quoted_escaped_and_split() {
+    let name = unique("txt");
+    let domain = format!("{name}.example.com");
+    let dkim = format!("v=DKIM1; k=rsa; p={}", "A".repeat(600));
+    let stack = StackFile::new(&format!(
+        r#"[stack]
+name = "{name}"
+regions = ["us-west-2"]
+
+[dns_zone.main]
+name = "{domain}"
+
+[dns_record.spf]
+zone = "dns_zone.main"
+name = "{domain}"
+type = "TXT"
+ttl = 300
+values = ['"v=spf1 -all"']
+
+[dns_record.quote]
+zone = "dns_zone.main"
+name = "quote.{domain}"
+type = "TXT"
+ttl = 300
+values = ['say "hi"']
+
+[dns_record.dkim]
+zone = "dns_zone.main"
+name = "mail._domainkey.{domain}"
+type = "TXT"
+ttl = 300
+values = ["{dkim}"]
+"#
+    ));
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+
+    let client = route53().await;
+    let zones = client
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
+        .send()
+        .await
+        .unwrap();
+    let zone = zone_id(zones.hosted_zones()[0].id());
+    let live = records(&client, &zone).await;
+    let value_of = |record: &str| {
+        live.iter()
+            .find(|(n, t, _)| n == record && t == "TXT")
+            .map(|(_, _, v)| v.clone())
+            .unwrap_or_else(|| panic!("{record} in {live:?}"))
+    };
+    assert_eq!(
+        value_of(&domain),
+        vec![r#""v=spf1 -all""#.to_string()],
+        "quoted once"
+    );
+    assert_eq!(
+        value_of(&format!("quote.{domain}")),
+        vec![r#""say \"hi\"""#.to_string()],
+        "embedded quotes escaped"
+    );
+    let sent = value_of(&format!("mail._domainkey.{domain}"));
+    assert_eq!(sent.len(), 1, "one value");
+    assert_eq!(
+        sent[0].matches("\" \"").count(),
+        2,
+        "in three strings: {}",
+        sent[0]
+    );
+}
