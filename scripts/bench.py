@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Benchmark reconcile (and terraform, when it is installed) on generated stacks.
+
+For each case (resources per region x regions) it starts a fresh emulator,
+applies the stack from nothing, then times a no-op plan: wall time, AWS calls
+and peak memory. With terraform and the hashicorp/aws provider available, the
+same resources go through `terraform apply` and `terraform plan` on another
+fresh emulator, and the table shows the ratios.
+
+Run it through scripts/bench.sh, which installs the emulator and builds the
+binary. Standard library only.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+# One unit of 100 resources: a VPC, 33 subnets, 66 security groups with a rule.
+SUBNETS, GROUPS = 33, 66
+
+
+def units(resources):
+    return max(1, resources // 100)
+
+
+def stack_toml(name, resources, regions):
+    lines = [
+        "[stack]",
+        f'name = "{name}"',
+        "regions = [" + ", ".join(f'"{r}"' for r in regions) + "]",
+        "",
+    ]
+    count = 0
+    for v in range(units(resources)):
+        lines += [f"[vpc.v{v}]", f'cidr = "10.{v}.0.0/16"', ""]
+        count += 1
+        for s in range(SUBNETS):
+            if count >= resources:
+                break
+            lines += [
+                f"[subnet.s{v}_{s}]",
+                f'vpc = "vpc.v{v}"',
+                f'cidr = "10.{v}.{s}.0/24"',
+                'zone = "a"',
+                "",
+            ]
+            count += 1
+        for g in range(GROUPS):
+            if count >= resources:
+                break
+            lines += [
+                f"[security_group.g{v}_{g}]",
+                f'vpc = "vpc.v{v}"',
+                'description = "bench"',
+                f'ingress = [{{ protocol = "tcp", port = {1000 + g}, cidr = "10.0.0.0/8" }}]',
+                "",
+            ]
+            count += 1
+    return "\n".join(lines), count
+
+
+def terraform_hcl(endpoint, resources, regions):
+    out = [
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+    ]
+    for region in regions:
+        alias = region.replace("-", "_")
+        out.append(
+            f'''provider "aws" {{
+  alias                       = "{alias}"
+  region                      = "{region}"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {{
+    ec2 = "{endpoint}"
+    sts = "{endpoint}"
+  }}
+}}
+'''
+        )
+        count = 0
+        for v in range(units(resources)):
+            out.append(
+                f'resource "aws_vpc" "{alias}_v{v}" {{\n  provider   = aws.{alias}\n'
+                f'  cidr_block = "10.{v}.0.0/16"\n}}\n'
+            )
+            count += 1
+            for s in range(SUBNETS):
+                if count >= resources:
+                    break
+                out.append(
+                    f'resource "aws_subnet" "{alias}_s{v}_{s}" {{\n  provider          = aws.{alias}\n'
+                    f"  vpc_id            = aws_vpc.{alias}_v{v}.id\n"
+                    f'  cidr_block        = "10.{v}.{s}.0/24"\n'
+                    f'  availability_zone = "{region}a"\n}}\n'
+                )
+                count += 1
+            for g in range(GROUPS):
+                if count >= resources:
+                    break
+                out.append(
+                    f'resource "aws_security_group" "{alias}_g{v}_{g}" {{\n  provider    = aws.{alias}\n'
+                    f'  name        = "g{v}_{g}"\n  description = "bench"\n'
+                    f"  vpc_id      = aws_vpc.{alias}_v{v}.id\n"
+                    f'  ingress {{\n    protocol    = "tcp"\n    from_port   = {1000 + g}\n'
+                    f'    to_port     = {1000 + g}\n    cidr_blocks = ["10.0.0.0/8"]\n  }}\n}}\n'
+                )
+                count += 1
+    return "\n".join(out)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    """A fresh moto server on its own port, stopped on exit."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        moto = ROOT / "localstack/.venv/bin/moto_server"
+        self.proc = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit(f"moto did not start on {self.port}")
+                time.sleep(0.1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+# Runs a command as the only child of a fresh interpreter, so that the peak RSS
+# it reports is that command's alone (RUSAGE_CHILDREN keeps the largest child
+# ever waited for, across exec, so it cannot be read in this process).
+PEAK = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+sys.stderr.write("\\nPEAK_RSS_KIB=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(code)
+"""
+
+
+def measure(cmd, env, cwd=None):
+    """Runs cmd; returns (seconds, peak RSS in MiB, stdout, stderr)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, *map(str, cmd)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    err, _, peak = done.stderr.rpartition("PEAK_RSS_KIB=")
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-3000:] + err[-3000:])
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(map(str, cmd))}")
+    return seconds, int(peak.strip() or 0) / 1024, done.stdout, err
+
+
+def run_reconcile(binary, resources, regions, workdir):
+    name = f"bench{resources}x{len(regions)}"
+    text, count = stack_toml(name, resources, regions)
+    path = workdir / f"{name}.toml"
+    path.write_text(text)
+    with Emulator() as emu:
+        env = dict(
+            os.environ,
+            AWS_ENDPOINT_URL=emu.url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            NO_COLOR="1",
+        )
+        env.pop("AWS_PROFILE", None)
+        apply_s, _, _, _ = measure(
+            [binary, "-q", "apply", str(path), "--auto-approve", "--parallelism", "10"], env
+        )
+        plan_s, rss, out, err = measure(
+            [binary, "plan", str(path), "--detailed-exitcode", "--stats"], env
+        )
+        if not out.startswith("No changes."):
+            raise SystemExit(f"the plan after apply is not a no-op:\n{out[:2000]}")
+        calls = int(re.search(r"AWS calls: (\d+)", err).group(1))
+    return {"declared": count, "apply": apply_s, "plan": plan_s, "calls": calls, "rss": rss}
+
+
+def terraform_available():
+    tf = shutil.which("terraform")
+    mirror = Path(os.environ.get("BENCH_TF_PLUGINS", "/opt/tf-plugins"))
+    if tf and (mirror / "registry.terraform.io/hashicorp/aws").is_dir():
+        return tf, mirror
+    return None, None
+
+
+def run_terraform(tf, mirror, resources, regions, workdir):
+    case = workdir / f"tf{resources}x{len(regions)}"
+    case.mkdir(exist_ok=True)
+    rc = workdir / "terraformrc"
+    rc.write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+    )
+    with Emulator() as emu:
+        (case / "main.tf").write_text(terraform_hcl(emu.url, resources, regions))
+        env = dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+        measure([tf, "init", "-input=false", "-no-color"], env, cwd=case)
+        apply_s, _, _, _ = measure(
+            [tf, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10"],
+            env,
+            cwd=case,
+        )
+        plan_s, rss, out, _ = measure(
+            [tf, "plan", "-input=false", "-no-color", "-detailed-exitcode"], env, cwd=case
+        )
+    return {"apply": apply_s, "plan": plan_s, "rss": rss}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--smoke", action="store_true", help="one small case, no terraform")
+    parser.add_argument("--sizes", default="300,3000", help="resources per region")
+    parser.add_argument("--regions", default="1,3", help="how many regions")
+    parser.add_argument("--no-terraform", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        cases = [(30, 1)]
+        tf, mirror = None, None
+    else:
+        cases = [
+            (int(n), int(r)) for n in args.sizes.split(",") for r in args.regions.split(",")
+        ]
+        tf, mirror = (None, None) if args.no_terraform else terraform_available()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as tmp:
+        workdir = Path(tmp)
+        for resources, regions in cases:
+            names = REGIONS[:regions]
+            print(f"… {resources} resources x {regions} region(s)", file=sys.stderr, flush=True)
+            ours = run_reconcile(args.binary, resources, names, workdir)
+            theirs = run_terraform(tf, mirror, resources, names, workdir) if tf else None
+            rows.append((resources, regions, ours, theirs))
+    print(
+        "| resources/region | regions | no-op plan | AWS calls | plan peak RSS | apply from nothing"
+        + (" | terraform plan | terraform apply | plan speed-up | apply speed-up" if tf else "")
+        + " |"
+    )
+    print("|---" * (6 + (4 if tf else 0)) + "|")
+    for resources, regions, ours, theirs in rows:
+        line = (
+            f"| {ours['declared']} | {regions} | {ours['plan']:.2f} s | {ours['calls']} "
+            f"| {ours['rss']:.0f} MiB | {ours['apply']:.1f} s"
+        )
+        if theirs:
+            line += (
+                f" | {theirs['plan']:.2f} s | {theirs['apply']:.1f} s"
+                f" | {theirs['plan'] / ours['plan']:.1f}x | {theirs['apply'] / ours['apply']:.1f}x"
+            )
+        print(line + " |")
+
+
+if __name__ == "__main__":
+    main()

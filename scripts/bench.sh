@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Benchmark: generated stacks (300 and 3,000 resources per region, in 1 and 3
+# regions) applied from nothing and then planned with no change, each against a
+# fresh local emulator; prints a markdown table of no-op plan wall time, AWS
+# calls, peak RSS and apply wall time. When `terraform` and the hashicorp/aws
+# provider (a filesystem mirror, BENCH_TF_PLUGINS, default /opt/tf-plugins) are
+# installed, the same resources go through terraform apply / plan side by side.
+#
+#   scripts/bench.sh                  the full table (release build; takes a while)
+#   scripts/bench.sh --smoke          one small case, debug build, no terraform (CI)
+#   scripts/bench.sh --sizes 300 --regions 1 --no-terraform
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+localstack/emulator.sh install
+if [[ " $* " == *" --smoke "* ]]; then
+  cargo build --locked --quiet
+  binary=target/debug/reconcile
+else
+  cargo build --locked --release --quiet
+  binary=target/release/reconcile
+fi
+exec python3 scripts/bench.py --binary "$binary" "$@"
