@@ -8,4 +8,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 localstack/emulator.sh install
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# The benchmark at its smallest size: that it runs, not how fast (no timed test).
+scripts/bench.sh --smoke
 cargo test --locked
