@@ -208,10 +208,12 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 set("storage_type", Value::str(t));
             }
             set("subnet_group", reference(s.subnet_group.get_ref()));
-            set(
-                "security_groups",
-                Value::set(s.security_groups.iter().map(|r| reference(r.get_ref()))),
-            );
+            if let Some(groups) = &s.security_groups {
+                set(
+                    "security_groups",
+                    Value::set(groups.iter().map(|r| reference(r.get_ref()))),
+                );
+            }
             set("multi_az", Value::Bool(s.multi_az));
             set(
                 "backup_retention_days",

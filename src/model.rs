@@ -306,7 +306,7 @@ impl Kind {
             (self, attr),
             (
                 Kind::DbInstance,
-                "engine_version" | "storage_type" | "parameter_group"
+                "engine_version" | "storage_type" | "parameter_group" | "security_groups"
             )
         )
     }

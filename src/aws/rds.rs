@@ -425,7 +425,11 @@ impl Mutator {
                         .set_db_parameter_group_name(
                             text(attrs, "parameter_group").map(|g| name_of(g).to_string())
                         )
-                        .set_vpc_security_group_ids(Some(ids(attrs, "security_groups")))
+                        .set_vpc_security_group_ids(
+                            attrs
+                                .contains_key("security_groups")
+                                .then(|| ids(attrs, "security_groups"))
+                        )
                         .set_multi_az(flag(attrs, "multi_az"))
                         .set_backup_retention_period(int(attrs, "backup_retention_days"))
                         .set_deletion_protection(flag(attrs, "deletion_protection"))

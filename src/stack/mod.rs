@@ -214,6 +214,7 @@ impl Spec {
                     .chain(
                         s.security_groups
                             .iter()
+                            .flatten()
                             .map(|r| field("security_groups", r, Kind::SecurityGroup)),
                     )
                     .collect()

@@ -380,8 +380,8 @@ resource_spec!(DbInstanceSpec {
     subnet_group: Spanned<Reference>,
     /// Unset: the engine's default group, not compared.
     parameter_group: Option<Spanned<Reference>>,
-    #[serde(default)]
-    security_groups: Vec<Spanned<Reference>>,
+    /// Unset: whatever AWS assigns (the VPC's default group), not compared.
+    security_groups: Option<Vec<Spanned<Reference>>>,
     #[serde(default)]
     multi_az: bool,
     #[serde(default = "seven")]

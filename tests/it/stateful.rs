@@ -499,3 +499,63 @@ async fn only_settings_wait_for_the_maintenance_window_not_tags() {
         setting.stdout
     );
 }
+
+#[tokio::test]
+async fn a_database_without_security_groups_keeps_what_aws_assigns() {
+    let name = unique("dbsg");
+    let region = "ca-central-1";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_6", "pw-never-shown-66f2");
+    let text = database(&name, region, &identifier, variable, "")
+        .replace("security_groups = [\"security_group.db\"]\n", "");
+    assert!(!text.contains("security_groups"));
+    let stack = StackFile::new(&text);
+    converge(variable, password, &stack);
+
+    // AWS gives a database without groups the VPC's default group.
+    let vpc = live(region, &name).await.vpcs[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let default_group = crate::harness::ec2(region)
+        .await
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string();
+    rds(region)
+        .await
+        .modify_db_instance()
+        .db_instance_identifier(&identifier)
+        .vpc_security_group_ids(&default_group)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let plan = with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    );
+    assert_eq!(
+        plan.code, 0,
+        "left out means whatever AWS assigns:\n{}",
+        plan.stdout
+    );
+}
