@@ -333,6 +333,9 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
     parse(path, source)
 }
 
+/// Words in a key's name that say its value may be a secret.
+const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "key"];
+
 /// Validates a stack file's text; `path` is only used in messages.
 pub fn parse(path: &Path, source: String) -> Result<Stack, StackError> {
     let fail = |source: String, diagnostics| StackError {
@@ -344,10 +347,18 @@ pub fn parse(path: &Path, source: String) -> Result<Stack, StackError> {
         Ok(raw) => raw,
         Err(e) => {
             let message = e.message().trim_end().to_string();
-            // A key named like a secret may sit on a line that holds one: never echo it.
-            let secret = ["password", "secret"]
+            // A key named like a secret may sit on a line that holds one (a
+            // password pasted where its variable's name belongs): never echo it.
+            let line = e.span().map_or("", |span| {
+                let start = source[..span.start.min(source.len())]
+                    .rfind('\n')
+                    .map_or(0, |i| i + 1);
+                source[start..].lines().next().unwrap_or("")
+            });
+            let key = line.split('=').next().unwrap_or(line);
+            let secret = SECRET_WORDS
                 .iter()
-                .any(|w| message.to_lowercase().contains(w));
+                .any(|w| message.to_lowercase().contains(w) || key.to_lowercase().contains(w));
             let d = Diagnostic {
                 span: e.span(),
                 help: secret.then(|| {

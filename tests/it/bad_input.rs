@@ -514,3 +514,24 @@ fn an_unknown_profile_is_named_with_where_it_was_looked_for() {
         out.stderr
     );
 }
+
+#[test]
+fn a_pasted_password_that_breaks_the_toml_is_never_echoed() {
+    // A backslash or a quote inside the pasted value is not valid TOML.
+    for leaked in [r"c0rrect\horse-never-echo", r#"battery"staple-never-echo"#] {
+        let text = with_database(&format!("master_password_env = \"{leaked}\""));
+        let stack = StackFile::new(&text);
+        let out = run_cmd(reconcile().args(["plan", stack.arg()])).expect(1);
+        assert!(
+            !out.stderr.contains("never-echo"),
+            "the value is not quoted back: {}",
+            out.stderr
+        );
+        let line = text.lines().position(|l| l.contains("never-echo")).unwrap() + 1;
+        assert!(
+            out.stderr.contains(&format!("{}:{line}:", stack.arg())),
+            "but the place is named: {}",
+            out.stderr
+        );
+    }
+}
