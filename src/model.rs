@@ -581,6 +581,14 @@ impl Observed {
     }
 }
 
+/// The name a DB subnet or parameter group block gets in AWS, which folds case
+/// and `_`: two blocks mapping to one name are refused at load.
+pub fn rds_group_name(stack: &str, address: &Address) -> String {
+    format!("{stack}-{}", address.name)
+        .to_lowercase()
+        .replace('_', "-")
+}
+
 /// TXT record values: a stack writes them plain (`v=spf1 -all`) or as the
 /// Route53 console shows them (`"v=spf1 -all"`, several quoted strings for a
 /// long DKIM key); both mean the same text.

@@ -3,18 +3,15 @@
 //! reconcile would have given them have their tags read.
 
 use super::{flag, ids, int, observed, AwsError, Created, ErrorClass, Mutator};
-use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value, PENDING};
+use crate::model::{
+    rds_group_name as group_name, Address, Attrs, Inputs, Kind, Observed, Value, PENDING,
+};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The name reconcile gives a DB subnet or parameter group: lowercase, as RDS stores it.
-pub fn group_name(stack: &str, address: &Address) -> String {
-    format!("{stack}-{}", address.name)
-        .to_lowercase()
-        .replace('_', "-")
-}
 
 /// RDS resources are identified by ARN: a subnet group's name and a database's
 /// identifier may be the same string, and live ids must not collide. A database

@@ -155,8 +155,42 @@ impl Checker {
             }
         }
         self.network_layout(&stack);
+        self.collisions(&stack);
         self.cycles(&stack);
         stack
+    }
+
+    /// Two blocks that would be one thing in AWS (a listener port, a group
+    /// name, a DNS name and type, a generated RDS name): the second would fail
+    /// on the first, or overwrite it, and the stack would never converge.
+    fn collisions(&mut self, stack: &Stack) {
+        let mut seen: HashMap<(&str, String), &Address> = HashMap::new();
+        // In file order: the block written later is the one in the way.
+        let mut in_file: Vec<&Resource> = stack.resources.values().collect();
+        in_file.sort_by_key(|r| r.span.start);
+        for r in in_file {
+            let Some((identity, span)) = identity(stack, r) else {
+                continue;
+            };
+            for region in &r.regions {
+                match seen.get(&(region.as_str(), identity.clone())) {
+                    Some(first) => {
+                        self.error(
+                            span.clone(),
+                            format!(
+                                "{} and {first} are the same {identity} in {region}",
+                                r.address
+                            ),
+                        )
+                        .help = Some("give one of them another value, or remove one".into());
+                        break;
+                    }
+                    None => {
+                        seen.insert((region.as_str(), identity.clone()), &r.address);
+                    }
+                }
+            }
+        }
     }
 
     /// `count = N` on an instance block declares `instance.name[0]` … `[N-1]`.
@@ -481,12 +515,41 @@ impl Checker {
                     s.scheme.get_ref(),
                     &["internet-facing", "internal"],
                 );
-                if s.subnets.len() < 2 {
+                // Subnets given by live id are taken to be in zones of their own.
+                let too_few = r.regions.iter().find(|region| {
+                    let mut zones = BTreeSet::new();
+                    let mut unknown = 0;
+                    for subnet in &s.subnets {
+                        let zone = subnet
+                            .get_ref()
+                            .address()
+                            .and_then(|a| stack.resources.get(a))
+                            .and_then(|declared| match &declared.spec {
+                                Spec::Subnet(sub) => sub.zone.get_ref().get(region),
+                                _ => None,
+                            });
+                        match zone {
+                            Some(z) if z.len() == 1 => zones.insert(format!("{region}{z}")),
+                            Some(z) => zones.insert(z.clone()),
+                            None => {
+                                unknown += 1;
+                                true
+                            }
+                        };
+                    }
+                    zones.len() + unknown < 2
+                });
+                if let Some(region) = too_few {
                     self.error(
                         r.span.clone(),
                         format!(
-                            "{}: an application load balancer needs subnets in at least two zones",
-                            r.address
+                            "{}: an application load balancer needs subnets in at least two zones{}",
+                            r.address,
+                            if s.subnets.len() < 2 {
+                                String::new()
+                            } else {
+                                format!(" (in {region} its subnets are all in one)")
+                            }
                         ),
                     );
                 }
@@ -995,5 +1058,62 @@ impl Checker {
                 d.help = Some("break the cycle: one of these must not reference the other".into());
             }
         }
+    }
+}
+
+/// What names a block in AWS, when two blocks may collide on it, and where to point.
+fn identity(stack: &Stack, r: &Resource) -> Option<(String, Range<usize>)> {
+    let target = |reference: &Reference| match reference {
+        Reference::Resource(a) => a.to_string(),
+        Reference::LiveId(id) => id.clone(),
+        Reference::SelfGroup => r.address.to_string(),
+    };
+    match &r.spec {
+        Spec::Listener(s) => Some((
+            format!(
+                "listener (port {} of {})",
+                s.port.get_ref(),
+                target(s.load_balancer.get_ref())
+            ),
+            s.port.span(),
+        )),
+        Spec::SecurityGroup(s) => {
+            let name = s.name.as_ref().map_or_else(
+                || format!("{}-{}", stack.name, r.address.name),
+                |n| n.get_ref().clone(),
+            );
+            let span = s.name.as_ref().map_or(r.span.clone(), |n| n.span());
+            Some((
+                format!(
+                    "security group (name `{name}` in {})",
+                    target(s.vpc.get_ref())
+                ),
+                span,
+            ))
+        }
+        Spec::DnsRecord(s) => Some((
+            format!(
+                "DNS record ({} {})",
+                s.record_type.get_ref().to_uppercase(),
+                super::dns_name(s.name.get_ref()).unwrap_or_default()
+            ),
+            s.name.span(),
+        )),
+        Spec::DbSubnetGroup(_) | Spec::DbParameterGroup(_) => Some((
+            format!(
+                "{} (AWS name `{}`)",
+                r.address.kind,
+                crate::model::rds_group_name(&stack.name, &r.address)
+            ),
+            r.span.clone(),
+        )),
+        Spec::DbInstance(s) => Some((
+            format!(
+                "database (identifier `{}`)",
+                s.identifier.get_ref().to_lowercase()
+            ),
+            s.identifier.span(),
+        )),
+        _ => None,
     }
 }

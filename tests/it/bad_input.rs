@@ -535,3 +535,66 @@ fn a_pasted_password_that_breaks_the_toml_is_never_echoed() {
         );
     }
 }
+
+#[test]
+fn two_listeners_on_one_port_of_a_load_balancer() {
+    let text = format!(
+        "{}\n[listener.again]\nload_balancer = \"load_balancer.app\"\nport = 80 # again\ndefault_action = {{ fixed_response = {{ status = 404 }} }}\n",
+        demo()
+    );
+    rejects(
+        &text,
+        "80 # again",
+        "listener.again and listener.http are the same listener (port 80 of load_balancer.app) in",
+    );
+}
+
+#[test]
+fn two_security_groups_with_one_name_in_a_vpc() {
+    let text = format!("{GOOD}\n[security_group.other]\nvpc = \"vpc.main\"\nname = \"bad-web\"\n");
+    rejects(
+        &text,
+        "\"bad-web\"",
+        "security_group.other and security_group.web are the same security group (name `bad-web` in vpc.main)",
+    );
+}
+
+#[test]
+fn two_dns_blocks_with_one_name_and_type() {
+    let text = format!(
+        "{}\n[dns_record.again]\nzone = \"dns_zone.main\"\nname = \"WWW.example.com.\"\ntype = \"A\"\nttl = 60\nvalues = [\"192.0.2.2\"]\n",
+        with_dns("name = \"www.example.com\"\ntype = \"A\"\nttl = 60\nvalues = [\"192.0.2.1\"]")
+    );
+    rejects(
+        &text,
+        "\"WWW.example.com.\"",
+        "dns_record.again and dns_record.app are the same DNS record (A www.example.com)",
+    );
+}
+
+#[test]
+fn two_db_subnet_groups_with_one_aws_name() {
+    let text = format!(
+        "{}\n[db_subnet_group.main_db]\nsubnets = [\"subnet.a\", \"subnet.b\"]\n\n[db_subnet_group.main-db]\nsubnets = [\"subnet.a\", \"subnet.b\"]\n",
+        with_database("master_password_env = \"DB_PASSWORD\"")
+    );
+    rejects(
+        &text,
+        "[db_subnet_group.main-db]",
+        "db_subnet_group.main-db and db_subnet_group.main_db are the same db_subnet_group (AWS name `bad-main-db`)",
+    );
+}
+
+#[test]
+fn a_load_balancer_whose_subnets_share_one_zone() {
+    let text = demo().replace(
+        "cidr = { us-west-2 = \"10.10.2.0/24\", eu-west-1 = \"10.20.2.0/24\" }\nzone = \"b\"",
+        "cidr = { us-west-2 = \"10.10.2.0/24\", eu-west-1 = \"10.20.2.0/24\" }\nzone = \"a\"",
+    );
+    assert_ne!(text, demo());
+    rejects(
+        &text,
+        "[load_balancer.app]",
+        "load_balancer.app: an application load balancer needs subnets in at least two zones (in",
+    );
+}
