@@ -11,8 +11,6 @@ use aws_sdk_rds::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The name reconcile gives a DB subnet or parameter group: lowercase, as RDS stores it.
-
 /// RDS resources are identified by ARN: a subnet group's name and a database's
 /// identifier may be the same string, and live ids must not collide. A database
 /// names its groups; their ARNs share its prefix (`…:subgrp:name`, `…:pg:name`).
