@@ -692,6 +692,8 @@ pub struct LiveRegion {
     /// Public hosted zones no reconcile stack owns, by name → zone id: a
     /// `dns_zone` of that name adopts one instead of creating it.
     pub adoptable_zones: BTreeMap<String, String>,
+    /// Records in the stack's zones that it does not own, as `zone/name/TYPE`.
+    pub foreign_records: std::collections::BTreeSet<String>,
 }
 
 impl LiveRegion {

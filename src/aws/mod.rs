@@ -322,7 +322,7 @@ impl Aws {
             let endpoint = self.endpoint(service, region);
             move |e: AwsError| e.at(region, &endpoint)
         };
-        let (mut found, (balancing, registrations), databases, alarms, (dns, adoptable_zones)) = tokio::try_join!(
+        let (mut found, (balancing, registrations), databases, alarms, dns) = tokio::try_join!(
             async {
                 ec2::discover(&ec2_client, stack, region)
                     .await
@@ -362,10 +362,11 @@ impl Aws {
         found.extend(balancing);
         found.extend(databases);
         found.extend(alarms);
-        found.extend(dns);
+        found.extend(dns.owned);
         Ok(LiveRegion {
             resources: found,
-            adoptable_zones,
+            adoptable_zones: dns.adoptable_zones,
+            foreign_records: dns.foreign_records,
         })
     }
 
@@ -539,7 +540,7 @@ impl Mutator {
             Service::Elb => elbv2::discover(&self.elb, stack, region).await?.0,
             Service::Rds => rds::discover(&self.rds, stack, region).await?,
             Service::CloudWatch => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
-            Service::Route53 => route53::discover(&self.route53, stack, region).await?.0,
+            Service::Route53 => route53::discover(&self.route53, stack, region).await?.owned,
         };
         Ok(found
             .into_iter()

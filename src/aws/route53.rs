@@ -14,7 +14,7 @@ use aws_sdk_route53::types::{
     RrType, Tag, TagResourceType,
 };
 use aws_sdk_route53::Client;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The region a DNS block is homed in.
 pub const REGION_TAG: &str = "reconcile:region";
@@ -101,13 +101,19 @@ async fn all_record_sets(client: &Client, zone: &str) -> Result<Vec<ResourceReco
     }
 }
 
-/// The zones and records `stack` homes in `region`, and the public zones no
-/// stack owns (name → id), which a `dns_zone` of the same name adopts.
-pub async fn discover(
-    client: &Client,
-    stack: &str,
-    region: &str,
-) -> Result<(Vec<Observed>, BTreeMap<String, String>), AwsError> {
+/// What Route53 holds for a stack in a region.
+pub struct Discovered {
+    /// The zones and records the stack homes in the region.
+    pub owned: Vec<Observed>,
+    /// Public zones no stack owns, name → id: a `dns_zone` of that name adopts one.
+    pub adoptable_zones: BTreeMap<String, String>,
+    /// Records in the owned zones that the stack does not own, as
+    /// `zone/name/TYPE`: a `dns_record` there is refused unless it says `adopt`.
+    pub foreign_records: BTreeSet<String>,
+}
+
+/// The zones and records `stack` homes in `region`, with what is in their way.
+pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Discovered, AwsError> {
     let zones: Vec<HostedZone> = client
         .list_hosted_zones()
         .into_paginator()
@@ -165,6 +171,7 @@ pub async fn discover(
     .await?;
 
     let mut found = Vec::new();
+    let mut foreign_records = BTreeSet::new();
     for ((zone, zone_tags), sets) in owned.iter().zip(&record_sets) {
         let id = zone_id(zone.id());
         let name = plain(zone.name());
@@ -181,9 +188,26 @@ pub async fn discover(
             }
             found.push(o);
         }
-        found.extend(records(stack, region, id, sets));
+        let ours = records(stack, region, id, sets);
+        let apex = plain(zone.name());
+        for set in sets {
+            let (name, kind) = (plain(set.name()), set.r#type().as_str());
+            let key = format!("{id}/{name}/{kind}");
+            let infrastructure = name == apex && matches!(kind, "SOA" | "NS");
+            if !infrastructure
+                && !name.starts_with("_reconcile-")
+                && !ours.iter().any(|o| o.live_id == key)
+            {
+                foreign_records.insert(key);
+            }
+        }
+        found.extend(ours);
     }
-    Ok((found, adoptable))
+    Ok(Discovered {
+        owned: found,
+        adoptable_zones: adoptable,
+        foreign_records,
+    })
 }
 
 /// Only a public zone is adopted for a `dns_zone`: a private one of the same

@@ -9,7 +9,7 @@ pub use diff::{Action, AttrChange};
 use crate::desired::{self, Resolve};
 use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, Value};
 use crate::stack::spec::Reference;
-use crate::stack::Stack;
+use crate::stack::{Spec, Stack};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -51,6 +51,10 @@ pub struct ResourceChange {
     /// A create that takes over what exists, or a delete that only lets go.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adoption: Option<Adoption>,
+    /// Why this change must not be applied as the file stands (something
+    /// unowned is in its way): the plan is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
 }
 
 /// Resources reconcile takes over instead of creating (an existing public
@@ -98,11 +102,16 @@ impl Plan {
 
     /// Why this plan must not be applied: protected resources it would delete or replace.
     pub fn refusals(&self) -> Vec<String> {
-        self.changes
+        let protected = self
+            .changes
             .iter()
             .filter(|c| c.protected && matches!(c.action, Action::Replace | Action::Delete))
-            .map(refusal)
-            .collect()
+            .map(refusal);
+        let blocked = self.changes.iter().filter_map(|c| {
+            let why = c.blocked.as_ref()?;
+            Some(format!("{} in {}: {why}", c.address, c.region))
+        });
+        protected.chain(blocked).collect()
     }
 }
 
@@ -366,7 +375,26 @@ fn region_changes(
             .then(|| wanted.get("name").and_then(Value::as_str))
             .flatten()
             .and_then(|name| live.adoptable_zones.get(name));
-        let reason = reason.or_else(|| adopts.map(|id| format!("exists as {id}")));
+        let mut reason = reason.or_else(|| adopts.map(|id| format!("exists as {id}")));
+        let mut adoption = adopts.map(|_| Adoption::Adopt);
+        // A record that exists without an owner is someone's: taken over only on request.
+        let mut blocked = None;
+        if let Some((name, kind)) = (action == Action::Create)
+            .then(|| foreign_record(&wanted, &primary, live))
+            .flatten()
+        {
+            if matches!(&r.spec, Spec::DnsRecord(s) if s.adopt) {
+                reason = Some("exists without an owner; taken over (adopt = true)".into());
+                adoption = Some(Adoption::Adopt);
+            } else {
+                blocked = Some(format!(
+                    "a {kind} record {name} exists in the zone without reconcile's marker \
+                     (another tool's, or made by hand), and applying would overwrite it. \
+                     Remove it, rename the block's record, or set `adopt = true` on the block \
+                     to take it over."
+                ));
+            }
+        }
         changes.push(ResourceChange {
             region: region.to_string(),
             address: r.address.clone(),
@@ -374,7 +402,8 @@ fn region_changes(
             live_id: observed.map(|o| o.live_id.clone()),
             attributes,
             reason,
-            adoption: adopts.map(|_| Adoption::Adopt),
+            adoption,
+            blocked,
             protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
         });
     }
@@ -423,7 +452,27 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
         reason: Some(reason),
         protected: o.protected(),
         adoption: None,
+        blocked: None,
     }
+}
+
+/// The name and type of the record `wanted` declares, when one of them exists
+/// in its zone without being the stack's.
+fn foreign_record(
+    wanted: &Attrs,
+    primary: &HashMap<Address, &Observed>,
+    live: &LiveRegion,
+) -> Option<(String, String)> {
+    let zone = match wanted.get("zone")? {
+        Value::Ref(a) => primary.get(a)?.live_id.clone(),
+        Value::Id(id) => id.clone(),
+        _ => return None,
+    };
+    let name = wanted.get("name")?.as_str()?;
+    let kind = wanted.get("type")?.as_str()?;
+    live.foreign_records
+        .contains(&format!("{zone}/{name}/{kind}"))
+        .then(|| (name.to_string(), kind.to_string()))
 }
 
 #[cfg(test)]

@@ -232,6 +232,7 @@ mod tests {
             reason: None,
             protected: false,
             adoption: None,
+            blocked: None,
         }
     }
 

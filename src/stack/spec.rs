@@ -445,6 +445,11 @@ resource_spec!(DnsRecordSpec {
     values: Vec<String>,
     /// An alias to a load balancer of the stack, instead of `ttl` and `values`.
     alias: Option<Spanned<Reference>>,
+    /// Take over a record of this name and type that exists without
+    /// reconcile's marker (shown as an adoption); without it, such a record
+    /// makes the plan refuse.
+    #[serde(default)]
+    adopt: bool,
 });
 
 /// Hands a listener's or rule's forward action to blue-green switching: its

@@ -445,3 +445,78 @@ values = ["{dkim}"]
         sent[0]
     );
 }
+
+#[tokio::test]
+async fn a_record_made_by_hand_is_refused_until_adopted() {
+    let name = unique("inway");
+    let domain = format!("{name}.example.com");
+    let header = format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"us-west-2\"]\n\n[dns_zone.main]\nname = \"{domain}\"\n"
+    );
+    let stack = StackFile::new(&header);
+    stack.apply().expect(0);
+    let client = route53().await;
+    let zones = client
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
+        .send()
+        .await
+        .unwrap();
+    let zone = zone_id(zones.hosted_zones()[0].id());
+    // A colleague points api at a server by hand.
+    upsert(
+        &client,
+        &zone,
+        &format!("api.{domain}"),
+        RrType::A,
+        "192.0.2.50",
+    )
+    .await;
+
+    let block = format!(
+        "\n[dns_record.api]\nzone = \"dns_zone.main\"\nname = \"api.{domain}\"\ntype = \"A\"\nttl = 60\nvalues = [\"198.51.100.7\"]\n"
+    );
+    stack.write(&format!("{header}{block}"));
+    for command in [
+        &["plan", stack.arg()][..],
+        &["apply", stack.arg(), "--auto-approve"][..],
+    ] {
+        let refused = run(command).expect(1);
+        assert!(
+            refused.stderr.contains(&format!(
+                "dns_record.api in us-west-2: a A record api.{domain} exists in the zone without reconcile's marker"
+            )) && refused.stderr.contains("`adopt = true`"),
+            "{}",
+            refused.stderr
+        );
+    }
+    let untouched = records(&client, &zone).await;
+    assert!(
+        untouched.contains(&(
+            format!("api.{domain}"),
+            "A".into(),
+            vec!["192.0.2.50".into()]
+        )),
+        "{untouched:?}"
+    );
+
+    stack.write(&format!("{header}{block}adopt = true\n"));
+    let shown = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        shown.contains(
+            "+ dns_record.api will be adopted (exists without an owner; taken over (adopt = true))"
+        ),
+        "{shown}"
+    );
+    stack.apply().expect(0);
+    let live = records(&client, &zone).await;
+    assert!(
+        live.contains(&(
+            format!("api.{domain}"),
+            "A".into(),
+            vec!["198.51.100.7".into()]
+        )),
+        "{live:?}"
+    );
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}
