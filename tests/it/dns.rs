@@ -298,6 +298,23 @@ async fn an_alias_record_points_at_the_load_balancer_of_its_home_region() {
         ours.load_balancer_name().unwrap().starts_with(&name[..10]),
         "our stack's, in us-west-2"
     );
+
+    // A colleague turns the alias into a plain address: the plan restores it,
+    // naming the load balancer's zone as AWS writes it (upper case).
+    upsert(
+        &client,
+        &zone,
+        &format!("app.{domain}"),
+        RrType::A,
+        "192.0.2.1",
+    )
+    .await;
+    let drift = run(&["plan", stack.arg()]).expect(0).stdout;
+    let zone_id_shown = format!(
+        "zone_id = \"{}\"",
+        ours.canonical_hosted_zone_id().unwrap().to_uppercase()
+    );
+    assert!(drift.contains(&zone_id_shown), "{zone_id_shown} in {drift}");
 }
 
 #[tokio::test]
