@@ -262,9 +262,9 @@ fn refuse(plan: &Plan) -> Result<()> {
 }
 
 async fn plan(args: PlanArgs, connection: &Connection, output: &Output) -> Result<ExitStatus> {
-    let stack = stack::load(&args.stack)?;
+    let mut stack = stack::load(&args.stack)?;
     let aws = Aws::connect(connection).await;
-    let Planned { plan, .. } = ops::plan::run(&aws, &stack, &args.regions).await?;
+    let Planned { plan, .. } = ops::plan::run(&aws, &mut stack, &args.regions).await?;
     if args.json {
         let report = PlanReport {
             plan: &plan,
@@ -306,7 +306,7 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
     } else {
         None
     };
-    let stack: Stack = match &saved {
+    let mut stack: Stack = match &saved {
         Some(saved) => saved.stack()?,
         None => stack::load(&args.target)?,
     };
@@ -341,7 +341,7 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
     let result = interruptible(apply_locked(
         &args,
         &aws,
-        &stack,
+        &mut stack,
         saved.as_ref(),
         &regions,
         output,
@@ -355,7 +355,7 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
 async fn apply_locked(
     args: &ApplyArgs,
     aws: &Aws,
-    stack: &Stack,
+    stack: &mut Stack,
     saved: Option<&SavedPlan>,
     regions: &[String],
     output: &Output,

@@ -248,10 +248,13 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 set("description", Value::str(d));
             }
         }
+        // Global, but homed in one region of the stack (`ops::home_dns`).
         Spec::DnsZone(s) => {
             set("name", regional_str(dns_name(s.name.get_ref())));
+            set("home", Value::str(region));
         }
         Spec::DnsRecord(s) => {
+            set("home", Value::str(region));
             set("zone", reference(s.zone.get_ref()));
             set("name", regional_str(dns_name(s.name.get_ref())));
             set("type", Value::str(s.record_type.get_ref()));

@@ -244,8 +244,10 @@ impl Kind {
                 "tags",
                 "protect",
             ],
-            Kind::DnsZone => &["name", "tags", "protect"],
-            Kind::DnsRecord => &["zone", "name", "type", "ttl", "values", "alias", "protect"],
+            Kind::DnsZone => &["name", "home", "tags", "protect"],
+            Kind::DnsRecord => &[
+                "zone", "name", "type", "ttl", "values", "alias", "home", "protect",
+            ],
         }
     }
 

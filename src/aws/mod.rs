@@ -314,7 +314,14 @@ impl Aws {
 
     /// Everything `stack` owns in `region`: every service read concurrently, then
     /// joined (an instance's target groups come from the groups' registrations).
-    pub async fn discover(&self, stack: &str, region: &str) -> Result<LiveRegion, AwsError> {
+    /// Route53 is global: read only with `dns`, and then all of the stack's DNS,
+    /// each object carrying the home region recorded on it.
+    pub async fn discover(
+        &self,
+        stack: &str,
+        region: &str,
+        dns: bool,
+    ) -> Result<LiveRegion, AwsError> {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
         let route53_client = self.route53();
@@ -344,6 +351,9 @@ impl Aws {
                     .map_err(at("monitoring"))
             },
             async {
+                if !dns {
+                    return Ok(route53::Discovered::default());
+                }
                 route53::discover(&route53_client, stack, region)
                     .await
                     .map_err(at("route53"))

@@ -101,9 +101,10 @@ async fn all_record_sets(client: &Client, zone: &str) -> Result<Vec<ResourceReco
     }
 }
 
-/// What Route53 holds for a stack in a region.
+/// What Route53 holds for a stack.
+#[derive(Default)]
 pub struct Discovered {
-    /// The zones and records the stack homes in the region.
+    /// The stack's zones and records, each in its recorded home region.
     pub owned: Vec<Observed>,
     /// Public zones no stack owns, name → id: a `dns_zone` of that name adopts one.
     pub adoptable_zones: BTreeMap<String, String>,
@@ -145,10 +146,8 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
             (set.resource_id().unwrap_or_default().to_string(), tags)
         })
         .collect();
-    let here = |t: &BTreeMap<String, String>| {
-        t.get(STACK_TAG).map(String::as_str) == Some(stack)
-            && t.get(REGION_TAG).map(String::as_str) == Some(region)
-    };
+    // Every region's DNS of the stack: the plan places each in its home.
+    let here = |t: &BTreeMap<String, String>| t.get(STACK_TAG).map(String::as_str) == Some(stack);
     let adoptable = zones
         .iter()
         .filter(|z| public(z))
@@ -175,12 +174,13 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
     for ((zone, zone_tags), sets) in owned.iter().zip(&record_sets) {
         let id = zone_id(zone.id());
         let name = plain(zone.name());
+        let home = zone_tags.get(REGION_TAG).map_or(region, String::as_str);
         if let Some(mut o) = super::observed(
-            region,
+            home,
             Kind::DnsZone,
             zone_tags,
             id,
-            [("name", Value::str(&name))],
+            [("name", Value::str(&name)), ("home", Value::str(home))],
             BTreeMap::from([("name".to_string(), name)]),
         ) {
             if zone_tags.contains_key(ADOPTED_TAG) {
@@ -188,7 +188,7 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
             }
             found.push(o);
         }
-        let ours = records(stack, region, id, sets);
+        let ours = records(stack, id, sets);
         let apex = plain(zone.name());
         for set in sets {
             let (name, kind) = (plain(set.name()), set.r#type().as_str());
@@ -217,7 +217,7 @@ fn public(zone: &HostedZone) -> bool {
 }
 
 /// The records of a zone that carry a marker of this stack and region.
-fn records(stack: &str, region: &str, zone: &str, sets: &[ResourceRecordSet]) -> Vec<Observed> {
+fn records(stack: &str, zone: &str, sets: &[ResourceRecordSet]) -> Vec<Observed> {
     let mut found = Vec::new();
     for marker in sets.iter().filter(|s| s.r#type() == &RrType::Txt) {
         let marker_text = marker
@@ -228,9 +228,12 @@ fn records(stack: &str, region: &str, zone: &str, sets: &[ResourceRecordSet]) ->
         let Some(fields) = parse_marker(marker_text) else {
             continue;
         };
-        if fields.get("stack") != Some(&stack) || fields.get("region") != Some(&region) {
+        if fields.get("stack") != Some(&stack) {
             continue;
         }
+        let Some(region) = fields.get("region").copied() else {
+            continue;
+        };
         let Some(address) = fields
             .get("id")
             .and_then(|a| Address::parse(a))
@@ -254,6 +257,7 @@ fn records(stack: &str, region: &str, zone: &str, sets: &[ResourceRecordSet]) ->
             ("zone".to_string(), Value::Id(zone.to_string())),
             ("name".to_string(), Value::str(&name)),
             ("type".to_string(), Value::str(&record_type)),
+            ("home".to_string(), Value::str(region)),
             (
                 "protect".to_string(),
                 Value::Bool(fields.get("protect") == Some(&"true")),

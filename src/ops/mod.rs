@@ -6,7 +6,7 @@ pub mod lock;
 pub mod plan;
 
 use crate::aws::Aws;
-use crate::model::LiveRegion;
+use crate::model::{Kind, LiveRegion, Observed};
 use crate::stack::Stack;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -33,20 +33,78 @@ pub fn select_regions(stack: &Stack, requested: &[String]) -> Result<Vec<String>
         .collect())
 }
 
-/// Reads what the stack owns in every region, all regions and services at once.
+/// Reads what the stack owns in every region, all regions and services at once
+/// (Route53, which is global, once), then homes its DNS (`home_dns`).
 pub async fn observe(
     aws: &Aws,
-    stack: &Stack,
+    stack: &mut Stack,
     regions: &[String],
 ) -> Result<BTreeMap<String, LiveRegion>> {
-    let reads = regions.iter().map(|region| async move {
-        let live = aws.discover(&stack.name, region).await.with_context(|| {
-            format!("reading live resources of stack {} in {region}", stack.name)
-        })?;
+    let name = &stack.name;
+    let reads = regions.iter().enumerate().map(|(i, region)| async move {
+        let live = aws
+            .discover(name, region, i == 0)
+            .await
+            .with_context(|| format!("reading live resources of stack {name} in {region}"))?;
         Ok::<_, anyhow::Error>((region.clone(), live))
     });
-    Ok(futures::future::try_join_all(reads)
+    let mut live = futures::future::try_join_all(reads)
         .await?
         .into_iter()
-        .collect())
+        .collect();
+    home_dns(stack, &mut live);
+    Ok(live)
+}
+
+/// DNS is global but homed in one region of the stack, where its plan shows
+/// and an alias finds its load balancer. The home is the one recorded on the
+/// live zone or record, so that reordering `[stack] regions` moves nothing;
+/// a block naming its region moves it there, planned as an update of `home`
+/// (never a new zone). Homes the stack's DNS blocks, and places each DNS
+/// object read from Route53 in the live state of its home, with the facts
+/// about unowned zones and records every region's plan may need.
+pub fn home_dns(stack: &mut Stack, live: &mut BTreeMap<String, LiveRegion>) {
+    let is_dns = |kind: Kind| matches!(kind, Kind::DnsZone | Kind::DnsRecord);
+    let mut dns = Vec::new();
+    let (mut zones, mut records) = (BTreeMap::new(), std::collections::BTreeSet::new());
+    for l in live.values_mut() {
+        let (found, rest): (Vec<Observed>, Vec<Observed>) = std::mem::take(&mut l.resources)
+            .into_iter()
+            .partition(|o| is_dns(o.address.kind));
+        l.resources = rest;
+        dns.extend(found);
+        zones.append(&mut l.adoptable_zones);
+        records.append(&mut l.foreign_records);
+    }
+    let regions = stack.regions.clone();
+    for r in stack
+        .resources
+        .values_mut()
+        .filter(|r| is_dns(r.address.kind))
+    {
+        let pinned = r.spec.common().regions.is_some();
+        let recorded = dns
+            .iter()
+            .find(|o| o.address == r.address)
+            .map(|o| o.region.clone())
+            .filter(|home| regions.contains(home));
+        if let (false, Some(home)) = (pinned, recorded) {
+            r.regions = vec![home];
+        }
+    }
+    for mut o in dns {
+        let home = match stack.resources.get(&o.address) {
+            Some(r) => r.regions.first().cloned(),
+            None => Some(o.region.clone()).filter(|h| regions.contains(h)),
+        }
+        .or_else(|| regions.first().cloned());
+        if let Some((home, l)) = home.and_then(|h| live.get_mut(&h).map(|l| (h, l))) {
+            o.region = home;
+            l.resources.push(o);
+        }
+    }
+    for l in live.values_mut() {
+        l.adoptable_zones.clone_from(&zones);
+        l.foreign_records.clone_from(&records);
+    }
 }

@@ -16,7 +16,9 @@ pub struct Planned {
     pub live: BTreeMap<String, LiveRegion>,
 }
 
-pub async fn run(aws: &Aws, stack: &Stack, regions: &[String]) -> Result<Planned> {
+/// Plans `stack` in `regions`; its DNS blocks are homed as the live state says
+/// (`super::home_dns`), which is why it takes the stack mutably.
+pub async fn run(aws: &Aws, stack: &mut Stack, regions: &[String]) -> Result<Planned> {
     let regions = select_regions(stack, regions)?;
     let live = observe(aws, stack, &regions).await?;
     let plan = plan::build(stack, &regions, &live);

@@ -537,3 +537,79 @@ async fn a_record_made_by_hand_is_refused_until_adopted() {
     );
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
 }
+
+#[tokio::test]
+async fn the_home_of_dns_stays_when_regions_are_reordered_and_a_move_never_recreates_the_zone() {
+    let name = unique("home");
+    let domain = format!("{name}.example.com");
+    let text = |regions: &str, pin: &str| {
+        format!(
+            "[stack]\nname = \"{name}\"\nregions = [{regions}]\n\n[dns_zone.main]\nname = \"{domain}\"\n{pin}\n[dns_record.www]\nzone = \"dns_zone.main\"\nname = \"www.{domain}\"\ntype = \"CNAME\"\nttl = 300\nvalues = [\"example.org\"]\n{pin}"
+        )
+    };
+    let stack = StackFile::new(&text("\"us-west-2\", \"eu-west-1\"", ""));
+    stack.apply().expect(0);
+    let client = route53().await;
+    let zone_of = || async {
+        let zones = client
+            .list_hosted_zones_by_name()
+            .dns_name(&domain)
+            .send()
+            .await
+            .unwrap();
+        let ours: Vec<String> = zones
+            .hosted_zones()
+            .iter()
+            .filter(|z| z.name().trim_end_matches('.') == domain)
+            .map(|z| zone_id(z.id()))
+            .collect();
+        assert_eq!(ours.len(), 1, "one zone: {ours:?}");
+        ours[0].clone()
+    };
+    let zone = zone_of().await;
+
+    // A new region first: nothing moves.
+    stack.write(&text("\"eu-west-1\", \"us-west-2\"", ""));
+    let reordered = run(&["plan", stack.arg(), "--detailed-exitcode"]);
+    assert_eq!(reordered.code, 0, "{}", reordered.stdout);
+    stack.apply().expect(0);
+    assert_eq!(zone_of().await, zone);
+
+    // A deliberate move is an update of `home`, never a new zone.
+    stack.write(&text(
+        "\"eu-west-1\", \"us-west-2\"",
+        "regions = [\"eu-west-1\"]\n",
+    ));
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![
+            "update dns_record.www@eu-west-1".to_string(),
+            "update dns_zone.main@eu-west-1".to_string(),
+        ]
+    );
+    let shown = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        shown.contains(r#"~ home = "us-west-2" → "eu-west-1""#),
+        "{shown}"
+    );
+    stack.apply().expect(0);
+    assert_eq!(zone_of().await, zone, "the same zone, now homed elsewhere");
+    let tags = client
+        .list_tags_for_resource()
+        .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+        .resource_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let home = tags
+        .resource_tag_set()
+        .unwrap()
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("reconcile:region"))
+        .and_then(|t| t.value())
+        .map(str::to_string);
+    assert_eq!(home.as_deref(), Some("eu-west-1"));
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}
