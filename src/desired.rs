@@ -62,7 +62,17 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
                 "routes",
                 Value::set(s.routes.iter().map(|r| {
                     let r = r.get_ref();
-                    route_value(&r.cidr.to_string(), reference(r.gateway.get_ref()))
+                    let cidr = r.cidr.to_string();
+                    match &r.gateway {
+                        Some(g) => route_value(&cidr, "gateway", reference(g.get_ref())),
+                        None => r
+                            .live_targets()
+                            .into_iter()
+                            .find_map(|(key, id)| {
+                                Some(route_value(&cidr, key, Value::Id(id?.get_ref().clone())))
+                            })
+                            .unwrap_or(Value::Unknown),
+                    }
                 })),
             );
         }
@@ -319,8 +329,18 @@ fn tags(stack: &Stack, r: &Resource, resolve: &dyn Resolve) -> Value {
     Value::Map(tags)
 }
 
-pub fn route_value(cidr: &str, gateway: Value) -> Value {
-    Value::map([("cidr", Value::str(cidr)), ("gateway", gateway)])
+/// What a route may point at: its key in a route, and the prefix of its live ids.
+pub const ROUTE_TARGETS: [(&str, &str); 5] = [
+    ("gateway", "igw-"),
+    ("nat_gateway", "nat-"),
+    ("vpc_peering", "pcx-"),
+    ("transit_gateway", "tgw-"),
+    ("network_interface", "eni-"),
+];
+
+/// One route: a destination and one target, under the target's key.
+pub fn route_value(cidr: &str, target: &str, id: Value) -> Value {
+    Value::map([("cidr", Value::str(cidr)), (target, id)])
 }
 
 /// One security group rule: one protocol, one port range, one source.

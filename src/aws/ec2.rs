@@ -139,15 +139,19 @@ pub async fn discover(
             .iter()
             .filter(|r| r.gateway_id() != Some("local"))
             .filter_map(|r| {
-                let target = r
-                    .gateway_id()
-                    .or(r.nat_gateway_id())
-                    .or(r.transit_gateway_id())
-                    .or(r.vpc_peering_connection_id())
-                    .or(r.network_interface_id())
-                    .unwrap_or("(none)");
+                let (key, target) = [
+                    ("gateway", r.gateway_id()),
+                    ("nat_gateway", r.nat_gateway_id()),
+                    ("transit_gateway", r.transit_gateway_id()),
+                    ("vpc_peering", r.vpc_peering_connection_id()),
+                    ("network_interface", r.network_interface_id()),
+                ]
+                .into_iter()
+                .find_map(|(key, id)| Some((key, id?)))
+                .unwrap_or(("gateway", "(none)"));
                 Some(route_value(
                     r.destination_cidr_block()?,
+                    key,
                     Value::Id(target.into()),
                 ))
             });
@@ -937,14 +941,18 @@ impl Mutator {
         for route in desired.iter().filter(|r| !observed.contains(r)) {
             let m = route.as_map().cloned().unwrap_or_default();
             let cidr = m.get("cidr").and_then(Value::as_str).unwrap_or_default();
-            let gateway = m.get("gateway").and_then(Value::as_str).unwrap_or_default();
+            let target = |key: &str| m.get(key).and_then(Value::as_str).map(str::to_string);
             let created = send!(
                 "CreateRoute",
                 self.ec2
                     .create_route()
                     .route_table_id(table)
                     .destination_cidr_block(cidr)
-                    .gateway_id(gateway)
+                    .set_gateway_id(target("gateway"))
+                    .set_nat_gateway_id(target("nat_gateway"))
+                    .set_vpc_peering_connection_id(target("vpc_peering"))
+                    .set_transit_gateway_id(target("transit_gateway"))
+                    .set_network_interface_id(target("network_interface"))
             );
             match created {
                 Err(e) if !e.is_duplicate() => return Err(e),

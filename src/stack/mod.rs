@@ -141,7 +141,8 @@ impl Spec {
                 .chain(
                     s.routes
                         .iter()
-                        .map(|r| field("routes", &r.get_ref().gateway, Kind::InternetGateway)),
+                        .filter_map(|r| r.get_ref().gateway.as_ref())
+                        .map(|g| field("routes", g, Kind::InternetGateway)),
                 )
                 .collect(),
             Spec::SecurityGroup(s) => std::iter::once(field("vpc", &s.vpc, Kind::Vpc))

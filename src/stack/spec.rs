@@ -132,7 +132,26 @@ resource_spec!(RouteTableSpec {
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub cidr: Cidr,
-    pub gateway: Spanned<Reference>,
+    /// An internet gateway: of the stack, or by live id (`igw-…`).
+    pub gateway: Option<Spanned<Reference>>,
+    /// Targets reconcile does not create, by live id: `nat-…`, `pcx-…`,
+    /// `tgw-…`, `eni-…`.
+    pub nat_gateway: Option<Spanned<String>>,
+    pub vpc_peering: Option<Spanned<String>>,
+    pub transit_gateway: Option<Spanned<String>>,
+    pub network_interface: Option<Spanned<String>>,
+}
+
+impl RouteSpec {
+    /// The targets given by live id, by their key in a route (`desired::ROUTE_TARGETS`).
+    pub fn live_targets(&self) -> [(&'static str, Option<&Spanned<String>>); 4] {
+        [
+            ("nat_gateway", self.nat_gateway.as_ref()),
+            ("vpc_peering", self.vpc_peering.as_ref()),
+            ("transit_gateway", self.transit_gateway.as_ref()),
+            ("network_interface", self.network_interface.as_ref()),
+        ]
+    }
 }
 
 resource_spec!(SecurityGroupSpec {

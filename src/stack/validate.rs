@@ -494,11 +494,41 @@ impl Checker {
             Spec::RouteTable(s) => {
                 let mut seen = BTreeSet::new();
                 for route in &s.routes {
-                    if !seen.insert(route.get_ref().cidr) {
+                    let r = route.get_ref();
+                    if !seen.insert(r.cidr) {
+                        self.error(route.span(), format!("duplicate route for {}", r.cidr));
+                    }
+                    let given = r
+                        .live_targets()
+                        .iter()
+                        .filter(|(_, id)| id.is_some())
+                        .count()
+                        + usize::from(r.gateway.is_some());
+                    if given != 1 {
                         self.error(
                             route.span(),
-                            format!("duplicate route for {}", route.get_ref().cidr),
+                            format!("the route for {} needs exactly one target", r.cidr),
+                        )
+                        .help = Some(
+                            "one of gateway, nat_gateway, vpc_peering, transit_gateway, network_interface"
+                                .into(),
                         );
+                    }
+                    for (key, id) in r.live_targets() {
+                        let Some(id) = id else { continue };
+                        let prefix = crate::desired::ROUTE_TARGETS
+                            .iter()
+                            .find(|(k, _)| *k == key)
+                            .map_or("", |(_, p)| *p);
+                        if !id.get_ref().starts_with(prefix) {
+                            self.error(
+                                id.span(),
+                                format!(
+                                    "`{key}` takes a live id ({prefix}…), not `{}`",
+                                    id.get_ref()
+                                ),
+                            );
+                        }
                     }
                 }
                 let mut subnets = BTreeSet::new();

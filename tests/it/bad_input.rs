@@ -598,3 +598,20 @@ fn a_load_balancer_whose_subnets_share_one_zone() {
         "load_balancer.app: an application load balancer needs subnets in at least two zones (in",
     );
 }
+
+#[test]
+fn a_route_needs_exactly_one_target_given_right() {
+    let with_route = |route: &str| {
+        format!("{GOOD}\n[route_table.main]\nvpc = \"vpc.main\"\nroutes = [{route}]\n")
+    };
+    rejects(
+        &with_route(r#"{ cidr = "10.9.0.0/16", nat_gateway = "igw-0abc" }"#),
+        r#""igw-0abc""#,
+        "`nat_gateway` takes a live id (nat-…), not `igw-0abc`",
+    );
+    rejects(
+        &with_route(r#"{ cidr = "10.9.0.0/16" }"#),
+        r#"{ cidr = "10.9.0.0/16" }"#,
+        "the route for 10.9.0.0/16 needs exactly one target",
+    );
+}

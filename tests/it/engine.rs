@@ -669,3 +669,63 @@ fn apply_json_reports_even_when_there_is_nothing_to_do() {
     assert_eq!(report["entries"], serde_json::json!([]));
     assert!(report["aws_calls"]["ec2"].as_u64().unwrap() > 0, "{report}");
 }
+
+#[tokio::test]
+async fn a_route_to_a_nat_gateway_is_declared_by_live_id_and_kept() {
+    let name = unique("nat");
+    let text = network(&name, REGION);
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    let client = ec2(REGION).await;
+    let l = live(REGION, &name).await;
+    let subnet = l.subnets[0].subnet_id().unwrap().to_string();
+    let table = l.tables[0].route_table_id().unwrap().to_string();
+    // The NAT gateway is made elsewhere (another stack, the console).
+    let eip = client
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap();
+    let nat = client
+        .create_nat_gateway()
+        .subnet_id(&subnet)
+        .allocation_id(eip.allocation_id().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .nat_gateway()
+        .unwrap()
+        .nat_gateway_id()
+        .unwrap()
+        .to_string();
+
+    stack.write(&text.replace(
+        r#"routes = [{ cidr = "0.0.0.0/0", gateway = "internet_gateway.main" }]"#,
+        &format!(
+            r#"routes = [{{ cidr = "0.0.0.0/0", gateway = "internet_gateway.main" }}, {{ cidr = "192.168.0.0/16", nat_gateway = "{nat}" }}]"#
+        ),
+    ));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains(&format!(
+            r#"+ {{ cidr = "192.168.0.0/16", nat_gateway = "{nat}" }}"#
+        )),
+        "{plan}"
+    );
+    stack.apply().expect(0);
+    let routes = client
+        .describe_route_tables()
+        .route_table_ids(&table)
+        .send()
+        .await
+        .unwrap();
+    let to_nat = routes.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("192.168.0.0/16"))
+        .and_then(|r| r.nat_gateway_id())
+        .map(str::to_string);
+    assert_eq!(to_nat.as_deref(), Some(nat.as_str()));
+    no_changes(&stack);
+}
