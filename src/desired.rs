@@ -443,14 +443,18 @@ pub fn action_attribute(kind: crate::model::Kind) -> Option<&'static str> {
 
 /// For a listener or rule whose forward a `blue_green` block owns, the live
 /// weights and active colour are authoritative: while the live action forwards
-/// only to the pair's colours, it is what is desired. Works on plan values
-/// (addresses) and apply values (live ids) alike, through `resolve`.
+/// only to the pair's colours, it is what is desired. `then` resolves the
+/// colours as the live action names them (as observed), `now` as they are to
+/// be written: a colour replaced since (a new target group, a new ARN) keeps
+/// its weight on its replacement. Works on plan values (addresses) and apply
+/// values (live ids) alike.
 pub fn keep_live_colours(
     stack: &Stack,
     r: &Resource,
     wanted: &mut Attrs,
     observed: &Attrs,
-    resolve: &dyn Resolve,
+    then: &dyn Resolve,
+    now: &dyn Resolve,
 ) {
     let (Some(pair), Some(key)) = (
         stack.blue_green.get(&r.address),
@@ -458,27 +462,44 @@ pub fn keep_live_colours(
     ) else {
         return;
     };
-    let colours = [
-        resolve.reference(&pair.blue, &r.address),
-        resolve.reference(&pair.green, &r.address),
-    ];
-    let Some(live) = observed.get(key) else {
+    let colours = |resolve: &dyn Resolve| {
+        [
+            resolve.reference(&pair.blue, &r.address),
+            resolve.reference(&pair.green, &r.address),
+        ]
+    };
+    let (was, is) = (colours(then), colours(now));
+    let Some(Value::Map(live)) = observed.get(key) else {
         return;
     };
-    let forwards_to_colours = live.as_map().is_some_and(|m| {
-        m.get("type") == Some(&Value::str("forward"))
-            && m.get("targets").is_some_and(|t| {
-                t.as_list().iter().all(|target| {
-                    target
-                        .as_map()
-                        .and_then(|t| t.get("target_group"))
-                        .is_some_and(|g| colours.contains(g))
-                })
-            })
-    });
-    if forwards_to_colours {
-        wanted.insert(key.to_string(), live.clone());
+    let Some(Value::List(targets)) = live.get("targets") else {
+        return;
+    };
+    let forwards_to_colours = live.get("type") == Some(&Value::str("forward"))
+        && targets.iter().all(|target| {
+            target
+                .as_map()
+                .and_then(|t| t.get("target_group"))
+                .is_some_and(|g| was.contains(g))
+        });
+    if !forwards_to_colours {
+        return;
     }
+    let moved = targets.iter().map(|target| {
+        let mut target = target.clone();
+        if let Value::Map(t) = &mut target {
+            if let Some(i) = t
+                .get("target_group")
+                .and_then(|g| was.iter().position(|c| c == g))
+            {
+                t.insert("target_group".into(), is[i].clone());
+            }
+        }
+        target
+    });
+    let mut kept = live.clone();
+    kept.insert("targets".into(), Value::List(moved.collect()));
+    wanted.insert(key.to_string(), Value::Map(kept));
 }
 
 pub fn health_check(

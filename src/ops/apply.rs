@@ -245,11 +245,20 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
             let at = |a: &Address, k| by_address.get(&(region, a, k)).copied();
             match s.kind {
                 StepKind::Create | StepKind::Update => {
-                    let deps = stack
+                    let mut deps = stack
                         .resources
                         .get(&s.change.address)
                         .map(|r| r.dependencies())
                         .unwrap_or_default();
+                    // A blue-green forward may point at either colour, whatever
+                    // the file's default action names.
+                    if let Some(pair) = stack.blue_green.get(&s.change.address) {
+                        deps.extend(
+                            [&pair.blue, &pair.green]
+                                .into_iter()
+                                .filter_map(|c| c.address().cloned()),
+                        );
+                    }
                     let own_delete_first = s.kind == StepKind::Create
                         && s.change.address.kind.replace_order() == ReplaceOrder::DeleteFirst;
                     deps.iter()
@@ -331,22 +340,33 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
     let progress = |line: String| (settings.progress)(line);
     let steps = steps(planned);
     let deps = dependencies(stack, planned, &steps);
-    let mut known = Registry::new();
+    // What the plan saw (`observed`), and what apply may build on (`known`):
+    // not what is about to be replaced or deleted.
+    let mut observed = Registry::new();
     for c in &planned.plan.changes {
-        if matches!(c.action, Action::NoOp | Action::Update) {
-            if let Some(o) = planned.live.get(&c.region).and_then(|l| {
-                l.resources
-                    .iter()
-                    .find(|o| Some(&o.live_id) == c.live_id.as_ref())
-            }) {
-                known.insert(
-                    (c.region.clone(), c.address.clone()),
-                    (o.live_id.clone(), o.exports.clone()),
-                );
-            }
+        if let Some(o) = planned.live.get(&c.region).and_then(|l| {
+            l.resources
+                .iter()
+                .find(|o| Some(&o.live_id) == c.live_id.as_ref())
+        }) {
+            observed.insert(
+                (c.region.clone(), c.address.clone()),
+                (o.live_id.clone(), o.exports.clone()),
+            );
         }
     }
-    let known = Mutex::new(known);
+    let known: Registry = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::NoOp | Action::Update))
+        .filter_map(|c| {
+            let key = (c.region.clone(), c.address.clone());
+            let entry = observed.get(&key)?.clone();
+            Some((key, entry))
+        })
+        .collect();
+    let (known, observed) = (Mutex::new(known), &observed);
     let version = settings.version.as_deref();
     let mutators: HashMap<&str, Mutator> = planned
         .plan
@@ -369,7 +389,7 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
             let label = format!("{} ({})", c.address, c.region);
             progress(format!("{label}: {}…", step.kind.doing()));
             let started = Instant::now();
-            let result = execute(stack, step, &mutators[c.region.as_str()], known).await;
+            let result = execute(stack, step, &mutators[c.region.as_str()], known, observed).await;
             let elapsed = started.elapsed().as_secs_f32();
             match &result {
                 Ok(id) => {
@@ -424,6 +444,7 @@ async fn execute(
     step: &Step<'_>,
     mutator: &Mutator,
     known: &Mutex<Registry>,
+    observed_ids: &Registry,
 ) -> Result<String, String> {
     let c = step.change;
     let key = (c.region.clone(), c.address.clone());
@@ -445,13 +466,28 @@ async fn execute(
             region: &c.region,
             known: &snapshot,
         };
+        let as_observed = ApplyResolver {
+            region: &c.region,
+            known: observed_ids,
+        };
         let mut attrs = desired::attrs(stack, resource, &c.region, &resolver);
         // The same adjustments a plan makes, on live ids: live blue-green colours
-        // stay, partially compared maps are compared on the stack's keys.
+        // stay (also on what replaces the listener or rule that carried them, and
+        // on the replacement of a colour), partially compared maps are compared
+        // on the stack's keys.
+        if let Some(o) = &observed {
+            desired::keep_live_colours(
+                stack,
+                resource,
+                &mut attrs,
+                &o.attrs,
+                &as_observed,
+                &resolver,
+            );
+        }
         let observed = observed
             .filter(|_| step.kind == StepKind::Update)
             .map(|mut o| {
-                desired::keep_live_colours(stack, resource, &mut attrs, &o.attrs, &resolver);
                 o.attrs = desired::comparable(o.address.kind, &attrs, &o.attrs);
                 o
             });

@@ -340,9 +340,15 @@ fn region_changes(
         };
         let mut wanted = normalise(&desired::attrs(stack, r, region, &resolver), &owned);
         let observed = primary.get(&r.address);
+        // What live values name: addresses, none of them replaced yet.
+        let as_observed = PlanResolver {
+            observed: &primary,
+            changing: &BTreeSet::new(),
+            replaced: &BTreeSet::new(),
+        };
         let seen = observed.map(|o| {
             let seen = normalise(&o.attrs, &owned);
-            desired::keep_live_colours(stack, r, &mut wanted, &seen, &resolver);
+            desired::keep_live_colours(stack, r, &mut wanted, &seen, &as_observed, &resolver);
             desired::comparable(r.address.kind, &wanted, &seen)
         });
         let ignore = r.ignored();

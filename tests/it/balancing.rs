@@ -562,3 +562,62 @@ async fn owned_arns_contain(stack: &str, arn: &str) -> bool {
         .await
         .contains_key(arn)
 }
+
+#[tokio::test]
+async fn a_cutover_survives_replacing_a_colour_and_the_load_balancer() {
+    let name = unique("bgsurvive");
+    let stack = created_from_scratch(&name);
+    let b = balancing(REGION, &name).await;
+    // Cut over: all traffic on green.
+    b.set_rule_weights(0, 100).await;
+    let on_green = |b: &Balancing| {
+        let mut split = vec![(b.blue().to_string(), 0), (b.green().to_string(), 100)];
+        split.sort();
+        split
+    };
+
+    // A new port replaces the green target group: its weight moves with it.
+    let text = std::fs::read_to_string(&stack.path).unwrap();
+    let green_block = text.find("[target_group.green]").unwrap();
+    let port = green_block + text[green_block..].find("port = 80").unwrap();
+    let text = format!(
+        "{}port = 8080{}",
+        &text[..port],
+        &text[port + "port = 80".len()..]
+    );
+    stack.write(&text);
+    let shown = run(&["plan", stack.arg(), "--region", REGION])
+        .expect(0)
+        .stdout;
+    assert!(
+        !shown.contains("weight = 100, target_group = target_group.blue"),
+        "the plan does not send traffic back to blue: {shown}"
+    );
+    run(&["apply", stack.arg(), "--region", REGION, "--auto-approve"]).expect(0);
+    let after = balancing(REGION, &name).await;
+    assert_ne!(after.green(), b.green(), "a new green group");
+    assert_eq!(after.rule_forwards().await, on_green(&after));
+
+    // A scheme change replaces the load balancer, its listener and rule: the
+    // new rule forwards as the old one did.
+    stack.write(&text.replace(
+        "[load_balancer.app]\n",
+        "[load_balancer.app]\nscheme = \"internal\"\n",
+    ));
+    run(&["apply", stack.arg(), "--region", REGION, "--auto-approve"]).expect(0);
+    let replaced = balancing(REGION, &name).await;
+    assert_ne!(
+        replaced.rule.rule_arn(),
+        after.rule.rule_arn(),
+        "a new rule"
+    );
+    assert_eq!(replaced.rule_forwards().await, on_green(&replaced));
+    let again = run(&[
+        "plan",
+        stack.arg(),
+        "--region",
+        REGION,
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
