@@ -682,6 +682,10 @@ pub mod txt {
     }
 }
 
+/// The `Observed::handles` key of the address a live resource is tagged with,
+/// when a `[[moved]]` gives it to another block.
+pub const MOVED_FROM: &str = "moved_from";
+
 /// The prefix of an `Observed::handles` key naming an attribute whose desired
 /// value AWS holds back for a maintenance window; the handle's value is what
 /// the attribute is now (the attribute itself carries the pending value).

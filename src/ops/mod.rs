@@ -6,7 +6,7 @@ pub mod lock;
 pub mod plan;
 
 use crate::aws::Aws;
-use crate::model::{Kind, LiveRegion, Observed};
+use crate::model::{Address, Kind, LiveRegion, Observed, MOVED_FROM};
 use crate::stack::Stack;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -52,8 +52,29 @@ pub async fn observe(
         .await?
         .into_iter()
         .collect();
+    follow_moves(stack, &mut live);
     home_dns(stack, &mut live);
     Ok(live)
+}
+
+/// `[[moved]]`: a live resource still tagged with an address the file renamed
+/// belongs to its new block (unless that one exists live already). The plan
+/// shows it as an update of `address`, which apply carries out by retagging.
+pub fn follow_moves(stack: &Stack, live: &mut BTreeMap<String, LiveRegion>) {
+    for l in live.values_mut() {
+        let present: std::collections::BTreeSet<Address> =
+            l.resources.iter().map(|o| o.address.clone()).collect();
+        for o in &mut l.resources {
+            if let Some(to) = stack
+                .moved
+                .get(&o.address)
+                .filter(|to| !present.contains(to))
+            {
+                o.handles.insert(MOVED_FROM.into(), o.address.to_string());
+                o.address = to.clone();
+            }
+        }
+    }
 }
 
 /// DNS is global but homed in one region of the stack, where its plan shows

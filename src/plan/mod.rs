@@ -352,8 +352,23 @@ fn region_changes(
             desired::comparable(r.address.kind, &wanted, &seen)
         });
         let ignore = r.ignored();
-        let (action, attributes) =
+        let (mut action, mut attributes) =
             diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);
+        if let Some(from) = observed.and_then(|o| o.handles.get(crate::model::MOVED_FROM)) {
+            attributes.insert(
+                0,
+                AttrChange {
+                    name: "address".into(),
+                    before: Some(Value::str(from)),
+                    after: Some(Value::str(r.address.to_string())),
+                    forces_replacement: false,
+                    note: Some("[[moved]]: retagged in place"),
+                },
+            );
+            if action == Action::NoOp {
+                action = Action::Update;
+            }
+        }
         match action {
             Action::Create => {
                 changing.insert(r.address.clone());
@@ -438,7 +453,52 @@ fn region_changes(
         changes.push(change);
     }
     changes.extend(extras);
+    warnings.extend(renamed_without_move(&changes, live));
     (changes, warnings)
+}
+
+/// A subnet created on the CIDR of one this plan deletes: most likely a block
+/// renamed without `[[moved]]`, and the create would collide with the old one.
+fn renamed_without_move(changes: &[ResourceChange], live: &LiveRegion) -> Vec<String> {
+    let cidr_of = |c: &ResourceChange| {
+        c.attributes
+            .iter()
+            .find(|a| a.name == "cidr")
+            .and_then(|a| a.after.clone())
+    };
+    let mut out = Vec::new();
+    for created in changes
+        .iter()
+        .filter(|c| c.action == Action::Create && c.address.kind == Kind::Subnet)
+    {
+        let Some(cidr) = cidr_of(created) else {
+            continue;
+        };
+        let gone = changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .find(|c| {
+                live.resources.iter().any(|o| {
+                    Some(&o.live_id) == c.live_id.as_ref()
+                        && o.address.kind == Kind::Subnet
+                        && o.attrs.get("cidr") == Some(&cidr)
+                })
+            });
+        if let Some(gone) = gone {
+            out.push(format!(
+                "{} in {}: its CIDR {cidr} is held by {} ({}), which this plan deletes; the \
+                 create would collide with it. If the block was renamed, declare \
+                 [[moved]] from = \"{}\" to = \"{}\" to keep the subnet.",
+                created.address,
+                created.region,
+                gone.address,
+                gone.live_id.as_deref().unwrap_or("?"),
+                gone.address,
+                created.address
+            ));
+        }
+    }
+    out
 }
 
 fn delete(o: &Observed, reason: String) -> ResourceChange {

@@ -33,6 +33,8 @@ pub struct Stack {
     pub resources: BTreeMap<Address, Resource>,
     /// Listener or rule address → the blue-green pair that owns its forward action.
     pub blue_green: BTreeMap<Address, BlueGreen>,
+    /// `[[moved]]`: the address a live resource had → the block it now belongs to.
+    pub moved: BTreeMap<Address, Address>,
     pub path: PathBuf,
     /// The file's text, kept so a saved plan can carry exactly what it was made from.
     pub source: String,

@@ -48,6 +48,16 @@ pub struct RawStack {
     pub dns_record: BTreeMap<String, Spanned<DnsRecordSpec>>,
     #[serde(default)]
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
+    #[serde(default)]
+    pub moved: Vec<Spanned<MovedSpec>>,
+}
+
+/// A block renamed in the file: the live resource keeps living, retagged.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MovedSpec {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

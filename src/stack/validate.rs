@@ -143,6 +143,7 @@ impl Checker {
             tags,
             resources,
             blue_green: BTreeMap::new(),
+            moved: BTreeMap::new(),
             path: path.to_path_buf(),
             source: String::new(),
         };
@@ -154,10 +155,57 @@ impl Checker {
                 stack.blue_green.insert(owner, pair);
             }
         }
+        stack.moved = self.moved(&stack, &raw.moved);
         self.network_layout(&stack);
         self.collisions(&stack);
         self.cycles(&stack);
         stack
+    }
+
+    /// `[[moved]]`: each `from` an address no block has any more, each `to` a
+    /// declared block of the same kind, each `from` once.
+    fn moved(
+        &mut self,
+        stack: &Stack,
+        moves: &[Spanned<super::spec::MovedSpec>],
+    ) -> BTreeMap<Address, Address> {
+        let mut out = BTreeMap::new();
+        for m in moves {
+            let m = m.get_ref();
+            let parse = |s: &Spanned<String>| Address::parse(s.get_ref());
+            let (Some(from), Some(to)) = (parse(&m.from), parse(&m.to)) else {
+                for s in [&m.from, &m.to] {
+                    if parse(s).is_none() {
+                        self.error(
+                            s.span(),
+                            format!("`{}` is not an address like subnet.a", s.get_ref()),
+                        );
+                    }
+                }
+                continue;
+            };
+            if from.kind != to.kind {
+                self.error(
+                    m.to.span(),
+                    format!("a {} cannot become a {}", from.kind, to.kind),
+                );
+            } else if from.kind == Kind::Alarm {
+                self.error(
+                    m.from.span(),
+                    "an alarm is named after its block: rename it by replacing it",
+                );
+            } else if stack.resources.contains_key(&from) {
+                self.error(m.from.span(), format!("{from} is still declared: a move is from an address the file no longer has"));
+            } else if !stack.resources.contains_key(&to) {
+                self.error(
+                    m.to.span(),
+                    format!("dangling reference: `{to}` is not declared in this stack"),
+                );
+            } else if out.insert(from.clone(), to).is_some() {
+                self.error(m.from.span(), format!("{from} is moved twice"));
+            }
+        }
+        out
     }
 
     /// Two blocks that would be one thing in AWS (a listener port, a group

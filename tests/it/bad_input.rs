@@ -615,3 +615,22 @@ fn a_route_needs_exactly_one_target_given_right() {
         "the route for 10.9.0.0/16 needs exactly one target",
     );
 }
+
+#[test]
+fn a_move_names_a_gone_address_and_a_declared_block() {
+    rejects(
+        &format!("{GOOD}\n[[moved]]\nfrom = \"subnet.old\"\nto = \"subnet.new\"\n"),
+        "\"subnet.new\"",
+        "dangling reference: `subnet.new` is not declared in this stack",
+    );
+    rejects(
+        &format!("{GOOD}\n[[moved]]\nfrom = \"subnet.a\"\nto = \"subnet.a2\"\n"),
+        "\"subnet.a\"\nto",
+        "subnet.a is still declared",
+    );
+    rejects(
+        &format!("{GOOD}\n[[moved]]\nfrom = \"vpc.old\"\nto = \"subnet.a\"\n"),
+        "\"subnet.a\"\n",
+        "a vpc cannot become a subnet",
+    );
+}

@@ -729,3 +729,59 @@ async fn a_route_to_a_nat_gateway_is_declared_by_live_id_and_kept() {
     assert_eq!(to_nat.as_deref(), Some(nat.as_str()));
     no_changes(&stack);
 }
+
+#[tokio::test]
+async fn a_renamed_block_declared_moved_is_retagged_in_place() {
+    let name = unique("moved");
+    let text = network(&name, REGION);
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    let before = live(REGION, &name).await.subnets[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+
+    let renamed = text.replace("subnet.a", "subnet.public_a");
+    // Without the declaration, the plan says why it would fail, and how to keep it.
+    stack.write(&renamed);
+    let undeclared = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        undeclared.contains(&format!(
+            "Warning: subnet.public_a in {REGION}: its CIDR \"10.0.1.0/24\" is held by subnet.a ({before}), which this plan deletes"
+        )) && undeclared.contains(r#"declare [[moved]] from = "subnet.a" to = "subnet.public_a""#),
+        "{undeclared}"
+    );
+    stack.write(&format!(
+        "{renamed}\n[[moved]]\nfrom = \"subnet.a\"\nto = \"subnet.public_a\"\n"
+    ));
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![format!("update subnet.public_a@{REGION}")],
+        "no create, no delete"
+    );
+    let shown = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        shown.contains(
+            r#"~ address = "subnet.a" → "subnet.public_a" # [[moved]]: retagged in place"#
+        ),
+        "{shown}"
+    );
+    stack.apply().expect(0);
+    let after = live(REGION, &name).await;
+    assert_eq!(after.subnets.len(), 1);
+    assert_eq!(
+        after.subnets[0].subnet_id(),
+        Some(before.as_str()),
+        "the same subnet"
+    );
+    assert!(has_tag(
+        after.subnets[0].tags(),
+        "reconcile:id",
+        "subnet.public_a"
+    ));
+    no_changes(&stack);
+    // Once applied, the declaration may go.
+    stack.write(&renamed);
+    no_changes(&stack);
+}
