@@ -327,7 +327,14 @@ async fn apply(args: ApplyArgs, connection: &Connection, output: &Output) -> Res
             eprintln!("{line}");
         }
     });
-    let lock_regions = ops::select_regions(&stack, &regions)?;
+    // The stack's regions of this run; a region the stack was removed from is
+    // only pruned, and not locked.
+    let lock_regions: Vec<String> = stack
+        .regions
+        .iter()
+        .filter(|r| regions.is_empty() || regions.contains(r))
+        .cloned()
+        .collect();
     // Taken before reading: a second run plans only once the first is done.
     let lock = ops::lock::acquire(
         &aws,

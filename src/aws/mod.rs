@@ -312,6 +312,61 @@ impl Aws {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
     }
 
+    /// The Resource Groups Tagging API: one query finds tagged resources of every service.
+    fn tagging(&self, region: &str) -> aws_sdk_resourcegroupstagging::Client {
+        let config = aws_sdk_resourcegroupstagging::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.calls.for_service("tagging"))
+            .build();
+        aws_sdk_resourcegroupstagging::Client::from_conf(config)
+    }
+
+    /// The regions the account has enabled, asked in `from`.
+    pub async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
+        let found = send!("DescribeRegions", self.ec2(from).describe_regions())
+            .map_err(|e| e.at(from, &self.endpoint("ec2", from)))?;
+        Ok(found
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect())
+    }
+
+    /// The regions among `candidates` where a resource of a service reconcile
+    /// manages carries `stack`'s tag: one query per region, all at once.
+    /// (Route53 is global and read anyway.)
+    pub async fn regions_holding(
+        &self,
+        stack: &str,
+        candidates: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_resourcegroupstagging::types::TagFilter;
+        let asks = candidates.iter().map(|region| async move {
+            let found = send!(
+                "GetResources",
+                self.tagging(region)
+                    .get_resources()
+                    .tag_filters(TagFilter::builder().key(STACK_TAG).values(stack).build())
+                    .set_resource_type_filters(Some(
+                        ["ec2", "elasticloadbalancing", "rds", "cloudwatch"]
+                            .map(String::from)
+                            .to_vec()
+                    ))
+                    .resources_per_page(1)
+            )
+            .map_err(|e| e.at(region, &self.endpoint("tagging", region)))?;
+            Ok::<_, AwsError>(
+                (!found.resource_tag_mapping_list().is_empty()).then(|| region.clone()),
+            )
+        });
+        Ok(futures::future::try_join_all(asks)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
     /// Everything `stack` owns in `region`: every service read concurrently, then
     /// joined (an instance's target groups come from the groups' registrations).
     /// Route53 is global: read only with `dns`, and then all of the stack's DNS,

@@ -18,11 +18,53 @@ pub struct Planned {
 
 /// Plans `stack` in `regions`; its DNS blocks are homed as the live state says
 /// (`super::home_dns`), which is why it takes the stack mutably.
-pub async fn run(aws: &Aws, stack: &mut Stack, regions: &[String]) -> Result<Planned> {
-    let regions = select_regions(stack, regions)?;
+pub async fn run(aws: &Aws, stack: &mut Stack, requested: &[String]) -> Result<Planned> {
+    let regions = regions_to_plan(aws, stack, requested).await?;
     let live = observe(aws, stack, &regions).await?;
     let plan = plan::build(stack, &regions, &live);
     Ok(Planned { plan, live })
+}
+
+/// The stack's regions (or those of them requested), and the regions it was
+/// removed from that still hold its resources, so that those are pruned
+/// instead of left running unseen. A requested region outside the stack must
+/// be one of the latter (as in a saved plan that prunes one).
+async fn regions_to_plan(aws: &Aws, stack: &Stack, requested: &[String]) -> Result<Vec<String>> {
+    let others: Vec<String> = if requested.is_empty() {
+        let enabled = aws
+            .enabled_regions(&stack.regions[0])
+            .await
+            .context("listing the account's regions, to find what the stack left in others")?;
+        enabled
+            .into_iter()
+            .filter(|r| !stack.regions.contains(r))
+            .collect()
+    } else {
+        requested
+            .iter()
+            .filter(|r| !stack.regions.contains(r))
+            .cloned()
+            .collect()
+    };
+    let holding = if others.is_empty() {
+        vec![]
+    } else {
+        aws.regions_holding(&stack.name, &others)
+            .await
+            .context("looking for the stack's resources in regions it no longer lists")?
+    };
+    let declared: Vec<String> = requested
+        .iter()
+        .filter(|r| stack.regions.contains(r) || !holding.contains(r))
+        .cloned()
+        .collect();
+    let mut regions = if requested.is_empty() || !declared.is_empty() {
+        select_regions(stack, &declared)?
+    } else {
+        vec![]
+    };
+    regions.extend(holding);
+    Ok(regions)
 }
 
 /// The `--json` form of a plan.

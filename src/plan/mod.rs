@@ -443,6 +443,8 @@ fn region_changes(
         let adopted = o.handles.contains_key("adopted");
         let reason = if adopted {
             "adopted, so only forgotten: the zone and its records stay".to_string()
+        } else if !stack.regions.iter().any(|r| r == region) {
+            format!("{region} is no longer in [stack] regions")
         } else if stack.resources.contains_key(&o.address) {
             format!("not declared for {region}")
         } else {

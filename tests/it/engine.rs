@@ -431,17 +431,29 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
         calls.push(per_service);
     }
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
+    let enabled = ec2(region)
+        .await
+        .describe_regions()
+        .send()
+        .await
+        .unwrap()
+        .regions()
+        .len();
     assert_eq!(
         calls[0],
-        serde_json::json!({ "cloudwatch": 1, "ec2": 6, "elbv2": 2, "rds": 3 }),
-        "one Describe per EC2 kind; the other services list once each (nothing of theirs to tag here)"
+        serde_json::json!({
+            "cloudwatch": 1, "ec2": 6 + 1, "elbv2": 2, "rds": 3, "tagging": enabled - 1
+        }),
+        "one Describe per EC2 kind; the other services list once each (nothing of theirs to \
+         tag here); DescribeRegions and one tagging query per other region, for what the \
+         stack may have left in regions it no longer lists"
     );
 
     let stats = run(&["plan", "--stats", with_subnets(2).arg()]);
     assert!(
         stats
             .stderr
-            .contains("cloudwatch=1, ec2=6, elbv2=2, rds=3, route53="),
+            .contains("cloudwatch=1, ec2=7, elbv2=2, rds=3, route53="),
         "{}",
         stats.stderr
     );
@@ -783,5 +795,43 @@ async fn a_renamed_block_declared_moved_is_retagged_in_place() {
     no_changes(&stack);
     // Once applied, the declaration may go.
     stack.write(&renamed);
+    no_changes(&stack);
+}
+
+#[tokio::test]
+async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
+    let name = unique("removed");
+    let (kept, dropped) = ("us-east-2", "sa-east-1");
+    let text = |regions: &str, extra: &str| {
+        format!("[stack]\nname = \"{name}\"\nregions = [{regions}]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n{extra}")
+    };
+    let stack = StackFile::new(&text(
+        &format!("\"{kept}\", \"{dropped}\""),
+        "protect = true\n",
+    ));
+    stack.apply().expect(0);
+    assert_eq!(live(dropped, &name).await.vpcs.len(), 1);
+
+    // Dropping the region does not hide what lives there: protected, it is refused.
+    stack.write(&text(&format!("\"{kept}\""), "protect = true\n"));
+    let refused = run(&["plan", stack.arg()]).expect(1);
+    assert!(
+        refused.stderr.contains(&format!("vpc.main in {dropped} ("))
+            && refused.stderr.contains(&format!(
+                "would delete it ({dropped} is no longer in [stack] regions)"
+            )),
+        "{}",
+        refused.stderr
+    );
+
+    // Released, it is pruned.
+    stack.write(&text(&format!("\"{kept}\", \"{dropped}\""), ""));
+    stack.apply().expect(0);
+    stack.write(&text(&format!("\"{kept}\""), ""));
+    let plan = stack.plan_json();
+    assert_eq!(actions(&plan), vec![format!("delete vpc.main@{dropped}")]);
+    stack.apply().expect(0);
+    assert!(live(dropped, &name).await.vpcs.is_empty());
+    assert_eq!(live(kept, &name).await.vpcs.len(), 1);
     no_changes(&stack);
 }
