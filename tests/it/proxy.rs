@@ -269,6 +269,20 @@ fn identify(request: &Request) -> (String, String) {
 }
 
 fn error_answer(service: &str, throttle: bool) -> Vec<u8> {
+    // The Resource Groups Tagging API speaks JSON (awsJson1_1).
+    if service == "tagging" {
+        let (status, code) = if throttle {
+            ("400 Bad Request", "ThrottledException")
+        } else {
+            ("500 Internal Server Error", "InternalServiceException")
+        };
+        let body = format!("{{\"__type\":\"{code}\",\"message\":\"injected\"}}");
+        return format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+    }
     let (status, body) = match (service, throttle) {
         ("ec2", true) => (
             "503 Service Unavailable",
