@@ -64,6 +64,9 @@ impl LockRecord {
     }
 }
 
+/// How long a new lock is left before it is read back.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// The key pair that is the lock of `stack` (one per region).
 pub fn lock_name(stack: &str) -> String {
     format!("reconcile-lock-{stack}")
@@ -93,15 +96,19 @@ impl Aws {
                 )
         );
         match created {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_duplicate() => Ok(false),
-            // The answer was lost: the lock is ours if it carries our token.
-            Err(e) if e.may_have_happened() || e.is_retryable_unsent() => Ok(self
-                .read_lock(region, stack)
-                .await?
-                .is_some_and(|held| held.token == record.token)),
-            Err(e) => Err(e.at(region, &self.endpoint("ec2", region))),
+            Err(e) if e.is_duplicate() => return Ok(false),
+            // Created, or an answer lost after it may have been: the lock is
+            // ours only if it carries our token. Read back after a moment, as
+            // an emulator's create-if-absent may let two racing creates through
+            // (the last one stays); AWS's never does, and then this only confirms.
+            Ok(_) => tokio::time::sleep(SETTLE).await,
+            Err(e) if e.may_have_happened() || e.is_retryable_unsent() => {}
+            Err(e) => return Err(e.at(region, &self.endpoint("ec2", region))),
         }
+        Ok(self
+            .read_lock(region, stack)
+            .await?
+            .is_some_and(|held| held.token == record.token))
     }
 
     /// Who holds the lock in `region`, if anyone.

@@ -128,8 +128,16 @@ pub async fn acquire(
                         .context(format!("taking the lock of stack {stack} in {region}")));
                 }
             }
-            let held = aws.read_lock(region, stack).await.ok().flatten();
-            let Some(held) = held else { continue };
+            let held = match aws.read_lock(region, stack).await {
+                Ok(Some(held)) => held,
+                // Released in between: take it now.
+                Ok(None) => continue,
+                Err(e) => {
+                    give_back(aws, stack, &taken, &record.token).await;
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("reading the lock of stack {stack} in {region}")));
+                }
+            };
             if started.elapsed() >= wait {
                 give_back(aws, stack, &taken, &record.token).await;
                 let hint = match stale(&held, now(), &hostname(), process_alive) {

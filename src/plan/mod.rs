@@ -239,12 +239,8 @@ fn primaries<'a>(
         .map(|r| &r.address)
         .filter(|a| by_address.contains_key(a))
         .collect();
-    let rest: Vec<&Address> = by_address
-        .keys()
-        .copied()
-        .filter(|a| !order.contains(a))
-        .collect();
-    order.extend(rest);
+    let declared: BTreeSet<&Address> = order.iter().copied().collect();
+    order.extend(by_address.keys().copied().filter(|a| !declared.contains(a)));
     let mut chosen: HashMap<Address, &Observed> = HashMap::new();
     for address in order {
         let candidates = &by_address[address];
@@ -462,43 +458,44 @@ fn region_changes(
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
 /// renamed without `[[moved]]`, and the create would collide with the old one.
 fn renamed_without_move(changes: &[ResourceChange], live: &LiveRegion) -> Vec<String> {
-    let cidr_of = |c: &ResourceChange| {
-        c.attributes
-            .iter()
-            .find(|a| a.name == "cidr")
-            .and_then(|a| a.after.clone())
-    };
+    let by_id: HashMap<&str, &Observed> = live
+        .resources
+        .iter()
+        .map(|o| (o.live_id.as_str(), o))
+        .collect();
+    // The CIDRs of the subnets this plan deletes.
+    let freed: HashMap<String, &ResourceChange> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && c.address.kind == Kind::Subnet)
+        .filter_map(|c| {
+            let o = by_id.get(c.live_id.as_deref()?)?;
+            Some((o.attrs.get("cidr")?.to_string(), c))
+        })
+        .collect();
     let mut out = Vec::new();
     for created in changes
         .iter()
         .filter(|c| c.action == Action::Create && c.address.kind == Kind::Subnet)
     {
-        let Some(cidr) = cidr_of(created) else {
+        let cidr = created
+            .attributes
+            .iter()
+            .find(|a| a.name == "cidr")
+            .and_then(|a| a.after.as_ref());
+        let Some((cidr, gone)) = cidr.and_then(|c| Some((c, freed.get(&c.to_string())?))) else {
             continue;
         };
-        let gone = changes
-            .iter()
-            .filter(|c| c.action == Action::Delete)
-            .find(|c| {
-                live.resources.iter().any(|o| {
-                    Some(&o.live_id) == c.live_id.as_ref()
-                        && o.address.kind == Kind::Subnet
-                        && o.attrs.get("cidr") == Some(&cidr)
-                })
-            });
-        if let Some(gone) = gone {
-            out.push(format!(
-                "{} in {}: its CIDR {cidr} is held by {} ({}), which this plan deletes; the \
-                 create would collide with it. If the block was renamed, declare \
-                 [[moved]] from = \"{}\" to = \"{}\" to keep the subnet.",
-                created.address,
-                created.region,
-                gone.address,
-                gone.live_id.as_deref().unwrap_or("?"),
-                gone.address,
-                created.address
-            ));
-        }
+        out.push(format!(
+            "{} in {}: its CIDR {cidr} is held by {} ({}), which this plan deletes; the \
+             create would collide with it. If the block was renamed, declare \
+             [[moved]] from = \"{}\" to = \"{}\" to keep the subnet.",
+            created.address,
+            created.region,
+            gone.address,
+            gone.live_id.as_deref().unwrap_or("?"),
+            gone.address,
+            created.address
+        ));
     }
     out
 }

@@ -405,7 +405,10 @@ async fn two_applies_started_together_make_one_copy() {
         "--lock-timeout",
         "3m",
     ];
-    let (first, second) = (spawn(&args), spawn(&args));
+    // A slow AWS, so that the two runs certainly overlap.
+    let proxy = Proxy::start(endpoint(), 13);
+    proxy.slow(Duration::from_millis(100));
+    let (first, second) = (spawn_at(&proxy.url, &args), spawn_at(&proxy.url, &args));
     let (first, second) = (finish(first), finish(second));
     for run in [&first, &second] {
         assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -414,7 +417,11 @@ async fn two_applies_started_together_make_one_copy() {
         .iter()
         .filter(|r| r.stderr.contains("is locked in us-east-2 by"))
         .count();
-    assert_eq!(waited, 1, "one waited for the other");
+    assert_eq!(
+        waited, 1,
+        "one waited for the other:\n{}\n---\n{}",
+        first.stderr, second.stderr
+    );
     assert_eq!(network_counts(&name).await, ONE_NETWORK);
     no_changes(&stack);
 }

@@ -49,6 +49,8 @@ struct Rules {
     targeted: Vec<(String, VecDeque<Fault>)>,
     /// Operations that are never answered.
     hanging: Vec<String>,
+    /// Added before every answer: a slow AWS.
+    delay: Duration,
 }
 
 impl Rules {
@@ -97,6 +99,7 @@ impl Proxy {
             rate: 0,
             targeted: Vec::new(),
             hanging: Vec::new(),
+            delay: Duration::ZERO,
         }));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (r, s) = (rules.clone(), seen.clone());
@@ -135,12 +138,19 @@ impl Proxy {
         self
     }
 
+    /// Every answer comes `delay` late.
+    pub fn slow(&self, delay: Duration) -> &Self {
+        self.rules.lock().unwrap().delay = delay;
+        self
+    }
+
     /// No more faults.
     pub fn heal(&self) {
         let mut rules = self.rules.lock().unwrap();
         rules.rate = 0;
         rules.targeted.clear();
         rules.hanging.clear();
+        rules.delay = Duration::ZERO;
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -168,7 +178,11 @@ fn serve(
         return Ok(());
     };
     let (service, operation) = identify(&request);
-    let fault = rules.lock().unwrap().fault_for(&operation);
+    let (fault, delay) = {
+        let mut rules = rules.lock().unwrap();
+        (rules.fault_for(&operation), rules.delay)
+    };
+    std::thread::sleep(delay);
     seen.lock().unwrap().push(Seen {
         operation: operation.clone(),
         fault,
