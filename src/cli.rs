@@ -379,7 +379,7 @@ async fn apply_locked(
     let report = if planned.plan.has_changes() {
         // A saved plan was reviewed when it was made, as with Terraform.
         if saved.is_none() && !args.auto_approve {
-            confirm()?;
+            confirm().await?;
         }
         apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
         let settings = apply::Settings {
@@ -425,7 +425,7 @@ struct ApplyReport<'a> {
     aws_operations: std::collections::BTreeMap<String, u64>,
 }
 
-fn confirm() -> Result<()> {
+async fn confirm() -> Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!(
@@ -435,8 +435,13 @@ fn confirm() -> Result<()> {
     }
     eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
     std::io::stderr().flush()?;
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
+    // Read off the runtime, so that Ctrl-C at the prompt interrupts (and
+    // releases the lock) instead of waiting for Enter.
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer).map(|_| answer)
+    })
+    .await??;
     if answer.trim() != "yes" {
         bail!("apply cancelled; nothing was changed");
     }

@@ -37,7 +37,10 @@ fn main() -> ExitCode {
     };
     cli::init_logging(&args);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
-    let status = match runtime.block_on(cli::run(args)) {
+    let result = runtime.block_on(cli::run(args));
+    // Do not wait for a prompt's read still blocked on stdin after Ctrl-C.
+    runtime.shutdown_background();
+    let status = match result {
         Ok(status) => status,
         Err(e) => {
             match e.downcast_ref::<stack::StackError>() {

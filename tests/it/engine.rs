@@ -835,3 +835,60 @@ async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     assert_eq!(live(kept, &name).await.vpcs.len(), 1);
     no_changes(&stack);
 }
+
+/// Drives the binary on a terminal: waits for the prompt, then presses Ctrl-C.
+const CTRL_C_AT_THE_PROMPT: &str = r#"
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], ["reconcile", "apply", sys.argv[2]])
+out, started = b"", time.time()
+while b"Only 'yes'" not in out and time.time() - started < 60:
+    out += os.read(fd, 4096)
+os.write(fd, b"\x03")
+code = None
+while code is None and time.time() - started < 90:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        code = os.waitstatus_to_exitcode(status)
+    time.sleep(0.1)
+if code is None:
+    os.kill(pid, 9)
+try:
+    while chunk := os.read(fd, 4096):
+        out += chunk
+except OSError:
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(0 if code == 1 else 3)
+"#;
+
+#[tokio::test]
+async fn ctrl_c_at_the_prompt_interrupts_and_gives_the_lock_back() {
+    let name = unique("ctrlc");
+    let region = "ap-northeast-3";
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/.venv/bin/python");
+    let binary = assert_cmd::cargo::cargo_bin("reconcile");
+    let mut cmd = assert_cmd::Command::new(python);
+    with_emulator(&mut cmd).args([
+        "-c",
+        CTRL_C_AT_THE_PROMPT,
+        binary.to_str().unwrap(),
+        stack.arg(),
+    ]);
+    let out = run_cmd(&mut cmd);
+    assert_eq!(out.code, 0, "reconcile exits 1 on Ctrl-C:\n{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("interrupted: steps under way were abandoned and the lock released"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        live(region, &name).await.vpcs.is_empty(),
+        "nothing was changed"
+    );
+    // The lock went with it: the next apply needs no unlock.
+    stack.apply().expect(0);
+}
