@@ -28,8 +28,15 @@ REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 SUBNETS, GROUPS = 33, 66
 
 
-def units(resources):
-    return max(1, resources // 100)
+def layout(resources):
+    """The generated resources, at most `resources`, in units of 100 (a VPC,
+    33 subnets, 66 security groups with a rule): (kind, vpc index, index)."""
+    items = []
+    for v in range(max(1, resources // 100)):
+        items.append(("vpc", v, 0))
+        items += [("subnet", v, s) for s in range(SUBNETS)]
+        items += [("group", v, g) for g in range(GROUPS)]
+    return items[: max(resources, 1)]
 
 
 def stack_toml(name, resources, regions):
@@ -39,33 +46,24 @@ def stack_toml(name, resources, regions):
         "regions = [" + ", ".join(f'"{r}"' for r in regions) + "]",
         "",
     ]
-    count = 0
-    for v in range(units(resources)):
-        lines += [f"[vpc.v{v}]", f'cidr = "10.{v}.0.0/16"', ""]
-        count += 1
-        for s in range(SUBNETS):
-            if count >= resources:
-                break
-            lines += [
-                f"[subnet.s{v}_{s}]",
+    items = layout(resources)
+    for kind, v, i in items:
+        lines += {
+            "vpc": [f"[vpc.v{v}]", f'cidr = "10.{v}.0.0/16"'],
+            "subnet": [
+                f"[subnet.s{v}_{i}]",
                 f'vpc = "vpc.v{v}"',
-                f'cidr = "10.{v}.{s}.0/24"',
+                f'cidr = "10.{v}.{i}.0/24"',
                 'zone = "a"',
-                "",
-            ]
-            count += 1
-        for g in range(GROUPS):
-            if count >= resources:
-                break
-            lines += [
-                f"[security_group.g{v}_{g}]",
+            ],
+            "group": [
+                f"[security_group.g{v}_{i}]",
                 f'vpc = "vpc.v{v}"',
                 'description = "bench"',
-                f'ingress = [{{ protocol = "tcp", port = {1000 + g}, cidr = "10.0.0.0/8" }}]',
-                "",
-            ]
-            count += 1
-    return "\n".join(lines), count
+                f'ingress = [{{ protocol = "tcp", port = {1000 + i}, cidr = "10.0.0.0/8" }}]',
+            ],
+        }[kind] + [""]
+    return "\n".join(lines), len(items)
 
 
 def terraform_hcl(endpoint, resources, regions):
@@ -91,34 +89,23 @@ def terraform_hcl(endpoint, resources, regions):
 }}
 '''
         )
-        count = 0
-        for v in range(units(resources)):
+        for kind, v, i in layout(resources):
+            vpc = f"aws_vpc.{alias}_v{v}.id"
             out.append(
-                f'resource "aws_vpc" "{alias}_v{v}" {{\n  provider   = aws.{alias}\n'
-                f'  cidr_block = "10.{v}.0.0/16"\n}}\n'
+                {
+                    "vpc": f'resource "aws_vpc" "{alias}_v{v}" {{\n  provider   = aws.{alias}\n'
+                    f'  cidr_block = "10.{v}.0.0/16"\n}}\n',
+                    "subnet": f'resource "aws_subnet" "{alias}_s{v}_{i}" {{\n  provider          = aws.{alias}\n'
+                    f"  vpc_id            = {vpc}\n"
+                    f'  cidr_block        = "10.{v}.{i}.0/24"\n'
+                    f'  availability_zone = "{region}a"\n}}\n',
+                    "group": f'resource "aws_security_group" "{alias}_g{v}_{i}" {{\n  provider    = aws.{alias}\n'
+                    f'  name        = "g{v}_{i}"\n  description = "bench"\n'
+                    f"  vpc_id      = {vpc}\n"
+                    f'  ingress {{\n    protocol    = "tcp"\n    from_port   = {1000 + i}\n'
+                    f'    to_port     = {1000 + i}\n    cidr_blocks = ["10.0.0.0/8"]\n  }}\n}}\n',
+                }[kind]
             )
-            count += 1
-            for s in range(SUBNETS):
-                if count >= resources:
-                    break
-                out.append(
-                    f'resource "aws_subnet" "{alias}_s{v}_{s}" {{\n  provider          = aws.{alias}\n'
-                    f"  vpc_id            = aws_vpc.{alias}_v{v}.id\n"
-                    f'  cidr_block        = "10.{v}.{s}.0/24"\n'
-                    f'  availability_zone = "{region}a"\n}}\n'
-                )
-                count += 1
-            for g in range(GROUPS):
-                if count >= resources:
-                    break
-                out.append(
-                    f'resource "aws_security_group" "{alias}_g{v}_{g}" {{\n  provider    = aws.{alias}\n'
-                    f'  name        = "g{v}_{g}"\n  description = "bench"\n'
-                    f"  vpc_id      = aws_vpc.{alias}_v{v}.id\n"
-                    f'  ingress {{\n    protocol    = "tcp"\n    from_port   = {1000 + g}\n'
-                    f'    to_port     = {1000 + g}\n    cidr_blocks = ["10.0.0.0/8"]\n  }}\n}}\n'
-                )
-                count += 1
     return "\n".join(out)
 
 

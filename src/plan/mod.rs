@@ -328,6 +328,13 @@ fn region_changes(
 
     let mut changing = BTreeSet::new();
     let mut replaced = BTreeSet::new();
+    // What live values name: addresses, none of them replaced yet.
+    let nothing = BTreeSet::new();
+    let as_observed = PlanResolver {
+        observed: &primary,
+        changing: &nothing,
+        replaced: &nothing,
+    };
     for r in stack.ordered(region) {
         let resolver = PlanResolver {
             observed: &primary,
@@ -336,12 +343,6 @@ fn region_changes(
         };
         let mut wanted = normalise(&desired::attrs(stack, r, region, &resolver), &owned);
         let observed = primary.get(&r.address);
-        // What live values name: addresses, none of them replaced yet.
-        let as_observed = PlanResolver {
-            observed: &primary,
-            changing: &BTreeSet::new(),
-            replaced: &BTreeSet::new(),
-        };
         let seen = observed.map(|o| {
             let seen = normalise(&o.attrs, &owned);
             desired::keep_live_colours(stack, r, &mut wanted, &seen, &as_observed, &resolver);

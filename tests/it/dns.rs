@@ -1,7 +1,7 @@
 //! Route53 against the emulator: zones adopted or created, records owned through
 //! TXT markers, records of other tools never touched, aliases to load balancers.
 
-use crate::harness::{actions, demo_stack, route53, run, unique, StackFile};
+use crate::harness::{actions, demo_stack, route53, run, unique, zones_named, StackFile};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -151,18 +151,11 @@ values = ["v=spf1 -all"]
         "{}",
         applied.stderr
     );
-    let zones = client
-        .list_hosted_zones_by_name()
-        .dns_name(&domain)
-        .send()
-        .await
-        .unwrap();
-    let same_name = zones
-        .hosted_zones()
-        .iter()
-        .filter(|z| z.name().trim_end_matches('.') == domain)
-        .count();
-    assert_eq!(same_name, 1, "adopted, not duplicated");
+    assert_eq!(
+        zones_named(&client, &domain).await.len(),
+        1,
+        "adopted, not duplicated"
+    );
     let live = records(&client, &zone).await;
     assert!(
         live.contains(&(
@@ -260,13 +253,7 @@ async fn an_alias_record_points_at_the_load_balancer_of_its_home_region() {
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
 
     let client = route53().await;
-    let zones = client
-        .list_hosted_zones_by_name()
-        .dns_name(&domain)
-        .send()
-        .await
-        .unwrap();
-    let zone = zone_id(zones.hosted_zones()[0].id());
+    let zone = zones_named(&client, &domain).await.remove(0);
     let sets = client
         .list_resource_record_sets()
         .hosted_zone_id(&zone)
@@ -362,19 +349,11 @@ async fn a_private_zone_of_the_same_name_is_never_adopted() {
         "the private zone is not the declared (public) one: {shown}"
     );
     stack.apply().expect(0);
-    let zones = client
-        .list_hosted_zones_by_name()
-        .dns_name(&domain)
-        .send()
-        .await
-        .unwrap();
-    let same_name: Vec<String> = zones
-        .hosted_zones()
-        .iter()
-        .filter(|z| z.name().trim_end_matches('.') == domain)
-        .map(|z| zone_id(z.id()))
-        .collect();
-    assert_eq!(same_name.len(), 2, "a public zone beside the private one");
+    assert_eq!(
+        zones_named(&client, &domain).await.len(),
+        2,
+        "a public zone beside the private one"
+    );
     let tags = client
         .list_tags_for_resource()
         .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
@@ -429,13 +408,7 @@ values = ["{dkim}"]
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
 
     let client = route53().await;
-    let zones = client
-        .list_hosted_zones_by_name()
-        .dns_name(&domain)
-        .send()
-        .await
-        .unwrap();
-    let zone = zone_id(zones.hosted_zones()[0].id());
+    let zone = zones_named(&client, &domain).await.remove(0);
     let live = records(&client, &zone).await;
     let value_of = |record: &str| {
         live.iter()
@@ -473,13 +446,7 @@ async fn a_record_made_by_hand_is_refused_until_adopted() {
     let stack = StackFile::new(&header);
     stack.apply().expect(0);
     let client = route53().await;
-    let zones = client
-        .list_hosted_zones_by_name()
-        .dns_name(&domain)
-        .send()
-        .await
-        .unwrap();
-    let zone = zone_id(zones.hosted_zones()[0].id());
+    let zone = zones_named(&client, &domain).await.remove(0);
     // A colleague points api at a server by hand.
     upsert(
         &client,
@@ -551,18 +518,7 @@ async fn the_home_of_dns_stays_when_regions_are_reordered_and_a_move_never_recre
     stack.apply().expect(0);
     let client = route53().await;
     let zone_of = || async {
-        let zones = client
-            .list_hosted_zones_by_name()
-            .dns_name(&domain)
-            .send()
-            .await
-            .unwrap();
-        let ours: Vec<String> = zones
-            .hosted_zones()
-            .iter()
-            .filter(|z| z.name().trim_end_matches('.') == domain)
-            .map(|z| zone_id(z.id()))
-            .collect();
+        let ours = zones_named(&client, &domain).await;
         assert_eq!(ours.len(), 1, "one zone: {ours:?}");
         ours[0].clone()
     };

@@ -139,42 +139,18 @@ async fn lost_answers_on_the_stateful_and_dns_creates_leave_no_duplicate() {
     let name = unique("lost-db");
     let domain = format!("{name}.example.com");
     let identifier = format!("db-{}", name.replace('.', "-"));
+    let database = crate::stateful::database(
+        &name,
+        "us-east-1",
+        &identifier,
+        "LOST_DB_PASSWORD",
+        "parameter_group = \"db_parameter_group.main\"",
+    );
     let stack = StackFile::new(&format!(
-        r#"
-[stack]
-name = "{name}"
-regions = ["us-east-1"]
-
-[vpc.main]
-cidr = "10.0.0.0/16"
-
-[subnet.a]
-vpc = "vpc.main"
-cidr = "10.0.1.0/24"
-zone = "a"
-
-[subnet.b]
-vpc = "vpc.main"
-cidr = "10.0.2.0/24"
-zone = "b"
-
-[db_subnet_group.main]
-subnets = ["subnet.a", "subnet.b"]
-
+        r#"{database}
 [db_parameter_group.main]
 family = "postgres16"
 parameters = {{ log_min_duration_statement = "500" }}
-
-[db_instance.main]
-identifier = "{identifier}"
-engine = "postgres"
-engine_version = "16.3"
-instance_class = "db.t3.micro"
-allocated_storage = 20
-subnet_group = "db_subnet_group.main"
-parameter_group = "db_parameter_group.main"
-master_username = "app"
-master_password_env = "LOST_DB_PASSWORD"
 
 [dns_zone.main]
 name = "{domain}"
@@ -228,13 +204,11 @@ values = ["example.org"]
         .count();
     assert_eq!(named, 1, "one DB subnet group");
     let route53 = crate::harness::route53().await;
-    let zones = route53.list_hosted_zones().send().await.unwrap();
-    let same_name = zones
-        .hosted_zones()
-        .iter()
-        .filter(|z| z.name().trim_end_matches('.') == domain)
-        .count();
-    assert_eq!(same_name, 1, "one hosted zone named {domain}");
+    assert_eq!(
+        crate::harness::zones_named(&route53, &domain).await.len(),
+        1,
+        "one hosted zone named {domain}"
+    );
 }
 
 #[tokio::test]

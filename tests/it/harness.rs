@@ -172,6 +172,22 @@ pub async fn route53() -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(&console("us-east-1").await)
 }
 
+/// The ids of the hosted zones named `domain`, as the console lists them.
+pub async fn zones_named(client: &aws_sdk_route53::Client, domain: &str) -> Vec<String> {
+    let zones = client
+        .list_hosted_zones_by_name()
+        .dns_name(domain)
+        .send()
+        .await
+        .unwrap();
+    zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().trim_end_matches('.') == domain)
+        .map(|z| z.id().rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
 pub async fn rds(region: &str) -> aws_sdk_rds::Client {
     aws_sdk_rds::Client::new(&console(region).await)
 }

@@ -6,7 +6,14 @@ use crate::harness::{
     actions, cloudwatch, live, rds, reconcile, run, run_cmd, unique, Run, StackFile,
 };
 
-fn database(name: &str, region: &str, identifier: &str, variable: &str, extra: &str) -> String {
+/// A database in its own VPC, plus `extra` lines in its block.
+pub(crate) fn database(
+    name: &str,
+    region: &str,
+    identifier: &str,
+    variable: &str,
+    extra: &str,
+) -> String {
     format!(
         r#"
 [stack]
