@@ -3,23 +3,21 @@
 //! The same function serves plan and apply: a plan resolves references to
 //! addresses (`vpc.main`), apply to the live ids it has just created.
 
+use crate::model::shapes::{
+    default_egress, route_value, rule_value, threshold_text, Action, Conditions, HealthCheck,
+    Redirect, Target, IDLE_TIMEOUT,
+};
 use crate::model::{Address, Attrs, Value};
 use crate::stack::interpolate;
 use crate::stack::spec::{ActionSpec, ForwardSpec, Reference, RuleSpec};
 use crate::stack::{dns_name, rule_ports, zone_name, Resource, Spec, Stack};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
 pub trait Resolve {
     /// The value of a reference made by `own`; `Value::Unknown` when not knowable yet.
     fn reference(&self, reference: &Reference, own: &Address) -> Value;
     /// A live attribute of a resource, for `${kind.name.attr}`; `None` when not known yet.
     fn attribute(&self, target: &Address, attribute: &str) -> Option<String>;
-}
-
-/// The tag keys reconcile writes itself; never part of the `tags` attribute.
-pub fn is_managed_tag(key: &str) -> bool {
-    key.starts_with("reconcile:") || key.starts_with("aws:")
 }
 
 pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -> Attrs {
@@ -117,7 +115,11 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
             );
             set(
                 "idle_timeout",
-                Value::Int(s.idle_timeout.as_ref().map_or(60, |t| *t.get_ref())),
+                Value::Int(
+                    s.idle_timeout
+                        .as_ref()
+                        .map_or(IDLE_TIMEOUT, |t| *t.get_ref()),
+                ),
             );
             set(
                 "attributes",
@@ -130,21 +132,20 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
             set("port", Value::Int(*s.port.get_ref()));
             set("target_type", Value::str(s.target_type.get_ref()));
             let h = &s.health_check;
-            set(
-                "health_check",
-                health_check(
-                    h.path.as_deref().unwrap_or("/"),
-                    h.protocol.as_deref().unwrap_or(s.protocol.get_ref()),
-                    h.port.as_deref().unwrap_or("traffic-port"),
-                    [
-                        h.interval.unwrap_or(30),
-                        h.timeout.unwrap_or(5),
-                        h.healthy_threshold.unwrap_or(5),
-                        h.unhealthy_threshold.unwrap_or(2),
-                    ],
-                    h.matcher.as_deref().unwrap_or("200"),
-                ),
-            );
+            set("health_check", {
+                let d = HealthCheck::defaults(s.protocol.get_ref());
+                HealthCheck {
+                    path: h.path.clone().unwrap_or(d.path),
+                    protocol: h.protocol.clone().unwrap_or(d.protocol),
+                    port: h.port.clone().unwrap_or(d.port),
+                    interval: h.interval.unwrap_or(d.interval),
+                    timeout: h.timeout.unwrap_or(d.timeout),
+                    healthy_threshold: h.healthy_threshold.unwrap_or(d.healthy_threshold),
+                    unhealthy_threshold: h.unhealthy_threshold.unwrap_or(d.unhealthy_threshold),
+                    matcher: h.matcher.clone().unwrap_or(d.matcher),
+                }
+                .to_value()
+            });
         }
         Spec::Listener(s) => {
             set("load_balancer", reference(s.load_balancer.get_ref()));
@@ -162,11 +163,15 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
             set("listener", reference(s.listener.get_ref()));
             set("priority", Value::Int(*s.priority.get_ref()));
             let c = s.conditions.get_ref();
-            let header = c
-                .header
-                .as_ref()
-                .map(|h| (h.name.as_str(), h.values.as_slice()));
-            set("conditions", conditions(&c.path, &c.host, header));
+            let conditions = Conditions {
+                path: c.path.clone(),
+                host: c.host.clone(),
+                header: c
+                    .header
+                    .as_ref()
+                    .map(|h| (h.name.clone(), h.values.clone())),
+            };
+            set("conditions", conditions.to_value());
             set("action", action(s.action.get_ref(), &reference));
         }
         Spec::Instance(s) => {
@@ -329,43 +334,6 @@ fn tags(stack: &Stack, r: &Resource, resolve: &dyn Resolve) -> Value {
     Value::Map(tags)
 }
 
-/// What a route may point at: its key in a route, and the prefix of its live ids.
-pub const ROUTE_TARGETS: [(&str, &str); 5] = [
-    ("gateway", "igw-"),
-    ("nat_gateway", "nat-"),
-    ("vpc_peering", "pcx-"),
-    ("transit_gateway", "tgw-"),
-    ("network_interface", "eni-"),
-];
-
-/// One route: a destination and one target, under the target's key.
-pub fn route_value(cidr: &str, target: &str, id: Value) -> Value {
-    Value::map([("cidr", Value::str(cidr)), (target, id)])
-}
-
-/// One security group rule: one protocol, one port range, one source.
-pub fn rule_value(
-    protocol: &str,
-    ports: &str,
-    source: (&str, Value),
-    description: Option<&str>,
-) -> Value {
-    let mut m = std::collections::BTreeMap::from([
-        ("protocol".to_string(), Value::str(protocol)),
-        ("ports".to_string(), Value::str(ports)),
-        (source.0.to_string(), source.1),
-    ]);
-    if let Some(d) = description.filter(|d| !d.is_empty()) {
-        m.insert("description".into(), Value::str(d));
-    }
-    Value::Map(m)
-}
-
-/// A threshold as text, the same whether it came from a file or from AWS: `10`, `0.5`.
-pub fn threshold_text(value: f64) -> String {
-    format!("{value}")
-}
-
 /// What apply needs that a plan never compares or shows (see `Inputs`).
 pub fn inputs(r: &Resource) -> crate::model::Inputs {
     let mut inputs = crate::model::Inputs::new();
@@ -469,144 +437,49 @@ pub fn keep_live_colours(
         ]
     };
     let (was, is) = (colours(then), colours(now));
-    let Some(Value::Map(live)) = observed.get(key) else {
+    let Some(Action::Forward(targets)) = observed.get(key).and_then(Action::parse) else {
         return;
     };
-    let Some(Value::List(targets)) = live.get("targets") else {
-        return;
-    };
-    let forwards_to_colours = live.get("type") == Some(&Value::str("forward"))
-        && targets.iter().all(|target| {
-            target
-                .as_map()
-                .and_then(|t| t.get("target_group"))
-                .is_some_and(|g| was.contains(g))
-        });
-    if !forwards_to_colours {
+    if !targets.iter().all(|t| was.contains(&t.target_group)) {
         return;
     }
-    let moved = targets.iter().map(|target| {
-        let mut target = target.clone();
-        if let Value::Map(t) = &mut target {
-            if let Some(i) = t
-                .get("target_group")
-                .and_then(|g| was.iter().position(|c| c == g))
-            {
-                t.insert("target_group".into(), is[i].clone());
-            }
+    let moved = targets.into_iter().map(|mut t| {
+        if let Some(i) = was.iter().position(|c| *c == t.target_group) {
+            t.target_group = is[i].clone();
         }
-        target
+        t
     });
-    let mut kept = live.clone();
-    kept.insert("targets".into(), Value::List(moved.collect()));
-    wanted.insert(key.to_string(), Value::Map(kept));
-}
-
-pub fn health_check(
-    path: &str,
-    protocol: &str,
-    port: &str,
-    numbers: [i64; 4],
-    matcher: &str,
-) -> Value {
-    let [interval, timeout, healthy, unhealthy] = numbers;
-    Value::map([
-        ("path", Value::str(path)),
-        ("protocol", Value::str(protocol)),
-        ("port", Value::str(port)),
-        ("interval", Value::Int(interval)),
-        ("timeout", Value::Int(timeout)),
-        ("healthy_threshold", Value::Int(healthy)),
-        ("unhealthy_threshold", Value::Int(unhealthy)),
-        ("matcher", Value::str(matcher)),
-    ])
-}
-
-/// A forward to weighted target groups, the one shape both plain and weighted forwards take.
-pub fn forward(targets: impl IntoIterator<Item = (Value, i64)>) -> Value {
-    Value::map([
-        ("type", Value::str("forward")),
-        (
-            "targets",
-            Value::set(
-                targets
-                    .into_iter()
-                    .map(|(g, w)| Value::map([("target_group", g), ("weight", Value::Int(w))])),
-            ),
-        ),
-    ])
-}
-
-pub fn fixed_response(status: &str, content_type: &str, body: Option<&str>) -> Value {
-    let mut m = BTreeMap::from([
-        ("type".to_string(), Value::str("fixed-response")),
-        ("status".to_string(), Value::str(status)),
-        ("content_type".to_string(), Value::str(content_type)),
-    ]);
-    if let Some(b) = body.filter(|b| !b.is_empty()) {
-        m.insert("body".into(), Value::str(b));
-    }
-    Value::Map(m)
-}
-
-pub fn redirect(parts: [&str; 5], status: &str) -> Value {
-    let [protocol, port, host, path, query] = parts;
-    Value::map([
-        ("type", Value::str("redirect")),
-        ("protocol", Value::str(protocol)),
-        ("port", Value::str(port)),
-        ("host", Value::str(host)),
-        ("path", Value::str(path)),
-        ("query", Value::str(query)),
-        ("status", Value::str(status)),
-    ])
+    wanted.insert(key.to_string(), Action::Forward(moved.collect()).to_value());
 }
 
 fn action(a: &ActionSpec, reference: &dyn Fn(&Reference) -> Value) -> Value {
-    if let Some(f) = &a.forward {
-        return match f.get_ref() {
-            ForwardSpec::One(g) => forward([(reference(g), 1)]),
-            ForwardSpec::Weighted(targets) => forward(
-                targets
-                    .iter()
-                    .map(|t| (reference(t.target_group.get_ref()), t.weight)),
-            ),
-        };
-    }
-    if let Some(f) = &a.fixed_response {
-        return fixed_response(&f.status.to_string(), &f.content_type, f.body.as_deref());
-    }
-    match &a.redirect {
-        Some(r) => redirect(
-            [
-                r.protocol.as_deref().unwrap_or("#{protocol}"),
-                r.port.as_deref().unwrap_or("#{port}"),
-                r.host.as_deref().unwrap_or("#{host}"),
-                r.path.as_deref().unwrap_or("/#{path}"),
-                r.query.as_deref().unwrap_or("#{query}"),
-            ],
-            &r.status,
-        ),
-        None => Value::Unknown,
-    }
-}
-
-pub fn conditions(path: &[String], host: &[String], header: Option<(&str, &[String])>) -> Value {
-    let mut m = BTreeMap::new();
-    let strings = |v: &[String]| Value::set(v.iter().map(Value::str));
-    if !path.is_empty() {
-        m.insert("path".to_string(), strings(path));
-    }
-    if !host.is_empty() {
-        m.insert("host".to_string(), strings(host));
-    }
-    if let Some((name, values)) = header {
-        m.insert(
-            "header".to_string(),
-            Value::map([("name", Value::str(name)), ("values", strings(values))]),
-        );
-    }
-    Value::Map(m)
+    let target = |g: &Reference, weight| Target {
+        target_group: reference(g),
+        weight,
+    };
+    let action = if let Some(f) = &a.forward {
+        Action::Forward(match f.get_ref() {
+            ForwardSpec::One(g) => vec![target(g, 1)],
+            ForwardSpec::Weighted(targets) => targets
+                .iter()
+                .map(|t| target(t.target_group.get_ref(), t.weight))
+                .collect(),
+        })
+    } else if let Some(f) = &a.fixed_response {
+        Action::FixedResponse {
+            status: f.status.to_string(),
+            content_type: f.content_type.clone(),
+            body: f.body.clone(),
+        }
+    } else if let Some(r) = &a.redirect {
+        Action::Redirect(Redirect::new(
+            [&r.protocol, &r.port, &r.host, &r.path, &r.query].map(|p| p.as_deref()),
+            Some(&r.status),
+        ))
+    } else {
+        return Value::Unknown;
+    };
+    action.to_value()
 }
 
 /// User data is compared through its digest, recorded in a tag at launch:
@@ -615,53 +488,4 @@ pub fn user_data_digest(data: &str) -> String {
     let digest = Sha256::digest(data.as_bytes());
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
-}
-
-/// The egress rule AWS gives every new group.
-pub fn default_egress() -> Value {
-    rule_value("-1", "all", ("cidr", Value::str("0.0.0.0/0")), None)
-}
-
-/// Canonical ports text from AWS's protocol and port numbers: `80`, `8000-8100`,
-/// `all`, or `type:code` for ICMP.
-pub fn ports_text(protocol: &str, from: Option<i32>, to: Option<i32>) -> String {
-    match (protocol, from, to) {
-        ("-1", _, _) => "all".into(),
-        ("icmp", f, t) => format!("{}:{}", f.unwrap_or(-1), t.unwrap_or(-1)),
-        (_, Some(f), Some(t)) if f == t => f.to_string(),
-        (_, Some(f), Some(t)) => format!("{f}-{t}"),
-        _ => "all".into(),
-    }
-}
-
-/// The inverse of `ports_text`: AWS's from and to port numbers.
-pub fn port_numbers(ports: &str) -> (Option<i32>, Option<i32>) {
-    if ports == "all" {
-        return (None, None);
-    }
-    let (from, to) = ports
-        .split_once(':')
-        .or_else(|| ports.split_once('-'))
-        .unwrap_or((ports, ports));
-    (from.parse().ok(), to.parse().ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_round_trip() {
-        for (protocol, from, to) in [
-            ("tcp", 80, 80),
-            ("udp", 8000, 8100),
-            ("icmp", -1, -1),
-            ("icmp", 8, 0),
-        ] {
-            let text = ports_text(protocol, Some(from), Some(to));
-            assert_eq!(port_numbers(&text), (Some(from), Some(to)), "{text}");
-        }
-        assert_eq!(ports_text("-1", None, None), "all");
-        assert_eq!(port_numbers("all"), (None, None));
-    }
 }

@@ -7,20 +7,22 @@ use std::collections::VecDeque;
 use std::future::Future;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Outcome<E> {
     Done,
-    Failed(String),
+    Failed(E),
     /// Not run because the step with this index failed.
     Skipped {
         upstream: usize,
     },
+    /// Never ready: steps that wait on each other in a cycle.
+    InCycle,
 }
 
 /// Runs every step; `deps[i]` lists the steps `i` waits for.
-pub async fn walk<F, Fut>(deps: &[Vec<usize>], parallelism: usize, run: F) -> Vec<Outcome>
+pub async fn walk<F, Fut, E>(deps: &[Vec<usize>], parallelism: usize, run: F) -> Vec<Outcome<E>>
 where
     F: Fn(usize) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), E>>,
 {
     let n = deps.len();
     let mut dependents = vec![Vec::new(); n];
@@ -30,7 +32,7 @@ where
         }
     }
     let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
+    let mut outcomes: Vec<Option<Outcome<E>>> = (0..n).map(|_| None).collect();
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running = FuturesUnordered::new();
     loop {
@@ -67,7 +69,7 @@ where
     // Only a cycle leaves a step undecided; report it rather than hang or panic.
     outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| Outcome::Failed("steps wait on each other in a cycle".into())))
+        .map(|o| o.unwrap_or(Outcome::InCycle))
         .collect()
 }
 
@@ -86,7 +88,7 @@ mod tests {
             let order = &order;
             async move {
                 order.lock().unwrap().push(i);
-                Ok(())
+                Ok::<_, String>(())
             }
         })
         .await;
@@ -104,7 +106,7 @@ mod tests {
             if i == 0 {
                 Err("boom".to_string())
             } else {
-                Ok(())
+                Ok::<_, String>(())
             }
         })
         .await;
@@ -131,7 +133,7 @@ mod tests {
                 peak.fetch_max(current, Ordering::SeqCst);
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 now.fetch_sub(1, Ordering::SeqCst);
-                Ok(())
+                Ok::<_, String>(())
             }
         })
         .await;

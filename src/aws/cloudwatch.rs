@@ -3,7 +3,7 @@
 //! DescribeAlarms does not return) are read per alarm to prove ownership.
 
 use super::{int, observed, AwsError, Created, Mutator};
-use crate::desired::threshold_text;
+use crate::model::shapes::threshold_text;
 use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_cloudwatch::Client;

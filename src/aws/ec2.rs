@@ -2,8 +2,9 @@
 //! per region) and the mutations of apply, tolerant of "already exists" and
 //! "not found" so that a rerun after any failure converges.
 
-use super::{retry_while, AwsError, Created, Mutator, USER_DATA_TAG};
-use crate::desired::{port_numbers, ports_text, route_value, rule_value};
+use super::{retry_while, AwsError, Created, Mutator};
+use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
+use crate::model::tags::USER_DATA as USER_DATA_TAG;
 use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{
@@ -629,7 +630,7 @@ impl Mutator {
                 let id = out.group_id().unwrap_or_default().to_string();
                 let arn = out.security_group_arn().unwrap_or_default().to_string();
                 // A new group carries AWS's default egress rule; converge from that.
-                let default = [crate::desired::default_egress()];
+                let default = [default_egress()];
                 let desired = self.resolve_self(&id, attrs);
                 self.converge_rules(&id, false, &[], &set_items(&desired, "ingress"))
                     .await?;

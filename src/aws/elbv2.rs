@@ -5,7 +5,7 @@
 //! listeners and rules can only be listed per load balancer and per listener.
 
 use super::{ids, int, observed, retry_while, AwsError, Created, Mutator};
-use crate::desired::{conditions, fixed_response, forward, health_check, redirect};
+use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -23,28 +23,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// attribute: CreateTargetGroup and ModifyTargetGroup take the same fields.
 macro_rules! health_check {
     ($request:expr, $attrs:expr) => {{
-        let check = $attrs
-            .get("health_check")
-            .and_then(Value::as_map)
-            .cloned()
-            .unwrap_or_default();
-        let number = |k: &str| match check.get(k) {
-            Some(Value::Int(i)) => i32::try_from(*i).ok(),
-            _ => None,
-        };
+        let check = HealthCheck::parse($attrs.get("health_check").unwrap_or(&Value::Unknown));
+        let number = |n: i64| i32::try_from(n).ok();
         $request
-            .set_health_check_path(field(&check, "path").map(str::to_string))
-            .set_health_check_protocol(field(&check, "protocol").map(ProtocolEnum::from))
-            .set_health_check_port(field(&check, "port").map(str::to_string))
-            .set_health_check_interval_seconds(number("interval"))
-            .set_health_check_timeout_seconds(number("timeout"))
-            .set_healthy_threshold_count(number("healthy_threshold"))
-            .set_unhealthy_threshold_count(number("unhealthy_threshold"))
-            .matcher(
-                Matcher::builder()
-                    .set_http_code(field(&check, "matcher").map(str::to_string))
-                    .build(),
-            )
+            .health_check_path(check.path)
+            .health_check_protocol(ProtocolEnum::from(check.protocol.as_str()))
+            .health_check_port(check.port)
+            .set_health_check_interval_seconds(number(check.interval))
+            .set_health_check_timeout_seconds(number(check.timeout))
+            .set_healthy_threshold_count(number(check.healthy_threshold))
+            .set_unhealthy_threshold_count(number(check.unhealthy_threshold))
+            .matcher(Matcher::builder().http_code(check.matcher).build())
     }};
 }
 
@@ -250,21 +239,26 @@ pub async fn discover(
     for g in &groups {
         let arn = g.target_group_arn().unwrap_or_default();
         let protocol = g.protocol().map(|p| p.as_str()).unwrap_or_default();
-        let number = |n: Option<i32>| i64::from(n.unwrap_or_default());
-        let check = health_check(
-            g.health_check_path().unwrap_or("/"),
+        let number = |n: Option<i32>, default: i64| n.map_or(default, i64::from);
+        let d = HealthCheck::defaults(
             g.health_check_protocol()
                 .map(|p| p.as_str())
                 .unwrap_or(protocol),
-            g.health_check_port().unwrap_or("traffic-port"),
-            [
-                number(g.health_check_interval_seconds()),
-                number(g.health_check_timeout_seconds()),
-                number(g.healthy_threshold_count()),
-                number(g.unhealthy_threshold_count()),
-            ],
-            g.matcher().and_then(|m| m.http_code()).unwrap_or("200"),
         );
+        let check = HealthCheck {
+            path: g.health_check_path().map_or(d.path, str::to_string),
+            port: g.health_check_port().map_or(d.port, str::to_string),
+            interval: number(g.health_check_interval_seconds(), d.interval),
+            timeout: number(g.health_check_timeout_seconds(), d.timeout),
+            healthy_threshold: number(g.healthy_threshold_count(), d.healthy_threshold),
+            unhealthy_threshold: number(g.unhealthy_threshold_count(), d.unhealthy_threshold),
+            matcher: g
+                .matcher()
+                .and_then(|m| m.http_code())
+                .map_or(d.matcher, str::to_string),
+            protocol: d.protocol,
+        }
+        .to_value();
         let exports = BTreeMap::from([
             ("arn_suffix".to_string(), arn_suffix(arn, "targetgroup/")),
             (
@@ -280,7 +274,7 @@ pub async fn discover(
             [
                 ("vpc", Value::Id(g.vpc_id().unwrap_or_default().into())),
                 ("protocol", Value::str(protocol)),
-                ("port", Value::Int(number(g.port()))),
+                ("port", Value::Int(number(g.port(), 0))),
                 (
                     "target_type",
                     Value::str(g.target_type().map(|t| t.as_str()).unwrap_or("instance")),
@@ -370,61 +364,61 @@ fn arn_suffix(arn: &str, from: &str) -> String {
 }
 
 /// The first action (by order) of a listener or rule, in reconcile's shape.
-fn action_value(actions: &[Action]) -> Value {
+pub(super) fn action_value(actions: &[Action]) -> Value {
     let mut actions: Vec<&Action> = actions.iter().collect();
     actions.sort_by_key(|a| a.order().unwrap_or_default());
     let Some(a) = actions.first() else {
         return Value::Map(BTreeMap::new());
     };
-    match a.r#type() {
+    let action = match a.r#type() {
         Some(ActionTypeEnum::Forward) => {
             let weighted = a
                 .forward_config()
                 .map(|f| f.target_groups())
                 .unwrap_or_default();
-            if weighted.is_empty() {
-                forward([(
-                    Value::Id(a.target_group_arn().unwrap_or_default().into()),
-                    1,
-                )])
+            let target = |arn: Option<&str>, weight: Option<i32>| Target {
+                target_group: Value::Id(arn.unwrap_or_default().into()),
+                weight: weight.map_or(1, i64::from),
+            };
+            shapes::Action::Forward(if weighted.is_empty() {
+                vec![target(a.target_group_arn(), None)]
             } else {
-                forward(weighted.iter().map(|t| {
-                    (
-                        Value::Id(t.target_group_arn().unwrap_or_default().into()),
-                        i64::from(t.weight().unwrap_or(1)),
-                    )
-                }))
-            }
+                weighted
+                    .iter()
+                    .map(|t| target(t.target_group_arn(), t.weight()))
+                    .collect()
+            })
         }
         Some(ActionTypeEnum::FixedResponse) => {
             let f = a.fixed_response_config();
-            fixed_response(
-                f.and_then(|f| f.status_code()).unwrap_or_default(),
-                f.and_then(|f| f.content_type()).unwrap_or("text/plain"),
-                f.and_then(|f| f.message_body()),
-            )
+            shapes::Action::FixedResponse {
+                status: f
+                    .and_then(|f| f.status_code())
+                    .unwrap_or_default()
+                    .to_string(),
+                content_type: f
+                    .and_then(|f| f.content_type())
+                    .unwrap_or(shapes::FIXED_RESPONSE_CONTENT_TYPE)
+                    .to_string(),
+                body: f.and_then(|f| f.message_body()).map(str::to_string),
+            }
         }
         Some(ActionTypeEnum::Redirect) => {
             let r = a.redirect_config();
-            let part = |p: Option<&str>, default: &'static str| p.unwrap_or(default).to_string();
-            let parts = [
-                part(r.and_then(|r| r.protocol()), "#{protocol}"),
-                part(r.and_then(|r| r.port()), "#{port}"),
-                part(r.and_then(|r| r.host()), "#{host}"),
-                part(r.and_then(|r| r.path()), "/#{path}"),
-                part(r.and_then(|r| r.query()), "#{query}"),
-            ];
-            redirect(
-                parts.each_ref().map(String::as_str),
-                r.and_then(|r| r.status_code())
-                    .map_or("HTTP_301", |c| c.as_str()),
-            )
+            shapes::Action::Redirect(Redirect::new(
+                [
+                    r.and_then(|r| r.protocol()),
+                    r.and_then(|r| r.port()),
+                    r.and_then(|r| r.host()),
+                    r.and_then(|r| r.path()),
+                    r.and_then(|r| r.query()),
+                ],
+                r.and_then(|r| r.status_code()).map(|c| c.as_str()),
+            ))
         }
-        other => Value::map([(
-            "type",
-            Value::str(other.map(|t| t.as_str()).unwrap_or("unknown")),
-        )]),
-    }
+        other => shapes::Action::Other(other.map_or("unknown", |t| t.as_str()).to_string()),
+    };
+    action.to_value()
 }
 
 /// A condition's values: from its typed config, or the older plain `Values`.
@@ -460,59 +454,50 @@ fn conditions_value(found: &[RuleCondition]) -> Value {
             _ => {}
         }
     }
-    conditions(
-        &path,
-        &host,
-        header.as_ref().map(|(n, v)| (n.as_str(), v.as_slice())),
-    )
-}
-
-fn field<'a>(m: &'a BTreeMap<String, Value>, key: &str) -> Option<&'a str> {
-    m.get(key).and_then(Value::as_str)
+    Conditions { path, host, header }.to_value()
 }
 
 /// An action value (with live ARNs) back into AWS's shape.
-fn action(value: &Value) -> Action {
-    let empty = BTreeMap::new();
-    let m = value.as_map().unwrap_or(&empty);
+pub(super) fn action(value: &Value) -> Action {
     let builder = Action::builder().order(1);
-    let a = match field(m, "type") {
-        Some("fixed-response") => builder
+    let a = match shapes::Action::parse(value) {
+        Some(shapes::Action::FixedResponse {
+            status,
+            content_type,
+            body,
+        }) => builder
             .r#type(ActionTypeEnum::FixedResponse)
             .fixed_response_config(
                 FixedResponseActionConfig::builder()
-                    .status_code(field(m, "status").unwrap_or("200"))
-                    .set_content_type(field(m, "content_type").map(str::to_string))
-                    .set_message_body(field(m, "body").map(str::to_string))
+                    .status_code(status)
+                    .content_type(content_type)
+                    .set_message_body(body)
                     .build(),
             ),
-        Some("redirect") => builder.r#type(ActionTypeEnum::Redirect).redirect_config(
-            RedirectActionConfig::builder()
-                .set_protocol(field(m, "protocol").map(str::to_string))
-                .set_port(field(m, "port").map(str::to_string))
-                .set_host(field(m, "host").map(str::to_string))
-                .set_path(field(m, "path").map(str::to_string))
-                .set_query(field(m, "query").map(str::to_string))
-                .status_code(RedirectActionStatusCodeEnum::from(
-                    field(m, "status").unwrap_or("HTTP_301"),
-                ))
-                .build(),
-        ),
-        _ => {
-            let targets: Vec<TargetGroupTuple> = m
-                .get("targets")
-                .map(Value::as_list)
+        Some(shapes::Action::Redirect(r)) => {
+            builder.r#type(ActionTypeEnum::Redirect).redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol(r.protocol)
+                    .port(r.port)
+                    .host(r.host)
+                    .path(r.path)
+                    .query(r.query)
+                    .status_code(RedirectActionStatusCodeEnum::from(r.status.as_str()))
+                    .build(),
+            )
+        }
+        // A forward; what is not an action reconcile writes forwards nowhere,
+        // which AWS refuses with its own message.
+        other => {
+            let targets = other
+                .as_ref()
+                .and_then(shapes::Action::targets)
                 .unwrap_or_default()
                 .iter()
-                .filter_map(Value::as_map)
                 .map(|t| {
-                    let weight = match t.get("weight") {
-                        Some(Value::Int(w)) => i32::try_from(*w).ok(),
-                        _ => None,
-                    };
                     TargetGroupTuple::builder()
-                        .set_target_group_arn(field(t, "target_group").map(str::to_string))
-                        .set_weight(weight)
+                        .set_target_group_arn(t.target_group.as_str().map(str::to_string))
+                        .set_weight(i32::try_from(t.weight).ok())
                         .build()
                 })
                 .collect();
@@ -527,47 +512,40 @@ fn action(value: &Value) -> Action {
 }
 
 fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
-    let empty = BTreeMap::new();
-    let m = value.as_map().unwrap_or(&empty);
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_list()
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    };
+    let c = Conditions::parse(value);
     let mut out = Vec::new();
-    if let Some(path) = m.get("path") {
+    if value.as_map().is_some_and(|m| m.contains_key("path")) {
         out.push(
             RuleCondition::builder()
                 .field("path-pattern")
                 .path_pattern_config(
                     PathPatternConditionConfig::builder()
-                        .set_values(Some(strings(path)))
+                        .set_values(Some(c.path))
                         .build(),
                 )
                 .build(),
         );
     }
-    if let Some(host) = m.get("host") {
+    if value.as_map().is_some_and(|m| m.contains_key("host")) {
         out.push(
             RuleCondition::builder()
                 .field("host-header")
                 .host_header_config(
                     HostHeaderConditionConfig::builder()
-                        .set_values(Some(strings(host)))
+                        .set_values(Some(c.host))
                         .build(),
                 )
                 .build(),
         );
     }
-    if let Some(header) = m.get("header").and_then(Value::as_map) {
+    if let Some((name, values)) = c.header {
         out.push(
             RuleCondition::builder()
                 .field("http-header")
                 .http_header_config(
                     HttpHeaderConditionConfig::builder()
-                        .set_http_header_name(field(header, "name").map(str::to_string))
-                        .set_values(header.get("values").map(strings))
+                        .http_header_name(name)
+                        .set_values(Some(values))
                         .build(),
                 )
                 .build(),
@@ -618,7 +596,7 @@ fn in_use(e: &AwsError) -> bool {
 
 impl Mutator {
     fn attributes(&self, attrs: &Attrs) -> Vec<LoadBalancerAttribute> {
-        let idle = int(attrs, "idle_timeout").unwrap_or(60);
+        let idle = int(attrs, "idle_timeout").map_or(IDLE_TIMEOUT, i64::from);
         let mut out = vec![LoadBalancerAttribute::builder()
             .key("idle_timeout.timeout_seconds")
             .value(idle.to_string())
@@ -995,28 +973,41 @@ mod tests {
 
     #[test]
     fn actions_round_trip_through_aws_shape() {
-        let weighted = forward([
-            (Value::Id("arn:blue".into()), 90),
-            (Value::Id("arn:green".into()), 10),
-        ]);
+        let weighted = shapes::Action::Forward(vec![
+            Target {
+                target_group: Value::Id("arn:blue".into()),
+                weight: 90,
+            },
+            Target {
+                target_group: Value::Id("arn:green".into()),
+                weight: 10,
+            },
+        ])
+        .to_value();
         assert_eq!(action_value(&[action(&weighted)]), weighted);
-        let fixed = fixed_response("503", "text/plain", Some("down"));
+        let fixed = shapes::Action::FixedResponse {
+            status: "503".into(),
+            content_type: "text/plain".into(),
+            body: Some("down".into()),
+        }
+        .to_value();
         assert_eq!(action_value(&[action(&fixed)]), fixed);
-        let moved = redirect(
-            ["HTTPS", "443", "#{host}", "/#{path}", "#{query}"],
-            "HTTP_301",
-        );
+        let moved = shapes::Action::Redirect(Redirect::new(
+            [Some("HTTPS"), Some("443"), None, None, None],
+            None,
+        ))
+        .to_value();
         assert_eq!(action_value(&[action(&moved)]), moved);
     }
 
     #[test]
     fn conditions_round_trip_through_aws_shape() {
-        let header = ["blue".to_string()];
-        let value = conditions(
-            &["/api/*".into()],
-            &["app.example.com".into()],
-            Some(("X-Env", &header)),
-        );
+        let value = Conditions {
+            path: vec!["/api/*".into()],
+            host: vec!["app.example.com".into()],
+            header: Some(("X-Env".into(), vec!["blue".into()])),
+        }
+        .to_value();
         assert_eq!(conditions_value(&rule_conditions(&value)), value);
     }
 }

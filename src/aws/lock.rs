@@ -6,14 +6,10 @@ use super::{Aws, AwsError, ErrorClass};
 use aws_sdk_ec2::types::{Filter, KeyType, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
 
-const LOCK_TAG: &str = "reconcile:lock";
-const HOLDER_TAG: &str = "reconcile:lock-holder";
-const HOST_TAG: &str = "reconcile:lock-host";
-const PID_TAG: &str = "reconcile:lock-pid";
-const TOKEN_TAG: &str = "reconcile:lock-token";
-const OPERATION_TAG: &str = "reconcile:lock-operation";
-const SINCE_TAG: &str = "reconcile:lock-since";
-const EXPIRES_TAG: &str = "reconcile:lock-expires";
+use crate::model::tags::lock::{
+    EXPIRES as EXPIRES_TAG, HOLDER as HOLDER_TAG, HOST as HOST_TAG, LOCK as LOCK_TAG,
+    OPERATION as OPERATION_TAG, PID as PID_TAG, SINCE as SINCE_TAG, TOKEN as TOKEN_TAG,
+};
 
 /// Who holds a stack's lock in one region. Times are seconds since the epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -46,11 +46,13 @@ pub mod ec2;
 pub mod elbv2;
 mod error;
 pub mod lock;
+mod probe;
 pub mod rds;
 pub mod route53;
 
 pub use error::{AwsError, ErrorClass};
 
+use crate::model::tags::USER_DATA as USER_DATA_TAG;
 use crate::model::{
     Address, Attrs, Inputs, Kind, LiveRegion, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
     VERSION_TAG,
@@ -747,7 +749,7 @@ pub(crate) fn observed(
     let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let user_tags = tags
         .iter()
-        .filter(|(k, _)| !crate::desired::is_managed_tag(k))
+        .filter(|(k, _)| !crate::model::tags::is_managed(k))
         .map(|(k, v)| (k.clone(), Value::str(v)));
     attrs.insert("tags".into(), Value::Map(user_tags.collect()));
     attrs.insert(
@@ -809,9 +811,6 @@ fn ids(attrs: &Attrs, key: &str) -> Vec<String> {
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect()
 }
-
-/// The digest of an instance's user data, compared instead of the data itself.
-pub const USER_DATA_TAG: &str = "reconcile:user-data";
 
 fn user_tags(attrs: &Attrs) -> BTreeMap<String, String> {
     attrs

@@ -16,10 +16,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The region a DNS block is homed in.
-pub const REGION_TAG: &str = "reconcile:region";
-/// Marks a zone that existed before reconcile: pruning it only forgets it.
-pub const ADOPTED_TAG: &str = "reconcile:adopted";
+use crate::model::tags::{ADOPTED as ADOPTED_TAG, REGION as REGION_TAG};
 /// How long the first record change of a zone waits for others to join its batch.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 

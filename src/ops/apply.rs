@@ -2,9 +2,9 @@
 //! done, what failed and what was skipped. Nothing is rolled back: the live
 //! account is the state, so a rerun does exactly the remaining work.
 
+use super::cloud::{Cloud, Mutate};
 use super::plan::Planned;
-use crate::aws::Aws;
-use crate::aws::{Mutator, Progress};
+use crate::aws::{AwsError, ErrorClass, Progress};
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
 use crate::model::{Address, Observed, ReplaceOrder, Value};
@@ -78,9 +78,38 @@ pub struct Entry {
 #[derive(Debug, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum EntryOutcome {
-    Done { live_id: Option<String> },
-    Failed { error: String },
-    Skipped { upstream: String },
+    Done {
+        live_id: Option<String>,
+    },
+    Failed {
+        error: String,
+        /// What kind of failure: what a caller (a rollout) decides on.
+        #[serde(skip)]
+        class: ErrorClass,
+    },
+    Skipped {
+        upstream: String,
+    },
+}
+
+/// Why a step failed: AWS's answer, typed, or what apply found missing
+/// before it could call AWS.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A reference or live resource the step needs is not there.
+    #[error("{0}")]
+    Missing(String),
+}
+
+impl StepError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            StepError::Aws(e) => e.class,
+            StepError::Missing(_) => ErrorClass::NotFound,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -118,7 +147,7 @@ impl Report {
         for order in 0..3 {
             for e in &self.entries {
                 let line = match (&e.outcome, order) {
-                    (EntryOutcome::Failed { error }, 0) => format!(
+                    (EntryOutcome::Failed { error, .. }, 0) => format!(
                         "  failed   {} ({}): {}: {error}",
                         e.address,
                         e.region,
@@ -336,7 +365,12 @@ pub fn preflight(stack: &Stack, planned: &Planned) -> Result<(), String> {
 }
 
 /// Applies a plan.
-pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Settings) -> Report {
+pub async fn run<C: Cloud>(
+    aws: &C,
+    stack: &Stack,
+    planned: &Planned,
+    settings: &Settings,
+) -> Report {
     let progress = |line: String| (settings.progress)(line);
     let steps = steps(planned);
     let deps = dependencies(stack, planned, &steps);
@@ -368,7 +402,7 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
         .collect();
     let (known, observed) = (Mutex::new(known), &observed);
     let version = settings.version.as_deref();
-    let mutators: HashMap<&str, Mutator> = planned
+    let mutators: HashMap<&str, C::Mutator> = planned
         .plan
         .regions
         .iter()
@@ -416,7 +450,14 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
                 Outcome::Done => EntryOutcome::Done {
                     live_id: acted_on.get(&i).cloned(),
                 },
-                Outcome::Failed(error) => EntryOutcome::Failed { error },
+                Outcome::Failed(error) => EntryOutcome::Failed {
+                    error: error.to_string(),
+                    class: error.class(),
+                },
+                Outcome::InCycle => EntryOutcome::Failed {
+                    error: "steps wait on each other in a cycle".into(),
+                    class: ErrorClass::Invalid,
+                },
                 Outcome::Skipped { upstream } => EntryOutcome::Skipped {
                     upstream: format!(
                         "{} ({})",
@@ -442,23 +483,21 @@ pub async fn run(aws: &Aws, stack: &Stack, planned: &Planned, settings: &Setting
 async fn execute(
     stack: &Stack,
     step: &Step<'_>,
-    mutator: &Mutator,
+    mutator: &impl Mutate,
     known: &Mutex<Registry>,
     observed_ids: &Registry,
-) -> Result<String, String> {
+) -> Result<String, StepError> {
     let c = step.change;
     let key = (c.region.clone(), c.address.clone());
     if step.kind == StepKind::Delete {
-        let observed = step
-            .observed
-            .ok_or("the live resource is no longer known")?;
-        mutator.delete(observed).await.map_err(|e| e.to_string())?;
+        let observed = step.observed.ok_or_else(no_longer_known)?;
+        mutator.delete(observed).await?;
         return Ok(observed.live_id.clone());
     }
     let resource = stack
         .resources
         .get(&c.address)
-        .ok_or_else(|| format!("{} is not in the stack file", c.address))?;
+        .ok_or_else(|| StepError::Missing(format!("{} is not in the stack file", c.address)))?;
     let observed = step.observed.cloned();
     let (attrs, observed) = {
         let snapshot = known.lock().expect("lock");
@@ -496,9 +535,9 @@ async fn execute(
     let self_rules_only =
         |(k, v): (&String, &Value)| k != "ingress" && k != "egress" && v.is_unknown();
     if let Some((k, _)) = attrs.iter().find(|kv| self_rules_only(*kv)) {
-        return Err(format!(
+        return Err(StepError::Missing(format!(
             "`{k}` could not be resolved: what it refers to does not exist"
-        ));
+        )));
     }
     if step.kind == StepKind::Create {
         let created = mutator
@@ -508,8 +547,7 @@ async fn execute(
                 &desired::inputs(resource),
                 &step.known_ids,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let id = created.live_id.clone();
         known
             .lock()
@@ -517,7 +555,7 @@ async fn execute(
             .insert(key, (created.live_id, created.exports));
         return Ok(id);
     }
-    let observed = observed.ok_or("the live resource is no longer known")?;
+    let observed = observed.ok_or_else(no_longer_known)?;
     mutator
         .update(
             &observed,
@@ -525,7 +563,10 @@ async fn execute(
             &resource.ignored(),
             &desired::inputs(resource),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(observed.live_id.clone())
+}
+
+fn no_longer_known() -> StepError {
+    StepError::Missing("the live resource is no longer known".into())
 }

@@ -2,13 +2,14 @@
 //! talks to AWS through `crate::aws`, and returns data for the printer.
 
 pub mod apply;
+pub mod cloud;
 pub mod lock;
 pub mod plan;
 
-use crate::aws::Aws;
 use crate::model::{Address, Kind, LiveRegion, Observed, MOVED_FROM};
 use crate::stack::Stack;
 use anyhow::{bail, Context, Result};
+use cloud::Discover;
 use std::collections::BTreeMap;
 
 /// The regions a command works on: `--region` flags (which must be the stack's), or all.
@@ -36,7 +37,7 @@ pub fn select_regions(stack: &Stack, requested: &[String]) -> Result<Vec<String>
 /// Reads what the stack owns in every region, all regions and services at once
 /// (Route53, which is global, once), then homes its DNS (`home_dns`).
 pub async fn observe(
-    aws: &Aws,
+    aws: &impl Discover,
     stack: &mut Stack,
     regions: &[String],
 ) -> Result<BTreeMap<String, LiveRegion>> {

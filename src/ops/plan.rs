@@ -1,7 +1,7 @@
 //! `plan`: read live state, compare, and describe the result; saved plans.
 
+use super::cloud::Discover;
 use super::{observe, select_regions};
-use crate::aws::Aws;
 use crate::model::LiveRegion;
 use crate::plan::{self, Plan, Summary};
 use crate::stack::{self, Stack};
@@ -18,7 +18,7 @@ pub struct Planned {
 
 /// Plans `stack` in `regions`; its DNS blocks are homed as the live state says
 /// (`super::home_dns`), which is why it takes the stack mutably.
-pub async fn run(aws: &Aws, stack: &mut Stack, requested: &[String]) -> Result<Planned> {
+pub async fn run(aws: &impl Discover, stack: &mut Stack, requested: &[String]) -> Result<Planned> {
     let regions = regions_to_plan(aws, stack, requested).await?;
     let live = observe(aws, stack, &regions).await?;
     let plan = plan::build(stack, &regions, &live);
@@ -29,7 +29,11 @@ pub async fn run(aws: &Aws, stack: &mut Stack, requested: &[String]) -> Result<P
 /// removed from that still hold its resources, so that those are pruned
 /// instead of left running unseen. A requested region outside the stack must
 /// be one of the latter (as in a saved plan that prunes one).
-async fn regions_to_plan(aws: &Aws, stack: &Stack, requested: &[String]) -> Result<Vec<String>> {
+async fn regions_to_plan(
+    aws: &impl Discover,
+    stack: &Stack,
+    requested: &[String],
+) -> Result<Vec<String>> {
     let others: Vec<String> = if requested.is_empty() {
         let enabled = aws
             .enabled_regions(&stack.regions[0])

@@ -153,7 +153,7 @@ pub struct RouteSpec {
 }
 
 impl RouteSpec {
-    /// The targets given by live id, by their key in a route (`desired::ROUTE_TARGETS`).
+    /// The targets given by live id, by their key in a route (`model::shapes::ROUTE_TARGETS`).
     pub fn live_targets(&self) -> [(&'static str, Option<&Spanned<String>>); 4] {
         [
             ("nat_gateway", self.nat_gateway.as_ref()),
@@ -328,7 +328,7 @@ pub struct FixedResponseSpec {
 }
 
 fn text_plain() -> String {
-    "text/plain".to_string()
+    crate::model::shapes::FIXED_RESPONSE_CONTENT_TYPE.to_string()
 }
 
 /// Unset parts keep the request's own (`#{host}` …), as AWS does.

@@ -452,7 +452,7 @@ impl Checker {
     }
 
     fn tag(&mut self, key: &str, value: &Spanned<String>) {
-        if key.starts_with("reconcile:") || key.starts_with("aws:") {
+        if crate::model::tags::is_managed(key) {
             self.error(value.span(), format!("tag `{key}` is reserved"))
                 .help = Some(
                 "tags starting with reconcile: and aws: are managed by reconcile and AWS".into(),
@@ -564,7 +564,7 @@ impl Checker {
                     }
                     for (key, id) in r.live_targets() {
                         let Some(id) = id else { continue };
-                        let prefix = crate::desired::ROUTE_TARGETS
+                        let prefix = crate::model::shapes::ROUTE_TARGETS
                             .iter()
                             .find(|(k, _)| *k == key)
                             .map_or("", |(_, p)| *p);

@@ -5,14 +5,11 @@ use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-/// Tag every resource reconcile creates carries: the owning stack's name.
-pub const STACK_TAG: &str = "reconcile:stack";
-/// Tag naming the resource's address in its stack, e.g. `vpc.main`.
-pub const ID_TAG: &str = "reconcile:id";
-/// Tag recording `protect = true` on the live resource itself.
-pub const PROTECT_TAG: &str = "reconcile:protect";
-/// Tag recording the version label of the apply that last changed the resource.
-pub const VERSION_TAG: &str = "reconcile:version";
+pub mod probe;
+pub mod shapes;
+pub mod tags;
+
+pub use tags::{ID as ID_TAG, PROTECT as PROTECT_TAG, STACK as STACK_TAG, VERSION as VERSION_TAG};
 
 /// A resource kind reconcile manages. The order is the order of discovery output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

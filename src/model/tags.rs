@@ -1,0 +1,35 @@
+//! Every tag key reconcile reads or writes on a live resource, in one place.
+//! Keys under `reconcile:` (and AWS's own `aws:`) are never part of a
+//! resource's `tags` attribute, and a stack file may not set them.
+
+/// The owning stack's name: what discovery filters on.
+pub const STACK: &str = "reconcile:stack";
+/// The resource's address in its stack, e.g. `vpc.main`.
+pub const ID: &str = "reconcile:id";
+/// `protect = true`, recorded on the live resource itself.
+pub const PROTECT: &str = "reconcile:protect";
+/// The version label of the apply that last changed the resource.
+pub const VERSION: &str = "reconcile:version";
+/// The digest of an instance's user data, compared instead of the data itself.
+pub const USER_DATA: &str = "reconcile:user-data";
+/// The region a DNS block is homed in (on a hosted zone).
+pub const REGION: &str = "reconcile:region";
+/// Marks a zone that existed before reconcile: pruning it only forgets it.
+pub const ADOPTED: &str = "reconcile:adopted";
+
+/// The stack lock (an EC2 key pair) and who holds it.
+pub mod lock {
+    pub const LOCK: &str = "reconcile:lock";
+    pub const HOLDER: &str = "reconcile:lock-holder";
+    pub const HOST: &str = "reconcile:lock-host";
+    pub const PID: &str = "reconcile:lock-pid";
+    pub const TOKEN: &str = "reconcile:lock-token";
+    pub const OPERATION: &str = "reconcile:lock-operation";
+    pub const SINCE: &str = "reconcile:lock-since";
+    pub const EXPIRES: &str = "reconcile:lock-expires";
+}
+
+/// The tag keys reconcile and AWS write themselves: never a user's tag.
+pub fn is_managed(key: &str) -> bool {
+    key.starts_with("reconcile:") || key.starts_with("aws:")
+}
