@@ -14,6 +14,17 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The kinds EC2 carries (`super::place`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ec2Kind {
+    Vpc,
+    Subnet,
+    InternetGateway,
+    RouteTable,
+    SecurityGroup,
+    Instance,
+}
+
 /// Everything a stack owns in a region, in five calls whatever the number of resources.
 pub async fn discover(
     client: &Client,
@@ -401,6 +412,7 @@ impl Mutator {
 
     pub(super) async fn ec2_create(
         &self,
+        kind: Ec2Kind,
         address: &Address,
         attrs: &Attrs,
         inputs: &Inputs,
@@ -412,8 +424,8 @@ impl Mutator {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let created = match address.kind {
-            Kind::Vpc => {
+        let created = match kind {
+            Ec2Kind::Vpc => {
                 let cidr = text(attrs, "cidr")?;
                 let out = send_once!(
                     aws_sdk_ec2,
@@ -442,7 +454,7 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            Kind::Subnet => {
+            Ec2Kind::Subnet => {
                 let (vpc, cidr, zone) = (
                     text(attrs, "vpc")?,
                     text(attrs, "cidr")?,
@@ -491,7 +503,7 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            Kind::InternetGateway => {
+            Ec2Kind::InternetGateway => {
                 let out = send_once!(
                     aws_sdk_ec2,
                     "CreateInternetGateway",
@@ -517,7 +529,7 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            Kind::RouteTable => {
+            Ec2Kind::RouteTable => {
                 let vpc = text(attrs, "vpc")?;
                 let out = retry_while(
                     || async {
@@ -552,7 +564,7 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            Kind::Instance => {
+            Ec2Kind::Instance => {
                 let user_data = inputs
                     .get("user_data")
                     .map(|d| aws_smithy_types::base64::encode(d.as_bytes()));
@@ -605,7 +617,7 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            Kind::SecurityGroup => {
+            Ec2Kind::SecurityGroup => {
                 let (vpc, name) = (text(attrs, "vpc")?, text(attrs, "name")?);
                 let out = retry_while(
                     || async {
@@ -641,7 +653,6 @@ impl Mutator {
                     live_id: id,
                 }
             }
-            other => unreachable!("{other} is not an EC2 kind"),
         };
         Ok(created)
     }
@@ -667,6 +678,7 @@ impl Mutator {
     /// leaving `ignore`d attributes alone.
     pub(super) async fn ec2_update(
         &self,
+        kind: Ec2Kind,
         observed: &Observed,
         attrs: &Attrs,
         ignore: &[String],
@@ -675,15 +687,15 @@ impl Mutator {
         let differs = |key: &str| {
             !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
         };
-        match observed.address.kind {
-            Kind::Vpc => {}
-            Kind::Subnet => {
+        match kind {
+            Ec2Kind::Vpc => {}
+            Ec2Kind::Subnet => {
                 if differs("map_public_ip_on_launch") {
                     let on = attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true));
                     self.map_public_ip(id, on).await?;
                 }
             }
-            Kind::InternetGateway => {
+            Ec2Kind::InternetGateway => {
                 if differs("vpc") {
                     if let Some(old) = observed.attrs.get("vpc").and_then(Value::as_str) {
                         self.detach_gateway(id, old).await?;
@@ -693,7 +705,7 @@ impl Mutator {
                     }
                 }
             }
-            Kind::RouteTable => {
+            Ec2Kind::RouteTable => {
                 if differs("routes") {
                     self.converge_routes(
                         id,
@@ -707,7 +719,7 @@ impl Mutator {
                         .await?;
                 }
             }
-            Kind::Instance => {
+            Ec2Kind::Instance => {
                 if differs("security_groups") {
                     let groups = list_ids(attrs, "security_groups").into_iter().collect();
                     send!(
@@ -731,17 +743,7 @@ impl Mutator {
                     }
                 }
             }
-            Kind::LoadBalancer
-            | Kind::TargetGroup
-            | Kind::Listener
-            | Kind::ListenerRule
-            | Kind::DbSubnetGroup
-            | Kind::DbParameterGroup
-            | Kind::DbInstance
-            | Kind::Alarm
-            | Kind::DnsZone
-            | Kind::DnsRecord => unreachable!("not an EC2 kind"),
-            Kind::SecurityGroup => {
+            Ec2Kind::SecurityGroup => {
                 let desired = self.resolve_self(id, attrs);
                 for (key, egress) in [("ingress", false), ("egress", true)] {
                     if differs(key) {
@@ -785,11 +787,15 @@ impl Mutator {
         Ok(())
     }
 
-    pub(super) async fn ec2_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+    pub(super) async fn ec2_delete(
+        &self,
+        kind: Ec2Kind,
+        observed: &Observed,
+    ) -> Result<(), AwsError> {
         let c = &self.ec2;
         let id = observed.live_id.as_str();
-        match observed.address.kind {
-            Kind::Vpc => {
+        match kind {
+            Ec2Kind::Vpc => {
                 retry_while(
                     || async { send!("DeleteVpc", c.delete_vpc().vpc_id(id)).map(drop) },
                     AwsError::is_dependency_violation,
@@ -797,7 +803,7 @@ impl Mutator {
                 )
                 .await
             }
-            Kind::Subnet => {
+            Ec2Kind::Subnet => {
                 retry_while(
                     || async { send!("DeleteSubnet", c.delete_subnet().subnet_id(id)).map(drop) },
                     AwsError::is_dependency_violation,
@@ -805,7 +811,7 @@ impl Mutator {
                 )
                 .await
             }
-            Kind::InternetGateway => {
+            Ec2Kind::InternetGateway => {
                 if let Some(vpc) = observed.attrs.get("vpc").and_then(Value::as_str) {
                     self.detach_gateway(id, vpc).await?;
                 }
@@ -815,7 +821,7 @@ impl Mutator {
                 )
                 .map(drop)
             }
-            Kind::RouteTable => {
+            Ec2Kind::RouteTable => {
                 self.converge_associations(id, &observed.handles, &BTreeSet::new())
                     .await?;
                 send!(
@@ -824,7 +830,7 @@ impl Mutator {
                 )
                 .map(drop)
             }
-            Kind::Instance => {
+            Ec2Kind::Instance => {
                 for group in list_ids(&observed.attrs, "target_groups") {
                     self.register(&group, id, false).await?;
                 }
@@ -840,17 +846,7 @@ impl Mutator {
                     .map(drop)
                     .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))
             }
-            Kind::LoadBalancer
-            | Kind::TargetGroup
-            | Kind::Listener
-            | Kind::ListenerRule
-            | Kind::DbSubnetGroup
-            | Kind::DbParameterGroup
-            | Kind::DbInstance
-            | Kind::Alarm
-            | Kind::DnsZone
-            | Kind::DnsRecord => unreachable!("not an EC2 kind"),
-            Kind::SecurityGroup => {
+            Ec2Kind::SecurityGroup => {
                 retry_while(
                     || async {
                         send!(

@@ -37,6 +37,15 @@ macro_rules! health_check {
     }};
 }
 
+/// The kinds ELBv2 carries (`super::place`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ElbKind {
+    LoadBalancer,
+    TargetGroup,
+    Listener,
+    ListenerRule,
+}
+
 /// DescribeTags takes at most 20 ARNs.
 const TAG_BATCH: usize = 20;
 
@@ -616,13 +625,14 @@ impl Mutator {
 
     pub(super) async fn elb_create(
         &self,
+        kind: ElbKind,
         address: &Address,
         attrs: &Attrs,
     ) -> Result<Created, AwsError> {
         let c = &self.elb;
         let tags = Some(elb_tags(self.tag_pairs(address, attrs)));
-        let (arn, exports) = match address.kind {
-            Kind::LoadBalancer => {
+        let (arn, exports) = match kind {
+            ElbKind::LoadBalancer => {
                 let out = send_once!(
                     aws_sdk_elasticloadbalancingv2,
                     "CreateLoadBalancer",
@@ -665,7 +675,7 @@ impl Mutator {
                 ];
                 (arn, exports.to_vec())
             }
-            Kind::TargetGroup => {
+            ElbKind::TargetGroup => {
                 let name = generated_name(&self.stack, address);
                 let out = send_once!(
                     aws_sdk_elasticloadbalancingv2,
@@ -693,7 +703,7 @@ impl Mutator {
                 ];
                 (arn, exports.to_vec())
             }
-            Kind::Listener => {
+            ElbKind::Listener => {
                 let out = send_once!(
                     aws_sdk_elasticloadbalancingv2,
                     "CreateListener",
@@ -714,7 +724,7 @@ impl Mutator {
                     .unwrap_or_default();
                 (arn.to_string(), vec![])
             }
-            Kind::ListenerRule => {
+            ElbKind::ListenerRule => {
                 let out = send_once!(
                     aws_sdk_elasticloadbalancingv2,
                     "CreateRule",
@@ -734,7 +744,6 @@ impl Mutator {
                     .unwrap_or_default();
                 (arn.to_string(), vec![])
             }
-            other => unreachable!("{other} is not an ELBv2 kind"),
         };
         let mut exports: BTreeMap<String, String> = exports
             .into_iter()
@@ -750,6 +759,7 @@ impl Mutator {
 
     pub(super) async fn elb_update(
         &self,
+        kind: ElbKind,
         observed: &Observed,
         attrs: &Attrs,
         ignore: &[String],
@@ -759,8 +769,8 @@ impl Mutator {
         let differs = |key: &str| {
             !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
         };
-        match observed.address.kind {
-            Kind::LoadBalancer => {
+        match kind {
+            ElbKind::LoadBalancer => {
                 if differs("subnets") {
                     send!(
                         "SetSubnets",
@@ -786,7 +796,7 @@ impl Mutator {
                     )?;
                 }
             }
-            Kind::TargetGroup => {
+            ElbKind::TargetGroup => {
                 if differs("health_check") {
                     send!(
                         "ModifyTargetGroup",
@@ -794,7 +804,7 @@ impl Mutator {
                     )?;
                 }
             }
-            Kind::Listener => {
+            ElbKind::Listener => {
                 if ["port", "protocol", "certificate", "default_action"]
                     .iter()
                     .any(|k| differs(k))
@@ -812,7 +822,7 @@ impl Mutator {
                     )?;
                 }
             }
-            Kind::ListenerRule => {
+            ElbKind::ListenerRule => {
                 if differs("priority") {
                     let pair = RulePriorityPair::builder()
                         .rule_arn(arn)
@@ -835,7 +845,6 @@ impl Mutator {
                     )?;
                 }
             }
-            other => unreachable!("{other} is not an ELBv2 kind"),
         }
         let (set, stale) = self.retagging(observed, attrs, ignore);
         send!(
@@ -853,11 +862,15 @@ impl Mutator {
         Ok(())
     }
 
-    pub(super) async fn elb_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+    pub(super) async fn elb_delete(
+        &self,
+        kind: ElbKind,
+        observed: &Observed,
+    ) -> Result<(), AwsError> {
         let c = &self.elb;
         let arn = observed.live_id.as_str();
-        match observed.address.kind {
-            Kind::LoadBalancer => {
+        match kind {
+            ElbKind::LoadBalancer => {
                 send!(
                     "DeleteLoadBalancer",
                     c.delete_load_balancer().load_balancer_arn(arn)
@@ -869,7 +882,7 @@ impl Mutator {
                     .map(drop)
                     .map_err(|e| AwsError::waiter("waiting for the load balancer to be deleted", e))
             }
-            Kind::TargetGroup => {
+            ElbKind::TargetGroup => {
                 retry_while(
                     || async {
                         send!(
@@ -883,11 +896,10 @@ impl Mutator {
                 )
                 .await
             }
-            Kind::Listener => {
+            ElbKind::Listener => {
                 send!("DeleteListener", c.delete_listener().listener_arn(arn)).map(drop)
             }
-            Kind::ListenerRule => send!("DeleteRule", c.delete_rule().rule_arn(arn)).map(drop),
-            other => unreachable!("{other} is not an ELBv2 kind"),
+            ElbKind::ListenerRule => send!("DeleteRule", c.delete_rule().rule_arn(arn)).map(drop),
         }
     }
 

@@ -476,24 +476,53 @@ pub struct Mutator {
     progress: Progress,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Service {
-    Ec2,
-    Elb,
-    Rds,
-    CloudWatch,
-    Route53,
+/// Where a kind lives in AWS, as that service's own kind. Both ways
+/// exhaustive: a new `Kind` does not compile until it is placed here, and its
+/// service's kind not until that service creates, updates and deletes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placed {
+    Ec2(ec2::Ec2Kind),
+    Elb(elbv2::ElbKind),
+    Rds(rds::RdsKind),
+    Alarm,
+    Dns(route53::DnsKind),
 }
 
-fn service(kind: Kind) -> Service {
+fn place(kind: Kind) -> Placed {
+    use ec2::Ec2Kind as E;
+    use elbv2::ElbKind as L;
+    use rds::RdsKind as R;
+    use route53::DnsKind as D;
     match kind {
-        Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
-            Service::Elb
+        Kind::Vpc => Placed::Ec2(E::Vpc),
+        Kind::Subnet => Placed::Ec2(E::Subnet),
+        Kind::InternetGateway => Placed::Ec2(E::InternetGateway),
+        Kind::RouteTable => Placed::Ec2(E::RouteTable),
+        Kind::SecurityGroup => Placed::Ec2(E::SecurityGroup),
+        Kind::Instance => Placed::Ec2(E::Instance),
+        Kind::LoadBalancer => Placed::Elb(L::LoadBalancer),
+        Kind::TargetGroup => Placed::Elb(L::TargetGroup),
+        Kind::Listener => Placed::Elb(L::Listener),
+        Kind::ListenerRule => Placed::Elb(L::ListenerRule),
+        Kind::DbSubnetGroup => Placed::Rds(R::SubnetGroup),
+        Kind::DbParameterGroup => Placed::Rds(R::ParameterGroup),
+        Kind::DbInstance => Placed::Rds(R::Instance),
+        Kind::Alarm => Placed::Alarm,
+        Kind::DnsZone => Placed::Dns(D::Zone),
+        Kind::DnsRecord => Placed::Dns(D::Record),
+    }
+}
+
+impl Placed {
+    /// The service's endpoint name, for error messages.
+    fn service(self) -> &'static str {
+        match self {
+            Placed::Ec2(_) => "ec2",
+            Placed::Elb(_) => "elasticloadbalancing",
+            Placed::Rds(_) => "rds",
+            Placed::Alarm => "monitoring",
+            Placed::Dns(_) => "route53",
         }
-        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => Service::Rds,
-        Kind::Alarm => Service::CloudWatch,
-        Kind::DnsZone | Kind::DnsRecord => Service::Route53,
-        _ => Service::Ec2,
     }
 }
 
@@ -590,24 +619,25 @@ impl Mutator {
         attrs: &Attrs,
         inputs: &Inputs,
     ) -> Result<Created, AwsError> {
-        match service(address.kind) {
-            Service::Ec2 => self.ec2_create(address, attrs, inputs).await,
-            Service::Elb => self.elb_create(address, attrs).await,
-            Service::Rds => self.rds_create(address, attrs, inputs).await,
-            Service::CloudWatch => self.put_alarm(address, attrs).await,
-            Service::Route53 => self.dns_create(address, attrs).await,
+        match place(address.kind) {
+            Placed::Ec2(kind) => self.ec2_create(kind, address, attrs, inputs).await,
+            Placed::Elb(kind) => self.elb_create(kind, address, attrs).await,
+            Placed::Rds(kind) => self.rds_create(kind, address, attrs, inputs).await,
+            Placed::Alarm => self.put_alarm(address, attrs).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_create(address, attrs).await,
+            Placed::Dns(route53::DnsKind::Record) => self.record_create(address, attrs).await,
         }
     }
 
     /// What the stack owns at `address` in this region now, but for `known` ids.
     async fn find(&self, address: &Address, known: &[String]) -> Result<Vec<Observed>, AwsError> {
         let (stack, region) = (self.stack.as_str(), self.region.as_str());
-        let found = match service(address.kind) {
-            Service::Ec2 => ec2::discover(&self.ec2, stack, region).await?,
-            Service::Elb => elbv2::discover(&self.elb, stack, region).await?.0,
-            Service::Rds => rds::discover(&self.rds, stack, region).await?,
-            Service::CloudWatch => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
-            Service::Route53 => route53::discover(&self.route53, stack, region).await?.owned,
+        let found = match place(address.kind) {
+            Placed::Ec2(_) => ec2::discover(&self.ec2, stack, region).await?,
+            Placed::Elb(_) => elbv2::discover(&self.elb, stack, region).await?.0,
+            Placed::Rds(_) => rds::discover(&self.rds, stack, region).await?,
+            Placed::Alarm => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
+            Placed::Dns(_) => route53::discover(&self.route53, stack, region).await?.owned,
         };
         Ok(found
             .into_iter()
@@ -624,14 +654,11 @@ impl Mutator {
     }
 
     fn endpoint_of(&self, kind: Kind) -> String {
-        let service = match service(kind) {
-            Service::Ec2 => "ec2",
-            Service::Elb => "elasticloadbalancing",
-            Service::Rds => "rds",
-            Service::CloudWatch => "monitoring",
-            Service::Route53 => "route53",
-        };
-        endpoint(self.endpoint_url.as_deref(), service, &self.region)
+        endpoint(
+            self.endpoint_url.as_deref(),
+            place(kind).service(),
+            &self.region,
+        )
     }
 
     /// Makes the live resource match `attrs`, changing only what differs and
@@ -643,23 +670,27 @@ impl Mutator {
         ignore: &[String],
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        let result = match service(observed.address.kind) {
-            Service::Ec2 => self.ec2_update(observed, attrs, ignore).await,
-            Service::Elb => self.elb_update(observed, attrs, ignore).await,
-            Service::Rds => self.rds_update(observed, attrs, ignore, inputs).await,
-            Service::CloudWatch => self.alarm_update(observed, attrs, ignore).await,
-            Service::Route53 => self.dns_update(observed, attrs, ignore).await,
+        let result = match place(observed.address.kind) {
+            Placed::Ec2(kind) => self.ec2_update(kind, observed, attrs, ignore).await,
+            Placed::Elb(kind) => self.elb_update(kind, observed, attrs, ignore).await,
+            Placed::Rds(kind) => self.rds_update(kind, observed, attrs, ignore, inputs).await,
+            Placed::Alarm => self.alarm_update(observed, attrs, ignore).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, ignore).await,
+            Placed::Dns(route53::DnsKind::Record) => {
+                self.record_update(observed, attrs, ignore).await
+            }
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }
 
     pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
-        let result = match service(observed.address.kind) {
-            Service::Ec2 => self.ec2_delete(observed).await,
-            Service::Elb => self.elb_delete(observed).await,
-            Service::Rds => self.rds_delete(observed).await,
-            Service::CloudWatch => self.alarm_delete(observed).await,
-            Service::Route53 => self.dns_delete(observed).await,
+        let result = match place(observed.address.kind) {
+            Placed::Ec2(kind) => self.ec2_delete(kind, observed).await,
+            Placed::Elb(kind) => self.elb_delete(kind, observed).await,
+            Placed::Rds(kind) => self.rds_delete(kind, observed).await,
+            Placed::Alarm => self.alarm_delete(observed).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_delete(observed).await,
+            Placed::Dns(route53::DnsKind::Record) => self.record_delete(observed).await,
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),

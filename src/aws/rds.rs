@@ -26,6 +26,14 @@ fn name_of(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
 }
 
+/// The kinds RDS carries (`super::place`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RdsKind {
+    SubnetGroup,
+    ParameterGroup,
+    Instance,
+}
+
 /// At most 20 parameters go in one ModifyDBParameterGroup.
 const PARAMETER_BATCH: usize = 20;
 
@@ -337,14 +345,15 @@ pub fn final_snapshot_name(identifier: &str, now: std::time::SystemTime) -> Stri
 impl Mutator {
     pub(super) async fn rds_create(
         &self,
+        kind: RdsKind,
         address: &Address,
         attrs: &Attrs,
         inputs: &Inputs,
     ) -> Result<Created, AwsError> {
         let c = &self.rds;
         let tags = Some(rds_tags(self.tag_pairs(address, attrs)));
-        match address.kind {
-            Kind::DbParameterGroup => {
+        match kind {
+            RdsKind::ParameterGroup => {
                 let name = group_name(&self.stack, address);
                 let out = send_once!(
                     aws_sdk_rds,
@@ -370,7 +379,7 @@ impl Mutator {
                     live_id: arn,
                 })
             }
-            Kind::DbSubnetGroup => {
+            RdsKind::SubnetGroup => {
                 let name = group_name(&self.stack, address);
                 let out = send_once!(
                     aws_sdk_rds,
@@ -394,7 +403,7 @@ impl Mutator {
                     live_id: arn.to_string(),
                 })
             }
-            _ => {
+            RdsKind::Instance => {
                 let identifier = text(attrs, "identifier").unwrap_or_default();
                 let password = inputs.get("master_password").ok_or_else(|| {
                     AwsError::new(
@@ -446,6 +455,7 @@ impl Mutator {
 
     pub(super) async fn rds_update(
         &self,
+        kind: RdsKind,
         observed: &Observed,
         attrs: &Attrs,
         ignore: &[String],
@@ -462,8 +472,8 @@ impl Mutator {
             .or(observed.exports.get("identifier"))
             .cloned()
             .unwrap_or_default();
-        match observed.address.kind {
-            Kind::DbParameterGroup => {
+        match kind {
+            RdsKind::ParameterGroup => {
                 if differs("parameters") {
                     let was = observed
                         .attrs
@@ -474,7 +484,7 @@ impl Mutator {
                     self.set_parameters(&name, attrs, &was).await?;
                 }
             }
-            Kind::DbSubnetGroup => {
+            RdsKind::SubnetGroup => {
                 if differs("description") || differs("subnets") {
                     send!(
                         "ModifyDBSubnetGroup",
@@ -487,7 +497,7 @@ impl Mutator {
                     )?;
                 }
             }
-            _ => {
+            RdsKind::Instance => {
                 let when = |key: &str| differs(key);
                 let modify = c
                     .modify_db_instance()
@@ -569,7 +579,11 @@ impl Mutator {
         Ok(())
     }
 
-    pub(super) async fn rds_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+    pub(super) async fn rds_delete(
+        &self,
+        kind: RdsKind,
+        observed: &Observed,
+    ) -> Result<(), AwsError> {
         let c = &self.rds;
         let name = observed
             .exports
@@ -577,8 +591,8 @@ impl Mutator {
             .or(observed.exports.get("identifier"))
             .cloned()
             .unwrap_or_default();
-        match observed.address.kind {
-            Kind::DbParameterGroup => {
+        match kind {
+            RdsKind::ParameterGroup => {
                 super::retry_while(
                     || async {
                         send!(
@@ -592,7 +606,7 @@ impl Mutator {
                 )
                 .await
             }
-            Kind::DbSubnetGroup => {
+            RdsKind::SubnetGroup => {
                 super::retry_while(
                     || async {
                         send!(
@@ -606,7 +620,7 @@ impl Mutator {
                 )
                 .await
             }
-            _ => {
+            RdsKind::Instance => {
                 // A deliberate deletion always leaves a final snapshot.
                 let snapshot = final_snapshot_name(&name, std::time::SystemTime::now());
                 send!(

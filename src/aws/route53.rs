@@ -17,6 +17,13 @@ use aws_sdk_route53::Client;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::tags::{ADOPTED as ADOPTED_TAG, REGION as REGION_TAG};
+/// The kinds Route53 carries (`super::place`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DnsKind {
+    Zone,
+    Record,
+}
+
 /// How long the first record change of a zone waits for others to join its batch.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -368,27 +375,32 @@ impl Mutator {
             .collect()
     }
 
-    pub(super) async fn dns_create(
+    pub(super) async fn record_create(
         &self,
         address: &Address,
         attrs: &Attrs,
     ) -> Result<Created, AwsError> {
-        if address.kind == Kind::DnsRecord {
-            self.write_record(address, attrs).await?;
-            let live_id = format!(
-                "{}/{}/{}",
-                text(attrs, "zone"),
-                text(attrs, "name"),
-                text(attrs, "type")
-            );
-            return Ok(Created {
-                exports: BTreeMap::from([
-                    ("id".to_string(), live_id.clone()),
-                    ("name".to_string(), text(attrs, "name").to_string()),
-                ]),
-                live_id,
-            });
-        }
+        self.write_record(address, attrs).await?;
+        let live_id = format!(
+            "{}/{}/{}",
+            text(attrs, "zone"),
+            text(attrs, "name"),
+            text(attrs, "type")
+        );
+        Ok(Created {
+            exports: BTreeMap::from([
+                ("id".to_string(), live_id.clone()),
+                ("name".to_string(), text(attrs, "name").to_string()),
+            ]),
+            live_id,
+        })
+    }
+
+    pub(super) async fn zone_create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+    ) -> Result<Created, AwsError> {
         let name = text(attrs, "name");
         let c = &self.route53;
         // An existing public zone of that name is adopted, not duplicated.
@@ -539,22 +551,28 @@ impl Mutator {
         })
     }
 
-    pub(super) async fn dns_update(
+    pub(super) async fn record_update(
         &self,
         observed: &Observed,
         attrs: &Attrs,
         ignore: &[String],
     ) -> Result<(), AwsError> {
-        if observed.address.kind == Kind::DnsRecord {
-            let mut wanted = attrs.clone();
-            for i in ignore {
-                match observed.attrs.get(i) {
-                    Some(v) => wanted.insert(i.clone(), v.clone()),
-                    None => wanted.remove(i),
-                };
-            }
-            return self.write_record(&observed.address, &wanted).await;
+        let mut wanted = attrs.clone();
+        for i in ignore {
+            match observed.attrs.get(i) {
+                Some(v) => wanted.insert(i.clone(), v.clone()),
+                None => wanted.remove(i),
+            };
         }
+        self.write_record(&observed.address, &wanted).await
+    }
+
+    pub(super) async fn zone_update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        ignore: &[String],
+    ) -> Result<(), AwsError> {
         let (set, stale) = self.retagging(observed, attrs, ignore);
         let mut add: Vec<Tag> = set
             .into_iter()
@@ -576,42 +594,42 @@ impl Mutator {
         .map(drop)
     }
 
-    pub(super) async fn dns_delete(&self, observed: &Observed) -> Result<(), AwsError> {
-        let c = &self.route53;
-        if observed.address.kind == Kind::DnsRecord {
-            let h = |k: &str| {
-                observed
-                    .handles
-                    .get(k)
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            };
-            let (name, record_type) =
-                (text(&observed.attrs, "name"), text(&observed.attrs, "type"));
-            let alias = observed
+    pub(super) async fn record_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let h = |k: &str| {
+            observed
                 .handles
-                .contains_key("alias_dns")
-                .then(|| (h("alias_dns"), h("alias_zone")));
-            let values: Vec<String> = h("values").lines().map(str::to_string).collect();
-            let record = record_set(name, record_type, h("ttl").parse().ok(), &values, alias);
-            let marker = record_set(
-                &marker_name(record_type, name),
-                "TXT",
-                Some(300),
-                &[h("marker").to_string()],
-                None,
-            );
-            let zone = text(&observed.attrs, "zone");
-            return self
-                .change_records(
-                    zone,
-                    vec![
-                        change(ChangeAction::Delete, record),
-                        change(ChangeAction::Delete, marker),
-                    ],
-                )
-                .await;
-        }
+                .get(k)
+                .map(String::as_str)
+                .unwrap_or_default()
+        };
+        let (name, record_type) = (text(&observed.attrs, "name"), text(&observed.attrs, "type"));
+        let alias = observed
+            .handles
+            .contains_key("alias_dns")
+            .then(|| (h("alias_dns"), h("alias_zone")));
+        let values: Vec<String> = h("values").lines().map(str::to_string).collect();
+        let record = record_set(name, record_type, h("ttl").parse().ok(), &values, alias);
+        let marker = record_set(
+            &marker_name(record_type, name),
+            "TXT",
+            Some(300),
+            &[h("marker").to_string()],
+            None,
+        );
+        let zone = text(&observed.attrs, "zone");
+        return self
+            .change_records(
+                zone,
+                vec![
+                    change(ChangeAction::Delete, record),
+                    change(ChangeAction::Delete, marker),
+                ],
+            )
+            .await;
+    }
+
+    pub(super) async fn zone_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let c = &self.route53;
         if observed.handles.contains_key("adopted") {
             // It was there before reconcile: forget it, keep it.
             let ours = [

@@ -3,11 +3,13 @@
 //! account is the state, so a rerun does exactly the remaining work.
 
 use super::cloud::{Cloud, Mutate};
-use super::plan::Planned;
+use super::plan::{Planned, SavedPlan};
+use crate::aws::Aws;
 use crate::aws::{AwsError, ErrorClass, Progress};
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
 use crate::model::{Address, Observed, ReplaceOrder, Value};
+use crate::plan::Plan;
 use crate::plan::{Action, ResourceChange};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
@@ -15,6 +17,74 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
+
+/// What `reconcile apply` was asked.
+pub struct Request<'a> {
+    /// A plan saved by `plan --out`: applied only if a fresh plan equals it.
+    pub saved: Option<&'a SavedPlan>,
+    /// `--region`; empty for all of the stack's.
+    pub regions: Vec<String>,
+    /// How long to wait for another run's lock.
+    pub lock_timeout: std::time::Duration,
+    pub settings: Settings,
+}
+
+/// `reconcile apply`: holding the stack's lock (taken before reading, so that
+/// a second run plans only once the first is done), plans, lets `review` see
+/// the plan (print it, ask for confirmation), refuses a plan that would lose
+/// a protected resource, checks that apply has its inputs, and applies.
+pub async fn converge(
+    aws: &Aws,
+    stack: &mut Stack,
+    request: Request<'_>,
+    review: impl AsyncFnOnce(&Plan) -> anyhow::Result<()>,
+) -> anyhow::Result<Report> {
+    // The stack's regions of this run; a region the stack was removed from is
+    // only pruned, and not locked.
+    let lock_regions: Vec<String> = stack
+        .regions
+        .iter()
+        .filter(|r| request.regions.is_empty() || request.regions.contains(r))
+        .cloned()
+        .collect();
+    let name = stack.name.clone();
+    let settings = &request.settings;
+    let work = async {
+        let planned = super::plan::run(aws, stack, &request.regions).await?;
+        if let Some(saved) = request.saved {
+            saved.check_current(&planned.plan)?;
+        }
+        review(&planned.plan).await?;
+        super::plan::refuse(&planned.plan)?;
+        if !planned.plan.has_changes() {
+            return Ok(Report {
+                stack: stack.name.clone(),
+                entries: vec![],
+            });
+        }
+        preflight(stack, &planned).map_err(anyhow::Error::msg)?;
+        Ok(run(aws, stack, &planned, settings).await)
+    };
+    super::lock::holding(
+        aws,
+        &name,
+        &lock_regions,
+        "apply",
+        request.lock_timeout,
+        &settings.progress,
+        work,
+    )
+    .await
+}
+
+/// `apply --json`: the report, and the AWS calls it took.
+#[derive(Serialize)]
+pub struct ApplyReport<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
+    pub aws_calls: BTreeMap<String, u64>,
+    pub aws_operations: BTreeMap<String, u64>,
+}
 
 pub struct Settings {
     pub parallelism: usize,

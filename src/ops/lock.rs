@@ -218,6 +218,23 @@ async fn give_back(aws: &Aws, stack: &str, regions: &[String], token: &str) {
     }
 }
 
+/// Runs `work` holding the lock of `stack` in `regions`, interruptible
+/// (`super::interruptible`); the lock is given back however it ends.
+pub async fn holding<T>(
+    aws: &Aws,
+    stack: &str,
+    regions: &[String],
+    operation: &str,
+    wait: Duration,
+    progress: &Progress,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let lock = acquire(aws, stack, regions, operation, wait, progress).await?;
+    let result = super::interruptible(work).await;
+    lock.release().await;
+    result
+}
+
 impl StackLock {
     /// Gives the lock back in every region where it is still this run's.
     pub async fn release(self) {

@@ -12,6 +12,27 @@ use anyhow::{bail, Context, Result};
 use cloud::Discover;
 use std::collections::BTreeMap;
 
+/// Runs `work` until it ends or the process is told to stop (Ctrl-C, SIGTERM):
+/// then it is dropped (steps under way are abandoned) and an error says so.
+pub async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => bail!(INTERRUPTED),
+        _ = terminate => bail!(INTERRUPTED),
+    }
+}
+
+const INTERRUPTED: &str = "interrupted: steps under way were abandoned and the lock released. \
+    Nothing was rolled back; `reconcile plan` shows what remains.";
+
 /// The regions a command works on: `--region` flags (which must be the stack's), or all.
 pub fn select_regions(stack: &Stack, requested: &[String]) -> Result<Vec<String>> {
     if requested.is_empty() {

@@ -71,6 +71,15 @@ async fn regions_to_plan(
     Ok(regions)
 }
 
+/// Protected resources a plan would lose: reported, and the plan refused.
+pub fn refuse(plan: &Plan) -> Result<()> {
+    let refusals = plan.refusals();
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    bail!("this plan is refused:\n{}", refusals.join("\n"))
+}
+
 /// The `--json` form of a plan.
 #[derive(Serialize)]
 pub struct PlanReport<'a> {

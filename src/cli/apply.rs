@@ -1,0 +1,111 @@
+//! `reconcile apply`: converge a stack file, or apply a saved plan exactly.
+
+use super::{confirm, duration_or_zero, Output};
+use crate::aws::{Aws, Connection};
+use crate::ops::apply::{self, Request};
+use crate::ops::plan::SavedPlan;
+use crate::plan::render::render;
+use crate::stack::{self, Stack};
+use crate::ExitStatus;
+use anyhow::{bail, Result};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub(super) struct ApplyArgs {
+    /// A stack file, or a plan saved with `plan --out`.
+    target: PathBuf,
+    /// Only these regions of the stack (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Do not ask for confirmation (needed without a terminal, as in CI).
+    #[arg(long)]
+    auto_approve: bool,
+    /// How many changes run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    parallelism: u16,
+    /// Version label recorded on changed resources; overrides the stack's `version`.
+    #[arg(long)]
+    version_label: Option<String>,
+    /// Print the apply report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Report how many AWS calls were made, per service.
+    #[arg(long)]
+    stats: bool,
+    /// How long to wait for another run of the same stack to finish (0s: fail at once).
+    #[arg(long, default_value = "0s", value_parser = duration_or_zero, value_name = "DURATION")]
+    lock_timeout: Duration,
+}
+
+fn is_saved_plan(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+pub(super) async fn run(
+    args: ApplyArgs,
+    connection: &Connection,
+    output: &Output,
+) -> Result<ExitStatus> {
+    let saved = if is_saved_plan(&args.target) {
+        Some(SavedPlan::read(&args.target)?)
+    } else {
+        None
+    };
+    let mut stack: Stack = match &saved {
+        Some(saved) => saved.stack()?,
+        None => stack::load(&args.target)?,
+    };
+    let regions = match &saved {
+        Some(saved) if !args.regions.is_empty() => {
+            bail!(
+                "--region cannot narrow a saved plan; it covers {}",
+                saved.regions.join(", ")
+            )
+        }
+        Some(saved) => saved.regions.clone(),
+        None => args.regions.clone(),
+    };
+    let aws = Aws::connect(connection).await;
+    let request = Request {
+        saved: saved.as_ref(),
+        regions,
+        lock_timeout: args.lock_timeout,
+        settings: apply::Settings {
+            parallelism: usize::from(args.parallelism),
+            version: args.version_label.clone().or_else(|| stack.version.clone()),
+            progress: output.progress_sink(),
+        },
+    };
+    // A saved plan was reviewed when it was made, as with Terraform.
+    let ask = saved.is_none() && !args.auto_approve;
+    let review = async |plan: &crate::plan::Plan| {
+        if !args.json {
+            print!("{}", render(plan, output.style));
+        }
+        if ask && plan.has_changes() && plan.refusals().is_empty() {
+            confirm().await?;
+        }
+        Ok(())
+    };
+    let report = apply::converge(&aws, &mut stack, request, review).await?;
+    if args.json {
+        let json = apply::ApplyReport {
+            report: &report,
+            aws_calls: aws.calls.snapshot(),
+            aws_operations: aws.calls.operations(),
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else if !report.entries.is_empty() {
+        print!("{}", report.render());
+    }
+    if args.stats {
+        output.stats(&aws);
+    }
+    Ok(if report.failed() {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Success
+    })
+}

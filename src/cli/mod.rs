@@ -1,0 +1,195 @@
+//! The command line: global flags and output settings here, one file per
+//! command, each of which parses its flags, loads the stack, calls one
+//! operation (`crate::ops`) and hands its result to one printer.
+
+mod apply;
+mod plan;
+mod unlock;
+
+use crate::aws::{self, Aws, Connection, Progress};
+use crate::plan::render::Style;
+use crate::ExitStatus;
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for `plan --detailed-exitcode`, no changes
+  1  error, including a plan that would delete or replace a protected resource,
+     a usage error (an unknown flag, a missing argument), an apply refused
+     because another run holds the stack's lock, and an interrupted apply
+  2  `plan --detailed-exitcode` found changes";
+
+#[derive(Parser, Debug)]
+#[command(name = "reconcile", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Send every AWS call to this endpoint (a local emulator); AWS's own
+    /// endpoints when not given.
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    endpoint_url: Option<String>,
+    /// The AWS profile to use (otherwise aws-config's default chain).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// More logging (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors and results: no progress lines.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Colour in the output: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// How long one attempt of one AWS call may take (an operation with its
+    /// retries gets four times that), e.g. 30s.
+    #[arg(long, global = true, env = "RECONCILE_CALL_TIMEOUT", default_value = "30s", value_parser = duration, value_name = "DURATION")]
+    call_timeout: Duration,
+    /// How long apply waits for AWS to finish one resource (an RDS instance
+    /// becoming available), e.g. 1h.
+    #[arg(long, global = true, env = "RECONCILE_WAIT_TIMEOUT", default_value = "1h", value_parser = duration, value_name = "DURATION")]
+    wait_timeout: Duration,
+}
+
+/// A duration as people write it: 90s, 5m, 1h30m.
+fn duration(text: &str) -> Result<Duration, String> {
+    let parsed =
+        humantime::parse_duration(text).map_err(|e| format!("{e} (write it as 30s, 5m or 1h)"))?;
+    if parsed.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(parsed)
+}
+
+/// A duration that may be zero (`--lock-timeout 0s`: do not wait).
+fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write it as 0s, 30s or 5m)"))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what apply would change, reading the live resources.
+    Plan(plan::PlanArgs),
+    /// Make the live resources match the stack file, or apply a saved plan.
+    Apply(apply::ApplyArgs),
+    /// Break a stack's lock left by a run that is gone.
+    Unlock(unlock::UnlockArgs),
+}
+
+pub fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        // aws-config warns about every credential provider it tries; the error says enough.
+        (false, 0) => "warn,aws_config=error",
+        (false, 1) => "info,aws=warn",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Resolved output settings: the "high-level" form of the raw flags.
+struct Output {
+    style: Style,
+    quiet: bool,
+}
+
+impl Output {
+    fn new(cli: &Cli) -> Output {
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+            }
+        };
+        Output {
+            style: Style { color },
+            quiet: cli.quiet,
+        }
+    }
+
+    fn progress(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Where an operation sends its progress lines: stderr, unless quiet.
+    fn progress_sink(&self) -> Progress {
+        let quiet = self.quiet;
+        Arc::new(move |line| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        })
+    }
+
+    fn stats(&self, aws: &Aws) {
+        let calls = aws.calls.snapshot();
+        let total: u64 = calls.values().sum();
+        let per: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!("AWS calls: {total} ({})", per.join(", "));
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitStatus> {
+    let output = Output::new(&cli);
+    let connection = Connection {
+        endpoint_url: cli.endpoint_url.clone(),
+        profile: cli.profile.clone(),
+        call_timeout: cli.call_timeout,
+        wait_timeout: cli.wait_timeout,
+    };
+    aws::check_profile(&connection).map_err(anyhow::Error::msg)?;
+    match cli.command {
+        Command::Plan(args) => plan::run(args, &connection, &output).await,
+        Command::Apply(args) => apply::run(args, &connection, &output).await,
+        Command::Unlock(args) => unlock::run(args, &connection, &output).await,
+    }
+}
+
+async fn confirm() -> Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal. \
+             Pass --auto-approve (as in CI), or save a plan with `plan --out` and apply that file."
+        );
+    }
+    eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    // Read off the runtime, so that Ctrl-C at the prompt interrupts (and
+    // releases the lock) instead of waiting for Enter.
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer).map(|_| answer)
+    })
+    .await??;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled; nothing was changed");
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `reconcile plan`: what apply would change, as text, JSON or a saved plan.
+
+use super::Output;
+use crate::aws::{Aws, Connection};
+use crate::ops::{self, plan::PlanReport, plan::Planned, plan::SavedPlan};
+use crate::plan::render::render;
+use crate::stack;
+use crate::ExitStatus;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub(super) struct PlanArgs {
+    /// The stack file.
+    stack: PathBuf,
+    /// Only these regions of the stack (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Save the plan, to apply exactly it later with `reconcile apply PLAN.json`.
+    #[arg(long, value_name = "PLAN.json")]
+    out: Option<PathBuf>,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Report how many AWS calls were made, per service.
+    #[arg(long)]
+    stats: bool,
+}
+
+pub(super) async fn run(
+    args: PlanArgs,
+    connection: &Connection,
+    output: &Output,
+) -> Result<ExitStatus> {
+    let mut stack = stack::load(&args.stack)?;
+    let aws = Aws::connect(connection).await;
+    let Planned { plan, .. } = ops::plan::run(&aws, &mut stack, &args.regions).await?;
+    if args.json {
+        let report = PlanReport {
+            plan: &plan,
+            summary: plan.summary(),
+            refusals: plan.refusals(),
+            aws_calls: aws.calls.snapshot(),
+            aws_operations: aws.calls.operations(),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&plan, output.style));
+    }
+    if args.stats {
+        output.stats(&aws);
+    }
+    ops::plan::refuse(&plan)?;
+    if let Some(out) = &args.out {
+        let saved = serde_json::to_string_pretty(&SavedPlan::new(&stack, &plan)?)?;
+        std::fs::write(out, saved).with_context(|| format!("writing {}", out.display()))?;
+        output.progress(&format!(
+            "Saved the plan to {0}. Apply exactly this plan with: reconcile apply {0}",
+            out.display()
+        ));
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
