@@ -9,6 +9,8 @@ mod model;
 mod ops;
 mod plan;
 mod stack;
+#[cfg(test)]
+mod testing;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 
 use super::{int, observed, AwsError, Created, Mutator};
 use crate::model::shapes::threshold_text;
-use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
+use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_cloudwatch::Client;
 use std::collections::BTreeMap;
@@ -167,22 +167,18 @@ impl Mutator {
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> Result<(), AwsError> {
-        let mut wanted = attrs.clone();
-        for i in ignore {
-            if let Some(v) = observed.attrs.get(i) {
-                wanted.insert(i.clone(), v.clone());
-            }
-        }
-        let settings_differ = wanted
-            .iter()
-            .any(|(k, v)| k != "tags" && k != "protect" && observed.attrs.get(k) != Some(v));
+        let settings_differ = attrs
+            .keys()
+            .chain(observed.attrs.keys())
+            .any(|k| k != "tags" && k != "protect" && changed.contains(k));
         if settings_differ {
+            let wanted = changed.merged(attrs, &observed.attrs);
             self.put_alarm(&observed.address, &wanted).await?;
         }
         let arn = observed.exports.get("arn").cloned().unwrap_or_default();
-        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let (set, stale) = self.retagging(observed, attrs, changed);
         let set = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())

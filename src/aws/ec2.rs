@@ -5,7 +5,7 @@
 use super::{retry_while, AwsError, Created, Mutator};
 use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
 use crate::model::tags::USER_DATA as USER_DATA_TAG;
-use crate::model::{Address, Attrs, Inputs, Kind, Observed, Value, STACK_TAG};
+use crate::model::{Address, Attrs, Changed, Inputs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
@@ -674,19 +674,16 @@ impl Mutator {
         attrs
     }
 
-    /// Makes the live resource match `attrs`, changing only what differs and
-    /// leaving `ignore`d attributes alone.
+    /// Makes the live resource match `attrs` in the attributes the plan found `changed`.
     pub(super) async fn ec2_update(
         &self,
         kind: Ec2Kind,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> Result<(), AwsError> {
         let id = observed.live_id.as_str();
-        let differs = |key: &str| {
-            !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
-        };
+        let differs = |key: &str| changed.contains(key);
         match kind {
             Ec2Kind::Vpc => {}
             Ec2Kind::Subnet => {
@@ -758,17 +755,17 @@ impl Mutator {
                 }
             }
         }
-        self.retag(observed, attrs, ignore).await
+        self.retag(observed, attrs, changed).await
     }
 
     async fn retag(
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> Result<(), AwsError> {
         let id = observed.live_id.as_str();
-        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let (set, stale) = self.retagging(observed, attrs, changed);
         let set = set.iter().map(|(k, v)| tag(k, v)).collect();
         send!(
             "CreateTags",

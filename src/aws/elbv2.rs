@@ -6,7 +6,7 @@
 
 use super::{ids, int, observed, retry_while, AwsError, Created, Mutator};
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
-use crate::model::{Address, Attrs, Kind, Observed, Value, STACK_TAG};
+use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
@@ -762,13 +762,11 @@ impl Mutator {
         kind: ElbKind,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> Result<(), AwsError> {
         let c = &self.elb;
         let arn = observed.live_id.as_str();
-        let differs = |key: &str| {
-            !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
-        };
+        let differs = |key: &str| changed.contains(key);
         match kind {
             ElbKind::LoadBalancer => {
                 if differs("subnets") {
@@ -846,7 +844,7 @@ impl Mutator {
                 }
             }
         }
-        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let (set, stale) = self.retagging(observed, attrs, changed);
         send!(
             "AddTags",
             c.add_tags()

@@ -54,8 +54,8 @@ pub use error::{AwsError, ErrorClass};
 
 use crate::model::tags::USER_DATA as USER_DATA_TAG;
 use crate::model::{
-    Address, Attrs, Inputs, Kind, LiveRegion, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
-    VERSION_TAG,
+    Address, Attrs, Changed, Inputs, Kind, LiveRegion, Observed, Value, ID_TAG, PROTECT_TAG,
+    STACK_TAG, VERSION_TAG,
 };
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -587,7 +587,13 @@ impl Mutator {
                         "{address} ({}): {} did not answer cleanly, but created {}: adopted",
                         self.region, failure.operation, observed.live_id
                     ));
-                    self.update(&observed, attrs, &[], inputs).await?;
+                    self.update(
+                        &observed,
+                        attrs,
+                        &Changed::between(attrs, &observed.attrs),
+                        inputs,
+                    )
+                    .await?;
                     return Ok(Created {
                         live_id: observed.live_id,
                         exports: observed.exports,
@@ -661,23 +667,26 @@ impl Mutator {
         )
     }
 
-    /// Makes the live resource match `attrs`, changing only what differs and
-    /// leaving `ignore`d attributes alone.
+    /// Makes the live resource match `attrs` in the attributes the plan found
+    /// `changed`, and nothing else.
     pub async fn update(
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let result = match place(observed.address.kind) {
-            Placed::Ec2(kind) => self.ec2_update(kind, observed, attrs, ignore).await,
-            Placed::Elb(kind) => self.elb_update(kind, observed, attrs, ignore).await,
-            Placed::Rds(kind) => self.rds_update(kind, observed, attrs, ignore, inputs).await,
-            Placed::Alarm => self.alarm_update(observed, attrs, ignore).await,
-            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, ignore).await,
+            Placed::Ec2(kind) => self.ec2_update(kind, observed, attrs, changed).await,
+            Placed::Elb(kind) => self.elb_update(kind, observed, attrs, changed).await,
+            Placed::Rds(kind) => {
+                self.rds_update(kind, observed, attrs, changed, inputs)
+                    .await
+            }
+            Placed::Alarm => self.alarm_update(observed, attrs, changed).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, changed).await,
             Placed::Dns(route53::DnsKind::Record) => {
-                self.record_update(observed, attrs, ignore).await
+                self.record_update(observed, attrs, changed).await
             }
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
@@ -727,9 +736,9 @@ impl Mutator {
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> (Vec<(String, String)>, Vec<String>) {
-        let ignored = |a: &str| ignore.iter().any(|i| i == a);
+        let ignored = |a: &str| !changed.contains(a);
         let mut wanted = if ignored("tags") {
             observed.attrs.clone()
         } else {

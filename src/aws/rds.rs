@@ -4,7 +4,7 @@
 
 use super::{flag, ids, int, observed, AwsError, Created, ErrorClass, Mutator};
 use crate::model::{
-    rds_group_name as group_name, Address, Attrs, Inputs, Kind, Observed, Value, PENDING,
+    rds_group_name as group_name, Address, Attrs, Changed, Inputs, Kind, Observed, Value, PENDING,
 };
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
@@ -458,13 +458,11 @@ impl Mutator {
         kind: RdsKind,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let c = &self.rds;
-        let differs = |key: &str| {
-            !ignore.iter().any(|i| i == key) && attrs.get(key) != observed.attrs.get(key)
-        };
+        let differs = |key: &str| changed.contains(key);
         let arn = observed.live_id.as_str();
         let name = observed
             .exports
@@ -561,7 +559,7 @@ impl Mutator {
                 }
             }
         }
-        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let (set, stale) = self.retagging(observed, attrs, changed);
         send!(
             "AddTagsToResource",
             c.add_tags_to_resource()

@@ -8,7 +8,9 @@
 //! this stack are never touched.
 
 use super::{AwsError, Created, ErrorClass, Mutator};
-use crate::model::{txt, Address, Attrs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG};
+use crate::model::{
+    txt, Address, Attrs, Changed, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
+};
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, ResourceRecord, ResourceRecordSet,
     RrType, Tag, TagResourceType,
@@ -555,15 +557,9 @@ impl Mutator {
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> Result<(), AwsError> {
-        let mut wanted = attrs.clone();
-        for i in ignore {
-            match observed.attrs.get(i) {
-                Some(v) => wanted.insert(i.clone(), v.clone()),
-                None => wanted.remove(i),
-            };
-        }
+        let wanted = changed.merged(attrs, &observed.attrs);
         self.write_record(&observed.address, &wanted).await
     }
 
@@ -571,9 +567,9 @@ impl Mutator {
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
     ) -> Result<(), AwsError> {
-        let (set, stale) = self.retagging(observed, attrs, ignore);
+        let (set, stale) = self.retagging(observed, attrs, changed);
         let mut add: Vec<Tag> = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())

@@ -6,10 +6,54 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 pub mod probe;
+pub mod schema;
 pub mod shapes;
 pub mod tags;
 
 pub use tags::{ID as ID_TAG, PROTECT as PROTECT_TAG, STACK as STACK_TAG, VERSION as VERSION_TAG};
+
+/// The attributes an update changes: those the plan found different, less
+/// what `ignore_changes` leaves alone. Mutators act on these and nothing else.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changed(std::collections::BTreeSet<String>);
+
+impl Changed {
+    pub fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Changed {
+        Changed(names.into_iter().map(Into::into).collect())
+    }
+
+    /// Every attribute of `wanted` that `observed` does not already have: for
+    /// an update made without a plan (a create's lost answer, adopted).
+    pub fn between(wanted: &Attrs, observed: &Attrs) -> Changed {
+        Changed::new(
+            wanted
+                .iter()
+                .filter(|(k, v)| observed.get(*k) != Some(*v))
+                .map(|(k, _)| k.clone()),
+        )
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains(name)
+    }
+
+    /// What to write where an API replaces the whole resource (an alarm, a
+    /// record set): `wanted` for the changed attributes, the live value for
+    /// the others.
+    pub fn merged(&self, wanted: &Attrs, observed: &Attrs) -> Attrs {
+        let mut out = wanted.clone();
+        for k in wanted.keys().chain(observed.keys()) {
+            if self.contains(k) {
+                continue;
+            }
+            match observed.get(k) {
+                Some(v) => out.insert(k.clone(), v.clone()),
+                None => out.remove(k),
+            };
+        }
+        out
+    }
+}
 
 /// A resource kind reconcile manages. The order is the order of discovery output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -65,24 +109,7 @@ impl Kind {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Vpc => "vpc",
-            Kind::Subnet => "subnet",
-            Kind::InternetGateway => "internet_gateway",
-            Kind::RouteTable => "route_table",
-            Kind::SecurityGroup => "security_group",
-            Kind::LoadBalancer => "load_balancer",
-            Kind::TargetGroup => "target_group",
-            Kind::Listener => "listener",
-            Kind::ListenerRule => "listener_rule",
-            Kind::Instance => "instance",
-            Kind::DbSubnetGroup => "db_subnet_group",
-            Kind::DbParameterGroup => "db_parameter_group",
-            Kind::DbInstance => "db_instance",
-            Kind::Alarm => "alarm",
-            Kind::DnsZone => "dns_zone",
-            Kind::DnsRecord => "dns_record",
-        }
+        self.schema().name
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
@@ -91,241 +118,51 @@ impl Kind {
 
     /// Whether `s` looks like a live id (or ARN) of this kind, as a stack file may name one.
     pub fn is_live_id(self, s: &str) -> bool {
-        let hex_after = |prefix: &str| {
-            s.strip_prefix(prefix)
-                .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
-        };
-        let elb_arn = |resource: &str| {
-            s.starts_with("arn:aws") && s.contains(":elasticloadbalancing:") && s.contains(resource)
-        };
-        match self {
-            Kind::Vpc => hex_after("vpc-"),
-            Kind::Subnet => hex_after("subnet-"),
-            Kind::InternetGateway => hex_after("igw-"),
-            Kind::RouteTable => hex_after("rtb-"),
-            Kind::SecurityGroup => hex_after("sg-"),
-            Kind::Instance => hex_after("i-"),
-            Kind::LoadBalancer => elb_arn(":loadbalancer/app/"),
-            Kind::TargetGroup => elb_arn(":targetgroup/"),
-            Kind::Listener => elb_arn(":listener/app/"),
-            Kind::ListenerRule => elb_arn(":listener-rule/app/"),
-            // Named by the stack; nothing outside it is referenced by id.
-            Kind::DbSubnetGroup
-            | Kind::DbParameterGroup
-            | Kind::DbInstance
-            | Kind::Alarm
-            | Kind::DnsRecord => false,
-            Kind::DnsZone => s.starts_with('Z') && s.chars().all(|c| c.is_ascii_alphanumeric()),
-        }
+        self.schema().live_id.matches(s)
     }
 
     /// Attributes a `${kind.name.attr}` interpolation may read.
     pub fn exports(self) -> &'static [&'static str] {
-        match self {
-            Kind::Vpc => &["id", "arn", "cidr"],
-            Kind::Subnet => &["id", "arn", "cidr", "zone"],
-            Kind::InternetGateway => &["id", "arn"],
-            Kind::RouteTable => &["id"],
-            Kind::SecurityGroup => &["id", "arn", "name"],
-            Kind::LoadBalancer => &["id", "arn", "arn_suffix", "name", "dns_name", "zone_id"],
-            Kind::TargetGroup => &["id", "arn", "arn_suffix", "name"],
-            Kind::Listener | Kind::ListenerRule => &["id", "arn"],
-            Kind::Instance => &["id", "private_ip"],
-            Kind::DbSubnetGroup | Kind::DbParameterGroup => &["id", "arn", "name"],
-            Kind::DbInstance => &["id", "arn", "identifier", "endpoint", "port"],
-            Kind::Alarm => &["id", "arn", "name"],
-            Kind::DnsZone => &["id", "name"],
-            Kind::DnsRecord => &["id", "name"],
-        }
+        self.schema().exports
     }
 
     /// Attributes diffed for this kind; `ignore_changes` may name any of them.
     pub fn attributes(self) -> &'static [&'static str] {
-        match self {
-            Kind::Vpc => &["cidr", "tags", "protect"],
-            Kind::Subnet => &[
-                "vpc",
-                "cidr",
-                "zone",
-                "map_public_ip_on_launch",
-                "tags",
-                "protect",
-            ],
-            Kind::InternetGateway => &["vpc", "tags", "protect"],
-            Kind::RouteTable => &["vpc", "routes", "subnets", "tags", "protect"],
-            Kind::SecurityGroup => &[
-                "vpc",
-                "name",
-                "description",
-                "ingress",
-                "egress",
-                "tags",
-                "protect",
-            ],
-            Kind::LoadBalancer => &[
-                "scheme",
-                "subnets",
-                "security_groups",
-                "idle_timeout",
-                "attributes",
-                "tags",
-                "protect",
-            ],
-            Kind::TargetGroup => &[
-                "vpc",
-                "protocol",
-                "port",
-                "target_type",
-                "health_check",
-                "tags",
-                "protect",
-            ],
-            Kind::Listener => &[
-                "load_balancer",
-                "port",
-                "protocol",
-                "certificate",
-                "default_action",
-                "tags",
-                "protect",
-            ],
-            Kind::ListenerRule => &[
-                "listener",
-                "priority",
-                "conditions",
-                "action",
-                "tags",
-                "protect",
-            ],
-            Kind::Instance => &[
-                "ami",
-                "instance_type",
-                "subnet",
-                "security_groups",
-                "user_data",
-                "target_groups",
-                "tags",
-                "protect",
-            ],
-            Kind::DbSubnetGroup => &["description", "subnets", "tags", "protect"],
-            Kind::DbParameterGroup => &["family", "description", "parameters", "tags", "protect"],
-            Kind::DbInstance => &[
-                "identifier",
-                "engine",
-                "engine_version",
-                "instance_class",
-                "allocated_storage",
-                "storage_type",
-                "subnet_group",
-                "parameter_group",
-                "security_groups",
-                "multi_az",
-                "backup_retention_days",
-                "deletion_protection",
-                "publicly_accessible",
-                "master_username",
-                "tags",
-                "protect",
-            ],
-            Kind::Alarm => &[
-                "namespace",
-                "metric",
-                "dimensions",
-                "statistic",
-                "period",
-                "evaluation_periods",
-                "threshold",
-                "comparison",
-                "treat_missing_data",
-                "description",
-                "tags",
-                "protect",
-            ],
-            Kind::DnsZone => &["name", "home", "tags", "protect"],
-            Kind::DnsRecord => &[
-                "zone", "name", "type", "ttl", "values", "alias", "home", "protect",
-            ],
-        }
+        self.schema().attributes
     }
 
     /// Attributes AWS cannot change in place: a change replaces the resource.
     pub fn forces_replacement(self, attr: &str) -> bool {
-        let fixed: &[&str] = match self {
-            Kind::Vpc => &["cidr"],
-            Kind::Subnet => &["vpc", "cidr", "zone"],
-            Kind::InternetGateway => &[],
-            Kind::RouteTable => &["vpc"],
-            Kind::SecurityGroup => &["vpc", "name", "description"],
-            Kind::LoadBalancer => &["scheme"],
-            Kind::TargetGroup => &["vpc", "protocol", "port", "target_type"],
-            Kind::Listener => &["load_balancer"],
-            Kind::ListenerRule => &["listener"],
-            Kind::Instance => &["ami", "instance_type", "subnet", "user_data"],
-            Kind::DbSubnetGroup | Kind::Alarm => &[],
-            Kind::DbParameterGroup => &["family", "description"],
-            Kind::DnsZone => &["name"],
-            Kind::DnsRecord => &["zone", "name", "type"],
-            Kind::DbInstance => &["identifier", "engine", "master_username", "subnet_group"],
-        };
-        fixed.contains(&attr)
+        self.schema().forces_replacement.contains(&attr)
     }
 
     /// What a change of `attr` does to a running resource, where AWS documents it.
     pub fn change_note(self, attr: &str) -> Option<&'static str> {
-        match (self, attr) {
-            (Kind::DbInstance, "instance_class") => Some("downtime: the instance restarts"),
-            (Kind::DbInstance, "engine_version") => {
-                Some("downtime: the upgrade restarts the instance")
-            }
-            (Kind::DbInstance, "multi_az") => Some("no downtime; I/O may pause briefly"),
-            (Kind::DbInstance, "allocated_storage" | "storage_type") => {
-                Some("no downtime; storage optimisation may take hours")
-            }
-            (Kind::DbInstance, "parameter_group") => Some("takes effect when the instance reboots"),
-            (Kind::DbParameterGroup, "parameters") => {
-                Some("applied at each instance's next reboot (pending-reboot)")
-            }
-            (Kind::DbInstance, "backup_retention_days") => {
-                Some("a change to or from 0 restarts the instance")
-            }
-            _ => None,
-        }
+        let notes = self.schema().notes;
+        notes
+            .iter()
+            .find(|(a, _)| *a == attr)
+            .map(|(_, note)| *note)
     }
 
     pub fn replace_order(self) -> ReplaceOrder {
-        match self {
-            Kind::LoadBalancer | Kind::TargetGroup | Kind::Instance => ReplaceOrder::CreateFirst,
-            _ => ReplaceOrder::DeleteFirst,
-        }
+        self.schema().replace_order
     }
 
     /// Attributes AWS chooses when the stack leaves them out; compared only when set.
     pub fn compared_only_when_set(self, attr: &str) -> bool {
-        matches!(
-            (self, attr),
-            (
-                Kind::DbInstance,
-                "engine_version" | "storage_type" | "parameter_group" | "security_groups"
-            )
-        )
+        self.schema().compared_only_when_set.contains(&attr)
     }
 
-    /// Map attributes compared on the keys the stack sets only: AWS reports many
-    /// more (load balancer attributes) than a stack cares to pin.
+    /// Map attributes compared on the keys the stack sets only.
     pub fn partial_map(self, attr: &str) -> bool {
-        matches!((self, attr), (Kind::LoadBalancer, "attributes"))
+        self.schema().partial_maps.contains(&attr)
     }
 
-    /// Attributes whose reference pins this resource to its target: when the
-    /// target is replaced, the old one cannot be deleted while this one holds on
-    /// (an attached gateway, a rule naming a group), so this one is replaced too.
-    /// Other references (route table associations, routes) are re-pointed in place.
+    /// Attributes whose reference pins this resource to its target, so that
+    /// it is replaced with its target (`schema::Schema::binds`).
     pub fn binds_to_reference(self, attr: &str) -> bool {
-        self.forces_replacement(attr)
-            || matches!(
-                (self, attr),
-                (Kind::InternetGateway, "vpc") | (Kind::SecurityGroup, "ingress" | "egress")
-            )
+        self.forces_replacement(attr) || self.schema().binds.contains(&attr)
     }
 }
 

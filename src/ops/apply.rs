@@ -8,7 +8,7 @@ use crate::aws::Aws;
 use crate::aws::{AwsError, ErrorClass, Progress};
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
-use crate::model::{Address, Observed, ReplaceOrder, Value};
+use crate::model::{Address, Changed, Observed, ReplaceOrder, Value};
 use crate::plan::Plan;
 use crate::plan::{Action, ResourceChange};
 use crate::stack::spec::Reference;
@@ -580,24 +580,23 @@ async fn execute(
             known: observed_ids,
         };
         let mut attrs = desired::attrs(stack, resource, &c.region, &resolver);
-        // The same adjustments a plan makes, on live ids: live blue-green colours
-        // stay (also on what replaces the listener or rule that carried them, and
-        // on the replacement of a colour), partially compared maps are compared
-        // on the stack's keys.
-        if let Some(o) = &observed {
-            desired::keep_live_colours(
+        // The same adjustments a plan makes, on live ids (also for the create
+        // of a replacement: the live colours of what it replaces carry over).
+        let comparable = observed.as_ref().map(|o| {
+            desired::against_live(
                 stack,
                 resource,
                 &mut attrs,
                 &o.attrs,
                 &as_observed,
                 &resolver,
-            );
-        }
+            )
+        });
         let observed = observed
+            .zip(comparable)
             .filter(|_| step.kind == StepKind::Update)
-            .map(|mut o| {
-                o.attrs = desired::comparable(o.address.kind, &attrs, &o.attrs);
+            .map(|(mut o, comparable)| {
+                o.attrs = comparable;
                 o
             });
         (attrs, observed)
@@ -630,7 +629,7 @@ async fn execute(
         .update(
             &observed,
             &attrs,
-            &resource.ignored(),
+            &Changed::new(c.attributes.iter().map(|a| a.name.as_str())),
             &desired::inputs(resource),
         )
         .await?;
@@ -639,4 +638,159 @@ async fn execute(
 
 fn no_longer_known() -> StepError {
     StepError::Missing("the live resource is no longer known".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LiveRegion;
+    use crate::testing::{self, applied, live_mut, DEMO};
+
+    const REGION: &str = "us-west-2";
+
+    fn planned(stack: &Stack, live: LiveRegion) -> Planned {
+        let live = BTreeMap::from([(REGION.to_string(), live)]);
+        Planned {
+            plan: crate::plan::build(stack, &[REGION.to_string()], &live),
+            live,
+        }
+    }
+
+    /// Each step as `kind address`, with the steps it waits for.
+    fn ordering(stack: &Stack, planned: &Planned) -> BTreeMap<String, Vec<String>> {
+        let steps = steps(planned);
+        let deps = dependencies(stack, planned, &steps);
+        let name = |s: &Step| format!("{} {}", s.kind.verb(), s.change.address);
+        steps
+            .iter()
+            .zip(&deps)
+            .map(|(s, d)| {
+                let mut waits: Vec<String> = d.iter().map(|&i| name(&steps[i])).collect();
+                waits.sort();
+                (name(s), waits)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_subnet_replaced_in_place_is_deleted_first_and_its_users_repointed_after() {
+        let stack = testing::stack(DEMO);
+        let mut live = applied(&stack, REGION);
+        live_mut(&mut live, "subnet.public_a")
+            .attrs
+            .insert("cidr".into(), Value::str("10.10.9.0/24"));
+        let planned = planned(&stack, live);
+        let order = ordering(&stack, &planned);
+        // Same CIDR space: the old subnet goes first, the new one waits for that.
+        assert!(order["create subnet.public_a"].contains(&"delete subnet.public_a".to_string()));
+        // Its users move to the replacement once it exists...
+        assert!(order["update route_table.public"].contains(&"create subnet.public_a".to_string()));
+        // ...so the delete cannot wait for them (that would be a cycle).
+        assert!(!order["delete subnet.public_a"].contains(&"update route_table.public".to_string()));
+    }
+
+    #[test]
+    fn a_target_group_replaced_create_first_is_deleted_only_once_nothing_forwards_to_it() {
+        let stack = testing::stack(DEMO);
+        let mut live = applied(&stack, REGION);
+        live_mut(&mut live, "target_group.blue")
+            .attrs
+            .insert("port".into(), Value::Int(8080));
+        let planned = planned(&stack, live);
+        let order = ordering(&stack, &planned);
+        let delete = &order["delete target_group.blue"];
+        assert!(
+            delete.contains(&"create target_group.blue".to_string()),
+            "{delete:?}"
+        );
+        assert!(
+            delete.contains(&"update listener_rule.app".to_string()),
+            "{delete:?}"
+        );
+        let repoint = &order["update listener_rule.app"];
+        assert!(
+            repoint.contains(&"create target_group.blue".to_string()),
+            "{repoint:?}"
+        );
+        assert!(
+            !order.contains_key("create listener_rule.app"),
+            "the rule is updated, not replaced"
+        );
+    }
+
+    #[test]
+    fn a_deleted_resource_waits_for_what_still_uses_it_to_go() {
+        let stack = testing::stack(&DEMO.replace(
+            "[security_group.app]\nvpc = \"vpc.main\"\ndescription = \"instances: HTTP from the load balancer\"\ningress = [{ protocol = \"tcp\", port = 80, security_group = \"security_group.web\" }]\ntags = { vpc = \"${vpc.main.id}\" }\n",
+            "",
+        ).replace("security_groups = [\"security_group.app\"]", "security_groups = [\"security_group.web\"]"));
+        let full = testing::stack(DEMO);
+        let mut live = applied(&full, REGION);
+        // The instances still use the group the file no longer has.
+        for o in live
+            .resources
+            .iter_mut()
+            .filter(|o| o.address.kind == crate::model::Kind::Instance)
+        {
+            o.attrs.insert(
+                "security_groups".into(),
+                Value::set([Value::Id("id-security_group.app".into())]),
+            );
+        }
+        let planned = planned(&stack, live);
+        let order = ordering(&stack, &planned);
+        let delete = &order["delete security_group.app"];
+        assert!(
+            delete.contains(&"update instance.web_blue[0]".to_string()),
+            "{delete:?}"
+        );
+        assert!(
+            delete.contains(&"update instance.web_green[1]".to_string()),
+            "{delete:?}"
+        );
+    }
+
+    fn report() -> Report {
+        let entry = |address: &str, step, outcome| Entry {
+            region: REGION.into(),
+            address: Address::parse(address).unwrap(),
+            step,
+            outcome,
+        };
+        Report {
+            stack: "demo".into(),
+            entries: vec![
+                entry(
+                    "vpc.main",
+                    StepKind::Update,
+                    EntryOutcome::Done {
+                        live_id: Some("vpc-0a1".into()),
+                    },
+                ),
+                entry(
+                    "subnet.public_a",
+                    StepKind::Create,
+                    EntryOutcome::Failed {
+                        error: "CreateSubnet: InvalidSubnet.Conflict: the CIDR conflicts".into(),
+                        class: ErrorClass::Conflict,
+                    },
+                ),
+                entry(
+                    "route_table.public",
+                    StepKind::Update,
+                    EntryOutcome::Skipped {
+                        upstream: "subnet.public_a (us-west-2)".into(),
+                    },
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_apply_report_says_what_failed_was_skipped_and_done() {
+        let report = report();
+        assert!(report.failed());
+        insta::assert_snapshot!("apply_report_text", report.render());
+        insta::assert_json_snapshot!("apply_report_json", report);
+    }
 }

@@ -13,7 +13,7 @@ use crate::model::probe::{
     AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
 };
 use crate::model::shapes::Target;
-use crate::model::{Address, Attrs, Inputs, LiveRegion, Observed};
+use crate::model::{Address, Attrs, Changed, Inputs, LiveRegion, Observed};
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -53,12 +53,12 @@ pub trait Mutate: Sync {
         inputs: &Inputs,
         known: &[String],
     ) -> impl Future<Output = Result<Created, AwsError>> + Send;
-    /// Brings `observed` to `attrs`, leaving `ignore`d attributes alone.
+    /// Brings `observed` to `attrs` in the attributes the plan found `changed`.
     fn update(
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
         inputs: &Inputs,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Deletes `observed`; one already gone is not an error.
@@ -172,10 +172,10 @@ impl Mutate for aws::Mutator {
         &self,
         observed: &Observed,
         attrs: &Attrs,
-        ignore: &[String],
+        changed: &Changed,
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        aws::Mutator::update(self, observed, attrs, ignore, inputs).await
+        aws::Mutator::update(self, observed, attrs, changed, inputs).await
     }
 
     async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {

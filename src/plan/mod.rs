@@ -345,8 +345,7 @@ fn region_changes(
         let observed = primary.get(&r.address);
         let seen = observed.map(|o| {
             let seen = normalise(&o.attrs, &owned);
-            desired::keep_live_colours(stack, r, &mut wanted, &seen, &as_observed, &resolver);
-            desired::comparable(r.address.kind, &wanted, &seen)
+            desired::against_live(stack, r, &mut wanted, &seen, &as_observed, &resolver)
         });
         let ignore = r.ignored();
         let (mut action, mut attributes) =
@@ -718,5 +717,116 @@ zone = "a"
             shown.contains("Pending: subnet.a in us-east-1: map_public_ip_on_launch"),
             "{shown}"
         );
+    }
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+    use crate::testing::{self, applied, live_mut, DEMO};
+
+    const REGION: &str = "us-west-2";
+
+    fn plan_of(stack: &Stack, live: LiveRegion) -> Plan {
+        let live = BTreeMap::from([(REGION.to_string(), live)]);
+        build(stack, &[REGION.to_string()], &live)
+    }
+
+    fn actions(plan: &Plan) -> Vec<(String, Action)> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| (c.address.to_string(), c.action))
+            .collect()
+    }
+
+    #[test]
+    fn a_stack_live_exactly_as_declared_plans_no_change() {
+        let stack = testing::stack(DEMO);
+        let plan = plan_of(&stack, applied(&stack, REGION));
+        assert_eq!(actions(&plan), vec![]);
+        assert!(!plan.has_changes());
+        assert_eq!(plan.changes.len(), stack.ordered(REGION).len());
+    }
+
+    #[test]
+    fn nothing_live_plans_every_create_in_dependency_order() {
+        let stack = testing::stack(DEMO);
+        let plan = plan_of(&stack, LiveRegion::default());
+        let order: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
+        assert!(plan.changes.iter().all(|c| c.action == Action::Create));
+        let at = |a: &str| order.iter().position(|o| o == a).unwrap();
+        assert!(at("vpc.main") < at("subnet.public_a"));
+        assert!(at("target_group.blue") < at("listener_rule.app"));
+        assert!(at("listener.http") < at("listener_rule.app"));
+    }
+
+    #[test]
+    fn drift_is_an_update_a_fixed_attribute_a_replacement_and_a_stray_a_delete() {
+        let stack = testing::stack(DEMO);
+        let mut live = applied(&stack, REGION);
+        live_mut(&mut live, "subnet.public_a")
+            .attrs
+            .insert("map_public_ip_on_launch".into(), Value::Bool(false));
+        live_mut(&mut live, "target_group.green")
+            .attrs
+            .insert("port".into(), Value::Int(8080));
+        let mut stray = live_mut(&mut live, "security_group.web").clone();
+        stray.address = Address::new(Kind::SecurityGroup, "old");
+        stray.live_id = "sg-old".into();
+        live.resources.push(stray);
+        let plan = plan_of(&stack, live);
+        assert_eq!(
+            actions(&plan),
+            vec![
+                ("subnet.public_a".to_string(), Action::Update),
+                ("target_group.green".to_string(), Action::Replace),
+                // Registered to the new group once it exists.
+                ("instance.web_green[0]".to_string(), Action::Update),
+                ("instance.web_green[1]".to_string(), Action::Update),
+                ("security_group.old".to_string(), Action::Delete),
+            ]
+        );
+        let green = plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "target_group.green")
+            .unwrap();
+        assert_eq!(green.attributes.len(), 1);
+        assert!(green.attributes[0].forces_replacement);
+        insta::assert_json_snapshot!("drifted_demo_plan", plan);
+    }
+
+    #[test]
+    fn a_protected_resource_is_refused_whatever_the_file_says() {
+        let stack = testing::stack(DEMO);
+        let mut live = applied(&stack, REGION);
+        let vpc = live_mut(&mut live, "vpc.main");
+        vpc.attrs.insert("protect".into(), Value::Bool(true));
+        vpc.attrs.insert("cidr".into(), Value::str("10.99.0.0/16"));
+        let plan = plan_of(&stack, live);
+        let refusals = plan.refusals();
+        assert_eq!(refusals.len(), 1, "{refusals:?}");
+        assert!(refusals[0].contains("vpc.main"), "{refusals:?}");
+    }
+
+    #[test]
+    fn the_live_blue_green_split_is_not_drift() {
+        let stack = testing::stack(DEMO);
+        let mut live = applied(&stack, REGION);
+        let split = crate::model::shapes::Action::Forward(vec![
+            crate::model::shapes::Target {
+                target_group: Value::Id("id-target_group.blue".into()),
+                weight: 20,
+            },
+            crate::model::shapes::Target {
+                target_group: Value::Id("id-target_group.green".into()),
+                weight: 80,
+            },
+        ]);
+        live_mut(&mut live, "listener_rule.app")
+            .attrs
+            .insert("action".into(), split.to_value());
+        assert_eq!(actions(&plan_of(&stack, live)), vec![]);
     }
 }

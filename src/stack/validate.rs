@@ -1195,3 +1195,80 @@ fn identity(stack: &Stack, r: &Resource) -> Option<(String, Range<usize>)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The validation rules, each on the demo stack with one mistake, and the
+    //! diagnostic a person reads (snapshots).
+    use crate::testing::DEMO;
+    use std::path::Path;
+
+    fn error(edit: impl Fn(&str) -> String) -> String {
+        let source = edit(DEMO);
+        assert_ne!(source, DEMO, "the edit applies");
+        crate::stack::parse(Path::new("demo.toml"), source)
+            .expect_err("the mistake is caught")
+            .to_string()
+    }
+
+    #[test]
+    fn a_reference_to_a_missing_block() {
+        let e = error(|s| {
+            s.replace(
+                "vpc = \"vpc.main\"\ncidr = { us-west-2 = \"10.10.1.0/24\"",
+                "vpc = \"vpc.mian\"\ncidr = { us-west-2 = \"10.10.1.0/24\"",
+            )
+        });
+        insta::assert_snapshot!("missing_reference", e);
+    }
+
+    #[test]
+    fn a_reference_to_a_block_of_the_wrong_kind() {
+        let e = error(|s| {
+            s.replace(
+                "action = { forward = \"target_group.blue\" }",
+                "action = { forward = \"instance.web_blue\" }",
+            )
+        });
+        assert!(e.contains("demo.toml:"), "{e}");
+        assert!(e.contains("target_group"), "{e}");
+    }
+
+    #[test]
+    fn two_listeners_on_one_port() {
+        let e = error(|s| {
+            format!(
+                "{s}\n[listener.again]\nload_balancer = \"load_balancer.app\"\nport = 80\nprotocol = \"HTTP\"\ndefault_action = {{ fixed_response = {{ status = 404 }} }}\n"
+            )
+        });
+        insta::assert_snapshot!("listener_port_collision", e);
+    }
+
+    #[test]
+    fn a_per_region_value_missing_for_a_region() {
+        let e = error(|s| {
+            s.replace(
+                "cidr = { us-west-2 = \"10.10.0.0/16\", eu-west-1 = \"10.20.0.0/16\" }",
+                "cidr = { us-west-2 = \"10.10.0.0/16\" }",
+            )
+        });
+        assert!(e.contains("eu-west-1"), "{e}");
+    }
+
+    #[test]
+    fn a_subnet_outside_its_vpc() {
+        let e = error(|s| s.replace("10.10.1.0/24", "10.99.1.0/24"));
+        assert!(e.contains("10.99.1.0/24"), "{e}");
+    }
+
+    #[test]
+    fn a_reserved_tag() {
+        let e = error(|s| {
+            s.replace(
+                "tags = { team = \"platform\" }",
+                "tags = { \"reconcile:stack\" = \"x\" }",
+            )
+        });
+        assert!(e.contains("reserved"), "{e}");
+    }
+}

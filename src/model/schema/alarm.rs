@@ -1,0 +1,30 @@
+//! CloudWatch metric alarms: every setting changes in place (PutMetricAlarm).
+
+use super::{LiveId, Schema};
+use crate::model::ReplaceOrder;
+
+pub const ALARM: Schema = Schema {
+    name: "alarm",
+    attributes: &[
+        "namespace",
+        "metric",
+        "dimensions",
+        "statistic",
+        "period",
+        "evaluation_periods",
+        "threshold",
+        "comparison",
+        "treat_missing_data",
+        "description",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &[],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "name"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::None,
+};

@@ -1,0 +1,89 @@
+//! Load balancers, target groups, listeners, listener rules. Load balancers
+//! and target groups get generated unique names, so they are replaced
+//! create-first (no outage); listeners and rules collide on port and priority.
+
+use super::{LiveId, Schema};
+use crate::model::ReplaceOrder;
+
+pub const LOAD_BALANCER: Schema = Schema {
+    name: "load_balancer",
+    attributes: &[
+        "scheme",
+        "subnets",
+        "security_groups",
+        "idle_timeout",
+        "attributes",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["scheme"],
+    binds: &[],
+    replace_order: ReplaceOrder::CreateFirst,
+    exports: &["id", "arn", "arn_suffix", "name", "dns_name", "zone_id"],
+    compared_only_when_set: &[],
+    partial_maps: &["attributes"],
+    notes: &[],
+    live_id: LiveId::ElbArn(":loadbalancer/app/"),
+};
+
+pub const TARGET_GROUP: Schema = Schema {
+    name: "target_group",
+    attributes: &[
+        "vpc",
+        "protocol",
+        "port",
+        "target_type",
+        "health_check",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["vpc", "protocol", "port", "target_type"],
+    binds: &[],
+    replace_order: ReplaceOrder::CreateFirst,
+    exports: &["id", "arn", "arn_suffix", "name"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::ElbArn(":targetgroup/"),
+};
+
+pub const LISTENER: Schema = Schema {
+    name: "listener",
+    attributes: &[
+        "load_balancer",
+        "port",
+        "protocol",
+        "certificate",
+        "default_action",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["load_balancer"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::ElbArn(":listener/app/"),
+};
+
+pub const LISTENER_RULE: Schema = Schema {
+    name: "listener_rule",
+    attributes: &[
+        "listener",
+        "priority",
+        "conditions",
+        "action",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["listener"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::ElbArn(":listener-rule/app/"),
+};

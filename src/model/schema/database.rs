@@ -1,0 +1,89 @@
+//! RDS subnet groups, parameter groups and DB instances: named by the stack,
+//! changed in place wherever AWS allows, with what each change costs.
+
+use super::{LiveId, Schema};
+use crate::model::ReplaceOrder;
+
+pub const SUBNET_GROUP: Schema = Schema {
+    name: "db_subnet_group",
+    attributes: &["description", "subnets", "tags", "protect"],
+    forces_replacement: &[],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "name"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::None,
+};
+
+pub const PARAMETER_GROUP: Schema = Schema {
+    name: "db_parameter_group",
+    attributes: &["family", "description", "parameters", "tags", "protect"],
+    forces_replacement: &["family", "description"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "name"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[(
+        "parameters",
+        "applied at each instance's next reboot (pending-reboot)",
+    )],
+    live_id: LiveId::None,
+};
+
+pub const INSTANCE: Schema = Schema {
+    name: "db_instance",
+    attributes: &[
+        "identifier",
+        "engine",
+        "engine_version",
+        "instance_class",
+        "allocated_storage",
+        "storage_type",
+        "subnet_group",
+        "parameter_group",
+        "security_groups",
+        "multi_az",
+        "backup_retention_days",
+        "deletion_protection",
+        "publicly_accessible",
+        "master_username",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["identifier", "engine", "master_username", "subnet_group"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "identifier", "endpoint", "port"],
+    compared_only_when_set: &[
+        "engine_version",
+        "storage_type",
+        "parameter_group",
+        "security_groups",
+    ],
+    partial_maps: &[],
+    notes: &[
+        ("instance_class", "downtime: the instance restarts"),
+        (
+            "engine_version",
+            "downtime: the upgrade restarts the instance",
+        ),
+        ("multi_az", "no downtime; I/O may pause briefly"),
+        (
+            "allocated_storage",
+            "no downtime; storage optimisation may take hours",
+        ),
+        (
+            "storage_type",
+            "no downtime; storage optimisation may take hours",
+        ),
+        ("parameter_group", "takes effect when the instance reboots"),
+        (
+            "backup_retention_days",
+            "a change to or from 0 restarts the instance",
+        ),
+    ],
+    live_id: LiveId::None,
+};

@@ -1,0 +1,85 @@
+//! VPCs, subnets, internet gateways, route tables, security groups. Their
+//! names collide with themselves (a CIDR, a group name): replaced delete-first.
+
+use super::{LiveId, Schema};
+use crate::model::ReplaceOrder;
+
+pub const VPC: Schema = Schema {
+    name: "vpc",
+    attributes: &["cidr", "tags", "protect"],
+    forces_replacement: &["cidr"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "cidr"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::Hex("vpc-"),
+};
+
+pub const SUBNET: Schema = Schema {
+    name: "subnet",
+    attributes: &[
+        "vpc",
+        "cidr",
+        "zone",
+        "map_public_ip_on_launch",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["vpc", "cidr", "zone"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "cidr", "zone"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::Hex("subnet-"),
+};
+
+pub const INTERNET_GATEWAY: Schema = Schema {
+    name: "internet_gateway",
+    attributes: &["vpc", "tags", "protect"],
+    forces_replacement: &[],
+    binds: &["vpc"],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::Hex("igw-"),
+};
+
+pub const ROUTE_TABLE: Schema = Schema {
+    name: "route_table",
+    attributes: &["vpc", "routes", "subnets", "tags", "protect"],
+    forces_replacement: &["vpc"],
+    binds: &[],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::Hex("rtb-"),
+};
+
+pub const SECURITY_GROUP: Schema = Schema {
+    name: "security_group",
+    attributes: &[
+        "vpc",
+        "name",
+        "description",
+        "ingress",
+        "egress",
+        "tags",
+        "protect",
+    ],
+    forces_replacement: &["vpc", "name", "description"],
+    binds: &["ingress", "egress"],
+    replace_order: ReplaceOrder::DeleteFirst,
+    exports: &["id", "arn", "name"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::Hex("sg-"),
+};
