@@ -2,7 +2,7 @@
 //! DescribeAlarms with a name prefix finds a stack's alarms; their tags (which
 //! DescribeAlarms does not return) are read per alarm to prove ownership.
 
-use super::{int, observed, AwsError, Created, Mutator};
+use super::{int, observed, text, AwsError, Created, Mutator};
 use crate::model::shapes::threshold_text;
 use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
@@ -101,10 +101,6 @@ pub async fn discover(
     Ok(found)
 }
 
-fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
-    attrs.get(key).and_then(Value::as_str)
-}
-
 impl Mutator {
     /// PutMetricAlarm creates or overwrites the whole alarm: create and update are one.
     pub(super) async fn put_alarm(
@@ -177,8 +173,15 @@ impl Mutator {
             let wanted = changed.merged(attrs, &observed.attrs);
             self.put_alarm(&observed.address, &wanted).await?;
         }
-        let arn = observed.exports.get("arn").cloned().unwrap_or_default();
-        let (set, stale) = self.retagging(observed, attrs, changed);
+        self.retag(observed, attrs, changed).await
+    }
+
+    pub(super) async fn alarm_write_tags(
+        &self,
+        arn: &str,
+        set: Vec<(String, String)>,
+        stale: Vec<String>,
+    ) -> Result<(), AwsError> {
         let set = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -187,7 +190,7 @@ impl Mutator {
             "TagResource",
             self.cloudwatch
                 .tag_resource()
-                .resource_arn(&arn)
+                .resource_arn(arn)
                 .set_tags(Some(set))
         )?;
         if !stale.is_empty() {
@@ -195,7 +198,7 @@ impl Mutator {
                 "UntagResource",
                 self.cloudwatch
                     .untag_resource()
-                    .resource_arn(&arn)
+                    .resource_arn(arn)
                     .set_tag_keys(Some(stale))
             )?;
         }

@@ -2,7 +2,7 @@
 //! per region) and the mutations of apply, tolerant of "already exists" and
 //! "not found" so that a rerun after any failure converges.
 
-use super::{retry_while, AwsError, Created, Mutator};
+use super::{required, retry_while, text, AwsError, Created, Mutator};
 use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
 use crate::model::tags::USER_DATA as USER_DATA_TAG;
 use crate::model::{Address, Attrs, Changed, Inputs, Kind, Observed, Value, STACK_TAG};
@@ -332,35 +332,34 @@ fn rules(permissions: &[IpPermission]) -> Value {
 fn permission(rule: &Value) -> IpPermission {
     let empty = BTreeMap::new();
     let m = rule.as_map().unwrap_or(&empty);
-    let text = |k: &str| m.get(k).and_then(Value::as_str);
-    let description = text("description").map(str::to_string);
-    let (from, to) = port_numbers(text("ports").unwrap_or("all"));
+    let description = text(m, "description").map(str::to_string);
+    let (from, to) = port_numbers(text(m, "ports").unwrap_or("all"));
     let mut p = IpPermission::builder()
-        .ip_protocol(text("protocol").unwrap_or("-1"))
+        .ip_protocol(text(m, "protocol").unwrap_or("-1"))
         .set_from_port(from)
         .set_to_port(to);
-    if let Some(cidr) = text("cidr") {
+    if let Some(cidr) = text(m, "cidr") {
         p = p.ip_ranges(
             IpRange::builder()
                 .cidr_ip(cidr)
                 .set_description(description)
                 .build(),
         );
-    } else if let Some(cidr) = text("cidr_ipv6") {
+    } else if let Some(cidr) = text(m, "cidr_ipv6") {
         p = p.ipv6_ranges(
             Ipv6Range::builder()
                 .cidr_ipv6(cidr)
                 .set_description(description)
                 .build(),
         );
-    } else if let Some(list) = text("prefix_list") {
+    } else if let Some(list) = text(m, "prefix_list") {
         p = p.prefix_list_ids(
             PrefixListId::builder()
                 .prefix_list_id(list)
                 .set_description(description)
                 .build(),
         );
-    } else if let Some(group) = text("security_group") {
+    } else if let Some(group) = text(m, "security_group") {
         p = p.user_id_group_pairs(
             UserIdGroupPair::builder()
                 .group_id(group)
@@ -369,13 +368,6 @@ fn permission(rule: &Value) -> IpPermission {
         );
     }
     p.build()
-}
-
-fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
-    attrs
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| AwsError::unresolved(key))
 }
 
 fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {
@@ -426,7 +418,7 @@ impl Mutator {
         };
         let created = match kind {
             Ec2Kind::Vpc => {
-                let cidr = text(attrs, "cidr")?;
+                let cidr = required(attrs, "cidr")?;
                 let out = send_once!(
                     aws_sdk_ec2,
                     "CreateVpc",
@@ -456,9 +448,9 @@ impl Mutator {
             }
             Ec2Kind::Subnet => {
                 let (vpc, cidr, zone) = (
-                    text(attrs, "vpc")?,
-                    text(attrs, "cidr")?,
-                    text(attrs, "zone")?,
+                    required(attrs, "vpc")?,
+                    required(attrs, "cidr")?,
+                    required(attrs, "zone")?,
                 );
                 let out = retry_while(
                     || async {
@@ -530,7 +522,7 @@ impl Mutator {
                 }
             }
             Ec2Kind::RouteTable => {
-                let vpc = text(attrs, "vpc")?;
+                let vpc = required(attrs, "vpc")?;
                 let out = retry_while(
                     || async {
                         send_once!(
@@ -574,9 +566,9 @@ impl Mutator {
                             aws_sdk_ec2,
                             "RunInstances",
                             c.run_instances()
-                                .image_id(text(attrs, "ami")?)
-                                .instance_type(text(attrs, "instance_type")?.into())
-                                .subnet_id(text(attrs, "subnet")?)
+                                .image_id(required(attrs, "ami")?)
+                                .instance_type(required(attrs, "instance_type")?.into())
+                                .subnet_id(required(attrs, "subnet")?)
                                 .set_security_group_ids(Some(
                                     list_ids(attrs, "security_groups").into_iter().collect()
                                 ))
@@ -618,7 +610,7 @@ impl Mutator {
                 }
             }
             Ec2Kind::SecurityGroup => {
-                let (vpc, name) = (text(attrs, "vpc")?, text(attrs, "name")?);
+                let (vpc, name) = (required(attrs, "vpc")?, required(attrs, "name")?);
                 let out = retry_while(
                     || async {
                         send_once!(
@@ -627,7 +619,7 @@ impl Mutator {
                             c.create_security_group()
                                 .vpc_id(vpc)
                                 .group_name(name)
-                                .description(text(attrs, "description")?)
+                                .description(required(attrs, "description")?)
                                 .tag_specifications(self.tag_spec(
                                     ResourceType::SecurityGroup,
                                     address,
@@ -758,14 +750,12 @@ impl Mutator {
         self.retag(observed, attrs, changed).await
     }
 
-    async fn retag(
+    pub(super) async fn ec2_write_tags(
         &self,
-        observed: &Observed,
-        attrs: &Attrs,
-        changed: &Changed,
+        id: &str,
+        set: Vec<(String, String)>,
+        stale: Vec<String>,
     ) -> Result<(), AwsError> {
-        let id = observed.live_id.as_str();
-        let (set, stale) = self.retagging(observed, attrs, changed);
         let set = set.iter().map(|(k, v)| tag(k, v)).collect();
         send!(
             "CreateTags",

@@ -4,7 +4,7 @@
 //! balancers and target groups (paginated) and reads their tags 20 ARNs a call;
 //! listeners and rules can only be listed per load balancer and per listener.
 
-use super::{ids, int, observed, retry_while, AwsError, Created, Mutator};
+use super::{ids, int, observed, required, retry_while, AwsError, Created, Mutator};
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -563,13 +563,6 @@ fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
     out
 }
 
-fn text<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
-    attrs
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| AwsError::unresolved(key))
-}
-
 /// A name AWS will accept (32 characters, letters, digits, `-`) that no other
 /// load balancer or target group has: replacements are created before the old
 /// one is deleted, so names cannot be reused.
@@ -639,7 +632,7 @@ impl Mutator {
                     c.create_load_balancer()
                         .name(generated_name(&self.stack, address))
                         .r#type(LoadBalancerTypeEnum::Application)
-                        .scheme(LoadBalancerSchemeEnum::from(text(attrs, "scheme")?))
+                        .scheme(LoadBalancerSchemeEnum::from(required(attrs, "scheme")?))
                         .set_subnets(Some(ids(attrs, "subnets")))
                         .set_security_groups(Some(ids(attrs, "security_groups")))
                         .set_tags(tags)
@@ -683,10 +676,10 @@ impl Mutator {
                     health_check!(
                         c.create_target_group()
                             .name(&name)
-                            .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                            .protocol(ProtocolEnum::from(required(attrs, "protocol")?))
                             .set_port(int(attrs, "port"))
-                            .vpc_id(text(attrs, "vpc")?)
-                            .target_type(TargetTypeEnum::from(text(attrs, "target_type")?)),
+                            .vpc_id(required(attrs, "vpc")?)
+                            .target_type(TargetTypeEnum::from(required(attrs, "target_type")?)),
                         attrs
                     )
                     .set_tags(tags)
@@ -708,9 +701,9 @@ impl Mutator {
                     aws_sdk_elasticloadbalancingv2,
                     "CreateListener",
                     c.create_listener()
-                        .load_balancer_arn(text(attrs, "load_balancer")?)
+                        .load_balancer_arn(required(attrs, "load_balancer")?)
                         .set_port(int(attrs, "port"))
-                        .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                        .protocol(ProtocolEnum::from(required(attrs, "protocol")?))
                         .set_certificates(certificates(attrs))
                         .default_actions(action(
                             attrs.get("default_action").unwrap_or(&Value::Unknown)
@@ -729,7 +722,7 @@ impl Mutator {
                     aws_sdk_elasticloadbalancingv2,
                     "CreateRule",
                     c.create_rule()
-                        .listener_arn(text(attrs, "listener")?)
+                        .listener_arn(required(attrs, "listener")?)
                         .set_priority(int(attrs, "priority"))
                         .set_conditions(Some(rule_conditions(
                             attrs.get("conditions").unwrap_or(&Value::Unknown)
@@ -812,7 +805,7 @@ impl Mutator {
                         c.modify_listener()
                             .listener_arn(arn)
                             .set_port(int(attrs, "port"))
-                            .protocol(ProtocolEnum::from(text(attrs, "protocol")?))
+                            .protocol(ProtocolEnum::from(required(attrs, "protocol")?))
                             .set_certificates(certificates(attrs))
                             .default_actions(action(
                                 attrs.get("default_action").unwrap_or(&Value::Unknown)
@@ -844,7 +837,16 @@ impl Mutator {
                 }
             }
         }
-        let (set, stale) = self.retagging(observed, attrs, changed);
+        self.retag(observed, attrs, changed).await
+    }
+
+    pub(super) async fn elb_write_tags(
+        &self,
+        arn: &str,
+        set: Vec<(String, String)>,
+        stale: Vec<String>,
+    ) -> Result<(), AwsError> {
+        let c = &self.elb;
         send!(
             "AddTags",
             c.add_tags()

@@ -684,7 +684,7 @@ impl Mutator {
                     .await
             }
             Placed::Alarm => self.alarm_update(observed, attrs, changed).await,
-            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, changed).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.retag(observed, attrs, changed).await,
             Placed::Dns(route53::DnsKind::Record) => {
                 self.record_update(observed, attrs, changed).await
             }
@@ -706,6 +706,31 @@ impl Mutator {
             other => {
                 other.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
             }
+        }
+    }
+
+    /// Brings a resource's tags (its own, and ownership, version and
+    /// protection) to what `attrs` say where they `changed`: decided here
+    /// for every kind, written by each service's own call.
+    async fn retag(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        changed: &Changed,
+    ) -> Result<(), AwsError> {
+        let (set, stale) = self.retagging(observed, attrs, changed);
+        let id = observed.live_id.as_str();
+        match place(observed.address.kind) {
+            Placed::Ec2(_) => self.ec2_write_tags(id, set, stale).await,
+            Placed::Elb(_) => self.elb_write_tags(id, set, stale).await,
+            Placed::Rds(_) => self.rds_write_tags(id, set, stale).await,
+            Placed::Alarm => {
+                let arn = observed.exports.get("arn").map_or("", String::as_str);
+                self.alarm_write_tags(arn, set, stale).await
+            }
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_write_tags(observed, set, stale).await,
+            // Records carry no tags: the marker record beside each owns it.
+            Placed::Dns(route53::DnsKind::Record) => Ok(()),
         }
     }
 
@@ -827,6 +852,15 @@ fn run_token(stack: &str, region: &str) -> String {
 }
 
 /// Readers of concrete attribute values, for the service modules.
+fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
+    attrs.get(key).and_then(Value::as_str)
+}
+
+/// A text attribute the call cannot do without.
+fn required<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str, AwsError> {
+    text(attrs, key).ok_or_else(|| AwsError::unresolved(key))
+}
+
 fn int(attrs: &Attrs, key: &str) -> Option<i32> {
     match attrs.get(key) {
         Some(Value::Int(i)) => i32::try_from(*i).ok(),

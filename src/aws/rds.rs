@@ -2,7 +2,7 @@
 //! DescribeDBInstances; subnet groups do not, so only the groups whose names
 //! reconcile would have given them have their tags read.
 
-use super::{flag, ids, int, observed, AwsError, Created, ErrorClass, Mutator};
+use super::{flag, ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
 use crate::model::{
     rds_group_name as group_name, Address, Attrs, Changed, Inputs, Kind, Observed, Value, PENDING,
 };
@@ -289,10 +289,6 @@ fn db_attrs(
     (attrs, pending)
 }
 
-fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
-    attrs.get(key).and_then(Value::as_str)
-}
-
 fn rds_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
     pairs
         .into_iter()
@@ -463,7 +459,6 @@ impl Mutator {
     ) -> Result<(), AwsError> {
         let c = &self.rds;
         let differs = |key: &str| changed.contains(key);
-        let arn = observed.live_id.as_str();
         let name = observed
             .exports
             .get("name")
@@ -559,7 +554,16 @@ impl Mutator {
                 }
             }
         }
-        let (set, stale) = self.retagging(observed, attrs, changed);
+        self.retag(observed, attrs, changed).await
+    }
+
+    pub(super) async fn rds_write_tags(
+        &self,
+        arn: &str,
+        set: Vec<(String, String)>,
+        stale: Vec<String>,
+    ) -> Result<(), AwsError> {
+        let c = &self.rds;
         send!(
             "AddTagsToResource",
             c.add_tags_to_resource()

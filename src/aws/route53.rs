@@ -7,7 +7,7 @@
 //! deleted in the same change batch as the record; records without a marker of
 //! this stack are never touched.
 
-use super::{AwsError, Created, ErrorClass, Mutator};
+use super::{text, AwsError, Created, ErrorClass, Mutator};
 use crate::model::{
     txt, Address, Attrs, Changed, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
 };
@@ -314,10 +314,6 @@ fn records(stack: &str, zone: &str, sets: &[ResourceRecordSet]) -> Vec<Observed>
     found
 }
 
-fn text<'a>(attrs: &'a Attrs, key: &str) -> &'a str {
-    attrs.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
 fn record_set(
     name: &str,
     record_type: &str,
@@ -385,14 +381,17 @@ impl Mutator {
         self.write_record(address, attrs).await?;
         let live_id = format!(
             "{}/{}/{}",
-            text(attrs, "zone"),
-            text(attrs, "name"),
-            text(attrs, "type")
+            text(attrs, "zone").unwrap_or_default(),
+            text(attrs, "name").unwrap_or_default(),
+            text(attrs, "type").unwrap_or_default()
         );
         Ok(Created {
             exports: BTreeMap::from([
                 ("id".to_string(), live_id.clone()),
-                ("name".to_string(), text(attrs, "name").to_string()),
+                (
+                    "name".to_string(),
+                    text(attrs, "name").unwrap_or_default().to_string(),
+                ),
             ]),
             live_id,
         })
@@ -403,7 +402,7 @@ impl Mutator {
         address: &Address,
         attrs: &Attrs,
     ) -> Result<Created, AwsError> {
-        let name = text(attrs, "name");
+        let name = text(attrs, "name").unwrap_or_default();
         let c = &self.route53;
         // An existing public zone of that name is adopted, not duplicated.
         let existing = send!(
@@ -459,7 +458,10 @@ impl Mutator {
 
     /// The record and its marker, in one atomic change batch.
     async fn write_record(&self, address: &Address, attrs: &Attrs) -> Result<(), AwsError> {
-        let (name, record_type) = (text(attrs, "name"), text(attrs, "type"));
+        let (name, record_type) = (
+            text(attrs, "name").unwrap_or_default(),
+            text(attrs, "type").unwrap_or_default(),
+        );
         let alias = attrs.get("alias").and_then(Value::as_map);
         let values: Vec<String> = attrs
             .get("values")
@@ -496,7 +498,7 @@ impl Mutator {
             None,
         );
         self.change_records(
-            text(attrs, "zone"),
+            text(attrs, "zone").unwrap_or_default(),
             vec![
                 change(ChangeAction::Upsert, record),
                 change(ChangeAction::Upsert, marker),
@@ -563,13 +565,13 @@ impl Mutator {
         self.write_record(&observed.address, &wanted).await
     }
 
-    pub(super) async fn zone_update(
+    /// A zone's only settings are its tags, and the home region recorded on it.
+    pub(super) async fn zone_write_tags(
         &self,
         observed: &Observed,
-        attrs: &Attrs,
-        changed: &Changed,
+        set: Vec<(String, String)>,
+        stale: Vec<String>,
     ) -> Result<(), AwsError> {
-        let (set, stale) = self.retagging(observed, attrs, changed);
         let mut add: Vec<Tag> = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -598,7 +600,10 @@ impl Mutator {
                 .map(String::as_str)
                 .unwrap_or_default()
         };
-        let (name, record_type) = (text(&observed.attrs, "name"), text(&observed.attrs, "type"));
+        let (name, record_type) = (
+            text(&observed.attrs, "name").unwrap_or_default(),
+            text(&observed.attrs, "type").unwrap_or_default(),
+        );
         let alias = observed
             .handles
             .contains_key("alias_dns")
@@ -612,7 +617,7 @@ impl Mutator {
             &[h("marker").to_string()],
             None,
         );
-        let zone = text(&observed.attrs, "zone");
+        let zone = text(&observed.attrs, "zone").unwrap_or_default();
         return self
             .change_records(
                 zone,

@@ -39,7 +39,29 @@ impl Checker {
     }
 
     pub(super) fn build(&mut self, raw: RawStack, path: &Path) -> Stack {
-        let header = raw.stack;
+        // Every field by name: a kind added to the file format and not
+        // turned into blocks here does not compile.
+        let RawStack {
+            stack: header,
+            vpc,
+            subnet,
+            internet_gateway,
+            route_table,
+            security_group,
+            load_balancer,
+            target_group,
+            listener,
+            listener_rule,
+            instance,
+            db_subnet_group,
+            db_parameter_group,
+            db_instance,
+            alarm,
+            dns_zone,
+            dns_record,
+            blue_green,
+            moved,
+        } = raw;
         let name = header.name.get_ref();
         let name_ok = name.len() <= 40
             && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -56,50 +78,46 @@ impl Checker {
         }
 
         let mut resources = BTreeMap::new();
-        let all = blocks(raw.vpc, Kind::Vpc, Spec::Vpc)
-            .chain(blocks(raw.subnet, Kind::Subnet, Spec::Subnet))
+        let all = blocks(vpc, Kind::Vpc, Spec::Vpc)
+            .chain(blocks(subnet, Kind::Subnet, Spec::Subnet))
             .chain(blocks(
-                raw.internet_gateway,
+                internet_gateway,
                 Kind::InternetGateway,
                 Spec::InternetGateway,
             ))
-            .chain(blocks(raw.route_table, Kind::RouteTable, Spec::RouteTable))
+            .chain(blocks(route_table, Kind::RouteTable, Spec::RouteTable))
             .chain(blocks(
-                raw.security_group,
+                security_group,
                 Kind::SecurityGroup,
                 Spec::SecurityGroup,
             ))
             .chain(blocks(
-                raw.load_balancer,
+                load_balancer,
                 Kind::LoadBalancer,
                 Spec::LoadBalancer,
             ))
+            .chain(blocks(target_group, Kind::TargetGroup, Spec::TargetGroup))
+            .chain(blocks(listener, Kind::Listener, Spec::Listener))
             .chain(blocks(
-                raw.target_group,
-                Kind::TargetGroup,
-                Spec::TargetGroup,
-            ))
-            .chain(blocks(raw.listener, Kind::Listener, Spec::Listener))
-            .chain(blocks(
-                raw.listener_rule,
+                listener_rule,
                 Kind::ListenerRule,
                 Spec::ListenerRule,
             ))
-            .chain(blocks(raw.instance, Kind::Instance, Spec::Instance))
+            .chain(blocks(instance, Kind::Instance, Spec::Instance))
             .chain(blocks(
-                raw.db_subnet_group,
+                db_subnet_group,
                 Kind::DbSubnetGroup,
                 Spec::DbSubnetGroup,
             ))
             .chain(blocks(
-                raw.db_parameter_group,
+                db_parameter_group,
                 Kind::DbParameterGroup,
                 Spec::DbParameterGroup,
             ))
-            .chain(blocks(raw.db_instance, Kind::DbInstance, Spec::DbInstance))
-            .chain(blocks(raw.alarm, Kind::Alarm, Spec::Alarm))
-            .chain(blocks(raw.dns_zone, Kind::DnsZone, Spec::DnsZone))
-            .chain(blocks(raw.dns_record, Kind::DnsRecord, Spec::DnsRecord))
+            .chain(blocks(db_instance, Kind::DbInstance, Spec::DbInstance))
+            .chain(blocks(alarm, Kind::Alarm, Spec::Alarm))
+            .chain(blocks(dns_zone, Kind::DnsZone, Spec::DnsZone))
+            .chain(blocks(dns_record, Kind::DnsRecord, Spec::DnsRecord))
             .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
             .collect::<Vec<_>>();
         for (address, span, spec) in all {
@@ -150,12 +168,12 @@ impl Checker {
         for r in stack.resources.values() {
             self.resource(&stack, r);
         }
-        for (name, block) in raw.blue_green {
+        for (name, block) in blue_green {
             if let Some((owner, pair)) = self.blue_green(&stack, name, block) {
                 stack.blue_green.insert(owner, pair);
             }
         }
-        stack.moved = self.moved(&stack, &raw.moved);
+        stack.moved = self.moved(&stack, &moved);
         self.network_layout(&stack);
         self.collisions(&stack);
         self.cycles(&stack);
