@@ -2,6 +2,7 @@
 //! live account, with no state file.
 
 mod aws;
+mod check;
 mod cli;
 mod desired;
 mod graph;
@@ -22,6 +23,8 @@ pub enum ExitStatus {
     Error = 1,
     /// `plan --detailed-exitcode` found changes.
     Changes = 2,
+    /// A verification failed.
+    Verification = 3,
 }
 
 fn main() -> ExitCode {

@@ -4,14 +4,10 @@
 
 use super::{int, observed, text, AwsError, Created, Mutator};
 use crate::model::shapes::threshold_text;
-use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
+use crate::model::{alarm_name, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_cloudwatch::Client;
 use std::collections::BTreeMap;
-
-pub fn alarm_name(stack: &str, address: &Address) -> String {
-    format!("{stack}.{}", address.name)
-}
 
 pub async fn discover(
     client: &Client,

@@ -6,7 +6,7 @@
 
 use super::{ids, int, observed, required, retry_while, AwsError, Created, Mutator};
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
-use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
+use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
@@ -360,20 +360,8 @@ pub async fn discover(
 
 /// `app/name/id` of a load balancer ARN, `targetgroup/name/id` of a target group's:
 /// what CloudWatch dimensions take.
-fn arn_suffix(arn: &str, from: &str) -> String {
-    arn.find(from)
-        .map(|i| {
-            let suffix = &arn[i..];
-            suffix
-                .strip_prefix("loadbalancer/")
-                .unwrap_or(suffix)
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 /// The first action (by order) of a listener or rule, in reconcile's shape.
-pub(super) fn action_value(actions: &[Action]) -> Value {
+fn action_value(actions: &[Action]) -> Value {
     let mut actions: Vec<&Action> = actions.iter().collect();
     actions.sort_by_key(|a| a.order().unwrap_or_default());
     let Some(a) = actions.first() else {
@@ -467,7 +455,7 @@ fn conditions_value(found: &[RuleCondition]) -> Value {
 }
 
 /// An action value (with live ARNs) back into AWS's shape.
-pub(super) fn action(value: &Value) -> Action {
+fn action(value: &Value) -> Action {
     let builder = Action::builder().order(1);
     let a = match shapes::Action::parse(value) {
         Some(shapes::Action::FixedResponse {
@@ -965,22 +953,6 @@ mod tests {
             );
             assert!(!name.starts_with('-') && !name.ends_with('-'), "{name}");
         }
-    }
-
-    #[test]
-    fn arn_suffixes_are_what_cloudwatch_takes() {
-        let lb =
-            "arn:aws:elasticloadbalancing:us-west-2:123:loadbalancer/app/demo-app/50dc6c495c0c9188";
-        assert_eq!(
-            arn_suffix(lb, "loadbalancer/"),
-            "app/demo-app/50dc6c495c0c9188"
-        );
-        let tg =
-            "arn:aws:elasticloadbalancing:us-west-2:123:targetgroup/demo-blue/73e2d6bc24d8a067";
-        assert_eq!(
-            arn_suffix(tg, "targetgroup/"),
-            "targetgroup/demo-blue/73e2d6bc24d8a067"
-        );
     }
 
     #[test]

@@ -1,14 +1,11 @@
-#![allow(dead_code)] // The deployment half (verify, cutover, rollout) is their user; it lands next.
-//! The read side the deployment half judges a deploy by (target health, load
-//! balancer, database and alarm states, metric data) and the one write it
-//! makes outside apply: a listener's or rule's forward weights.
+//! The read side the deployment half judges a deploy by: target health, load
+//! balancer, database and alarm states, metric data.
 
-use super::{elbv2, Aws, AwsError};
+use super::{Aws, AwsError};
 use crate::model::probe::{
     AlarmState, AlarmValue, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
     TargetState,
 };
-use crate::model::shapes::{Action, Target};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -18,10 +15,6 @@ const QUERY_BATCH: usize = 500;
 
 fn time(t: &aws_smithy_types::DateTime) -> Option<SystemTime> {
     SystemTime::try_from(*t).ok()
-}
-
-fn is_listener(arn: &str) -> bool {
-    arn.contains(":listener/")
 }
 
 impl Aws {
@@ -231,66 +224,5 @@ impl Aws {
             s.points.sort_by_key(|(t, _)| *t);
         }
         Ok(series)
-    }
-
-    /// The forward of a listener (its default action) or rule: `None` when it
-    /// does something else than forward.
-    pub async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
-        let client = self.elbv2(region);
-        let actions = if is_listener(arn) {
-            let out = send!(
-                "DescribeListeners",
-                client.describe_listeners().listener_arns(arn)
-            );
-            let out = self.located("elasticloadbalancing", region, out)?;
-            out.listeners()
-                .first()
-                .map(|l| l.default_actions().to_vec())
-        } else {
-            let out = send!("DescribeRules", client.describe_rules().rule_arns(arn));
-            let out = self.located("elasticloadbalancing", region, out)?;
-            out.rules().first().map(|r| r.actions().to_vec())
-        };
-        let actions = actions.ok_or_else(|| {
-            AwsError::new(
-                "DescribeRules",
-                super::ErrorClass::NotFound,
-                "NotFound",
-                format!("{arn} does not exist"),
-            )
-        })?;
-        let action = Action::parse(&elbv2::action_value(&actions));
-        Ok(match action {
-            Some(Action::Forward(targets)) => Some(targets),
-            _ => None,
-        })
-    }
-
-    /// Sets the forward of a listener or rule to `targets` (live ARNs and weights).
-    pub async fn set_forward(
-        &self,
-        region: &str,
-        arn: &str,
-        targets: &[Target],
-    ) -> Result<(), AwsError> {
-        let client = self.elbv2(region);
-        let action = elbv2::action(&Action::Forward(targets.to_vec()).to_value());
-        let sent = if is_listener(arn) {
-            send!(
-                "ModifyListener",
-                client
-                    .modify_listener()
-                    .listener_arn(arn)
-                    .default_actions(action)
-            )
-            .map(drop)
-        } else {
-            send!(
-                "ModifyRule",
-                client.modify_rule().rule_arn(arn).actions(action)
-            )
-            .map(drop)
-        };
-        self.located("elasticloadbalancing", region, sent)
     }
 }

@@ -5,6 +5,7 @@
 mod apply;
 mod plan;
 mod unlock;
+mod verify;
 
 use crate::aws::{self, Aws, Connection, Progress};
 use crate::plan::render::Style;
@@ -21,7 +22,8 @@ Exit codes:
   1  error, including a plan that would delete or replace a protected resource,
      a usage error (an unknown flag, a missing argument), an apply refused
      because another run holds the stack's lock, and an interrupted apply
-  2  `plan --detailed-exitcode` found changes";
+  2  `plan --detailed-exitcode` found changes
+  3  `verify`: a check failed, or had no data where that fails";
 
 #[derive(Parser, Debug)]
 #[command(name = "reconcile", version, about, after_help = EXIT_CODES)]
@@ -90,6 +92,9 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Break a stack's lock left by a run that is gone.
     Unlock(unlock::UnlockArgs),
+    /// Judge the live stack: load balancers active, targets healthy, databases
+    /// available, and its [[verify]] checks; once, or through a soak.
+    Verify(verify::VerifyArgs),
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -168,6 +173,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Plan(args) => plan::run(args, &connection, &output).await,
         Command::Apply(args) => apply::run(args, &connection, &output).await,
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
+        Command::Verify(args) => verify::run(args, &connection, &output).await,
     }
 }
 

@@ -419,6 +419,25 @@ impl Observed {
 
 /// The name a DB subnet or parameter group block gets in AWS, which folds case
 /// and `_`: two blocks mapping to one name are refused at load.
+/// The CloudWatch name of a stack's alarm: `<stack>.<name>`.
+pub fn alarm_name(stack: &str, address: &Address) -> String {
+    format!("{stack}.{}", address.name)
+}
+
+/// The part of an ELBv2 ARN CloudWatch takes as a dimension, from `from` on:
+/// `app/NAME/ID` for a load balancer, `targetgroup/NAME/ID` for a target group.
+pub fn arn_suffix(arn: &str, from: &str) -> String {
+    arn.find(from)
+        .map(|i| {
+            let suffix = &arn[i..];
+            suffix
+                .strip_prefix("loadbalancer/")
+                .unwrap_or(suffix)
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 pub fn rds_group_name(stack: &str, address: &Address) -> String {
     format!("{stack}-{}", address.name)
         .to_lowercase()
@@ -590,6 +609,22 @@ pub const REGIONS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arn_suffixes_are_what_cloudwatch_takes() {
+        let lb =
+            "arn:aws:elasticloadbalancing:us-west-2:123:loadbalancer/app/demo-app/50dc6c495c0c9188";
+        assert_eq!(
+            arn_suffix(lb, "loadbalancer/"),
+            "app/demo-app/50dc6c495c0c9188"
+        );
+        let tg =
+            "arn:aws:elasticloadbalancing:us-west-2:123:targetgroup/demo-blue/73e2d6bc24d8a067";
+        assert_eq!(
+            arn_suffix(tg, "targetgroup/"),
+            "targetgroup/demo-blue/73e2d6bc24d8a067"
+        );
+    }
 
     #[test]
     fn address_round_trips_and_rejects_unknown_kinds() {

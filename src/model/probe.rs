@@ -1,4 +1,3 @@
-#![allow(dead_code)] // The deployment half (verify, cutover, rollout) is their user; it lands next.
 //! What the deployment half reads from the cloud to judge a deploy: target
 //! health, load balancer and database states, alarm states, metric data. Plain
 //! data, normalised by `aws`, judged by `ops` without knowing the SDK.

@@ -6,18 +6,14 @@
 //! dependency violation, invalid, denied, transient, ambiguous, unreachable)
 //! is what decisions are made on, never the message.
 
-#![allow(dead_code)] // Probe, TrafficSwitch and Clock: the deployment half uses them; it lands next.
-
 use crate::aws::{self, Aws, AwsError, Created, Progress};
 use crate::model::probe::{
     AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
 };
-use crate::model::shapes::Target;
 use crate::model::{Address, Attrs, Changed, Inputs, LiveRegion, Observed};
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// Reading what a stack owns, and where.
@@ -107,22 +103,6 @@ pub trait Probe: Sync {
         start: SystemTime,
         end: SystemTime,
     ) -> impl Future<Output = Result<BTreeMap<String, MetricSeries>, AwsError>> + Send;
-}
-
-/// Where traffic goes: a listener's or rule's weighted forward.
-pub trait TrafficSwitch: Sync {
-    /// The live forward of a listener or rule (`None`: it does not forward).
-    fn forward(
-        &self,
-        region: &str,
-        arn: &str,
-    ) -> impl Future<Output = Result<Option<Vec<Target>>, AwsError>> + Send;
-    fn set_forward(
-        &self,
-        region: &str,
-        arn: &str,
-        targets: &[Target],
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 impl Discover for Aws {
@@ -227,21 +207,6 @@ impl Probe for Aws {
     }
 }
 
-impl TrafficSwitch for Aws {
-    async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
-        Aws::forward(self, region, arn).await
-    }
-
-    async fn set_forward(
-        &self,
-        region: &str,
-        arn: &str,
-        targets: &[Target],
-    ) -> Result<(), AwsError> {
-        Aws::set_forward(self, region, arn, targets).await
-    }
-}
-
 /// Time as the operations see it: every bake, soak, lock wait and metric
 /// window asks this clock, so tests drive time instead of waiting for it.
 pub trait Clock: Send + Sync {
@@ -263,17 +228,19 @@ impl Clock for SystemClock {
     }
 }
 
+#[cfg(test)]
 /// A clock that moves only when told to, or when slept on (a sleep returns at
 /// once, the clock having advanced by its duration).
 #[derive(Debug)]
 pub struct TestClock {
-    now: Mutex<SystemTime>,
+    now: std::sync::Mutex<SystemTime>,
 }
 
+#[cfg(test)]
 impl TestClock {
     pub fn at(now: SystemTime) -> TestClock {
         TestClock {
-            now: Mutex::new(now),
+            now: std::sync::Mutex::new(now),
         }
     }
 
@@ -282,6 +249,7 @@ impl TestClock {
     }
 }
 
+#[cfg(test)]
 impl Clock for TestClock {
     fn now(&self) -> SystemTime {
         *self.now.lock().expect("clock lock")

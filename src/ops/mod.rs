@@ -5,6 +5,7 @@ pub mod apply;
 pub mod cloud;
 pub mod lock;
 pub mod plan;
+pub mod verify;
 
 use crate::model::{Address, Kind, LiveRegion, Observed, MOVED_FROM};
 use crate::stack::Stack;

@@ -8,6 +8,7 @@ pub mod diag;
 pub mod interpolate;
 pub mod spec;
 mod validate;
+pub mod verify;
 
 pub use diag::{Diagnostic, StackError};
 
@@ -35,6 +36,8 @@ pub struct Stack {
     pub blue_green: BTreeMap<Address, BlueGreen>,
     /// `[[moved]]`: the address a live resource had → the block it now belongs to.
     pub moved: BTreeMap<Address, Address>,
+    /// `[[verify]]`: the declared checks.
+    pub checks: Vec<verify::Check>,
     pub path: PathBuf,
     /// The file's text, kept so a saved plan can carry exactly what it was made from.
     pub source: String,
@@ -74,8 +77,13 @@ pub enum Spec {
 /// listener or rule belongs to cutover, not to apply.
 #[derive(Debug, Clone)]
 pub struct BlueGreen {
+    /// `NAME` of `[blue_green.NAME]`.
+    pub name: String,
     pub blue: Reference,
     pub green: Reference,
+    /// Healthy targets a colour needs to take traffic; `None`: all its
+    /// registered targets, at least one.
+    pub min_healthy: Option<u32>,
 }
 
 /// A reference field of a resource, and the kind it must name.

@@ -50,6 +50,31 @@ pub struct RawStack {
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
     #[serde(default)]
     pub moved: Vec<Spanned<MovedSpec>>,
+    #[serde(default)]
+    pub verify: Vec<Spanned<VerifySpec>>,
+}
+
+/// A `[[verify]]` check: a CloudWatch metric held to thresholds over a
+/// window, or the state of an alarm (`alarm` / `alarm_name`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    pub name: Spanned<String>,
+    pub namespace: Option<Spanned<String>>,
+    pub metric: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, Spanned<String>>,
+    pub statistic: Option<Spanned<String>>,
+    pub period: Option<Spanned<String>>,
+    pub window: Option<Spanned<String>>,
+    pub lag: Option<Spanned<String>>,
+    pub min: Option<Spanned<f64>>,
+    pub max: Option<Spanned<f64>>,
+    pub no_data: Option<Spanned<String>>,
+    pub regions: Option<Spanned<Vec<Spanned<String>>>>,
+    pub consecutive: Option<Spanned<i64>>,
+    pub alarm: Option<Spanned<String>>,
+    pub alarm_name: Option<Spanned<String>>,
 }
 
 /// A block renamed in the file: the live resource keeps living, retagged.
@@ -490,6 +515,9 @@ pub struct BlueGreenSpec {
     pub listener_rule: Option<Spanned<Reference>>,
     pub blue: Spanned<Reference>,
     pub green: Spanned<Reference>,
+    /// Healthy targets a colour needs to take traffic (default: all its
+    /// registered targets, at least one).
+    pub min_healthy: Option<Spanned<i64>>,
 }
 
 /// A reference to another resource: `"kind.name"` in this stack, or a live AWS id

@@ -33,7 +33,11 @@ fn blocks<T>(
 }
 
 impl Checker {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+    pub(super) fn error(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diagnostics.push(Diagnostic::at(span, message));
         self.diagnostics.last_mut().expect("just pushed")
     }
@@ -61,6 +65,7 @@ impl Checker {
             dns_record,
             blue_green,
             moved,
+            verify,
         } = raw;
         let name = header.name.get_ref();
         let name_ok = name.len() <= 40
@@ -162,6 +167,7 @@ impl Checker {
             resources,
             blue_green: BTreeMap::new(),
             moved: BTreeMap::new(),
+            checks: Vec::new(),
             path: path.to_path_buf(),
             source: String::new(),
         };
@@ -174,6 +180,7 @@ impl Checker {
             }
         }
         stack.moved = self.moved(&stack, &moved);
+        stack.checks = self.checks(&stack, verify);
         self.network_layout(&stack);
         self.collisions(&stack);
         self.cycles(&stack);
@@ -369,9 +376,23 @@ impl Checker {
             ok = false;
         }
         ok.then(|| {
+            let min_healthy = b
+                .min_healthy
+                .and_then(|m| match u32::try_from(*m.get_ref()) {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => {
+                        self.error(
+                            m.span(),
+                            format!("blue_green.{name}: min_healthy must be at least 1"),
+                        );
+                        None
+                    }
+                });
             let pair = BlueGreen {
+                name: name.clone(),
                 blue: b.blue.into_inner(),
                 green: b.green.into_inner(),
+                min_healthy,
             };
             (owner_address.clone(), pair)
         })
@@ -440,7 +461,7 @@ impl Checker {
         }
     }
 
-    fn regions(
+    pub(super) fn regions(
         &mut self,
         list: &Spanned<Vec<Spanned<String>>>,
         within: Option<&[String]>,
@@ -467,6 +488,40 @@ impl Checker {
             seen.push(name.clone());
         }
         seen
+    }
+
+    /// The `${kind.name.attr}` interpolations of `text` (at `span`): each names
+    /// a declared block and an attribute its kind exports.
+    pub(super) fn interpolations(&mut self, stack: &Stack, span: Range<usize>, text: &str) {
+        match interpolate::parse(text) {
+            Err(message) => {
+                self.error(span.clone(), message);
+            }
+            Ok(found) => {
+                for i in found {
+                    match stack.resources.get(&i.target) {
+                        None => {
+                            self.error(
+                                span.clone(),
+                                format!(
+                                    "dangling reference: `{}` is not declared in this stack",
+                                    i.target
+                                ),
+                            );
+                        }
+                        Some(_) if !i.target.kind.exports().contains(&i.attribute.as_str()) => {
+                            let d = self.error(
+                                span.clone(),
+                                format!("a {} has no attribute `{}`", i.target.kind, i.attribute),
+                            );
+                            d.help =
+                                Some(format!("available: {}", i.target.kind.exports().join(", ")));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
     }
 
     fn tag(&mut self, key: &str, value: &Spanned<String>) {
@@ -501,40 +556,7 @@ impl Checker {
             self.tag(key, value);
         }
         for value in r.spec.templates() {
-            match interpolate::parse(value.get_ref()) {
-                Err(message) => {
-                    self.error(value.span(), message);
-                }
-                Ok(found) => {
-                    for i in found {
-                        match stack.resources.get(&i.target) {
-                            None => {
-                                self.error(
-                                    value.span(),
-                                    format!(
-                                        "dangling reference: `{}` is not declared in this stack",
-                                        i.target
-                                    ),
-                                );
-                            }
-                            Some(_) if !i.target.kind.exports().contains(&i.attribute.as_str()) => {
-                                let d = self.error(
-                                    value.span(),
-                                    format!(
-                                        "a {} has no attribute `{}`",
-                                        i.target.kind, i.attribute
-                                    ),
-                                );
-                                d.help = Some(format!(
-                                    "available: {}",
-                                    i.target.kind.exports().join(", ")
-                                ));
-                            }
-                            Some(_) => {}
-                        }
-                    }
-                }
-            }
+            self.interpolations(stack, value.span(), value.get_ref());
         }
         for field in r.spec.references() {
             self.reference(stack, r, &field);

@@ -1,0 +1,528 @@
+//! `reconcile verify`: the stack's built-in checks (load balancers active,
+//! targets that receive traffic healthy, databases available) and its
+//! `[[verify]]` checks, every region at once, evaluated once or through a
+//! soak. Per region and evaluation: one DescribeLoadBalancers, one
+//! DescribeTargetHealth per group that receives traffic, one
+//! DescribeDBInstances per database, one GetMetricData for every metric
+//! check, one DescribeAlarms for every alarm check.
+
+use super::cloud::{Clock, Probe};
+use crate::aws::{AwsError, ErrorClass, Progress};
+use crate::check::{self, CheckResult, Source, Streaks, Window};
+use crate::model::probe::MetricQuery;
+use crate::model::shapes::Action;
+use crate::model::{alarm_name, arn_suffix, Address, Kind, LiveRegion, Observed, Value};
+use crate::stack::spec::Reference;
+use crate::stack::verify::{render_colours, AlarmRef, Check, ColourRole, Watch};
+use crate::stack::{interpolate, BlueGreen, Stack};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+/// `--soak D --every E`: evaluate every E for D.
+#[derive(Clone, Copy, Debug)]
+pub struct Soak {
+    pub duration: Duration,
+    pub every: Duration,
+}
+
+/// What a verification found: the results of its last evaluation, and which
+/// of them fail it.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub stack: String,
+    pub evaluations: u32,
+    pub verdict: Verdict,
+    pub results: Vec<CheckResult>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    /// A check failed (or had no data where that fails): exit 3.
+    Failed,
+    /// A check could not be evaluated: exit 1.
+    Error,
+}
+
+fn transient(e: &AwsError) -> bool {
+    matches!(
+        e.class,
+        ErrorClass::Throttled
+            | ErrorClass::Transient
+            | ErrorClass::Ambiguous
+            | ErrorClass::Unreachable
+    )
+}
+
+/// Evaluates every check once, or through `soak`; stops at the first failure
+/// (a check with `consecutive = N` at its N-th failed evaluation in a row) or
+/// at an error that asking again will not fix. `live` is the stack's live
+/// state per region, as `ops::observe` read it.
+pub async fn run<P: Probe>(
+    probe: &P,
+    clock: &dyn Clock,
+    stack: &Stack,
+    live: &BTreeMap<String, LiveRegion>,
+    soak: Option<Soak>,
+    progress: &Progress,
+) -> Verification {
+    let started = clock.now();
+    let mut streaks = Streaks::default();
+    let mut evaluations = 0;
+    loop {
+        let mut results = evaluate(probe, clock.now(), stack, live).await;
+        evaluations += 1;
+        let mut failing = false;
+        for r in &mut results {
+            let consecutive = match (soak, r.source) {
+                (Some(_), Source::Metric | Source::Alarm) => stack
+                    .checks
+                    .iter()
+                    .find(|c| c.name == r.check)
+                    .map_or(1, |c| c.consecutive),
+                _ => 1,
+            };
+            if streaks.record(r, consecutive) {
+                failing = true;
+            } else if r.failed() {
+                r.passed = true;
+                r.evidence.detail = Some(format!(
+                    "failed {} of {consecutive} evaluations in a row: tolerated{}",
+                    streaks.of(r),
+                    r.evidence
+                        .detail
+                        .as_ref()
+                        .map(|d| format!("; {d}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        let broken = results
+            .iter()
+            .any(|r| r.outcome == check::Outcome::Error && !r.transient);
+        let elapsed = clock.now().duration_since(started).unwrap_or_default();
+        let remaining = soak.map_or(Duration::ZERO, |s| s.duration.saturating_sub(elapsed));
+        let last_errors = results.iter().any(|r| r.outcome == check::Outcome::Error);
+        if failing || broken || remaining.is_zero() {
+            let verdict = if failing {
+                Verdict::Failed
+            } else if last_errors {
+                Verdict::Error
+            } else {
+                Verdict::Passed
+            };
+            return Verification {
+                stack: stack.name.clone(),
+                evaluations,
+                verdict,
+                results,
+            };
+        }
+        let passed = results.iter().filter(|r| r.passed).count();
+        let waiting: Vec<String> = results
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| format!("{} ({}): {:?}", r.check, r.region, r.outcome).to_lowercase())
+            .collect();
+        progress(format!(
+            "soak: {} left; evaluation {evaluations}: {passed}/{} pass{}",
+            humantime::format_duration(Duration::from_secs(remaining.as_secs())),
+            results.len(),
+            if waiting.is_empty() {
+                String::new()
+            } else {
+                format!(", not yet: {}", waiting.join(", "))
+            }
+        ));
+        let every = soak.map_or(Duration::ZERO, |s| s.every);
+        clock.sleep(every.min(remaining)).await;
+    }
+}
+
+/// Every check in every region of `live`, once, all regions at once.
+pub async fn evaluate<P: Probe>(
+    probe: &P,
+    now: SystemTime,
+    stack: &Stack,
+    live: &BTreeMap<String, LiveRegion>,
+) -> Vec<CheckResult> {
+    let regions = live
+        .iter()
+        .map(|(region, l)| evaluate_region(probe, now, stack, region, l));
+    futures::future::join_all(regions)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// How a check names a live resource: its address, or its id.
+fn label(live: &LiveRegion, id: &str) -> String {
+    live.resources
+        .iter()
+        .find(|o| o.live_id == id)
+        .map_or_else(|| arn_suffix(id, "targetgroup/"), |o| o.address.to_string())
+}
+
+async fn evaluate_region<P: Probe>(
+    probe: &P,
+    now: SystemTime,
+    stack: &Stack,
+    region: &str,
+    live: &LiveRegion,
+) -> Vec<CheckResult> {
+    let (balancers, targets, databases, metrics, alarms) = tokio::join!(
+        balancers(probe, region, live),
+        targets(probe, stack, region, live),
+        databases(probe, region, live),
+        metrics(probe, now, stack, region, live),
+        alarms(probe, stack, region, live),
+    );
+    [balancers, targets, databases, metrics, alarms]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn of_kind(live: &LiveRegion, kind: Kind) -> Vec<&Observed> {
+    live.resources
+        .iter()
+        .filter(|o| o.address.kind == kind)
+        .collect()
+}
+
+async fn balancers<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<CheckResult> {
+    let owned = of_kind(live, Kind::LoadBalancer);
+    if owned.is_empty() {
+        return vec![];
+    }
+    let arns: Vec<String> = owned.iter().map(|o| o.live_id.clone()).collect();
+    match probe.load_balancer_states(region, &arns).await {
+        Ok(states) => owned
+            .iter()
+            .map(|o| {
+                let state = states.iter().find(|s| s.arn == o.live_id);
+                check::judge_balancer(region, &o.address.to_string(), state)
+            })
+            .collect(),
+        Err(e) => owned
+            .iter()
+            .map(|o| {
+                CheckResult::error(
+                    region,
+                    &format!("{} active", o.address),
+                    Source::Builtin,
+                    "active".into(),
+                    e.to_string(),
+                    transient(&e),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The live forward of every owned listener and rule: target group id → the
+/// largest weight any of them gives it.
+fn live_weights(live: &LiveRegion) -> BTreeMap<String, i64> {
+    let mut weights: BTreeMap<String, i64> = BTreeMap::new();
+    for o in &live.resources {
+        let key = match o.address.kind {
+            Kind::Listener => "default_action",
+            Kind::ListenerRule => "action",
+            _ => continue,
+        };
+        let Some(Action::Forward(targets)) = o.attrs.get(key).and_then(Action::parse) else {
+            continue;
+        };
+        for t in targets {
+            if let Some(id) = t.target_group.as_str() {
+                let w = weights.entry(id.to_string()).or_default();
+                *w = (*w).max(t.weight);
+            }
+        }
+    }
+    weights
+}
+
+/// The live id of a colour in a region.
+fn colour_id(live: &LiveRegion, colour: &Reference) -> Option<String> {
+    match colour {
+        Reference::Resource(a) => live
+            .resources
+            .iter()
+            .find(|o| &o.address == a)
+            .map(|o| o.live_id.clone()),
+        Reference::LiveId(id) => Some(id.clone()),
+        Reference::SelfGroup => None,
+    }
+}
+
+async fn targets<P: Probe>(
+    probe: &P,
+    stack: &Stack,
+    region: &str,
+    live: &LiveRegion,
+) -> Vec<CheckResult> {
+    let receiving: Vec<(String, i64)> = live_weights(live)
+        .into_iter()
+        .filter(|(_, w)| *w > 0)
+        .collect();
+    let asks = receiving.iter().map(|(group, weight)| async move {
+        let name = label(live, group);
+        let min_healthy = stack
+            .blue_green
+            .values()
+            .find(|p| {
+                [&p.blue, &p.green]
+                    .iter()
+                    .any(|c| colour_id(live, c).as_deref() == Some(group))
+            })
+            .and_then(|p| p.min_healthy);
+        match probe.target_health(region, group).await {
+            Ok(health) => check::judge_targets(region, &name, *weight, min_healthy, &health),
+            Err(e) => CheckResult::error(
+                region,
+                &format!("{name} healthy (weight {weight})"),
+                Source::Builtin,
+                "healthy targets".into(),
+                e.to_string(),
+                transient(&e),
+            ),
+        }
+    });
+    futures::future::join_all(asks).await
+}
+
+async fn databases<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<CheckResult> {
+    let owned = of_kind(live, Kind::DbInstance);
+    if owned.is_empty() {
+        return vec![];
+    }
+    let identifier = |o: &Observed| {
+        o.attrs
+            .get("identifier")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let identifiers: Vec<String> = owned.iter().map(|o| identifier(o)).collect();
+    match probe.db_statuses(region, &identifiers).await {
+        Ok(statuses) => owned
+            .iter()
+            .map(|o| {
+                let status = statuses.iter().find(|s| s.identifier == identifier(o));
+                check::judge_database(region, &o.address.to_string(), status)
+            })
+            .collect(),
+        Err(e) => owned
+            .iter()
+            .map(|o| {
+                CheckResult::error(
+                    region,
+                    &format!("{} available", o.address),
+                    Source::Builtin,
+                    "available".into(),
+                    e.to_string(),
+                    transient(&e),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn applies(check: &Check, region: &str) -> bool {
+    check
+        .regions
+        .as_ref()
+        .is_none_or(|r| r.iter().any(|x| x == region))
+}
+
+/// A pair's colour in a region, as CloudWatch's `TargetGroup` dimension
+/// (`targetgroup/NAME/ID`). The target is the colour with the larger live
+/// weight (blue on a tie), the source the other.
+fn colour_dimension(
+    stack: &Stack,
+    live: &LiveRegion,
+    pair: &str,
+    role: ColourRole,
+) -> Option<String> {
+    let p: &BlueGreen = stack.blue_green.values().find(|p| p.name == pair)?;
+    let (blue, green) = (colour_id(live, &p.blue)?, colour_id(live, &p.green)?);
+    let weights = live_weights(live);
+    let weight = |id: &str| weights.get(id).copied().unwrap_or(0);
+    let green_leads = weight(&green) > weight(&blue);
+    let id = match role {
+        ColourRole::Blue => blue,
+        ColourRole::Green => green,
+        ColourRole::Target if green_leads => green,
+        ColourRole::Target => blue,
+        ColourRole::Source if green_leads => blue,
+        ColourRole::Source => green,
+    };
+    Some(arn_suffix(&id, "targetgroup/"))
+}
+
+/// A check's dimensions with their placeholders filled from the live state.
+fn dimensions(
+    stack: &Stack,
+    live: &LiveRegion,
+    templates: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    templates
+        .iter()
+        .map(|(key, template)| {
+            let value = render_colours(template, |pair, role| colour_dimension(stack, live, pair, role))
+                .and_then(|t| {
+                    interpolate::render(&t, |address: &Address, attr| {
+                        let o = live.resources.iter().find(|o| &o.address == address)?;
+                        o.exports.get(attr).cloned()
+                    })
+                });
+            value.map(|v| (key.clone(), v)).ok_or_else(|| {
+                format!("dimension {key} = \"{template}\" names something not live here: apply the stack first")
+            })
+        })
+        .collect()
+}
+
+async fn metrics<P: Probe>(
+    probe: &P,
+    now: SystemTime,
+    stack: &Stack,
+    region: &str,
+    live: &LiveRegion,
+) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    let mut asked = Vec::new();
+    let mut queries = Vec::new();
+    for (i, c) in stack
+        .checks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| applies(c, region))
+    {
+        let Watch::Metric(w) = &c.watch else { continue };
+        let threshold = format!("{} {}", w.statistic, check::threshold(w.min, w.max));
+        let dims = match dimensions(stack, live, &w.dimensions) {
+            Ok(d) => d,
+            Err(message) => {
+                results.push(CheckResult::error(
+                    region,
+                    &c.name,
+                    Source::Metric,
+                    threshold,
+                    message,
+                    false,
+                ));
+                continue;
+            }
+        };
+        let window = Window::ending_before(now, w.lag, w.period, w.window);
+        for (j, statistic) in check::series_needed(w).into_iter().enumerate() {
+            queries.push(MetricQuery {
+                id: format!("q{i}_{j}"),
+                namespace: w.namespace.clone(),
+                metric: w.metric.clone(),
+                dimensions: dims.clone(),
+                statistic: if statistic.is_empty() {
+                    w.statistic.clone()
+                } else {
+                    statistic.to_string()
+                },
+                period_secs: u32::try_from(w.period.as_secs()).unwrap_or(u32::MAX),
+            });
+        }
+        asked.push((i, c, w, window));
+    }
+    if asked.is_empty() {
+        return results;
+    }
+    let start = asked.iter().map(|a| a.3.start).min().unwrap_or(now);
+    let end = asked.iter().map(|a| a.3.end).max().unwrap_or(now);
+    match probe.metric_data(region, &queries, start, end).await {
+        Ok(data) => {
+            for (i, c, w, window) in asked {
+                let series = check::series_needed(w)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, name)| {
+                        let points = data
+                            .get(&format!("q{i}_{j}"))
+                            .map(|s| s.points.clone())
+                            .unwrap_or_default();
+                        (name, points)
+                    })
+                    .collect();
+                results.push(check::judge_metric(region, c, w, window, &series));
+            }
+        }
+        Err(e) => {
+            for (_, c, w, _) in asked {
+                let threshold = format!("{} {}", w.statistic, check::threshold(w.min, w.max));
+                results.push(CheckResult::error(
+                    region,
+                    &c.name,
+                    Source::Metric,
+                    threshold,
+                    e.to_string(),
+                    transient(&e),
+                ));
+            }
+        }
+    }
+    results
+}
+
+async fn alarms<P: Probe>(
+    probe: &P,
+    stack: &Stack,
+    region: &str,
+    live: &LiveRegion,
+) -> Vec<CheckResult> {
+    let watched: Vec<(&Check, String)> = stack
+        .checks
+        .iter()
+        .filter(|c| applies(c, region))
+        .filter_map(|c| match &c.watch {
+            Watch::Alarm(AlarmRef::Named(n)) => Some((c, n.clone())),
+            Watch::Alarm(AlarmRef::Stack(a)) => {
+                let live_name = live
+                    .resources
+                    .iter()
+                    .find(|o| &o.address == a)
+                    .and_then(|o| o.exports.get("name").cloned());
+                Some((c, live_name.unwrap_or_else(|| alarm_name(&stack.name, a))))
+            }
+            Watch::Metric(_) => None,
+        })
+        .collect();
+    if watched.is_empty() {
+        return vec![];
+    }
+    let mut names: Vec<String> = watched.iter().map(|(_, n)| n.clone()).collect();
+    names.sort();
+    names.dedup();
+    match probe.alarm_states(region, &names).await {
+        Ok(states) => watched
+            .iter()
+            .map(|(c, name)| {
+                check::judge_alarm(region, c, name, states.iter().find(|s| &s.name == name))
+            })
+            .collect(),
+        Err(e) => watched
+            .iter()
+            .map(|(c, name)| {
+                CheckResult::error(
+                    region,
+                    &c.name,
+                    Source::Alarm,
+                    format!("alarm {name} OK"),
+                    e.to_string(),
+                    transient(&e),
+                )
+            })
+            .collect(),
+    }
+}
