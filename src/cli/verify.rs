@@ -68,7 +68,12 @@ pub(super) async fn run(
     )
     .await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&verification)?);
+        let report = VerifyReport {
+            verification: &verification,
+            aws_calls: aws.calls.snapshot(),
+            aws_operations: aws.calls.operations(),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", render(&verification));
     }
@@ -78,6 +83,15 @@ pub(super) async fn run(
         Verdict::Failed => ExitStatus::Verification,
         Verdict::Error => ExitStatus::Error,
     })
+}
+
+/// `verify --json`: the results, and the AWS calls they took.
+#[derive(serde::Serialize)]
+struct VerifyReport<'a> {
+    #[serde(flatten)]
+    verification: &'a Verification,
+    aws_calls: std::collections::BTreeMap<String, u64>,
+    aws_operations: std::collections::BTreeMap<String, u64>,
 }
 
 fn result_word(r: &CheckResult) -> &'static str {

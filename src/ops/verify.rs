@@ -120,20 +120,32 @@ pub async fn run<P: Probe>(
                 results,
             };
         }
-        let passed = results.iter().filter(|r| r.passed).count();
-        let waiting: Vec<String> = results
+        let clean = results
             .iter()
-            .filter(|r| !r.passed)
-            .map(|r| format!("{} ({}): {:?}", r.check, r.region, r.outcome).to_lowercase())
+            .filter(|r| r.outcome == check::Outcome::Pass)
+            .count();
+        let notes: Vec<String> = results
+            .iter()
+            .filter(|r| r.outcome != check::Outcome::Pass)
+            .map(|r| {
+                let state = match r.outcome {
+                    check::Outcome::Error => "could not be evaluated, asking again".to_string(),
+                    check::Outcome::NoData if r.passed && streaks.of(r) == 0 => {
+                        "no data (passes)".to_string()
+                    }
+                    _ => format!("failing, {} in a row so far (tolerated)", streaks.of(r)),
+                };
+                format!("{} ({}) {state}", r.check, r.region)
+            })
             .collect();
         progress(format!(
-            "soak: {} left; evaluation {evaluations}: {passed}/{} pass{}",
+            "soak: {} left; evaluation {evaluations}: {clean}/{} pass{}",
             humantime::format_duration(Duration::from_secs(remaining.as_secs())),
             results.len(),
-            if waiting.is_empty() {
+            if notes.is_empty() {
                 String::new()
             } else {
-                format!(", not yet: {}", waiting.join(", "))
+                format!("; {}", notes.join("; "))
             }
         ));
         let every = soak.map_or(Duration::ZERO, |s| s.every);
@@ -524,5 +536,208 @@ async fn alarms<P: Probe>(
                 )
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::probe::{
+        AlarmState, AlarmValue, BalancerState, DbStatus, MetricSeries, TargetHealth,
+    };
+    use crate::ops::cloud::TestClock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// Answers alarm states from a script, one entry per evaluation; the last
+    /// entry repeats. Everything else is empty.
+    struct Scripted {
+        alarms: Vec<Result<AlarmValue, ErrorClass>>,
+        asked: AtomicUsize,
+        metric_calls: AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new(alarms: Vec<Result<AlarmValue, ErrorClass>>) -> Scripted {
+            Scripted {
+                alarms,
+                asked: AtomicUsize::new(0),
+                metric_calls: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    impl Probe for Scripted {
+        async fn target_health(&self, _: &str, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
+            Ok(vec![])
+        }
+        async fn load_balancer_states(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<Vec<BalancerState>, AwsError> {
+            Ok(vec![])
+        }
+        async fn db_statuses(&self, _: &str, _: &[String]) -> Result<Vec<DbStatus>, AwsError> {
+            Ok(vec![])
+        }
+        async fn alarm_states(
+            &self,
+            _: &str,
+            names: &[String],
+        ) -> Result<Vec<AlarmState>, AwsError> {
+            let i = self
+                .asked
+                .fetch_add(1, Ordering::SeqCst)
+                .min(self.alarms.len() - 1);
+            match self.alarms[i] {
+                Ok(value) => Ok(names
+                    .iter()
+                    .map(|n| AlarmState {
+                        name: n.clone(),
+                        value,
+                        reason: format!("evaluation {}", i + 1),
+                        updated: None,
+                    })
+                    .collect()),
+                Err(class) => Err(AwsError::new(
+                    "DescribeAlarms",
+                    class,
+                    "Scripted",
+                    "scripted failure",
+                )),
+            }
+        }
+        async fn metric_data(
+            &self,
+            _: &str,
+            queries: &[MetricQuery],
+            _: SystemTime,
+            _: SystemTime,
+        ) -> Result<BTreeMap<String, MetricSeries>, AwsError> {
+            self.metric_calls.fetch_add(1, Ordering::SeqCst);
+            Ok(queries
+                .iter()
+                .map(|q| (q.id.clone(), MetricSeries::default()))
+                .collect())
+        }
+    }
+
+    const STACK: &str = r#"
+[stack]
+name = "svc"
+regions = ["us-west-2"]
+
+[alarm.errors]
+namespace = "App"
+metric = "Errors"
+statistic = "Sum"
+period = 60
+evaluation_periods = 1
+threshold = 1
+comparison = "GreaterThanThreshold"
+
+[[verify]]
+name = "errors-alarm"
+alarm = "alarm.errors"
+consecutive = 2
+"#;
+
+    fn live() -> BTreeMap<String, LiveRegion> {
+        BTreeMap::from([("us-west-2".to_string(), LiveRegion::default())])
+    }
+
+    async fn soak(probe: &Scripted, duration: u64, every: u64) -> (Verification, Vec<String>) {
+        let stack = crate::testing::stack(STACK);
+        let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let progress: Progress = Arc::new(move |l| sink.lock().unwrap().push(l));
+        let soak = Soak {
+            duration: Duration::from_secs(duration),
+            every: Duration::from_secs(every),
+        };
+        let v = run(probe, &clock, &stack, &live(), Some(soak), &progress).await;
+        let lines = lines.lock().unwrap().clone();
+        (v, lines)
+    }
+
+    use AlarmValue::{Alarm, Ok as Fine};
+
+    #[tokio::test]
+    async fn consecutive_two_tolerates_one_bad_evaluation_but_not_two() {
+        let probe = Scripted::new(vec![Ok(Alarm), Ok(Fine), Ok(Alarm), Ok(Alarm), Ok(Fine)]);
+        let (v, lines) = soak(&probe, 600, 60).await;
+        assert_eq!(v.verdict, Verdict::Failed);
+        assert_eq!(
+            v.evaluations, 4,
+            "the second bad evaluation in a row ends it"
+        );
+        assert_eq!(
+            v.results[0].evidence.detail.as_deref(),
+            Some("evaluation 4")
+        );
+        assert_eq!(
+            lines,
+            [
+                "soak: 10m left; evaluation 1: 0/1 pass; errors-alarm (us-west-2) failing, 1 in a row so far (tolerated)",
+                "soak: 9m left; evaluation 2: 1/1 pass",
+                "soak: 8m left; evaluation 3: 0/1 pass; errors-alarm (us-west-2) failing, 1 in a row so far (tolerated)",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_soak_that_stays_healthy_evaluates_every_period_and_ends() {
+        let probe = Scripted::new(vec![Ok(Alarm), Ok(Fine)]);
+        let (v, lines) = soak(&probe, 300, 60).await;
+        assert_eq!(v.verdict, Verdict::Passed);
+        assert_eq!(v.evaluations, 6, "at 0, 1, 2, 3, 4 and 5 minutes");
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[0].contains("(tolerated)"), "{lines:?}");
+        assert!(
+            lines[4].starts_with("soak: 1m left; evaluation 5: 1/1 pass"),
+            "{lines:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_asked_again_but_an_error_that_will_not_pass_ends_the_soak() {
+        let probe = Scripted::new(vec![Err(ErrorClass::Throttled), Ok(Fine)]);
+        let (v, _) = soak(&probe, 120, 60).await;
+        assert_eq!((v.verdict, v.evaluations), (Verdict::Passed, 3));
+        let probe = Scripted::new(vec![Ok(Fine), Err(ErrorClass::Denied)]);
+        let (v, _) = soak(&probe, 600, 60).await;
+        assert_eq!((v.verdict, v.evaluations), (Verdict::Error, 2));
+    }
+
+    #[tokio::test]
+    async fn one_evaluation_judges_each_failure_whatever_consecutive_says() {
+        let probe = Scripted::new(vec![Ok(Alarm)]);
+        let stack = crate::testing::stack(STACK);
+        let clock = TestClock::at(SystemTime::UNIX_EPOCH);
+        let progress: Progress = Arc::new(|_| {});
+        let v = run(&probe, &clock, &stack, &live(), None, &progress).await;
+        assert_eq!((v.verdict, v.evaluations), (Verdict::Failed, 1));
+    }
+
+    #[tokio::test]
+    async fn all_metric_checks_of_a_region_share_one_request() {
+        let mut text = STACK.to_string();
+        for i in 0..7 {
+            text.push_str(&format!(
+                "\n[[verify]]\nname = \"m{i}\"\nnamespace = \"App\"\nmetric = \"Latency\"\nstatistic = \"{}\"\nmax = 1\n",
+                ["Sum", "Average", "p99"][i % 3]
+            ));
+        }
+        let stack = crate::testing::stack(&text);
+        let probe = Scripted::new(vec![Ok(Fine)]);
+        let results = evaluate(&probe, SystemTime::now(), &stack, &live()).await;
+        assert_eq!(probe.metric_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(results.len(), 8);
+        assert!(results
+            .iter()
+            .filter(|r| r.source == Source::Metric)
+            .all(|r| r.outcome == check::Outcome::NoData));
     }
 }

@@ -634,3 +634,92 @@ fn a_move_names_a_gone_address_and_a_declared_block() {
         "a vpc cannot become a subnet",
     );
 }
+
+/// GOOD with a `[[verify]]` block (and an alarm it may name).
+fn with_check(check: &str) -> String {
+    format!(
+        "{GOOD}\n[alarm.errors]\nnamespace = \"App\"\nmetric = \"Errors\"\nstatistic = \"Sum\"\nperiod = 60\nevaluation_periods = 1\nthreshold = 1\ncomparison = \"GreaterThanThreshold\"\n\n[[verify]]\nname = \"errors\"\n{check}"
+    )
+}
+
+const METRIC: &str = "namespace = \"App\"\nmetric = \"Errors\"\n";
+
+#[test]
+fn verify_unknown_statistic() {
+    rejects(
+        &with_check(&format!("{METRIC}statistic = \"Median\"\nmax = 1\n")),
+        "\"Median\"",
+        "verify `errors`: unknown statistic `Median`",
+    );
+}
+
+#[test]
+fn verify_window_not_whole_periods() {
+    rejects(
+        &with_check(&format!(
+            "{METRIC}statistic = \"Sum\"\nmax = 1\nperiod = \"2m\"\nwindow = \"5m\"\n"
+        )),
+        "\"5m\"",
+        "window 5m is not a whole number of periods (2m)",
+    );
+}
+
+#[test]
+fn verify_without_a_threshold() {
+    rejects(
+        &with_check(&format!("{METRIC}statistic = \"Sum\"\n")),
+        "[[verify]]",
+        "verify `errors` has no `min` or `max`",
+    );
+}
+
+#[test]
+fn verify_a_duration_that_does_not_parse() {
+    rejects(
+        &with_check(&format!(
+            "{METRIC}statistic = \"Sum\"\nmax = 1\nlag = \"soon\"\n"
+        )),
+        "\"soon\"",
+        "verify `errors`: lag: `soon` is not a duration",
+    );
+}
+
+#[test]
+fn verify_a_missing_alarm() {
+    rejects(
+        &with_check("alarm = \"alarm.nope\"\n"),
+        "\"alarm.nope\"",
+        "verify `errors`: `alarm.nope` is not an alarm of this stack",
+    );
+}
+
+#[test]
+fn verify_an_alarm_check_with_metric_keys() {
+    rejects(
+        &with_check("alarm = \"alarm.errors\"\nmax = 3\n"),
+        "3\n",
+        "verify `errors` watches an alarm: metric keys do not belong here",
+    );
+}
+
+#[test]
+fn verify_a_colour_that_does_not_exist() {
+    rejects(
+        &with_check(&format!(
+            "{METRIC}statistic = \"Sum\"\nmax = 1\ndimensions = {{ TargetGroup = \"${{blue_green.web.purple}}\" }}\n"
+        )),
+        "\"${blue_green",
+        "names no colour",
+    );
+}
+
+#[test]
+fn verify_a_region_outside_the_stack() {
+    rejects(
+        &with_check(&format!(
+            "{METRIC}statistic = \"Sum\"\nmax = 1\nregions = [\"ap-south-1\"]\n"
+        )),
+        "\"ap-south-1\"",
+        "region `ap-south-1` is not a region of the stack",
+    );
+}

@@ -9,3 +9,4 @@ mod harness;
 mod proxy;
 mod saved_plans;
 mod stateful;
+mod verify;
