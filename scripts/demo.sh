@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo, from a fresh clone: starts the local emulator, plans and applies
-# stacks/demo.toml, shows a no-op second plan, lists what now lives in the
-# emulator, and stops the emulator if it started it.
+# stacks/demo.toml, shows a no-op second plan, verifies the stack, lists what
+# now lives in the emulator, and stops the emulator if it started it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,6 +30,9 @@ step "reconcile apply $stack --auto-approve"
 step "reconcile plan $stack --detailed-exitcode   (a second plan: nothing to do, exit 0)"
 "$reconcile" plan "$stack" --detailed-exitcode --stats
 echo "exit code: $?"
+
+step "reconcile verify $stack   (built-in checks and the stack's [[verify]] blocks)"
+"$reconcile" verify "$stack"
 
 step "what lives in the emulator now (read with boto3, tag reconcile:stack)"
 localstack/.venv/bin/python - "$stack" <<'PY'
