@@ -66,6 +66,22 @@ impl Window {
         }
     }
 
+    /// The window cut to begin no earlier than the first period boundary at
+    /// or after `since`; empty (start = end) when no whole period is left.
+    pub fn not_before(self, since: SystemTime, period: Duration) -> Window {
+        let secs = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let period = period.as_secs().max(1);
+        let boundary = UNIX_EPOCH + Duration::from_secs(secs.div_ceil(period) * period);
+        Window {
+            start: self.start.max(boundary).min(self.end),
+            end: self.end,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start >= self.end
+    }
+
     pub fn contains(&self, t: SystemTime) -> bool {
         self.start <= t && t < self.end
     }
@@ -111,6 +127,10 @@ pub struct CheckResult {
     /// An error worth asking again (throttled, no answer): a soak retries it.
     #[serde(skip)]
     pub transient: bool,
+    /// No whole period of data since the moment it may look back to (a
+    /// cutover step's weights confirmed): not judged yet.
+    #[serde(skip)]
+    pub waiting: bool,
 }
 
 impl CheckResult {
@@ -135,6 +155,7 @@ impl CheckResult {
             passed,
             evidence,
             transient: false,
+            waiting: false,
         }
     }
 
@@ -490,6 +511,25 @@ mod tests {
 
     fn series(points: &[(u64, f64)]) -> BTreeMap<&'static str, Vec<(SystemTime, f64)>> {
         BTreeMap::from([("", points.iter().map(|(t, v)| (at(*t), *v)).collect())])
+    }
+
+    #[test]
+    fn a_window_never_reaches_back_before_the_weights_were_confirmed() {
+        let w = Window {
+            start: at(600),
+            end: at(900),
+        };
+        // Confirmed at 10:12:30 of the window's clock: the 10:12 period still
+        // held old traffic; judging starts at the next whole minute.
+        assert_eq!(
+            w.not_before(at(750), Duration::from_secs(60)),
+            Window {
+                start: at(780),
+                end: at(900)
+            }
+        );
+        assert_eq!(w.not_before(at(300), Duration::from_secs(60)), w);
+        assert!(w.not_before(at(880), Duration::from_secs(60)).is_empty());
     }
 
     #[test]

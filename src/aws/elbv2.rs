@@ -361,7 +361,7 @@ pub async fn discover(
 /// `app/name/id` of a load balancer ARN, `targetgroup/name/id` of a target group's:
 /// what CloudWatch dimensions take.
 /// The first action (by order) of a listener or rule, in reconcile's shape.
-fn action_value(actions: &[Action]) -> Value {
+pub(super) fn action_value(actions: &[Action]) -> Value {
     let mut actions: Vec<&Action> = actions.iter().collect();
     actions.sort_by_key(|a| a.order().unwrap_or_default());
     let Some(a) = actions.first() else {
@@ -455,7 +455,7 @@ fn conditions_value(found: &[RuleCondition]) -> Value {
 }
 
 /// An action value (with live ARNs) back into AWS's shape.
-fn action(value: &Value) -> Action {
+pub(super) fn action(value: &Value) -> Action {
     let builder = Action::builder().order(1);
     let a = match shapes::Action::parse(value) {
         Some(shapes::Action::FixedResponse {

@@ -49,6 +49,7 @@ pub mod lock;
 mod probe;
 pub mod rds;
 pub mod route53;
+mod traffic;
 
 pub use error::{AwsError, ErrorClass};
 

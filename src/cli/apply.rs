@@ -85,7 +85,11 @@ pub(super) async fn run(
             print!("{}", render(plan, output.style));
         }
         if ask && plan.has_changes() && plan.refusals().is_empty() {
-            confirm().await?;
+            confirm(
+                "apply",
+                ", or save a plan with `plan --out` and apply that file",
+            )
+            .await?;
         }
         Ok(())
     };

@@ -3,6 +3,7 @@
 //! operation (`crate::ops`) and hands its result to one printer.
 
 mod apply;
+mod cutover;
 mod plan;
 mod unlock;
 mod verify;
@@ -23,7 +24,8 @@ Exit codes:
      a usage error (an unknown flag, a missing argument), an apply refused
      because another run holds the stack's lock, and an interrupted apply
   2  `plan --detailed-exitcode` found changes
-  3  `verify`: a check failed, or had no data where that fails";
+  3  `verify`: a check failed, or had no data where that fails; `cutover`:
+     refused by its pre-checks, or switched back";
 
 #[derive(Parser, Debug)]
 #[command(name = "reconcile", version, about, after_help = EXIT_CODES)]
@@ -91,6 +93,9 @@ enum Command {
     /// Make the live resources match the stack file, or apply a saved plan.
     Apply(apply::ApplyArgs),
     /// Break a stack's lock left by a run that is gone.
+    /// Move a blue-green pair's traffic to one colour, region by region, in
+    /// steps with checks; switch back on a failure.
+    Cutover(cutover::CutoverArgs),
     Unlock(unlock::UnlockArgs),
     /// Judge the live stack: load balancers active, targets healthy, databases
     /// available, and its [[verify]] checks; once, or through a soak.
@@ -172,17 +177,20 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Plan(args) => plan::run(args, &connection, &output).await,
         Command::Apply(args) => apply::run(args, &connection, &output).await,
+        Command::Cutover(args) => cutover::run(args, &connection, &output).await,
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,
     }
 }
 
-async fn confirm() -> Result<()> {
+/// Asks before `command` changes anything; without a terminal, refuses
+/// (`otherwise` says what to do instead).
+async fn confirm(command: &str, otherwise: &str) -> Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!(
-            "refusing to apply without confirmation: stdin is not a terminal. \
-             Pass --auto-approve (as in CI), or save a plan with `plan --out` and apply that file."
+            "refusing to {command} without confirmation: stdin is not a terminal. \
+             Pass --auto-approve (as in CI){otherwise}."
         );
     }
     eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
@@ -195,7 +203,7 @@ async fn confirm() -> Result<()> {
     })
     .await??;
     if answer.trim() != "yes" {
-        bail!("apply cancelled; nothing was changed");
+        bail!("{command} cancelled; nothing was changed");
     }
     Ok(())
 }

@@ -17,6 +17,17 @@ pub const REGION: &str = "reconcile:region";
 /// Marks a zone that existed before reconcile: pruning it only forgets it.
 pub const ADOPTED: &str = "reconcile:adopted";
 
+/// The change record, on what a cutover changed (its listener or rule): what
+/// was done, when (UTC, RFC 3339), by whom, with which version label and
+/// emergency ticket.
+pub mod record {
+    pub const CHANGE: &str = "reconcile:record";
+    pub const TIME: &str = "reconcile:record-time";
+    pub const OPERATOR: &str = "reconcile:record-operator";
+    pub const VERSION: &str = "reconcile:record-version";
+    pub const TICKET: &str = "reconcile:record-ticket";
+}
+
 /// The stack lock (an EC2 key pair) and who holds it.
 pub mod lock {
     pub const LOCK: &str = "reconcile:lock";

@@ -10,6 +10,7 @@ use crate::aws::{self, Aws, AwsError, Created, Progress};
 use crate::model::probe::{
     AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
 };
+use crate::model::shapes::Target;
 use crate::model::{Address, Attrs, Changed, Inputs, LiveRegion, Observed};
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -103,6 +104,36 @@ pub trait Probe: Sync {
         start: SystemTime,
         end: SystemTime,
     ) -> impl Future<Output = Result<BTreeMap<String, MetricSeries>, AwsError>> + Send;
+}
+
+/// Where traffic goes: a listener's or rule's weighted forward, and the
+/// change record tagged on it.
+pub trait TrafficSwitch: Sync {
+    /// The live forward of a listener or rule (`None`: it does not forward).
+    fn forward(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Vec<Target>>, AwsError>> + Send;
+    fn set_forward(
+        &self,
+        region: &str,
+        arn: &str,
+        targets: &[Target],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Tags the change record on a listener or rule.
+    fn record(
+        &self,
+        region: &str,
+        arn: &str,
+        record: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The tags of a listener or rule, where the last record is.
+    fn recorded(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send;
 }
 
 impl Discover for Aws {
@@ -204,6 +235,38 @@ impl Probe for Aws {
         end: SystemTime,
     ) -> Result<BTreeMap<String, MetricSeries>, AwsError> {
         Aws::metric_data(self, region, queries, start, end).await
+    }
+}
+
+impl TrafficSwitch for Aws {
+    async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
+        Aws::forward(self, region, arn).await
+    }
+
+    async fn set_forward(
+        &self,
+        region: &str,
+        arn: &str,
+        targets: &[Target],
+    ) -> Result<(), AwsError> {
+        Aws::set_forward(self, region, arn, targets).await
+    }
+
+    async fn record(
+        &self,
+        region: &str,
+        arn: &str,
+        record: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        Aws::tag_balancing(self, region, arn, record).await
+    }
+
+    async fn recorded(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        Aws::balancing_tags(self, region, arn).await
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod cloud;
+pub mod cutover;
 pub mod lock;
 pub mod plan;
 pub mod verify;
@@ -16,6 +17,14 @@ use std::collections::BTreeMap;
 /// Runs `work` until it ends or the process is told to stop (Ctrl-C, SIGTERM):
 /// then it is dropped (steps under way are abandoned) and an error says so.
 pub async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        result = work => result,
+        () = stop_signal() => bail!(INTERRUPTED),
+    }
+}
+
+/// Resolves when the process is told to stop: Ctrl-C (SIGINT) or SIGTERM.
+pub async fn stop_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -25,10 +34,18 @@ pub async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>
         }
     };
     tokio::select! {
-        result = work => result,
-        _ = tokio::signal::ctrl_c() => bail!(INTERRUPTED),
-        _ = terminate => bail!(INTERRUPTED),
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
+}
+
+/// Who makes a change, for its record: `RECONCILE_OPERATOR`, else
+/// `GITHUB_ACTOR`, else the local user.
+pub fn operator() -> String {
+    ["RECONCILE_OPERATOR", "GITHUB_ACTOR", "USER", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 const INTERRUPTED: &str = "interrupted: steps under way were abandoned and the lock released. \

@@ -14,10 +14,20 @@ use crate::model::shapes::Action;
 use crate::model::{alarm_name, arn_suffix, Address, Kind, LiveRegion, Observed, Value};
 use crate::stack::spec::Reference;
 use crate::stack::verify::{render_colours, AlarmRef, Check, ColourRole, Watch};
-use crate::stack::{interpolate, BlueGreen, Stack};
+use crate::stack::{interpolate, BlueGreen, Colour, Stack};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
+
+/// What an evaluation judges against, beyond the live state: in a cutover
+/// step, no metric window reaches back before its weights were confirmed
+/// (`since`), and a pair's target colour is the one traffic moves to.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub since: Option<SystemTime>,
+    /// `(pair NAME, colour)`: the pair's `target` colour.
+    pub target: Option<(String, Colour)>,
+}
 
 /// `--soak D --every E`: evaluate every E for D.
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +82,7 @@ pub async fn run<P: Probe>(
     let mut streaks = Streaks::default();
     let mut evaluations = 0;
     loop {
-        let mut results = evaluate(probe, clock.now(), stack, live).await;
+        let mut results = evaluate(probe, clock.now(), stack, live, &Context::default()).await;
         evaluations += 1;
         let mut failing = false;
         for r in &mut results {
@@ -159,10 +169,11 @@ pub async fn evaluate<P: Probe>(
     now: SystemTime,
     stack: &Stack,
     live: &BTreeMap<String, LiveRegion>,
+    ctx: &Context,
 ) -> Vec<CheckResult> {
     let regions = live
         .iter()
-        .map(|(region, l)| evaluate_region(probe, now, stack, region, l));
+        .map(|(region, l)| evaluate_region(probe, now, stack, region, l, ctx));
     futures::future::join_all(regions)
         .await
         .into_iter()
@@ -178,18 +189,19 @@ fn label(live: &LiveRegion, id: &str) -> String {
         .map_or_else(|| arn_suffix(id, "targetgroup/"), |o| o.address.to_string())
 }
 
-async fn evaluate_region<P: Probe>(
+pub async fn evaluate_region<P: Probe>(
     probe: &P,
     now: SystemTime,
     stack: &Stack,
     region: &str,
     live: &LiveRegion,
+    ctx: &Context,
 ) -> Vec<CheckResult> {
     let (balancers, targets, databases, metrics, alarms) = tokio::join!(
         balancers(probe, region, live),
         targets(probe, stack, region, live),
         databases(probe, region, live),
-        metrics(probe, now, stack, region, live),
+        metrics(probe, now, stack, region, live, ctx),
         alarms(probe, stack, region, live),
     );
     [balancers, targets, databases, metrics, alarms]
@@ -359,12 +371,16 @@ fn colour_dimension(
     live: &LiveRegion,
     pair: &str,
     role: ColourRole,
+    ctx: &Context,
 ) -> Option<String> {
     let p: &BlueGreen = stack.blue_green.values().find(|p| p.name == pair)?;
     let (blue, green) = (colour_id(live, &p.blue)?, colour_id(live, &p.green)?);
     let weights = live_weights(live);
     let weight = |id: &str| weights.get(id).copied().unwrap_or(0);
-    let green_leads = weight(&green) > weight(&blue);
+    let green_leads = match &ctx.target {
+        Some((name, colour)) if name == pair => *colour == Colour::Green,
+        _ => weight(&green) > weight(&blue),
+    };
     let id = match role {
         ColourRole::Blue => blue,
         ColourRole::Green => green,
@@ -381,11 +397,12 @@ fn dimensions(
     stack: &Stack,
     live: &LiveRegion,
     templates: &BTreeMap<String, String>,
+    ctx: &Context,
 ) -> Result<BTreeMap<String, String>, String> {
     templates
         .iter()
         .map(|(key, template)| {
-            let value = render_colours(template, |pair, role| colour_dimension(stack, live, pair, role))
+            let value = render_colours(template, |pair, role| colour_dimension(stack, live, pair, role, ctx))
                 .and_then(|t| {
                     interpolate::render(&t, |address: &Address, attr| {
                         let o = live.resources.iter().find(|o| &o.address == address)?;
@@ -405,6 +422,7 @@ async fn metrics<P: Probe>(
     stack: &Stack,
     region: &str,
     live: &LiveRegion,
+    ctx: &Context,
 ) -> Vec<CheckResult> {
     let mut results = Vec::new();
     let mut asked = Vec::new();
@@ -417,7 +435,7 @@ async fn metrics<P: Probe>(
     {
         let Watch::Metric(w) = &c.watch else { continue };
         let threshold = format!("{} {}", w.statistic, check::threshold(w.min, w.max));
-        let dims = match dimensions(stack, live, &w.dimensions) {
+        let dims = match dimensions(stack, live, &w.dimensions, ctx) {
             Ok(d) => d,
             Err(message) => {
                 results.push(CheckResult::error(
@@ -431,7 +449,31 @@ async fn metrics<P: Probe>(
                 continue;
             }
         };
-        let window = Window::ending_before(now, w.lag, w.period, w.window);
+        let mut window = Window::ending_before(now, w.lag, w.period, w.window);
+        if let Some(since) = ctx.since {
+            window = window.not_before(since, w.period);
+            if window.is_empty() {
+                let mut waiting = CheckResult::new(
+                    region,
+                    &c.name,
+                    Source::Metric,
+                    check::Outcome::NoData,
+                    c.no_data,
+                    check::Evidence {
+                        threshold,
+                        detail: Some(format!(
+                            "no whole period yet since the weights were confirmed at {} (lag {})",
+                            humantime::format_rfc3339_seconds(since),
+                            humantime::format_duration(w.lag)
+                        )),
+                        ..check::Evidence::default()
+                    },
+                );
+                waiting.waiting = true;
+                results.push(waiting);
+                continue;
+            }
+        }
         for (j, statistic) in check::series_needed(w).into_iter().enumerate() {
             queries.push(MetricQuery {
                 id: format!("q{i}_{j}"),
@@ -732,7 +774,14 @@ consecutive = 2
         }
         let stack = crate::testing::stack(&text);
         let probe = Scripted::new(vec![Ok(Fine)]);
-        let results = evaluate(&probe, SystemTime::now(), &stack, &live()).await;
+        let results = evaluate(
+            &probe,
+            SystemTime::now(),
+            &stack,
+            &live(),
+            &Context::default(),
+        )
+        .await;
         assert_eq!(probe.metric_calls.load(Ordering::SeqCst), 1);
         assert_eq!(results.len(), 8);
         assert!(results

@@ -84,6 +84,59 @@ pub struct BlueGreen {
     /// Healthy targets a colour needs to take traffic; `None`: all its
     /// registered targets, at least one.
     pub min_healthy: Option<u32>,
+    /// Cutover defaults: the target colour's weight at each step (rising, to 100).
+    pub steps: Vec<i64>,
+    pub bake: std::time::Duration,
+    pub every: std::time::Duration,
+}
+
+/// Weights a cutover steps through, as given: each 1 to 100, rising, the last 100.
+pub fn check_steps(steps: &[i64]) -> Result<(), String> {
+    if steps.is_empty() || steps.iter().any(|s| !(1..=100).contains(s)) {
+        return Err("steps are weights from 1 to 100, for example [10, 50, 100]".into());
+    }
+    if steps.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("steps must rise, for example [10, 50, 100]".into());
+    }
+    if steps.last() != Some(&100) {
+        return Err(
+            "the last step must be 100: a cutover ends with all traffic on the new colour".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A colour of a blue-green pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    Blue,
+    Green,
+}
+
+impl Colour {
+    pub fn other(self) -> Colour {
+        match self {
+            Colour::Blue => Colour::Green,
+            Colour::Green => Colour::Blue,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Colour::Blue => "blue",
+            Colour::Green => "green",
+        }
+    }
+}
+
+impl BlueGreen {
+    pub fn colour(&self, c: Colour) -> &Reference {
+        match c {
+            Colour::Blue => &self.blue,
+            Colour::Green => &self.green,
+        }
+    }
 }
 
 /// A reference field of a resource, and the kind it must name.

@@ -518,6 +518,11 @@ pub struct BlueGreenSpec {
     /// Healthy targets a colour needs to take traffic (default: all its
     /// registered targets, at least one).
     pub min_healthy: Option<Spanned<i64>>,
+    /// `reconcile cutover` defaults: the target colour's weight at each step,
+    /// the bake after each, and how often checks run during a bake.
+    pub steps: Option<Spanned<Vec<i64>>>,
+    pub bake: Option<Spanned<String>>,
+    pub every: Option<Spanned<String>>,
 }
 
 /// A reference to another resource: `"kind.name"` in this stack, or a live AWS id

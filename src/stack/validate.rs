@@ -388,11 +388,41 @@ impl Checker {
                         None
                     }
                 });
+            let steps = match &b.steps {
+                None => vec![10, 50, 100],
+                Some(steps) => {
+                    if let Err(message) = super::check_steps(steps.get_ref()) {
+                        self.error(steps.span(), format!("blue_green.{name}: {message}"));
+                    }
+                    steps.get_ref().clone()
+                }
+            };
+            let mut duration = |value: &Option<Spanned<String>>, default: u64| {
+                let Some(text) = value else {
+                    return std::time::Duration::from_secs(default);
+                };
+                humantime::parse_duration(text.get_ref()).unwrap_or_else(|e| {
+                    self.error(
+                        text.span(),
+                        format!("blue_green.{name}: `{}` is not a duration ({e}); write it as 30s, 5m or 1h", text.get_ref()),
+                    );
+                    std::time::Duration::from_secs(default)
+                })
+            };
+            let (bake, every) = (duration(&b.bake, 300), duration(&b.every, 30));
+            if every.is_zero() {
+                if let Some(e) = &b.every {
+                    self.error(e.span(), format!("blue_green.{name}: every must be more than zero"));
+                }
+            }
             let pair = BlueGreen {
                 name: name.clone(),
                 blue: b.blue.into_inner(),
                 green: b.green.into_inner(),
                 min_healthy,
+                steps,
+                bake,
+                every,
             };
             (owner_address.clone(), pair)
         })

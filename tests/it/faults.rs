@@ -4,8 +4,8 @@
 //! the stack's resources, counted with the SDK: never a duplicate.
 
 use crate::harness::{
-    demo_stack, elb, endpoint, live, network, owned_elb, reconcile, run, run_cmd, tag, unique, Run,
-    StackFile,
+    demo_stack, elb, endpoint, live, network, owned_elb, reconcile, run, run_cmd, spawn, spawn_at,
+    tag, unique, Run, StackFile,
 };
 use crate::proxy::{Fault, Proxy};
 use assert_cmd::Command;
@@ -325,26 +325,6 @@ async fn a_planted_duplicate_vpc_is_resolved_by_deleting_the_empty_one() {
         "the VPC in use stays"
     );
     no_changes(&stack);
-}
-
-/// `reconcile` as a process of its own, to run beside others or to kill.
-fn spawn(args: &[&str]) -> std::process::Child {
-    spawn_at(endpoint(), args)
-}
-
-fn spawn_at(endpoint: &str, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// Waits until `operation` has reached the proxy: the run is at work.

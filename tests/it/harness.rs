@@ -83,6 +83,26 @@ pub fn with_emulator(cmd: &mut Command) -> &mut Command {
         .timeout(Duration::from_secs(300))
 }
 
+/// `reconcile` as a process of its own, to run beside others or to kill.
+pub fn spawn(args: &[&str]) -> std::process::Child {
+    spawn_at(endpoint(), args)
+}
+
+pub fn spawn_at(endpoint: &str, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("reconcile"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod balancing;
+mod cutover;
 mod dns;
 mod engine;
 mod faults;

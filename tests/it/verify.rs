@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 const REGION: &str = "us-west-2";
 
 /// A small blue-green service in one region, and `checks` (its [[verify]] blocks).
-fn service(name: &str, checks: &str) -> StackFile {
+pub(crate) fn service(name: &str, checks: &str) -> StackFile {
     StackFile::new(&format!(
         r#"
 [stack]
@@ -56,6 +56,14 @@ security_groups = ["security_group.web"]
 count = 2
 target_groups = ["target_group.blue"]
 
+[instance.green]
+ami = "ami-0a1b2c3d4e5f60718"
+instance_type = "t3.micro"
+subnet = "subnet.b"
+security_groups = ["security_group.web"]
+count = 2
+target_groups = ["target_group.green"]
+
 [listener.http]
 load_balancer = "load_balancer.app"
 port = 80
@@ -97,7 +105,7 @@ fn result<'a>(report: &'a Value, check: &str) -> &'a Value {
 }
 
 /// The load balancer's `arn_suffix`, CloudWatch's `LoadBalancer` dimension.
-async fn balancer_suffix(stack: &str) -> String {
+pub(crate) async fn balancer_suffix(stack: &str) -> String {
     let owned = crate::harness::owned_elb(REGION, stack).await;
     let arn = owned
         .iter()

@@ -1,0 +1,120 @@
+//! The one write the deployment half makes outside apply: a listener's or
+//! rule's forward weights, read back, and the change record tagged on it.
+
+use super::{elbv2, Aws, AwsError, ErrorClass};
+use crate::model::shapes::{Action, Target};
+use aws_sdk_elasticloadbalancingv2::types::Tag;
+use std::collections::BTreeMap;
+
+fn is_listener(arn: &str) -> bool {
+    arn.contains(":listener/")
+}
+
+impl Aws {
+    /// The forward of a listener (its default action) or rule: `None` when it
+    /// does something else than forward.
+    pub async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
+        let client = self.elbv2(region);
+        let at = |e: AwsError| e.at(region, &self.endpoint("elasticloadbalancing", region));
+        let actions = if is_listener(arn) {
+            let out = send!(
+                "DescribeListeners",
+                client.describe_listeners().listener_arns(arn)
+            )
+            .map_err(at)?;
+            out.listeners()
+                .first()
+                .map(|l| l.default_actions().to_vec())
+        } else {
+            let out = send!("DescribeRules", client.describe_rules().rule_arns(arn)).map_err(at)?;
+            out.rules().first().map(|r| r.actions().to_vec())
+        };
+        let actions = actions.ok_or_else(|| {
+            AwsError::new(
+                "DescribeRules",
+                ErrorClass::NotFound,
+                "NotFound",
+                format!("{arn} does not exist"),
+            )
+        })?;
+        Ok(match Action::parse(&elbv2::action_value(&actions)) {
+            Some(Action::Forward(targets)) => Some(targets),
+            _ => None,
+        })
+    }
+
+    /// Sets the forward of a listener or rule to `targets` (live ARNs and
+    /// weights): one ModifyListener or ModifyRule.
+    pub async fn set_forward(
+        &self,
+        region: &str,
+        arn: &str,
+        targets: &[Target],
+    ) -> Result<(), AwsError> {
+        let client = self.elbv2(region);
+        let action = elbv2::action(&Action::Forward(targets.to_vec()).to_value());
+        let sent = if is_listener(arn) {
+            send!(
+                "ModifyListener",
+                client
+                    .modify_listener()
+                    .listener_arn(arn)
+                    .default_actions(action)
+            )
+            .map(drop)
+        } else {
+            send!(
+                "ModifyRule",
+                client.modify_rule().rule_arn(arn).actions(action)
+            )
+            .map(drop)
+        };
+        sent.map_err(|e| e.at(region, &self.endpoint("elasticloadbalancing", region)))
+    }
+
+    /// Writes `tags` on a listener or rule (the change record).
+    pub async fn tag_balancing(
+        &self,
+        region: &str,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        send!(
+            "AddTags",
+            self.elbv2(region)
+                .add_tags()
+                .resource_arns(arn)
+                .set_tags(Some(tags))
+        )
+        .map(drop)
+        .map_err(|e| e.at(region, &self.endpoint("elasticloadbalancing", region)))
+    }
+
+    /// The tags of a listener or rule.
+    pub async fn balancing_tags(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = send!(
+            "DescribeTags",
+            self.elbv2(region).describe_tags().resource_arns(arn)
+        )
+        .map_err(|e| e.at(region, &self.endpoint("elasticloadbalancing", region)))?;
+        Ok(out
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,307 @@
+//! `reconcile cutover`: move a blue-green pair's traffic, or show where it is.
+
+use super::{confirm, duration, Output};
+use crate::aws::{Aws, Connection};
+use crate::ops::cloud::SystemClock;
+use crate::ops::cutover::{self, CutoverReport, RegionOutcome, RegionStatus, Request};
+use crate::ops::{self, observe};
+use crate::stack::{self, Colour};
+use crate::ExitStatus;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "\
+Per region, in the stack's order: pre-checks (the live forward is the pair's,
+the target colour has min_healthy healthy targets and none unhealthy, the
+checks pass), then each step: one write of the weights, read back until AWS
+shows it, then a bake re-evaluating the checks every `every`, never on data
+from before the step. A failed check, an error, or Ctrl-C/SIGTERM during a
+step puts all traffic back on the source colour in that region and stops.
+
+Exit codes:
+  0  every region is on the target colour (or already was)
+  1  an error (a bad stack file or flag, credentials, the lock, a switch-back that failed)
+  3  refused by the pre-checks (nothing moved), or switched back";
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub(super) struct CutoverArgs {
+    /// The stack file.
+    stack: PathBuf,
+    /// The pair: NAME of a [blue_green.NAME] block.
+    name: String,
+    /// The colour to move all traffic to.
+    #[arg(long, value_enum, required_unless_present = "status")]
+    to: Option<Colour>,
+    /// The target colour's weight at each step, e.g. 10,50,100 (default: the pair's `steps`).
+    #[arg(long, value_delimiter = ',', value_name = "WEIGHTS")]
+    steps: Option<Vec<i64>>,
+    /// How long each step bakes with checks (default: the pair's `bake`, else 5m).
+    #[arg(long, value_parser = duration_or_zero, value_name = "DURATION")]
+    bake: Option<Duration>,
+    /// How often checks run during a bake (default: the pair's `every`, else 30s).
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
+    every: Option<Duration>,
+    /// Only these regions of the stack (repeatable), in the stack's order.
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// An emergency ticket, recorded with the change.
+    #[arg(long, value_name = "TICKET")]
+    emergency: Option<String>,
+    /// Do not ask for confirmation (needed without a terminal, as in CI).
+    #[arg(long)]
+    auto_approve: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Show per region the weights, the active colour, healthy targets per colour, the last record.
+    #[arg(long, conflicts_with_all = ["to", "steps", "bake", "every", "emergency", "auto_approve"])]
+    status: bool,
+}
+
+fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write it as 0s, 30s or 5m)"))
+}
+
+pub(super) async fn run(
+    args: CutoverArgs,
+    connection: &Connection,
+    output: &Output,
+) -> Result<ExitStatus> {
+    let mut stack = stack::load(&args.stack)?;
+    let Some((_, pair)) = cutover::pair(&stack, &args.name) else {
+        let names: Vec<&str> = stack.blue_green.values().map(|p| p.name.as_str()).collect();
+        bail!(
+            "stack {} has no [blue_green.{}]{}",
+            stack.name,
+            args.name,
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!("; its pairs: {}", names.join(", "))
+            }
+        );
+    };
+    let pair = pair.clone();
+    let regions = ops::select_regions(&stack, &args.regions)?;
+    let aws = Aws::connect(connection).await;
+    if args.status {
+        let live = observe(&aws, &mut stack, &regions).await?;
+        let status = cutover::status(&aws, &stack, &live, &args.name).await;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&status)?);
+        } else {
+            print!("{}", render_status(&args.name, &status));
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let to = args.to.context("--to blue|green is required")?;
+    let steps = args.steps.clone().unwrap_or_else(|| pair.steps.clone());
+    stack::check_steps(&steps).map_err(|e| anyhow::anyhow!("--steps: {e}"))?;
+    let request = Request {
+        pair: args.name.clone(),
+        to,
+        steps,
+        bake: args.bake.unwrap_or(pair.bake),
+        every: args.every.unwrap_or(pair.every),
+        ticket: args.emergency.clone(),
+        version: stack.version.clone(),
+        operator: ops::operator(),
+    };
+    let progress = output.progress_sink();
+    let lock = ops::lock::acquire(
+        &aws,
+        &stack.name,
+        &regions,
+        "cutover",
+        Duration::ZERO,
+        &progress,
+    )
+    .await?;
+    let result = async {
+        let live = observe(&aws, &mut stack, &regions).await?;
+        eprintln!(
+            "Cutover of blue_green.{} to {} in {}: steps {}, bake {} each, checks every {}.",
+            request.pair,
+            to.as_str(),
+            regions.join(", "),
+            request
+                .steps
+                .iter()
+                .map(|s| format!("{s}%"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            humantime::format_duration(request.bake),
+            humantime::format_duration(request.every),
+        );
+        if !args.auto_approve {
+            ops::interruptible(confirm("cut over", "")).await?;
+        }
+        let stop = std::pin::pin!(ops::stop_signal());
+        let env = cutover::Env {
+            cloud: &aws,
+            clock: &SystemClock,
+            progress: &progress,
+        };
+        Ok::<_, anyhow::Error>(cutover::run(&env, &stack, &live, &regions, &request, stop).await)
+    }
+    .await;
+    lock.release().await;
+    let report = result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    step_summary(&report)?;
+    Ok(if report.succeeded() {
+        ExitStatus::Success
+    } else if report.judged_unhealthy() {
+        ExitStatus::Verification
+    } else {
+        ExitStatus::Error
+    })
+}
+
+fn outcome_word(o: RegionOutcome) -> &'static str {
+    match o {
+        RegionOutcome::Done => "done",
+        RegionOutcome::AlreadyThere => "already there",
+        RegionOutcome::Refused => "REFUSED",
+        RegionOutcome::SwitchedBack => "SWITCHED BACK",
+        RegionOutcome::Failed => "FAILED",
+        RegionOutcome::NotStarted => "not started",
+    }
+}
+
+fn weights(w: &std::collections::BTreeMap<&'static str, i64>) -> String {
+    w.iter()
+        .map(|(c, w)| format!("{c} {w}%"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn render(report: &CutoverReport) -> String {
+    let mut out = String::new();
+    for r in &report.regions {
+        out.push_str(&format!("{}: {}", r.region, outcome_word(r.outcome)));
+        if !r.weights.is_empty() {
+            out.push_str(&format!(" ({})", weights(&r.weights)));
+        }
+        out.push('\n');
+        for s in &r.steps {
+            out.push_str(&format!(
+                "  step {}%: confirmed {}, {} evaluations passed\n",
+                s.weight,
+                humantime::format_rfc3339_seconds(s.confirmed),
+                s.evaluations
+            ));
+        }
+        if let Some(reason) = &r.reason {
+            out.push_str(&format!("  {reason}\n"));
+        }
+        for c in r.checks.iter().filter(|c| !c.passed) {
+            out.push_str(&format!(
+                "  {} {:?}: {} (threshold {}){}\n",
+                c.check,
+                c.outcome,
+                c.evidence.value.as_deref().unwrap_or("-"),
+                c.evidence.threshold,
+                c.evidence
+                    .detail
+                    .as_ref()
+                    .map(|d| format!("; {d}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let finished: Vec<&str> = report
+        .regions
+        .iter()
+        .filter(|r| r.outcome == RegionOutcome::Done)
+        .map(|r| r.region.as_str())
+        .collect();
+    out.push_str(&if report.succeeded() {
+        format!(
+            "Cutover complete: blue_green.{} is on {}.\n",
+            report.pair,
+            report.to.as_str()
+        )
+    } else if finished.is_empty() {
+        "Cutover stopped: no region was moved.\n".to_string()
+    } else {
+        format!(
+            "Cutover stopped. {} finished before and stay on {} (they passed their own checks).\n",
+            finished.join(", "),
+            report.to.as_str()
+        )
+    });
+    out
+}
+
+fn render_status(name: &str, status: &[RegionStatus]) -> String {
+    let mut out = format!("blue_green.{name}\n");
+    for s in status {
+        let active = s.active.map_or("split", |c| c.as_str());
+        out.push_str(&format!(
+            "  {}: {} ({})\n",
+            s.region,
+            active,
+            weights(&s.weights)
+        ));
+        for (colour, (healthy, registered)) in &s.targets {
+            out.push_str(&format!(
+                "    {colour}: {healthy}/{registered} targets healthy\n"
+            ));
+        }
+        if let Some(change) = s.record.get(crate::model::tags::record::CHANGE) {
+            let get = |k| s.record.get(k).map_or("-", String::as_str);
+            use crate::model::tags::record::{OPERATOR, TICKET, TIME, VERSION};
+            out.push_str(&format!(
+                "    last: {change}, {} by {}, version {}{}\n",
+                get(TIME),
+                get(OPERATOR),
+                get(VERSION),
+                s.record
+                    .get(TICKET)
+                    .map(|t| format!(", ticket {t}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(e) = &s.error {
+            out.push_str(&format!("    {e}\n"));
+        }
+    }
+    out
+}
+
+fn step_summary(report: &CutoverReport) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return Ok(());
+    };
+    let mut md = format!(
+        "### reconcile cutover {} blue_green.{} → {}\n\n| region | result | weights | detail |\n|---|---|---|---|\n",
+        report.stack,
+        report.pair,
+        report.to.as_str()
+    );
+    for r in &report.regions {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.region,
+            outcome_word(r.outcome),
+            weights(&r.weights),
+            r.reason.as_deref().unwrap_or("").replace('|', "\\|")
+        ));
+    }
+    md.push('\n');
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(md.as_bytes()))
+        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
+}

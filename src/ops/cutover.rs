@@ -1,0 +1,764 @@
+//! `reconcile cutover`: move a blue-green pair's traffic to one colour, region
+//! by region, in steps. Before anything moves: the live forward must be the
+//! pair's, the target colour healthy and the checks passing. Each step is one
+//! write, read back until AWS shows it, then a bake whose checks never look
+//! at data from before that moment. A failed check, an error asking again will
+//! not fix, or a signal puts all traffic back on the source colour in that
+//! region, read back, and stops.
+
+use super::cloud::{Clock, Probe, TrafficSwitch};
+use super::verify::{evaluate_region, Context};
+use crate::aws::{AwsError, ErrorClass, Progress};
+use crate::check::{self, CheckResult, Outcome, Source, Streaks};
+use crate::model::shapes::{Action, Target};
+use crate::model::tags::record;
+use crate::model::{Address, LiveRegion, Value};
+use crate::stack::spec::Reference;
+use crate::stack::{BlueGreen, Colour, Stack};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+/// What a cutover works with: the cloud, the clock its bakes wait on, and
+/// where its progress lines go.
+pub struct Env<'a, C> {
+    pub cloud: &'a C,
+    pub clock: &'a dyn Clock,
+    pub progress: &'a Progress,
+}
+
+/// What was asked: the pair, the colour, and how.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub pair: String,
+    pub to: Colour,
+    /// The target colour's weight at each step, rising to 100.
+    pub steps: Vec<i64>,
+    pub bake: Duration,
+    pub every: Duration,
+    /// `--emergency TICKET`, recorded with the change.
+    pub ticket: Option<String>,
+    pub version: Option<String>,
+    pub operator: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionOutcome {
+    /// All traffic on the target colour, checks passing through every bake.
+    Done,
+    /// It was there already: nothing moved.
+    AlreadyThere,
+    /// A pre-check failed: nothing moved.
+    Refused,
+    /// A check failed (or an error, or a signal) during a step: all traffic
+    /// is back on the source colour.
+    SwitchedBack,
+    /// Something could not be done or undone: see the reason.
+    Failed,
+    /// An earlier region stopped the cutover.
+    NotStarted,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepReport {
+    /// The target colour's weight.
+    pub weight: i64,
+    /// When DescribeRules/DescribeListeners first showed it.
+    #[serde(serialize_with = "rfc3339")]
+    pub confirmed: SystemTime,
+    pub evaluations: u32,
+}
+
+fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_rfc3339_seconds(*t).to_string())
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegionReport {
+    pub region: String,
+    pub outcome: RegionOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The live weights at the end, by colour, in percent.
+    pub weights: BTreeMap<&'static str, i64>,
+    pub steps: Vec<StepReport>,
+    /// The evidence: the checks of the last evaluation.
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CutoverReport {
+    pub stack: String,
+    pub pair: String,
+    pub to: Colour,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    pub regions: Vec<RegionReport>,
+}
+
+impl CutoverReport {
+    /// Every region is at the target colour (or already was).
+    pub fn succeeded(&self) -> bool {
+        self.regions
+            .iter()
+            .all(|r| matches!(r.outcome, RegionOutcome::Done | RegionOutcome::AlreadyThere))
+    }
+
+    /// A region was refused by its checks or switched back: exit 3.
+    pub fn judged_unhealthy(&self) -> bool {
+        self.regions.iter().any(|r| {
+            matches!(
+                r.outcome,
+                RegionOutcome::Refused | RegionOutcome::SwitchedBack
+            )
+        })
+    }
+}
+
+/// The pair's owner (listener or rule) and colours, live in one region.
+struct Live<'a> {
+    region: &'a str,
+    owner: Address,
+    owner_arn: String,
+    to: String,
+    from: String,
+    state: LiveRegion,
+}
+
+fn colour_id(live: &LiveRegion, colour: &Reference) -> Option<String> {
+    match colour {
+        Reference::Resource(a) => live
+            .resources
+            .iter()
+            .find(|o| &o.address == a)
+            .map(|o| o.live_id.clone()),
+        Reference::LiveId(id) => Some(id.clone()),
+        Reference::SelfGroup => None,
+    }
+}
+
+/// The pair named `name`, and the listener or rule whose forward it owns.
+pub fn pair<'a>(stack: &'a Stack, name: &str) -> Option<(&'a Address, &'a BlueGreen)> {
+    stack.blue_green.iter().find(|(_, p)| p.name == name)
+}
+
+/// A group's share of a forward, in percent (a plain forward to one group
+/// carries weight 1: that is 100 %).
+fn share(targets: &[Target], id: &str) -> i64 {
+    let total: i64 = targets.iter().map(|t| t.weight).sum();
+    let weight: i64 = targets
+        .iter()
+        .filter(|t| t.target_group.as_str() == Some(id))
+        .map(|t| t.weight)
+        .sum();
+    if total == 0 {
+        0
+    } else {
+        (weight * 100 + total / 2) / total
+    }
+}
+
+fn weights_of(targets: &[Target], live: &Live) -> BTreeMap<&'static str, i64> {
+    let weight = |id: &str| share(targets, id);
+    BTreeMap::from([("to", weight(&live.to)), ("from", weight(&live.from))])
+}
+
+/// The same forward, whatever the order of its targets.
+fn same(a: &[Target], b: &[Target]) -> bool {
+    let key = |t: &[Target]| {
+        let mut v: Vec<(String, i64)> = t
+            .iter()
+            .map(|t| {
+                (
+                    t.target_group.as_str().unwrap_or_default().to_string(),
+                    t.weight,
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    key(a) == key(b)
+}
+
+fn split(live: &Live, to: i64) -> Vec<Target> {
+    vec![
+        Target {
+            target_group: Value::Id(live.to.clone()),
+            weight: to,
+        },
+        Target {
+            target_group: Value::Id(live.from.clone()),
+            weight: 100 - to,
+        },
+    ]
+}
+
+/// How long a write may take to show in DescribeRules, and how often to look.
+const READ_BACK: Duration = Duration::from_secs(60);
+const READ_BACK_POLL: Duration = Duration::from_millis(500);
+
+/// Cuts the pair over in `live`'s regions, one at a time, in order; stops at
+/// the first region that is refused, switched back or failed. `stop` resolves
+/// on SIGINT/SIGTERM: the region in progress is switched back.
+pub async fn run<C: Probe + TrafficSwitch>(
+    env: &Env<'_, C>,
+    stack: &Stack,
+    live: &BTreeMap<String, LiveRegion>,
+    regions: &[String],
+    request: &Request,
+    mut stop: Pin<&mut (dyn Future<Output = ()> + Send)>,
+) -> CutoverReport {
+    let mut reports = Vec::new();
+    let mut stopped = false;
+    for region in regions {
+        if stopped {
+            reports.push(RegionReport {
+                region: region.clone(),
+                outcome: RegionOutcome::NotStarted,
+                reason: Some("an earlier region stopped the cutover".into()),
+                weights: BTreeMap::new(),
+                steps: vec![],
+                checks: vec![],
+            });
+            continue;
+        }
+        let state = live.get(region).cloned().unwrap_or_default();
+        let report = region_cutover(env, stack, region, state, request, stop.as_mut()).await;
+        stopped = !matches!(
+            report.outcome,
+            RegionOutcome::Done | RegionOutcome::AlreadyThere
+        );
+        reports.push(report);
+    }
+    CutoverReport {
+        stack: stack.name.clone(),
+        pair: request.pair.clone(),
+        to: request.to,
+        ticket: request.ticket.clone(),
+        regions: reports,
+    }
+}
+
+fn refused(region: &str, reason: String, checks: Vec<CheckResult>) -> RegionReport {
+    RegionReport {
+        region: region.to_string(),
+        outcome: RegionOutcome::Refused,
+        reason: Some(reason),
+        weights: BTreeMap::new(),
+        steps: vec![],
+        checks,
+    }
+}
+
+async fn region_cutover<C: Probe + TrafficSwitch>(
+    env: &Env<'_, C>,
+    stack: &Stack,
+    region: &str,
+    state: LiveRegion,
+    request: &Request,
+    stop: Pin<&mut (dyn Future<Output = ()> + Send)>,
+) -> RegionReport {
+    let (cloud, clock) = (env.cloud, env.clock);
+    let Some((owner, bg)) = pair(stack, &request.pair) else {
+        return refused(
+            region,
+            format!("no [blue_green.{}] in this stack", request.pair),
+            vec![],
+        );
+    };
+    let owner_arn = state
+        .resources
+        .iter()
+        .find(|o| &o.address == owner)
+        .map(|o| o.live_id.clone());
+    let (to, from) = (
+        colour_id(&state, bg.colour(request.to)),
+        colour_id(&state, bg.colour(request.to.other())),
+    );
+    let (Some(owner_arn), Some(to), Some(from)) = (owner_arn, to, from) else {
+        return refused(region, format!("{owner} or a colour of blue_green.{} is not live in {region}: apply the stack first", request.pair), vec![]);
+    };
+    let live = Live {
+        region,
+        owner: owner.clone(),
+        owner_arn,
+        to,
+        from,
+        state,
+    };
+    // Pre-checks: the live forward is the pair's, the target colour healthy, the checks passing.
+    let current = match cloud.forward(region, &live.owner_arn).await {
+        Ok(Some(targets)) => targets,
+        Ok(None) => {
+            return refused(region, format!("the live action of {owner} is not a forward: drift to fix with `reconcile apply` first"), vec![]);
+        }
+        Err(e) => {
+            return failed(
+                region,
+                format!("reading the forward of {owner}: {e}"),
+                vec![],
+            )
+        }
+    };
+    let outside: Vec<&str> = current
+        .iter()
+        .filter_map(|t| t.target_group.as_str())
+        .filter(|id| *id != live.to && *id != live.from)
+        .collect();
+    if !outside.is_empty() {
+        return refused(
+            region,
+            format!(
+                "{owner} forwards to {} outside blue_green.{}: drift to fix with `reconcile apply` first",
+                outside.join(", "),
+                request.pair
+            ),
+            vec![],
+        );
+    }
+    let weights = weights_of(&current, &live);
+    if weights["to"] == 100 {
+        return RegionReport {
+            region: region.to_string(),
+            outcome: RegionOutcome::AlreadyThere,
+            reason: Some(format!("{} already has all traffic", request.to.as_str())),
+            weights: named(&weights, request.to),
+            steps: vec![],
+            checks: vec![],
+        };
+    }
+    let ctx = Context {
+        since: None,
+        target: Some((request.pair.clone(), request.to)),
+    };
+    let mut checks = evaluate_region(cloud, clock.now(), stack, region, &live.state, &ctx).await;
+    checks.push(target_health(cloud, &live, bg, request.to).await);
+    let not_passing: Vec<String> = checks
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| format!("{} ({})", r.check, word(r)))
+        .collect();
+    if !not_passing.is_empty() {
+        let reason = format!(
+            "pre-checks did not pass, nothing moved: {}",
+            not_passing.join(", ")
+        );
+        return refused(region, reason, checks);
+    }
+    let steps: Vec<i64> = request
+        .steps
+        .iter()
+        .copied()
+        .filter(|s| *s > weights["to"])
+        .collect();
+    let mut done = Vec::new();
+    let result = {
+        let steps_fut = run_steps(env, stack, &live, request, &steps, &mut done);
+        tokio::select! {
+            r = steps_fut => r,
+            () = stop => Err(Stop::Signal),
+        }
+    };
+    match result {
+        Ok(checks) => {
+            let record = record_tags(
+                request,
+                format!("cutover {} → {} (100%)", request.pair, request.to.as_str()),
+            );
+            let reason = match cloud.record(region, &live.owner_arn, &record).await {
+                Ok(()) => None,
+                Err(e) => Some(format!(
+                    "traffic moved, but the change record could not be written: {e}"
+                )),
+            };
+            RegionReport {
+                region: region.to_string(),
+                outcome: RegionOutcome::Done,
+                reason,
+                weights: named(&BTreeMap::from([("to", 100), ("from", 0)]), request.to),
+                steps: done,
+                checks,
+            }
+        }
+        Err(why) => {
+            let (reason, checks) = match why {
+                Stop::Failed(checks) => ("a check failed".to_string(), checks),
+                Stop::Error(e, checks) => {
+                    (format!("an error asking again will not fix: {e}"), checks)
+                }
+                Stop::Signal => ("interrupted (SIGINT/SIGTERM)".to_string(), vec![]),
+            };
+            switch_back(env, request, &live, (reason, checks), done).await
+        }
+    }
+}
+
+fn failed(region: &str, reason: String, checks: Vec<CheckResult>) -> RegionReport {
+    RegionReport {
+        region: region.to_string(),
+        outcome: RegionOutcome::Failed,
+        reason: Some(reason),
+        weights: BTreeMap::new(),
+        steps: vec![],
+        checks,
+    }
+}
+
+fn word(r: &CheckResult) -> &'static str {
+    match r.outcome {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NoData => "no data",
+        Outcome::Error => "error",
+    }
+}
+
+/// `to`/`from` weights under the colours' names.
+fn named(weights: &BTreeMap<&'static str, i64>, to: Colour) -> BTreeMap<&'static str, i64> {
+    BTreeMap::from([
+        (to.as_str(), weights["to"]),
+        (to.other().as_str(), weights["from"]),
+    ])
+}
+
+/// The target colour takes traffic only with enough healthy targets, none
+/// unhealthy: judged even while its weight is 0.
+async fn target_health<C: Probe>(
+    cloud: &C,
+    live: &Live<'_>,
+    bg: &BlueGreen,
+    to: Colour,
+) -> CheckResult {
+    let name = match bg.colour(to) {
+        Reference::Resource(a) => a.to_string(),
+        _ => live.to.clone(),
+    };
+    let check = format!("{name} healthy (cutover target)");
+    match cloud.target_health(live.region, &live.to).await {
+        Ok(health) => {
+            let mut r = check::judge_targets(live.region, &name, 0, bg.min_healthy, &health);
+            r.check = check;
+            r
+        }
+        Err(e) => CheckResult::error(
+            live.region,
+            &check,
+            Source::Builtin,
+            "healthy targets".into(),
+            e.to_string(),
+            false,
+        ),
+    }
+}
+
+enum Stop {
+    Failed(Vec<CheckResult>),
+    Error(AwsError, Vec<CheckResult>),
+    Signal,
+}
+
+fn transient(e: &AwsError) -> bool {
+    matches!(
+        e.class,
+        ErrorClass::Throttled
+            | ErrorClass::Transient
+            | ErrorClass::Ambiguous
+            | ErrorClass::Unreachable
+    )
+}
+
+/// Sets the split and waits until AWS shows it; the moment it first does.
+async fn set_and_confirm<C: TrafficSwitch>(
+    cloud: &C,
+    clock: &dyn Clock,
+    live: &Live<'_>,
+    targets: &[Target],
+) -> Result<SystemTime, AwsError> {
+    cloud
+        .set_forward(live.region, &live.owner_arn, targets)
+        .await?;
+    let asked = clock.now();
+    loop {
+        match cloud.forward(live.region, &live.owner_arn).await {
+            Ok(Some(seen)) if same(&seen, targets) => return Ok(clock.now()),
+            Err(e) if !transient(&e) => return Err(e),
+            _ if clock.now().duration_since(asked).unwrap_or_default() >= READ_BACK => {
+                return Err(AwsError::new(
+                    "DescribeRules",
+                    ErrorClass::Other,
+                    "NotApplied",
+                    format!(
+                        "the new weights did not show within {}",
+                        humantime::format_duration(READ_BACK)
+                    ),
+                ))
+            }
+            _ => clock.sleep(READ_BACK_POLL).await,
+        }
+    }
+}
+
+async fn run_steps<C: Probe + TrafficSwitch>(
+    env: &Env<'_, C>,
+    stack: &Stack,
+    live: &Live<'_>,
+    request: &Request,
+    steps: &[i64],
+    done: &mut Vec<StepReport>,
+) -> Result<Vec<CheckResult>, Stop> {
+    let (cloud, clock, progress) = (env.cloud, env.clock, env.progress);
+    let mut state = live.state.clone();
+    let mut last = Vec::new();
+    for (n, weight) in steps.iter().enumerate() {
+        let targets = split(live, *weight);
+        let confirmed = set_and_confirm(cloud, clock, live, &targets)
+            .await
+            .map_err(|e| Stop::Error(e, vec![]))?;
+        progress(format!(
+            "{} ({}): step {}/{}: {} at {weight}%, confirmed; baking {}",
+            live.owner,
+            live.region,
+            n + 1,
+            steps.len(),
+            request.to.as_str(),
+            humantime::format_duration(request.bake)
+        ));
+        // Built-ins judge both colours by the weights now live.
+        if let Some(o) = state.resources.iter_mut().find(|o| o.address == live.owner) {
+            let key = if live.owner.kind == crate::model::Kind::Listener {
+                "default_action"
+            } else {
+                "action"
+            };
+            o.attrs
+                .insert(key.into(), Action::Forward(targets.clone()).to_value());
+        }
+        let ctx = Context {
+            since: Some(confirmed),
+            target: Some((request.pair.clone(), request.to)),
+        };
+        let mut streaks = Streaks::default();
+        let mut evaluations = 0;
+        loop {
+            let results =
+                evaluate_region(cloud, clock.now(), stack, live.region, &state, &ctx).await;
+            evaluations += 1;
+            let elapsed = clock.now().duration_since(confirmed).unwrap_or_default();
+            let last_round = elapsed >= request.bake;
+            let mut failing = false;
+            for r in results.iter().filter(|r| last_round || !r.waiting) {
+                let consecutive = match r.source {
+                    Source::Metric | Source::Alarm => stack
+                        .checks
+                        .iter()
+                        .find(|c| c.name == r.check)
+                        .map_or(1, |c| c.consecutive),
+                    Source::Builtin => 1,
+                };
+                failing |= streaks.record(r, if last_round { 1 } else { consecutive });
+            }
+            if failing {
+                return Err(Stop::Failed(results));
+            }
+            if let Some(e) = results
+                .iter()
+                .find(|r| r.outcome == Outcome::Error && !r.transient)
+            {
+                let message = e.evidence.detail.clone().unwrap_or_default();
+                return Err(Stop::Error(
+                    AwsError::new(
+                        "Evaluate",
+                        ErrorClass::Other,
+                        "CheckError",
+                        format!("{}: {message}", e.check),
+                    ),
+                    results,
+                ));
+            }
+            last = results;
+            if last_round {
+                break;
+            }
+            let remaining = request.bake - elapsed;
+            let pass = last.iter().filter(|r| r.passed && !r.waiting).count();
+            let waiting = last.iter().filter(|r| r.waiting).count();
+            progress(format!(
+                "{} ({}): step {}/{} at {weight}%: bake {} left; {pass}/{} pass{}",
+                live.owner,
+                live.region,
+                n + 1,
+                steps.len(),
+                humantime::format_duration(Duration::from_secs(remaining.as_secs())),
+                last.len(),
+                if waiting > 0 {
+                    format!(", {waiting} waiting for a whole period since the switch")
+                } else {
+                    String::new()
+                }
+            ));
+            clock.sleep(request.every.min(remaining)).await;
+        }
+        done.push(StepReport {
+            weight: *weight,
+            confirmed,
+            evaluations,
+        });
+    }
+    Ok(last)
+}
+
+fn record_tags(request: &Request, change: String) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::from([
+        (record::CHANGE.to_string(), change),
+        (
+            record::TIME.to_string(),
+            humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        ),
+        (record::OPERATOR.to_string(), request.operator.clone()),
+    ]);
+    if let Some(v) = &request.version {
+        tags.insert(record::VERSION.into(), v.clone());
+    }
+    if let Some(t) = &request.ticket {
+        tags.insert(record::TICKET.into(), t.clone());
+    }
+    tags
+}
+
+/// All traffic back on the source colour, read back, recorded; `why` is the
+/// reason and its evidence.
+async fn switch_back<C: TrafficSwitch>(
+    env: &Env<'_, C>,
+    request: &Request,
+    live: &Live<'_>,
+    why: (String, Vec<CheckResult>),
+    done: Vec<StepReport>,
+) -> RegionReport {
+    let (cloud, clock, progress) = (env.cloud, env.clock, env.progress);
+    let (reason, checks) = why;
+    progress(format!(
+        "{} ({}): {reason}; switching all traffic back to {}",
+        live.owner,
+        live.region,
+        request.to.other().as_str()
+    ));
+    let back = split(live, 0);
+    let mut outcome = RegionOutcome::SwitchedBack;
+    let mut reason = format!(
+        "{reason}; all traffic is back on {}",
+        request.to.other().as_str()
+    );
+    match set_and_confirm(cloud, clock, live, &back).await {
+        Ok(_) => {
+            let change = format!(
+                "cutover {} → {} switched back to {}",
+                request.pair,
+                request.to.as_str(),
+                request.to.other().as_str()
+            );
+            if let Err(e) = cloud
+                .record(live.region, &live.owner_arn, &record_tags(request, change))
+                .await
+            {
+                reason.push_str(&format!(" (the change record could not be written: {e})"));
+            }
+        }
+        Err(e) => {
+            outcome = RegionOutcome::Failed;
+            reason = format!("{reason}, and switching back failed too: {e}. Set the weights by hand, or run `reconcile cutover` again with --to {}", request.to.other().as_str());
+        }
+    }
+    let weights = match cloud.forward(live.region, &live.owner_arn).await {
+        Ok(Some(targets)) => named(&weights_of(&targets, live), request.to),
+        _ => BTreeMap::new(),
+    };
+    RegionReport {
+        region: live.region.to_string(),
+        outcome,
+        reason: Some(reason),
+        weights,
+        steps: done,
+        checks,
+    }
+}
+
+/// `cutover --status`: per region, the live weights, the active colour,
+/// healthy/registered targets per colour, the last record.
+#[derive(Debug, Serialize)]
+pub struct RegionStatus {
+    pub region: String,
+    pub weights: BTreeMap<&'static str, i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<Colour>,
+    /// Per colour: healthy and registered targets.
+    pub targets: BTreeMap<&'static str, (usize, usize)>,
+    pub record: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub async fn status<C: Probe + TrafficSwitch>(
+    cloud: &C,
+    stack: &Stack,
+    live: &BTreeMap<String, LiveRegion>,
+    pair_name: &str,
+) -> Vec<RegionStatus> {
+    let Some((owner, bg)) = pair(stack, pair_name) else {
+        return vec![];
+    };
+    let asks = live.iter().map(|(region, state)| async move {
+        let mut out = RegionStatus {
+            region: region.clone(),
+            weights: BTreeMap::new(),
+            active: None,
+            targets: BTreeMap::new(),
+            record: BTreeMap::new(),
+            error: None,
+        };
+        let owner_arn = state
+            .resources
+            .iter()
+            .find(|o| &o.address == owner)
+            .map(|o| o.live_id.clone());
+        let Some(owner_arn) = owner_arn else {
+            out.error = Some(format!("{owner} is not live here"));
+            return out;
+        };
+        let forward = cloud.forward(region, &owner_arn).await;
+        for colour in [Colour::Blue, Colour::Green] {
+            let Some(id) = colour_id(state, bg.colour(colour)) else {
+                continue;
+            };
+            if let Ok(Some(targets)) = &forward {
+                out.weights.insert(colour.as_str(), share(targets, &id));
+            }
+            if let Ok(health) = cloud.target_health(region, &id).await {
+                let healthy = health
+                    .iter()
+                    .filter(|t| t.state == crate::model::probe::TargetState::Healthy)
+                    .count();
+                out.targets.insert(colour.as_str(), (healthy, health.len()));
+            }
+        }
+        out.active = [Colour::Blue, Colour::Green]
+            .into_iter()
+            .find(|c| out.weights.get(c.as_str()) == Some(&100));
+        match forward {
+            Ok(None) => out.error = Some(format!("{owner} does not forward")),
+            Err(e) => out.error = Some(e.to_string()),
+            Ok(Some(_)) => {}
+        }
+        if let Ok(tags) = cloud.recorded(region, &owner_arn).await {
+            out.record = tags
+                .into_iter()
+                .filter(|(k, _)| k.starts_with(record::CHANGE))
+                .collect();
+        }
+        out
+    });
+    futures::future::join_all(asks).await
+}
