@@ -762,3 +762,240 @@ pub async fn status<C: Probe + TrafficSwitch>(
     });
     futures::future::join_all(asks).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::probe::{
+        AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
+    };
+    use crate::ops::cloud::TestClock;
+    use crate::testing::{self, DEMO};
+    use std::sync::{Arc, Mutex};
+
+    const REGION: &str = "us-west-2";
+
+    /// A load balancer that forwards as told, healthy targets, and a metric
+    /// with a zero every minute; it notes, in order, each weight set and
+    /// where each metric request's window began.
+    struct Fake<'a> {
+        clock: &'a TestClock,
+        forward: Mutex<Vec<Target>>,
+        events: Mutex<Vec<Event>>,
+    }
+
+    #[derive(Clone, Debug)]
+    enum Event {
+        /// Green's share, and when.
+        Set(i64, SystemTime),
+        /// A metric request's window start.
+        Asked(SystemTime),
+    }
+
+    impl Probe for Fake<'_> {
+        async fn target_health(&self, _: &str, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
+            let t = |id: &str| TargetHealth {
+                id: id.into(),
+                port: Some(80),
+                state: TargetState::Healthy,
+                reason: None,
+            };
+            Ok(vec![t("i-1"), t("i-2")])
+        }
+        async fn load_balancer_states(
+            &self,
+            _: &str,
+            arns: &[String],
+        ) -> Result<Vec<BalancerState>, AwsError> {
+            Ok(arns
+                .iter()
+                .map(|a| BalancerState {
+                    arn: a.clone(),
+                    state: "active".into(),
+                    reason: None,
+                })
+                .collect())
+        }
+        async fn db_statuses(&self, _: &str, _: &[String]) -> Result<Vec<DbStatus>, AwsError> {
+            Ok(vec![])
+        }
+        async fn alarm_states(&self, _: &str, _: &[String]) -> Result<Vec<AlarmState>, AwsError> {
+            Ok(vec![])
+        }
+        async fn metric_data(
+            &self,
+            _: &str,
+            queries: &[MetricQuery],
+            start: SystemTime,
+            end: SystemTime,
+        ) -> Result<BTreeMap<String, MetricSeries>, AwsError> {
+            self.events.lock().unwrap().push(Event::Asked(start));
+            let mut points = Vec::new();
+            let mut t = start;
+            while t < end {
+                points.push((t, 0.0));
+                t += Duration::from_secs(60);
+            }
+            Ok(queries
+                .iter()
+                .map(|q| {
+                    let series = MetricSeries {
+                        points: points.clone(),
+                    };
+                    (q.id.clone(), series)
+                })
+                .collect())
+        }
+    }
+
+    impl TrafficSwitch for Fake<'_> {
+        async fn forward(&self, _: &str, _: &str) -> Result<Option<Vec<Target>>, AwsError> {
+            Ok(Some(self.forward.lock().unwrap().clone()))
+        }
+        async fn set_forward(&self, _: &str, _: &str, targets: &[Target]) -> Result<(), AwsError> {
+            let green = share(targets, "id-target_group.green");
+            let now = self.clock.now();
+            self.events.lock().unwrap().push(Event::Set(green, now));
+            *self.forward.lock().unwrap() = targets.to_vec();
+            Ok(())
+        }
+        async fn record(
+            &self,
+            _: &str,
+            _: &str,
+            _: &BTreeMap<String, String>,
+        ) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn recorded(&self, _: &str, _: &str) -> Result<BTreeMap<String, String>, AwsError> {
+            Ok(BTreeMap::new())
+        }
+    }
+
+    const CHECK: &str = r#"
+[[verify]]
+name = "green-5xx"
+namespace = "AWS/ApplicationELB"
+metric = "HTTPCode_Target_5XX_Count"
+dimensions = { TargetGroup = "${blue_green.app.target}" }
+statistic = "Sum"
+max = 5
+"#;
+
+    async fn cut(bake: u64) -> (CutoverReport, Vec<Event>) {
+        let stack = testing::stack(&format!("{DEMO}{CHECK}"));
+        let live = BTreeMap::from([(REGION.to_string(), testing::applied(&stack, REGION))]);
+        let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_030));
+        let fake = Fake {
+            clock: &clock,
+            forward: Mutex::new(vec![Target {
+                target_group: Value::Id("id-target_group.blue".into()),
+                weight: 1,
+            }]),
+            events: Mutex::new(vec![]),
+        };
+        let progress: Progress = Arc::new(|_| {});
+        let env = Env {
+            cloud: &fake,
+            clock: &clock,
+            progress: &progress,
+        };
+        let request = Request {
+            pair: "app".into(),
+            to: Colour::Green,
+            steps: vec![50, 100],
+            bake: Duration::from_secs(bake),
+            every: Duration::from_secs(60),
+            ticket: None,
+            version: None,
+            operator: "test".into(),
+        };
+        let stop = std::pin::pin!(std::future::pending::<()>());
+        let report = run(&env, &stack, &live, &[REGION.to_string()], &request, stop).await;
+        let events = fake.events.lock().unwrap().clone();
+        (report, events)
+    }
+
+    fn weights_set(events: &[Event]) -> Vec<i64> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Set(w, _) => Some(*w),
+                Event::Asked(_) => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_step_judges_only_data_from_after_its_weights_were_confirmed() {
+        let (report, events) = cut(600).await;
+        assert_eq!(
+            report.regions[0].outcome,
+            RegionOutcome::Done,
+            "{report:#?}"
+        );
+        assert_eq!(weights_set(&events), [50, 100]);
+        // The pre-check reads the minutes before any move; every request made
+        // during a step starts no earlier than that step's weights were set.
+        let mut step: Option<SystemTime> = None;
+        let (mut before, mut during) = (0, 0);
+        for e in &events {
+            match (e, step) {
+                (Event::Set(_, at), _) => step = Some(*at),
+                (Event::Asked(_), None) => before += 1,
+                (Event::Asked(start), Some(set)) => {
+                    during += 1;
+                    assert!(
+                        *start >= set,
+                        "a window from {start:?} looks back before the step set at {set:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(before, 1, "{events:?}");
+        assert!(during >= 10, "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn a_bake_too_short_for_a_whole_period_fails_its_checks_and_switches_back() {
+        // Lag 2m: a 1-minute bake never sees a whole period after the switch,
+        // and the check's default no_data = "fail" does not pass on silence.
+        let (report, events) = cut(60).await;
+        let region = &report.regions[0];
+        assert_eq!(region.outcome, RegionOutcome::SwitchedBack, "{report:#?}");
+        assert_eq!(weights_set(&events), [50, 0]);
+        let check = region
+            .checks
+            .iter()
+            .find(|c| c.check == "green-5xx")
+            .unwrap();
+        assert_eq!(check.outcome, Outcome::NoData);
+        assert!(
+            check
+                .evidence
+                .detail
+                .as_deref()
+                .unwrap()
+                .starts_with("no whole period yet"),
+            "{check:?}"
+        );
+        assert_eq!(
+            region.weights,
+            BTreeMap::from([("blue", 100), ("green", 0)])
+        );
+    }
+
+    #[test]
+    fn a_plain_forward_is_all_of_the_traffic() {
+        let t = |id: &str, weight| Target {
+            target_group: Value::Id(id.into()),
+            weight,
+        };
+        assert_eq!(share(&[t("a", 1)], "a"), 100);
+        assert_eq!(share(&[t("a", 70), t("b", 30)], "b"), 30);
+        assert_eq!(share(&[t("a", 1), t("b", 2)], "b"), 67);
+        assert_eq!(share(&[], "a"), 0);
+        assert!(same(&[t("a", 70), t("b", 30)], &[t("b", 30), t("a", 70)]));
+        assert!(!same(&[t("a", 70), t("b", 30)], &[t("a", 30), t("b", 70)]));
+    }
+}
