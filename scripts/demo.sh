@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo, from a fresh clone: starts the local emulator, plans and applies
-# stacks/demo.toml, shows a no-op second plan, verifies the stack, lists what
-# now lives in the emulator, and stops the emulator if it started it.
+# stacks/demo.toml, shows a no-op second plan, verifies the stack, cuts its
+# traffic over from blue to green in steps, lists what now lives in the
+# emulator, and stops the emulator if it started it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +34,13 @@ echo "exit code: $?"
 
 step "reconcile verify $stack   (built-in checks and the stack's [[verify]] blocks)"
 "$reconcile" verify "$stack"
+
+step "reconcile cutover $stack app --to green --steps 50,100 --bake 5s   (blue-green, with checks at each step)"
+"$reconcile" cutover "$stack" app --to green --steps 50,100 --bake 5s --every 1s --auto-approve
+step "reconcile cutover $stack app --status"
+"$reconcile" cutover "$stack" app --status
+step "reconcile plan $stack --detailed-exitcode   (the switch is not drift: exit 0)"
+"$reconcile" plan "$stack" --detailed-exitcode
 
 step "what lives in the emulator now (read with boto3, tag reconcile:stack)"
 localstack/.venv/bin/python - "$stack" <<'PY'
