@@ -1,0 +1,95 @@
+//! The checks of the database kinds' own values: RDS subnet groups, parameter groups and instances.
+
+use super::*;
+use crate::stack::spec::{DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
+
+impl Checker {
+    pub(super) fn db_parameter_group(
+        &mut self,
+        _stack: &Stack,
+        r: &Resource,
+        s: &DbParameterGroupSpec,
+    ) {
+        if s.family.is_empty() {
+            self.error(r.span.clone(), format!("{}: `family` is empty", r.address))
+                .help = Some("name the parameter group family, for example postgres16".into());
+        }
+    }
+
+    pub(super) fn db_subnet_group(&mut self, _stack: &Stack, r: &Resource, s: &DbSubnetGroupSpec) {
+        if s.subnets.len() < 2 {
+            self.error(
+                r.span.clone(),
+                format!(
+                    "{}: a DB subnet group needs subnets in at least two zones",
+                    r.address
+                ),
+            );
+        }
+    }
+
+    pub(super) fn db_instance(&mut self, stack: &Stack, r: &Resource, s: &DbInstanceSpec) {
+        let id = s.identifier.get_ref();
+        let valid = (1..=63).contains(&id.len())
+            && id.starts_with(|c: char| c.is_ascii_alphabetic())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !id.ends_with('-')
+            && !id.contains("--");
+        if !valid {
+            self.error(
+                s.identifier.span(),
+                format!("invalid DB instance identifier `{id}`"),
+            )
+            .help =
+                Some("1 to 63 letters, digits and single hyphens, starting with a letter".into());
+        }
+        self.one_of(
+            s.engine.span(),
+            "engine",
+            s.engine.get_ref(),
+            &[
+                "postgres",
+                "mysql",
+                "mariadb",
+                "oracle-ee",
+                "oracle-se2",
+                "sqlserver-ee",
+                "sqlserver-se",
+                "sqlserver-ex",
+                "sqlserver-web",
+            ],
+        );
+        self.in_range(&s.allocated_storage, "allocated_storage", 20..=65536);
+        self.in_range(&s.backup_retention_days, "backup_retention_days", 0..=35);
+        let var = s.master_password_env.get_ref();
+        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            // The value may be the password itself: neither echoed nor quoted.
+            let d = self.error(
+                s.master_password_env.span(),
+                format!(
+                    "{}: master_password_env is not an environment variable name",
+                    r.address
+                ),
+            );
+            d.help = Some("name the variable that holds the password (letters, digits, `_`), for example PROD_DB_PASSWORD; never the password itself".into());
+            d.quote = false;
+        }
+        let other = stack.resources.values().find(|o| match &o.spec {
+            Spec::DbInstance(d) => {
+                o.address < r.address
+                    && d.identifier.get_ref() == id
+                    && o.regions.iter().any(|g| r.in_region(g))
+            }
+            _ => false,
+        });
+        if let Some(other) = other {
+            self.error(
+                s.identifier.span(),
+                format!(
+                    "{} and {} have the same identifier `{id}`",
+                    other.address, r.address
+                ),
+            );
+        }
+    }
+}

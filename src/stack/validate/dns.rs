@@ -1,0 +1,67 @@
+//! The checks of the dns kinds' own values: hosted zones and records.
+
+use super::*;
+use crate::stack::spec::{DnsRecordSpec, DnsZoneSpec};
+
+impl Checker {
+    pub(super) fn dns_zone(&mut self, _stack: &Stack, _r: &Resource, s: &DnsZoneSpec) {
+        if dns_name(s.name.get_ref()).is_none() {
+            self.error(
+                s.name.span(),
+                format!("invalid zone name `{}`", s.name.get_ref()),
+            );
+        }
+    }
+
+    pub(super) fn dns_record(&mut self, stack: &Stack, r: &Resource, s: &DnsRecordSpec) {
+        let kind = s.record_type.get_ref().as_str();
+        self.one_of(
+            s.record_type.span(),
+            "record type",
+            kind,
+            &["A", "AAAA", "CNAME", "TXT", "MX"],
+        );
+        let zone = match s
+            .zone
+            .get_ref()
+            .address()
+            .map(|a| stack.resources.get(a).map(|r| &r.spec))
+        {
+            Some(Some(Spec::DnsZone(z))) => dns_name(z.name.get_ref()),
+            _ => None,
+        };
+        match (dns_name(s.name.get_ref()), zone) {
+            (None, _) => {
+                self.error(
+                    s.name.span(),
+                    format!("invalid record name `{}`", s.name.get_ref()),
+                );
+            }
+            (Some(name), Some(zone)) if name != zone && !name.ends_with(&format!(".{zone}")) => {
+                self.error(s.name.span(), format!("{name} is not in the zone {zone}"));
+            }
+            _ => {}
+        }
+        match (&s.alias, s.values.is_empty(), &s.ttl) {
+            (Some(a), true, None) => {
+                if !matches!(kind, "A" | "AAAA") {
+                    self.error(a.span(), "an alias record is of type A or AAAA");
+                }
+            }
+            (None, false, Some(ttl)) => self.in_range(ttl, "ttl", 0..=2_147_483_647),
+            _ => {
+                self.error(
+                    s.name.span(),
+                    format!("{}: give either `alias`, or `ttl` and `values`", r.address),
+                );
+            }
+        }
+        if !r.spec.common().tags.is_empty() {
+            self.error(
+                s.name.span(),
+                format!("{}: DNS records have no tags", r.address),
+            )
+            .help = Some("reconcile owns records through a TXT marker record instead".into());
+        }
+    }
+}

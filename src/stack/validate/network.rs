@@ -1,0 +1,98 @@
+//! The checks of the network kinds' own values: VPCs, subnets, route tables, security groups.
+
+use super::*;
+use crate::stack::spec::{RouteTableSpec, SecurityGroupSpec, SubnetSpec, VpcSpec};
+
+impl Checker {
+    pub(super) fn vpc(&mut self, _stack: &Stack, r: &Resource, s: &VpcSpec) {
+        self.cidr_values(r, "cidr", &s.cidr);
+    }
+
+    pub(super) fn subnet(&mut self, _stack: &Stack, r: &Resource, s: &SubnetSpec) {
+        self.cidr_values(r, "cidr", &s.cidr);
+        self.regional(r, "zone", &s.zone);
+        for region in &r.regions {
+            if let Some(z) = s.zone.get_ref().get(region) {
+                if zone_name(region, z).is_none() {
+                    let d = self.error(
+                        s.zone.span(),
+                        format!("invalid zone `{z}` for region {region}"),
+                    );
+                    d.help = Some(format!(
+                        "write a zone letter such as \"a\", or a full name such as \"{region}a\""
+                    ));
+                }
+            }
+        }
+    }
+
+    pub(super) fn route_table(&mut self, _stack: &Stack, _r: &Resource, s: &RouteTableSpec) {
+        let mut seen = BTreeSet::new();
+        for route in &s.routes {
+            let r = route.get_ref();
+            if !seen.insert(r.cidr) {
+                self.error(route.span(), format!("duplicate route for {}", r.cidr));
+            }
+            let given = r
+                .live_targets()
+                .iter()
+                .filter(|(_, id)| id.is_some())
+                .count()
+                + usize::from(r.gateway.is_some());
+            if given != 1 {
+                self.error(
+                    route.span(),
+                    format!("the route for {} needs exactly one target", r.cidr),
+                )
+                .help = Some(
+                    "one of gateway, nat_gateway, vpc_peering, transit_gateway, network_interface"
+                        .into(),
+                );
+            }
+            for (key, id) in r.live_targets() {
+                let Some(id) = id else { continue };
+                let prefix = crate::model::shapes::ROUTE_TARGETS
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or("", |(_, p)| *p);
+                if !id.get_ref().starts_with(prefix) {
+                    self.error(
+                        id.span(),
+                        format!(
+                            "`{key}` takes a live id ({prefix}…), not `{}`",
+                            id.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+        let mut subnets = BTreeSet::new();
+        for subnet in &s.subnets {
+            if !subnets.insert(subnet.get_ref()) {
+                self.error(subnet.span(), "subnet listed twice");
+            }
+        }
+    }
+
+    pub(super) fn security_group(&mut self, _stack: &Stack, r: &Resource, s: &SecurityGroupSpec) {
+        if let Some(name) = s.name.as_ref().filter(|n| {
+            n.get_ref().is_empty() || n.get_ref().starts_with("sg-") || n.get_ref().len() > 255
+        }) {
+            self.error(name.span(), format!("{}: invalid group name", r.address))
+                .help = Some("use 1 to 255 characters, not starting with sg-".into());
+        }
+        for rule in s.ingress.iter().chain(s.egress.iter().flatten()) {
+            if let Err(message) = rule_ports(rule.get_ref()) {
+                self.error(rule.span(), message);
+            }
+            let rule_ref = rule.get_ref();
+            if rule_ref.cidr.is_some() == rule_ref.security_group.is_some() {
+                let d = self.error(
+                    rule.span(),
+                    "a rule needs exactly one source: `cidr` or `security_group`",
+                );
+                d.help = Some("split it into two rules".into());
+            }
+        }
+    }
+}
