@@ -7,7 +7,7 @@
 //! region, read back, and stops.
 
 use super::cloud::{Clock, Probe, TrafficSwitch};
-use super::verify::{evaluate_region, Context};
+use super::verify::{colour_id, evaluate_region, Context};
 use crate::aws::{AwsError, ErrorClass, Progress};
 use crate::check::{self, CheckResult, Outcome, Source, Streaks};
 use crate::model::shapes::{Action, Target};
@@ -126,18 +126,6 @@ struct Live<'a> {
     to: String,
     from: String,
     state: LiveRegion,
-}
-
-fn colour_id(live: &LiveRegion, colour: &Reference) -> Option<String> {
-    match colour {
-        Reference::Resource(a) => live
-            .resources
-            .iter()
-            .find(|o| &o.address == a)
-            .map(|o| o.live_id.clone()),
-        Reference::LiveId(id) => Some(id.clone()),
-        Reference::SelfGroup => None,
-    }
 }
 
 /// The pair named `name`, and the listener or rule whose forward it owns.

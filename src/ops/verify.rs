@@ -271,7 +271,7 @@ fn live_weights(live: &LiveRegion) -> BTreeMap<String, i64> {
 }
 
 /// The live id of a colour in a region.
-fn colour_id(live: &LiveRegion, colour: &Reference) -> Option<String> {
+pub fn colour_id(live: &LiveRegion, colour: &Reference) -> Option<String> {
     match colour {
         Reference::Resource(a) => live
             .resources
