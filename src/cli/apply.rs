@@ -2,6 +2,7 @@
 
 use super::{confirm, duration_or_zero, Output};
 use crate::aws::{Aws, Connection};
+use crate::ops;
 use crate::ops::apply::{self, Request};
 use crate::ops::plan::SavedPlan;
 use crate::plan::render::render;
@@ -34,6 +35,9 @@ pub(super) struct ApplyArgs {
     /// Report how many AWS calls were made, per service.
     #[arg(long)]
     stats: bool,
+    /// Go ahead outside the stack's [change_window], recording this ticket.
+    #[arg(long, value_name = "TICKET")]
+    emergency: Option<String>,
     /// How long to wait for another run of the same stack to finish (0s: fail at once).
     #[arg(long, default_value = "0s", value_parser = duration_or_zero, value_name = "DURATION")]
     lock_timeout: Duration,
@@ -67,6 +71,13 @@ pub(super) async fn run(
         Some(saved) => saved.regions.clone(),
         None => args.regions.clone(),
     };
+    ops::admit(
+        &stack,
+        std::time::SystemTime::now(),
+        args.emergency.as_deref(),
+        "apply",
+        &output.progress_sink(),
+    )?;
     let aws = Aws::connect(connection).await;
     let request = Request {
         saved: saved.as_ref(),
@@ -97,6 +108,7 @@ pub(super) async fn run(
     if args.json {
         let json = apply::ApplyReport {
             report: &report,
+            emergency: args.emergency.clone(),
             aws_calls: aws.calls.snapshot(),
             aws_operations: aws.calls.operations(),
         };

@@ -112,6 +112,13 @@ pub(super) async fn run(
         operator: ops::operator(),
     };
     let progress = output.progress_sink();
+    ops::admit(
+        &stack,
+        std::time::SystemTime::now(),
+        args.emergency.as_deref(),
+        "cutover",
+        &progress,
+    )?;
     let lock = ops::lock::acquire(
         &aws,
         &stack.name,

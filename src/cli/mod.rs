@@ -22,7 +22,8 @@ Exit codes:
   0  success; for `plan --detailed-exitcode`, no changes
   1  error, including a plan that would delete or replace a protected resource,
      a usage error (an unknown flag, a missing argument), an apply refused
-     because another run holds the stack's lock, and an interrupted apply
+     because another run holds the stack's lock, an apply or cutover refused
+     by the stack's [change_window], and an interrupted apply
   2  `plan --detailed-exitcode` found changes
   3  `verify`: a check failed, or had no data where that fails; `cutover`:
      refused by its pre-checks, or switched back";

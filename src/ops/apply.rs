@@ -82,6 +82,9 @@ pub async fn converge(
 pub struct ApplyReport<'a> {
     #[serde(flatten)]
     pub report: &'a Report,
+    /// `--emergency`: the ticket that let it through a closed change window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
     pub aws_calls: BTreeMap<String, u64>,
     pub aws_operations: BTreeMap<String, u64>,
 }

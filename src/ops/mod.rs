@@ -39,6 +39,42 @@ pub async fn stop_signal() {
     }
 }
 
+/// The change window's verdict before `command` changes anything: refused
+/// (nothing changed, exit 1) unless an emergency ticket lets it through.
+pub fn admit(
+    stack: &Stack,
+    now: std::time::SystemTime,
+    emergency: Option<&str>,
+    command: &str,
+    progress: &crate::aws::Progress,
+) -> Result<()> {
+    let Some(blocked) = stack.change_window.judge(now) else {
+        return Ok(());
+    };
+    if let Some(ticket) = emergency {
+        progress(format!(
+            "change window: {}; going ahead with emergency ticket {ticket}",
+            blocked.rule
+        ));
+        return Ok(());
+    }
+    let next = match blocked.next_opening {
+        Some(t) => format!(
+            "; the next window opens {} (in {})",
+            humantime::format_rfc3339_seconds(t),
+            humantime::format_duration(std::time::Duration::from_secs(
+                t.duration_since(now).unwrap_or_default().as_secs() / 60 * 60
+            ))
+        ),
+        None => "; no window opens in the next 18 months".into(),
+    };
+    bail!(
+        "{command} refused by [change_window]: {}{next}. Nothing was changed; \
+         pass --emergency TICKET to go ahead anyway (the ticket is recorded).",
+        blocked.rule
+    )
+}
+
 /// Who makes a change, for its record: `RECONCILE_OPERATOR`, else
 /// `GITHUB_ACTOR`, else the local user.
 pub fn operator() -> String {

@@ -9,6 +9,7 @@ pub mod interpolate;
 pub mod spec;
 mod validate;
 pub mod verify;
+pub mod window;
 
 pub use diag::{Diagnostic, StackError};
 
@@ -38,6 +39,8 @@ pub struct Stack {
     pub moved: BTreeMap<Address, Address>,
     /// `[[verify]]`: the declared checks.
     pub checks: Vec<verify::Check>,
+    /// `[change_window]`: when apply, cutover and rollout may change things.
+    pub change_window: window::ChangeWindow,
     pub path: PathBuf,
     /// The file's text, kept so a saved plan can carry exactly what it was made from.
     pub source: String,

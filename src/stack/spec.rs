@@ -52,6 +52,36 @@ pub struct RawStack {
     pub moved: Vec<Spanned<MovedSpec>>,
     #[serde(default)]
     pub verify: Vec<Spanned<VerifySpec>>,
+    pub change_window: Option<ChangeWindowSpec>,
+}
+
+/// `[change_window]`: when changes may be made.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeWindowSpec {
+    #[serde(default)]
+    pub allow: Vec<Spanned<AllowSpec>>,
+    #[serde(default)]
+    pub freeze: Vec<Spanned<FreezeSpec>>,
+}
+
+/// Days and hours in a time zone: `{ days = "mon-fri", hours = "14:00-18:00", timezone = "Europe/Berlin" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowSpec {
+    pub days: Spanned<String>,
+    pub hours: Spanned<String>,
+    pub timezone: Option<Spanned<String>>,
+}
+
+/// Dates, inclusive, in a time zone: `{ from = "2026-12-20", to = "2027-01-04", reason = "…" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeSpec {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub reason: Option<String>,
+    pub timezone: Option<Spanned<String>>,
 }
 
 /// A `[[verify]]` check: a CloudWatch metric held to thresholds over a

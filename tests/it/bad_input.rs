@@ -723,3 +723,30 @@ fn verify_a_region_outside_the_stack() {
         "region `ap-south-1` is not a region of the stack",
     );
 }
+
+#[test]
+fn change_window_unknown_time_zone() {
+    rejects(
+        &format!("{GOOD}\n[change_window]\nallow = [{{ days = \"mon-fri\", hours = \"09:00-17:00\", timezone = \"Mars/Olympus\" }}]\n"),
+        "\"Mars/Olympus\"",
+        "change_window: unknown time zone `Mars/Olympus`",
+    );
+}
+
+#[test]
+fn change_window_hours_that_end_before_they_start() {
+    rejects(
+        &format!("{GOOD}\n[change_window]\nallow = [{{ days = \"mon-fri\", hours = \"18:00-09:00\" }}]\n"),
+        "\"18:00-09:00\"",
+        "the end must come after the start",
+    );
+}
+
+#[test]
+fn change_window_a_freeze_date_that_is_not_one() {
+    rejects(
+        &format!("{GOOD}\n[change_window]\nfreeze = [{{ from = \"2026-12-32\", to = \"2027-01-04\" }}]\n"),
+        "\"2026-12-32\"",
+        "change_window: `2026-12-32` is not a date",
+    );
+}

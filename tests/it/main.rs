@@ -11,3 +11,4 @@ mod proxy;
 mod saved_plans;
 mod stateful;
 mod verify;
+mod windows;

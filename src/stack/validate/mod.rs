@@ -73,6 +73,7 @@ impl Checker {
             blue_green,
             moved,
             verify,
+            change_window,
         } = raw;
         let name = header.name.get_ref();
         let name_ok = name.len() <= 40
@@ -175,6 +176,7 @@ impl Checker {
             blue_green: BTreeMap::new(),
             moved: BTreeMap::new(),
             checks: Vec::new(),
+            change_window: Default::default(),
             path: path.to_path_buf(),
             source: String::new(),
         };
@@ -188,6 +190,7 @@ impl Checker {
         }
         stack.moved = self.moved(&stack, &moved);
         stack.checks = self.checks(&stack, verify);
+        stack.change_window = self.change_window(change_window);
         self.network_layout(&stack);
         self.collisions(&stack);
         self.cycles(&stack);
