@@ -188,10 +188,11 @@ pub async fn discover(
             ],
             [("id", id.to_string())],
         ) {
-            o.handles = associations
-                .iter()
-                .map(|(subnet, assoc)| (association_handle(subnet), assoc.to_string()))
-                .collect();
+            o.handles.extend(
+                associations
+                    .iter()
+                    .map(|(subnet, assoc)| (association_handle(subnet), assoc.to_string())),
+            );
             found.push(o);
         }
     }

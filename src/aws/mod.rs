@@ -832,7 +832,11 @@ pub(crate) fn observed(
         live_id: arn.to_string(),
         attrs,
         exports,
-        handles: BTreeMap::new(),
+        handles: tags
+            .get(VERSION_TAG)
+            .map(|v| (crate::model::VERSION_HANDLE.to_string(), v.clone()))
+            .into_iter()
+            .collect(),
     })
 }
 

@@ -5,6 +5,7 @@
 mod apply;
 mod cutover;
 mod plan;
+mod status;
 mod unlock;
 mod verify;
 
@@ -97,6 +98,9 @@ enum Command {
     /// Move a blue-green pair's traffic to one colour, region by region, in
     /// steps with checks; switch back on a failure.
     Cutover(cutover::CutoverArgs),
+    /// Per region: in sync or changes pending, the version labels live, each
+    /// blue-green pair's active colour and last cutover, protected resources.
+    Status(status::StatusArgs),
     Unlock(unlock::UnlockArgs),
     /// Judge the live stack: load balancers active, targets healthy, databases
     /// available, and its [[verify]] checks; once, or through a soak.
@@ -179,6 +183,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Plan(args) => plan::run(args, &connection, &output).await,
         Command::Apply(args) => apply::run(args, &connection, &output).await,
         Command::Cutover(args) => cutover::run(args, &connection, &output).await,
+        Command::Status(args) => status::run(args, &connection, &output).await,
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,
     }

@@ -76,6 +76,22 @@ impl HealthCheck {
     }
 }
 
+/// A group's share of a forward, in percent (a plain forward to one group
+/// carries weight 1: that is 100 %). `id` as the targets name it.
+pub fn share(targets: &[Target], id: &str) -> i64 {
+    let total: i64 = targets.iter().map(|t| t.weight).sum();
+    let weight: i64 = targets
+        .iter()
+        .filter(|t| t.target_group.as_str() == Some(id))
+        .map(|t| t.weight)
+        .sum();
+    if total == 0 {
+        0
+    } else {
+        (weight * 100 + total / 2) / total
+    }
+}
+
 /// One target group of a forward and its weight. `target_group` is an address
 /// in a plan, a live ARN in apply and discovery.
 #[derive(Clone, Debug, PartialEq, Eq)]

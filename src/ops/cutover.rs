@@ -10,7 +10,7 @@ use super::cloud::{Clock, Probe, TrafficSwitch};
 use super::verify::{colour_id, evaluate_region, Context};
 use crate::aws::{AwsError, ErrorClass, Progress};
 use crate::check::{self, CheckResult, Outcome, Source, Streaks};
-use crate::model::shapes::{Action, Target};
+use crate::model::shapes::{share, Action, Target};
 use crate::model::tags::record;
 use crate::model::{Address, LiveRegion, Value};
 use crate::stack::spec::Reference;
@@ -131,22 +131,6 @@ struct Live<'a> {
 /// The pair named `name`, and the listener or rule whose forward it owns.
 pub fn pair<'a>(stack: &'a Stack, name: &str) -> Option<(&'a Address, &'a BlueGreen)> {
     stack.blue_green.iter().find(|(_, p)| p.name == name)
-}
-
-/// A group's share of a forward, in percent (a plain forward to one group
-/// carries weight 1: that is 100 %).
-fn share(targets: &[Target], id: &str) -> i64 {
-    let total: i64 = targets.iter().map(|t| t.weight).sum();
-    let weight: i64 = targets
-        .iter()
-        .filter(|t| t.target_group.as_str() == Some(id))
-        .map(|t| t.weight)
-        .sum();
-    if total == 0 {
-        0
-    } else {
-        (weight * 100 + total / 2) / total
-    }
 }
 
 fn weights_of(targets: &[Target], live: &Live) -> BTreeMap<&'static str, i64> {

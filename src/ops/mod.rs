@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod cutover;
 pub mod lock;
 pub mod plan;
+pub mod status;
 pub mod verify;
 
 use crate::model::{Address, Kind, LiveRegion, Observed, MOVED_FROM};

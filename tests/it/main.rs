@@ -10,5 +10,6 @@ mod harness;
 mod proxy;
 mod saved_plans;
 mod stateful;
+mod status;
 mod verify;
 mod windows;

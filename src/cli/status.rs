@@ -1,0 +1,89 @@
+//! `reconcile status`: what is live where, and whether it matches the file.
+
+use super::Output;
+use crate::aws::{Aws, Connection};
+use crate::model::tags::record::{CHANGE, OPERATOR, TICKET, TIME, VERSION};
+use crate::ops::status::{self, RegionStatus};
+use crate::stack;
+use crate::ExitStatus;
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub(super) struct StatusArgs {
+    /// The stack file.
+    stack: PathBuf,
+    /// Print the status as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) async fn run(
+    args: StatusArgs,
+    connection: &Connection,
+    _output: &Output,
+) -> Result<ExitStatus> {
+    let mut stack = stack::load(&args.stack)?;
+    let aws = Aws::connect(connection).await;
+    let regions = status::run(&aws, &mut stack).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&regions)?);
+    } else {
+        print!("{}", render(&stack.name, &regions));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn render(stack: &str, regions: &[RegionStatus]) -> String {
+    let mut out = format!("stack {stack}\n");
+    for r in regions {
+        let sync = if r.pending == 0 {
+            "in sync".to_string()
+        } else {
+            format!(
+                "{} change{} pending (`reconcile plan` shows them)",
+                r.pending,
+                if r.pending == 1 { "" } else { "s" }
+            )
+        };
+        out.push_str(&format!(
+            "{}: {sync}, {} resources\n",
+            r.region, r.resources
+        ));
+        let versions: Vec<String> = r
+            .versions
+            .iter()
+            .map(|(v, n)| format!("{v} ({n})"))
+            .collect();
+        if !versions.is_empty() {
+            out.push_str(&format!("  version: {}\n", versions.join(", ")));
+        }
+        for p in &r.blue_green {
+            let weights: Vec<String> = p.weights.iter().map(|(c, w)| format!("{c} {w}%")).collect();
+            out.push_str(&format!(
+                "  blue_green.{}: {} ({})\n",
+                p.name,
+                p.active.map_or("split", |c| c.as_str()),
+                weights.join(", ")
+            ));
+            if let Some(change) = p.record.get(CHANGE) {
+                let get = |k| p.record.get(k).map_or("-", String::as_str);
+                out.push_str(&format!(
+                    "    last: {change}, {} by {}, version {}{}\n",
+                    get(TIME),
+                    get(OPERATOR),
+                    get(VERSION),
+                    p.record
+                        .get(TICKET)
+                        .map(|t| format!(", ticket {t}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        if !r.protected.is_empty() {
+            out.push_str(&format!("  protected: {}\n", r.protected.join(", ")));
+        }
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! `reconcile status`: per region, in sync or how many changes are pending,
+//! the version labels live, each blue-green pair's active colour and weights
+//! with its last cutover record, and the protected resources.
+
+use super::cloud::{Discover, TrafficSwitch};
+use super::verify::colour_id;
+use crate::model::shapes::{share, Action};
+use crate::model::tags::record;
+use crate::model::{Kind, VERSION_HANDLE};
+use crate::plan::Action as Change;
+use crate::stack::{Colour, Stack};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Serialize)]
+pub struct RegionStatus {
+    pub region: String,
+    /// Changes a plan would make now (0: in sync).
+    pub pending: usize,
+    pub resources: usize,
+    /// Version label → how many live resources carry it (`unlabelled` for none).
+    pub versions: BTreeMap<String, usize>,
+    pub blue_green: Vec<PairStatus>,
+    pub protected: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PairStatus {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<Colour>,
+    pub weights: BTreeMap<&'static str, i64>,
+    /// The last cutover's record on the listener or rule.
+    pub record: BTreeMap<String, String>,
+}
+
+pub async fn run<C: Discover + TrafficSwitch>(
+    cloud: &C,
+    stack: &mut Stack,
+) -> Result<Vec<RegionStatus>> {
+    let planned = super::plan::run(cloud, stack, &[]).await?;
+    let stack = &*stack;
+    let regions = planned.plan.regions.iter().map(|region| {
+        let planned = &planned;
+        async move {
+            let live = planned.live.get(region).cloned().unwrap_or_default();
+            let pending = planned
+                .plan
+                .changes
+                .iter()
+                .filter(|c| &c.region == region && c.action != Change::NoOp)
+                .count();
+            let mut versions = BTreeMap::new();
+            for o in &live.resources {
+                let label = o
+                    .handles
+                    .get(VERSION_HANDLE)
+                    .cloned()
+                    .unwrap_or_else(|| "unlabelled".into());
+                *versions.entry(label).or_default() += 1;
+            }
+            let protected = live
+                .resources
+                .iter()
+                .filter(|o| o.protected())
+                .map(|o| o.address.to_string())
+                .collect();
+            let mut pairs = Vec::new();
+            for (owner, bg) in &stack.blue_green {
+                let Some(o) = live.resources.iter().find(|o| &o.address == owner) else {
+                    continue;
+                };
+                let key = if owner.kind == Kind::Listener {
+                    "default_action"
+                } else {
+                    "action"
+                };
+                let targets = o
+                    .attrs
+                    .get(key)
+                    .and_then(Action::parse)
+                    .and_then(|a| a.targets().map(<[_]>::to_vec))
+                    .unwrap_or_default();
+                let weights: BTreeMap<&'static str, i64> = [Colour::Blue, Colour::Green]
+                    .into_iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.as_str(),
+                            share(&targets, &colour_id(&live, bg.colour(c))?),
+                        ))
+                    })
+                    .collect();
+                let active = [Colour::Blue, Colour::Green]
+                    .into_iter()
+                    .find(|c| weights.get(c.as_str()) == Some(&100));
+                let record = cloud
+                    .recorded(region, &o.live_id)
+                    .await
+                    .map(|tags| {
+                        tags.into_iter()
+                            .filter(|(k, _)| k.starts_with(record::CHANGE))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                pairs.push(PairStatus {
+                    name: bg.name.clone(),
+                    active,
+                    weights,
+                    record,
+                });
+            }
+            RegionStatus {
+                region: region.clone(),
+                pending,
+                resources: live.resources.len(),
+                versions,
+                blue_green: pairs,
+                protected,
+            }
+        }
+    });
+    Ok(futures::future::join_all(regions).await)
+}

@@ -1,0 +1,87 @@
+//! `reconcile status`: in sync or pending, which version labels are live,
+//! the blue-green pair's colour and last cutover, what is protected.
+
+use crate::harness::{network, run, unique, StackFile};
+use crate::verify::service;
+
+#[test]
+fn status_shows_pending_changes_version_labels_and_protection() {
+    let name = unique("status");
+    let text = network(&name, "us-west-2");
+    let stack = StackFile::new(&text);
+    run(&[
+        "apply",
+        stack.arg(),
+        "--auto-approve",
+        "--version-label",
+        "infra:v1",
+    ])
+    .expect(0);
+    let protected = text.replace(
+        "[vpc.main]\ncidr = \"10.0.0.0/16\"",
+        "[vpc.main]\ncidr = \"10.0.0.0/16\"\nprotect = true",
+    );
+    stack.write(&protected);
+    run(&[
+        "apply",
+        stack.arg(),
+        "--auto-approve",
+        "--version-label",
+        "infra:v2",
+    ])
+    .expect(0);
+
+    let status = run(&["status", stack.arg(), "--json"]).expect(0).json();
+    let region = &status[0];
+    assert_eq!(region["region"], "us-west-2");
+    assert_eq!(region["pending"], 0);
+    // Only what the second apply changed carries its label.
+    assert_eq!(region["versions"]["infra:v2"], 1, "{status:#}");
+    assert_eq!(
+        region["versions"]["infra:v1"],
+        region["resources"].as_i64().unwrap() - 1,
+        "{status:#}"
+    );
+    assert_eq!(region["protected"], serde_json::json!(["vpc.main"]));
+
+    stack.write(&protected.replace("port = 80", "port = 443"));
+    let text = run(&["status", stack.arg()]).expect(0).stdout;
+    assert!(text.contains("us-west-2: 1 change pending"), "{text}");
+    assert!(text.contains("protected: vpc.main"), "{text}");
+}
+
+#[test]
+fn status_shows_the_active_colour_and_the_last_cutover() {
+    let name = unique("statusbg");
+    let stack = service(&name, "");
+    stack.apply().expect(0);
+    let text = run(&["status", stack.arg()]).expect(0).stdout;
+    assert!(
+        text.contains("blue_green.app: blue (blue 100%, green 0%)"),
+        "{text}"
+    );
+    crate::harness::run_cmd(
+        crate::harness::reconcile()
+            .env("RECONCILE_OPERATOR", "bob")
+            .args([
+                "cutover",
+                stack.arg(),
+                "app",
+                "--to",
+                "green",
+                "--steps",
+                "100",
+                "--bake",
+                "0s",
+                "--auto-approve",
+            ]),
+    )
+    .expect(0);
+    let text = run(&["status", stack.arg()]).expect(0).stdout;
+    assert!(
+        text.contains("blue_green.app: green (blue 0%, green 100%)"),
+        "{text}"
+    );
+    assert!(text.contains("last: cutover app → green (100%),"), "{text}");
+    assert!(text.contains(" by bob,"), "{text}");
+}
