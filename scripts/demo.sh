@@ -42,6 +42,11 @@ step "reconcile cutover $stack app --status"
 step "reconcile plan $stack --detailed-exitcode   (the switch is not drift: exit 0)"
 "$reconcile" plan "$stack" --detailed-exitcode
 
+step "reconcile rollout $stack --auto-approve   (wave by wave; every region in sync: verified once, not baked)"
+"$reconcile" rollout "$stack" --auto-approve
+step "reconcile status $stack"
+"$reconcile" status "$stack"
+
 step "what lives in the emulator now (read with boto3, tag reconcile:stack)"
 localstack/.venv/bin/python - "$stack" <<'PY'
 import sys, tomllib, boto3

@@ -5,6 +5,7 @@
 mod apply;
 mod cutover;
 mod plan;
+mod rollout;
 mod status;
 mod unlock;
 mod verify;
@@ -27,7 +28,7 @@ Exit codes:
      by the stack's [change_window], and an interrupted apply
   2  `plan --detailed-exitcode` found changes
   3  `verify`: a check failed, or had no data where that fails; `cutover`:
-     refused by its pre-checks, or switched back";
+     refused by its pre-checks, or switched back; `rollout`: halted by a check";
 
 #[derive(Parser, Debug)]
 #[command(name = "reconcile", version, about, after_help = EXIT_CODES)]
@@ -98,6 +99,8 @@ enum Command {
     /// Move a blue-green pair's traffic to one colour, region by region, in
     /// steps with checks; switch back on a failure.
     Cutover(cutover::CutoverArgs),
+    /// Every region, wave by wave: apply, verify, bake; halt on a failure.
+    Rollout(rollout::RolloutArgs),
     /// Per region: in sync or changes pending, the version labels live, each
     /// blue-green pair's active colour and last cutover, protected resources.
     Status(status::StatusArgs),
@@ -183,6 +186,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Plan(args) => plan::run(args, &connection, &output).await,
         Command::Apply(args) => apply::run(args, &connection, &output).await,
         Command::Cutover(args) => cutover::run(args, &connection, &output).await,
+        Command::Rollout(args) => rollout::run(args, &connection, &output).await,
         Command::Status(args) => status::run(args, &connection, &output).await,
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,

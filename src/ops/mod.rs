@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod cutover;
 pub mod lock;
 pub mod plan;
+pub mod rollout;
 pub mod status;
 pub mod verify;
 

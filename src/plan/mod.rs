@@ -96,6 +96,28 @@ impl Plan {
         s
     }
 
+    /// The part of the plan in `regions`.
+    pub fn only(&self, regions: &[String]) -> Plan {
+        Plan {
+            format_version: self.format_version,
+            stack: self.stack.clone(),
+            regions: self
+                .regions
+                .iter()
+                .filter(|r| regions.contains(r))
+                .cloned()
+                .collect(),
+            changes: self
+                .changes
+                .iter()
+                .filter(|c| regions.contains(&c.region))
+                .cloned()
+                .collect(),
+            warnings: self.warnings.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
     }

@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod interpolate;
+pub mod rollout;
 pub mod spec;
 mod validate;
 pub mod verify;
@@ -41,6 +42,8 @@ pub struct Stack {
     pub checks: Vec<verify::Check>,
     /// `[change_window]`: when apply, cutover and rollout may change things.
     pub change_window: window::ChangeWindow,
+    /// `[rollout]`: the regions in waves; `None`: one wave of every region.
+    pub rollout: Option<rollout::Rollout>,
     pub path: PathBuf,
     /// The file's text, kept so a saved plan can carry exactly what it was made from.
     pub source: String,

@@ -53,6 +53,27 @@ pub struct RawStack {
     #[serde(default)]
     pub verify: Vec<Spanned<VerifySpec>>,
     pub change_window: Option<ChangeWindowSpec>,
+    pub rollout: Option<Spanned<RolloutSpec>>,
+}
+
+/// `[rollout]`: the regions in waves, each applied, verified and baked before the next.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutSpec {
+    /// How often checks run during a bake (default 1m).
+    pub every: Option<Spanned<String>>,
+    pub waves: Vec<Spanned<WaveSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaveSpec {
+    pub name: Spanned<String>,
+    pub regions: Spanned<Vec<Spanned<String>>>,
+    /// How long the wave bakes with checks after it is applied (default none).
+    pub bake: Option<Spanned<String>>,
+    /// How many of its regions are applied at once (default 1).
+    pub max_parallel: Option<Spanned<i64>>,
 }
 
 /// `[change_window]`: when changes may be made.

@@ -750,3 +750,32 @@ fn change_window_a_freeze_date_that_is_not_one() {
         "change_window: `2026-12-32` is not a date",
     );
 }
+
+#[test]
+fn rollout_a_region_in_no_wave() {
+    rejects(
+        &format!(
+            "{GOOD}\n[rollout]\nwaves = [{{ name = \"canary\", regions = [\"us-west-2\"] }}]\n"
+        ),
+        "[rollout]",
+        "rollout: eu-west-1 in no wave",
+    );
+}
+
+#[test]
+fn rollout_a_region_in_two_waves() {
+    rejects(
+        &format!("{GOOD}\n[rollout]\nwaves = [{{ name = \"a\", regions = [\"us-west-2\"] }}, {{ name = \"b\", regions = [\"us-west-2\", \"eu-west-1\"] }}]\n"),
+        "\"us-west-2\", \"eu-west-1\"] }]",
+        "rollout: region `us-west-2` is in wave `a` and in wave `b`",
+    );
+}
+
+#[test]
+fn rollout_a_bake_that_does_not_parse() {
+    rejects(
+        &format!("{GOOD}\n[rollout]\nwaves = [{{ name = \"all\", regions = [\"us-west-2\", \"eu-west-1\"], bake = \"an hour\" }}]\n"),
+        "\"an hour\"",
+        "rollout: bake: `an hour` is not a duration",
+    );
+}

@@ -8,6 +8,7 @@ mod engine;
 mod faults;
 mod harness;
 mod proxy;
+mod rollout;
 mod saved_plans;
 mod stateful;
 mod status;

@@ -74,6 +74,7 @@ impl Checker {
             moved,
             verify,
             change_window,
+            rollout,
         } = raw;
         let name = header.name.get_ref();
         let name_ok = name.len() <= 40
@@ -177,6 +178,7 @@ impl Checker {
             moved: BTreeMap::new(),
             checks: Vec::new(),
             change_window: Default::default(),
+            rollout: None,
             path: path.to_path_buf(),
             source: String::new(),
         };
@@ -191,6 +193,7 @@ impl Checker {
         stack.moved = self.moved(&stack, &moved);
         stack.checks = self.checks(&stack, verify);
         stack.change_window = self.change_window(change_window);
+        stack.rollout = rollout.and_then(|r| self.rollout(&stack, r));
         self.network_layout(&stack);
         self.collisions(&stack);
         self.cycles(&stack);

@@ -1,0 +1,183 @@
+//! `reconcile rollout`: every region, wave by wave, with checks between.
+
+use super::{confirm, duration_or_zero, Output};
+use crate::aws::{Aws, Connection};
+use crate::ops;
+use crate::ops::apply::Settings;
+use crate::ops::cloud::SystemClock;
+use crate::ops::rollout::{self, RegionOutcome, Request, RolloutReport, Verdict};
+use crate::plan::render::render;
+use crate::stack;
+use crate::ExitStatus;
+use anyhow::{Context, Result};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "\
+One plan of every region, shown and approved once; then, wave by wave (the
+stack's [rollout], else one wave of all regions): apply the wave's regions (at
+most max_parallel at once), verify them (built-in and [[verify]] checks), and
+bake the regions that changed for the wave's `bake`, re-checking every `every`.
+A failed apply or check halts: no later wave is touched and nothing is rolled
+back. Rerun to resume: regions already in sync are verified once, not baked.
+
+Exit codes:
+  0  every wave applied, verified and baked
+  1  an error: a bad stack file, the lock, the change window, an apply that failed
+  3  a check failed: the rollout halted";
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub(super) struct RolloutArgs {
+    /// The stack file.
+    stack: PathBuf,
+    /// Do not ask for confirmation (needed without a terminal, as in CI).
+    #[arg(long)]
+    auto_approve: bool,
+    /// Start at this wave; the waves before it are not touched.
+    #[arg(long, value_name = "WAVE")]
+    from_wave: Option<String>,
+    /// Verify each wave once instead of baking it (needs --emergency).
+    #[arg(long, requires = "emergency")]
+    skip_bake: bool,
+    /// An emergency ticket: lets the rollout through a closed change window, recorded.
+    #[arg(long, value_name = "TICKET")]
+    emergency: Option<String>,
+    /// How many changes run at once within a region group.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    parallelism: u16,
+    /// How long to wait for another run of the same stack to finish (0s: fail at once).
+    #[arg(long, default_value = "0s", value_parser = duration_or_zero, value_name = "DURATION")]
+    lock_timeout: Duration,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) async fn run(
+    args: RolloutArgs,
+    connection: &Connection,
+    output: &Output,
+) -> Result<ExitStatus> {
+    let mut stack = stack::load(&args.stack)?;
+    let progress = output.progress_sink();
+    ops::admit(
+        &stack,
+        std::time::SystemTime::now(),
+        args.emergency.as_deref(),
+        "rollout",
+        &progress,
+    )?;
+    let aws = Aws::connect(connection).await;
+    let request = Request {
+        from_wave: args.from_wave.clone(),
+        skip_bake: args.skip_bake,
+        emergency: args.emergency.clone(),
+        lock_timeout: args.lock_timeout,
+        settings: Settings {
+            parallelism: usize::from(args.parallelism),
+            version: stack.version.clone(),
+            progress,
+        },
+    };
+    let review = async |plan: &crate::plan::Plan| {
+        if !args.json {
+            print!("{}", render(plan, output.style));
+        }
+        if !args.auto_approve && plan.refusals().is_empty() {
+            confirm("roll out", "").await?;
+        }
+        Ok(())
+    };
+    let report = rollout::run(&aws, &SystemClock, &mut stack, &request, review).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_report(&report));
+    }
+    step_summary(&report)?;
+    Ok(match report.verdict {
+        Verdict::Completed => ExitStatus::Success,
+        Verdict::Halted => ExitStatus::Verification,
+        Verdict::Failed => ExitStatus::Error,
+    })
+}
+
+fn word(o: RegionOutcome) -> &'static str {
+    match o {
+        RegionOutcome::Done => "done",
+        RegionOutcome::InSync => "in sync (verified)",
+        RegionOutcome::ApplyFailed => "APPLY FAILED",
+        RegionOutcome::CheckFailed => "CHECK FAILED",
+        RegionOutcome::NotStarted => "not started",
+        RegionOutcome::Skipped => "skipped (before --from-wave)",
+    }
+}
+
+fn render_report(report: &RolloutReport) -> String {
+    let mut out = String::new();
+    if report.apply.failed() {
+        out.push_str(&report.apply.render());
+    }
+    for w in &report.waves {
+        out.push_str(&format!("wave {}\n", w.name));
+        for r in &w.regions {
+            out.push_str(&format!(
+                "  {}: {} ({} changes)\n",
+                r.region,
+                word(r.outcome),
+                r.changes
+            ));
+            for c in &r.checks {
+                out.push_str(&format!(
+                    "    {} {:?}: {} (threshold {}){}\n",
+                    c.check,
+                    c.outcome,
+                    c.evidence.value.as_deref().unwrap_or("-"),
+                    c.evidence.threshold,
+                    c.evidence
+                        .detail
+                        .as_ref()
+                        .map(|d| format!("; {d}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out.push_str(match report.verdict {
+        Verdict::Completed => "Rollout complete.\n",
+        Verdict::Halted => "Rollout halted: a check failed. Nothing was rolled back; fix and rerun to resume.\n",
+        Verdict::Failed => "Rollout stopped: an apply failed or a check could not be evaluated. Nothing was rolled back; rerun to resume.\n",
+    });
+    out
+}
+
+fn step_summary(report: &RolloutReport) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return Ok(());
+    };
+    let mut md = format!("### reconcile rollout {}: {:?}\n\n| wave | region | result | changes |\n|---|---|---|---|\n", report.stack, report.verdict);
+    for w in &report.waves {
+        for r in &w.regions {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                w.name,
+                r.region,
+                word(r.outcome),
+                r.changes
+            ));
+        }
+    }
+    if let Some(t) = &report.emergency {
+        md.push_str(&format!("\nEmergency ticket: {t}\n"));
+    }
+    md.push('\n');
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(md.as_bytes()))
+        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
+}

@@ -1,0 +1,300 @@
+//! `reconcile rollout`: one plan of every region, reviewed once; then wave by
+//! wave: apply the wave's regions (at most `max_parallel` at once), verify
+//! them, and bake the ones that changed, re-checking every `every`. A failed
+//! apply or check halts: no later wave is touched, nothing is rolled back. A
+//! rerun resumes: regions already in sync are verified once, not baked.
+
+use super::apply::{self, Report, Settings};
+use super::cloud::Clock;
+use super::plan::Planned;
+use super::verify::{self, Soak, Verdict as Checked};
+use crate::aws::Aws;
+use crate::check::CheckResult;
+use crate::model::LiveRegion;
+use crate::plan::{Action, Plan};
+use crate::stack::rollout::Rollout;
+use crate::stack::Stack;
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub struct Request {
+    /// `--from-wave`: the waves before it are not touched.
+    pub from_wave: Option<String>,
+    /// `--skip-bake` (with an emergency ticket): verify once, do not bake.
+    pub skip_bake: bool,
+    pub emergency: Option<String>,
+    pub lock_timeout: Duration,
+    pub settings: Settings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionOutcome {
+    /// Applied, verified and baked.
+    Done,
+    /// Nothing to change: verified once.
+    InSync,
+    ApplyFailed,
+    CheckFailed,
+    NotStarted,
+    /// Before `--from-wave`.
+    Skipped,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegionRollout {
+    pub region: String,
+    pub outcome: RegionOutcome,
+    /// Changes applied in this region.
+    pub changes: usize,
+    /// The checks that failed, with their evidence (all of them on a halt).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaveReport {
+    pub name: String,
+    pub regions: Vec<RegionRollout>,
+    /// Check evaluations during its verify and bake.
+    pub evaluations: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Completed,
+    /// A check failed: exit 3.
+    Halted,
+    /// An apply failed, or a check could not be evaluated: exit 1.
+    Failed,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RolloutReport {
+    pub stack: String,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
+    pub waves: Vec<WaveReport>,
+    /// Every apply step, done, failed or skipped.
+    pub apply: Report,
+}
+
+fn changes_in(plan: &Plan, region: &str) -> usize {
+    plan.changes
+        .iter()
+        .filter(|c| c.region == region && c.action != Action::NoOp)
+        .count()
+}
+
+/// Holding the stack's lock: plans every region, lets `review` see the plan
+/// (print it, ask once), refuses a plan that would lose a protected resource,
+/// then rolls out wave by wave.
+pub async fn run(
+    aws: &Aws,
+    clock: &dyn Clock,
+    stack: &mut Stack,
+    request: &Request,
+    review: impl AsyncFnOnce(&Plan) -> Result<()>,
+) -> Result<RolloutReport> {
+    let rollout = Rollout::of(stack);
+    let first = match &request.from_wave {
+        None => 0,
+        Some(w) => rollout
+            .waves
+            .iter()
+            .position(|x| &x.name == w)
+            .ok_or_else(|| {
+                let names: Vec<&str> = rollout.waves.iter().map(|x| x.name.as_str()).collect();
+                anyhow::anyhow!(
+                    "--from-wave {w}: no such wave (waves: {})",
+                    names.join(", ")
+                )
+            })?,
+    };
+    let name = stack.name.clone();
+    let regions = stack.regions.clone();
+    let progress = request.settings.progress.clone();
+    let work = async {
+        let planned = super::plan::run(aws, stack, &[]).await?;
+        review(&planned.plan).await?;
+        super::plan::refuse(&planned.plan)?;
+        if planned.plan.has_changes() {
+            apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
+        }
+        waves(aws, clock, stack, &rollout, first, &planned, request).await
+    };
+    super::lock::holding(
+        aws,
+        &name,
+        &regions,
+        "rollout",
+        request.lock_timeout,
+        &progress,
+        work,
+    )
+    .await
+}
+
+async fn waves(
+    aws: &Aws,
+    clock: &dyn Clock,
+    stack: &mut Stack,
+    rollout: &Rollout,
+    first: usize,
+    planned: &Planned,
+    request: &Request,
+) -> Result<RolloutReport> {
+    let progress = &request.settings.progress;
+    let mut report = RolloutReport {
+        stack: stack.name.clone(),
+        verdict: Verdict::Completed,
+        emergency: request.emergency.clone(),
+        waves: Vec::new(),
+        apply: Report {
+            stack: stack.name.clone(),
+            entries: Vec::new(),
+        },
+    };
+    for (i, wave) in rollout.waves.iter().enumerate() {
+        let mut regions: Vec<RegionRollout> = wave
+            .regions
+            .iter()
+            .map(|r| RegionRollout {
+                region: r.clone(),
+                outcome: if i < first {
+                    RegionOutcome::Skipped
+                } else {
+                    RegionOutcome::NotStarted
+                },
+                changes: changes_in(&planned.plan, r),
+                checks: vec![],
+            })
+            .collect();
+        if i < first || report.verdict != Verdict::Completed {
+            report.waves.push(WaveReport {
+                name: wave.name.clone(),
+                regions,
+                evaluations: 0,
+            });
+            continue;
+        }
+        super::admit(
+            stack,
+            clock.now(),
+            request.emergency.as_deref(),
+            &format!("wave {}", wave.name),
+            progress,
+        )?;
+        let changed: Vec<String> = regions
+            .iter()
+            .filter(|r| r.changes > 0)
+            .map(|r| r.region.clone())
+            .collect();
+        // Apply, at most max_parallel regions at once.
+        let mut failed = false;
+        for group in changed.chunks(wave.max_parallel) {
+            progress(format!(
+                "wave {} ({}/{}): applying {}",
+                wave.name,
+                i + 1,
+                rollout.waves.len(),
+                group.join(", ")
+            ));
+            let part = Planned {
+                plan: planned.plan.only(group),
+                live: planned
+                    .live
+                    .iter()
+                    .filter(|(r, _)| group.contains(r))
+                    .map(|(r, l)| (r.clone(), l.clone()))
+                    .collect(),
+            };
+            let applied = apply::run(aws, stack, &part, &request.settings).await;
+            for r in regions.iter_mut().filter(|r| group.contains(&r.region)) {
+                let broke = applied.entries.iter().any(|e| {
+                    e.region == r.region && !matches!(e.outcome, apply::EntryOutcome::Done { .. })
+                });
+                r.outcome = if broke {
+                    RegionOutcome::ApplyFailed
+                } else {
+                    RegionOutcome::Done
+                };
+            }
+            failed |= applied.failed();
+            report.apply.entries.extend(applied.entries);
+            if failed {
+                break;
+            }
+        }
+        if failed {
+            report.verdict = Verdict::Failed;
+            report.waves.push(WaveReport {
+                name: wave.name.clone(),
+                regions,
+                evaluations: 0,
+            });
+            continue;
+        }
+        // Verify every region of the wave once; bake the ones that changed.
+        let live = super::observe(aws, stack, &wave.regions).await?;
+        let once = verify::run(aws, clock, stack, &live, None, progress).await;
+        let mut evaluations = once.evaluations;
+        let mut outcome = once;
+        let bake = !request.skip_bake && !wave.bake.is_zero() && !changed.is_empty();
+        if outcome.verdict == Checked::Passed && bake {
+            progress(format!(
+                "wave {}: baking {} with checks every {}",
+                wave.name,
+                humantime::format_duration(wave.bake),
+                humantime::format_duration(rollout.every)
+            ));
+            let baked: BTreeMap<String, LiveRegion> = live
+                .iter()
+                .filter(|(r, _)| changed.contains(r))
+                .map(|(r, l)| (r.clone(), l.clone()))
+                .collect();
+            outcome = verify::run(
+                aws,
+                clock,
+                stack,
+                &baked,
+                Some(Soak {
+                    duration: wave.bake,
+                    every: rollout.every,
+                }),
+                progress,
+            )
+            .await;
+            evaluations += outcome.evaluations;
+        }
+        for r in &mut regions {
+            let failing: Vec<CheckResult> = outcome
+                .results
+                .iter()
+                .filter(|c| c.region == r.region && !c.passed)
+                .cloned()
+                .collect();
+            if !failing.is_empty() {
+                r.outcome = RegionOutcome::CheckFailed;
+                r.checks = failing;
+            } else if r.changes == 0 {
+                r.outcome = RegionOutcome::InSync;
+            }
+        }
+        match outcome.verdict {
+            Checked::Passed => {}
+            Checked::Failed => report.verdict = Verdict::Halted,
+            Checked::Error => report.verdict = Verdict::Failed,
+        }
+        report.waves.push(WaveReport {
+            name: wave.name.clone(),
+            regions,
+            evaluations,
+        });
+    }
+    Ok(report)
+}

@@ -1,0 +1,138 @@
+//! `reconcile rollout` against the emulator: a failing check halts the first
+//! wave and the next is never touched; a rerun resumes where it stopped.
+
+use crate::harness::{cloudwatch, ec2, run, unique, StackFile};
+
+const FIRST: &str = "us-west-2";
+const SECOND: &str = "eu-west-1";
+
+fn stack(name: &str) -> StackFile {
+    StackFile::new(&format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{FIRST}", "{SECOND}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[[verify]]
+name = "requests"
+namespace = "App/{name}"
+metric = "Requests"
+statistic = "Sum"
+min = 1
+regions = ["{FIRST}"]
+
+[rollout]
+every = "1s"
+waves = [
+  {{ name = "canary", regions = ["{FIRST}"], bake = "2s" }},
+  {{ name = "rest", regions = ["{SECOND}"], bake = "1s" }},
+]
+"#
+    ))
+}
+
+async fn vpcs(region: &str, stack: &str) -> usize {
+    let filter = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:reconcile:stack")
+        .values(stack)
+        .build();
+    ec2(region)
+        .await
+        .describe_vpcs()
+        .filters(filter)
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len()
+}
+
+#[tokio::test]
+async fn a_failing_check_halts_the_wave_and_a_rerun_resumes() {
+    let name = unique("roll");
+    let stack = stack(&name);
+    // The canary serves no requests yet: the check (no_data = fail) fails.
+    let report = run(&["rollout", stack.arg(), "--auto-approve", "--json"])
+        .expect(3)
+        .json();
+    assert_eq!(report["verdict"], "halted", "{report:#}");
+    let canary = &report["waves"][0]["regions"][0];
+    assert_eq!(canary["outcome"], "check_failed");
+    assert_eq!(canary["checks"][0]["check"], "requests");
+    assert_eq!(canary["checks"][0]["outcome"], "no_data");
+    assert_eq!(report["waves"][1]["regions"][0]["outcome"], "not_started");
+    assert_eq!(vpcs(FIRST, &name).await, 1);
+    assert_eq!(
+        vpcs(SECOND, &name).await,
+        0,
+        "the next wave is never touched"
+    );
+
+    // Traffic arrives (a data point inside the window: 2m lag, 5m window).
+    let at = std::time::SystemTime::now() - std::time::Duration::from_secs(240);
+    cloudwatch(FIRST)
+        .await
+        .put_metric_data()
+        .namespace(format!("App/{name}"))
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("Requests")
+                .timestamp(at.into())
+                .value(5.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let report = run(&["rollout", stack.arg(), "--auto-approve", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(report["verdict"], "completed", "{report:#}");
+    assert_eq!(report["waves"][0]["regions"][0]["outcome"], "in_sync");
+    assert_eq!(
+        report["waves"][0]["evaluations"], 1,
+        "in sync: verified once, not baked"
+    );
+    assert_eq!(report["waves"][1]["regions"][0]["outcome"], "done");
+    assert!(
+        report["waves"][1]["evaluations"].as_u64().unwrap() >= 2,
+        "changed: baked"
+    );
+    assert_eq!(vpcs(SECOND, &name).await, 1);
+}
+
+#[test]
+fn from_wave_skips_the_waves_before_it() {
+    let name = unique("rollfrom");
+    let stack = stack(&name);
+    let report = run(&[
+        "rollout",
+        stack.arg(),
+        "--auto-approve",
+        "--json",
+        "--from-wave",
+        "rest",
+    ])
+    .expect(0)
+    .json();
+    assert_eq!(report["waves"][0]["regions"][0]["outcome"], "skipped");
+    assert_eq!(report["waves"][1]["regions"][0]["outcome"], "done");
+    let wrong = run(&[
+        "rollout",
+        stack.arg(),
+        "--auto-approve",
+        "--from-wave",
+        "nope",
+    ])
+    .expect(1);
+    assert!(
+        wrong
+            .stderr
+            .contains("--from-wave nope: no such wave (waves: canary, rest)"),
+        "{}",
+        wrong.stderr
+    );
+}
