@@ -954,9 +954,12 @@ mod tests {
 
     #[test]
     fn two_listeners_on_one_port() {
+        // Put near the top, so that the snapshot does not move with the demo's length.
         let e = error(|s| {
-            format!(
-                "{s}\n[listener.again]\nload_balancer = \"load_balancer.app\"\nport = 80\nprotocol = \"HTTP\"\ndefault_action = {{ fixed_response = {{ status = 404 }} }}\n"
+            s.replacen(
+                "[vpc.main]",
+                "[listener.again]\nload_balancer = \"load_balancer.app\"\nport = 80\nprotocol = \"HTTP\"\ndefault_action = { fixed_response = { status = 404 } }\n\n[vpc.main]",
+                1,
             )
         });
         insta::assert_snapshot!("listener_port_collision", e);
