@@ -252,13 +252,14 @@ impl Aws {
         endpoint(self.endpoint_url.as_deref(), service, region)
     }
 
-    /// What apply uses to change one region, tagging what it creates for `stack`
-    /// and reporting long waits to `progress`.
+    /// What apply uses to change one region, tagging what it creates or
+    /// changes for `stack` with `record` (version label, time, operator,
+    /// ticket), and reporting long waits to `progress`.
     pub fn mutator(
         &self,
         region: &str,
         stack: &str,
-        version: Option<&str>,
+        record: &BTreeMap<String, String>,
         progress: Progress,
     ) -> Mutator {
         Mutator {
@@ -273,7 +274,7 @@ impl Aws {
             zone_batches: route53::ZoneBatches::default(),
             region: region.to_string(),
             stack: stack.to_string(),
-            version: version.map(str::to_string),
+            record: record.clone(),
             progress,
         }
     }
@@ -473,7 +474,8 @@ pub struct Mutator {
     zone_batches: route53::ZoneBatches,
     region: String,
     stack: String,
-    version: Option<String>,
+    /// The change record tagged on everything this run creates or changes.
+    record: BTreeMap<String, String>,
     progress: Progress,
 }
 
@@ -739,15 +741,14 @@ impl Mutator {
         (self.progress)(line);
     }
 
-    /// Every tag a resource carries: the stack's and its own, ownership, version,
-    /// protection and, for instances, the digest of their user data.
+    /// Every tag a resource carries: the stack's and its own, ownership, the
+    /// change record (version, time, operator, ticket), protection and, for
+    /// instances, the digest of their user data.
     fn tag_pairs(&self, address: &Address, attrs: &Attrs) -> Vec<(String, String)> {
         let mut tags: Vec<(String, String)> = user_tags(attrs).into_iter().collect();
         tags.push((STACK_TAG.into(), self.stack.clone()));
         tags.push((ID_TAG.into(), address.to_string()));
-        if let Some(v) = &self.version {
-            tags.push((VERSION_TAG.into(), v.clone()));
-        }
+        tags.extend(self.record.iter().map(|(k, v)| (k.clone(), v.clone())));
         if attrs.get("protect") == Some(&Value::Bool(true)) {
             tags.push((PROTECT_TAG.into(), "true".into()));
         }
@@ -832,10 +833,11 @@ pub(crate) fn observed(
         live_id: arn.to_string(),
         attrs,
         exports,
+        // The change record stays with the live resource, for `status`.
         handles: tags
-            .get(VERSION_TAG)
-            .map(|v| (crate::model::VERSION_HANDLE.to_string(), v.clone()))
-            .into_iter()
+            .iter()
+            .filter(|(k, _)| *k == VERSION_TAG || k.starts_with(crate::model::tags::record::CHANGE))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     })
 }

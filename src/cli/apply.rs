@@ -85,7 +85,10 @@ pub(super) async fn run(
         lock_timeout: args.lock_timeout,
         settings: apply::Settings {
             parallelism: usize::from(args.parallelism),
-            version: args.version_label.clone().or_else(|| stack.version.clone()),
+            record: ops::change_record(
+                args.version_label.as_deref().or(stack.version.as_deref()),
+                args.emergency.as_deref(),
+            ),
             progress: output.progress_sink(),
         },
     };

@@ -78,7 +78,7 @@ pub(super) async fn run(
         lock_timeout: args.lock_timeout,
         settings: Settings {
             parallelism: usize::from(args.parallelism),
-            version: stack.version.clone(),
+            record: ops::change_record(stack.version.as_deref(), args.emergency.as_deref()),
             progress,
         },
     };

@@ -81,6 +81,18 @@ fn render(stack: &str, regions: &[RegionStatus]) -> String {
                 ));
             }
         }
+        if let Some(time) = r.last_change.get(TIME) {
+            let get = |k| r.last_change.get(k).map_or("-", String::as_str);
+            out.push_str(&format!(
+                "  last change: {time} by {}, version {}{}\n",
+                get(OPERATOR),
+                get(crate::model::tags::VERSION),
+                r.last_change
+                    .get(TICKET)
+                    .map(|t| format!(", ticket {t}"))
+                    .unwrap_or_default()
+            ));
+        }
         if !r.protected.is_empty() {
             out.push_str(&format!("  protected: {}\n", r.protected.join(", ")));
         }

@@ -544,8 +544,8 @@ pub const MOVED_FROM: &str = "moved_from";
 /// the attribute is now (the attribute itself carries the pending value).
 pub const PENDING: &str = "pending:";
 
-/// The handle carrying a live resource's version label (`reconcile:version`).
-pub const VERSION_HANDLE: &str = "version";
+/// The handle carrying a live resource's version label: its tag's name.
+pub const VERSION_HANDLE: &str = tags::VERSION;
 
 /// Everything a stack owns in one region.
 #[derive(Clone, Debug, Default)]

@@ -91,7 +91,8 @@ pub struct ApplyReport<'a> {
 
 pub struct Settings {
     pub parallelism: usize,
-    pub version: Option<String>,
+    /// Tagged on everything apply creates or changes (`super::change_record`).
+    pub record: BTreeMap<String, String>,
     /// Receives one line per step start and end, and during long waits.
     pub progress: Progress,
 }
@@ -474,7 +475,6 @@ pub async fn run<C: Cloud>(
         })
         .collect();
     let (known, observed) = (Mutex::new(known), &observed);
-    let version = settings.version.as_deref();
     let mutators: HashMap<&str, C::Mutator> = planned
         .plan
         .regions
@@ -482,7 +482,7 @@ pub async fn run<C: Cloud>(
         .map(|r| {
             (
                 r.as_str(),
-                aws.mutator(r, &stack.name, version, settings.progress.clone()),
+                aws.mutator(r, &stack.name, &settings.record, settings.progress.clone()),
             )
         })
         .collect();

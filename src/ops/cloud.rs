@@ -69,7 +69,7 @@ pub trait Cloud: Discover {
         &self,
         region: &str,
         stack: &str,
-        version: Option<&str>,
+        record: &BTreeMap<String, String>,
         progress: Progress,
     ) -> Self::Mutator;
 }
@@ -161,10 +161,10 @@ impl Cloud for Aws {
         &self,
         region: &str,
         stack: &str,
-        version: Option<&str>,
+        record: &BTreeMap<String, String>,
         progress: Progress,
     ) -> aws::Mutator {
-        Aws::mutator(self, region, stack, version, progress)
+        Aws::mutator(self, region, stack, record, progress)
     }
 }
 

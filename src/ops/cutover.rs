@@ -583,20 +583,15 @@ async fn run_steps<C: Probe + TrafficSwitch>(
     Ok(last)
 }
 
+/// The change record on the listener or rule: what was done, and the record
+/// every change carries (time, operator, ticket); the version label under a
+/// key of its own, since the resource's `reconcile:version` is apply's.
 fn record_tags(request: &Request, change: String) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::from([
-        (record::CHANGE.to_string(), change),
-        (
-            record::TIME.to_string(),
-            humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        ),
-        (record::OPERATOR.to_string(), request.operator.clone()),
-    ]);
+    let mut tags = super::change_record(None, request.ticket.as_deref());
+    tags.insert(record::CHANGE.to_string(), change);
+    tags.insert(record::OPERATOR.to_string(), request.operator.clone());
     if let Some(v) = &request.version {
         tags.insert(record::VERSION.into(), v.clone());
-    }
-    if let Some(t) = &request.ticket {
-        tags.insert(record::TICKET.into(), t.clone());
     }
     tags
 }

@@ -77,6 +77,26 @@ pub fn admit(
     )
 }
 
+/// The change record tagged on what a change touches: its version label, when
+/// (UTC), by whom, and the emergency ticket that let it through, if any.
+pub fn change_record(version: Option<&str>, ticket: Option<&str>) -> BTreeMap<String, String> {
+    use crate::model::tags::{record, VERSION};
+    let mut tags = BTreeMap::from([
+        (
+            record::TIME.to_string(),
+            humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        ),
+        (record::OPERATOR.to_string(), operator()),
+    ]);
+    if let Some(v) = version {
+        tags.insert(VERSION.into(), v.into());
+    }
+    if let Some(t) = ticket {
+        tags.insert(record::TICKET.into(), t.into());
+    }
+    tags
+}
+
 /// Who makes a change, for its record: `RECONCILE_OPERATOR`, else
 /// `GITHUB_ACTOR`, else the local user.
 pub fn operator() -> String {

@@ -23,6 +23,10 @@ pub struct RegionStatus {
     pub versions: BTreeMap<String, usize>,
     pub blue_green: Vec<PairStatus>,
     pub protected: Vec<String>,
+    /// The record of the newest apply or rollout here: the one tagged on the
+    /// resource it changed last (time, operator, version, ticket).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_change: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,7 +114,15 @@ pub async fn run<C: Discover + TrafficSwitch>(
                     record,
                 });
             }
+            let last_change = live
+                .resources
+                .iter()
+                .filter_map(|o| Some((o.handles.get(record::TIME)?, &o.handles)))
+                .max_by(|a, b| a.0.cmp(b.0))
+                .map(|(_, handles)| handles.clone())
+                .unwrap_or_default();
             RegionStatus {
+                last_change,
                 region: region.clone(),
                 pending,
                 resources: live.resources.len(),

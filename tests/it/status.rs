@@ -1,7 +1,7 @@
 //! `reconcile status`: in sync or pending, which version labels are live,
 //! the blue-green pair's colour and last cutover, what is protected.
 
-use crate::harness::{network, run, unique, StackFile};
+use crate::harness::{network, reconcile, run, run_cmd, unique, StackFile};
 use crate::verify::service;
 
 #[test]
@@ -22,13 +22,13 @@ fn status_shows_pending_changes_version_labels_and_protection() {
         "[vpc.main]\ncidr = \"10.0.0.0/16\"\nprotect = true",
     );
     stack.write(&protected);
-    run(&[
+    run_cmd(reconcile().env("RECONCILE_OPERATOR", "carol").args([
         "apply",
         stack.arg(),
         "--auto-approve",
         "--version-label",
         "infra:v2",
-    ])
+    ]))
     .expect(0);
 
     let status = run(&["status", stack.arg(), "--json"]).expect(0).json();
@@ -43,11 +43,20 @@ fn status_shows_pending_changes_version_labels_and_protection() {
         "{status:#}"
     );
     assert_eq!(region["protected"], serde_json::json!(["vpc.main"]));
+    // The last change's record, from the resource it touched.
+    let last = &region["last_change"];
+    assert_eq!(last["reconcile:version"], "infra:v2", "{status:#}");
+    assert_eq!(last["reconcile:record-operator"], "carol");
+    assert!(last["reconcile:record-time"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
 
     stack.write(&protected.replace("port = 80", "port = 443"));
     let text = run(&["status", stack.arg()]).expect(0).stdout;
     assert!(text.contains("us-west-2: 1 change pending"), "{text}");
     assert!(text.contains("protected: vpc.main"), "{text}");
+    assert!(text.contains(" by carol, version infra:v2"), "{text}");
 }
 
 #[test]
