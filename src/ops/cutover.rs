@@ -850,8 +850,16 @@ max = 5
 "#;
 
     async fn cut(bake: u64) -> (CutoverReport, Vec<Event>) {
+        cut_in(bake, &[REGION]).await
+    }
+
+    async fn cut_in(bake: u64, regions: &[&str]) -> (CutoverReport, Vec<Event>) {
         let stack = testing::stack(&format!("{DEMO}{CHECK}"));
-        let live = BTreeMap::from([(REGION.to_string(), testing::applied(&stack, REGION))]);
+        let live = regions
+            .iter()
+            .map(|r| (r.to_string(), testing::applied(&stack, r)))
+            .collect();
+        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
         let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_030));
         let fake = Fake {
             clock: &clock,
@@ -878,9 +886,18 @@ max = 5
             operator: "test".into(),
         };
         let stop = std::pin::pin!(std::future::pending::<()>());
-        let report = run(&env, &stack, &live, &[REGION.to_string()], &request, stop).await;
+        let report = run(&env, &stack, &live, &regions, &request, stop).await;
         let events = fake.events.lock().unwrap().clone();
         (report, events)
+    }
+
+    #[tokio::test]
+    async fn a_region_switched_back_stops_the_cutover_before_the_next_region() {
+        let (report, events) = cut_in(60, &[REGION, "eu-west-1"]).await;
+        assert_eq!(report.regions[0].outcome, RegionOutcome::SwitchedBack);
+        assert_eq!(report.regions[1].outcome, RegionOutcome::NotStarted);
+        assert_eq!(weights_set(&events), [50, 0], "eu-west-1 never touched");
+        assert!(!report.succeeded() && report.judged_unhealthy());
     }
 
     fn weights_set(events: &[Event]) -> Vec<i64> {

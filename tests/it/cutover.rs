@@ -96,7 +96,7 @@ async fn a_cutover_moves_in_steps_read_back_records_itself_and_is_not_drift() {
             "--to",
             "green",
             "--steps",
-            "30,100",
+            "10,50,100",
             "--bake",
             "1s",
             "--every",
@@ -115,7 +115,7 @@ async fn a_cutover_moves_in_steps_read_back_records_itself_and_is_not_drift() {
         .iter()
         .map(|s| s["weight"].as_i64().unwrap())
         .collect();
-    assert_eq!(steps, [30, 100]);
+    assert_eq!(steps, [10, 50, 100]);
     assert!(region["steps"][0]["confirmed"].is_string());
     assert_eq!(
         live_split(&name).await,
@@ -349,14 +349,14 @@ async fn a_check_failing_during_a_step_switches_all_traffic_back() {
 }
 
 #[tokio::test]
-async fn ctrl_c_during_a_step_switches_back_before_exiting() {
+async fn sigterm_during_a_step_switches_back_before_exiting() {
     let name = unique("cutint");
     let stack = service(&name, "");
     stack.apply().expect(0);
     let child = cutover_in_progress(&name, &stack).await;
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());

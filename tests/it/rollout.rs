@@ -136,3 +136,53 @@ fn from_wave_skips_the_waves_before_it() {
         wrong.stderr
     );
 }
+
+#[test]
+fn skip_bake_needs_an_emergency_ticket() {
+    let stack = stack(&unique("rollskip"));
+    let out = run(&["rollout", stack.arg(), "--auto-approve", "--skip-bake"]).expect(1);
+    assert!(out.stderr.contains("--emergency"), "{}", out.stderr);
+}
+
+#[test]
+fn a_wave_applies_up_to_max_parallel_regions_together() {
+    let name = unique("rollpar");
+    let stack = StackFile::new(&format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["us-west-2", "eu-west-1", "us-east-1"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[rollout]
+every = "1s"
+waves = [
+  {{ name = "canary", regions = ["us-west-2"], bake = "1s" }},
+  {{ name = "wide", regions = ["eu-west-1", "us-east-1"], max_parallel = 2, bake = "1s" }},
+]
+"#
+    ));
+    let out = run(&["rollout", stack.arg(), "--auto-approve", "--json"]).expect(0);
+    // One apply for both regions of the wide wave, after the canary's bake.
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("wave "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "wave canary (1/2): applying us-west-2",
+            "wave canary: baking 1s with checks every 1s",
+            "wave wide (2/2): applying eu-west-1, us-east-1",
+            "wave wide: baking 1s with checks every 1s",
+        ],
+        "{}",
+        out.stderr
+    );
+    let report = out.json();
+    assert_eq!(report["waves"][1]["regions"][0]["outcome"], "done");
+    assert_eq!(report["waves"][1]["regions"][1]["outcome"], "done");
+}

@@ -57,6 +57,18 @@ fn apply_in_a_freeze_is_refused_with_the_rule_and_the_next_opening() {
         out.stderr
     );
     assert_eq!(out.json()["emergency"], "INC-7");
+    let status = run_cmd(reconcile().args(["status", stack.arg(), "--json"]))
+        .expect(0)
+        .json();
+    assert_eq!(
+        status[0]["last_change"]["reconcile:record-ticket"], "INC-7",
+        "{status:#}"
+    );
+    let err = refused_without_a_call(&["rollout", stack.arg(), "--auto-approve"]);
+    assert!(
+        err.contains("rollout refused by [change_window]: freeze"),
+        "{err}"
+    );
     // plan is never blocked.
     run_cmd(reconcile().args(["plan", stack.arg(), "--detailed-exitcode"])).expect(0);
 }
