@@ -24,8 +24,8 @@ Exit codes:
   0  success; for `plan --detailed-exitcode`, no changes
   1  error, including a plan that would delete or replace a protected resource,
      a usage error (an unknown flag, a missing argument), an apply refused
-     because another run holds the stack's lock, an apply or cutover refused
-     by the stack's [change_window], and an interrupted apply
+     because another run holds the stack's lock, an apply, rollout or cutover
+     refused by the stack's [change_window], and an interrupted apply
   2  `plan --detailed-exitcode` found changes
   3  `verify`: a check failed, or had no data where that fails; `cutover`:
      refused by its pre-checks, or switched back; `rollout`: halted by a check";
@@ -95,7 +95,9 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Make the live resources match the stack file, or apply a saved plan.
     Apply(apply::ApplyArgs),
-    /// Break a stack's lock left by a run that is gone.
+    /// Judge the live stack: load balancers active, targets healthy, databases
+    /// available, and its [[verify]] checks; once, or through a soak.
+    Verify(verify::VerifyArgs),
     /// Move a blue-green pair's traffic to one colour, region by region, in
     /// steps with checks; switch back on a failure.
     Cutover(cutover::CutoverArgs),
@@ -104,10 +106,8 @@ enum Command {
     /// Per region: in sync or changes pending, the version labels live, each
     /// blue-green pair's active colour and last cutover, protected resources.
     Status(status::StatusArgs),
+    /// Break a stack's lock left by a run that is gone.
     Unlock(unlock::UnlockArgs),
-    /// Judge the live stack: load balancers active, targets healthy, databases
-    /// available, and its [[verify]] checks; once, or through a soak.
-    Verify(verify::VerifyArgs),
 }
 
 pub fn init_logging(cli: &Cli) {
