@@ -174,6 +174,12 @@ impl AwsError {
     pub fn is_retryable_unsent(&self) -> bool {
         matches!(self.class, ErrorClass::Throttled | ErrorClass::Unreachable)
     }
+
+    /// A read worth asking again later (throttled, failed on AWS's side, no
+    /// answer, unreachable): not a reason to give up on what it judges.
+    pub fn worth_asking_again(&self) -> bool {
+        self.may_have_happened() || self.is_retryable_unsent()
+    }
 }
 
 fn ambiguous(operation: &'static str, what: String) -> AwsError {

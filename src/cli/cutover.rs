@@ -9,7 +9,6 @@ use crate::stack::{self, Colour};
 use crate::ExitStatus;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -264,18 +263,10 @@ fn render_status(name: &str, status: &[RegionStatus]) -> String {
                 "    {colour}: {healthy}/{registered} targets healthy\n"
             ));
         }
-        if let Some(change) = s.record.get(crate::model::tags::record::CHANGE) {
-            let get = |k| s.record.get(k).map_or("-", String::as_str);
-            use crate::model::tags::record::{OPERATOR, TICKET, TIME, VERSION};
+        if let Some(line) = super::record_line(&s.record) {
             out.push_str(&format!(
-                "    last: {change}, {} by {}, version {}{}\n",
-                get(TIME),
-                get(OPERATOR),
-                get(VERSION),
-                s.record
-                    .get(TICKET)
-                    .map(|t| format!(", ticket {t}"))
-                    .unwrap_or_default()
+                "    last: {line}
+"
             ));
         }
         if let Some(e) = &s.error {
@@ -286,9 +277,6 @@ fn render_status(name: &str, status: &[RegionStatus]) -> String {
 }
 
 fn step_summary(report: &CutoverReport) -> Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
-        return Ok(());
-    };
     let mut md = format!(
         "### reconcile cutover {} blue_green.{} → {}\n\n| region | result | weights | detail |\n|---|---|---|---|\n",
         report.stack,
@@ -305,10 +293,5 @@ fn step_summary(report: &CutoverReport) -> Result<()> {
         ));
     }
     md.push('\n');
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(md.as_bytes()))
-        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
+    super::step_summary(&md)
 }

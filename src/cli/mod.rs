@@ -193,6 +193,39 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
+/// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names (GitHub shows
+/// it on the run's page); nothing without it.
+fn step_summary(markdown: &str) -> Result<()> {
+    use anyhow::Context as _;
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return Ok(());
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(markdown.as_bytes()))
+        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
+}
+
+/// A cutover's record as a person reads it: `cutover app → green (100%),
+/// 2026-… by alice, version …, ticket …`.
+fn record_line(record: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    use crate::model::tags::record::{CHANGE, OPERATOR, TICKET, TIME, VERSION};
+    let get = |k| record.get(k).map_or("-", String::as_str);
+    let change = record.get(CHANGE)?;
+    Some(format!(
+        "{change}, {} by {}, version {}{}",
+        get(TIME),
+        get(OPERATOR),
+        get(VERSION),
+        record
+            .get(TICKET)
+            .map(|t| format!(", ticket {t}"))
+            .unwrap_or_default()
+    ))
+}
+
 /// Asks before `command` changes anything; without a terminal, refuses
 /// (`otherwise` says what to do instead).
 async fn confirm(command: &str, otherwise: &str) -> Result<()> {

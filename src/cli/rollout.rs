@@ -9,9 +9,8 @@ use crate::ops::rollout::{self, RegionOutcome, Request, RolloutReport, Verdict};
 use crate::plan::render::render;
 use crate::stack;
 use crate::ExitStatus;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -155,9 +154,6 @@ fn render_report(report: &RolloutReport) -> String {
 }
 
 fn step_summary(report: &RolloutReport) -> Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
-        return Ok(());
-    };
     let mut md = format!("### reconcile rollout {}: {:?}\n\n| wave | region | result | changes |\n|---|---|---|---|\n", report.stack, report.verdict);
     for w in &report.waves {
         for r in &w.regions {
@@ -174,10 +170,5 @@ fn step_summary(report: &RolloutReport) -> Result<()> {
         md.push_str(&format!("\nEmergency ticket: {t}\n"));
     }
     md.push('\n');
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(md.as_bytes()))
-        .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
+    super::step_summary(&md)
 }

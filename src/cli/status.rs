@@ -2,7 +2,7 @@
 
 use super::Output;
 use crate::aws::{Aws, Connection};
-use crate::model::tags::record::{CHANGE, OPERATOR, TICKET, TIME, VERSION};
+use crate::model::tags::record::{OPERATOR, TICKET, TIME};
 use crate::ops::status::{self, RegionStatus};
 use crate::stack;
 use crate::ExitStatus;
@@ -67,17 +67,10 @@ fn render(stack: &str, regions: &[RegionStatus]) -> String {
                 p.active.map_or("split", |c| c.as_str()),
                 weights.join(", ")
             ));
-            if let Some(change) = p.record.get(CHANGE) {
-                let get = |k| p.record.get(k).map_or("-", String::as_str);
+            if let Some(line) = super::record_line(&p.record) {
                 out.push_str(&format!(
-                    "    last: {change}, {} by {}, version {}{}\n",
-                    get(TIME),
-                    get(OPERATOR),
-                    get(VERSION),
-                    p.record
-                        .get(TICKET)
-                        .map(|t| format!(", ticket {t}"))
-                        .unwrap_or_default()
+                    "    last: {line}
+"
                 ));
             }
         }

@@ -8,9 +8,8 @@ use crate::ops::verify::{self, Soak, Verdict, Verification};
 use crate::ops::{self, observe};
 use crate::stack;
 use crate::ExitStatus;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -186,9 +185,6 @@ pub(super) fn render(v: &Verification) -> String {
 
 /// The markdown table GitHub shows on the run's page, when `GITHUB_STEP_SUMMARY` names a file.
 fn step_summary(v: &Verification) -> Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
-        return Ok(());
-    };
     let mut md = format!(
         "### reconcile verify {}: {}\n\n| region | check | value | threshold | window | result |\n|---|---|---|---|---|---|\n",
         v.stack,
@@ -211,11 +207,5 @@ fn step_summary(v: &Verification) -> Result<()> {
         ));
     }
     md.push('\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("opening GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))?;
-    file.write_all(md.as_bytes())?;
-    Ok(())
+    super::step_summary(&md)
 }

@@ -433,16 +433,6 @@ enum Stop {
     Signal,
 }
 
-fn transient(e: &AwsError) -> bool {
-    matches!(
-        e.class,
-        ErrorClass::Throttled
-            | ErrorClass::Transient
-            | ErrorClass::Ambiguous
-            | ErrorClass::Unreachable
-    )
-}
-
 /// Sets the split and waits until AWS shows it; the moment it first does.
 async fn set_and_confirm<C: TrafficSwitch>(
     cloud: &C,
@@ -457,7 +447,7 @@ async fn set_and_confirm<C: TrafficSwitch>(
     loop {
         match cloud.forward(live.region, &live.owner_arn).await {
             Ok(Some(seen)) if same(&seen, targets) => return Ok(clock.now()),
-            Err(e) if !transient(&e) => return Err(e),
+            Err(e) if !e.worth_asking_again() => return Err(e),
             _ if clock.now().duration_since(asked).unwrap_or_default() >= READ_BACK => {
                 return Err(AwsError::new(
                     "DescribeRules",

@@ -7,7 +7,7 @@
 //! check, one DescribeAlarms for every alarm check.
 
 use super::cloud::{Clock, Probe};
-use crate::aws::{AwsError, ErrorClass, Progress};
+use crate::aws::Progress;
 use crate::check::{self, CheckResult, Source, Streaks, Window};
 use crate::model::probe::MetricQuery;
 use crate::model::shapes::Action;
@@ -54,16 +54,6 @@ pub enum Verdict {
     Failed,
     /// A check could not be evaluated: exit 1.
     Error,
-}
-
-fn transient(e: &AwsError) -> bool {
-    matches!(
-        e.class,
-        ErrorClass::Throttled
-            | ErrorClass::Transient
-            | ErrorClass::Ambiguous
-            | ErrorClass::Unreachable
-    )
 }
 
 /// Evaluates every check once, or through `soak`; stops at the first failure
@@ -240,7 +230,7 @@ async fn balancers<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<
                     Source::Builtin,
                     "active".into(),
                     e.to_string(),
-                    transient(&e),
+                    e.worth_asking_again(),
                 )
             })
             .collect(),
@@ -312,7 +302,7 @@ async fn targets<P: Probe>(
                 Source::Builtin,
                 "healthy targets".into(),
                 e.to_string(),
-                transient(&e),
+                e.worth_asking_again(),
             ),
         }
     });
@@ -349,7 +339,7 @@ async fn databases<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<
                     Source::Builtin,
                     "available".into(),
                     e.to_string(),
-                    transient(&e),
+                    e.worth_asking_again(),
                 )
             })
             .collect(),
@@ -521,7 +511,7 @@ async fn metrics<P: Probe>(
                     Source::Metric,
                     threshold,
                     e.to_string(),
-                    transient(&e),
+                    e.worth_asking_again(),
                 ));
             }
         }
@@ -574,7 +564,7 @@ async fn alarms<P: Probe>(
                     Source::Alarm,
                     format!("alarm {name} OK"),
                     e.to_string(),
-                    transient(&e),
+                    e.worth_asking_again(),
                 )
             })
             .collect(),
@@ -584,6 +574,7 @@ async fn alarms<P: Probe>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::{AwsError, ErrorClass};
     use crate::model::probe::{
         AlarmState, AlarmValue, BalancerState, DbStatus, MetricSeries, TargetHealth,
     };

@@ -217,6 +217,24 @@ max = 10
         "{text}"
     );
     assert!(text.contains("Verification failed: 1 of"), "{text}");
+
+    // In GitHub Actions, the same table goes to the run's summary.
+    let summary = stack.dir.path().join("summary.md");
+    run_cmd(
+        reconcile()
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .args(["verify", stack.arg()]),
+    )
+    .expect(3);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("### reconcile verify") && md.contains(": failed"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| us-west-2 | target-5xx | 15 | Sum ≤ 10 |"),
+        "{md}"
+    );
 }
 
 #[tokio::test]
