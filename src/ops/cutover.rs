@@ -739,6 +739,8 @@ mod tests {
         clock: &'a TestClock,
         forward: Mutex<Vec<Target>>,
         events: Mutex<Vec<Event>>,
+        /// Metric requests answered "throttled", from the second on.
+        throttled: Mutex<u32>,
     }
 
     #[derive(Clone, Debug)]
@@ -786,6 +788,24 @@ mod tests {
             start: SystemTime,
             end: SystemTime,
         ) -> Result<BTreeMap<String, MetricSeries>, AwsError> {
+            let asked = self
+                .events
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| matches!(e, Event::Asked(_)))
+                .count();
+            let mut throttled = self.throttled.lock().unwrap();
+            if asked >= 1 && *throttled > 0 {
+                *throttled -= 1;
+                return Err(AwsError::new(
+                    "GetMetricData",
+                    ErrorClass::Throttled,
+                    "Throttling",
+                    "Rate exceeded",
+                ));
+            }
+            drop(throttled);
             self.events.lock().unwrap().push(Event::Asked(start));
             let mut points = Vec::new();
             let mut t = start;
@@ -840,10 +860,10 @@ max = 5
 "#;
 
     async fn cut(bake: u64) -> (CutoverReport, Vec<Event>) {
-        cut_in(bake, &[REGION]).await
+        cut_in(bake, &[REGION], 0).await
     }
 
-    async fn cut_in(bake: u64, regions: &[&str]) -> (CutoverReport, Vec<Event>) {
+    async fn cut_in(bake: u64, regions: &[&str], throttled: u32) -> (CutoverReport, Vec<Event>) {
         let stack = testing::stack(&format!("{DEMO}{CHECK}"));
         let live = regions
             .iter()
@@ -858,6 +878,7 @@ max = 5
                 weight: 1,
             }]),
             events: Mutex::new(vec![]),
+            throttled: Mutex::new(throttled),
         };
         let progress: Progress = Arc::new(|_| {});
         let env = Env {
@@ -883,11 +904,22 @@ max = 5
 
     #[tokio::test]
     async fn a_region_switched_back_stops_the_cutover_before_the_next_region() {
-        let (report, events) = cut_in(60, &[REGION, "eu-west-1"]).await;
+        let (report, events) = cut_in(60, &[REGION, "eu-west-1"], 0).await;
         assert_eq!(report.regions[0].outcome, RegionOutcome::SwitchedBack);
         assert_eq!(report.regions[1].outcome, RegionOutcome::NotStarted);
         assert_eq!(weights_set(&events), [50, 0], "eu-west-1 never touched");
         assert!(!report.succeeded() && report.judged_unhealthy());
+    }
+
+    #[tokio::test]
+    async fn throttling_during_a_bake_is_asked_again_not_a_reason_to_switch_back() {
+        let (report, events) = cut_in(600, &[REGION], 3).await;
+        assert_eq!(
+            report.regions[0].outcome,
+            RegionOutcome::Done,
+            "{report:#?}"
+        );
+        assert_eq!(weights_set(&events), [50, 100]);
     }
 
     fn weights_set(events: &[Event]) -> Vec<i64> {

@@ -377,3 +377,107 @@ async fn sigterm_during_a_step_switches_back_before_exiting() {
     // The lock was given back: the next run is not refused.
     cutover(&stack, &["--to", "green", "--steps", "100", "--bake", "0s"]).expect(0);
 }
+
+#[tokio::test]
+async fn five_xx_on_the_new_colour_during_a_step_switches_back() {
+    let name = unique("cut5xx");
+    let stack = service(
+        &name,
+        r#"
+[[verify]]
+name = "green-5xx"
+namespace = "AWS/ApplicationELB"
+metric = "HTTPCode_Target_5XX_Count"
+dimensions = { LoadBalancer = "${load_balancer.app.arn_suffix}", TargetGroup = "${blue_green.app.target}" }
+statistic = "Sum"
+period = "1m"
+window = "1m"
+lag = "0s"
+max = 5
+no_data = "pass"
+"#,
+    );
+    stack.apply().expect(0);
+    let child = spawn(&[
+        "cutover",
+        stack.arg(),
+        "app",
+        "--to",
+        "green",
+        "--steps",
+        "10,50,100",
+        "--bake",
+        "150s",
+        "--every",
+        "2s",
+        "--auto-approve",
+        "--json",
+    ]);
+    let started = Instant::now();
+    while live_split(&name).await != split(&[("target_group.blue", 90), ("target_group.green", 10)])
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first step never showed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // 5xx from green in the first whole minute after the switch: what the
+    // step's checks may look at (nothing from before it).
+    let owned = owned_elb(REGION, &name).await;
+    let green = owned
+        .iter()
+        .find(|(_, id)| id.as_str() == "target_group.green")
+        .unwrap()
+        .0;
+    let green = format!(
+        "targetgroup/{}",
+        green.split_once(":targetgroup/").unwrap().1
+    );
+    let lb = crate::verify::balancer_suffix(&name).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(now.div_ceil(60) * 60 + 5);
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    cloudwatch(REGION)
+        .await
+        .put_metric_data()
+        .namespace("AWS/ApplicationELB")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("HTTPCode_Target_5XX_Count")
+                .dimensions(Dimension::builder().name("LoadBalancer").value(&lb).build())
+                .dimensions(
+                    Dimension::builder()
+                        .name("TargetGroup")
+                        .value(&green)
+                        .build(),
+                )
+                .timestamp(at.into())
+                .value(20.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, report) = finish(child);
+    assert_eq!(code, 3, "{report:#}");
+    let region = &report["regions"][0];
+    assert_eq!(region["outcome"], "switched_back", "{report:#}");
+    let check = region["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "green-5xx")
+        .unwrap();
+    assert_eq!(
+        (check["outcome"].as_str(), check["value"].as_str()),
+        (Some("fail"), Some("20"))
+    );
+    assert_eq!(
+        live_split(&name).await,
+        split(&[("target_group.blue", 100)])
+    );
+}
