@@ -115,13 +115,20 @@ pub(crate) async fn balancer_suffix(stack: &str) -> String {
     arn.split_once(":loadbalancer/").unwrap().1.to_string()
 }
 
-/// Data points of `metric` a few minutes ago: inside a 5-minute window that
-/// ends 2 minutes (the default lag) before now.
+/// Data points of `metric` a few minutes ago, one per minute: inside a
+/// 5-minute window that ends 2 minutes (the default lag) before now.
 async fn put(namespace: &str, metric: &str, dimension: (&str, &str), values: &[f64]) {
     let client = cloudwatch(REGION).await;
-    let now = SystemTime::now();
+    // One point a minute, in the middle of the minutes before the window's
+    // end (2 minutes of lag, whole minutes): still inside the window if a
+    // minute turns before verify reads it.
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let end = (now - 120) / 60 * 60;
     let data = values.iter().enumerate().map(|(i, v)| {
-        let at = now - Duration::from_secs(240 + 30 * i as u64);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(end - 90 - 60 * i as u64);
         MetricDatum::builder()
             .metric_name(metric)
             .dimensions(
