@@ -210,18 +210,7 @@ fn render(report: &CutoverReport) -> String {
             out.push_str(&format!("  {reason}\n"));
         }
         for c in r.checks.iter().filter(|c| !c.passed) {
-            out.push_str(&format!(
-                "  {} {:?}: {} (threshold {}){}\n",
-                c.check,
-                c.outcome,
-                c.evidence.value.as_deref().unwrap_or("-"),
-                c.evidence.threshold,
-                c.evidence
-                    .detail
-                    .as_ref()
-                    .map(|d| format!("; {d}"))
-                    .unwrap_or_default()
-            ));
+            out.push_str(&format!("  {}\n", super::check_line(c)));
         }
     }
     let finished: Vec<&str> = report

@@ -208,6 +208,23 @@ fn step_summary(markdown: &str) -> Result<()> {
         .with_context(|| format!("writing GITHUB_STEP_SUMMARY {}", path.to_string_lossy()))
 }
 
+/// A check that did not pass, with its evidence, as the reports list it:
+/// `green-5xx Fail: 20 (threshold Sum ≤ 5); detail`.
+fn check_line(c: &crate::check::CheckResult) -> String {
+    format!(
+        "{} {:?}: {} (threshold {}){}",
+        c.check,
+        c.outcome,
+        c.evidence.value.as_deref().unwrap_or("-"),
+        c.evidence.threshold,
+        c.evidence
+            .detail
+            .as_ref()
+            .map(|d| format!("; {d}"))
+            .unwrap_or_default()
+    )
+}
+
 /// A cutover's record as a person reads it: `cutover app → green (100%),
 /// 2026-… by alice, version …, ticket …`.
 fn record_line(record: &std::collections::BTreeMap<String, String>) -> Option<String> {

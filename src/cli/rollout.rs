@@ -130,18 +130,7 @@ fn render_report(report: &RolloutReport) -> String {
                 r.changes
             ));
             for c in &r.checks {
-                out.push_str(&format!(
-                    "    {} {:?}: {} (threshold {}){}\n",
-                    c.check,
-                    c.outcome,
-                    c.evidence.value.as_deref().unwrap_or("-"),
-                    c.evidence.threshold,
-                    c.evidence
-                        .detail
-                        .as_ref()
-                        .map(|d| format!("; {d}"))
-                        .unwrap_or_default()
-                ));
+                out.push_str(&format!("    {}\n", super::check_line(c)));
             }
         }
     }
