@@ -49,7 +49,13 @@ fn main() -> ExitCode {
         Ok(status) => status,
         Err(e) => {
             match e.downcast_ref::<stack::StackError>() {
-                Some(stack_error) => eprintln!("error: {stack_error}"),
+                Some(stack_error) => {
+                    eprintln!("error: {stack_error}");
+                    // In a GitHub Actions job, each problem also lands on its line of the file.
+                    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                        print!("{}", stack_error.annotations());
+                    }
+                }
                 None => eprintln!("error: {e:#}"),
             }
             ExitStatus::Error

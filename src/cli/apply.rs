@@ -71,6 +71,8 @@ pub(super) async fn run(
         Some(saved) => saved.regions.clone(),
         None => args.regions.clone(),
     };
+    let approved = ops::Approved::of(saved.is_some(), args.auto_approve);
+    ops::approve(&stack, "apply", approved)?;
     ops::admit(
         &stack,
         std::time::SystemTime::now(),
@@ -107,7 +109,9 @@ pub(super) async fn run(
         }
         Ok(())
     };
+    let record = request.settings.record.clone();
     let report = apply::converge(&aws, &mut stack, request, review).await?;
+    step_summary(&report, &record)?;
     if args.json {
         let json = apply::ApplyReport {
             report: &report,
@@ -127,4 +131,39 @@ pub(super) async fn run(
     } else {
         ExitStatus::Success
     })
+}
+
+/// The apply as GitHub shows it on a run's page: the outcome (failures first),
+/// and the change record it left on what it changed.
+fn step_summary(
+    report: &apply::Report,
+    record: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    use crate::model::tags::{
+        record::{OPERATOR, TICKET, TIME},
+        VERSION,
+    };
+    let mut md = format!("### reconcile apply: `{}`\n\n", report.stack);
+    if report.entries.is_empty() {
+        md.push_str("No changes: nothing was applied.\n");
+    } else {
+        let mark = if report.failed() {
+            ":x:"
+        } else {
+            ":white_check_mark:"
+        };
+        md.push_str(&format!("{mark}\n\n```\n{}```\n", report.render()));
+    }
+    let get = |k| record.get(k).map_or("-", String::as_str);
+    md.push_str(&format!(
+        "\nRecorded on what changed: version `{}`, by {}, at {}{}\n\n",
+        get(VERSION),
+        get(OPERATOR),
+        get(TIME),
+        record
+            .get(TICKET)
+            .map(|t| format!(", **emergency** ticket {t}"))
+            .unwrap_or_default()
+    ));
+    super::step_summary(&md)
 }

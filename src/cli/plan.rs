@@ -3,7 +3,7 @@
 use super::Output;
 use crate::aws::{Aws, Connection};
 use crate::ops::{self, plan::PlanReport, plan::Planned, plan::SavedPlan};
-use crate::plan::render::render;
+use crate::plan::render::{markdown, render};
 use crate::stack;
 use crate::ExitStatus;
 use anyhow::{Context, Result};
@@ -54,6 +54,7 @@ pub(super) async fn run(
     if args.stats {
         output.stats(&aws);
     }
+    super::step_summary(&markdown(&plan))?;
     ops::plan::refuse(&plan)?;
     if let Some(out) = &args.out {
         let saved = serde_json::to_string_pretty(&SavedPlan::new(&stack, &plan)?)?;

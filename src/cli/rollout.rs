@@ -5,11 +5,12 @@ use crate::aws::{Aws, Connection};
 use crate::ops;
 use crate::ops::apply::Settings;
 use crate::ops::cloud::SystemClock;
+use crate::ops::plan::SavedPlan;
 use crate::ops::rollout::{self, RegionOutcome, Request, RolloutReport, Verdict};
 use crate::plan::render::render;
 use crate::stack;
 use crate::ExitStatus;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,8 +31,12 @@ Exit codes:
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
 pub(super) struct RolloutArgs {
-    /// The stack file.
-    stack: PathBuf,
+    /// The stack file (optional with --plan: the plan names it).
+    #[arg(required_unless_present = "plan")]
+    stack: Option<PathBuf>,
+    /// Roll out a plan saved with `plan --out` (reviewed), only if a fresh plan equals it.
+    #[arg(long, value_name = "PLAN.json")]
+    plan: Option<PathBuf>,
     /// Do not ask for confirmation (needed without a terminal, as in CI).
     #[arg(long)]
     auto_approve: bool,
@@ -60,7 +65,36 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let mut stack = stack::load(&args.stack)?;
+    let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
+    let mut stack = match (&saved, &args.stack) {
+        (Some(saved), given) => {
+            let stack = saved.stack()?;
+            if let Some(given) = given {
+                let named = stack::load(given)?;
+                if named.name != stack.name {
+                    bail!(
+                        "{} is a plan of stack `{}`, not of {} (stack `{}`)",
+                        args.plan.as_deref().unwrap_or(given).display(),
+                        stack.name,
+                        given.display(),
+                        named.name
+                    );
+                }
+            }
+            if saved.regions != stack.regions {
+                bail!(
+                    "the saved plan covers {}; a rollout needs a plan of every region of the stack ({}): make it without --region",
+                    saved.regions.join(", "),
+                    stack.regions.join(", ")
+                );
+            }
+            stack
+        }
+        (None, Some(path)) => stack::load(path)?,
+        (None, None) => unreachable!("clap requires the stack or --plan"),
+    };
+    let approved = ops::Approved::of(saved.is_some(), args.auto_approve);
+    ops::approve(&stack, "rollout", approved)?;
     let progress = output.progress_sink();
     ops::admit(
         &stack,
@@ -71,6 +105,7 @@ pub(super) async fn run(
     )?;
     let aws = Aws::connect(connection).await;
     let request = Request {
+        saved: saved.as_ref(),
         from_wave: args.from_wave.clone(),
         skip_bake: args.skip_bake,
         emergency: args.emergency.clone(),
@@ -85,7 +120,8 @@ pub(super) async fn run(
         if !args.json {
             print!("{}", render(plan, output.style));
         }
-        if !args.auto_approve && plan.refusals().is_empty() {
+        // A saved plan was reviewed when it was made.
+        if saved.is_none() && !args.auto_approve && plan.refusals().is_empty() {
             confirm("roll out", "").await?;
         }
         Ok(())

@@ -41,6 +41,53 @@ pub async fn stop_signal() {
     }
 }
 
+/// How a change was approved, for `[stack] approval`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Approved {
+    /// From a plan saved by `plan --out` (reviewed when it was made).
+    SavedPlan,
+    /// Whoever runs it answers yes at the prompt.
+    Prompt,
+    /// `--auto-approve` of the stack file.
+    Auto,
+}
+
+impl Approved {
+    pub fn of(saved_plan: bool, auto_approve: bool) -> Approved {
+        match (saved_plan, auto_approve) {
+            (true, _) => Approved::SavedPlan,
+            (false, true) => Approved::Auto,
+            (false, false) => Approved::Prompt,
+        }
+    }
+}
+
+/// `[stack] approval = "saved-plan"`: the stack changes only from a reviewed
+/// saved plan (or, for `apply`, an interactive yes). Refused before any AWS call.
+pub fn approve(stack: &Stack, command: &str, approved: Approved) -> Result<()> {
+    use crate::stack::spec::Approval;
+    let refused = match (stack.approval, approved) {
+        (Approval::Any, _) | (_, Approved::SavedPlan) => false,
+        (Approval::SavedPlan, Approved::Auto) => true,
+        // A rollout of a saved-plan stack has no prompt to stand in for the review.
+        (Approval::SavedPlan, Approved::Prompt) => command == "rollout",
+    };
+    if refused {
+        let path = stack.path.display();
+        let then = if command == "rollout" {
+            "reconcile rollout --plan plan.json"
+        } else {
+            "reconcile apply plan.json"
+        };
+        bail!(
+            "{path} says `approval = \"saved-plan\"`: `{command}` changes it only from a reviewed saved plan\n  \
+             1. reconcile plan {path} --out plan.json   (review it: in CI, on the pull request)\n  \
+             2. {then}"
+        );
+    }
+    Ok(())
+}
+
 /// The change window's verdict before `command` changes anything: refused
 /// (nothing changed, exit 1) unless an emergency ticket lets it through.
 pub fn admit(

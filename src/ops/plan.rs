@@ -99,6 +99,9 @@ pub struct SavedPlan {
     pub format_version: u32,
     pub stack_path: PathBuf,
     pub stack_source: String,
+    /// The files the stack extends, in turn, as they were when the plan was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extends: Vec<stack::source::SourceFile>,
     pub regions: Vec<String>,
     /// Kept as JSON: a saved plan is compared with a fresh one, never edited.
     pub changes: serde_json::Value,
@@ -109,7 +112,13 @@ impl SavedPlan {
         Ok(SavedPlan {
             format_version: plan.format_version,
             stack_path: stack.path.clone(),
-            stack_source: stack.source.clone(),
+            stack_source: stack
+                .sources
+                .files()
+                .next()
+                .map(|f| f.text.clone())
+                .unwrap_or_default(),
+            extends: stack.sources.files().skip(1).cloned().collect(),
             regions: plan.regions.clone(),
             changes: serde_json::to_value(&plan.changes)?,
         })
@@ -136,7 +145,15 @@ impl SavedPlan {
     }
 
     pub fn stack(&self) -> Result<Stack, stack::StackError> {
-        stack::parse(&self.stack_path, self.stack_source.clone())
+        // The extended files as saved, not as they are now on disk.
+        let read = |path: &Path| {
+            self.extends
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| f.text.clone())
+                .ok_or_else(|| std::io::Error::other("not saved in the plan file"))
+        };
+        stack::parse_with(&self.stack_path, self.stack_source.clone(), &read)
     }
 
     /// Fails when the live resources changed since the plan was made: the

@@ -6,7 +6,7 @@
 
 use super::apply::{self, Report, Settings};
 use super::cloud::Clock;
-use super::plan::Planned;
+use super::plan::{Planned, SavedPlan};
 use super::verify::{self, Soak, Verdict as Checked};
 use crate::aws::Aws;
 use crate::check::CheckResult;
@@ -19,7 +19,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub struct Request {
+pub struct Request<'a> {
+    /// `--plan`: a plan saved by `plan --out`, rolled out only if a fresh plan equals it.
+    pub saved: Option<&'a SavedPlan>,
     /// `--from-wave`: the waves before it are not touched.
     pub from_wave: Option<String>,
     /// `--skip-bake` (with an emergency ticket): verify once, do not bake.
@@ -97,7 +99,7 @@ pub async fn run(
     aws: &Aws,
     clock: &dyn Clock,
     stack: &mut Stack,
-    request: &Request,
+    request: &Request<'_>,
     review: impl AsyncFnOnce(&Plan) -> Result<()>,
 ) -> Result<RolloutReport> {
     let rollout = Rollout::of(stack);
@@ -121,6 +123,9 @@ pub async fn run(
     let work = async {
         let planned = super::plan::run(aws, stack, &[]).await?;
         review(&planned.plan).await?;
+        if let Some(saved) = request.saved {
+            saved.check_current(&planned.plan)?;
+        }
         super::plan::refuse(&planned.plan)?;
         if planned.plan.has_changes() {
             apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
@@ -146,7 +151,7 @@ async fn waves(
     rollout: &Rollout,
     first: usize,
     planned: &Planned,
-    request: &Request,
+    request: &Request<'_>,
 ) -> Result<RolloutReport> {
     let progress = &request.settings.progress;
     let mut report = RolloutReport {

@@ -78,6 +78,13 @@ pub fn render(plan: &Plan, style: Style) -> String {
             resource(&mut out, c, style);
         }
     }
+    let _ = writeln!(out, "\n{} {}.", style.bold("Plan:"), counts(plan));
+    warnings(&mut out, plan, style);
+    out
+}
+
+/// `1 to add, 0 to change, 1 to replace, 0 to destroy`.
+fn counts(plan: &Plan) -> String {
     let s = plan.summary();
     let mut counts = format!(
         "{} to add, {} to change, {} to replace, {} to destroy",
@@ -88,8 +95,54 @@ pub fn render(plan: &Plan, style: Style) -> String {
             counts.push_str(&format!(", {n} {what}"));
         }
     }
-    let _ = writeln!(out, "\n{} {counts}.", style.bold("Plan:"));
-    warnings(&mut out, plan, style);
+    counts
+}
+
+/// The plan as GitHub shows it on a run's page (`GITHUB_STEP_SUMMARY`): what
+/// needs a reviewer's eye first (protected refusals, replacements, deletions),
+/// then the counts, then the whole plan folded.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = format!("### reconcile plan: `{}`\n\n", plan.stack);
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "No changes: live resources in {} match the stack file.",
+            plan.regions.join(", ")
+        );
+    } else {
+        for refusal in plan.refusals() {
+            let _ = writeln!(out, "- :no_entry: **Refused:** {refusal}");
+        }
+        for c in &plan.changes {
+            let what = match (c.action, c.adoption) {
+                (Action::Replace, None) => "Replaced",
+                (Action::Delete, None) => "Deleted",
+                _ => continue,
+            };
+            let reason = c
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let protected = if c.protected { " [protected]" } else { "" };
+            let _ = writeln!(
+                out,
+                "- :warning: **{what}:** `{}` in {}{reason}{protected}",
+                c.address, c.region
+            );
+        }
+        let _ = writeln!(out, "\n**Plan:** {}.", counts(plan));
+        let text = render(plan, Style { color: false });
+        let _ = writeln!(
+            out,
+            "\n<details><summary>The whole plan</summary>\n\n```\n{}```\n\n</details>",
+            text
+        );
+    }
+    for w in plan.pending.iter().chain(&plan.warnings) {
+        let _ = writeln!(out, "\n> {w}");
+    }
+    out.push('\n');
     out
 }
 
@@ -254,8 +307,8 @@ mod tests {
         ])
     }
 
-    #[test]
-    fn renders_every_action() {
+    /// A plan with every action: create, update, replace, no-op, delete.
+    fn every_action() -> Plan {
         let vpc = Address::new(Kind::Vpc, "main");
         let mut prune = change(
             "us-east-1",
@@ -264,7 +317,7 @@ mod tests {
             vec![],
         );
         prune.reason = Some("not in the stack file".into());
-        let plan = Plan {
+        Plan {
             warnings: vec![],
             pending: vec![],
             format_version: 1,
@@ -335,8 +388,32 @@ mod tests {
                 change("us-east-1", vpc, Action::NoOp, vec![]),
                 prune,
             ],
+        }
+    }
+
+    #[test]
+    fn renders_every_action() {
+        insta::assert_snapshot!(render(&every_action(), Style { color: false }));
+    }
+
+    #[test]
+    fn the_step_summary_puts_replacements_and_refusals_first() {
+        let mut plan = every_action();
+        plan.changes[2].protected = true;
+        let md = markdown(&plan);
+        let first = |needle: &str| {
+            md.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {md}"))
         };
-        insta::assert_snapshot!(render(&plan, Style { color: false }));
+        assert!(first("**Refused:**") < first("**Replaced:** `subnet.a` in us-east-1"));
+        assert!(
+            first("**Deleted:** `subnet.old` in us-east-1 (not in the stack file)")
+                < first("**Plan:** 1 to add, 1 to change, 1 to replace, 1 to destroy.")
+        );
+        assert!(first("**Plan:**") < first("<details>"));
+        // The whole plan, as the terminal shows it, folded below.
+        assert!(md.contains(&render(&plan, Style { color: false })));
+        insta::assert_snapshot!(md);
     }
 
     #[test]
@@ -357,6 +434,10 @@ mod tests {
         assert_eq!(
             render(&plan, Style { color: false }),
             "No changes. Live resources in us-west-2 match the stack file (1 resources).\n"
+        );
+        assert_eq!(
+            markdown(&plan),
+            "### reconcile plan: `demo`\n\nNo changes: live resources in us-west-2 match the stack file.\n\n"
         );
     }
 }

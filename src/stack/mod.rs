@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod interpolate;
 pub mod rollout;
+pub mod source;
 pub mod spec;
 mod validate;
 pub mod verify;
@@ -15,6 +16,7 @@ pub mod window;
 pub use diag::{Diagnostic, StackError};
 
 use crate::model::{Address, Kind};
+use serde::Deserialize;
 use spec::{
     ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec,
     DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec,
@@ -33,6 +35,8 @@ pub struct Stack {
     pub regions: Vec<String>,
     pub version: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// `[stack] approval`.
+    pub approval: spec::Approval,
     pub resources: BTreeMap<Address, Resource>,
     /// Listener or rule address → the blue-green pair that owns its forward action.
     pub blue_green: BTreeMap<Address, BlueGreen>,
@@ -45,8 +49,9 @@ pub struct Stack {
     /// `[rollout]`: the regions in waves; `None`: one wave of every region.
     pub rollout: Option<rollout::Rollout>,
     pub path: PathBuf,
-    /// The file's text, kept so a saved plan can carry exactly what it was made from.
-    pub source: String,
+    /// The texts of the stack file and the files it extends, kept so a saved
+    /// plan can carry exactly what it was made from.
+    pub sources: source::Sources,
 }
 
 #[derive(Debug)]
@@ -388,11 +393,10 @@ impl Stack {
     }
 }
 
-/// Reads and validates a stack file.
+/// Reads and validates a stack file (and the files it extends).
 pub fn load(path: &Path) -> Result<Stack, StackError> {
-    let source = std::fs::read_to_string(path).map_err(|e| StackError {
-        path: path.to_path_buf(),
-        source: String::new(),
+    let text = std::fs::read_to_string(path).map_err(|e| StackError {
+        sources: source::Sources::single(path, String::new()),
         diagnostics: vec![Diagnostic {
             span: None,
             message: format!("cannot read the stack file: {e}"),
@@ -400,55 +404,68 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
             quote: false,
         }],
     })?;
-    parse(path, source)
+    parse(path, text)
 }
 
 /// Words in a key's name that say its value may be a secret.
 const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "key"];
 
-/// Validates a stack file's text; `path` is only used in messages.
-pub fn parse(path: &Path, source: String) -> Result<Stack, StackError> {
-    let fail = |source: String, diagnostics| StackError {
-        path: path.to_path_buf(),
-        source,
+/// Validates a stack file's text; the files it extends are read from disk.
+pub fn parse(path: &Path, text: String) -> Result<Stack, StackError> {
+    parse_with(path, text, &|p: &Path| std::fs::read_to_string(p))
+}
+
+/// Validates a stack file's text, reading the files it extends with `read`.
+pub fn parse_with(path: &Path, text: String, read: &source::Read<'_>) -> Result<Stack, StackError> {
+    let sources = source::read(path, text, read)?;
+    let fail = |diagnostics| StackError {
+        sources: sources.clone(),
         diagnostics,
     };
-    let raw: RawStack = match toml::from_str(&source) {
+    let document = source::merged(&sources)?;
+    let raw = match RawStack::deserialize(toml::de::Deserializer::from(document)) {
         Ok(raw) => raw,
-        Err(e) => {
-            let message = e.message().trim_end().to_string();
-            // A key named like a secret may sit on a line that holds one (a
-            // password pasted where its variable's name belongs): never echo it.
-            let line = e.span().map_or("", |span| {
-                let start = source[..span.start.min(source.len())]
-                    .rfind('\n')
-                    .map_or(0, |i| i + 1);
-                source[start..].lines().next().unwrap_or("")
-            });
-            let key = line.split('=').next().unwrap_or(line);
-            let secret = SECRET_WORDS
-                .iter()
-                .any(|w| message.to_lowercase().contains(w) || key.to_lowercase().contains(w));
-            let d = Diagnostic {
-                span: e.span(),
-                help: secret.then(|| {
-                    "secrets never go in a stack file: name the environment variable that holds it, e.g. master_password_env = \"PROD_DB_PASSWORD\"".to_string()
-                }),
-                message,
-                quote: !secret,
-            };
-            return Err(fail(source, vec![d]));
-        }
+        Err(e) => return Err(fail(vec![toml_error(&sources, e.span(), e.message())])),
     };
     let mut checker = validate::Checker::default();
     let stack = checker.build(raw, path);
     if checker.diagnostics.is_empty() {
-        Ok(Stack { source, ..stack })
+        Ok(Stack {
+            sources: sources.clone(),
+            ..stack
+        })
     } else {
         checker
             .diagnostics
             .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-        Err(fail(source, checker.diagnostics))
+        Err(fail(checker.diagnostics))
+    }
+}
+
+/// A TOML syntax or shape error, at a span of the merged document.
+fn toml_error(sources: &source::Sources, span: Option<Range<usize>>, message: &str) -> Diagnostic {
+    let message = message.trim_end().to_string();
+    // A key named like a secret may sit on a line that holds one (a password
+    // pasted where its variable's name belongs): never echo it.
+    let line = span.as_ref().map_or("", |span| {
+        let (file, offset) = sources.locate(span.start);
+        let text = &file.text;
+        let start = text[..offset.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        text[start..].lines().next().unwrap_or("")
+    });
+    let key = line.split('=').next().unwrap_or(line);
+    let secret = SECRET_WORDS
+        .iter()
+        .any(|w| message.to_lowercase().contains(w) || key.to_lowercase().contains(w));
+    Diagnostic {
+        span,
+        help: secret.then(|| {
+            "secrets never go in a stack file: name the environment variable that holds it, e.g. master_password_env = \"PROD_DB_PASSWORD\"".to_string()
+        }),
+        message,
+        quote: !secret,
     }
 }
 

@@ -145,6 +145,21 @@ pub struct StackHeader {
     /// Tags put on every resource of the stack.
     #[serde(default)]
     pub tags: BTreeMap<String, Spanned<String>>,
+    /// How a change to this stack is approved.
+    #[serde(default)]
+    pub approval: Approval,
+}
+
+/// `[stack] approval`: what may change the stack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    /// `apply --auto-approve`, an interactive yes, or a saved plan.
+    #[default]
+    Any,
+    /// Only a reviewed saved plan (`plan --out`, then `apply PLAN.json`), or
+    /// an interactive yes: never `--auto-approve` of the stack file.
+    SavedPlan,
 }
 
 /// Keys every resource block accepts, whatever its kind.

@@ -173,6 +173,7 @@ impl Checker {
             regions,
             version: header.version,
             tags,
+            approval: header.approval,
             resources,
             blue_green: BTreeMap::new(),
             moved: BTreeMap::new(),
@@ -180,7 +181,7 @@ impl Checker {
             change_window: Default::default(),
             rollout: None,
             path: path.to_path_buf(),
-            source: String::new(),
+            sources: Default::default(),
         };
         for r in stack.resources.values() {
             self.resource(&stack, r);
