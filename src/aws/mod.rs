@@ -456,8 +456,58 @@ pub struct Created {
     pub exports: BTreeMap<String, String>,
 }
 
-/// Where apply reports long waits (RDS takes minutes).
-pub type Progress = std::sync::Arc<dyn Fn(String) + Send + Sync>;
+/// What an operation tells whoever runs it while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// Something happened: a line for the log.
+    Line(String),
+    /// How a wait stands (a bake, a soak, a database becoming available, a
+    /// lock): on a terminal each replaces the last, as a progress bar.
+    Wait {
+        status: String,
+        elapsed: std::time::Duration,
+        /// How long the wait lasts, when known (a bake); else a limit or nothing.
+        total: Option<std::time::Duration>,
+    },
+}
+
+/// Where an operation sends its [`Note`]s.
+#[derive(Clone)]
+pub struct Progress(std::sync::Arc<dyn Fn(Note) + Send + Sync>);
+
+impl Progress {
+    pub fn new(sink: impl Fn(Note) + Send + Sync + 'static) -> Progress {
+        Progress(std::sync::Arc::new(sink))
+    }
+
+    /// Drops everything: for callers that show nothing.
+    pub fn silent() -> Progress {
+        Progress::new(|_| {})
+    }
+
+    pub fn line(&self, line: impl Into<String>) {
+        (self.0)(Note::Line(line.into()));
+    }
+
+    pub fn wait(
+        &self,
+        status: impl Into<String>,
+        elapsed: std::time::Duration,
+        total: Option<std::time::Duration>,
+    ) {
+        (self.0)(Note::Wait {
+            status: status.into(),
+            elapsed,
+            total,
+        });
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
 
 /// The mutations of one region. The `attrs` it is given are concrete: references
 /// are live ids. Kinds are implemented in the service modules.
@@ -738,7 +788,7 @@ impl Mutator {
     }
 
     fn progress(&self, line: String) {
-        (self.progress)(line);
+        self.progress.line(line);
     }
 
     /// Every tag a resource carries: the stack's and its own, ownership, the

@@ -737,10 +737,14 @@ impl Mutator {
                     ),
                 ));
             }
-            self.progress(format!(
-                "{identifier}: {doing}, status {now} ({}s)",
-                started.elapsed().as_secs()
-            ));
+            self.progress.wait(
+                format!(
+                    "{identifier}: {doing}, status {now} ({}s)",
+                    started.elapsed().as_secs()
+                ),
+                started.elapsed(),
+                None,
+            );
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(30));
         }

@@ -13,7 +13,23 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 
+const AFTER_HELP: &str = "\
+Plans, shows the plan, asks, then makes the changes in dependency order
+(independent ones in parallel). A stack with `approval = \"saved-plan\"`
+refuses --auto-approve: apply a reviewed saved plan instead.
+
+Examples:
+  reconcile apply stacks/dev.toml
+  reconcile apply stacks/dev.toml --auto-approve            # CI, no prompt
+  reconcile apply prod.plan.json                            # a saved plan, exactly
+  reconcile apply stacks/prod.toml --emergency INC-1234     # outside the change window
+
+Exit codes:
+  0  applied (or nothing to do)
+  1  an error: a step failed, a refusal (protection, lock, change window, approval)";
+
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(super) struct ApplyArgs {
     /// A stack file, or a plan saved with `plan --out`.
     target: PathBuf,

@@ -23,7 +23,13 @@ step puts all traffic back on the source colour in that region and stops.
 Exit codes:
   0  every region is on the target colour (or already was)
   1  an error (a bad stack file or flag, credentials, the lock, a switch-back that failed)
-  3  refused by the pre-checks (nothing moved), or switched back";
+  3  refused by the pre-checks (nothing moved), or switched back
+
+Examples:
+  reconcile cutover stacks/prod.toml app --to green
+  reconcile cutover stacks/prod.toml app --to green --steps 5,25,100 --bake 10m --region us-east-1
+  reconcile cutover stacks/prod.toml app --to blue      # undo: all traffic back on blue
+  reconcile cutover stacks/prod.toml app --status";
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]

@@ -10,13 +10,14 @@ mod status;
 mod unlock;
 mod verify;
 
-use crate::aws::{self, Aws, Connection, Progress};
+use crate::aws::{self, Aws, Connection, Note, Progress};
 use crate::plan::render::Style;
 use crate::ExitStatus;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const EXIT_CODES: &str = "\
@@ -108,7 +109,20 @@ enum Command {
     Status(status::StatusArgs),
     /// Break a stack's lock left by a run that is gone.
     Unlock(unlock::UnlockArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile
+  reconcile completions zsh > \"${fpath[1]}/_reconcile\"
+  reconcile completions fish > ~/.config/fish/completions/reconcile.fish";
 
 pub fn init_logging(cli: &Cli) {
     let level = match (cli.quiet, cli.verbose) {
@@ -132,6 +146,8 @@ pub fn init_logging(cli: &Cli) {
 struct Output {
     style: Style,
     quiet: bool,
+    /// The progress bar of the wait under way, on a terminal.
+    bar: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl Output {
@@ -146,6 +162,7 @@ impl Output {
         Output {
             style: Style { color },
             quiet: cli.quiet,
+            bar: Arc::default(),
         }
     }
 
@@ -155,14 +172,53 @@ impl Output {
         }
     }
 
-    /// Where an operation sends its progress lines: stderr, unless quiet.
+    /// Where an operation sends its notes, unless quiet: lines to stderr;
+    /// waits (bakes, soaks, a database being created) as one progress bar
+    /// redrawn in place on a terminal, and as lines without one (a CI log).
     fn progress_sink(&self) -> Progress {
-        let quiet = self.quiet;
-        Arc::new(move |line| {
-            if !quiet {
+        if self.quiet {
+            return Progress::silent();
+        }
+        let terminal = std::io::stderr().is_terminal();
+        let bar = self.bar.clone();
+        Progress::new(move |note| match note {
+            Note::Wait {
+                status,
+                elapsed,
+                total,
+            } if terminal => {
+                let mut slot = bar.lock().unwrap_or_else(|e| e.into_inner());
+                let b = slot.get_or_insert_with(|| {
+                    let b = ProgressBar::new_spinner();
+                    b.enable_steady_tick(Duration::from_millis(120));
+                    b
+                });
+                let template = match total {
+                    Some(total) => {
+                        b.set_length(total.as_secs().max(1));
+                        b.set_position(elapsed.as_secs());
+                        "{spinner} [{bar:24}] {msg}"
+                    }
+                    None => "{spinner} {elapsed} {msg}",
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    b.set_style(style.progress_chars("=> "));
+                }
+                b.set_message(status);
+            }
+            Note::Wait { status, .. } => eprintln!("{status}"),
+            Note::Line(line) => {
+                Output::clear(&bar);
                 eprintln!("{line}");
             }
         })
+    }
+
+    /// Ends the wait's progress bar, if one is drawn.
+    fn clear(bar: &Mutex<Option<ProgressBar>>) {
+        if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b.finish_and_clear();
+        }
     }
 
     fn stats(&self, aws: &Aws) {
@@ -174,6 +230,16 @@ impl Output {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitStatus> {
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "reconcile", &mut script);
+        match std::io::stdout().write_all(&script) {
+            // `reconcile completions bash | head` closes the pipe early: not an error.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => return Ok(ExitStatus::Success),
+        }
+    }
     let output = Output::new(&cli);
     let connection = Connection {
         endpoint_url: cli.endpoint_url.clone(),
@@ -182,7 +248,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         wait_timeout: cli.wait_timeout,
     };
     aws::check_profile(&connection).map_err(anyhow::Error::msg)?;
-    match cli.command {
+    let status = match cli.command {
         Command::Plan(args) => plan::run(args, &connection, &output).await,
         Command::Apply(args) => apply::run(args, &connection, &output).await,
         Command::Cutover(args) => cutover::run(args, &connection, &output).await,
@@ -190,7 +256,10 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Status(args) => status::run(args, &connection, &output).await,
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,
-    }
+        Command::Completions { .. } => unreachable!("answered above"),
+    };
+    Output::clear(&output.bar);
+    status
 }
 
 /// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names (GitHub shows

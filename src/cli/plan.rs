@@ -10,7 +10,25 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 
+const AFTER_HELP: &str = "\
+Reads the live resources of every region of the stack (one batched query per
+service and region) and shows what `apply` would change, as Terraform does:
++ create, ~ update in place, -/+ replace (delete first), +/- replace (create
+first), - delete. Nothing is changed.
+
+Examples:
+  reconcile plan stacks/dev.toml
+  reconcile plan stacks/prod.toml --out prod.plan.json    # apply exactly this later
+  reconcile plan stacks/prod.toml --detailed-exitcode     # exit 2 when there are changes
+  reconcile plan stacks/prod.toml --region eu-west-1 --json
+
+Exit codes:
+  0  no changes (or changes, without --detailed-exitcode)
+  1  an error, or a plan that would delete or replace a protected resource
+  2  --detailed-exitcode: there are changes";
+
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(super) struct PlanArgs {
     /// The stack file.
     stack: PathBuf,

@@ -26,7 +26,12 @@ back. Rerun to resume: regions already in sync are verified once, not baked.
 Exit codes:
   0  every wave applied, verified and baked
   1  an error: a bad stack file, the lock, the change window, an apply that failed
-  3  a check failed: the rollout halted";
+  3  a check failed: the rollout halted
+
+Examples:
+  reconcile rollout stacks/staging.toml --auto-approve
+  reconcile plan stacks/prod.toml --out prod.plan.json && reconcile rollout --plan prod.plan.json
+  reconcile rollout stacks/staging.toml --from-wave rest   # resume after fixing a halt";
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]

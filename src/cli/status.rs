@@ -10,7 +10,13 @@ use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
+const AFTER_HELP: &str = "\
+Examples:
+  reconcile status stacks/prod.toml
+  reconcile status stacks/prod.toml --json | jq '.[] | {region, versions}'";
+
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(super) struct StatusArgs {
     /// The stack file.
     stack: PathBuf,

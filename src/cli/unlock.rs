@@ -9,7 +9,13 @@ use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
+const AFTER_HELP: &str = "\
+Examples:
+  reconcile unlock stacks/prod.toml
+  reconcile unlock stacks/prod.toml --region eu-west-1 --force";
+
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(super) struct UnlockArgs {
     /// The stack file.
     stack: PathBuf,

@@ -23,7 +23,12 @@ block of the stack (a metric held to min/max over a window, or an alarm's state)
 Exit codes:
   0  every check passed
   1  an error: a bad stack file, credentials, or a check that could not be evaluated
-  3  a check failed, or had no data where that fails (`no_data = \"fail\"`, the default)";
+  3  a check failed, or had no data where that fails (`no_data = \"fail\"`, the default)
+
+Examples:
+  reconcile verify stacks/prod.toml
+  reconcile verify stacks/prod.toml --region us-east-1 --soak 10m --every 30s
+  reconcile verify stacks/prod.toml --json";
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]

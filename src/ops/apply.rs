@@ -445,7 +445,7 @@ pub async fn run<C: Cloud>(
     planned: &Planned,
     settings: &Settings,
 ) -> Report {
-    let progress = |line: String| (settings.progress)(line);
+    let progress = |line: String| settings.progress.line(line);
     let steps = steps(planned);
     let deps = dependencies(stack, planned, &steps);
     // What the plan saw (`observed`), and what apply may build on (`known`):

@@ -480,7 +480,7 @@ async fn run_steps<C: Probe + TrafficSwitch>(
         let confirmed = set_and_confirm(cloud, clock, live, &targets)
             .await
             .map_err(|e| Stop::Error(e, vec![]))?;
-        progress(format!(
+        progress.line(format!(
             "{} ({}): step {}/{}: {} at {weight}%, confirmed; baking {}",
             live.owner,
             live.region,
@@ -548,20 +548,24 @@ async fn run_steps<C: Probe + TrafficSwitch>(
             let remaining = request.bake - elapsed;
             let pass = last.iter().filter(|r| r.passed && !r.waiting).count();
             let waiting = last.iter().filter(|r| r.waiting).count();
-            progress(format!(
-                "{} ({}): step {}/{} at {weight}%: bake {} left; {pass}/{} pass{}",
-                live.owner,
-                live.region,
-                n + 1,
-                steps.len(),
-                humantime::format_duration(Duration::from_secs(remaining.as_secs())),
-                last.len(),
-                if waiting > 0 {
-                    format!(", {waiting} waiting for a whole period since the switch")
-                } else {
-                    String::new()
-                }
-            ));
+            progress.wait(
+                format!(
+                    "{} ({}): step {}/{} at {weight}%: bake {} left; {pass}/{} pass{}",
+                    live.owner,
+                    live.region,
+                    n + 1,
+                    steps.len(),
+                    humantime::format_duration(Duration::from_secs(remaining.as_secs())),
+                    last.len(),
+                    if waiting > 0 {
+                        format!(", {waiting} waiting for a whole period since the switch")
+                    } else {
+                        String::new()
+                    }
+                ),
+                elapsed,
+                Some(request.bake),
+            );
             clock.sleep(request.every.min(remaining)).await;
         }
         done.push(StepReport {
@@ -597,7 +601,7 @@ async fn switch_back<C: TrafficSwitch>(
 ) -> RegionReport {
     let (cloud, clock, progress) = (env.cloud, env.clock, env.progress);
     let (reason, checks) = why;
-    progress(format!(
+    progress.line(format!(
         "{} ({}): {reason}; switching all traffic back to {}",
         live.owner,
         live.region,
@@ -880,7 +884,7 @@ max = 5
             events: Mutex::new(vec![]),
             throttled: Mutex::new(throttled),
         };
-        let progress: Progress = Arc::new(|_| {});
+        let progress = Progress::silent();
         let env = Env {
             cloud: &fake,
             clock: &clock,

@@ -157,7 +157,7 @@ pub async fn acquire(
                 );
             }
             if !told {
-                progress(format!(
+                progress.line(format!(
                     "stack {stack} is locked in {region} by {}: waiting up to {}",
                     describe(&held),
                     humantime::format_duration(wait)

@@ -101,7 +101,7 @@ pub fn admit(
         return Ok(());
     };
     if let Some(ticket) = emergency {
-        progress(format!(
+        progress.line(format!(
             "change window: {}; going ahead with emergency ticket {ticket}",
             blocked.rule
         ));

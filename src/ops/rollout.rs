@@ -202,7 +202,7 @@ async fn waves(
         // Apply, at most max_parallel regions at once.
         let mut failed = false;
         for group in changed.chunks(wave.max_parallel) {
-            progress(format!(
+            progress.line(format!(
                 "wave {} ({}/{}): applying {}",
                 wave.name,
                 i + 1,
@@ -251,7 +251,7 @@ async fn waves(
         let mut outcome = once;
         let bake = !request.skip_bake && !wave.bake.is_zero() && !changed.is_empty();
         if outcome.verdict == Checked::Passed && bake {
-            progress(format!(
+            progress.line(format!(
                 "wave {}: baking {} with checks every {}",
                 wave.name,
                 humantime::format_duration(wave.bake),

@@ -138,16 +138,20 @@ pub async fn run<P: Probe>(
                 format!("{} ({}) {state}", r.check, r.region)
             })
             .collect();
-        progress(format!(
-            "soak: {} left; evaluation {evaluations}: {clean}/{} pass{}",
-            humantime::format_duration(Duration::from_secs(remaining.as_secs())),
-            results.len(),
-            if notes.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", notes.join("; "))
-            }
-        ));
+        progress.wait(
+            format!(
+                "soak: {} left; evaluation {evaluations}: {clean}/{} pass{}",
+                humantime::format_duration(Duration::from_secs(remaining.as_secs())),
+                results.len(),
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", notes.join("; "))
+                }
+            ),
+            elapsed,
+            soak.map(|s| s.duration),
+        );
         let every = soak.map_or(Duration::ZERO, |s| s.every);
         clock.sleep(every.min(remaining)).await;
     }
@@ -685,7 +689,7 @@ consecutive = 2
         let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
-        let progress: Progress = Arc::new(move |l| sink.lock().unwrap().push(l));
+        let progress = Progress::new(move |n| sink.lock().unwrap().push(n));
         let soak = Soak {
             duration: Duration::from_secs(duration),
             every: Duration::from_secs(every),
@@ -749,7 +753,7 @@ consecutive = 2
         let probe = Scripted::new(vec![Ok(Alarm)]);
         let stack = crate::testing::stack(STACK);
         let clock = TestClock::at(SystemTime::UNIX_EPOCH);
-        let progress: Progress = Arc::new(|_| {});
+        let progress = Progress::silent();
         let v = run(&probe, &clock, &stack, &live(), None, &progress).await;
         assert_eq!((v.verdict, v.evaluations), (Verdict::Failed, 1));
     }
