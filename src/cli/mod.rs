@@ -15,8 +15,8 @@ use crate::plan::render::Style;
 use crate::ExitStatus;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::{BufRead, IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -732,7 +732,7 @@ mod tests {
     };
     use crate::ops::cloud::TestClock;
     use crate::testing::{self, DEMO};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     const REGION: &str = "us-west-2";
 

@@ -578,7 +578,7 @@ async fn alarms<P: Probe>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::{AwsError, ErrorClass};
+    use crate::aws::{AwsError, ErrorClass, Note};
     use crate::model::probe::{
         AlarmState, AlarmValue, BalancerState, DbStatus, MetricSeries, TargetHealth,
     };
@@ -695,7 +695,18 @@ consecutive = 2
             every: Duration::from_secs(every),
         };
         let v = run(probe, &clock, &stack, &live(), Some(soak), &progress).await;
-        let lines = lines.lock().unwrap().clone();
+        // A soak's progress is a wait: on a terminal, one bar of its whole duration.
+        let notes = lines.lock().unwrap().clone();
+        let lines = notes
+            .into_iter()
+            .map(|n| match n {
+                Note::Wait { status, total, .. } => {
+                    assert_eq!(total, Some(soak.duration), "{status}");
+                    status
+                }
+                Note::Line(line) => panic!("a soak reports waits, not lines: {line}"),
+            })
+            .collect();
         (v, lines)
     }
 

@@ -32,9 +32,12 @@ pub struct StackError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A file, and a 1-based line and column in it.
+pub type Location<'a> = (&'a std::path::Path, usize, usize);
+
 impl StackError {
     /// Where each diagnostic is: file, line and column (1-based), when it has a span.
-    pub fn locations(&self) -> Vec<(&Diagnostic, Option<(&std::path::Path, usize, usize)>)> {
+    pub fn locations(&self) -> Vec<(&Diagnostic, Option<Location<'_>>)> {
         self.diagnostics
             .iter()
             .map(|d| {

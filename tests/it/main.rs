@@ -5,6 +5,7 @@ mod balancing;
 mod cutover;
 mod dns;
 mod engine;
+mod environments;
 mod faults;
 mod harness;
 mod proxy;
