@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo, from a fresh clone: starts the local emulator, plans and applies
 # stacks/demo.toml, shows a no-op second plan, verifies the stack, cuts its
-# traffic over from blue to green in steps, lists what now lives in the
-# emulator, and stops the emulator if it started it.
+# traffic over from blue to green in steps, rolls out, shows status, plans the
+# production environment (stacks/prod.toml extends stacks/base.toml), lists
+# what now lives in the emulator, and stops the emulator if it started it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -46,6 +47,11 @@ step "reconcile rollout $stack --auto-approve   (wave by wave; every region in s
 "$reconcile" rollout "$stack" --auto-approve
 step "reconcile status $stack"
 "$reconcile" status "$stack"
+
+step "reconcile plan stacks/prod.toml   (production extends stacks/base.toml: three regions; last lines)"
+"$reconcile" plan stacks/prod.toml | tail -n 2
+step "reconcile apply stacks/prod.toml --auto-approve   (refused: approval = \"saved-plan\")"
+"$reconcile" apply stacks/prod.toml --auto-approve || echo "exit code: $?"
 
 step "what lives in the emulator now (read with boto3, tag reconcile:stack)"
 localstack/.venv/bin/python - "$stack" <<'PY'
