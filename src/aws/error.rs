@@ -32,6 +32,11 @@ pub enum ErrorClass {
     /// The request never left: connection refused, no route, a name that does
     /// not resolve. Nothing happened.
     Unreachable,
+    /// The endpoint does not implement the service or operation at all
+    /// (LocalStack's community edition has no ELBv2 or RDS: HTTP 501, "not
+    /// included in your current license plan"; an unknown action). Never
+    /// retried: asking again cannot help.
+    Unsupported,
     Other,
 }
 
@@ -128,7 +133,11 @@ impl AwsError {
                 let message = err.message().map(str::to_string).unwrap_or_else(|| {
                     status.map_or_else(|| chain(&err), |s| format!("HTTP status {s}"))
                 });
-                let class = classify(&code, status);
+                let class = if unsupported(&code, status, &message) {
+                    ErrorClass::Unsupported
+                } else {
+                    classify(&code, status)
+                };
                 AwsError::new(operation, class, code, message)
             }
         }
@@ -229,6 +238,19 @@ const DENIED: &[&str] = &[
     "SignatureDoesNotMatch",
     "UnrecognizedClientException",
 ];
+
+/// Whether an answer says the endpoint does not implement the service or the
+/// operation: HTTP 501, an unknown action, or LocalStack's "not included in
+/// your current license plan". Only such answers: a 500 or a throttle is not.
+pub fn unsupported(code: &str, status: Option<u16>, message: &str) -> bool {
+    status == Some(501)
+        || matches!(
+            code,
+            "InvalidAction" | "UnknownOperation" | "UnknownOperationException" | "NotImplemented"
+        )
+        || message.contains("not included in your current license plan")
+        || message.contains("has not yet been emulated")
+}
 
 /// The class of an error AWS answered with, from its code and HTTP status.
 pub fn classify(code: &str, status: Option<u16>) -> ErrorClass {
@@ -383,6 +405,19 @@ mod tests {
         for (code, status, class) in cases {
             assert_eq!(classify(code, status), class, "{code}");
         }
+    }
+
+    #[test]
+    fn only_a_not_implemented_answer_is_unsupported() {
+        let localstack = "The API for service elbv2 is either not included in your current \
+                          license plan or has not yet been emulated by LocalStack.";
+        assert!(unsupported("InternalFailure", Some(501), localstack));
+        assert!(unsupported("InternalFailure", Some(500), localstack));
+        assert!(unsupported("Unknown", Some(501), "HTTP status 501"));
+        assert!(unsupported("InvalidAction", Some(400), "no such action"));
+        assert!(!unsupported("InternalFailure", Some(500), "boom"));
+        assert!(!unsupported("Throttling", Some(400), "Rate exceeded"));
+        assert!(!unsupported("ServiceUnavailable", Some(503), "try later"));
     }
 
     #[test]

@@ -54,6 +54,7 @@ mod traffic;
 pub use error::{AwsError, ErrorClass};
 
 use crate::model::tags::USER_DATA as USER_DATA_TAG;
+use crate::model::{self as model};
 use crate::model::{
     Address, Attrs, Changed, Inputs, Kind, LiveRegion, Observed, Value, ID_TAG, PROTECT_TAG,
     STACK_TAG, VERSION_TAG,
@@ -330,9 +331,12 @@ impl Aws {
     pub async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
         let found = send!("DescribeRegions", self.ec2(from).describe_regions())
             .map_err(|e| e.at(from, &self.endpoint("ec2", from)))?;
+        // A region not opted in holds nothing (AWS lists only enabled ones;
+        // LocalStack lists them all, and fails to search some).
         Ok(found
             .regions()
             .iter()
+            .filter(|r| r.opt_in_status() != Some("not-opted-in"))
             .filter_map(|r| r.region_name().map(str::to_string))
             .collect())
     }
@@ -388,36 +392,35 @@ impl Aws {
             let endpoint = self.endpoint(service, region);
             move |e: AwsError| e.at(region, &endpoint)
         };
-        let (mut found, (balancing, registrations), databases, alarms, dns) = tokio::try_join!(
+        // A service the endpoint does not implement (LocalStack's community
+        // edition has no ELBv2 or RDS) reads as `None`: the caller decides
+        // whether the stack can do without it.
+        let (found, balancing, databases, alarms, dns) = tokio::try_join!(
+            async { available(ec2::discover(&ec2_client, stack, region).await).map_err(at("ec2")) },
             async {
-                ec2::discover(&ec2_client, stack, region)
-                    .await
-                    .map_err(at("ec2"))
-            },
-            async {
-                elbv2::discover(&elb_client, stack, region)
-                    .await
+                available(elbv2::discover(&elb_client, stack, region).await)
                     .map_err(at("elasticloadbalancing"))
             },
+            async { available(rds::discover(&rds_client, stack, region).await).map_err(at("rds")) },
             async {
-                rds::discover(&rds_client, stack, region)
-                    .await
-                    .map_err(at("rds"))
-            },
-            async {
-                cloudwatch::discover(&cloudwatch_client, stack, region)
-                    .await
+                available(cloudwatch::discover(&cloudwatch_client, stack, region).await)
                     .map_err(at("monitoring"))
             },
             async {
                 if !dns {
-                    return Ok(route53::Discovered::default());
+                    return Ok(Ok(route53::Discovered::default()));
                 }
-                route53::discover(&route53_client, stack, region)
-                    .await
+                available(route53::discover(&route53_client, stack, region).await)
                     .map_err(at("route53"))
             },
         )?;
+        let mut unavailable = BTreeMap::new();
+        let mut found = self.read(&mut unavailable, "ec2", region, found);
+        let (balancing, registrations): (_, std::collections::HashMap<String, Vec<String>>) =
+            self.read(&mut unavailable, "elbv2", region, balancing);
+        let databases = self.read(&mut unavailable, "rds", region, databases);
+        let alarms = self.read(&mut unavailable, "cloudwatch", region, alarms);
+        let dns = self.read(&mut unavailable, "route53", region, dns);
         for o in found
             .iter_mut()
             .filter(|o| o.address.kind == Kind::Instance)
@@ -436,6 +439,33 @@ impl Aws {
             resources: found,
             adoptable_zones: dns.adoptable_zones,
             foreign_records: dns.foreign_records,
+            unavailable,
+        })
+    }
+
+    /// What a service read, or nothing when the endpoint does not implement
+    /// the service: then noted in `unavailable`.
+    fn read<T: Default>(
+        &self,
+        unavailable: &mut BTreeMap<&'static str, model::Unavailable>,
+        service: &'static str,
+        region: &str,
+        r: Result<T, AwsError>,
+    ) -> T {
+        r.unwrap_or_else(|e| {
+            let endpoint_name = match service {
+                "elbv2" => "elasticloadbalancing",
+                "cloudwatch" => "monitoring",
+                other => other,
+            };
+            unavailable.insert(
+                service,
+                model::Unavailable {
+                    endpoint: self.endpoint(endpoint_name, region),
+                    answer: format!("{}: {}", e.code, e.message),
+                },
+            );
+            T::default()
         })
     }
 
@@ -446,6 +476,16 @@ impl Aws {
             .interceptor(self.calls.for_service("ec2"))
             .build();
         aws_sdk_ec2::Client::from_conf(config)
+    }
+}
+
+/// A service's answer, with "the endpoint does not implement it" set apart:
+/// `Ok(Err(_))` is that, `Err(_)` any other failure.
+fn available<T>(r: Result<T, AwsError>) -> Result<Result<T, AwsError>, AwsError> {
+    match r {
+        Err(e) if e.class == ErrorClass::Unsupported => Ok(Err(e)),
+        Err(e) => Err(e),
+        Ok(v) => Ok(Ok(v)),
     }
 }
 

@@ -89,6 +89,22 @@ pub enum ReplaceOrder {
 }
 
 impl Kind {
+    /// The AWS service that holds this kind, as its endpoint names it.
+    pub fn service(self) -> &'static str {
+        match self {
+            Kind::Vpc
+            | Kind::Subnet
+            | Kind::InternetGateway
+            | Kind::RouteTable
+            | Kind::SecurityGroup
+            | Kind::Instance => "ec2",
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => "elbv2",
+            Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => "rds",
+            Kind::Alarm => "cloudwatch",
+            Kind::DnsZone | Kind::DnsRecord => "route53",
+        }
+    }
+
     pub const ALL: [Kind; 16] = [
         Kind::Vpc,
         Kind::Subnet,
@@ -556,6 +572,16 @@ pub struct LiveRegion {
     pub adoptable_zones: BTreeMap<String, String>,
     /// Records in the stack's zones that it does not own, as `zone/name/TYPE`.
     pub foreign_records: std::collections::BTreeSet<String>,
+    /// Services the endpoint does not implement (`Kind::service` → the
+    /// endpoint and its answer): nothing of theirs was read.
+    pub unavailable: BTreeMap<&'static str, Unavailable>,
+}
+
+/// A service an endpoint answered it does not implement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub endpoint: String,
+    pub answer: String,
 }
 
 impl LiveRegion {
@@ -565,6 +591,20 @@ impl LiveRegion {
             .iter()
             .map(|o| (o.live_id.clone(), o.address.clone()))
             .collect()
+    }
+}
+
+/// The AWS partition a region belongs to: an account lives in one, and a
+/// region of another (GovCloud, China) never holds its resources.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso") {
+        "aws-iso"
+    } else {
+        "aws"
     }
 }
 

@@ -199,7 +199,38 @@ pub async fn observe(
         .collect();
     follow_moves(stack, &mut live);
     home_dns(stack, &mut live);
+    needs_only_available(stack, &live)?;
     Ok(live)
+}
+
+/// A service the endpoint does not implement (LocalStack's community edition
+/// has no ELBv2 or RDS) is fine for a stack that declares none of its kinds
+/// (the plan warns), and an error for one that does.
+fn needs_only_available(stack: &Stack, live: &BTreeMap<String, LiveRegion>) -> Result<()> {
+    for (region, l) in live {
+        for (service, u) in &l.unavailable {
+            // Route53 is global: read once, for every region's DNS blocks.
+            let needed: std::collections::BTreeSet<&str> = stack
+                .resources
+                .values()
+                .filter(|r| r.address.kind.service() == *service)
+                .filter(|r| *service == "route53" || r.in_region(region))
+                .map(|r| r.address.kind.as_str())
+                .collect();
+            if !needed.is_empty() {
+                bail!(
+                    "{service} is not available at {} ({}), and stack {} declares {} in {region}.\n  \
+                     LocalStack's community edition has no ELBv2 and no RDS: run such stacks against \
+                     moto (localstack/emulator.sh), LocalStack Pro or AWS",
+                    u.endpoint,
+                    u.answer,
+                    stack.name,
+                    needed.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `[[moved]]`: a live resource still tagged with an address the file renamed

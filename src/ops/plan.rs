@@ -39,9 +39,12 @@ async fn regions_to_plan(
             .enabled_regions(&stack.regions[0])
             .await
             .context("listing the account's regions, to find what the stack left in others")?;
+        // AWS lists only the account's partition; LocalStack lists every
+        // partition's regions and answers for them from one store.
+        let partition = crate::model::partition(&stack.regions[0]);
         enabled
             .into_iter()
-            .filter(|r| !stack.regions.contains(r))
+            .filter(|r| !stack.regions.contains(r) && crate::model::partition(r) == partition)
             .collect()
     } else {
         requested

@@ -198,6 +198,41 @@ fn normalise(attrs: &Attrs, owned: &HashMap<String, Address>) -> Attrs {
         .collect()
 }
 
+/// Services the endpoint does not implement, once each: what of theirs was
+/// not read is not pruned either. (A stack that declares one of their kinds
+/// never gets here: `ops::observe` refuses it.)
+fn unavailable(regions: &[String], live: &BTreeMap<String, LiveRegion>) -> Vec<String> {
+    let mut by_service: BTreeMap<(&str, &str), (Vec<&str>, &str)> = BTreeMap::new();
+    for region in regions {
+        for (service, u) in live
+            .get(region)
+            .map(|l| &l.unavailable)
+            .into_iter()
+            .flatten()
+        {
+            let entry = by_service
+                .entry((service, u.endpoint.as_str()))
+                .or_insert((Vec::new(), u.answer.as_str()));
+            entry.0.push(region);
+        }
+    }
+    by_service
+        .into_iter()
+        .map(|((service, endpoint), (regions, answer))| {
+            let kinds: Vec<&str> = Kind::ALL
+                .iter()
+                .filter(|k| k.service() == service)
+                .map(|k| k.as_str())
+                .collect();
+            format!(
+                "{service} is not available at {endpoint} ({answer}): {} are not read in {}, so none this stack left there is pruned",
+                kinds.join(", "),
+                regions.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Compares the stack with what lives in each of `regions`.
 pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegion>) -> Plan {
     let empty = LiveRegion::default();
@@ -211,6 +246,7 @@ pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegi
         warnings.extend(region_warnings);
         pending.extend(pending_changes(region, live));
     }
+    warnings.extend(unavailable(regions, live));
     Plan {
         format_version: FORMAT_VERSION,
         stack: stack.name.clone(),

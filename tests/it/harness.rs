@@ -9,9 +9,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Which emulator the tests run against: `RECONCILE_TEST_ENGINE=localstack`
+/// for LocalStack (only the tests that need neither ELBv2 nor RDS, which its
+/// community edition lacks: `scripts/test.sh` runs that subset), else moto.
+pub fn engine() -> Engine {
+    match std::env::var("RECONCILE_TEST_ENGINE").as_deref() {
+        Ok("localstack") => Engine::LocalStack,
+        _ => Engine::Moto,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Moto,
+    LocalStack,
+}
+
 /// The emulator's endpoint: `RECONCILE_TEST_ENDPOINT` when set (for example the one
-/// `localstack/emulator.sh start` runs), otherwise a moto server of this test run,
-/// on a free port, stopped when the test binary exits.
+/// `localstack/emulator.sh start` runs), otherwise a server of this test run
+/// (moto's, or LocalStack in host mode), on a free port, stopped when the test
+/// binary exits.
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     static SERVER: OnceLock<Mutex<Child>> = OnceLock::new();
@@ -20,37 +37,76 @@ pub fn endpoint() -> &'static str {
             return url;
         }
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let moto = root.join("localstack/.venv/bin/moto_server");
-        assert!(
-            moto.exists(),
-            "the emulator is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
-        );
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::env::temp_dir().join(format!("reconcile-moto-{port}.log"));
+        let engine = engine();
+        let log = std::env::temp_dir().join(format!("reconcile-{engine:?}-{port}.log"));
+        let command = match engine {
+            Engine::Moto => {
+                let moto = root.join("localstack/.venv/bin/moto_server");
+                assert!(
+                    moto.exists(),
+                    "moto is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
+                );
+                format!("'{}' -H 127.0.0.1 -p {port}", moto.display())
+            }
+            Engine::LocalStack => {
+                let python = root.join("localstack/.venv-localstack/bin/python");
+                assert!(
+                    python.exists(),
+                    "LocalStack is not installed: run `ENGINE=localstack localstack/emulator.sh install`"
+                );
+                let volume = std::env::temp_dir().join(format!("reconcile-localstack-{port}"));
+                format!(
+                    "OVERRIDE_IN_DOCKER=0 GATEWAY_LISTEN=127.0.0.1:{port} DNS_ADDRESS=0 \
+                     SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR='{}' \
+                     '{}' -m localstack.runtime.main",
+                    volume.display(),
+                    python.display()
+                )
+            }
+        };
         // The shell kills the server when our end of its stdin closes, that is
         // when this test process exits, however it exits.
         let script = format!(
-            "'{}' -H 127.0.0.1 -p {port} >'{}' 2>&1 & pid=$!; read _; kill $pid",
-            moto.display(),
+            "{command} >'{}' 2>&1 & pid=$!; read _; kill $pid",
             log.display()
         );
         let child = std::process::Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::piped())
             .spawn()
-            .expect("starting moto_server");
+            .expect("starting the emulator");
         SERVER.set(Mutex::new(child)).ok();
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !ready(engine, port) {
             assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto_server did not listen on {port} within 60s; see {}",
+                started.elapsed() < Duration::from_secs(90),
+                "{engine:?} did not answer on {port} within 90s; see {}",
                 log.display()
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(200));
         }
         format!("http://127.0.0.1:{port}")
     })
+}
+
+/// Whether the emulator answers: moto as soon as it listens, LocalStack once
+/// its health endpoint says EC2 is up.
+fn ready(engine: Engine, port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    if engine == Engine::Moto {
+        return true;
+    }
+    let request = "GET /_localstack/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut answer = String::new();
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.lines().next().is_some_and(|l| l.contains(" 200"))
+        && (answer.contains("\"ec2\": \"available\"") || answer.contains("\"ec2\": \"running\""))
 }
 
 /// A stack name no other test (or earlier run against the same emulator) uses.
