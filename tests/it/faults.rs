@@ -5,7 +5,7 @@
 
 use crate::harness::{
     demo_stack, elb, endpoint, live, network, owned_elb, reconcile, run, run_cmd, spawn, spawn_at,
-    tag, unique, Run, StackFile,
+    tag, unique, vpc_stack, Run, StackFile,
 };
 use crate::proxy::{Fault, Proxy};
 use assert_cmd::Command;
@@ -628,4 +628,50 @@ async fn an_interrupted_apply_gives_its_lock_back() {
     // No unlock needed: the lock went with the interrupted run.
     stack.apply().expect(0);
     assert_eq!(network_counts(&name).await, ONE_NETWORK);
+}
+
+/// An endpoint without ELBv2 and RDS (LocalStack's community edition answers
+/// 501 "not included in your current license plan"): a network-only stack
+/// plans and applies, warned once per service; a stack with a load balancer
+/// is refused with what to do; the 501 is never asked again.
+#[tokio::test]
+async fn a_service_the_endpoint_lacks_is_a_warning_unless_the_stack_declares_its_kinds() {
+    let name = unique("nolb");
+    let region = "eu-north-1";
+    let stack = StackFile::new(&vpc_stack(&name, region, ""));
+    let proxy = Proxy::start(endpoint(), 501);
+    proxy.without("elasticloadbalancing").without("rds");
+    let plan = run_cmd(via(&proxy).args(["plan", stack.arg()])).expect(0);
+    for service in ["elbv2", "rds"] {
+        let warning = format!("Warning: {service} is not available at {}", proxy.url);
+        assert_eq!(plan.stdout.matches(&warning).count(), 1, "{}", plan.stdout);
+    }
+    assert!(plan.stdout.contains("load_balancer, target_group, listener, listener_rule are not read in eu-north-1, so none this stack left there is pruned"), "{}", plan.stdout);
+    run_cmd(via(&proxy).args(["apply", stack.arg(), "--auto-approve"])).expect(0);
+    let again = run_cmd(via(&proxy).args(["plan", stack.arg(), "--detailed-exitcode"])).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    let asked = |op: &str| proxy.seen().iter().filter(|s| s.operation == op).count();
+    assert_eq!(
+        asked("DescribeLoadBalancers"),
+        3,
+        "once per run, never retried"
+    );
+
+    let with_group = StackFile::new(&vpc_stack(
+        &name,
+        region,
+        "\n[target_group.web]\nvpc = \"vpc.main\"\nprotocol = \"HTTP\"\nport = 80\n",
+    ));
+    let refused = run_cmd(via(&proxy).args(["plan", with_group.arg()])).expect(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "elbv2 is not available at {} (InternalFailure: The API for service elasticloadbalancing is either not included",
+            proxy.url
+        )) && refused
+            .stderr
+            .contains(&format!("stack {name} declares target_group in {region}"))
+            && refused.stderr.contains("LocalStack's community edition has no ELBv2 and no RDS"),
+        "{}",
+        refused.stderr
+    );
 }

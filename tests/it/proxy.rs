@@ -51,6 +51,9 @@ struct Rules {
     hanging: Vec<String>,
     /// Added before every answer: a slow AWS.
     delay: Duration,
+    /// Services (as signed: `elasticloadbalancing`, `rds`) answered as
+    /// LocalStack's community edition answers them: 501, not implemented.
+    missing: Vec<String>,
 }
 
 impl Rules {
@@ -100,6 +103,7 @@ impl Proxy {
             targeted: Vec::new(),
             hanging: Vec::new(),
             delay: Duration::ZERO,
+            missing: Vec::new(),
         }));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (r, s) = (rules.clone(), seen.clone());
@@ -135,6 +139,13 @@ impl Proxy {
             .unwrap()
             .hanging
             .push(operation.to_string());
+        self
+    }
+
+    /// Every request of `service` is answered as an endpoint without it
+    /// answers (LocalStack's community edition, for ELBv2 and RDS).
+    pub fn without(&self, service: &str) -> &Self {
+        self.rules.lock().unwrap().missing.push(service.to_string());
         self
     }
 
@@ -178,15 +189,25 @@ fn serve(
         return Ok(());
     };
     let (service, operation) = identify(&request);
-    let (fault, delay) = {
+    let (fault, delay, missing) = {
         let mut rules = rules.lock().unwrap();
-        (rules.fault_for(&operation), rules.delay)
+        let missing = rules.missing.contains(&service);
+        (rules.fault_for(&operation), rules.delay, missing)
     };
     std::thread::sleep(delay);
     seen.lock().unwrap().push(Seen {
         operation: operation.clone(),
         fault,
     });
+    if missing {
+        // LocalStack's answer, word for word, in the query protocol.
+        let body = format!("<?xml version='1.0' encoding='utf-8'?>\n<ErrorResponse><Error><Code>InternalFailure</Code><Message>The API for service {service} is either not included in your current license plan or has not yet been emulated by LocalStack.</Message></Error><RequestId>missing</RequestId></ErrorResponse>");
+        let answer = format!(
+            "HTTP/1.1 501 NOT IMPLEMENTED\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        return respond(&mut client, answer.as_bytes());
+    }
     match fault {
         Some(Fault::Hang) => {
             // Hold the connection open until the client gives up.
