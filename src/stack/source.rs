@@ -55,7 +55,6 @@ impl Sources {
             .iter()
             .rev()
             .find(|(base, _)| *base <= offset)
-            .or(self.files.first())
             .map(|(b, f)| (*b, f))
             .expect("a stack has at least its own file");
         (file, offset - base)
@@ -407,6 +406,14 @@ zone = "a"
         assert!(!prod.change_window.allow.is_empty());
         let db = &prod.resources[&Address::parse("db_instance.main").unwrap()];
         assert!(db.spec.common().protect);
+        let network = load(&root.join("network.toml")).unwrap();
+        assert!(
+            network
+                .resources
+                .keys()
+                .all(|a| !matches!(a.kind.service(), "elbv2" | "rds")),
+            "network.toml is for LocalStack's community edition: no ELBv2, no RDS"
+        );
         for env in ["dev", "staging"] {
             let stack = load(&root.join(format!("{env}.toml"))).unwrap();
             assert_eq!(stack.name, format!("shop-{env}"));
