@@ -341,6 +341,39 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
         .enumerate()
         .map(|(i, s)| ((s.change.region.as_str(), &s.change.address, s.kind), i))
         .collect();
+    // A subnet created on the CIDR of one deleted, with only route tables in
+    // the old one: the old one goes first (its associations with it), the
+    // route tables are pointed at the new one after.
+    let handovers: Vec<crate::plan::Handover> = planned
+        .live
+        .iter()
+        .flat_map(|(region, live)| {
+            let changes: Vec<ResourceChange> = planned
+                .plan
+                .changes
+                .iter()
+                .filter(|c| &c.region == region)
+                .cloned()
+                .collect();
+            crate::plan::cidr_handovers(&changes, live)
+        })
+        .filter(|h| h.clear)
+        .collect();
+    let handed_over = |region: &str, created: &Address| {
+        handovers
+            .iter()
+            .find(|h| h.region == region && &h.created == created)
+            .and_then(|h| {
+                by_address
+                    .get(&(region, &h.freed, StepKind::Delete))
+                    .copied()
+            })
+    };
+    let frees_cidr = |region: &str, freed: &Address| {
+        handovers
+            .iter()
+            .any(|h| h.region == region && &h.freed == freed)
+    };
     steps
         .iter()
         .map(|s| {
@@ -364,10 +397,14 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                     }
                     let own_delete_first = s.kind == StepKind::Create
                         && s.change.address.kind.replace_order() == ReplaceOrder::DeleteFirst;
+                    let handover = (s.kind == StepKind::Create)
+                        .then(|| handed_over(region, &s.change.address))
+                        .flatten();
                     deps.iter()
                         .flat_map(|d| [at(d, StepKind::Create), at(d, StepKind::Update)])
                         .chain([
-                            at(&s.change.address, StepKind::Delete).filter(|_| own_delete_first)
+                            at(&s.change.address, StepKind::Delete).filter(|_| own_delete_first),
+                            handover,
                         ])
                         .flatten()
                         .collect()
@@ -385,6 +422,9 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                         && gone.address.kind.replace_order() == ReplaceOrder::CreateFirst;
                     let delete_first = s.change.action == Action::Replace && !replaced_first;
                     let own_create = at(&gone.address, StepKind::Create).filter(|_| replaced_first);
+                    // Its route tables are updated to the subnet that takes its
+                    // CIDR, which waits for this delete.
+                    let handing_over = frees_cidr(region, &gone.address);
                     users
                         .iter()
                         .filter(|o| {
@@ -406,7 +446,8 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                                     .is_some_and(|r| r.dependencies().contains(&gone.address));
                             [
                                 delete,
-                                at(&o.address, StepKind::Update).filter(|_| !repoints),
+                                at(&o.address, StepKind::Update)
+                                    .filter(|_| !repoints && !handing_over),
                             ]
                         })
                         .flatten()

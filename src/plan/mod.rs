@@ -514,8 +514,48 @@ fn region_changes(
 }
 
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
-/// renamed without `[[moved]]`, and the create would collide with the old one.
+/// renamed without `[[moved]]`. Said, with what apply will do about it.
 fn renamed_without_move(changes: &[ResourceChange], live: &LiveRegion) -> Vec<String> {
+    cidr_handovers(changes, live)
+        .into_iter()
+        .map(|h| {
+            let how = if h.clear {
+                format!(
+                    "apply deletes it first, then creates {} (one subnet holds a CIDR at a time), \
+                     so the route tables associated with it lose it until then",
+                    h.created
+                )
+            } else {
+                "the create would collide with it, and what runs in it must go before it can be \
+                 deleted"
+                    .to_string()
+            };
+            format!(
+                "{} in {}: its CIDR {} is held by {} ({}), which this plan deletes: {how}. If the \
+                 block was renamed, declare [[moved]] from = \"{}\" to = \"{}\" to keep the subnet.",
+                h.created, h.region, h.cidr, h.freed, h.freed_id, h.freed, h.created
+            )
+        })
+        .collect()
+}
+
+/// A subnet this plan creates on the CIDR of one it deletes (a block renamed
+/// without `[[moved]]`): AWS lets one subnet hold a CIDR at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    pub region: String,
+    pub created: Address,
+    pub freed: Address,
+    pub freed_id: String,
+    pub cidr: String,
+    /// Nothing but route table associations is in the old subnet (they go
+    /// with it): apply deletes it before the create. Otherwise (instances,
+    /// DB subnet groups) apply cannot, and says to declare `[[moved]]`.
+    pub clear: bool,
+}
+
+/// The CIDR handovers among one region's `changes`.
+pub fn cidr_handovers(changes: &[ResourceChange], live: &LiveRegion) -> Vec<Handover> {
     let by_id: HashMap<&str, &Observed> = live
         .resources
         .iter()
@@ -543,17 +583,20 @@ fn renamed_without_move(changes: &[ResourceChange], live: &LiveRegion) -> Vec<St
         let Some((cidr, gone)) = cidr.and_then(|c| Some((c, freed.get(&c.to_string())?))) else {
             continue;
         };
-        out.push(format!(
-            "{} in {}: its CIDR {cidr} is held by {} ({}), which this plan deletes; the \
-             create would collide with it. If the block was renamed, declare \
-             [[moved]] from = \"{}\" to = \"{}\" to keep the subnet.",
-            created.address,
-            created.region,
-            gone.address,
-            gone.live_id.as_deref().unwrap_or("?"),
-            gone.address,
-            created.address
-        ));
+        let freed_id = gone.live_id.clone().unwrap_or_default();
+        let clear = live
+            .resources
+            .iter()
+            .filter(|o| o.live_id != freed_id && o.attrs.values().any(|v| v.mentions(&freed_id)))
+            .all(|o| o.address.kind == Kind::RouteTable);
+        out.push(Handover {
+            region: created.region.clone(),
+            created: created.address.clone(),
+            freed: gone.address.clone(),
+            freed_id,
+            cidr: cidr.to_string(),
+            clear,
+        });
     }
     out
 }

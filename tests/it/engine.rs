@@ -804,6 +804,47 @@ async fn a_renamed_block_declared_moved_is_retagged_in_place() {
     no_changes(&stack);
 }
 
+/// A subnet block renamed without `[[moved]]`, its CIDR unchanged: the old
+/// subnet must go before the new one can hold the CIDR. With only a route
+/// table in it, apply deletes first and converges in one run.
+#[tokio::test]
+async fn a_subnet_renamed_without_moved_is_deleted_before_its_cidr_is_created_again() {
+    let name = unique("handover");
+    let text = network(&name, REGION);
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    let before = live(REGION, &name).await.subnets[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    stack.write(&text.replace("subnet.a", "subnet.public_a"));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains(&format!(
+            "Warning: subnet.public_a in {REGION}: its CIDR \"10.0.1.0/24\" is held by subnet.a ({before}), which this plan deletes: apply deletes it first"
+        )),
+        "{plan}"
+    );
+    let applied = stack.apply().expect(0);
+    let deleted = applied.stderr.find("subnet.a (us-east-2): deleted");
+    let created = applied.stderr.find("subnet.public_a (us-east-2): created");
+    assert!(
+        deleted.is_some() && created.is_some() && deleted < created,
+        "the old subnet goes first:\n{}",
+        applied.stderr
+    );
+    let after = live(REGION, &name).await;
+    assert_eq!(after.subnets.len(), 1);
+    assert_ne!(after.subnets[0].subnet_id(), Some(before.as_str()));
+    let associated: Vec<_> = after.tables[0]
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id())
+        .collect();
+    assert_eq!(associated, [after.subnets[0].subnet_id().unwrap()]);
+    no_changes(&stack);
+}
+
 #[tokio::test]
 async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     let name = unique("removed");
