@@ -777,7 +777,7 @@ impl Mutator {
                     .await
             }
             Placed::Alarm => self.alarm_update(observed, attrs, changed).await,
-            Placed::Dns(route53::DnsKind::Zone) => self.retag(observed, attrs, changed).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, changed).await,
             Placed::Dns(route53::DnsKind::Record) => {
                 self.record_update(observed, attrs, changed).await
             }

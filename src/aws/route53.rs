@@ -12,8 +12,8 @@ use crate::model::{
     txt, Address, Attrs, Changed, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
 };
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, ResourceRecord, ResourceRecordSet,
-    RrType, Tag, TagResourceType,
+    AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, HostedZoneConfig, ResourceRecord,
+    ResourceRecordSet, RrType, Tag, TagResourceType, Vpc, VpcRegion,
 };
 use aws_sdk_route53::Client;
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,10 +174,27 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
             .map(|(z, _)| all_record_sets(client, zone_id(z.id()))),
     )
     .await?;
+    // The VPCs of the stack's private zones: one GetHostedZone each.
+    let vpcs = futures::future::try_join_all(owned.iter().map(|(z, _)| async move {
+        if public(z) {
+            return Ok(Vec::new());
+        }
+        let zone = send!(
+            "GetHostedZone",
+            client.get_hosted_zone().id(zone_id(z.id()))
+        )?;
+        Ok::<_, AwsError>(
+            zone.vpcs()
+                .iter()
+                .filter_map(|v| v.vpc_id().map(|id| Value::Id(id.to_string())))
+                .collect(),
+        )
+    }))
+    .await?;
 
     let mut found = Vec::new();
     let mut foreign_records = BTreeSet::new();
-    for ((zone, zone_tags), sets) in owned.iter().zip(&record_sets) {
+    for (((zone, zone_tags), sets), vpcs) in owned.iter().zip(&record_sets).zip(vpcs) {
         let id = zone_id(zone.id());
         let name = plain(zone.name());
         let home = zone_tags.get(REGION_TAG).map_or(region, String::as_str);
@@ -186,7 +203,12 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
             Kind::DnsZone,
             zone_tags,
             id,
-            [("name", Value::str(&name)), ("home", Value::str(home))],
+            [
+                ("name", Value::str(&name)),
+                ("home", Value::str(home)),
+                ("private", Value::Bool(!public(zone))),
+                ("vpcs", Value::set(vpcs)),
+            ],
             BTreeMap::from([("name".to_string(), name)]),
         ) {
             if zone_tags.contains_key(ADOPTED_TAG) {
@@ -412,26 +434,42 @@ impl Mutator {
         // The caller reference is this step's: a zone carrying it was created by
         // an earlier attempt of this very step whose answer was lost.
         let reference = format!("reconcile-{}", self.client_token(address));
-        let existing = existing
-            .hosted_zones()
-            .iter()
-            .find(|z| plain(z.name()) == name && public(z));
-        let ours = existing.filter(|z| z.caller_reference() == reference);
-        let adopted = existing
+        let private = attrs.get("private") == Some(&Value::Bool(true));
+        let vpcs = super::ids(attrs, "vpcs");
+        let named = || {
+            existing
+                .hosted_zones()
+                .iter()
+                .filter(|z| plain(z.name()) == name)
+        };
+        let ours = named().find(|z| z.caller_reference() == reference);
+        // A private zone is always created: one of that name may serve other VPCs.
+        let adopted = named()
+            .find(|z| public(z) && !private)
             .filter(|_| ours.is_none())
             .map(|z| zone_id(z.id()).to_string());
         let id = match (&adopted, ours) {
             (Some(id), _) => id.clone(),
             (None, Some(zone)) => zone_id(zone.id()).to_string(),
             (None, None) => {
-                let out = send_once!(
-                    aws_sdk_route53,
-                    "CreateHostedZone",
-                    c.create_hosted_zone()
-                        .name(name)
-                        .caller_reference(&reference)
-                )?;
-                zone_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_string()
+                let mut create = c
+                    .create_hosted_zone()
+                    .name(name)
+                    .caller_reference(&reference);
+                if let Some(first) = vpcs.first().filter(|_| private) {
+                    create = create.vpc(self.vpc(first)).hosted_zone_config(
+                        HostedZoneConfig::builder()
+                            .private_zone(true)
+                            .comment(format!("{address}, managed by reconcile"))
+                            .build(),
+                    );
+                }
+                let out = send_once!(aws_sdk_route53, "CreateHostedZone", create)?;
+                let id = zone_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default());
+                for vpc in vpcs.iter().skip(1) {
+                    self.associate(id, vpc).await?;
+                }
+                id.to_string()
             }
         };
         send!(
@@ -454,6 +492,62 @@ impl Mutator {
             ]),
             live_id: id,
         })
+    }
+
+    /// A VPC of this region, as Route53 names one.
+    fn vpc(&self, id: &str) -> Vpc {
+        Vpc::builder()
+            .vpc_id(id)
+            .vpc_region(VpcRegion::from(self.region.as_str()))
+            .build()
+    }
+
+    async fn associate(&self, zone: &str, vpc: &str) -> Result<(), AwsError> {
+        let done = send!(
+            "AssociateVPCWithHostedZone",
+            self.route53
+                .associate_vpc_with_hosted_zone()
+                .hosted_zone_id(zone)
+                .vpc(self.vpc(vpc))
+        );
+        match done {
+            Err(e) if e.code != "ConflictingDomainExists" && !e.is_duplicate() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// A private zone's VPCs: the new ones associated before the old ones go
+    /// (a private zone keeps at least one).
+    pub(super) async fn zone_update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        changed: &Changed,
+    ) -> Result<(), AwsError> {
+        if changed.contains("vpcs") {
+            let zone = observed.live_id.as_str();
+            let (was, now) = (
+                super::ids(&observed.attrs, "vpcs"),
+                super::ids(attrs, "vpcs"),
+            );
+            for vpc in now.iter().filter(|v| !was.contains(v)) {
+                self.associate(zone, vpc).await?;
+            }
+            for vpc in was.iter().filter(|v| !now.contains(v)) {
+                let gone = send!(
+                    "DisassociateVPCFromHostedZone",
+                    self.route53
+                        .disassociate_vpc_from_hosted_zone()
+                        .hosted_zone_id(zone)
+                        .vpc(self.vpc(vpc))
+                );
+                match gone {
+                    Err(e) if !e.is_not_found() => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        self.retag(observed, attrs, changed).await
     }
 
     /// The record and its marker, in one atomic change batch.

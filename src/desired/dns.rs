@@ -7,6 +7,9 @@ use crate::stack::spec::{DnsRecordSpec, DnsZoneSpec};
 pub(super) fn dns_zone(c: &mut Ctx, s: &DnsZoneSpec) {
     c.set("name", regional_str(dns_name(s.name.get_ref())));
     c.set("home", Value::str(c.region));
+    c.set("private", Value::Bool(*s.private.get_ref()));
+    let vpcs = Value::set(s.vpcs.iter().map(|v| c.reference(v.get_ref())));
+    c.set("vpcs", vpcs);
 }
 
 pub(super) fn dns_record(c: &mut Ctx, s: &DnsRecordSpec) {

@@ -445,8 +445,10 @@ fn region_changes(
                 .map(|id| format!("the old one leaves a final snapshot {id}-final-<time>")),
             _ => None,
         };
-        // A zone that exists unowned is adopted, not duplicated.
-        let adopts = (action == Action::Create && r.address.kind == Kind::DnsZone)
+        // A public zone that exists unowned is adopted, not duplicated; a
+        // private one is always created.
+        let public_zone = wanted.get("private") != Some(&Value::Bool(true));
+        let adopts = (action == Action::Create && r.address.kind == Kind::DnsZone && public_zone)
             .then(|| wanted.get("name").and_then(Value::as_str))
             .flatten()
             .and_then(|name| live.adoptable_zones.get(name));

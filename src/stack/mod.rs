@@ -294,7 +294,8 @@ impl Spec {
                     )
                     .collect()
             }
-            Spec::Alarm(_) | Spec::DnsZone(_) | Spec::DbParameterGroup(_) => vec![],
+            Spec::DnsZone(s) => s.vpcs.iter().map(|v| field("vpcs", v, Kind::Vpc)).collect(),
+            Spec::Alarm(_) | Spec::DbParameterGroup(_) => vec![],
             Spec::DnsRecord(s) => std::iter::once(field("zone", &s.zone, Kind::DnsZone))
                 .chain(
                     s.alias

@@ -541,6 +541,10 @@ resource_spec!(AlarmSpec {
     description: Option<String>,
 });
 
+fn public() -> Spanned<bool> {
+    Spanned::new(0..0, false)
+}
+
 fn one() -> Spanned<i64> {
     Spanned::new(0..0, 1)
 }
@@ -552,6 +556,13 @@ fn missing() -> Spanned<String> {
 resource_spec!(DnsZoneSpec {
     /// A public zone: adopted when one with this name exists, created otherwise.
     name: Spanned<String>,
+    /// A private zone, answering only inside `vpcs`: always created, never
+    /// adopted. Fixed at creation (a change replaces the zone).
+    #[serde(default = "public")]
+    private: Spanned<bool>,
+    /// The VPCs (in the zone's home region) a private zone answers in.
+    #[serde(default)]
+    vpcs: Vec<Spanned<Reference>>,
 });
 
 resource_spec!(DnsRecordSpec {

@@ -371,6 +371,133 @@ async fn a_private_zone_of_the_same_name_is_never_adopted() {
     );
 }
 
+/// A declared private zone: created with its VPC (never adopting the public
+/// zone of that name), its VPCs changed in place, and validated at load.
+#[tokio::test]
+async fn a_private_zone_is_created_in_its_vpcs_and_they_change_in_place() {
+    let name = unique("privzone");
+    let domain = format!("{name}.internal");
+    let client = route53().await;
+    // A public zone of the same name, made by hand: not the declared private one.
+    client
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(format!("{name}-public"))
+        .send()
+        .await
+        .unwrap();
+    let text = |vpcs: &str| {
+        format!(
+            r#"[stack]
+name = "{name}"
+regions = ["us-west-2"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[vpc.second]
+cidr = "10.1.0.0/16"
+
+[dns_zone.internal]
+name = "{domain}"
+private = true
+vpcs = [{vpcs}]
+
+[dns_record.db]
+zone = "dns_zone.internal"
+name = "db.{domain}"
+type = "CNAME"
+ttl = 60
+values = ["db.example.org"]
+"#
+        )
+    };
+    let stack = StackFile::new(&text("\"vpc.main\""));
+    let shown = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        shown.contains("+ dns_zone.internal will be created"),
+        "{shown}"
+    );
+    stack.apply().expect(0);
+    let zones = zones_named(&client, &domain).await;
+    assert_eq!(zones.len(), 2, "the private zone beside the public one");
+    let vpc_of = |id: &str| {
+        let client = client.clone();
+        let id = id.to_string();
+        async move {
+            let zone = client.get_hosted_zone().id(id).send().await.unwrap();
+            let private = zone
+                .hosted_zone()
+                .unwrap()
+                .config()
+                .is_some_and(|c| c.private_zone());
+            let mut vpcs: Vec<String> = zone
+                .vpcs()
+                .iter()
+                .filter_map(|v| v.vpc_id().map(str::to_string))
+                .collect();
+            vpcs.sort();
+            (private, vpcs)
+        }
+    };
+    let live = crate::harness::live("us-west-2", &name).await;
+    let vpc_id = |cidr: &str| {
+        live.vpcs
+            .iter()
+            .find(|v| v.cidr_block() == Some(cidr))
+            .and_then(|v| v.vpc_id())
+            .unwrap()
+            .to_string()
+    };
+    let (main, second) = (vpc_id("10.0.0.0/16"), vpc_id("10.1.0.0/16"));
+    let mut private_zone = None;
+    for id in &zones {
+        let (private, vpcs) = vpc_of(id).await;
+        if private {
+            assert_eq!(vpcs, [main.clone()]);
+            private_zone = Some(id.clone());
+        }
+    }
+    let private_zone = private_zone.expect("a private zone was created");
+    let again = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+
+    // One more VPC: the same zone, associated in place.
+    stack.write(&text("\"vpc.main\", \"vpc.second\""));
+    let plan = stack.plan_json();
+    assert_eq!(actions(&plan), ["update dns_zone.internal@us-west-2"]);
+    stack.apply().expect(0);
+    let mut both = vec![main.clone(), second.clone()];
+    both.sort();
+    assert_eq!(vpc_of(&private_zone).await, (true, both));
+    // And back to the second one alone.
+    stack.write(&text("\"vpc.second\""));
+    stack.apply().expect(0);
+    assert_eq!(vpc_of(&private_zone).await, (true, vec![second]));
+    let again = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+
+    // Mistakes found at load, before any call.
+    stack.write(&text("").replace("vpcs = []\n", ""));
+    let missing = run(&["plan", stack.arg()]).expect(1);
+    assert!(
+        missing
+            .stderr
+            .contains("dns_zone.internal: a private zone answers inside VPCs: give `vpcs`"),
+        "{}",
+        missing.stderr
+    );
+    stack.write(&text("\"vpc.main\"").replace("private = true\n", ""));
+    let public = run(&["plan", stack.arg()]).expect(1);
+    assert!(
+        public
+            .stderr
+            .contains("dns_zone.internal: `vpcs` is for a private zone"),
+        "{}",
+        public.stderr
+    );
+}
+
 #[tokio::test]
 async fn txt_values_round_trip_quoted_escaped_and_split() {
     let name = unique("txt");

@@ -5,8 +5,8 @@ use crate::model::ReplaceOrder;
 
 pub const ZONE: Schema = Schema {
     name: "dns_zone",
-    attributes: &["name", "home", "tags", "protect"],
-    forces_replacement: &["name"],
+    attributes: &["name", "home", "private", "vpcs", "tags", "protect"],
+    forces_replacement: &["name", "private"],
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "name"],

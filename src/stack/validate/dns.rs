@@ -4,12 +4,32 @@ use super::*;
 use crate::stack::spec::{DnsRecordSpec, DnsZoneSpec};
 
 impl Checker {
-    pub(super) fn dns_zone(&mut self, _stack: &Stack, _r: &Resource, s: &DnsZoneSpec) {
+    pub(super) fn dns_zone(&mut self, _stack: &Stack, r: &Resource, s: &DnsZoneSpec) {
         if dns_name(s.name.get_ref()).is_none() {
             self.error(
                 s.name.span(),
                 format!("invalid zone name `{}`", s.name.get_ref()),
             );
+        }
+        match (*s.private.get_ref(), s.vpcs.first()) {
+            (true, None) => {
+                self.error(
+                    s.private.span(),
+                    format!(
+                        "{}: a private zone answers inside VPCs: give `vpcs`",
+                        r.address
+                    ),
+                )
+                .help = Some("for example: vpcs = [\"vpc.main\"]".into());
+            }
+            (false, Some(v)) => {
+                self.error(
+                    v.span(),
+                    format!("{}: `vpcs` is for a private zone", r.address),
+                )
+                .help = Some("add `private = true`, or remove `vpcs`".into());
+            }
+            _ => {}
         }
     }
 
