@@ -454,7 +454,7 @@ values = ["db.example.org"]
     for id in &zones {
         let (private, vpcs) = vpc_of(id).await;
         if private {
-            assert_eq!(vpcs, [main.clone()]);
+            assert_eq!(vpcs, std::slice::from_ref(&main));
             private_zone = Some(id.clone());
         }
     }
