@@ -20,12 +20,13 @@ pub(super) enum Ec2Kind {
     Vpc,
     Subnet,
     InternetGateway,
+    NatGateway,
     RouteTable,
     SecurityGroup,
     Instance,
 }
 
-/// Everything a stack owns in a region, in five calls whatever the number of resources.
+/// Everything a stack owns in a region: one call per kind, whatever the number of resources.
 pub async fn discover(
     client: &Client,
     stack: &str,
@@ -45,7 +46,11 @@ pub async fn discover(
                 .to_vec(),
         ))
         .build();
-    let (vpcs, subnets, gateways, tables, groups, reservations) = tokio::try_join!(
+    let nat_states = Filter::builder()
+        .name("state")
+        .set_values(Some(["pending", "available"].map(String::from).to_vec()))
+        .build();
+    let (vpcs, subnets, gateways, nats, tables, groups, reservations) = tokio::try_join!(
         async { all_pages!("DescribeVpcs", client.describe_vpcs().filters(owned_by())) },
         async {
             all_pages!(
@@ -57,6 +62,15 @@ pub async fn discover(
             all_pages!(
                 "DescribeInternetGateways",
                 client.describe_internet_gateways().filters(owned_by())
+            )
+        },
+        async {
+            all_pages!(
+                "DescribeNatGateways",
+                client
+                    .describe_nat_gateways()
+                    .filter(owned_by())
+                    .filter(nat_states.clone())
             )
         },
         async {
@@ -141,6 +155,37 @@ pub async fn discover(
             [
                 ("id", id.to_string()),
                 ("arn", arn(g.owner_id(), format!("internet-gateway/{id}"))),
+            ],
+        ));
+    }
+    for n in nats {
+        let id = n.nat_gateway_id().unwrap_or_default();
+        let address = n.nat_gateway_addresses().first();
+        found.extend(observed(
+            region,
+            Kind::NatGateway,
+            n.tags(),
+            id,
+            [(
+                "subnet",
+                Value::Id(n.subnet_id().unwrap_or_default().into()),
+            )],
+            [
+                ("id", id.to_string()),
+                (
+                    "public_ip",
+                    address
+                        .and_then(|a| a.public_ip())
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                (
+                    "allocation_id",
+                    address
+                        .and_then(|a| a.allocation_id())
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
             ],
         ));
     }
@@ -391,6 +436,43 @@ const EVENTUAL: u32 = 4;
 const DEPENDENCIES: u32 = 8;
 
 impl Mutator {
+    /// The Elastic IP of a NAT gateway about to be created: one tagged for it
+    /// and not in use (left by an attempt whose answer was lost) is used
+    /// again; otherwise one is allocated, tagged as the gateway is.
+    async fn nat_address(&self, address: &Address, attrs: &Attrs) -> Result<String, AwsError> {
+        let c = &self.ec2;
+        let tags = self.tag_pairs(address, attrs);
+        let filter = |key: &str| {
+            let value = tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .set_values(value.map(|v| vec![v]))
+                .build()
+        };
+        let found = send!(
+            "DescribeAddresses",
+            c.describe_addresses()
+                .filters(filter(STACK_TAG))
+                .filters(filter(crate::model::ID_TAG))
+        )?;
+        if let Some(free) = found
+            .addresses()
+            .iter()
+            .find(|a| a.association_id().is_none() && a.network_interface_id().is_none())
+            .and_then(|a| a.allocation_id())
+        {
+            return Ok(free.to_string());
+        }
+        let out = send_once!(
+            aws_sdk_ec2,
+            "AllocateAddress",
+            c.allocate_address()
+                .domain(aws_sdk_ec2::types::DomainType::Vpc)
+                .tag_specifications(self.tag_spec(ResourceType::ElasticIp, address, attrs))
+        )?;
+        Ok(out.allocation_id().unwrap_or_default().to_string())
+    }
+
     fn tag_spec(&self, rt: ResourceType, address: &Address, attrs: &Attrs) -> TagSpecification {
         let tags = self
             .tag_pairs(address, attrs)
@@ -519,6 +601,45 @@ impl Mutator {
                 let arn = format!("arn:aws:ec2:{}:{owner}:internet-gateway/{id}", region(c));
                 Created {
                     exports: exports(&[("id", &id), ("arn", &arn)]),
+                    live_id: id,
+                }
+            }
+            Ec2Kind::NatGateway => {
+                let subnet = required(attrs, "subnet")?;
+                let allocation = self.nat_address(address, attrs).await?;
+                let out = send_once!(
+                    aws_sdk_ec2,
+                    "CreateNatGateway",
+                    c.create_nat_gateway()
+                        .subnet_id(subnet)
+                        .allocation_id(&allocation)
+                        .client_token(self.client_token(address))
+                        .tag_specifications(self.tag_spec(
+                            ResourceType::Natgateway,
+                            address,
+                            attrs
+                        ))
+                )?;
+                let nat = out.nat_gateway();
+                let id = nat
+                    .and_then(|n| n.nat_gateway_id())
+                    .unwrap_or_default()
+                    .to_string();
+                c.wait_until_nat_gateway_available()
+                    .nat_gateway_ids(&id)
+                    .wait(self.wait_limit)
+                    .await
+                    .map_err(|e| AwsError::waiter("waiting for the NAT gateway", e))?;
+                let ip = nat
+                    .and_then(|n| n.nat_gateway_addresses().first())
+                    .and_then(|a| a.public_ip())
+                    .unwrap_or_default();
+                Created {
+                    exports: exports(&[
+                        ("id", &id),
+                        ("public_ip", ip),
+                        ("allocation_id", &allocation),
+                    ]),
                     live_id: id,
                 }
             }
@@ -678,7 +799,7 @@ impl Mutator {
         let id = observed.live_id.as_str();
         let differs = |key: &str| changed.contains(key);
         match kind {
-            Ec2Kind::Vpc => {}
+            Ec2Kind::Vpc | Ec2Kind::NatGateway => {}
             Ec2Kind::Subnet => {
                 if differs("map_public_ip_on_launch") {
                     let on = attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true));
@@ -808,6 +929,35 @@ impl Mutator {
                     c.delete_internet_gateway().internet_gateway_id(id)
                 )
                 .map(drop)
+            }
+            Ec2Kind::NatGateway => {
+                match send!(
+                    "DeleteNatGateway",
+                    c.delete_nat_gateway().nat_gateway_id(id)
+                ) {
+                    Err(e) if !e.is_not_found() => return Err(e),
+                    _ => {}
+                }
+                // Its address is released once it is gone, not before.
+                c.wait_until_nat_gateway_deleted()
+                    .nat_gateway_ids(id)
+                    .wait(self.wait_limit)
+                    .await
+                    .map_err(|e| AwsError::waiter("waiting for the NAT gateway to go", e))?;
+                match observed
+                    .exports
+                    .get("allocation_id")
+                    .filter(|a| !a.is_empty())
+                {
+                    Some(allocation) => match send!(
+                        "ReleaseAddress",
+                        c.release_address().allocation_id(allocation)
+                    ) {
+                        Err(e) if !e.is_not_found() => Err(e),
+                        _ => Ok(()),
+                    },
+                    None => Ok(()),
+                }
             }
             Ec2Kind::RouteTable => {
                 self.converge_associations(id, &observed.handles, &BTreeSet::new())

@@ -590,6 +590,7 @@ fn place(kind: Kind) -> Placed {
         Kind::Vpc => Placed::Ec2(E::Vpc),
         Kind::Subnet => Placed::Ec2(E::Subnet),
         Kind::InternetGateway => Placed::Ec2(E::InternetGateway),
+        Kind::NatGateway => Placed::Ec2(E::NatGateway),
         Kind::RouteTable => Placed::Ec2(E::RouteTable),
         Kind::SecurityGroup => Placed::Ec2(E::SecurityGroup),
         Kind::Instance => Placed::Ec2(E::Instance),

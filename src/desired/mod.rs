@@ -61,6 +61,7 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         Spec::Vpc(s) => network::vpc(&mut c, s),
         Spec::Subnet(s) => network::subnet(&mut c, s),
         Spec::InternetGateway(s) => network::internet_gateway(&mut c, s),
+        Spec::NatGateway(s) => network::nat_gateway(&mut c, s),
         Spec::RouteTable(s) => network::route_table(&mut c, s),
         Spec::SecurityGroup(s) => network::security_group(&mut c, s),
         Spec::LoadBalancer(s) => balancing::load_balancer(&mut c, s),

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::stack::spec::{
-    InternetGatewaySpec, RouteTableSpec, SecurityGroupSpec, SubnetSpec, VpcSpec,
+    InternetGatewaySpec, NatGatewaySpec, RouteTableSpec, SecurityGroupSpec, SubnetSpec, VpcSpec,
 };
 
 pub(super) fn vpc(c: &mut Ctx, s: &VpcSpec) {
@@ -24,6 +24,10 @@ pub(super) fn subnet(c: &mut Ctx, s: &SubnetSpec) {
     );
 }
 
+pub(super) fn nat_gateway(c: &mut Ctx, s: &NatGatewaySpec) {
+    c.set("subnet", c.reference(s.subnet.get_ref()));
+}
+
 pub(super) fn internet_gateway(c: &mut Ctx, s: &InternetGatewaySpec) {
     if let Some(vpc) = &s.vpc {
         c.set("vpc", c.reference(vpc.get_ref()));
@@ -41,9 +45,10 @@ pub(super) fn route_table(c: &mut Ctx, s: &RouteTableSpec) {
         Value::set(s.routes.iter().map(|r| {
             let r = r.get_ref();
             let cidr = r.cidr.to_string();
-            match &r.gateway {
-                Some(g) => route_value(&cidr, "gateway", c.reference(g.get_ref())),
-                None => r
+            match (&r.gateway, &r.nat_gateway) {
+                (Some(g), _) => route_value(&cidr, "gateway", c.reference(g.get_ref())),
+                (None, Some(n)) => route_value(&cidr, "nat_gateway", c.reference(n.get_ref())),
+                (None, None) => r
                     .live_targets()
                     .into_iter()
                     .find_map(|(key, id)| {

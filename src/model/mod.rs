@@ -62,6 +62,7 @@ pub enum Kind {
     Vpc,
     Subnet,
     InternetGateway,
+    NatGateway,
     RouteTable,
     SecurityGroup,
     LoadBalancer,
@@ -95,6 +96,7 @@ impl Kind {
             Kind::Vpc
             | Kind::Subnet
             | Kind::InternetGateway
+            | Kind::NatGateway
             | Kind::RouteTable
             | Kind::SecurityGroup
             | Kind::Instance => "ec2",
@@ -105,10 +107,11 @@ impl Kind {
         }
     }
 
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
+        Kind::NatGateway,
         Kind::RouteTable,
         Kind::SecurityGroup,
         Kind::LoadBalancer,

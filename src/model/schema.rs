@@ -78,6 +78,7 @@ impl Kind {
             Kind::Vpc => &network::VPC,
             Kind::Subnet => &network::SUBNET,
             Kind::InternetGateway => &network::INTERNET_GATEWAY,
+            Kind::NatGateway => &network::NAT_GATEWAY,
             Kind::RouteTable => &network::ROUTE_TABLE,
             Kind::SecurityGroup => &network::SECURITY_GROUP,
             Kind::LoadBalancer => &balancing::LOAD_BALANCER,

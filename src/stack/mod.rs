@@ -20,7 +20,7 @@ use serde::Deserialize;
 use spec::{
     ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec,
     DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec,
-    ListenerSpec, LoadBalancerSpec, RawStack, Reference, RouteTableSpec, RuleSpec,
+    ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec,
     SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,6 +69,7 @@ pub enum Spec {
     Vpc(VpcSpec),
     Subnet(SubnetSpec),
     InternetGateway(InternetGatewaySpec),
+    NatGateway(NatGatewaySpec),
     RouteTable(RouteTableSpec),
     SecurityGroup(SecurityGroupSpec),
     LoadBalancer(LoadBalancerSpec),
@@ -163,6 +164,7 @@ impl Spec {
             Spec::Vpc(_) => Kind::Vpc,
             Spec::Subnet(_) => Kind::Subnet,
             Spec::InternetGateway(_) => Kind::InternetGateway,
+            Spec::NatGateway(_) => Kind::NatGateway,
             Spec::RouteTable(_) => Kind::RouteTable,
             Spec::SecurityGroup(_) => Kind::SecurityGroup,
             Spec::LoadBalancer(_) => Kind::LoadBalancer,
@@ -184,6 +186,7 @@ impl Spec {
             Spec::Vpc(s) => s.common(),
             Spec::Subnet(s) => s.common(),
             Spec::InternetGateway(s) => s.common(),
+            Spec::NatGateway(s) => s.common(),
             Spec::RouteTable(s) => s.common(),
             Spec::SecurityGroup(s) => s.common(),
             Spec::LoadBalancer(s) => s.common(),
@@ -210,14 +213,20 @@ impl Spec {
             Spec::Vpc(_) => vec![],
             Spec::Subnet(s) => vec![field("vpc", &s.vpc, Kind::Vpc)],
             Spec::InternetGateway(s) => s.vpc.iter().map(|v| field("vpc", v, Kind::Vpc)).collect(),
+            Spec::NatGateway(s) => vec![field("subnet", &s.subnet, Kind::Subnet)],
             Spec::RouteTable(s) => std::iter::once(field("vpc", &s.vpc, Kind::Vpc))
                 .chain(s.subnets.iter().map(|r| field("subnets", r, Kind::Subnet)))
-                .chain(
-                    s.routes
+                .chain(s.routes.iter().flat_map(|r| {
+                    let r = r.get_ref();
+                    r.gateway
                         .iter()
-                        .filter_map(|r| r.get_ref().gateway.as_ref())
-                        .map(|g| field("routes", g, Kind::InternetGateway)),
-                )
+                        .map(|g| field("routes", g, Kind::InternetGateway))
+                        .chain(
+                            r.nat_gateway
+                                .iter()
+                                .map(|g| field("routes", g, Kind::NatGateway)),
+                        )
+                }))
                 .collect(),
             Spec::SecurityGroup(s) => std::iter::once(field("vpc", &s.vpc, Kind::Vpc))
                 .chain(
@@ -456,10 +465,17 @@ fn toml_error(sources: &source::Sources, span: Option<Range<usize>>, message: &s
             .map_or(0, |i| i + 1);
         text[start..].lines().next().unwrap_or("")
     });
-    let key = line.split('=').next().unwrap_or(line);
+    let key = line.split('=').next().unwrap_or(line).to_lowercase();
+    // The message may name the key (`unknown field `api_token``); "key" alone
+    // is TOML's word for any key (`duplicate key`), not a secret.
+    let message_lower = message.to_lowercase();
+    let names_secret = |w: &&str| match *w {
+        "key" => message_lower.contains("_key") || message_lower.contains("key_"),
+        w => message_lower.contains(w),
+    };
     let secret = SECRET_WORDS
         .iter()
-        .any(|w| message.to_lowercase().contains(w) || key.to_lowercase().contains(w));
+        .any(|w| names_secret(w) || key.contains(w));
     Diagnostic {
         span,
         help: secret.then(|| {

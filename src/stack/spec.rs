@@ -21,6 +21,8 @@ pub struct RawStack {
     #[serde(default)]
     pub internet_gateway: BTreeMap<String, Spanned<InternetGatewaySpec>>,
     #[serde(default)]
+    pub nat_gateway: BTreeMap<String, Spanned<NatGatewaySpec>>,
+    #[serde(default)]
     pub route_table: BTreeMap<String, Spanned<RouteTableSpec>>,
     #[serde(default)]
     pub security_group: BTreeMap<String, Spanned<SecurityGroupSpec>>,
@@ -217,6 +219,11 @@ resource_spec!(SubnetSpec {
     map_public_ip_on_launch: bool,
 });
 
+resource_spec!(NatGatewaySpec {
+    /// The (public) subnet it lives in; private subnets route to it.
+    subnet: Spanned<Reference>,
+});
+
 resource_spec!(InternetGatewaySpec {
     vpc: Option<Spanned<Reference>>,
 });
@@ -235,9 +242,9 @@ pub struct RouteSpec {
     pub cidr: Cidr,
     /// An internet gateway: of the stack, or by live id (`igw-…`).
     pub gateway: Option<Spanned<Reference>>,
-    /// Targets reconcile does not create, by live id: `nat-…`, `pcx-…`,
-    /// `tgw-…`, `eni-…`.
-    pub nat_gateway: Option<Spanned<String>>,
+    /// A NAT gateway: of the stack, or by live id (`nat-…`).
+    pub nat_gateway: Option<Spanned<Reference>>,
+    /// Targets reconcile does not create, by live id: `pcx-…`, `tgw-…`, `eni-…`.
     pub vpc_peering: Option<Spanned<String>>,
     pub transit_gateway: Option<Spanned<String>>,
     pub network_interface: Option<Spanned<String>>,
@@ -245,9 +252,8 @@ pub struct RouteSpec {
 
 impl RouteSpec {
     /// The targets given by live id, by their key in a route (`model::shapes::ROUTE_TARGETS`).
-    pub fn live_targets(&self) -> [(&'static str, Option<&Spanned<String>>); 4] {
+    pub fn live_targets(&self) -> [(&'static str, Option<&Spanned<String>>); 3] {
         [
-            ("nat_gateway", self.nat_gateway.as_ref()),
             ("vpc_peering", self.vpc_peering.as_ref()),
             ("transit_gateway", self.transit_gateway.as_ref()),
             ("network_interface", self.network_interface.as_ref()),

@@ -72,7 +72,7 @@ fn malformed_toml() {
     rejects(
         &text,
         "\nvpc = \"vpc.main\"\ncidr = \"10.0.1",
-        "invalid table header",
+        "unclosed table, expected `]`",
     );
 }
 
@@ -150,7 +150,7 @@ fn cycle() {
 #[test]
 fn duplicate_block() {
     let text = format!("{GOOD}\n[vpc.main]\ncidr = \"10.9.0.0/16\"\n");
-    rejects(&text, "[vpc.main]\ncidr = \"10.9", "duplicate key");
+    rejects(&text, "main]\ncidr = \"10.9", "duplicate key");
 }
 
 #[test]
@@ -607,7 +607,7 @@ fn a_route_needs_exactly_one_target_given_right() {
     rejects(
         &with_route(r#"{ cidr = "10.9.0.0/16", nat_gateway = "igw-0abc" }"#),
         r#""igw-0abc""#,
-        "`nat_gateway` takes a live id (nat-…), not `igw-0abc`",
+        "`routes` must name a nat_gateway, and `igw-0abc` is not a nat_gateway id",
     );
     rejects(
         &with_route(r#"{ cidr = "10.9.0.0/16" }"#),

@@ -448,7 +448,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(
         calls[0],
         serde_json::json!({
-            "cloudwatch": 1, "ec2": 6 + 1, "elbv2": 2, "rds": 3, "tagging": enabled - 1
+            "cloudwatch": 1, "ec2": 7 + 1, "elbv2": 2, "rds": 3, "tagging": enabled - 1
         }),
         "one Describe per EC2 kind; the other services list once each (nothing of theirs to \
          tag here); DescribeRegions and one tagging query per other region, for what the \
@@ -459,7 +459,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert!(
         stats
             .stderr
-            .contains("cloudwatch=1, ec2=7, elbv2=2, rds=3, route53="),
+            .contains("cloudwatch=1, ec2=8, elbv2=2, rds=3, route53="),
         "{}",
         stats.stderr
     );
@@ -745,6 +745,97 @@ async fn a_route_to_a_nat_gateway_is_declared_by_live_id_and_kept() {
         .and_then(|r| r.nat_gateway_id())
         .map(str::to_string);
     assert_eq!(to_nat.as_deref(), Some(nat.as_str()));
+    no_changes(&stack);
+}
+
+/// A NAT gateway the stack owns, with its Elastic IP: private subnets route to
+/// it by reference; removing it deletes it and releases its address.
+#[tokio::test]
+async fn a_nat_gateway_is_created_with_its_address_routed_to_and_released_when_removed() {
+    let name = unique("natgw");
+    let private = |with_nat: bool| {
+        let (nat, route) = if with_nat {
+            (
+                "\n[nat_gateway.main]\nsubnet = \"subnet.a\"\n",
+                r#"[{ cidr = "0.0.0.0/0", nat_gateway = "nat_gateway.main" }]"#,
+            )
+        } else {
+            ("", "[]")
+        };
+        format!(
+            "{}{nat}\n[subnet.private]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"a\"\n\n[route_table.private]\nvpc = \"vpc.main\"\nsubnets = [\"subnet.private\"]\nroutes = {route}\n",
+            network(&name, REGION)
+        )
+    };
+    let stack = StackFile::new(&private(true));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains("+ nat_gateway.main will be created"),
+        "{plan}"
+    );
+    stack.apply().expect(0);
+    let client = ec2(REGION).await;
+    let owned = |key: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{key}"))
+            .values(value)
+            .build()
+    };
+    let nats = client
+        .describe_nat_gateways()
+        .filter(owned("reconcile:stack", &name))
+        .send()
+        .await
+        .unwrap()
+        .nat_gateways()
+        .to_vec();
+    assert_eq!(nats.len(), 1);
+    let nat = nats[0].nat_gateway_id().unwrap().to_string();
+    assert_eq!(nats[0].state().map(|s| s.as_str()), Some("available"));
+    let addresses = || async {
+        client
+            .describe_addresses()
+            .filters(owned("reconcile:stack", &name))
+            .send()
+            .await
+            .unwrap()
+            .addresses()
+            .to_vec()
+    };
+    let eips = addresses().await;
+    assert_eq!(eips.len(), 1, "one Elastic IP, tagged as the gateway");
+    assert_eq!(
+        nats[0].nat_gateway_addresses()[0].allocation_id(),
+        eips[0].allocation_id()
+    );
+    let l = live(REGION, &name).await;
+    let to_nat: Vec<_> = l
+        .tables
+        .iter()
+        .flat_map(|t| t.routes())
+        .filter_map(|r| r.nat_gateway_id())
+        .collect();
+    assert_eq!(to_nat, [nat.as_str()], "the private table routes to it");
+    no_changes(&stack);
+
+    stack.write(&private(false));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains(&format!("- nat_gateway.main ({nat}) will be deleted")),
+        "{plan}"
+    );
+    stack.apply().expect(0);
+    let state = client
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat)
+        .send()
+        .await
+        .unwrap()
+        .nat_gateways()[0]
+        .state()
+        .map(|s| s.as_str().to_string());
+    assert_eq!(state.as_deref(), Some("deleted"));
+    assert!(addresses().await.is_empty(), "its Elastic IP is released");
     no_changes(&stack);
 }
 

@@ -37,6 +37,22 @@ pub const SUBNET: Schema = Schema {
     live_id: LiveId::Hex("subnet-"),
 };
 
+/// A public NAT gateway in a subnet, with an Elastic IP of its own that is
+/// allocated with it and released after it.
+pub const NAT_GATEWAY: Schema = Schema {
+    name: "nat_gateway",
+    attributes: &["subnet", "tags", "protect"],
+    forces_replacement: &["subnet"],
+    binds: &[],
+    // The new one takes the routes before the old one goes.
+    replace_order: ReplaceOrder::CreateFirst,
+    exports: &["id", "public_ip", "allocation_id"],
+    compared_only_when_set: &[],
+    partial_maps: &[],
+    notes: &[],
+    live_id: LiveId::Hex("nat-"),
+};
+
 pub const INTERNET_GATEWAY: Schema = Schema {
     name: "internet_gateway",
     attributes: &["vpc", "tags", "protect"],

@@ -57,6 +57,7 @@ impl Checker {
             vpc,
             subnet,
             internet_gateway,
+            nat_gateway,
             route_table,
             security_group,
             load_balancer,
@@ -99,6 +100,7 @@ impl Checker {
                 Kind::InternetGateway,
                 Spec::InternetGateway,
             ))
+            .chain(blocks(nat_gateway, Kind::NatGateway, Spec::NatGateway))
             .chain(blocks(route_table, Kind::RouteTable, Spec::RouteTable))
             .chain(blocks(
                 security_group,
@@ -608,7 +610,7 @@ impl Checker {
         match &r.spec {
             Spec::Vpc(s) => self.vpc(stack, r, s),
             Spec::Subnet(s) => self.subnet(stack, r, s),
-            Spec::InternetGateway(_) => {}
+            Spec::InternetGateway(_) | Spec::NatGateway(_) => {}
             Spec::RouteTable(s) => self.route_table(stack, r, s),
             Spec::LoadBalancer(s) => self.load_balancer(stack, r, s),
             Spec::TargetGroup(s) => self.target_group(stack, r, s),

@@ -38,7 +38,8 @@ impl Checker {
                 .iter()
                 .filter(|(_, id)| id.is_some())
                 .count()
-                + usize::from(r.gateway.is_some());
+                + usize::from(r.gateway.is_some())
+                + usize::from(r.nat_gateway.is_some());
             if given != 1 {
                 self.error(
                     route.span(),
