@@ -305,3 +305,60 @@ pub fn home_dns(stack: &mut Stack, live: &mut BTreeMap<String, LiveRegion>) {
         l.foreign_records.clone_from(&records);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Unavailable;
+    use crate::testing::{self, applied, DEMO};
+
+    #[test]
+    fn a_saved_plan_stack_is_changed_only_from_a_saved_plan_or_an_interactive_apply() {
+        let any = testing::stack(DEMO);
+        let saved_only =
+            testing::stack(&DEMO.replace("version = ", "approval = \"saved-plan\"\nversion = "));
+        for (auto, command) in [(true, "apply"), (true, "rollout"), (false, "rollout")] {
+            let approved = Approved::of(false, auto);
+            assert!(approve(&any, command, approved).is_ok());
+            let refused = approve(&saved_only, command, approved)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains("reconcile plan test.toml --out plan.json"),
+                "{refused}"
+            );
+        }
+        assert!(
+            approve(&saved_only, "apply", Approved::of(false, false)).is_ok(),
+            "a person says yes"
+        );
+        for command in ["apply", "rollout"] {
+            assert!(approve(&saved_only, command, Approved::of(true, true)).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_missing_service_refuses_only_a_stack_that_declares_its_kinds() {
+        let missing = |stack: &Stack| {
+            let mut live = applied(stack, "us-west-2");
+            live.unavailable.insert(
+                "elbv2",
+                Unavailable {
+                    endpoint: "http://localhost:4566".into(),
+                    answer: "InternalFailure: …".into(),
+                },
+            );
+            needs_only_available(stack, &BTreeMap::from([("us-west-2".to_string(), live)]))
+        };
+        let demo = testing::stack(DEMO);
+        let refused = missing(&demo).unwrap_err().to_string();
+        assert!(
+            refused.contains("stack demo declares listener, listener_rule, load_balancer, target_group in us-west-2"),
+            "{refused}"
+        );
+        let network = testing::stack(
+            "[stack]\nname = \"n\"\nregions = [\"us-west-2\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n",
+        );
+        assert!(missing(&network).is_ok());
+    }
+}

@@ -843,6 +843,90 @@ mod build_tests {
             .collect()
     }
 
+    const SUBNET: &str = r#"
+[stack]
+name = "t"
+regions = ["us-west-2"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[route_table.main]
+vpc = "vpc.main"
+subnets = ["subnet.a"]
+"#;
+
+    #[test]
+    fn a_subnet_renamed_on_its_cidr_is_handed_over_unless_instances_run_in_it() {
+        let handovers = |text: &str| {
+            let live = applied(&testing::stack(text), REGION);
+            let renamed = testing::stack(&text.replace("subnet.a", "subnet.b"));
+            let plan = plan_of(&renamed, live.clone());
+            (cidr_handovers(&plan.changes, &live), plan.warnings)
+        };
+        let (found, warnings) = handovers(SUBNET);
+        assert_eq!(found.len(), 1);
+        let h = &found[0];
+        assert_eq!(
+            (h.created.to_string(), h.freed.to_string()),
+            ("subnet.b".into(), "subnet.a".into())
+        );
+        assert!(h.clear, "only a route table uses it");
+        assert!(h.cidr.contains("10.0.1.0/24"));
+        assert!(
+            warnings[0].contains("apply deletes it first, then creates subnet.b"),
+            "{warnings:?}"
+        );
+
+        let with_instance = format!(
+            "{SUBNET}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\nsubnet = \"subnet.a\"\n"
+        );
+        let (found, warnings) = handovers(&with_instance);
+        assert!(!found[0].clear, "an instance runs in it");
+        assert!(
+            warnings[0].contains("what runs in it must go before it can be deleted"),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].contains(r#"declare [[moved]] from = "subnet.a" to = "subnet.b""#));
+    }
+
+    #[test]
+    fn a_service_the_endpoint_lacks_is_one_warning_naming_its_regions() {
+        let text = SUBNET.replace(
+            r#"regions = ["us-west-2"]"#,
+            r#"regions = ["us-west-2", "eu-west-1"]"#,
+        );
+        let stack = testing::stack(&text);
+        let regions = ["us-west-2".to_string(), "eu-west-1".to_string()];
+        let live: BTreeMap<String, LiveRegion> = regions
+            .iter()
+            .map(|r| {
+                let mut l = applied(&stack, r);
+                l.unavailable.insert(
+                    "elbv2",
+                    crate::model::Unavailable {
+                        endpoint: "http://127.0.0.1:4566".into(),
+                        answer: "InternalFailure: not included in your current license plan".into(),
+                    },
+                );
+                (r.clone(), l)
+            })
+            .collect();
+        let plan = build(&stack, &regions, &live);
+        assert!(!plan.has_changes());
+        assert_eq!(
+            plan.warnings,
+            ["elbv2 is not available at http://127.0.0.1:4566 (InternalFailure: not included in \
+              your current license plan): load_balancer, target_group, listener, listener_rule are \
+              not read in us-west-2, eu-west-1, so none this stack left there is pruned"]
+        );
+    }
+
     #[test]
     fn a_stack_live_exactly_as_declared_plans_no_change() {
         let stack = testing::stack(DEMO);
