@@ -777,8 +777,9 @@ impl Mutator {
         for key in ["ingress", "egress"] {
             if let Some(Value::List(rules)) = attrs.get_mut(key) {
                 for rule in rules.iter_mut() {
+                    // `ops::apply` marks the group itself, before its id is known, by its address.
                     if let Value::Map(m) = rule {
-                        if m.get("security_group") == Some(&Value::Unknown) {
+                        if matches!(m.get("security_group"), Some(Value::Ref(_))) {
                             m.insert("security_group".into(), Value::Id(id.to_string()));
                         }
                     }
@@ -985,6 +986,24 @@ impl Mutator {
                     .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))
             }
             Ec2Kind::SecurityGroup => {
+                // Its rules naming other groups go first: a group another names
+                // cannot be deleted, and two naming each other would wait forever.
+                for (key, egress) in [("ingress", false), ("egress", true)] {
+                    let rules = set_items(&observed.attrs, key);
+                    let kept: Vec<Value> = rules
+                        .iter()
+                        .filter(|r| {
+                            r.as_map()
+                                .and_then(|m| m.get("security_group"))
+                                .and_then(Value::as_str)
+                                .is_none_or(|g| g == id)
+                        })
+                        .cloned()
+                        .collect();
+                    if kept.len() != rules.len() {
+                        self.converge_rules(id, egress, &rules, &kept).await?;
+                    }
+                }
                 retry_while(
                     || async {
                         send!(

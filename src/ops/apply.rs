@@ -8,7 +8,7 @@ use crate::aws::Aws;
 use crate::aws::{AwsError, ErrorClass, Progress};
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
-use crate::model::{Address, Changed, Observed, ReplaceOrder, Value};
+use crate::model::{Address, Attrs, Changed, Kind, Observed, ReplaceOrder, Value};
 use crate::plan::Plan;
 use crate::plan::{Action, ResourceChange};
 use crate::stack::spec::Reference;
@@ -103,6 +103,9 @@ pub enum StepKind {
     Create,
     Update,
     Delete,
+    /// A new security group's rules that name groups created in the same
+    /// apply: added once those exist (`Resource::late_references`).
+    Rules,
 }
 
 impl StepKind {
@@ -111,6 +114,7 @@ impl StepKind {
             StepKind::Create => "creating",
             StepKind::Update => "updating",
             StepKind::Delete => "deleting",
+            StepKind::Rules => "adding the rules naming other new groups",
         }
     }
 
@@ -119,6 +123,7 @@ impl StepKind {
             StepKind::Create => "create",
             StepKind::Update => "update",
             StepKind::Delete => "delete",
+            StepKind::Rules => "add rules to",
         }
     }
 
@@ -127,6 +132,7 @@ impl StepKind {
             StepKind::Create => "created",
             StepKind::Update => "updated",
             StepKind::Delete => "deleted",
+            StepKind::Rules => "added its rules to",
         }
     }
 }
@@ -269,10 +275,17 @@ impl Resolve for ApplyResolver<'_> {
                 .get(&(self.region.to_string(), a.clone()))
                 .map_or(Value::Unknown, |(id, _)| Value::Id(id.clone()))
         };
+        // A group naming itself before it exists: a marker the create
+        // replaces with the new id (`Value::Unknown` is a group not created yet).
+        let own_id = || match id_of(own) {
+            Value::Unknown => Value::Ref(own.clone()),
+            id => id,
+        };
         match reference {
+            Reference::Resource(a) if a == own => own_id(),
             Reference::Resource(a) => id_of(a),
             Reference::LiveId(id) => Value::Id(id.clone()),
-            Reference::SelfGroup => id_of(own),
+            Reference::SelfGroup => own_id(),
         }
     }
 
@@ -282,7 +295,16 @@ impl Resolve for ApplyResolver<'_> {
     }
 }
 
-fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
+fn steps<'a>(stack: &Stack, planned: &'a Planned) -> Vec<Step<'a>> {
+    // Groups this plan creates, per region: what a new group's rules may
+    // have to wait for.
+    let created = |region: &str, a: &Address| {
+        planned.plan.changes.iter().any(|c| {
+            c.region == region
+                && &c.address == a
+                && matches!(c.action, Action::Create | Action::Replace)
+        })
+    };
     let observed_by_id = |c: &ResourceChange| {
         let id = c.live_id.as_deref()?;
         planned
@@ -328,6 +350,16 @@ fn steps<'a>(planned: &'a Planned) -> Vec<Step<'a>> {
                 push(StepKind::Delete);
                 push(StepKind::Create);
             }
+        }
+        let late = stack
+            .resources
+            .get(&change.address)
+            .map(|r| r.late_references())
+            .unwrap_or_default();
+        if matches!(change.action, Action::Create | Action::Replace)
+            && late.iter().any(|a| created(&change.region, a))
+        {
+            push(StepKind::Rules);
         }
     }
     steps
@@ -380,11 +412,30 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
             let region = s.change.region.as_str();
             let at = |a: &Address, k| by_address.get(&(region, a, k)).copied();
             match s.kind {
+                StepKind::Rules => {
+                    let late = stack
+                        .resources
+                        .get(&s.change.address)
+                        .map(|r| r.late_references())
+                        .unwrap_or_default();
+                    std::iter::once(&s.change.address)
+                        .chain(&late)
+                        .filter_map(|a| at(a, StepKind::Create))
+                        .collect()
+                }
                 StepKind::Create | StepKind::Update => {
+                    // A new group waits for none of the groups its rules name:
+                    // those rules come in its `Rules` step.
                     let mut deps = stack
                         .resources
                         .get(&s.change.address)
-                        .map(|r| r.dependencies())
+                        .map(|r| {
+                            if s.kind == StepKind::Create {
+                                r.ordering_dependencies()
+                            } else {
+                                r.dependencies()
+                            }
+                        })
                         .unwrap_or_default();
                     // A blue-green forward may point at either colour, whatever
                     // the file's default action names.
@@ -432,8 +483,14 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                                 && o.attrs.values().any(|v| v.mentions(&gone.live_id))
                         })
                         .flat_map(|o| {
+                            // A group named by another group going too does not
+                            // wait for it: each first revokes its own rules
+                            // naming others, so two naming each other both go.
+                            let groups = o.address.kind == Kind::SecurityGroup
+                                && gone.address.kind == Kind::SecurityGroup;
                             let delete = steps.iter().position(|t| {
                                 t.kind == StepKind::Delete
+                                    && !groups
                                     && t.observed.is_some_and(|x| x.live_id == o.live_id)
                             });
                             // An update that re-points the user to the replacement of
@@ -487,7 +544,7 @@ pub async fn run<C: Cloud>(
     settings: &Settings,
 ) -> Report {
     let progress = |line: String| settings.progress.line(line);
-    let steps = steps(planned);
+    let steps = steps(stack, planned);
     let deps = dependencies(stack, planned, &steps);
     // What the plan saw (`observed`), and what apply may build on (`known`):
     // not what is about to be replaced or deleted.
@@ -652,7 +709,12 @@ async fn execute(
             "`{k}` could not be resolved: what it refers to does not exist"
         )));
     }
+    if step.kind == StepKind::Rules {
+        return add_late_rules(resource, &attrs, mutator, known, &c.region).await;
+    }
     if step.kind == StepKind::Create {
+        // Rules naming groups not created yet come in the `Rules` step.
+        let attrs = without_rules(&attrs, |g| g.is_unknown());
         let created = mutator
             .create(
                 &c.address,
@@ -680,6 +742,62 @@ async fn execute(
     Ok(observed.live_id.clone())
 }
 
+/// `attrs` without the security group rules whose group `late` picks.
+fn without_rules(attrs: &Attrs, late: impl Fn(&Value) -> bool) -> Attrs {
+    let mut attrs = attrs.clone();
+    for key in ["ingress", "egress"] {
+        if let Some(Value::List(rules)) = attrs.get_mut(key) {
+            rules.retain(|r| {
+                !r.as_map()
+                    .and_then(|m| m.get("security_group"))
+                    .is_some_and(&late)
+            });
+        }
+    }
+    attrs
+}
+
+/// A new group's rules naming groups created after it, now that they exist:
+/// from the rules its create made (all but those) to all of them.
+async fn add_late_rules(
+    resource: &crate::stack::Resource,
+    attrs: &Attrs,
+    mutator: &impl Mutate,
+    known: &Mutex<Registry>,
+    region: &str,
+) -> Result<String, StepError> {
+    let (own, late_ids) = {
+        let known = known.lock().expect("lock");
+        let id = |a: &Address| {
+            known
+                .get(&(region.to_string(), a.clone()))
+                .map(|(id, _)| id.clone())
+        };
+        let own = id(&resource.address).ok_or_else(no_longer_known)?;
+        let late: Vec<String> = resource.late_references().iter().filter_map(id).collect();
+        (own, late)
+    };
+    let as_created = Observed {
+        address: resource.address.clone(),
+        region: region.to_string(),
+        live_id: own.clone(),
+        attrs: without_rules(attrs, |g| {
+            g.as_str().is_some_and(|g| late_ids.iter().any(|l| l == g))
+        }),
+        exports: BTreeMap::new(),
+        handles: BTreeMap::new(),
+    };
+    mutator
+        .update(
+            &as_created,
+            attrs,
+            &Changed::new(["ingress", "egress"]),
+            &desired::inputs(resource),
+        )
+        .await?;
+    Ok(own)
+}
+
 fn no_longer_known() -> StepError {
     StepError::Missing("the live resource is no longer known".into())
 }
@@ -702,7 +820,7 @@ mod tests {
 
     /// Each step as `kind address`, with the steps it waits for.
     fn ordering(stack: &Stack, planned: &Planned) -> BTreeMap<String, Vec<String>> {
-        let steps = steps(planned);
+        let steps = steps(stack, planned);
         let deps = dependencies(stack, planned, &steps);
         let name = |s: &Step| format!("{} {}", s.kind.verb(), s.change.address);
         steps
@@ -731,6 +849,51 @@ mod tests {
         assert!(order["update route_table.public"].contains(&"create subnet.public_a".to_string()));
         // ...so the delete cannot wait for them (that would be a cycle).
         assert!(!order["delete subnet.public_a"].contains(&"update route_table.public".to_string()));
+    }
+
+    #[test]
+    fn groups_naming_each_other_are_created_first_and_given_those_rules_after() {
+        let stack = testing::stack(
+            r#"
+[stack]
+name = "t"
+regions = ["us-west-2"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[security_group.alb]
+vpc = "vpc.main"
+egress = [{ protocol = "tcp", port = 8080, security_group = "security_group.app" }]
+
+[security_group.app]
+vpc = "vpc.main"
+ingress = [{ protocol = "tcp", port = 8080, security_group = "security_group.alb" }]
+"#,
+        );
+        let planned = planned(&stack, LiveRegion::default());
+        let order = ordering(&stack, &planned);
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(order["create security_group.alb"], s(&["create vpc.main"]));
+        assert_eq!(order["create security_group.app"], s(&["create vpc.main"]));
+        assert_eq!(
+            order["add rules to security_group.alb"],
+            s(&["create security_group.alb", "create security_group.app"])
+        );
+        assert_eq!(
+            order["add rules to security_group.app"],
+            s(&["create security_group.alb", "create security_group.app"])
+        );
+        // Both going: neither waits for the other's delete.
+        let gone = testing::stack("[stack]\nname = \"t\"\nregions = [\"us-west-2\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n");
+        let planned = self::planned(&gone, applied(&stack, REGION));
+        let order = ordering(&gone, &planned);
+        assert!(
+            !order["delete security_group.alb"].contains(&"delete security_group.app".to_string())
+        );
+        assert!(
+            !order["delete security_group.app"].contains(&"delete security_group.alb".to_string())
+        );
     }
 
     #[test]

@@ -357,6 +357,34 @@ impl Resource {
             .collect()
     }
 
+    /// Other security groups this group's rules name: a group is created
+    /// without them and gets those rules once they exist, so two groups may
+    /// name each other (a load balancer's egress to the app, the app's ingress
+    /// from the load balancer).
+    pub fn late_references(&self) -> BTreeSet<Address> {
+        let Spec::SecurityGroup(s) = &self.spec else {
+            return BTreeSet::new();
+        };
+        s.ingress
+            .iter()
+            .chain(s.egress.iter().flatten())
+            .filter_map(|r| r.get_ref().security_group.as_ref())
+            .filter_map(|g| g.get_ref().address())
+            .filter(|a| a.kind == Kind::SecurityGroup && **a != self.address)
+            .cloned()
+            .collect()
+    }
+
+    /// What must exist before this resource is created: its dependencies but
+    /// its late references.
+    pub fn ordering_dependencies(&self) -> BTreeSet<Address> {
+        let late = self.late_references();
+        self.dependencies()
+            .into_iter()
+            .filter(|a| !late.contains(a))
+            .collect()
+    }
+
     /// The attributes reconcile leaves alone on this resource (`ignore_changes`).
     pub fn ignored(&self) -> Vec<String> {
         self.spec
@@ -387,6 +415,8 @@ impl Stack {
             if !done.insert(&r.address) {
                 return;
             }
+            // All references, late ones too: they order the plan's listing
+            // (a cycle of groups naming each other stops at the visited one).
             for dep in r.dependencies() {
                 if let Some(d) = stack.resources.get(&dep) {
                     visit(stack, d, region, done, out);

@@ -138,7 +138,9 @@ fn malformed_reference() {
 #[test]
 fn cycle() {
     let text = format!(
-        "{GOOD}\n[security_group.a]\nvpc = \"vpc.main\"\ningress = [{{ protocol = \"tcp\", port = 1, security_group = \"security_group.b\" }}]\n\n[security_group.b]\nvpc = \"vpc.main\"\ningress = [{{ protocol = \"tcp\", port = 1, security_group = \"security_group.a\" }}]\n"
+        // Groups naming each other in rules are fine (their rules come
+        // after both exist); naming each other's ids in tags is a cycle.
+        "{GOOD}\n[security_group.a]\nvpc = \"vpc.main\"\ntags = {{ peer = \"${{security_group.b.id}}\" }}\n\n[security_group.b]\nvpc = \"vpc.main\"\ntags = {{ peer = \"${{security_group.a.id}}\" }}\n"
     );
     rejects(
         &text,

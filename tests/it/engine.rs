@@ -376,14 +376,19 @@ ingress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.we
     // A group that does not exist: valid in the file, rejected by AWS.
     let stack = StackFile::new(&text(r#"security_group = "sg-0000dead0000dead0""#));
     let report = stack.apply().expect(1).stdout;
-    assert!(report.contains("1 failed, 1 skipped, 2 done."), "{report}");
+    assert!(report.contains("1 failed, 1 skipped, 3 done."), "{report}");
     assert!(
         report.contains(&format!("failed   security_group.web ({region}): create:")),
         "{report}"
     );
     assert!(report.contains("InvalidGroup.NotFound"), "{report}");
-    let skipped = format!("skipped  security_group.app ({region}): create waits on security_group.web ({region}), which failed");
+    // The group naming it is created; its rule naming the failed one waits.
+    let skipped = format!("skipped  security_group.app ({region}): add rules to waits on security_group.web ({region}), which failed");
     assert!(report.contains(&skipped), "{report}");
+    assert!(
+        report.contains(&format!("done     security_group.app ({region}): create sg-")),
+        "{report}"
+    );
     assert!(
         report.contains(&format!("done     vpc.main ({region}): create vpc-")),
         "{report}"
@@ -393,11 +398,12 @@ ingress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.we
         "{report}"
     );
 
-    // The plan shows exactly the remaining work: the half-made group and its dependent.
+    // The plan shows exactly the remaining work: the half-made group, and the
+    // rule of the other that names it.
     assert_eq!(
         actions(&stack.plan_json()),
         vec![
-            format!("create security_group.app@{region}"),
+            format!("update security_group.app@{region}"),
             format!("update security_group.web@{region}")
         ]
     );
@@ -836,6 +842,84 @@ async fn a_nat_gateway_is_created_with_its_address_routed_to_and_released_when_r
         .map(|s| s.as_str().to_string());
     assert_eq!(state.as_deref(), Some("deleted"));
     assert!(addresses().await.is_empty(), "its Elastic IP is released");
+    no_changes(&stack);
+}
+
+/// The least-privilege pattern: the load balancer's group allows egress only
+/// to the app's group, which allows ingress only from the load balancer's.
+/// Both are created first, their rules naming each other after; both go
+/// when removed.
+#[tokio::test]
+async fn two_security_groups_naming_each_other_are_created_and_deleted() {
+    let name = unique("mutual");
+    let groups = r#"
+[security_group.alb]
+vpc = "vpc.main"
+description = "load balancer"
+ingress = [{ protocol = "tcp", port = 443, cidr = "0.0.0.0/0" }]
+egress = [{ protocol = "tcp", port = 8080, security_group = "security_group.app" }]
+
+[security_group.app]
+vpc = "vpc.main"
+description = "app"
+ingress = [
+  { protocol = "tcp", port = 8080, security_group = "security_group.alb" },
+  { protocol = "tcp", port = 9000, security_group = "security_group.app" },
+]
+"#;
+    let base = vpc_stack(&name, REGION, "");
+    let stack = StackFile::new(&format!("{base}{groups}"));
+    let applied = stack.apply().expect(0);
+    assert!(
+        applied
+            .stderr
+            .contains("security_group.alb (us-east-2): added its rules to")
+            && applied
+                .stderr
+                .contains("security_group.app (us-east-2): added its rules to"),
+        "{}",
+        applied.stderr
+    );
+    let l = live(REGION, &name).await;
+    let id = |group: &str| {
+        l.groups
+            .iter()
+            .find(|g| g.group_name() == Some(&format!("{name}-{group}")))
+            .and_then(|g| g.group_id())
+            .unwrap()
+            .to_string()
+    };
+    let (alb, app) = (id("alb"), id("app"));
+    let names = |perms: &[IpPermission]| -> Vec<(i32, String)> {
+        let mut v: Vec<(i32, String)> = perms
+            .iter()
+            .flat_map(|p| {
+                p.user_id_group_pairs().iter().map(|g| {
+                    (
+                        p.from_port().unwrap_or(-1),
+                        g.group_id().unwrap().to_string(),
+                    )
+                })
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let group = |gid: &str| l.groups.iter().find(|g| g.group_id() == Some(gid)).unwrap();
+    assert_eq!(
+        names(group(&alb).ip_permissions_egress()),
+        [(8080, app.clone())]
+    );
+    assert_eq!(
+        names(group(&app).ip_permissions()),
+        [(8080, alb.clone()), (9000, app.clone())]
+    );
+    assert_eq!(ingress_ports(group(&alb)), [443]);
+    no_changes(&stack);
+
+    stack.write(&base);
+    stack.apply().expect(0);
+    assert!(live(REGION, &name).await.groups.is_empty(), "both deleted");
     no_changes(&stack);
 }
 

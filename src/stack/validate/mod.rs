@@ -834,7 +834,9 @@ impl Checker {
             .map(|a| (a, graph.add_node(a)))
             .collect();
         for r in stack.resources.values() {
-            for dep in r.dependencies() {
+            // Security groups naming each other are no cycle: their rules are
+            // added once both exist.
+            for dep in r.ordering_dependencies() {
                 if let Some(&to) = nodes.get(&dep) {
                     graph.add_edge(nodes[&r.address], to, ());
                 }
