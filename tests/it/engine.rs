@@ -386,7 +386,9 @@ ingress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.we
     let skipped = format!("skipped  security_group.app ({region}): add rules to waits on security_group.web ({region}), which failed");
     assert!(report.contains(&skipped), "{report}");
     assert!(
-        report.contains(&format!("done     security_group.app ({region}): create sg-")),
+        report.contains(&format!(
+            "done     security_group.app ({region}): create sg-"
+        )),
         "{report}"
     );
     assert!(
