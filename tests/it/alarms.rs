@@ -9,9 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 const REGION: &str = "us-east-1";
 
-/// A VPC, an alarm on `App/NAME Errors` (10-second periods, so LocalStack
-/// evaluates it every 10 s), and `checks`.
-fn stack(name: &str, checks: &str) -> StackFile {
+/// A VPC, an alarm on `App/NAME Errors` over `period` seconds (LocalStack
+/// evaluates it every period: 10 s to see it move, an hour to leave a state
+/// set by hand alone), and `checks`.
+fn stack(name: &str, period: u32, checks: &str) -> StackFile {
     StackFile::new(&format!(
         r#"
 [stack]
@@ -25,7 +26,7 @@ cidr = "10.0.0.0/16"
 namespace = "App/{name}"
 metric = "Errors"
 statistic = "Sum"
-period = 10
+period = {period}
 evaluation_periods = 1
 threshold = 5
 comparison = "GreaterThanThreshold"
@@ -84,6 +85,7 @@ async fn a_metric_check_fails_over_its_threshold_with_the_value_and_passes_under
     let name = unique("metric");
     let stack = stack(
         &name,
+        10,
         &format!(
             r#"
 [[verify]]
@@ -125,11 +127,25 @@ max = 10
 #[tokio::test]
 async fn an_alarm_set_by_hand_fails_verify_and_ok_passes() {
     let name = unique("alarmset");
+    // An hour's period: LocalStack's next evaluation does not undo the state set here.
     let stack = stack(
         &name,
+        3600,
         "\n[[verify]]\nname = \"errors\"\nalarm = \"alarm.errors\"\n",
     );
     stack.apply().expect(0);
+    // LocalStack evaluates a new alarm once, soon after it is made: a state
+    // set before that would be overwritten. Wait for it (moto never does).
+    if engine() == Engine::LocalStack {
+        let started = Instant::now();
+        while alarm_state(&name).await != Some(StateValue::Ok) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "LocalStack evaluated the new alarm"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     let client = cloudwatch(REGION).await;
     for (state, code) in [(StateValue::Alarm, 3), (StateValue::Ok, 0)] {
         client
@@ -152,6 +168,7 @@ async fn errors_over_the_threshold_put_the_alarm_in_alarm_and_verify_fails() {
     let name = unique("alarmeval");
     let stack = stack(
         &name,
+        10,
         "\n[[verify]]\nname = \"errors\"\nalarm = \"alarm.errors\"\n",
     );
     stack.apply().expect(0);
