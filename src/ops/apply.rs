@@ -380,12 +380,11 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
         .live
         .iter()
         .flat_map(|(region, live)| {
-            let changes: Vec<ResourceChange> = planned
+            let changes: Vec<&ResourceChange> = planned
                 .plan
                 .changes
                 .iter()
                 .filter(|c| &c.region == region)
-                .cloned()
                 .collect();
             crate::plan::cidr_handovers(&changes, live)
         })

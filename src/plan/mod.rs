@@ -518,7 +518,7 @@ fn region_changes(
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
 /// renamed without `[[moved]]`. Said, with what apply will do about it.
 fn renamed_without_move(changes: &[ResourceChange], live: &LiveRegion) -> Vec<String> {
-    cidr_handovers(changes, live)
+    cidr_handovers(&changes.iter().collect::<Vec<_>>(), live)
         .into_iter()
         .map(|h| {
             let how = if h.clear {
@@ -557,7 +557,7 @@ pub struct Handover {
 }
 
 /// The CIDR handovers among one region's `changes`.
-pub fn cidr_handovers(changes: &[ResourceChange], live: &LiveRegion) -> Vec<Handover> {
+pub fn cidr_handovers(changes: &[&ResourceChange], live: &LiveRegion) -> Vec<Handover> {
     let by_id: HashMap<&str, &Observed> = live
         .resources
         .iter()
@@ -566,6 +566,7 @@ pub fn cidr_handovers(changes: &[ResourceChange], live: &LiveRegion) -> Vec<Hand
     // The CIDRs of the subnets this plan deletes.
     let freed: HashMap<String, &ResourceChange> = changes
         .iter()
+        .copied()
         .filter(|c| c.action == Action::Delete && c.address.kind == Kind::Subnet)
         .filter_map(|c| {
             let o = by_id.get(c.live_id.as_deref()?)?;
@@ -867,7 +868,8 @@ subnets = ["subnet.a"]
             let live = applied(&testing::stack(text), REGION);
             let renamed = testing::stack(&text.replace("subnet.a", "subnet.b"));
             let plan = plan_of(&renamed, live.clone());
-            (cidr_handovers(&plan.changes, &live), plan.warnings)
+            let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
+            (cidr_handovers(&changes, &live), plan.warnings)
         };
         let (found, warnings) = handovers(SUBNET);
         assert_eq!(found.len(), 1);

@@ -119,16 +119,12 @@ pub fn markdown(plan: &Plan) -> String {
                 (Action::Delete, None) => "Deleted",
                 _ => continue,
             };
-            let reason = c
-                .reason
-                .as_ref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
-            let protected = if c.protected { " [protected]" } else { "" };
             let _ = writeln!(
                 out,
-                "- :warning: **{what}:** `{}` in {}{reason}{protected}",
-                c.address, c.region
+                "- :warning: **{what}:** `{}` in {}{}",
+                c.address,
+                c.region,
+                remarks(c)
             );
         }
         let _ = writeln!(out, "\n**Plan:** {}.", counts(plan));
@@ -170,22 +166,28 @@ fn resource(out: &mut String, c: &ResourceChange, style: Style) {
         (Action::Replace, None) => "must be replaced",
         (Action::Delete, None) => "will be deleted",
     };
+    let _ = writeln!(
+        out,
+        "  {} {}{id} {verb}{}",
+        symbol(c, style),
+        style.bold(&c.address.to_string()),
+        remarks(c)
+    );
+    let width = c.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    for a in &c.attributes {
+        attribute(out, a, width, style);
+    }
+}
+
+/// ` (why) [protected]`, as far as they apply.
+fn remarks(c: &ResourceChange) -> String {
     let reason = c
         .reason
         .as_ref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
     let protected = if c.protected { " [protected]" } else { "" };
-    let _ = writeln!(
-        out,
-        "  {} {}{id} {verb}{reason}{protected}",
-        symbol(c, style),
-        style.bold(&c.address.to_string())
-    );
-    let width = c.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
-    for a in &c.attributes {
-        attribute(out, a, width, style);
-    }
+    format!("{reason}{protected}")
 }
 
 fn attribute(out: &mut String, a: &AttrChange, width: usize, style: Style) {
