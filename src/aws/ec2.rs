@@ -4,12 +4,12 @@
 
 use super::{required, retry_while, text, AwsError, Created, Mutator};
 use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
-use crate::model::tags::USER_DATA as USER_DATA_TAG;
+use crate::model::tags::{self, USER_DATA as USER_DATA_TAG};
 use crate::model::{Address, Attrs, Changed, Inputs, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType,
-    Tag, TagSpecification, UserIdGroupPair,
+    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, NetworkInterface,
+    PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 use aws_sdk_ec2::Client;
 use std::collections::{BTreeMap, BTreeSet};
@@ -244,6 +244,12 @@ pub async fn discover(
     for g in groups {
         let id = g.group_id().unwrap_or_default();
         let name = g.group_name().unwrap_or_default();
+        let declared = g
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(tags::NAME))
+            .and_then(Tag::value)
+            .unwrap_or(name);
         found.extend(observed(
             region,
             Kind::SecurityGroup,
@@ -251,7 +257,7 @@ pub async fn discover(
             id,
             [
                 ("vpc", Value::Id(g.vpc_id().unwrap_or_default().into())),
-                ("name", Value::str(name)),
+                ("name", Value::str(declared)),
                 (
                     "description",
                     Value::str(g.description().unwrap_or_default()),
@@ -331,6 +337,13 @@ fn observed(
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     super::observed(region, kind, &tags, live_id, attrs, exports)
+}
+
+/// A group name for `declared` while another group holds it: a suffix from
+/// `token`, within AWS's 255 characters.
+fn generated_name(declared: &str, token: &str) -> String {
+    let head: String = declared.chars().take(255 - 9).collect();
+    format!("{head}-{}", &token[..8])
 }
 
 /// AWS groups rules by protocol and ports; reconcile compares one rule per source.
@@ -732,7 +745,20 @@ impl Mutator {
                 }
             }
             Ec2Kind::SecurityGroup => {
-                let (vpc, name) = (required(attrs, "vpc")?, required(attrs, "name")?);
+                let (vpc, declared) = (required(attrs, "vpc")?, required(attrs, "name")?);
+                // While the group this one replaces holds the declared name, a
+                // generated one (the same on every attempt of this run), with
+                // the declared one in a tag for discovery.
+                let mut tags = self.tag_spec(ResourceType::SecurityGroup, address, attrs);
+                let name = match inputs.get(crate::model::NAME_HELD) {
+                    Some(_) => {
+                        tags.tags
+                            .get_or_insert_default()
+                            .push(tag(tags::NAME, declared));
+                        generated_name(declared, &self.client_token(address))
+                    }
+                    None => declared.to_string(),
+                };
                 let out = retry_while(
                     || async {
                         send_once!(
@@ -740,13 +766,9 @@ impl Mutator {
                             "CreateSecurityGroup",
                             c.create_security_group()
                                 .vpc_id(vpc)
-                                .group_name(name)
+                                .group_name(&name)
                                 .description(required(attrs, "description")?)
-                                .tag_specifications(self.tag_spec(
-                                    ResourceType::SecurityGroup,
-                                    address,
-                                    attrs
-                                ))
+                                .tag_specifications(tags.clone())
                         )
                     },
                     AwsError::is_not_found,
@@ -763,7 +785,7 @@ impl Mutator {
                 self.converge_rules(&id, true, &default, &set_items(&desired, "egress"))
                     .await?;
                 Created {
-                    exports: exports(&[("id", &id), ("name", name), ("arn", &arn)]),
+                    exports: exports(&[("id", &id), ("name", &name), ("arn", &arn)]),
                     live_id: id,
                 }
             }
@@ -1004,7 +1026,7 @@ impl Mutator {
                         self.converge_rules(id, egress, &rules, &kept).await?;
                     }
                 }
-                retry_while(
+                let deleted = retry_while(
                     || async {
                         send!(
                             "DeleteSecurityGroup",
@@ -1015,9 +1037,51 @@ impl Mutator {
                     AwsError::is_dependency_violation,
                     DEPENDENCIES,
                 )
-                .await
+                .await;
+                match deleted {
+                    Err(mut e) if e.is_dependency_violation() => {
+                        // Still in use by what the stack does not manage: say by what.
+                        if let Ok(users) = self.group_users(id).await {
+                            if !users.is_empty() {
+                                e.message = format!(
+                                    "{}; still used by {} (not managed by this stack): move \
+                                     them to another group, then apply again",
+                                    e.message,
+                                    users.join(", ")
+                                );
+                            }
+                        }
+                        Err(e)
+                    }
+                    other => other,
+                }
             }
         }
+    }
+
+    /// The network interfaces in security group `id`, as a person would find
+    /// them: the interface, and what it belongs to.
+    async fn group_users(&self, id: &str) -> Result<Vec<String>, AwsError> {
+        let found: Vec<NetworkInterface> = all_pages!(
+            "DescribeNetworkInterfaces",
+            self.ec2
+                .describe_network_interfaces()
+                .filters(Filter::builder().name("group-id").values(id).build())
+        )?;
+        Ok(found
+            .iter()
+            .map(|n| {
+                let of = n
+                    .attachment()
+                    .and_then(|a| a.instance_id())
+                    .or(n.description().filter(|d| !d.is_empty()));
+                let eni = n.network_interface_id().unwrap_or_default();
+                match of {
+                    Some(of) => format!("{eni} ({of})"),
+                    None => eni.to_string(),
+                }
+            })
+            .collect())
     }
 
     async fn map_public_ip(&self, subnet: &str, on: bool) -> Result<(), AwsError> {

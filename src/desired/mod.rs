@@ -126,6 +126,16 @@ pub fn inputs(r: &Resource) -> crate::model::Inputs {
     inputs
 }
 
+/// The declared name a replacement cannot take yet: a security group's, while
+/// `old`, the group it replaces, holds it (AWS allows one group of a name per
+/// VPC). The replacement is created under a generated name instead.
+pub fn held_name(wanted: &Attrs, old: &crate::model::Observed) -> Option<String> {
+    let name = wanted.get("name")?.as_str()?;
+    (old.address.kind == crate::model::Kind::SecurityGroup
+        && old.exports.get("name").map(String::as_str) == Some(name))
+    .then(|| name.to_string())
+}
+
 /// When a database's modifications take effect, for the plan to say.
 pub fn update_timing(r: &Resource) -> Option<&'static str> {
     match &r.spec {

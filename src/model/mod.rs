@@ -406,6 +406,10 @@ pub type Attrs = BTreeMap<String, Value>;
 /// (compared through its digest), later secrets such as a database password.
 pub type Inputs = BTreeMap<&'static str, String>;
 
+/// The input naming a declared name the old resource still holds
+/// (`desired::held_name`): the new one is created under a generated name.
+pub const NAME_HELD: &str = "name_held";
+
 /// A live resource owned by a stack, normalised from SDK output.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {

@@ -16,6 +16,9 @@ pub const USER_DATA: &str = "reconcile:user-data";
 pub const REGION: &str = "reconcile:region";
 /// Marks a zone that existed before reconcile: pruning it only forgets it.
 pub const ADOPTED: &str = "reconcile:adopted";
+/// The declared name of a security group created under a generated one (the
+/// group it replaced held the declared name): what discovery reads as `name`.
+pub const NAME: &str = "reconcile:name";
 
 /// The change record, on what a cutover changed (its listener or rule): what
 /// was done, when (UTC, RFC 3339), by whom, with which version label and

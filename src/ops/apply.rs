@@ -714,13 +714,16 @@ async fn execute(
     if step.kind == StepKind::Create {
         // Rules naming groups not created yet come in the `Rules` step.
         let attrs = without_rules(&attrs, |g| g.is_unknown());
+        let mut inputs = desired::inputs(resource);
+        // A replacement made before the old one goes cannot take its name yet.
+        if let Some(name) = step
+            .observed
+            .and_then(|old| desired::held_name(&attrs, old))
+        {
+            inputs.insert(crate::model::NAME_HELD, name);
+        }
         let created = mutator
-            .create(
-                &c.address,
-                &attrs,
-                &desired::inputs(resource),
-                &step.known_ids,
-            )
+            .create(&c.address, &attrs, &inputs, &step.known_ids)
             .await?;
         let id = created.live_id.clone();
         known

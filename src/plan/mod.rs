@@ -9,7 +9,7 @@ pub use diff::{Action, AttrChange};
 use crate::desired::{self, Resolve};
 use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, Value};
 use crate::stack::spec::Reference;
-use crate::stack::{Spec, Stack};
+use crate::stack::{Resource, Spec, Stack};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -278,9 +278,10 @@ fn pending_changes(region: &str, live: &LiveRegion) -> Vec<String> {
 }
 
 /// Chooses, for each address with several live resources (a create retried
-/// after a lost answer, a copy made by hand), the one to keep: the one whose
-/// references point at the kept resources it depends on, then the one most
-/// used by others, then the lowest id. Addresses are taken in the stack's
+/// after a lost answer, a copy made by hand, a replacement made before its old
+/// one could go), the one to keep: the one whose references point at the kept
+/// resources it depends on, then the one most used by others, then the one the
+/// latest apply made (its change record), then the lowest id. Addresses are taken in the stack's
 /// dependency order, so a subnet's choice follows its VPC's.
 fn primaries<'a>(
     stack: &Stack,
@@ -316,15 +317,17 @@ fn primaries<'a>(
                 .filter(|k| o.attrs.values().any(|v| v.mentions(&k.live_id)))
                 .count()
         };
+        let recorded = |o: &'a Observed| o.handles.get(crate::model::tags::record::TIME);
         let best = candidates
             .iter()
             .copied()
-            .max_by(|a, b| {
-                (on_kept(a), used_by(a), std::cmp::Reverse(&a.live_id)).cmp(&(
-                    on_kept(b),
-                    used_by(b),
-                    std::cmp::Reverse(&b.live_id),
-                ))
+            .max_by_key(|o| {
+                (
+                    on_kept(o),
+                    used_by(o),
+                    recorded(o),
+                    std::cmp::Reverse(&o.live_id),
+                )
             })
             .expect("an address has at least one live resource");
         chosen.insert(address.clone(), best);
@@ -382,108 +385,33 @@ fn region_changes(
             ));
         }
     }
-    let mut changes = Vec::new();
-
-    let mut changing = BTreeSet::new();
-    let mut replaced = BTreeSet::new();
-    // What live values name: addresses, none of them replaced yet.
-    let nothing = BTreeSet::new();
-    let as_observed = PlanResolver {
-        observed: &primary,
-        changing: &nothing,
-        replaced: &nothing,
-    };
-    for r in stack.ordered(region) {
-        let resolver = PlanResolver {
-            observed: &primary,
-            changing: &changing,
-            replaced: &replaced,
-        };
-        let mut wanted = normalise(&desired::attrs(stack, r, region, &resolver), &owned);
-        let observed = primary.get(&r.address);
-        let seen = observed.map(|o| {
-            let seen = normalise(&o.attrs, &owned);
-            desired::against_live(stack, r, &mut wanted, &seen, &as_observed, &resolver)
-        });
-        let ignore = r.ignored();
-        let (mut action, mut attributes) =
-            diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);
-        if let Some(from) = observed.and_then(|o| o.handles.get(crate::model::MOVED_FROM)) {
-            attributes.insert(
-                0,
-                AttrChange {
-                    name: "address".into(),
-                    before: Some(Value::str(from)),
-                    after: Some(Value::str(r.address.to_string())),
-                    forces_replacement: false,
-                    note: Some("[[moved]]: retagged in place"),
-                },
-            );
-            if action == Action::NoOp {
-                action = Action::Update;
-            }
-        }
-        match action {
-            Action::Create => {
+    // Rules naming other groups are not ordering dependencies (groups may
+    // name each other), so a group may be planned before one it names that is
+    // replaced: the plan is made again knowing every replacement (it only grows).
+    let mut known_replaced = BTreeSet::new();
+    let mut changes = loop {
+        let (mut changing, mut replaced) = (BTreeSet::new(), known_replaced.clone());
+        let mut changes = Vec::new();
+        for r in stack.ordered(region) {
+            let resolver = PlanResolver {
+                observed: &primary,
+                changing: &changing,
+                replaced: &replaced,
+            };
+            let change = resource_change(stack, r, region, live, &primary, &owned, &resolver);
+            if matches!(change.action, Action::Create | Action::Replace) {
                 changing.insert(r.address.clone());
             }
-            Action::Replace => {
-                changing.insert(r.address.clone());
+            if change.action == Action::Replace {
                 replaced.insert(r.address.clone());
             }
-            _ => {}
+            changes.push(change);
         }
-        // Tags and protection are set at once; only AWS settings wait for a
-        // database's maintenance window.
-        let settings_change = attributes
-            .iter()
-            .any(|a| a.name != "tags" && a.name != "protect");
-        let reason = match action {
-            Action::Update if settings_change => desired::update_timing(r).map(str::to_string),
-            Action::Replace if r.address.kind == Kind::DbInstance => observed
-                .and_then(|o| o.exports.get("identifier"))
-                .map(|id| format!("the old one leaves a final snapshot {id}-final-<time>")),
-            _ => None,
-        };
-        // A public zone that exists unowned is adopted, not duplicated; a
-        // private one is always created.
-        let public_zone = wanted.get("private") != Some(&Value::Bool(true));
-        let adopts = (action == Action::Create && r.address.kind == Kind::DnsZone && public_zone)
-            .then(|| wanted.get("name").and_then(Value::as_str))
-            .flatten()
-            .and_then(|name| live.adoptable_zones.get(name));
-        let mut reason = reason.or_else(|| adopts.map(|id| format!("exists as {id}")));
-        let mut adoption = adopts.map(|_| Adoption::Adopt);
-        // A record that exists without an owner is someone's: taken over only on request.
-        let mut blocked = None;
-        if let Some((name, kind)) = (action == Action::Create)
-            .then(|| foreign_record(&wanted, &primary, live))
-            .flatten()
-        {
-            if matches!(&r.spec, Spec::DnsRecord(s) if s.adopt) {
-                reason = Some("exists without an owner; taken over (adopt = true)".into());
-                adoption = Some(Adoption::Adopt);
-            } else {
-                blocked = Some(format!(
-                    "a {kind} record {name} exists in the zone without reconcile's marker \
-                     (another tool's, or made by hand), and applying would overwrite it. \
-                     Remove it, rename the block's record, or set `adopt = true` on the block \
-                     to take it over."
-                ));
-            }
+        if replaced == known_replaced {
+            break changes;
         }
-        changes.push(ResourceChange {
-            region: region.to_string(),
-            address: r.address.clone(),
-            action,
-            live_id: observed.map(|o| o.live_id.clone()),
-            attributes,
-            reason,
-            adoption,
-            blocked,
-            protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
-        });
-    }
+        known_replaced = replaced;
+    };
 
     let mut pruned: Vec<&&Observed> = primary
         .values()
@@ -513,6 +441,110 @@ fn region_changes(
     changes.extend(extras);
     warnings.extend(renamed_without_move(&changes, live));
     (changes, warnings)
+}
+
+/// The change that brings `r` in `region` from what is live (`primary`) to the
+/// file, references resolved by `resolver`.
+fn resource_change(
+    stack: &Stack,
+    r: &Resource,
+    region: &str,
+    live: &LiveRegion,
+    primary: &HashMap<Address, &Observed>,
+    owned: &HashMap<String, Address>,
+    resolver: &PlanResolver,
+) -> ResourceChange {
+    // What live values name: addresses, none of them replaced yet.
+    let nothing = BTreeSet::new();
+    let as_observed = PlanResolver {
+        observed: primary,
+        changing: &nothing,
+        replaced: &nothing,
+    };
+    let mut wanted = normalise(&desired::attrs(stack, r, region, resolver), owned);
+    let observed = primary.get(&r.address);
+    let seen = observed.map(|o| {
+        let seen = normalise(&o.attrs, &owned);
+        desired::against_live(stack, r, &mut wanted, &seen, &as_observed, resolver)
+    });
+    let ignore = r.ignored();
+    let (mut action, mut attributes) =
+        diff::diff(r.address.kind, Some(&wanted), seen.as_ref(), &ignore);
+    if let Some(from) = observed.and_then(|o| o.handles.get(crate::model::MOVED_FROM)) {
+        attributes.insert(
+            0,
+            AttrChange {
+                name: "address".into(),
+                before: Some(Value::str(from)),
+                after: Some(Value::str(r.address.to_string())),
+                forces_replacement: false,
+                note: Some("[[moved]]: retagged in place"),
+            },
+        );
+        if action == Action::NoOp {
+            action = Action::Update;
+        }
+    }
+    // Tags and protection are set at once; only AWS settings wait for a
+    // database's maintenance window.
+    let settings_change = attributes
+        .iter()
+        .any(|a| a.name != "tags" && a.name != "protect");
+    let reason = match action {
+        Action::Update if settings_change => desired::update_timing(r).map(str::to_string),
+        Action::Replace if r.address.kind == Kind::DbInstance => observed
+            .and_then(|o| o.exports.get("identifier"))
+            .map(|id| format!("the old one leaves a final snapshot {id}-final-<time>")),
+        Action::Replace => observed
+            .and_then(|o| desired::held_name(&wanted, o))
+            .map(|name| {
+                format!(
+                    "the old group holds the name {name} until it is deleted: the new one \
+                     is created first as {name}-<generated> (tagged {}), every user is \
+                     moved to it, then the old one goes",
+                    crate::model::tags::NAME
+                )
+            }),
+        _ => None,
+    };
+    // A public zone that exists unowned is adopted, not duplicated; a
+    // private one is always created.
+    let public_zone = wanted.get("private") != Some(&Value::Bool(true));
+    let adopts = (action == Action::Create && r.address.kind == Kind::DnsZone && public_zone)
+        .then(|| wanted.get("name").and_then(Value::as_str))
+        .flatten()
+        .and_then(|name| live.adoptable_zones.get(name));
+    let mut reason = reason.or_else(|| adopts.map(|id| format!("exists as {id}")));
+    let mut adoption = adopts.map(|_| Adoption::Adopt);
+    // A record that exists without an owner is someone's: taken over only on request.
+    let mut blocked = None;
+    if let Some((name, kind)) = (action == Action::Create)
+        .then(|| foreign_record(&wanted, &primary, live))
+        .flatten()
+    {
+        if matches!(&r.spec, Spec::DnsRecord(s) if s.adopt) {
+            reason = Some("exists without an owner; taken over (adopt = true)".into());
+            adoption = Some(Adoption::Adopt);
+        } else {
+            blocked = Some(format!(
+                "a {kind} record {name} exists in the zone without reconcile's marker \
+                 (another tool's, or made by hand), and applying would overwrite it. \
+                 Remove it, rename the block's record, or set `adopt = true` on the block \
+                 to take it over."
+            ));
+        }
+    }
+    ResourceChange {
+        region: region.to_string(),
+        address: r.address.clone(),
+        action,
+        live_id: observed.map(|o| o.live_id.clone()),
+        attributes,
+        reason,
+        adoption,
+        blocked,
+        protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
+    }
 }
 
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
@@ -984,6 +1016,62 @@ subnets = ["subnet.a"]
         assert_eq!(green.attributes.len(), 1);
         assert!(green.attributes[0].forces_replacement);
         insta::assert_json_snapshot!("drifted_demo_plan", plan);
+    }
+
+    #[test]
+    fn a_replaced_group_is_made_first_and_its_users_follow_in_place() {
+        // The load balancer's group names the app's in a rule too (and the
+        // app's names it back): a rule is not an ordering dependency.
+        let mutual = DEMO.replace(
+            "ingress = [{ protocol = \"tcp\", port = 80, cidr = \"0.0.0.0/0\" }]\n",
+            "ingress = [{ protocol = \"tcp\", port = 80, cidr = \"0.0.0.0/0\" }]\n\
+             egress = [{ protocol = \"tcp\", port = 80, security_group = \"security_group.app\" }]\n",
+        );
+        assert_ne!(mutual, DEMO);
+        let stack = testing::stack(&mutual);
+        let mut live = applied(&stack, REGION);
+        live_mut(&mut live, "security_group.app")
+            .exports
+            .insert("name".into(), "demo-app".into());
+        let changed =
+            testing::stack(&mutual.replace("instances: HTTP from the load balancer", "instances"));
+        // The web group, which names the replaced one, is planned before it.
+        let order: Vec<String> = changed
+            .ordered(REGION)
+            .iter()
+            .map(|r| r.address.to_string())
+            .collect();
+        let at = |a: &str| order.iter().position(|o| o == a).unwrap();
+        assert!(at("security_group.web") < at("security_group.app"));
+        let plan = plan_of(&changed, live);
+        let mut found = actions(&plan);
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                ("instance.web_blue[0]".to_string(), Action::Update),
+                ("instance.web_blue[1]".to_string(), Action::Update),
+                ("instance.web_green[0]".to_string(), Action::Update),
+                ("instance.web_green[1]".to_string(), Action::Update),
+                ("security_group.app".to_string(), Action::Replace),
+                ("security_group.web".to_string(), Action::Update),
+            ]
+        );
+        let app = plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "security_group.app")
+            .unwrap();
+        assert!(
+            app.reason.as_deref().is_some_and(|r| r.contains(
+                "the old group holds the name demo-app until it is deleted: the new one is \
+                 created first as demo-app-<generated>"
+            )),
+            "{:?}",
+            app.reason
+        );
+        let rendered = render::render(&plan, render::Style { color: false });
+        assert!(rendered.contains("+/- security_group.app"), "{rendered}");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! drift, prune, ownership, replacement, protection, partial failure, call counts.
 
 use crate::harness::{
-    actions, ec2, has_tag, live, network, reconcile, run, run_cmd, tag, unique, vpc_stack,
-    with_emulator, StackFile,
+    actions, ec2, endpoint, has_tag, live, network, reconcile, run, run_cmd, tag, unique,
+    vpc_stack, with_emulator, StackFile,
 };
+use crate::proxy::{Fault, Proxy};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, IpPermission, IpRange, ResourceType, SecurityGroup, TagSpecification,
 };
@@ -1115,4 +1116,86 @@ async fn ctrl_c_at_the_prompt_interrupts_and_gives_the_lock_back() {
     );
     // The lock went with it: the next apply needs no unlock.
     stack.apply().expect(0);
+}
+
+/// A group replaced while something the stack does not manage uses it (a
+/// network interface a colleague made): the new group is made, the old one
+/// cannot go, and the failure says what holds it. Nothing is left half done:
+/// the rerun plans only the old group's delete.
+#[tokio::test]
+async fn a_replaced_group_still_used_outside_the_stack_names_its_users() {
+    let name = unique("sgheld");
+    let text = network(&name, REGION);
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    let l = live(REGION, &name).await;
+    let (old, subnet) = (
+        l.groups[0].group_id().unwrap().to_string(),
+        l.subnets[0].subnet_id().unwrap().to_string(),
+    );
+    let eni = ec2(REGION)
+        .await
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&old)
+        .description("a colleague's test box")
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+
+    stack.write(&text.replace("description = \"web\"", "description = \"web servers\""));
+    // AWS refuses the old group's delete while the interface is in it (the
+    // emulator would not).
+    let proxy = Proxy::start(endpoint(), 17);
+    proxy.on("DeleteSecurityGroup", Fault::InUse, 100);
+    let failed = run_cmd(reconcile().env("AWS_ENDPOINT_URL", &proxy.url).args([
+        "apply",
+        stack.arg(),
+        "--auto-approve",
+    ]))
+    .expect(1);
+    assert!(
+        failed.stderr.contains(&format!(
+            "still used by {eni} (a colleague's test box) (not managed by this stack)"
+        )),
+        "{}",
+        failed.stderr
+    );
+    let groups = live(REGION, &name).await.groups;
+    assert_eq!(groups.len(), 2, "the new group exists beside the old one");
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![format!("delete security_group.web@{REGION}")],
+        "only the old group is left to go"
+    );
+    assert_eq!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["action"] == "delete")
+            .unwrap()["live_id"],
+        old.as_str()
+    );
+
+    // Moved off it, the rerun converges.
+    ec2(REGION)
+        .await
+        .delete_network_interface()
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .unwrap();
+    stack.apply().expect(0);
+    let groups = live(REGION, &name).await.groups;
+    assert_eq!(groups.len(), 1);
+    assert_ne!(groups[0].group_id(), Some(old.as_str()));
+    assert_eq!(groups[0].description(), Some("web servers"));
+    no_changes(&stack);
 }

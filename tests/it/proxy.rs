@@ -25,6 +25,9 @@ pub enum Fault {
     LoseAnswer,
     /// Never answered.
     Hang,
+    /// EC2's refusal to delete what something still uses (DependencyViolation),
+    /// which the emulator does not make for a security group; nothing forwarded.
+    InUse,
 }
 
 const MIXED: [Fault; 4] = [
@@ -219,6 +222,14 @@ fn serve(
         Some(Fault::Reset) => Ok(()),
         Some(Fault::Throttle) => respond(&mut client, &error_answer(&service, true)),
         Some(Fault::ServerError) => respond(&mut client, &error_answer(&service, false)),
+        Some(Fault::InUse) => {
+            let body = "<Response><Errors><Error><Code>DependencyViolation</Code><Message>resource has a dependent object</Message></Error></Errors><RequestID>fault</RequestID></Response>";
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            respond(&mut client, answer.as_bytes())
+        }
         Some(Fault::LoseAnswer) => {
             forward(upstream, &request)?;
             Ok(())

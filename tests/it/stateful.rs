@@ -3,8 +3,11 @@
 //! never appears anywhere, modifications are in place, alarms follow the file.
 
 use crate::harness::{
-    actions, cloudwatch, live, rds, reconcile, run, run_cmd, unique, Run, StackFile,
+    actions, cloudwatch, elb, endpoint, live, owned_elb, rds, reconcile, run, run_cmd, unique, Run,
+    StackFile,
 };
+use crate::proxy::Proxy;
+use std::collections::BTreeMap;
 
 /// A database in its own VPC, plus `extra` lines in its block.
 pub(crate) fn database(
@@ -565,4 +568,297 @@ async fn a_database_without_security_groups_keeps_what_aws_assigns() {
         "left out means whatever AWS assigns:\n{}",
         plan.stdout
     );
+}
+
+/// A group in use cannot be deleted on AWS (DependencyViolation), so one
+/// replaced (a new description) is created first, under a generated name
+/// while the old one holds the declared one; every user is moved to it (an
+/// instance, a load balancer, a database, rules in other groups); only then
+/// does the old one go. The next replacement takes the declared name back.
+#[tokio::test]
+async fn a_security_group_in_use_is_replaced_create_first_and_its_users_moved() {
+    let name = unique("sgswap");
+    let region = "ap-southeast-2";
+    let identifier = format!("{name}-main");
+    let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_7", "pw-never-shown-7a1c");
+    let text = |lb: &str, app: &str, db: &str| {
+        format!(
+            r#"
+[stack]
+name = "{name}"
+regions = ["{region}"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[subnet.b]
+vpc = "vpc.main"
+cidr = "10.0.2.0/24"
+zone = "b"
+
+[security_group.lb]
+vpc = "vpc.main"
+description = "{lb}"
+ingress = [{{ protocol = "tcp", port = 443, cidr = "0.0.0.0/0" }}]
+egress = [{{ protocol = "tcp", port = 8080, security_group = "security_group.app" }}]
+
+[security_group.app]
+vpc = "vpc.main"
+description = "{app}"
+ingress = [
+  {{ protocol = "tcp", port = 8080, security_group = "security_group.lb" }},
+  {{ protocol = "tcp", port = 9000, security_group = "security_group.app" }},
+]
+
+[security_group.db]
+vpc = "vpc.main"
+description = "{db}"
+ingress = [{{ protocol = "tcp", port = 5432, security_group = "security_group.app" }}]
+
+[load_balancer.web]
+subnets = ["subnet.a", "subnet.b"]
+security_groups = ["security_group.lb"]
+
+[instance.app]
+ami = "ami-0a1b2c3d4e5f60718"
+instance_type = "t3.micro"
+subnet = "subnet.a"
+security_groups = ["security_group.app"]
+
+[db_subnet_group.main]
+subnets = ["subnet.a", "subnet.b"]
+
+[db_instance.main]
+identifier = "{identifier}"
+engine = "postgres"
+engine_version = "16.3"
+instance_class = "db.t3.micro"
+allocated_storage = 20
+subnet_group = "db_subnet_group.main"
+security_groups = ["security_group.db"]
+master_username = "app"
+master_password_env = "{variable}"
+"#
+        )
+    };
+    let stack = StackFile::new(&text("lb", "app", "db"));
+    converge(variable, password, &stack);
+
+    // The groups as they are live: by declared name, with their name, rules
+    // (port, group named) and users.
+    struct Group {
+        id: String,
+        name: String,
+        declared_tag: Option<String>,
+        named: Vec<(i32, String)>,
+    }
+    let groups = || async {
+        let l = live(region, &name).await;
+        l.groups
+            .iter()
+            .map(|g| {
+                let named = |perms: &[aws_sdk_ec2::types::IpPermission]| {
+                    perms
+                        .iter()
+                        .flat_map(|p| {
+                            p.user_id_group_pairs().iter().map(|u| {
+                                (
+                                    p.from_port().unwrap_or(-1),
+                                    u.group_id().unwrap().to_string(),
+                                )
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                };
+                let mut rules = named(g.ip_permissions());
+                rules.extend(named(g.ip_permissions_egress()));
+                rules.sort();
+                let tag = g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some("reconcile:name"))
+                    .and_then(|t| t.value())
+                    .map(str::to_string);
+                let declared = tag
+                    .clone()
+                    .unwrap_or_else(|| g.group_name().unwrap().to_string());
+                let block = declared.trim_start_matches(&format!("{name}-")).to_string();
+                (
+                    block,
+                    Group {
+                        id: g.group_id().unwrap().to_string(),
+                        name: g.group_name().unwrap().to_string(),
+                        declared_tag: tag,
+                        named: rules,
+                    },
+                )
+            })
+            .collect::<BTreeMap<String, Group>>()
+    };
+    let users = || async {
+        let instance = live(region, &name).await.instances[0]
+            .security_groups()
+            .iter()
+            .map(|g| g.group_id().unwrap().to_string())
+            .collect::<Vec<_>>();
+        let db = rds(region)
+            .await
+            .describe_db_instances()
+            .db_instance_identifier(&identifier)
+            .send()
+            .await
+            .unwrap()
+            .db_instances()[0]
+            .vpc_security_groups()
+            .iter()
+            .map(|g| g.vpc_security_group_id().unwrap().to_string())
+            .collect::<Vec<_>>();
+        let arn = owned_elb(region, &name)
+            .await
+            .into_keys()
+            .find(|a| a.contains(":loadbalancer/"))
+            .unwrap();
+        let lb = elb(region)
+            .await
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()[0]
+            .security_groups()
+            .to_vec();
+        (instance, lb, db)
+    };
+    let before = groups().await;
+    assert_eq!(before.keys().collect::<Vec<_>>(), ["app", "db", "lb"]);
+
+    // 1. The app's group: its users are an instance and rules in two other
+    // groups, which are re-pointed in place, not replaced.
+    let proxy = Proxy::start(endpoint(), 71);
+    let via = |args: &[&str]| {
+        let out = run_cmd(
+            reconcile()
+                .env("AWS_ENDPOINT_URL", &proxy.url)
+                .env(variable, password)
+                .args(args),
+        );
+        assert!(!out.stdout.contains(password) && !out.stderr.contains(password));
+        out
+    };
+    stack.write(&text("lb", "app servers", "db"));
+    let plan = stack.plan_json();
+    assert_eq!(
+        actions(&plan),
+        [
+            format!("replace security_group.app@{region}"),
+            format!("update instance.app@{region}"),
+            format!("update security_group.db@{region}"),
+            format!("update security_group.lb@{region}"),
+        ]
+    );
+    let shown = with_password(variable, password, &["plan", stack.arg()])
+        .expect(0)
+        .stdout;
+    assert!(
+        shown.contains("+/- security_group.app")
+            && shown.contains(&format!(
+                "the old group holds the name {name}-app until it is deleted: the new one is \
+                 created first as {name}-app-<generated>"
+            )),
+        "{shown}"
+    );
+    via(&["apply", stack.arg(), "--auto-approve"]).expect(0);
+    let moved = |seen: &[crate::proxy::Seen], movers: &[&str]| {
+        let ops: Vec<&str> = seen.iter().map(|s| s.operation.as_str()).collect();
+        let at = |op: &str| ops.iter().position(|o| *o == op);
+        let delete = at("DeleteSecurityGroup").expect("the old group is deleted");
+        let create = ops
+            .iter()
+            .rposition(|o| *o == "CreateSecurityGroup")
+            .unwrap();
+        assert!(create < delete, "created before the old one goes: {ops:?}");
+        for op in movers {
+            let moved = at(op).unwrap_or_else(|| panic!("{op} was not called: {ops:?}"));
+            assert!(moved < delete, "{op} before the old group goes: {ops:?}");
+        }
+    };
+    moved(
+        &proxy.seen(),
+        &["ModifyInstanceAttribute", "AuthorizeSecurityGroupEgress"],
+    );
+    let after = groups().await;
+    let (app, lb, db) = (&after["app"], &after["lb"], &after["db"]);
+    assert_ne!(app.id, before["app"].id);
+    assert_eq!((&lb.id, &db.id), (&before["lb"].id, &before["db"].id));
+    assert!(
+        app.name.starts_with(&format!("{name}-app-")) && app.name.len() == name.len() + 13,
+        "a generated name: {}",
+        app.name
+    );
+    assert_eq!(app.declared_tag.as_deref(), Some(&*format!("{name}-app")));
+    assert_eq!(lb.named, [(8080, app.id.clone())]);
+    assert_eq!(app.named, [(8080, lb.id.clone()), (9000, app.id.clone())]);
+    assert_eq!(db.named, [(5432, app.id.clone())]);
+    let (instance, lb_groups, db_groups) = users().await;
+    assert_eq!(instance, [app.id.clone()]);
+    assert_eq!(lb_groups, [lb.id.clone()]);
+    assert_eq!(db_groups, [db.id.clone()]);
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
+
+    // 2. All three: the load balancer and the database move too, and the app's
+    // group takes its declared name back (nothing holds it now).
+    let mark = proxy.seen().len();
+    stack.write(&text("load balancer", "app", "database"));
+    via(&["apply", stack.arg(), "--auto-approve"]).expect(0);
+    moved(
+        &proxy.seen()[mark..],
+        &[
+            "ModifyInstanceAttribute",
+            "SetSecurityGroups",
+            "ModifyDBInstance",
+        ],
+    );
+    let last = groups().await;
+    let (app, lb, db) = (&last["app"], &last["lb"], &last["db"]);
+    assert!([&app.id, &lb.id, &db.id].iter().all(|id| ![
+        &after["app"].id,
+        &after["lb"].id,
+        &after["db"].id
+    ]
+    .contains(id)));
+    assert_eq!(
+        (app.name.clone(), app.declared_tag.clone()),
+        (format!("{name}-app"), None)
+    );
+    assert!(
+        lb.name.starts_with(&format!("{name}-lb-")) && db.name.starts_with(&format!("{name}-db-"))
+    );
+    assert_eq!(lb.named, [(8080, app.id.clone())]);
+    assert_eq!(app.named, [(8080, lb.id.clone()), (9000, app.id.clone())]);
+    assert_eq!(db.named, [(5432, app.id.clone())]);
+    assert_eq!(
+        users().await,
+        (
+            vec![app.id.clone()],
+            vec![lb.id.clone()],
+            vec![db.id.clone()]
+        )
+    );
+    with_password(
+        variable,
+        password,
+        &["plan", stack.arg(), "--detailed-exitcode"],
+    )
+    .expect(0);
 }

@@ -1,5 +1,7 @@
-//! VPCs, subnets, internet gateways, route tables, security groups. Their
-//! names collide with themselves (a CIDR, a group name): replaced delete-first.
+//! VPCs, subnets, internet gateways, route tables, security groups. Most
+//! collide with themselves (a CIDR): replaced delete-first. A security group
+//! in use cannot be deleted, so it is replaced create-first (under a generated
+//! name while the old one holds the declared name) and its users are moved.
 
 use super::{LiveId, Schema};
 use crate::model::ReplaceOrder;
@@ -91,8 +93,10 @@ pub const SECURITY_GROUP: Schema = Schema {
         "protect",
     ],
     forces_replacement: &["vpc", "name", "description"],
-    binds: &["ingress", "egress"],
-    replace_order: ReplaceOrder::DeleteFirst,
+    // A rule naming a replaced group is re-pointed in place: the new group
+    // exists before the old one goes.
+    binds: &[],
+    replace_order: ReplaceOrder::CreateFirst,
     exports: &["id", "arn", "name"],
     compared_only_when_set: &[],
     partial_maps: &[],
