@@ -342,7 +342,7 @@ fn steps<'a>(stack: &Stack, planned: &'a Planned) -> Vec<Step<'a>> {
             Action::Create => push(StepKind::Create),
             Action::Update => push(StepKind::Update),
             Action::Delete => push(StepKind::Delete),
-            Action::Replace if change.address.kind.replace_order() == ReplaceOrder::CreateFirst => {
+            Action::Replace if change.replace_order() == ReplaceOrder::CreateFirst => {
                 push(StepKind::Create);
                 push(StepKind::Delete);
             }
@@ -446,7 +446,7 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                         );
                     }
                     let own_delete_first = s.kind == StepKind::Create
-                        && s.change.address.kind.replace_order() == ReplaceOrder::DeleteFirst;
+                        && s.change.replace_order() == ReplaceOrder::DeleteFirst;
                     let handover = (s.kind == StepKind::Create)
                         .then(|| handed_over(region, &s.change.address))
                         .flatten();
@@ -469,7 +469,7 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
                         .map(|l| l.resources.as_slice())
                         .unwrap_or_default();
                     let replaced_first = s.change.action == Action::Replace
-                        && gone.address.kind.replace_order() == ReplaceOrder::CreateFirst;
+                        && s.change.replace_order() == ReplaceOrder::CreateFirst;
                     let delete_first = s.change.action == Action::Replace && !replaced_first;
                     let own_create = at(&gone.address, StepKind::Create).filter(|_| replaced_first);
                     // Its route tables are updated to the subnet that takes its

@@ -7,7 +7,7 @@ pub mod render;
 pub use diff::{Action, AttrChange};
 
 use crate::desired::{self, Resolve};
-use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, Value};
+use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, ReplaceOrder, Value};
 use crate::stack::spec::Reference;
 use crate::stack::{Resource, Spec, Stack};
 use serde::Serialize;
@@ -55,6 +55,21 @@ pub struct ResourceChange {
     /// unowned is in its way): the plan is refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
+    /// A replacement its kind makes create-first made delete-first by this
+    /// plan: an instance in a subnet whose CIDR is handed over.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delete_first: bool,
+}
+
+impl ResourceChange {
+    /// The order this change's replacement takes.
+    pub fn replace_order(&self) -> ReplaceOrder {
+        if self.delete_first {
+            ReplaceOrder::DeleteFirst
+        } else {
+            self.address.kind.replace_order()
+        }
+    }
 }
 
 /// Resources reconcile takes over instead of creating (an existing public
@@ -439,7 +454,23 @@ fn region_changes(
         changes.push(change);
     }
     changes.extend(extras);
-    warnings.extend(renamed_without_move(&changes, live));
+    let handovers = cidr_handovers(&changes.iter().collect::<Vec<_>>(), live);
+    // The instances in a subnet handed over go before it, so before their
+    // replacements can start.
+    for h in handovers.iter().filter(|h| h.clear) {
+        for c in changes
+            .iter_mut()
+            .filter(|c| h.terminated.contains(&c.address))
+        {
+            c.delete_first = true;
+            c.reason = Some(format!(
+                "terminated before its replacement starts: it runs in {} ({}), whose CIDR {} \
+                 goes to {}",
+                h.freed, h.freed_id, h.cidr, h.created
+            ));
+        }
+    }
+    warnings.extend(handovers.iter().map(renamed_without_move));
     (changes, warnings)
 }
 
@@ -544,33 +575,52 @@ fn resource_change(
         adoption,
         blocked,
         protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
+        delete_first: false,
     }
 }
 
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
 /// renamed without `[[moved]]`. Said, with what apply will do about it.
-fn renamed_without_move(changes: &[ResourceChange], live: &LiveRegion) -> Vec<String> {
-    cidr_handovers(&changes.iter().collect::<Vec<_>>(), live)
-        .into_iter()
-        .map(|h| {
-            let how = if h.clear {
-                format!(
-                    "apply deletes it first, then creates {} (one subnet holds a CIDR at a time), \
-                     so the route tables associated with it lose it until then",
-                    h.created
-                )
-            } else {
-                "the create would collide with it, and what runs in it must go before it can be \
-                 deleted"
-                    .to_string()
-            };
+fn renamed_without_move(h: &Handover) -> String {
+    let how =
+        if !h.clear {
+            "the create would collide with it, and what runs in it must go before it can be \
+         deleted"
+                .to_string()
+        } else if h.terminated.is_empty() {
             format!(
-                "{} in {}: its CIDR {} is held by {} ({}), which this plan deletes: {how}. If the \
-                 block was renamed, declare [[moved]] from = \"{}\" to = \"{}\" to keep the subnet.",
-                h.created, h.region, h.cidr, h.freed, h.freed_id, h.freed, h.created
-            )
-        })
-        .collect()
+            "apply deletes it first, then creates {} (one subnet holds a CIDR at a time), so the \
+             route tables associated with it lose it until then",
+            h.created
+        )
+        } else {
+            let terminated: Vec<String> = h.terminated.iter().map(Address::to_string).collect();
+            format!(
+            "apply deletes it first, then creates {} (one subnet holds a CIDR at a time), so {} \
+             in it {} terminated before {} replacement starts (an outage), and the route tables \
+             associated with it lose it until then",
+            h.created,
+            terminated.join(", "),
+            if terminated.len() == 1 { "is" } else { "are" },
+            if terminated.len() == 1 { "its" } else { "their" },
+        )
+        };
+    format!(
+        "{} in {}: its CIDR {} is held by {} ({}), which this plan deletes: {how}. If the block \
+         was renamed, declare [[moved]] from = \"{}\" to = \"{}\" to keep the subnet{}.",
+        h.created,
+        h.region,
+        h.cidr,
+        h.freed,
+        h.freed_id,
+        h.freed,
+        h.created,
+        if h.terminated.is_empty() {
+            ""
+        } else {
+            " and what runs in it"
+        }
+    )
 }
 
 /// A subnet this plan creates on the CIDR of one it deletes (a block renamed
@@ -582,10 +632,15 @@ pub struct Handover {
     pub freed: Address,
     pub freed_id: String,
     pub cidr: String,
-    /// Nothing but route table associations is in the old subnet (they go
-    /// with it): apply deletes it before the create. Otherwise (instances,
-    /// DB subnet groups) apply cannot, and says to declare `[[moved]]`.
+    /// Nothing is in the old subnet but route table associations (they go
+    /// with it) and instances this plan replaces or deletes: apply deletes it
+    /// before the create. Otherwise (an instance staying, a DB subnet group)
+    /// apply cannot, and says to declare `[[moved]]`.
     pub clear: bool,
+    /// The instances in the old subnet this plan replaces: replaced
+    /// delete-first (`ResourceChange::delete_first`), as the subnet must go
+    /// before their replacements can start in the new one.
+    pub terminated: Vec<Address>,
 }
 
 /// The CIDR handovers among one region's `changes`.
@@ -619,11 +674,29 @@ pub fn cidr_handovers(changes: &[&ResourceChange], live: &LiveRegion) -> Vec<Han
             continue;
         };
         let freed_id = gone.live_id.clone().unwrap_or_default();
-        let clear = live
+        let going = |o: &Observed| {
+            changes.iter().find(|c| {
+                c.live_id.as_ref() == Some(&o.live_id)
+                    && matches!(c.action, Action::Replace | Action::Delete)
+            })
+        };
+        let users: Vec<&Observed> = live
             .resources
             .iter()
             .filter(|o| o.live_id != freed_id && o.attrs.values().any(|v| v.mentions(&freed_id)))
-            .all(|o| o.address.kind == Kind::RouteTable);
+            .collect();
+        let clear = users.iter().all(|o| {
+            o.address.kind == Kind::RouteTable
+                || (o.address.kind == Kind::Instance && going(o).is_some())
+        });
+        let terminated = users
+            .iter()
+            .filter(|o| {
+                o.address.kind == Kind::Instance
+                    && going(o).is_some_and(|c| c.action == Action::Replace)
+            })
+            .map(|o| o.address.clone())
+            .collect();
         out.push(Handover {
             region: created.region.clone(),
             created: created.address.clone(),
@@ -631,6 +704,7 @@ pub fn cidr_handovers(changes: &[&ResourceChange], live: &LiveRegion) -> Vec<Han
             freed_id,
             cidr: cidr.to_string(),
             clear,
+            terminated,
         });
     }
     out
@@ -654,6 +728,7 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
         protected: o.protected(),
         adoption: None,
         blocked: None,
+        delete_first: false,
     }
 }
 
@@ -895,7 +970,7 @@ subnets = ["subnet.a"]
 "#;
 
     #[test]
-    fn a_subnet_renamed_on_its_cidr_is_handed_over_unless_instances_run_in_it() {
+    fn a_subnet_renamed_on_its_cidr_is_handed_over_with_what_goes_with_it() {
         let handovers = |text: &str| {
             let live = applied(&testing::stack(text), REGION);
             let renamed = testing::stack(&text.replace("subnet.a", "subnet.b"));
@@ -917,11 +992,51 @@ subnets = ["subnet.a"]
             "{warnings:?}"
         );
 
+        // An instance in it is replaced with it (its subnet changes): it goes
+        // first, so its replacement is delete-first, and the plan says so.
         let with_instance = format!(
             "{SUBNET}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\nsubnet = \"subnet.a\"\n"
         );
         let (found, warnings) = handovers(&with_instance);
-        assert!(!found[0].clear, "an instance runs in it");
+        assert!(found[0].clear, "the instance is replaced");
+        assert_eq!(
+            found[0].terminated,
+            [Address::parse("instance.web").unwrap()]
+        );
+        assert!(
+            warnings[0].contains(
+                "apply deletes it first, then creates subnet.b (one subnet holds a CIDR at a \
+                 time), so instance.web in it is terminated before its replacement starts (an \
+                 outage)"
+            ) && warnings[0].contains("to keep the subnet and what runs in it."),
+            "{warnings:?}"
+        );
+        let live = applied(&testing::stack(&with_instance), REGION);
+        let plan = plan_of(
+            &testing::stack(&with_instance.replace("subnet.a", "subnet.b")),
+            live,
+        );
+        let web = plan
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "instance.web")
+            .unwrap();
+        assert_eq!(
+            (web.action, web.replace_order()),
+            (Action::Replace, ReplaceOrder::DeleteFirst)
+        );
+        assert!(web.reason.as_deref().unwrap().starts_with(
+            "terminated before its replacement starts: it runs in subnet.a (id-subnet.a)"
+        ));
+        let rendered = render::render(&plan, render::Style { color: false });
+        assert!(rendered.contains("-/+ instance.web"), "{rendered}");
+
+        // A DB subnet group in it is only updated: it cannot be handed over.
+        let with_group = format!(
+            "{SUBNET}\n[subnet.other]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n\n[db_subnet_group.main]\nsubnets = [\"subnet.a\", \"subnet.other\"]\n"
+        );
+        let (found, warnings) = handovers(&with_group);
+        assert!(!found[0].clear, "a DB subnet group is in it");
         assert!(
             warnings[0].contains("what runs in it must go before it can be deleted"),
             "{warnings:?}"

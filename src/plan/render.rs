@@ -38,9 +38,7 @@ fn symbol(c: &ResourceChange, style: Style) -> String {
     match c.action {
         Action::Create => style.green("+"),
         Action::Update => style.yellow("~"),
-        Action::Replace if c.address.kind.replace_order() == ReplaceOrder::CreateFirst => {
-            style.red("+/-")
-        }
+        Action::Replace if c.replace_order() == ReplaceOrder::CreateFirst => style.red("+/-"),
         Action::Replace => style.red("-/+"),
         Action::Delete => style.red("-"),
         Action::NoOp => " ".into(),
@@ -288,6 +286,7 @@ mod tests {
             protected: false,
             adoption: None,
             blocked: None,
+            delete_first: false,
         }
     }
 

@@ -1023,6 +1023,72 @@ async fn a_subnet_renamed_without_moved_is_deleted_before_its_cidr_is_created_ag
     no_changes(&stack);
 }
 
+/// The same with instances in the subnet (their `subnet` renamed with it, so
+/// replaced): they are terminated first — the plan says so, an outage — then
+/// the subnet goes, the new one takes the CIDR, and their replacements start
+/// in it. One run converges (before: every run failed on the CIDR).
+#[tokio::test]
+async fn a_subnet_renamed_without_moved_takes_its_instances_down_first() {
+    let name = unique("handinst");
+    let text = format!(
+        "{}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\nsubnet = \"subnet.a\"\nsecurity_groups = [\"security_group.web\"]\ncount = 2\n",
+        network(&name, REGION)
+    );
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    let l = live(REGION, &name).await;
+    let before = l.subnets[0].subnet_id().unwrap().to_string();
+    let old: Vec<String> = l
+        .instances
+        .iter()
+        .map(|i| i.instance_id().unwrap().to_string())
+        .collect();
+    assert_eq!(old.len(), 2);
+
+    stack.write(&text.replace("subnet.a", "subnet.public_a"));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains(&format!(
+            "Warning: subnet.public_a in {REGION}: its CIDR \"10.0.1.0/24\" is held by subnet.a \
+             ({before}), which this plan deletes: apply deletes it first, then creates \
+             subnet.public_a (one subnet holds a CIDR at a time), so instance.web[0], \
+             instance.web[1] in it are terminated before their replacement starts (an outage)"
+        )) && plan.contains("-/+ instance.web[0]")
+            && plan.contains("terminated before its replacement starts"),
+        "{plan}"
+    );
+    let applied = stack.apply().expect(0);
+    let at = |line: &str| {
+        applied
+            .stderr
+            .find(line)
+            .unwrap_or_else(|| panic!("{line} not in:\n{}", applied.stderr))
+    };
+    let terminated = at(&format!("instance.web[0] ({REGION}): deleted {}", old[0])).max(at(
+        &format!("instance.web[1] ({REGION}): deleted {}", old[1]),
+    ));
+    let subnet_deleted = at(&format!("subnet.a ({REGION}): deleted"));
+    let subnet_created = at(&format!("subnet.public_a ({REGION}): created"));
+    let started = at(&format!("instance.web[0] ({REGION}): created"));
+    assert!(
+        terminated < subnet_deleted && subnet_deleted < subnet_created && subnet_created < started,
+        "{}",
+        applied.stderr
+    );
+    let after = live(REGION, &name).await;
+    assert_eq!(after.subnets.len(), 1);
+    let subnet = after.subnets[0].subnet_id().unwrap();
+    assert_ne!(subnet, before);
+    let running: Vec<&aws_sdk_ec2::types::Instance> = after
+        .instances
+        .iter()
+        .filter(|i| !old.iter().any(|o| i.instance_id() == Some(o.as_str())))
+        .collect();
+    assert_eq!(running.len(), 2);
+    assert!(running.iter().all(|i| i.subnet_id() == Some(subnet)));
+    no_changes(&stack);
+}
+
 #[tokio::test]
 async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     let name = unique("removed");
