@@ -495,7 +495,7 @@ fn resource_change(
     let mut wanted = normalise(&desired::attrs(stack, r, region, resolver), owned);
     let observed = primary.get(&r.address);
     let seen = observed.map(|o| {
-        let seen = normalise(&o.attrs, &owned);
+        let seen = normalise(&o.attrs, owned);
         desired::against_live(stack, r, &mut wanted, &seen, &as_observed, resolver)
     });
     let ignore = r.ignored();
@@ -550,7 +550,7 @@ fn resource_change(
     // A record that exists without an owner is someone's: taken over only on request.
     let mut blocked = None;
     if let Some((name, kind)) = (action == Action::Create)
-        .then(|| foreign_record(&wanted, &primary, live))
+        .then(|| foreign_record(&wanted, primary, live))
         .flatten()
     {
         if matches!(&r.spec, Spec::DnsRecord(s) if s.adopt) {
