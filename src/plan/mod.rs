@@ -689,7 +689,7 @@ pub fn cidr_handovers(changes: &[&ResourceChange], live: &LiveRegion) -> Vec<Han
             o.address.kind == Kind::RouteTable
                 || (o.address.kind == Kind::Instance && going(o).is_some())
         });
-        let terminated = users
+        let mut terminated: Vec<Address> = users
             .iter()
             .filter(|o| {
                 o.address.kind == Kind::Instance
@@ -697,6 +697,7 @@ pub fn cidr_handovers(changes: &[&ResourceChange], live: &LiveRegion) -> Vec<Han
             })
             .map(|o| o.address.clone())
             .collect();
+        terminated.sort();
         out.push(Handover {
             region: created.region.clone(),
             created: created.address.clone(),

@@ -1064,9 +1064,11 @@ async fn a_subnet_renamed_without_moved_takes_its_instances_down_first() {
             .find(line)
             .unwrap_or_else(|| panic!("{line} not in:\n{}", applied.stderr))
     };
-    let terminated = at(&format!("instance.web[0] ({REGION}): deleted {}", old[0])).max(at(
-        &format!("instance.web[1] ({REGION}): deleted {}", old[1]),
-    ));
+    let terminated = at(&format!("instance.web[0] ({REGION}): deleted i-"))
+        .max(at(&format!("instance.web[1] ({REGION}): deleted i-")));
+    assert!(old
+        .iter()
+        .all(|id| applied.stderr.contains(&format!("deleted {id}"))));
     let subnet_deleted = at(&format!("subnet.a ({REGION}): deleted"));
     let subnet_created = at(&format!("subnet.public_a ({REGION}): created"));
     let started = at(&format!("instance.web[0] ({REGION}): created"));
