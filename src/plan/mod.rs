@@ -582,44 +582,37 @@ fn resource_change(
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
 /// renamed without `[[moved]]`. Said, with what apply will do about it.
 fn renamed_without_move(h: &Handover) -> String {
-    let how =
-        if !h.clear {
-            "the create would collide with it, and what runs in it must go before it can be \
-         deleted"
-                .to_string()
-        } else if h.terminated.is_empty() {
-            format!(
-            "apply deletes it first, then creates {} (one subnet holds a CIDR at a time), so the \
-             route tables associated with it lose it until then",
-            h.created
-        )
-        } else {
-            let terminated: Vec<String> = h.terminated.iter().map(Address::to_string).collect();
-            format!(
-            "apply deletes it first, then creates {} (one subnet holds a CIDR at a time), so {} \
-             in it {} terminated before {} replacement starts (an outage), and the route tables \
-             associated with it lose it until then",
-            h.created,
-            terminated.join(", "),
-            if terminated.len() == 1 { "is" } else { "are" },
-            if terminated.len() == 1 { "its" } else { "their" },
-        )
-        };
+    let created = &h.created;
+    let first = format!(
+        "apply deletes it first, then creates {created} (one subnet holds a CIDR at a time), so"
+    );
+    let how = match h.terminated.as_slice() {
+        _ if !h.clear => "the create would collide with it, and what runs in it must go \
+                          before it can be deleted"
+            .to_string(),
+        [] => format!("{first} the route tables associated with it lose it until then"),
+        [one] => format!(
+            "{first} {one} in it is terminated before its replacement starts (an outage), and \
+             the route tables associated with it lose it until then"
+        ),
+        many => format!(
+            "{first} {} in it are terminated before their replacement starts (an outage), and \
+             the route tables associated with it lose it until then",
+            many.iter()
+                .map(Address::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let kept = if h.terminated.is_empty() {
+        "the subnet"
+    } else {
+        "the subnet and what runs in it"
+    };
     format!(
-        "{} in {}: its CIDR {} is held by {} ({}), which this plan deletes: {how}. If the block \
-         was renamed, declare [[moved]] from = \"{}\" to = \"{}\" to keep the subnet{}.",
-        h.created,
-        h.region,
-        h.cidr,
-        h.freed,
-        h.freed_id,
-        h.freed,
-        h.created,
-        if h.terminated.is_empty() {
-            ""
-        } else {
-            " and what runs in it"
-        }
+        "{created} in {}: its CIDR {} is held by {} ({}), which this plan deletes: {how}. If the \
+         block was renamed, declare [[moved]] from = \"{}\" to = \"{created}\" to keep {kept}.",
+        h.region, h.cidr, h.freed, h.freed_id, h.freed
     )
 }
 
