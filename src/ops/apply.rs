@@ -836,6 +836,80 @@ mod tests {
             .collect()
     }
 
+    /// The first cycle among `steps`, as `kind address`, if any.
+    fn cycle(steps: &[Step], deps: &[Vec<usize>]) -> Option<Vec<String>> {
+        fn visit(
+            i: usize,
+            deps: &[Vec<usize>],
+            done: &mut [bool],
+            path: &mut Vec<usize>,
+        ) -> Option<Vec<usize>> {
+            if let Some(at) = path.iter().position(|&p| p == i) {
+                return Some(path[at..].to_vec());
+            }
+            if done[i] {
+                return None;
+            }
+            path.push(i);
+            let found = deps[i].iter().find_map(|&d| visit(d, deps, done, path));
+            path.pop();
+            done[i] = true;
+            found
+        }
+        let mut done = vec![false; steps.len()];
+        (0..steps.len()).find_map(|i| {
+            visit(i, deps, &mut done, &mut Vec::new()).map(|c| {
+                c.iter()
+                    .map(|&j| format!("{} {}", steps[j].kind.verb(), steps[j].change.address))
+                    .collect()
+            })
+        })
+    }
+
+    #[test]
+    fn a_vpc_replaced_takes_what_is_in_it_down_first_without_a_cycle() {
+        let stack = testing::stack(DEMO);
+        let mut live = applied(&stack, REGION);
+        live_mut(&mut live, "vpc.main")
+            .attrs
+            .insert("cidr".into(), Value::str("10.99.0.0/16"));
+        let planned = planned(&stack, live);
+        let steps = steps(&stack, &planned);
+        let deps = dependencies(&stack, &planned, &steps);
+        assert_eq!(cycle(&steps, &deps), None);
+        // Instances, groups and target groups, create-first on their own, need
+        // the new VPC, which is made only after the old one (and so they) went.
+        for address in [
+            "security_group.app",
+            "target_group.blue",
+            "instance.web_blue[0]",
+        ] {
+            let c = planned
+                .plan
+                .changes
+                .iter()
+                .find(|c| c.address.to_string() == address)
+                .unwrap();
+            assert_eq!(
+                (c.action, c.replace_order()),
+                (Action::Replace, ReplaceOrder::DeleteFirst),
+                "{address}"
+            );
+            assert!(
+                c.reason.as_deref().unwrap().contains("(an outage): ")
+                    && c.reason
+                        .as_deref()
+                        .unwrap()
+                        .ends_with(" is replaced delete-first"),
+                "{:?}",
+                c.reason
+            );
+        }
+        let order = ordering(&stack, &planned);
+        assert!(order["create instance.web_blue[0]"]
+            .contains(&"delete instance.web_blue[0]".to_string()));
+    }
+
     #[test]
     fn a_subnet_replaced_in_place_is_deleted_first_and_its_users_repointed_after() {
         let stack = testing::stack(DEMO);

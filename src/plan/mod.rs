@@ -455,23 +455,49 @@ fn region_changes(
     }
     changes.extend(extras);
     let handovers = cidr_handovers(&changes.iter().collect::<Vec<_>>(), live);
-    // The instances in a subnet handed over go before it, so before their
-    // replacements can start.
-    for h in handovers.iter().filter(|h| h.clear) {
-        for c in changes
-            .iter_mut()
-            .filter(|c| h.terminated.contains(&c.address))
-        {
-            c.delete_first = true;
-            c.reason = Some(format!(
-                "terminated before its replacement starts: it runs in {} ({}), whose CIDR {} \
-                 goes to {}",
-                h.freed, h.freed_id, h.cidr, h.created
-            ));
-        }
-    }
+    order_replacements(stack, &mut changes, &handovers);
     warnings.extend(handovers.iter().map(renamed_without_move));
     (changes, warnings)
+}
+
+/// A replacement its kind makes create-first whose new version needs one that
+/// is made only after an old version is gone (a VPC or subnet replaced
+/// delete-first, a subnet taking the CIDR of one deleted) waits, through it,
+/// for its own old version to go: it is replaced delete-first too (an outage,
+/// said), else apply's steps would wait on each other. `changes` are in
+/// dependency order.
+fn order_replacements(stack: &Stack, changes: &mut [ResourceChange], handovers: &[Handover]) {
+    let mut made_after_a_delete: HashMap<Address, String> = handovers
+        .iter()
+        .filter(|h| h.clear)
+        .map(|h| {
+            let why = format!(
+                "it is in {} ({}), whose CIDR {} goes to {}",
+                h.freed, h.freed_id, h.cidr, h.created
+            );
+            (h.created.clone(), why)
+        })
+        .collect();
+    for c in changes.iter_mut().filter(|c| c.action == Action::Replace) {
+        if c.replace_order() == ReplaceOrder::DeleteFirst {
+            let why = format!("{} is replaced delete-first", c.address);
+            made_after_a_delete.insert(c.address.clone(), why);
+            continue;
+        }
+        let why = stack.resources.get(&c.address).and_then(|r| {
+            r.ordering_dependencies()
+                .iter()
+                .find_map(|d| made_after_a_delete.get(d))
+                .cloned()
+        });
+        if let Some(why) = why {
+            c.delete_first = true;
+            c.reason = Some(format!(
+                "the old one goes before the new one is made (an outage): {why}"
+            ));
+            made_after_a_delete.insert(c.address.clone(), why);
+        }
+    }
 }
 
 /// The change that brings `r` in `region` from what is live (`primary`) to the
@@ -1020,7 +1046,8 @@ subnets = ["subnet.a"]
             (Action::Replace, ReplaceOrder::DeleteFirst)
         );
         assert!(web.reason.as_deref().unwrap().starts_with(
-            "terminated before its replacement starts: it runs in subnet.a (id-subnet.a)"
+            "the old one goes before the new one is made (an outage): it is in subnet.a \
+             (id-subnet.a), whose CIDR"
         ));
         let rendered = render::render(&plan, render::Style { color: false });
         assert!(rendered.contains("-/+ instance.web"), "{rendered}");

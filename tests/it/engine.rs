@@ -1091,6 +1091,55 @@ async fn a_subnet_renamed_without_moved_takes_its_instances_down_first() {
     no_changes(&stack);
 }
 
+/// A VPC given a new CIDR is rebuilt in one run: it is replaced delete-first,
+/// so what is in it and replaced create-first on its own (its security group,
+/// its instance) goes first too — the plan says so — instead of every step
+/// waiting on another.
+#[tokio::test]
+async fn a_vpc_given_a_new_cidr_is_rebuilt_in_one_run() {
+    let name = unique("newcidr");
+    let text = format!(
+        "{}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\nsubnet = \"subnet.a\"\nsecurity_groups = [\"security_group.web\"]\n",
+        network(&name, REGION)
+    );
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    let before = live(REGION, &name).await;
+
+    stack.write(&text.replace("10.0.", "10.1."));
+    let plan = run(&["plan", stack.arg()]).expect(0).stdout;
+    assert!(
+        plan.contains("-/+ security_group.web") && plan.contains("-/+ instance.web"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("the old one goes before the new one is made (an outage)"),
+        "{plan}"
+    );
+    stack.apply().expect(0);
+    let after = live(REGION, &name).await;
+    assert_eq!(
+        (
+            after.vpcs.len(),
+            after.subnets.len(),
+            after.groups.len(),
+            after.instances.len()
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(after.vpcs[0].cidr_block(), Some("10.1.0.0/16"));
+    assert_ne!(after.vpcs[0].vpc_id(), before.vpcs[0].vpc_id());
+    let vpc = after.vpcs[0].vpc_id();
+    assert_eq!(after.subnets[0].vpc_id(), vpc);
+    assert_eq!(after.groups[0].vpc_id(), vpc);
+    assert_eq!(after.instances[0].vpc_id(), vpc);
+    assert_eq!(
+        after.instances[0].security_groups()[0].group_id(),
+        after.groups[0].group_id()
+    );
+    no_changes(&stack);
+}
+
 #[tokio::test]
 async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     let name = unique("removed");
