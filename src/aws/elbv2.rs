@@ -222,6 +222,7 @@ pub async fn discover(
             &tags[arn],
             arn,
             [
+                ("vpc", Value::Id(b.vpc_id().unwrap_or_default().into())),
                 (
                     "scheme",
                     Value::str(b.scheme().map(|s| s.as_str()).unwrap_or_default()),

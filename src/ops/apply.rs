@@ -877,12 +877,14 @@ mod tests {
         let steps = steps(&stack, &planned);
         let deps = dependencies(&stack, &planned, &steps);
         assert_eq!(cycle(&steps, &deps), None);
-        // Instances, groups and target groups, create-first on their own, need
-        // the new VPC, which is made only after the old one (and so they) went.
+        // Instances, groups, target groups and the load balancer (which cannot
+        // leave its VPC), create-first on their own, need the new VPC, which
+        // is made only after the old one (and so they) went.
         for address in [
             "security_group.app",
             "target_group.blue",
             "instance.web_blue[0]",
+            "load_balancer.app",
         ] {
             let c = planned
                 .plan
@@ -925,6 +927,9 @@ mod tests {
         assert!(order["update route_table.public"].contains(&"create subnet.public_a".to_string()));
         // ...so the delete cannot wait for them (that would be a cycle).
         assert!(!order["delete subnet.public_a"].contains(&"update route_table.public".to_string()));
+        // The load balancer stays in its VPC: its subnets change in place.
+        assert!(order["update load_balancer.app"].contains(&"create subnet.public_a".to_string()));
+        assert!(!order.contains_key("create load_balancer.app"));
     }
 
     #[test]

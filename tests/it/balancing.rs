@@ -621,3 +621,70 @@ async fn a_cutover_survives_replacing_a_colour_and_the_load_balancer() {
     ]);
     assert_eq!(again.code, 0, "{}", again.stdout);
 }
+
+/// A VPC given a new CIDR takes its load balancer with it: AWS does not let a
+/// load balancer leave its VPC (its `vpc`, derived from its subnets, forces a
+/// replacement), so it, its listener and rule, the target groups and the
+/// instances are rebuilt in the new VPC in one run, the rule still
+/// forwarding to blue and every instance registered again.
+#[tokio::test]
+async fn a_vpc_given_a_new_cidr_takes_its_load_balancer_with_it() {
+    let name = unique("lbvpc");
+    let stack = demo_stack(&name);
+    let apply = || run(&["apply", stack.arg(), "--region", REGION, "--auto-approve"]);
+    apply().expect(0);
+    let old_vpc = live(REGION, &name).await.vpcs[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+
+    let text = std::fs::read_to_string(stack.arg()).unwrap();
+    stack.write(&text.replace("10.10.", "10.30."));
+    let plan = run(&["plan", stack.arg(), "--region", REGION])
+        .expect(0)
+        .stdout;
+    assert!(
+        plan.contains("-/+ load_balancer.app") && plan.contains("~ vpc = "),
+        "{plan}"
+    );
+    apply().expect(0);
+    let vpcs = live(REGION, &name).await.vpcs;
+    assert_eq!(vpcs.len(), 1);
+    let vpc = vpcs[0].vpc_id().unwrap().to_string();
+    assert_ne!(vpc, old_vpc);
+    let b = balancing(REGION, &name).await;
+    let listener = b
+        .client
+        .describe_listeners()
+        .listener_arns(&b.listener)
+        .send()
+        .await
+        .unwrap();
+    let lb = b
+        .client
+        .describe_load_balancers()
+        .load_balancer_arns(listener.listeners()[0].load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()
+        .iter()
+        .map(|l| l.vpc_id().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(lb, [vpc.clone()], "the load balancer is in the new VPC");
+    assert!(b.groups.iter().all(|g| g.vpc_id() == Some(vpc.as_str())));
+    assert_eq!(b.rule_forwards().await, [(b.blue().to_string(), 1)]);
+    let instances = live(REGION, &name).await.instances;
+    assert_eq!(instances.len(), 4);
+    assert!(instances.iter().all(|i| i.vpc_id() == Some(vpc.as_str())));
+    assert_eq!(b.registered(b.blue()).await.len(), 2);
+    assert_eq!(b.registered(b.green()).await.len(), 2);
+    run(&[
+        "plan",
+        stack.arg(),
+        "--region",
+        REGION,
+        "--detailed-exitcode",
+    ])
+    .expect(0);
+}

@@ -8,6 +8,7 @@ use crate::model::ReplaceOrder;
 pub const LOAD_BALANCER: Schema = Schema {
     name: "load_balancer",
     attributes: &[
+        "vpc",
         "scheme",
         "subnets",
         "security_groups",
@@ -16,11 +17,13 @@ pub const LOAD_BALANCER: Schema = Schema {
         "tags",
         "protect",
     ],
-    forces_replacement: &["scheme"],
+    // `vpc` is its subnets' (derived, never declared): a load balancer cannot
+    // move to another VPC, so a new VPC means a new load balancer.
+    forces_replacement: &["scheme", "vpc"],
     binds: &[],
     replace_order: ReplaceOrder::CreateFirst,
     exports: &["id", "arn", "arn_suffix", "name", "dns_name", "zone_id"],
-    compared_only_when_set: &[],
+    compared_only_when_set: &["vpc"],
     partial_maps: &["attributes"],
     notes: &[],
     live_id: LiveId::ElbArn(":loadbalancer/app/"),
