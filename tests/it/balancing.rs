@@ -671,7 +671,11 @@ async fn a_vpc_given_a_new_cidr_takes_its_load_balancer_with_it() {
         .iter()
         .map(|l| l.vpc_id().unwrap().to_string())
         .collect::<Vec<_>>();
-    assert_eq!(lb, [vpc.clone()], "the load balancer is in the new VPC");
+    assert_eq!(
+        lb,
+        std::slice::from_ref(&vpc),
+        "the load balancer is in the new VPC"
+    );
     assert!(b.groups.iter().all(|g| g.vpc_id() == Some(vpc.as_str())));
     assert_eq!(b.rule_forwards().await, [(b.blue().to_string(), 1)]);
     let instances = live(REGION, &name).await.instances;
