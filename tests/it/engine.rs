@@ -1054,7 +1054,10 @@ async fn a_subnet_renamed_without_moved_takes_its_instances_down_first() {
              subnet.public_a (one subnet holds a CIDR at a time), so instance.web[0], \
              instance.web[1] in it are terminated before their replacement starts (an outage)"
         )) && plan.contains("-/+ instance.web[0]")
-            && plan.contains("terminated before its replacement starts"),
+            && plan.contains(&format!(
+                "the old one goes before the new one is made (an outage): it is in subnet.a \
+                 ({before}), whose CIDR"
+            )),
         "{plan}"
     );
     let applied = stack.apply().expect(0);
