@@ -100,6 +100,7 @@ pub async fn discover(
             tags,
             g.db_subnet_group_arn().unwrap_or_default(),
             [
+                ("vpc", Value::Id(g.vpc_id().unwrap_or_default().into())),
                 (
                     "description",
                     Value::str(g.db_subnet_group_description().unwrap_or_default()),

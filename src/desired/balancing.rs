@@ -5,17 +5,7 @@ use crate::stack::spec::{ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, Targe
 
 pub(super) fn load_balancer(c: &mut Ctx, s: &LoadBalancerSpec) {
     c.set("scheme", Value::str(s.scheme.get_ref()));
-    // Not declared: the VPC of its subnets (when the stack declares them),
-    // which AWS does not let a load balancer leave.
-    let vpc = s.subnets.iter().find_map(|subnet| {
-        match &c.stack.resources.get(subnet.get_ref().address()?)?.spec {
-            Spec::Subnet(declared) => Some(c.reference(declared.vpc.get_ref())),
-            _ => None,
-        }
-    });
-    if let Some(vpc) = vpc {
-        c.set("vpc", vpc);
-    }
+    c.set_subnets_vpc(&s.subnets);
     c.set(
         "subnets",
         Value::set(s.subnets.iter().map(|r| c.reference(r.get_ref()))),

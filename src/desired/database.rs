@@ -5,6 +5,7 @@ use crate::stack::spec::{DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec
 
 pub(super) fn db_subnet_group(c: &mut Ctx, s: &DbSubnetGroupSpec) {
     c.set("description", Value::str(&s.description));
+    c.set_subnets_vpc(&s.subnets);
     c.set(
         "subnets",
         Value::set(s.subnets.iter().map(|r| c.reference(r.get_ref()))),

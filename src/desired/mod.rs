@@ -45,6 +45,21 @@ impl Ctx<'_> {
     fn reference(&self, reference: &Reference) -> Value {
         self.resolve.reference(reference, self.own)
     }
+
+    /// `vpc`, never declared: the VPC of `subnets`, when the stack declares
+    /// them. AWS does not let a load balancer or a DB subnet group change VPC,
+    /// so the kinds that have it are replaced with it.
+    fn set_subnets_vpc(&mut self, subnets: &[toml::Spanned<Reference>]) {
+        let vpc = subnets.iter().find_map(|subnet| {
+            match &self.stack.resources.get(subnet.get_ref().address()?)?.spec {
+                Spec::Subnet(declared) => Some(self.reference(declared.vpc.get_ref())),
+                _ => None,
+            }
+        });
+        if let Some(vpc) = vpc {
+            self.set("vpc", vpc);
+        }
+    }
 }
 
 /// The attributes `r` should have in `region`: per kind family in this

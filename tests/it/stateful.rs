@@ -185,6 +185,12 @@ async fn a_protected_database_survives_every_way_of_losing_it() {
             "would replace it: `engine`",
         ),
         (
+            // A subnet group cannot change VPC: the database would be rebuilt.
+            "VPC given a new CIDR",
+            text("protect = true").replace("10.0.", "10.1."),
+            "would replace it: `subnet_group`",
+        ),
+        (
             "stack pruned",
             format!("[stack]\nname = \"{name}\"\nregions = [\"{region}\"]\n"),
             "would delete it (not in the stack file)",

@@ -6,12 +6,15 @@ use crate::model::ReplaceOrder;
 
 pub const SUBNET_GROUP: Schema = Schema {
     name: "db_subnet_group",
-    attributes: &["description", "subnets", "tags", "protect"],
-    forces_replacement: &[],
+    attributes: &["vpc", "description", "subnets", "tags", "protect"],
+    // `vpc` is its subnets' (derived): a subnet group in use cannot change
+    // VPC, so a new VPC means a new group, and a new database (refused when
+    // it is protected).
+    forces_replacement: &["vpc"],
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],
-    compared_only_when_set: &[],
+    compared_only_when_set: &["vpc"],
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::None,
