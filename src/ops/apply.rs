@@ -718,6 +718,7 @@ async fn execute(
         // A replacement made before the old one goes cannot take its name yet.
         if let Some(name) = step
             .observed
+            .filter(|_| c.replace_order() == ReplaceOrder::CreateFirst)
             .and_then(|old| desired::held_name(&attrs, old))
         {
             inputs.insert(crate::model::NAME_HELD, name);

@@ -1135,6 +1135,11 @@ async fn a_vpc_given_a_new_cidr_is_rebuilt_in_one_run() {
     let vpc = after.vpcs[0].vpc_id();
     assert_eq!(after.subnets[0].vpc_id(), vpc);
     assert_eq!(after.groups[0].vpc_id(), vpc);
+    assert_eq!(
+        after.groups[0].group_name(),
+        Some(&*format!("{name}-web")),
+        "deleted first, the old group held no name"
+    );
     assert_eq!(after.instances[0].vpc_id(), vpc);
     assert_eq!(
         after.instances[0].security_groups()[0].group_id(),
