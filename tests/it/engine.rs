@@ -22,6 +22,15 @@ fn ingress_ports(group: &SecurityGroup) -> Vec<i32> {
     ports
 }
 
+/// `network` with `count` instances of `instance.web` in its subnet and group.
+fn network_with_instances(name: &str, count: u32) -> String {
+    format!(
+        "{}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\n\
+         subnet = \"subnet.a\"\nsecurity_groups = [\"security_group.web\"]\ncount = {count}\n",
+        network(name, REGION)
+    )
+}
+
 fn tcp_from_anywhere(port: i32) -> IpPermission {
     IpPermission::builder()
         .ip_protocol("tcp")
@@ -1030,10 +1039,7 @@ async fn a_subnet_renamed_without_moved_is_deleted_before_its_cidr_is_created_ag
 #[tokio::test]
 async fn a_subnet_renamed_without_moved_takes_its_instances_down_first() {
     let name = unique("handinst");
-    let text = format!(
-        "{}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\nsubnet = \"subnet.a\"\nsecurity_groups = [\"security_group.web\"]\ncount = 2\n",
-        network(&name, REGION)
-    );
+    let text = network_with_instances(&name, 2);
     let stack = StackFile::new(&text);
     stack.apply().expect(0);
     let l = live(REGION, &name).await;
@@ -1101,10 +1107,7 @@ async fn a_subnet_renamed_without_moved_takes_its_instances_down_first() {
 #[tokio::test]
 async fn a_vpc_given_a_new_cidr_is_rebuilt_in_one_run() {
     let name = unique("newcidr");
-    let text = format!(
-        "{}\n[instance.web]\nami = \"ami-0a1b2c3d4e5f60718\"\ninstance_type = \"t3.micro\"\nsubnet = \"subnet.a\"\nsecurity_groups = [\"security_group.web\"]\n",
-        network(&name, REGION)
-    );
+    let text = network_with_instances(&name, 1);
     let stack = StackFile::new(&text);
     stack.apply().expect(0);
     let before = live(REGION, &name).await;

@@ -587,25 +587,17 @@ async fn a_security_group_in_use_is_replaced_create_first_and_its_users_moved() 
     let region = "ap-southeast-2";
     let identifier = format!("{name}-main");
     let (variable, password) = ("RECONCILE_TEST_DB_PASSWORD_7", "pw-never-shown-7a1c");
+    // The database stack, its group allowing the app's, with two more groups
+    // naming each other, a load balancer and an instance.
+    let base = database(&name, region, &identifier, variable, "");
+    let db_group = "[security_group.db]\nvpc = \"vpc.main\"\ningress = [{ protocol = \"tcp\", port = 5432, cidr = \"10.0.0.0/16\" }]\n";
+    assert!(base.contains(db_group));
     let text = |lb: &str, app: &str, db: &str| {
-        format!(
-            r#"
-[stack]
-name = "{name}"
-regions = ["{region}"]
-
-[vpc.main]
-cidr = "10.0.0.0/16"
-
-[subnet.a]
+        let groups = format!(
+            r#"[security_group.db]
 vpc = "vpc.main"
-cidr = "10.0.1.0/24"
-zone = "a"
-
-[subnet.b]
-vpc = "vpc.main"
-cidr = "10.0.2.0/24"
-zone = "b"
+description = "{db}"
+ingress = [{{ protocol = "tcp", port = 5432, security_group = "security_group.app" }}]
 
 [security_group.lb]
 vpc = "vpc.main"
@@ -621,36 +613,18 @@ ingress = [
   {{ protocol = "tcp", port = 9000, security_group = "security_group.app" }},
 ]
 
-[security_group.db]
-vpc = "vpc.main"
-description = "{db}"
-ingress = [{{ protocol = "tcp", port = 5432, security_group = "security_group.app" }}]
-
 [load_balancer.web]
-subnets = ["subnet.a", "subnet.b"]
+subnets = ["subnet.db_a", "subnet.db_b"]
 security_groups = ["security_group.lb"]
 
 [instance.app]
 ami = "ami-0a1b2c3d4e5f60718"
 instance_type = "t3.micro"
-subnet = "subnet.a"
+subnet = "subnet.db_a"
 security_groups = ["security_group.app"]
-
-[db_subnet_group.main]
-subnets = ["subnet.a", "subnet.b"]
-
-[db_instance.main]
-identifier = "{identifier}"
-engine = "postgres"
-engine_version = "16.3"
-instance_class = "db.t3.micro"
-allocated_storage = 20
-subnet_group = "db_subnet_group.main"
-security_groups = ["security_group.db"]
-master_username = "app"
-master_password_env = "{variable}"
 "#
-        )
+        );
+        base.replace(db_group, &groups)
     };
     let stack = StackFile::new(&text("lb", "app", "db"));
     converge(variable, password, &stack);
