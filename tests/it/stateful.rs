@@ -715,6 +715,29 @@ security_groups = ["security_group.app"]
             .to_vec();
         (instance, lb, db)
     };
+    // Every rule names the current groups, every user is in its current
+    // group, and the stack plans no change.
+    let wired = |all: &BTreeMap<String, Group>, users: (Vec<String>, Vec<String>, Vec<String>)| {
+        let (app, lb, db) = (&all["app"], &all["lb"], &all["db"]);
+        assert_eq!(lb.named, [(8080, app.id.clone())]);
+        assert_eq!(app.named, [(8080, lb.id.clone()), (9000, app.id.clone())]);
+        assert_eq!(db.named, [(5432, app.id.clone())]);
+        assert_eq!(
+            users,
+            (
+                vec![app.id.clone()],
+                vec![lb.id.clone()],
+                vec![db.id.clone()]
+            ),
+            "instance, load balancer, database"
+        );
+        with_password(
+            variable,
+            password,
+            &["plan", stack.arg(), "--detailed-exitcode"],
+        )
+        .expect(0);
+    };
     let before = groups().await;
     assert_eq!(before.keys().collect::<Vec<_>>(), ["app", "db", "lb"]);
 
@@ -782,24 +805,7 @@ security_groups = ["security_group.app"]
         app.name
     );
     assert_eq!(app.declared_tag.as_deref(), Some(&*format!("{name}-app")));
-    assert_eq!(lb.named, [(8080, app.id.clone())]);
-    assert_eq!(app.named, [(8080, lb.id.clone()), (9000, app.id.clone())]);
-    assert_eq!(db.named, [(5432, app.id.clone())]);
-    assert_eq!(
-        users().await,
-        (
-            vec![app.id.clone()],
-            vec![lb.id.clone()],
-            vec![db.id.clone()]
-        ),
-        "the instance moved; the load balancer and the database kept theirs"
-    );
-    with_password(
-        variable,
-        password,
-        &["plan", stack.arg(), "--detailed-exitcode"],
-    )
-    .expect(0);
+    wired(&after, users().await);
 
     // 2. All three: the load balancer and the database move too, and the app's
     // group takes its declared name back (nothing holds it now).
@@ -829,21 +835,5 @@ security_groups = ["security_group.app"]
     assert!(
         lb.name.starts_with(&format!("{name}-lb-")) && db.name.starts_with(&format!("{name}-db-"))
     );
-    assert_eq!(lb.named, [(8080, app.id.clone())]);
-    assert_eq!(app.named, [(8080, lb.id.clone()), (9000, app.id.clone())]);
-    assert_eq!(db.named, [(5432, app.id.clone())]);
-    assert_eq!(
-        users().await,
-        (
-            vec![app.id.clone()],
-            vec![lb.id.clone()],
-            vec![db.id.clone()]
-        )
-    );
-    with_password(
-        variable,
-        password,
-        &["plan", stack.arg(), "--detailed-exitcode"],
-    )
-    .expect(0);
+    wired(&last, users().await);
 }
