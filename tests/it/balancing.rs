@@ -625,8 +625,8 @@ async fn a_cutover_survives_replacing_a_colour_and_the_load_balancer() {
 /// A VPC given a new CIDR takes its load balancer with it: AWS does not let a
 /// load balancer leave its VPC (its `vpc`, derived from its subnets, forces a
 /// replacement), so it, its listener and rule, the target groups and the
-/// instances are rebuilt in the new VPC in one run, the rule still
-/// forwarding to blue and every instance registered again.
+/// instances are rebuilt in the new VPC in one run, the rule keeping the live
+/// blue-green split and every instance registered again.
 #[tokio::test]
 async fn a_vpc_given_a_new_cidr_takes_its_load_balancer_with_it() {
     let name = unique("lbvpc");
@@ -637,6 +637,11 @@ async fn a_vpc_given_a_new_cidr_takes_its_load_balancer_with_it() {
         .vpc_id()
         .unwrap()
         .to_string();
+    // Halfway through a cutover: the split survives the rebuild.
+    balancing(REGION, &name)
+        .await
+        .set_rule_weights(90, 10)
+        .await;
 
     let text = std::fs::read_to_string(stack.arg()).unwrap();
     stack.write(&text.replace("10.10.", "10.30."));
@@ -677,7 +682,10 @@ async fn a_vpc_given_a_new_cidr_takes_its_load_balancer_with_it() {
         "the load balancer is in the new VPC"
     );
     assert!(b.groups.iter().all(|g| g.vpc_id() == Some(vpc.as_str())));
-    assert_eq!(b.rule_forwards().await, [(b.blue().to_string(), 1)]);
+    assert_eq!(
+        b.rule_forwards().await,
+        [(b.blue().to_string(), 90), (b.green().to_string(), 10)]
+    );
     let instances = live(REGION, &name).await.instances;
     assert_eq!(instances.len(), 4);
     assert!(instances.iter().all(|i| i.vpc_id() == Some(vpc.as_str())));
