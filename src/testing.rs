@@ -4,10 +4,19 @@
 
 use crate::desired::{self, Resolve};
 use crate::model::{Address, LiveRegion, Observed, Value};
+use crate::plan::{Plan, ResourceChange};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// The change `plan` makes to `address` (`kind.name`), which it must have.
+pub fn change<'p>(plan: &'p Plan, address: &str) -> &'p ResourceChange {
+    plan.changes
+        .iter()
+        .find(|c| c.address.to_string() == address)
+        .unwrap_or_else(|| panic!("no change to {address}"))
+}
 
 /// The demo stack users run first (`stacks/demo.toml`).
 pub const DEMO: &str = include_str!("../stacks/demo.toml");

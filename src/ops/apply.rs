@@ -14,7 +14,7 @@ use crate::plan::{Action, ResourceChange};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -351,18 +351,25 @@ fn steps<'a>(stack: &Stack, planned: &'a Planned) -> Vec<Step<'a>> {
                 push(StepKind::Create);
             }
         }
-        let late = stack
-            .resources
-            .get(&change.address)
-            .map(|r| r.late_references())
-            .unwrap_or_default();
         if matches!(change.action, Action::Create | Action::Replace)
-            && late.iter().any(|a| created(&change.region, a))
+            && late_references(stack, &change.address)
+                .iter()
+                .any(|a| created(&change.region, a))
         {
             push(StepKind::Rules);
         }
     }
     steps
+}
+
+/// The groups the rules of the resource at `address` name, if it is declared
+/// (`Resource::late_references`).
+fn late_references(stack: &Stack, address: &Address) -> BTreeSet<Address> {
+    stack
+        .resources
+        .get(address)
+        .map(|r| r.late_references())
+        .unwrap_or_default()
 }
 
 /// Creates and updates follow references; a delete waits for everything that
@@ -411,17 +418,10 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
             let region = s.change.region.as_str();
             let at = |a: &Address, k| by_address.get(&(region, a, k)).copied();
             match s.kind {
-                StepKind::Rules => {
-                    let late = stack
-                        .resources
-                        .get(&s.change.address)
-                        .map(|r| r.late_references())
-                        .unwrap_or_default();
-                    std::iter::once(&s.change.address)
-                        .chain(&late)
-                        .filter_map(|a| at(a, StepKind::Create))
-                        .collect()
-                }
+                StepKind::Rules => std::iter::once(s.change.address.clone())
+                    .chain(late_references(stack, &s.change.address))
+                    .filter_map(|a| at(&a, StepKind::Create))
+                    .collect(),
                 StepKind::Create | StepKind::Update => {
                     // A new group waits for none of the groups its rules name:
                     // those rules come in its `Rules` step.
@@ -887,12 +887,7 @@ mod tests {
             "instance.web_blue[0]",
             "load_balancer.app",
         ] {
-            let c = planned
-                .plan
-                .changes
-                .iter()
-                .find(|c| c.address.to_string() == address)
-                .unwrap();
+            let c = testing::change(&planned.plan, address);
             assert_eq!(
                 (c.action, c.replace_order()),
                 (Action::Replace, ReplaceOrder::DeleteFirst),

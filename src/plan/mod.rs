@@ -1036,11 +1036,7 @@ subnets = ["subnet.a"]
             &testing::stack(&with_instance.replace("subnet.a", "subnet.b")),
             live,
         );
-        let web = plan
-            .changes
-            .iter()
-            .find(|c| c.address.to_string() == "instance.web")
-            .unwrap();
+        let web = testing::change(&plan, "instance.web");
         assert_eq!(
             (web.action, web.replace_order()),
             (Action::Replace, ReplaceOrder::DeleteFirst)
@@ -1144,11 +1140,7 @@ subnets = ["subnet.a"]
                 ("security_group.old".to_string(), Action::Delete),
             ]
         );
-        let green = plan
-            .changes
-            .iter()
-            .find(|c| c.address.to_string() == "target_group.green")
-            .unwrap();
+        let green = testing::change(&plan, "target_group.green");
         assert_eq!(green.attributes.len(), 1);
         assert!(green.attributes[0].forces_replacement);
         insta::assert_json_snapshot!("drifted_demo_plan", plan);
@@ -1193,11 +1185,7 @@ subnets = ["subnet.a"]
                 ("security_group.web".to_string(), Action::Update),
             ]
         );
-        let app = plan
-            .changes
-            .iter()
-            .find(|c| c.address.to_string() == "security_group.app")
-            .unwrap();
+        let app = testing::change(&plan, "security_group.app");
         assert!(
             app.reason.as_deref().is_some_and(|r| r.contains(
                 "the old group holds the name demo-app until it is deleted: the new one is \
