@@ -16,17 +16,6 @@ mod testing;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// The documented exit codes; `reconcile --help` lists them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
-    Success = 0,
-    Error = 1,
-    /// `plan --detailed-exitcode` found changes.
-    Changes = 2,
-    /// A verification failed.
-    Verification = 3,
-}
-
 fn main() -> ExitCode {
     // Usage errors exit 1, not clap's 2: 2 means "plan found changes" to a pipeline.
     let args = match cli::Cli::try_parse() {
@@ -34,9 +23,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                ExitStatus::Error as u8
+                cli::ExitStatus::Error as u8
             } else {
-                ExitStatus::Success as u8
+                cli::ExitStatus::Success as u8
             });
         }
     };
@@ -58,7 +47,7 @@ fn main() -> ExitCode {
                 }
                 None => eprintln!("error: {e:#}"),
             }
-            ExitStatus::Error
+            cli::ExitStatus::Error
         }
     };
     ExitCode::from(status as u8)

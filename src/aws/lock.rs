@@ -2,6 +2,7 @@
 //! region. Creating a key pair whose name exists fails, so creating it is an
 //! atomic take; its tags say who holds it, since when and until when.
 
+use super::cloud::LockStore;
 use super::{Aws, AwsError, ErrorClass};
 use aws_sdk_ec2::types::{Filter, KeyType, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
@@ -68,10 +69,10 @@ pub fn lock_name(stack: &str) -> String {
     format!("reconcile-lock-{stack}")
 }
 
-impl Aws {
+impl LockStore for Aws {
     /// Takes the lock in `region`: `Ok(true)` when it is now `record`'s,
     /// `Ok(false)` when someone holds it.
-    pub async fn take_lock(
+    async fn take_lock(
         &self,
         region: &str,
         stack: &str,
@@ -108,11 +109,7 @@ impl Aws {
     }
 
     /// Who holds the lock in `region`, if anyone.
-    pub async fn read_lock(
-        &self,
-        region: &str,
-        stack: &str,
-    ) -> Result<Option<LockRecord>, AwsError> {
+    async fn read_lock(&self, region: &str, stack: &str) -> Result<Option<LockRecord>, AwsError> {
         let found = send!(
             "DescribeKeyPairs",
             self.ec2(region).describe_key_pairs().filters(
@@ -131,7 +128,7 @@ impl Aws {
     }
 
     /// Moves the lock's expiry on, if it is still `token`'s.
-    pub async fn refresh_lock(
+    async fn refresh_lock(
         &self,
         region: &str,
         stack: &str,
@@ -163,7 +160,7 @@ impl Aws {
     }
 
     /// Removes the lock in `region`: only if it is `token`'s, or whoever's with `None`.
-    pub async fn remove_lock(
+    async fn remove_lock(
         &self,
         region: &str,
         stack: &str,

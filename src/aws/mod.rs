@@ -41,6 +41,7 @@ macro_rules! send_once {
     };
 }
 
+pub mod cloud;
 pub mod cloudwatch;
 pub mod ec2;
 pub mod elbv2;
@@ -51,8 +52,11 @@ pub mod rds;
 pub mod route53;
 mod traffic;
 
+pub use cloud::Created;
+use cloud::{Cloud, Discover, Mutate};
 pub use error::{AwsError, ErrorClass};
 
+use crate::model::progress::Progress;
 use crate::model::tags::USER_DATA as USER_DATA_TAG;
 use crate::model::{self as model};
 use crate::model::{
@@ -253,33 +257,6 @@ impl Aws {
         endpoint(self.endpoint_url.as_deref(), service, region)
     }
 
-    /// What apply uses to change one region, tagging what it creates or
-    /// changes for `stack` with `record` (version label, time, operator,
-    /// ticket), and reporting long waits to `progress`.
-    pub fn mutator(
-        &self,
-        region: &str,
-        stack: &str,
-        record: &BTreeMap<String, String>,
-        progress: Progress,
-    ) -> Mutator {
-        Mutator {
-            endpoint_url: self.endpoint_url.clone(),
-            wait_limit: self.wait_timeout,
-            run_token: run_token(stack, region),
-            ec2: self.ec2(region),
-            elb: self.elbv2(region),
-            rds: self.rds(region),
-            cloudwatch: self.cloudwatch(region),
-            route53: self.route53(),
-            zone_batches: route53::ZoneBatches::default(),
-            region: region.to_string(),
-            stack: stack.to_string(),
-            record: record.clone(),
-            progress,
-        }
-    }
-
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
         let config = aws_sdk_rds::config::Builder::from(&self.config)
             .retry_classifier(error::RefusedIsFinal)
@@ -327,8 +304,45 @@ impl Aws {
         aws_sdk_resourcegroupstagging::Client::from_conf(config)
     }
 
+    /// What a service read, or nothing when the endpoint does not implement
+    /// the service: then noted in `unavailable`.
+    fn read<T: Default>(
+        &self,
+        unavailable: &mut BTreeMap<&'static str, model::Unavailable>,
+        service: &'static str,
+        region: &str,
+        r: Result<T, AwsError>,
+    ) -> T {
+        r.unwrap_or_else(|e| {
+            let endpoint_name = match service {
+                "elbv2" => "elasticloadbalancing",
+                "cloudwatch" => "monitoring",
+                other => other,
+            };
+            unavailable.insert(
+                service,
+                model::Unavailable {
+                    endpoint: self.endpoint(endpoint_name, region),
+                    answer: format!("{}: {}", e.code, e.message),
+                },
+            );
+            T::default()
+        })
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let config = aws_sdk_ec2::config::Builder::from(&self.config)
+            .retry_classifier(error::RefusedIsFinal)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.calls.for_service("ec2"))
+            .build();
+        aws_sdk_ec2::Client::from_conf(config)
+    }
+}
+
+impl Discover for Aws {
     /// The regions the account has enabled, asked in `from`.
-    pub async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
+    async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
         let found = send!("DescribeRegions", self.ec2(from).describe_regions())
             .map_err(|e| e.at(from, &self.endpoint("ec2", from)))?;
         // A region not opted in holds nothing (AWS lists only enabled ones;
@@ -344,7 +358,7 @@ impl Aws {
     /// The regions among `candidates` where a resource of a service reconcile
     /// manages carries `stack`'s tag: one query per region, all at once.
     /// (Route53 is global and read anyway.)
-    pub async fn regions_holding(
+    async fn regions_holding(
         &self,
         stack: &str,
         candidates: &[String],
@@ -379,12 +393,7 @@ impl Aws {
     /// joined (an instance's target groups come from the groups' registrations).
     /// Route53 is global: read only with `dns`, and then all of the stack's DNS,
     /// each object carrying the home region recorded on it.
-    pub async fn discover(
-        &self,
-        stack: &str,
-        region: &str,
-        dns: bool,
-    ) -> Result<LiveRegion, AwsError> {
+    async fn discover(&self, stack: &str, region: &str, dns: bool) -> Result<LiveRegion, AwsError> {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
         let route53_client = self.route53();
@@ -442,40 +451,36 @@ impl Aws {
             unavailable,
         })
     }
+}
 
-    /// What a service read, or nothing when the endpoint does not implement
-    /// the service: then noted in `unavailable`.
-    fn read<T: Default>(
+impl Cloud for Aws {
+    type Mutator = Mutator;
+
+    /// What apply uses to change one region, tagging what it creates or
+    /// changes for `stack` with `record` (version label, time, operator,
+    /// ticket), and reporting long waits to `progress`.
+    fn mutator(
         &self,
-        unavailable: &mut BTreeMap<&'static str, model::Unavailable>,
-        service: &'static str,
         region: &str,
-        r: Result<T, AwsError>,
-    ) -> T {
-        r.unwrap_or_else(|e| {
-            let endpoint_name = match service {
-                "elbv2" => "elasticloadbalancing",
-                "cloudwatch" => "monitoring",
-                other => other,
-            };
-            unavailable.insert(
-                service,
-                model::Unavailable {
-                    endpoint: self.endpoint(endpoint_name, region),
-                    answer: format!("{}: {}", e.code, e.message),
-                },
-            );
-            T::default()
-        })
-    }
-
-    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let config = aws_sdk_ec2::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.calls.for_service("ec2"))
-            .build();
-        aws_sdk_ec2::Client::from_conf(config)
+        stack: &str,
+        record: &BTreeMap<String, String>,
+        progress: Progress,
+    ) -> Mutator {
+        Mutator {
+            endpoint_url: self.endpoint_url.clone(),
+            wait_limit: self.wait_timeout,
+            run_token: run_token(stack, region),
+            ec2: self.ec2(region),
+            elb: self.elbv2(region),
+            rds: self.rds(region),
+            cloudwatch: self.cloudwatch(region),
+            route53: self.route53(),
+            zone_batches: route53::ZoneBatches::default(),
+            region: region.to_string(),
+            stack: stack.to_string(),
+            record: record.clone(),
+            progress,
+        }
     }
 }
 
@@ -486,66 +491,6 @@ fn available<T>(r: Result<T, AwsError>) -> Result<Result<T, AwsError>, AwsError>
         Err(e) if e.class == ErrorClass::Unsupported => Ok(Err(e)),
         Err(e) => Err(e),
         Ok(v) => Ok(Ok(v)),
-    }
-}
-
-/// What a create returns: the new id and what interpolations may read from it.
-#[derive(Debug, Clone)]
-pub struct Created {
-    pub live_id: String,
-    pub exports: BTreeMap<String, String>,
-}
-
-/// What an operation tells whoever runs it while it works.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Note {
-    /// Something happened: a line for the log.
-    Line(String),
-    /// How a wait stands (a bake, a soak, a database becoming available, a
-    /// lock): on a terminal each replaces the last, as a progress bar.
-    Wait {
-        status: String,
-        elapsed: std::time::Duration,
-        /// How long the wait lasts, when known (a bake); else a limit or nothing.
-        total: Option<std::time::Duration>,
-    },
-}
-
-/// Where an operation sends its [`Note`]s.
-#[derive(Clone)]
-pub struct Progress(std::sync::Arc<dyn Fn(Note) + Send + Sync>);
-
-impl Progress {
-    pub fn new(sink: impl Fn(Note) + Send + Sync + 'static) -> Progress {
-        Progress(std::sync::Arc::new(sink))
-    }
-
-    /// Drops everything: for callers that show nothing.
-    pub fn silent() -> Progress {
-        Progress::new(|_| {})
-    }
-
-    pub fn line(&self, line: impl Into<String>) {
-        (self.0)(Note::Line(line.into()));
-    }
-
-    pub fn wait(
-        &self,
-        status: impl Into<String>,
-        elapsed: std::time::Duration,
-        total: Option<std::time::Duration>,
-    ) {
-        (self.0)(Note::Wait {
-            status: status.into(),
-            elapsed,
-            total,
-        });
-    }
-}
-
-impl std::fmt::Debug for Progress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Progress")
     }
 }
 
@@ -626,7 +571,7 @@ impl Placed {
 const CREATE_ATTEMPTS_UNSENT: u32 = 8;
 const CREATE_ATTEMPTS_UNANSWERED: u32 = 3;
 
-impl Mutator {
+impl Mutate for Mutator {
     /// Creates the resource at `address`, exactly once. `known` are the live ids
     /// the plan saw at this address (a resource being replaced, duplicates):
     /// they are never taken for the new one.
@@ -635,7 +580,7 @@ impl Mutator {
     /// AWS refuses as existing is resolved by looking the resource up by its
     /// tags before anything is sent again: if it is there it is adopted and
     /// brought to `attrs`; a second attempt is made only when it is not.
-    pub async fn create(
+    async fn create(
         &self,
         address: &Address,
         attrs: &Attrs,
@@ -713,6 +658,50 @@ impl Mutator {
         unreachable!("the loop returns on the last attempt")
     }
 
+    /// Makes the live resource match `attrs` in the attributes the plan found
+    /// `changed`, and nothing else.
+    async fn update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        changed: &Changed,
+        inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        let result = match place(observed.address.kind) {
+            Placed::Ec2(kind) => self.ec2_update(kind, observed, attrs, changed).await,
+            Placed::Elb(kind) => self.elb_update(kind, observed, attrs, changed).await,
+            Placed::Rds(kind) => {
+                self.rds_update(kind, observed, attrs, changed, inputs)
+                    .await
+            }
+            Placed::Alarm => self.alarm_update(observed, attrs, changed).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, changed).await,
+            Placed::Dns(route53::DnsKind::Record) => {
+                self.record_update(observed, attrs, changed).await
+            }
+        };
+        result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
+    }
+
+    async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        let result = match place(observed.address.kind) {
+            Placed::Ec2(kind) => self.ec2_delete(kind, observed).await,
+            Placed::Elb(kind) => self.elb_delete(kind, observed).await,
+            Placed::Rds(kind) => self.rds_delete(kind, observed).await,
+            Placed::Alarm => self.alarm_delete(observed).await,
+            Placed::Dns(route53::DnsKind::Zone) => self.zone_delete(observed).await,
+            Placed::Dns(route53::DnsKind::Record) => self.record_delete(observed).await,
+        };
+        match result {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => {
+                other.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
+            }
+        }
+    }
+}
+
+impl Mutator {
     async fn create_once(
         &self,
         address: &Address,
@@ -759,48 +748,6 @@ impl Mutator {
             place(kind).service(),
             &self.region,
         )
-    }
-
-    /// Makes the live resource match `attrs` in the attributes the plan found
-    /// `changed`, and nothing else.
-    pub async fn update(
-        &self,
-        observed: &Observed,
-        attrs: &Attrs,
-        changed: &Changed,
-        inputs: &Inputs,
-    ) -> Result<(), AwsError> {
-        let result = match place(observed.address.kind) {
-            Placed::Ec2(kind) => self.ec2_update(kind, observed, attrs, changed).await,
-            Placed::Elb(kind) => self.elb_update(kind, observed, attrs, changed).await,
-            Placed::Rds(kind) => {
-                self.rds_update(kind, observed, attrs, changed, inputs)
-                    .await
-            }
-            Placed::Alarm => self.alarm_update(observed, attrs, changed).await,
-            Placed::Dns(route53::DnsKind::Zone) => self.zone_update(observed, attrs, changed).await,
-            Placed::Dns(route53::DnsKind::Record) => {
-                self.record_update(observed, attrs, changed).await
-            }
-        };
-        result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
-    }
-
-    pub async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
-        let result = match place(observed.address.kind) {
-            Placed::Ec2(kind) => self.ec2_delete(kind, observed).await,
-            Placed::Elb(kind) => self.elb_delete(kind, observed).await,
-            Placed::Rds(kind) => self.rds_delete(kind, observed).await,
-            Placed::Alarm => self.alarm_delete(observed).await,
-            Placed::Dns(route53::DnsKind::Zone) => self.zone_delete(observed).await,
-            Placed::Dns(route53::DnsKind::Record) => self.record_delete(observed).await,
-        };
-        match result {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => {
-                other.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
-            }
-        }
     }
 
     /// Brings a resource's tags (its own, and ownership, version and

@@ -1,6 +1,7 @@
 //! The read side the deployment half judges a deploy by: target health, load
 //! balancer, database and alarm states, metric data.
 
+use super::cloud::Probe;
 use super::{Aws, AwsError};
 use crate::model::probe::{
     AlarmState, AlarmValue, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
@@ -26,9 +27,11 @@ impl Aws {
     ) -> Result<T, AwsError> {
         result.map_err(|e| e.at(region, &self.endpoint(service, region)))
     }
+}
 
+impl Probe for Aws {
     /// The registered targets of a target group and their health.
-    pub async fn target_health(
+    async fn target_health(
         &self,
         region: &str,
         target_group: &str,
@@ -71,7 +74,7 @@ impl Aws {
     }
 
     /// The state of load balancers, by ARN; one call.
-    pub async fn load_balancer_states(
+    async fn load_balancer_states(
         &self,
         region: &str,
         arns: &[String],
@@ -103,7 +106,7 @@ impl Aws {
 
     /// The status of database instances, by identifier; one call each (the
     /// identifier filter takes one name or ARN per call on every engine).
-    pub async fn db_statuses(
+    async fn db_statuses(
         &self,
         region: &str,
         identifiers: &[String],
@@ -131,7 +134,7 @@ impl Aws {
     }
 
     /// The state of alarms by name, 100 names a call; alarms that do not exist are absent.
-    pub async fn alarm_states(
+    async fn alarm_states(
         &self,
         region: &str,
         names: &[String],
@@ -162,7 +165,7 @@ impl Aws {
 
     /// Every query's data points between `start` and `end`: one GetMetricData
     /// request (paged) for up to 500 queries. Series are keyed by query id.
-    pub async fn metric_data(
+    async fn metric_data(
         &self,
         region: &str,
         queries: &[MetricQuery],

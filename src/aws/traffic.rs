@@ -1,6 +1,7 @@
 //! The one write the deployment half makes outside apply: a listener's or
 //! rule's forward weights, read back, and the change record tagged on it.
 
+use super::cloud::TrafficSwitch;
 use super::{elbv2, Aws, AwsError, ErrorClass};
 use crate::model::shapes::{Action, Target};
 use aws_sdk_elasticloadbalancingv2::types::Tag;
@@ -10,10 +11,10 @@ fn is_listener(arn: &str) -> bool {
     arn.contains(":listener/")
 }
 
-impl Aws {
+impl TrafficSwitch for Aws {
     /// The forward of a listener (its default action) or rule: `None` when it
     /// does something else than forward.
-    pub async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
+    async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
         let client = self.elbv2(region);
         let at = |e: AwsError| e.at(region, &self.endpoint("elasticloadbalancing", region));
         let actions = if is_listener(arn) {
@@ -45,7 +46,7 @@ impl Aws {
 
     /// Sets the forward of a listener or rule to `targets` (live ARNs and
     /// weights): one ModifyListener or ModifyRule.
-    pub async fn set_forward(
+    async fn set_forward(
         &self,
         region: &str,
         arn: &str,
@@ -73,7 +74,7 @@ impl Aws {
     }
 
     /// Writes `tags` on a listener or rule (the change record).
-    pub async fn tag_balancing(
+    async fn record(
         &self,
         region: &str,
         arn: &str,
@@ -95,7 +96,7 @@ impl Aws {
     }
 
     /// The tags of a listener or rule.
-    pub async fn balancing_tags(
+    async fn recorded(
         &self,
         region: &str,
         arn: &str,

@@ -1,13 +1,14 @@
 //! `reconcile apply`: converge a stack file, or apply a saved plan exactly.
 
+use super::ExitStatus;
 use super::{confirm, duration_or_zero, Output};
 use crate::aws::{Aws, Connection};
 use crate::ops;
 use crate::ops::apply::{self, Request};
+use crate::ops::clock::SystemClock;
 use crate::ops::plan::SavedPlan;
 use crate::plan::render::render;
 use crate::stack::{self, Stack};
-use crate::ExitStatus;
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -126,7 +127,7 @@ pub(super) async fn run(
         Ok(())
     };
     let record = request.settings.record.clone();
-    let report = apply::converge(&aws, &mut stack, request, review).await?;
+    let report = apply::converge(&aws, &SystemClock, &mut stack, request, review).await?;
     step_summary(&report, &record)?;
     if args.json {
         let json = apply::ApplyReport {

@@ -1,13 +1,13 @@
 //! `reconcile cutover`: move a blue-green pair's traffic, or show where it is.
 
+use super::ExitStatus;
 use super::{confirm, duration, Output};
 use crate::aws::{Aws, Connection};
-use crate::ops::cloud::SystemClock;
+use crate::ops;
+use crate::ops::clock::SystemClock;
 use crate::ops::cutover::{self, CutoverReport, RegionOutcome, RegionStatus, Request};
-use crate::ops::{self, observe};
 use crate::stack::{self, Colour};
-use crate::ExitStatus;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,25 +77,11 @@ pub(super) async fn run(
     output: &Output,
 ) -> Result<ExitStatus> {
     let mut stack = stack::load(&args.stack)?;
-    let Some((_, pair)) = cutover::pair(&stack, &args.name) else {
-        let names: Vec<&str> = stack.blue_green.values().map(|p| p.name.as_str()).collect();
-        bail!(
-            "stack {} has no [blue_green.{}]{}",
-            stack.name,
-            args.name,
-            if names.is_empty() {
-                String::new()
-            } else {
-                format!("; its pairs: {}", names.join(", "))
-            }
-        );
-    };
-    let pair = pair.clone();
+    let pair = cutover::pair_named(&stack, &args.name)?.clone();
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
     if args.status {
-        let live = observe(&aws, &mut stack, &regions).await?;
-        let status = cutover::status(&aws, &stack, &live, &args.name).await;
+        let status = cutover::show(&aws, &mut stack, &regions, &args.name).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&status)?);
         } else {
@@ -117,24 +103,12 @@ pub(super) async fn run(
         operator: ops::operator(),
     };
     let progress = output.progress_sink();
-    ops::admit(
-        &stack,
-        std::time::SystemTime::now(),
-        args.emergency.as_deref(),
-        "cutover",
-        &progress,
-    )?;
-    let lock = ops::lock::acquire(
-        &aws,
-        &stack.name,
-        &regions,
-        "cutover",
-        Duration::ZERO,
-        &progress,
-    )
-    .await?;
-    let result = async {
-        let live = observe(&aws, &mut stack, &regions).await?;
+    let env = cutover::Env {
+        cloud: &aws,
+        clock: &SystemClock,
+        progress: &progress,
+    };
+    let confirm = async || {
         eprintln!(
             "Cutover of blue_green.{} to {} in {}: steps {}, bake {} each, checks every {}.",
             request.pair,
@@ -149,20 +123,12 @@ pub(super) async fn run(
             humantime::format_duration(request.bake),
             humantime::format_duration(request.every),
         );
-        if !args.auto_approve {
-            ops::interruptible(confirm("cut over", "")).await?;
+        if args.auto_approve {
+            return Ok(());
         }
-        let stop = std::pin::pin!(ops::stop_signal());
-        let env = cutover::Env {
-            cloud: &aws,
-            clock: &SystemClock,
-            progress: &progress,
-        };
-        Ok::<_, anyhow::Error>(cutover::run(&env, &stack, &live, &regions, &request, stop).await)
-    }
-    .await;
-    lock.release().await;
-    let report = result?;
+        confirm("cut over", "").await
+    };
+    let report = cutover::perform(&env, &mut stack, &regions, &request, confirm).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

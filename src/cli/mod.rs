@@ -10,9 +10,9 @@ mod status;
 mod unlock;
 mod verify;
 
-use crate::aws::{self, Aws, Connection, Note, Progress};
+use crate::aws::{self, Aws, Connection};
+use crate::model::progress::{Note, Progress};
 use crate::plan::render::Style;
-use crate::ExitStatus;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -30,6 +30,18 @@ Exit codes:
   2  `plan --detailed-exitcode` found changes
   3  `verify`: a check failed, or had no data where that fails; `cutover`:
      refused by its pre-checks, or switched back; `rollout`: halted by a check";
+
+/// The documented exit codes (0/1/2/3); `reconcile --help` lists them (`EXIT_CODES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Error = 1,
+    /// `plan --detailed-exitcode` found changes.
+    Changes = 2,
+    /// A verification failed, a cutover was refused by its checks or
+    /// switched back, a rollout halted.
+    Verification = 3,
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "reconcile", version, about, after_help = EXIT_CODES)]

@@ -1,11 +1,11 @@
 //! `reconcile plan`: what apply would change, as text, JSON or a saved plan.
 
+use super::ExitStatus;
 use super::Output;
 use crate::aws::{Aws, Connection};
 use crate::ops::{self, plan::PlanReport, plan::Planned, plan::SavedPlan};
 use crate::plan::render::{markdown, render};
 use crate::stack;
-use crate::ExitStatus;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,15 +1,15 @@
 //! `reconcile rollout`: every region, wave by wave, with checks between.
 
+use super::ExitStatus;
 use super::{confirm, duration_or_zero, Output};
 use crate::aws::{Aws, Connection};
 use crate::ops;
 use crate::ops::apply::Settings;
-use crate::ops::cloud::SystemClock;
+use crate::ops::clock::SystemClock;
 use crate::ops::plan::SavedPlan;
 use crate::ops::rollout::{self, RegionOutcome, Request, RolloutReport, Verdict};
 use crate::plan::render::render;
 use crate::stack;
-use crate::ExitStatus;
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;

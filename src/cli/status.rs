@@ -1,11 +1,11 @@
 //! `reconcile status`: what is live where, and whether it matches the file.
 
+use super::ExitStatus;
 use super::Output;
 use crate::aws::{Aws, Connection};
 use crate::model::tags::record::{OPERATOR, TICKET, TIME};
 use crate::ops::status::{self, RegionStatus};
 use crate::stack;
-use crate::ExitStatus;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;

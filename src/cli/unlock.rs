@@ -1,10 +1,10 @@
 //! `reconcile unlock`: break a stack's lock left by a run that is gone.
 
+use super::ExitStatus;
 use super::Output;
 use crate::aws::Connection;
 use crate::ops;
 use crate::stack;
-use crate::ExitStatus;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;

@@ -1,13 +1,13 @@
 //! `reconcile verify`: judge the live stack by its built-in and declared checks.
 
+use super::ExitStatus;
 use super::{duration, Output};
 use crate::aws::{Aws, Connection};
 use crate::check::{CheckResult, Outcome};
-use crate::ops::cloud::SystemClock;
+use crate::ops::clock::SystemClock;
 use crate::ops::verify::{self, Soak, Verdict, Verification};
 use crate::ops::{self, observe};
 use crate::stack;
-use crate::ExitStatus;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;

@@ -2,12 +2,14 @@
 //! done, what failed and what was skipped. Nothing is rolled back: the live
 //! account is the state, so a rerun does exactly the remaining work.
 
-use super::cloud::{Cloud, Mutate};
+use super::clock::Clock;
+use super::lock::Holding;
 use super::plan::{Planned, SavedPlan};
-use crate::aws::Aws;
-use crate::aws::{AwsError, ErrorClass, Progress};
+use crate::aws::cloud::{Account, Cloud, Mutate};
+use crate::aws::{AwsError, ErrorClass};
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
+use crate::model::progress::Progress;
 use crate::model::{Address, Attrs, Changed, Kind, Observed, ReplaceOrder, Value};
 use crate::plan::Plan;
 use crate::plan::{Action, ResourceChange};
@@ -33,8 +35,9 @@ pub struct Request<'a> {
 /// a second run plans only once the first is done), plans, lets `review` see
 /// the plan (print it, ask for confirmation), refuses a plan that would lose
 /// a protected resource, checks that apply has its inputs, and applies.
-pub async fn converge(
-    aws: &Aws,
+pub async fn converge<C: Account>(
+    aws: &C,
+    clock: &dyn Clock,
     stack: &mut Stack,
     request: Request<'_>,
     review: impl AsyncFnOnce(&Plan) -> anyhow::Result<()>,
@@ -65,16 +68,15 @@ pub async fn converge(
         preflight(stack, &planned).map_err(anyhow::Error::msg)?;
         Ok(run(aws, stack, &planned, settings).await)
     };
-    super::lock::holding(
-        aws,
-        &name,
-        &lock_regions,
-        "apply",
-        request.lock_timeout,
-        &settings.progress,
-        work,
-    )
-    .await
+    let lock = Holding {
+        stack: &name,
+        regions: &lock_regions,
+        operation: "apply",
+        wait: request.lock_timeout,
+        clock,
+        progress: &settings.progress,
+    };
+    super::lock::holding(aws, lock, work).await
 }
 
 /// `apply --json`: the report, and the AWS calls it took.

@@ -6,10 +6,12 @@
 //! not fix, or a signal puts all traffic back on the source colour in that
 //! region, read back, and stops.
 
-use super::cloud::{Clock, Probe, TrafficSwitch};
+use super::clock::Clock;
 use super::verify::{colour_id, evaluate_region, Context};
-use crate::aws::{AwsError, ErrorClass, Progress};
+use crate::aws::cloud::{Account, Discover, Probe, TrafficSwitch};
+use crate::aws::{AwsError, ErrorClass};
 use crate::check::{self, CheckResult, Outcome, Source, Streaks};
+use crate::model::progress::Progress;
 use crate::model::shapes::{share, Action, Target};
 use crate::model::tags::record;
 use crate::model::{Address, LiveRegion, Value};
@@ -131,6 +133,75 @@ struct Live<'a> {
 /// The pair named `name`, and the listener or rule whose forward it owns.
 pub fn pair<'a>(stack: &'a Stack, name: &str) -> Option<(&'a Address, &'a BlueGreen)> {
     stack.blue_green.iter().find(|(_, p)| p.name == name)
+}
+
+/// The pair `[blue_green.NAME]`, or an error naming the stack's pairs.
+pub fn pair_named<'a>(stack: &'a Stack, name: &str) -> anyhow::Result<&'a BlueGreen> {
+    match pair(stack, name) {
+        Some((_, bg)) => Ok(bg),
+        None => {
+            let names: Vec<&str> = stack.blue_green.values().map(|p| p.name.as_str()).collect();
+            anyhow::bail!(
+                "stack {} has no [blue_green.{name}]{}",
+                stack.name,
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its pairs: {}", names.join(", "))
+                }
+            )
+        }
+    }
+}
+
+/// `reconcile cutover`: the change window, the stack's lock in `regions`
+/// (never waited for: a cutover during an apply is refused), the live state,
+/// `confirm` (shown what will happen, a person may say no), then `run` until
+/// it ends or a signal switches the region in progress back.
+pub async fn perform<C: Account>(
+    env: &Env<'_, C>,
+    stack: &mut Stack,
+    regions: &[String],
+    request: &Request,
+    confirm: impl AsyncFnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<CutoverReport> {
+    super::admit(
+        stack,
+        env.clock.now(),
+        request.ticket.as_deref(),
+        "cutover",
+        env.progress,
+    )?;
+    let lock = super::lock::acquire(
+        env.cloud,
+        env.clock,
+        &stack.name,
+        regions,
+        "cutover",
+        Duration::ZERO,
+        env.progress,
+    )
+    .await?;
+    let result = async {
+        let live = super::observe(env.cloud, stack, regions).await?;
+        super::interruptible(confirm()).await?;
+        let stop = std::pin::pin!(super::stop_signal());
+        Ok(run(env, stack, &live, regions, request, stop).await)
+    }
+    .await;
+    lock.release().await;
+    result
+}
+
+/// `reconcile cutover --status`: the pair's live weights, targets and last record per region.
+pub async fn show<C: Discover + Probe + TrafficSwitch>(
+    cloud: &C,
+    stack: &mut Stack,
+    regions: &[String],
+    pair_name: &str,
+) -> anyhow::Result<Vec<RegionStatus>> {
+    let live = super::observe(cloud, stack, regions).await?;
+    Ok(status(cloud, stack, &live, pair_name).await)
 }
 
 fn weights_of(targets: &[Target], live: &Live) -> BTreeMap<&'static str, i64> {
@@ -730,7 +801,7 @@ mod tests {
     use crate::model::probe::{
         AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
     };
-    use crate::ops::cloud::TestClock;
+    use crate::ops::clock::TestClock;
     use crate::testing::{self, DEMO};
     use std::sync::Mutex;
 

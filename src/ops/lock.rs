@@ -6,8 +6,10 @@
 //! or whose holder process on this host is gone, is stale and can be broken
 //! with `reconcile unlock`.
 
+use super::clock::Clock;
+use crate::aws::cloud::LockStore;
 use crate::aws::lock::LockRecord;
-use crate::aws::{Aws, Progress};
+use crate::model::progress::Progress;
 use anyhow::{bail, Result};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,18 +18,16 @@ pub const TTL: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(2);
 
 /// The lock of one stack, held in some regions.
-pub struct StackLock {
-    aws: Aws,
+pub struct StackLock<L: LockStore> {
+    store: L,
     stack: String,
     regions: Vec<String>,
     token: String,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+fn seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn timestamp(secs: u64) -> String {
@@ -89,18 +89,20 @@ fn describe(held: &LockRecord) -> String {
 }
 
 /// Takes the lock of `stack` in every region of `regions`, waiting up to `wait`
-/// for a holder to finish. On failure, whatever was taken is given back.
-pub async fn acquire(
-    aws: &Aws,
+/// (on `clock`) for a holder to finish. On failure, whatever was taken is given back.
+pub async fn acquire<L: LockStore>(
+    store: &L,
+    clock: &dyn Clock,
     stack: &str,
     regions: &[String],
     operation: &str,
     wait: Duration,
     progress: &Progress,
-) -> Result<StackLock> {
+) -> Result<StackLock<L>> {
     let mut sorted = regions.to_vec();
     sorted.sort();
-    let since = now();
+    let started = clock.now();
+    let since = seconds(started);
     let record = LockRecord {
         holder: holder(),
         host: hostname(),
@@ -110,12 +112,12 @@ pub async fn acquire(
         since,
         expires: since + TTL.as_secs(),
     };
-    let started = std::time::Instant::now();
+    let waited = || clock.now().duration_since(started).unwrap_or_default();
     let mut taken: Vec<String> = Vec::new();
     for region in &sorted {
         let mut told = false;
         loop {
-            let attempt = aws.take_lock(region, stack, &record).await;
+            let attempt = store.take_lock(region, stack, &record).await;
             match attempt {
                 Ok(true) => {
                     taken.push(region.clone());
@@ -123,24 +125,24 @@ pub async fn acquire(
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    give_back(aws, stack, &taken, &record.token).await;
+                    give_back(store, stack, &taken, &record.token).await;
                     return Err(anyhow::Error::new(e)
                         .context(format!("taking the lock of stack {stack} in {region}")));
                 }
             }
-            let held = match aws.read_lock(region, stack).await {
+            let held = match store.read_lock(region, stack).await {
                 Ok(Some(held)) => held,
                 // Released in between: take it now.
                 Ok(None) => continue,
                 Err(e) => {
-                    give_back(aws, stack, &taken, &record.token).await;
+                    give_back(store, stack, &taken, &record.token).await;
                     return Err(anyhow::Error::new(e)
                         .context(format!("reading the lock of stack {stack} in {region}")));
                 }
             };
-            if started.elapsed() >= wait {
-                give_back(aws, stack, &taken, &record.token).await;
-                let hint = match stale(&held, now(), &hostname(), process_alive) {
+            if waited() >= wait {
+                give_back(store, stack, &taken, &record.token).await;
+                let hint = match stale(&held, seconds(clock.now()), &hostname(), process_alive) {
                     Some(why) => format!(
                         "The lock looks stale ({why}): if that run is gone, break it with \
                          `reconcile unlock {stack}`."
@@ -164,21 +166,22 @@ pub async fn acquire(
                 ));
                 told = true;
             }
-            tokio::time::sleep(
-                POLL.min(wait.saturating_sub(started.elapsed()))
-                    .max(Duration::from_millis(100)),
-            )
-            .await;
+            clock
+                .sleep(
+                    POLL.min(wait.saturating_sub(waited()))
+                        .max(Duration::from_millis(100)),
+                )
+                .await;
         }
     }
     let heartbeat = tokio::spawn(refresh(
-        aws.clone(),
+        store.clone(),
         stack.to_string(),
         taken.clone(),
         record.token.clone(),
     ));
     Ok(StackLock {
-        aws: aws.clone(),
+        store: store.clone(),
         stack: stack.to_string(),
         regions: taken,
         token: record.token,
@@ -192,24 +195,23 @@ fn since_nanos() -> u128 {
         .map_or(0, |d| d.as_nanos())
 }
 
-/// Keeps the lock's expiry ahead while the run lasts.
-async fn refresh(aws: Aws, stack: String, regions: Vec<String>, token: String) {
+/// Keeps the lock's expiry ahead while the run lasts. The expiry is read by
+/// other runs against their wall clocks, so this keeps to real time.
+async fn refresh<L: LockStore>(store: L, stack: String, regions: Vec<String>, token: String) {
     loop {
         tokio::time::sleep(TTL / 3).await;
         for region in &regions {
-            if let Err(e) = aws
-                .refresh_lock(region, &stack, &token, now() + TTL.as_secs())
-                .await
-            {
+            let expires = seconds(SystemTime::now()) + TTL.as_secs();
+            if let Err(e) = store.refresh_lock(region, &stack, &token, expires).await {
                 tracing::warn!("refreshing the lock of stack {stack} in {region}: {e}");
             }
         }
     }
 }
 
-async fn give_back(aws: &Aws, stack: &str, regions: &[String], token: &str) {
+async fn give_back<L: LockStore>(store: &L, stack: &str, regions: &[String], token: &str) {
     for region in regions {
-        if let Err(e) = aws.remove_lock(region, stack, Some(token)).await {
+        if let Err(e) = store.remove_lock(region, stack, Some(token)).await {
             tracing::warn!(
                 "could not release the lock of stack {stack} in {region}: {e}; \
                  `reconcile unlock {stack}` breaks it once it is stale"
@@ -218,35 +220,51 @@ async fn give_back(aws: &Aws, stack: &str, regions: &[String], token: &str) {
     }
 }
 
+/// The lock a run holds while it works: where, for how long to wait, what
+/// it is called, and the clock that wait is on.
+pub struct Holding<'a> {
+    pub stack: &'a str,
+    pub regions: &'a [String],
+    pub operation: &'a str,
+    pub wait: Duration,
+    pub clock: &'a dyn Clock,
+    pub progress: &'a Progress,
+}
+
 /// Runs `work` holding the lock of `stack` in `regions`, interruptible
 /// (`super::interruptible`); the lock is given back however it ends.
-pub async fn holding<T>(
-    aws: &Aws,
-    stack: &str,
-    regions: &[String],
-    operation: &str,
-    wait: Duration,
-    progress: &Progress,
+pub async fn holding<L: LockStore, T>(
+    store: &L,
+    lock: Holding<'_>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let lock = acquire(aws, stack, regions, operation, wait, progress).await?;
+    let held = acquire(
+        store,
+        lock.clock,
+        lock.stack,
+        lock.regions,
+        lock.operation,
+        lock.wait,
+        lock.progress,
+    )
+    .await?;
     let result = super::interruptible(work).await;
-    lock.release().await;
+    held.release().await;
     result
 }
 
-impl StackLock {
+impl<L: LockStore> StackLock<L> {
     /// Gives the lock back in every region where it is still this run's.
     pub async fn release(self) {
         self.heartbeat.abort();
-        give_back(&self.aws, &self.stack, &self.regions, &self.token).await;
+        give_back(&self.store, &self.stack, &self.regions, &self.token).await;
     }
 }
 
 /// `reconcile unlock`: breaks the lock of `stack` in `regions` where it is
 /// stale (or anyway, with `force`); returns one line per region.
-pub async fn unlock(
-    aws: &Aws,
+pub async fn unlock<L: LockStore>(
+    store: &L,
     stack: &str,
     regions: &[String],
     force: bool,
@@ -254,15 +272,20 @@ pub async fn unlock(
     let mut lines = Vec::new();
     let mut refused = Vec::new();
     for region in regions {
-        let Some(held) = aws.read_lock(region, stack).await? else {
+        let Some(held) = store.read_lock(region, stack).await? else {
             lines.push(format!("{region}: not locked"));
             continue;
         };
-        let why = stale(&held, now(), &hostname(), process_alive)
-            .or_else(|| force.then(|| "--force".to_string()));
+        let why = stale(
+            &held,
+            seconds(SystemTime::now()),
+            &hostname(),
+            process_alive,
+        )
+        .or_else(|| force.then(|| "--force".to_string()));
         match why {
             Some(why) => {
-                aws.remove_lock(region, stack, None).await?;
+                store.remove_lock(region, stack, None).await?;
                 lines.push(format!(
                     "{region}: broke the lock held by {} ({why})",
                     describe(&held)

@@ -2,7 +2,7 @@
 //! talks to AWS through `crate::aws`, and returns data for the printer.
 
 pub mod apply;
-pub mod cloud;
+pub mod clock;
 pub mod cutover;
 pub mod lock;
 pub mod plan;
@@ -10,10 +10,10 @@ pub mod rollout;
 pub mod status;
 pub mod verify;
 
+use crate::aws::cloud::Discover;
 use crate::model::{Address, Kind, LiveRegion, Observed, MOVED_FROM};
 use crate::stack::Stack;
 use anyhow::{bail, Context, Result};
-use cloud::Discover;
 use std::collections::BTreeMap;
 
 /// Runs `work` until it ends or the process is told to stop (Ctrl-C, SIGTERM):
@@ -95,7 +95,7 @@ pub fn admit(
     now: std::time::SystemTime,
     emergency: Option<&str>,
     command: &str,
-    progress: &crate::aws::Progress,
+    progress: &crate::model::progress::Progress,
 ) -> Result<()> {
     let Some(blocked) = stack.change_window.judge(now) else {
         return Ok(());

@@ -1,7 +1,7 @@
 //! `plan`: read live state, compare, and describe the result; saved plans.
 
-use super::cloud::Discover;
 use super::{observe, select_regions};
+use crate::aws::cloud::Discover;
 use crate::model::LiveRegion;
 use crate::plan::{self, Plan, Summary};
 use crate::stack::{self, Stack};

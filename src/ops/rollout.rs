@@ -5,10 +5,10 @@
 //! rerun resumes: regions already in sync are verified once, not baked.
 
 use super::apply::{self, Report, Settings};
-use super::cloud::Clock;
+use super::clock::Clock;
 use super::plan::{Planned, SavedPlan};
 use super::verify::{self, Soak, Verdict as Checked};
-use crate::aws::Aws;
+use crate::aws::cloud::Account;
 use crate::check::CheckResult;
 use crate::model::LiveRegion;
 use crate::plan::{Action, Plan};
@@ -95,8 +95,8 @@ fn changes_in(plan: &Plan, region: &str) -> usize {
 /// Holding the stack's lock: plans every region, lets `review` see the plan
 /// (print it, ask once), refuses a plan that would lose a protected resource,
 /// then rolls out wave by wave.
-pub async fn run(
-    aws: &Aws,
+pub async fn run<C: Account>(
+    aws: &C,
     clock: &dyn Clock,
     stack: &mut Stack,
     request: &Request<'_>,
@@ -132,20 +132,19 @@ pub async fn run(
         }
         waves(aws, clock, stack, &rollout, first, &planned, request).await
     };
-    super::lock::holding(
-        aws,
-        &name,
-        &regions,
-        "rollout",
-        request.lock_timeout,
-        &progress,
-        work,
-    )
-    .await
+    let lock = super::lock::Holding {
+        stack: &name,
+        regions: &regions,
+        operation: "rollout",
+        wait: request.lock_timeout,
+        clock,
+        progress: &progress,
+    };
+    super::lock::holding(aws, lock, work).await
 }
 
-async fn waves(
-    aws: &Aws,
+async fn waves<C: Account>(
+    aws: &C,
     clock: &dyn Clock,
     stack: &mut Stack,
     rollout: &Rollout,

@@ -2,8 +2,8 @@
 //! the version labels live, each blue-green pair's active colour and weights
 //! with its last cutover record, and the protected resources.
 
-use super::cloud::{Discover, TrafficSwitch};
 use super::verify::colour_id;
+use crate::aws::cloud::{Discover, TrafficSwitch};
 use crate::model::shapes::{share, Action};
 use crate::model::tags::record;
 use crate::model::{Kind, VERSION_HANDLE};

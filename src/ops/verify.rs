@@ -6,10 +6,11 @@
 //! DescribeDBInstances per database, one GetMetricData for every metric
 //! check, one DescribeAlarms for every alarm check.
 
-use super::cloud::{Clock, Probe};
-use crate::aws::Progress;
+use super::clock::Clock;
+use crate::aws::cloud::Probe;
 use crate::check::{self, CheckResult, Source, Streaks, Window};
 use crate::model::probe::MetricQuery;
+use crate::model::progress::Progress;
 use crate::model::shapes::Action;
 use crate::model::{alarm_name, arn_suffix, Address, Kind, LiveRegion, Observed, Value};
 use crate::stack::spec::Reference;
@@ -578,11 +579,12 @@ async fn alarms<P: Probe>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::{AwsError, ErrorClass, Note};
+    use crate::aws::{AwsError, ErrorClass};
     use crate::model::probe::{
         AlarmState, AlarmValue, BalancerState, DbStatus, MetricSeries, TargetHealth,
     };
-    use crate::ops::cloud::TestClock;
+    use crate::model::progress::Note;
+    use crate::ops::clock::TestClock;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 

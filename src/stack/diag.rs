@@ -1,6 +1,6 @@
 //! Errors in a stack file, located at file:line:col and shown with the offending line.
 
-use super::source::Sources;
+use super::files::Sources;
 use std::fmt;
 use std::ops::Range;
 

@@ -5,6 +5,7 @@
 //! in every region it names.
 
 pub mod diag;
+pub mod files;
 pub mod interpolate;
 pub mod rollout;
 pub mod source;

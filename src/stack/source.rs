@@ -7,59 +7,11 @@
 //! value a base file wrote is reported in the base file.
 
 use super::diag::{Diagnostic, StackError};
+pub use super::files::{SourceFile, Sources};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
-
-/// One file of a stack.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
-}
-
-/// The files of a stack, the stack file first, then each file it extends in
-/// turn; file `i` owns the offsets `base(i) .. base(i) + len(i)`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sources {
-    files: Vec<(usize, SourceFile)>,
-}
-
-impl Sources {
-    pub fn single(path: &Path, text: String) -> Sources {
-        let mut s = Sources::default();
-        s.push(path.to_path_buf(), text);
-        s
-    }
-
-    fn push(&mut self, path: PathBuf, text: String) -> usize {
-        // One byte between files, so a span at a file's end is never the next file's start.
-        let base = self
-            .files
-            .last()
-            .map_or(0, |(base, f)| base + f.text.len() + 1);
-        self.files.push((base, SourceFile { path, text }));
-        base
-    }
-
-    /// The stack file and then the files it extends.
-    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
-        self.files.iter().map(|(_, f)| f)
-    }
-
-    /// The file an offset of the merged document falls in, and the offset in that file.
-    pub fn locate(&self, offset: usize) -> (&SourceFile, usize) {
-        let (base, file) = self
-            .files
-            .iter()
-            .rev()
-            .find(|(base, _)| *base <= offset)
-            .map(|(b, f)| (*b, f))
-            .expect("a stack has at least its own file");
-        (file, offset - base)
-    }
-}
 
 /// How the files of a stack are read: from disk, or from a saved plan.
 pub type Read<'a> = dyn Fn(&Path) -> std::io::Result<String> + 'a;

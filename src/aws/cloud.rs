@@ -1,0 +1,184 @@
+//! What the rest of the program may ask of the cloud: narrow traits that
+//! `Aws` implements (in the files that talk to each service) and that a fake
+//! cloud implements in unit tests (`crate::testing::FakeCloud`). `ops` names
+//! these, never `Aws`.
+//!
+//! Errors are `AwsError`, whose `ErrorClass` is what decisions are made on,
+//! never the message.
+
+use super::lock::LockRecord;
+use super::AwsError;
+use crate::model::probe::{
+    AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
+};
+use crate::model::progress::Progress;
+use crate::model::shapes::Target;
+use crate::model::{Address, Attrs, Changed, Inputs, LiveRegion, Observed};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::SystemTime;
+
+/// What a create returns: the new id and what interpolations may read from it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub live_id: String,
+    pub exports: BTreeMap<String, String>,
+}
+
+/// Reading what a stack owns, and where.
+pub trait Discover: Sync {
+    /// Everything `stack` owns in `region`; its DNS too with `dns` (Route53 is global).
+    fn discover(
+        &self,
+        stack: &str,
+        region: &str,
+        dns: bool,
+    ) -> impl Future<Output = Result<LiveRegion, AwsError>> + Send;
+    /// The regions the account has enabled, asked in `from`.
+    fn enabled_regions(
+        &self,
+        from: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// Which of `candidates` hold anything tagged for `stack`.
+    fn regions_holding(
+        &self,
+        stack: &str,
+        candidates: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+}
+
+/// Changing one region: what apply's steps call.
+pub trait Mutate: Sync {
+    /// Creates the resource at `address`, exactly once; `known` are live ids the
+    /// plan saw there, never taken for the new one.
+    fn create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        inputs: &Inputs,
+        known: &[String],
+    ) -> impl Future<Output = Result<Created, AwsError>> + Send;
+    /// Brings `observed` to `attrs` in the attributes the plan found `changed`.
+    fn update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        changed: &Changed,
+        inputs: &Inputs,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Deletes `observed`; one already gone is not an error.
+    fn delete(&self, observed: &Observed) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// A cloud apply can change: a mutator per region.
+pub trait Cloud: Discover {
+    type Mutator: Mutate + Send;
+    fn mutator(
+        &self,
+        region: &str,
+        stack: &str,
+        record: &BTreeMap<String, String>,
+        progress: Progress,
+    ) -> Self::Mutator;
+}
+
+/// The control plane and metrics the deployment half judges a deploy by.
+pub trait Probe: Sync {
+    fn target_health(
+        &self,
+        region: &str,
+        target_group: &str,
+    ) -> impl Future<Output = Result<Vec<TargetHealth>, AwsError>> + Send;
+    fn load_balancer_states(
+        &self,
+        region: &str,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<BalancerState>, AwsError>> + Send;
+    fn db_statuses(
+        &self,
+        region: &str,
+        identifiers: &[String],
+    ) -> impl Future<Output = Result<Vec<DbStatus>, AwsError>> + Send;
+    fn alarm_states(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<AlarmState>, AwsError>> + Send;
+    /// Every query's series between `start` and `end`, in one request per region.
+    fn metric_data(
+        &self,
+        region: &str,
+        queries: &[MetricQuery],
+        start: SystemTime,
+        end: SystemTime,
+    ) -> impl Future<Output = Result<BTreeMap<String, MetricSeries>, AwsError>> + Send;
+}
+
+/// Where traffic goes: a listener's or rule's weighted forward, and the
+/// change record tagged on it.
+pub trait TrafficSwitch: Sync {
+    /// The live forward of a listener or rule (`None`: it does not forward).
+    fn forward(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Vec<Target>>, AwsError>> + Send;
+    fn set_forward(
+        &self,
+        region: &str,
+        arn: &str,
+        targets: &[Target],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Tags the change record on a listener or rule.
+    fn record(
+        &self,
+        region: &str,
+        arn: &str,
+        record: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The tags of a listener or rule, where the last record is.
+    fn recorded(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send;
+}
+
+/// Where the stack lock is kept: one record per stack and region, taken
+/// atomically (`ops::lock` decides when; this only stores).
+pub trait LockStore: Clone + Send + Sync + 'static {
+    /// Takes the lock in `region`: `Ok(true)` when it is now `record`'s,
+    /// `Ok(false)` when someone holds it.
+    fn take_lock(
+        &self,
+        region: &str,
+        stack: &str,
+        record: &LockRecord,
+    ) -> impl Future<Output = Result<bool, AwsError>> + Send;
+    /// Who holds the lock in `region`, if anyone.
+    fn read_lock(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<Option<LockRecord>, AwsError>> + Send;
+    /// Moves the expiry of the lock `token` holds.
+    fn refresh_lock(
+        &self,
+        region: &str,
+        stack: &str,
+        token: &str,
+        expires: u64,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Removes the lock: only where `token` holds it, or whoever holds it with `None`.
+    fn remove_lock(
+        &self,
+        region: &str,
+        stack: &str,
+        token: Option<&str>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// Everything an operation may ask of the cloud.
+pub trait Account: Cloud + Probe + TrafficSwitch + LockStore {}
+
+impl<T: Cloud + Probe + TrafficSwitch + LockStore> Account for T {}
