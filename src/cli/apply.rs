@@ -6,10 +6,8 @@ use crate::aws::{Aws, Connection};
 use crate::ops;
 use crate::ops::apply::{self, Request};
 use crate::ops::clock::SystemClock;
-use crate::ops::plan::SavedPlan;
 use crate::plan::render::render;
-use crate::stack::{self, Stack};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,27 +67,22 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let saved = if is_saved_plan(&args.target) {
-        Some(SavedPlan::read(&args.target)?)
+    let (stack_file, saved_plan) = if is_saved_plan(&args.target) {
+        (None, Some(args.target.as_path()))
     } else {
-        None
+        (Some(args.target.as_path()), None)
     };
-    let mut stack: Stack = match &saved {
-        Some(saved) => saved.stack()?,
-        None => stack::load(&args.target)?,
-    };
-    let regions = match &saved {
-        Some(saved) if !args.regions.is_empty() => {
-            bail!(
-                "--region cannot narrow a saved plan; it covers {}",
-                saved.regions.join(", ")
-            )
-        }
-        Some(saved) => saved.regions.clone(),
-        None => args.regions.clone(),
-    };
-    let approved = ops::Approved::of(saved.is_some(), args.auto_approve);
-    ops::approve(&stack, "apply", approved)?;
+    let ops::Subject {
+        mut stack,
+        saved,
+        regions,
+    } = ops::subject(
+        ops::Changing::Apply,
+        stack_file,
+        saved_plan,
+        &args.regions,
+        args.auto_approve,
+    )?;
     ops::admit(
         &stack,
         std::time::SystemTime::now(),

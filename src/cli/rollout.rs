@@ -6,11 +6,9 @@ use crate::aws::{Aws, Connection};
 use crate::ops;
 use crate::ops::apply::Settings;
 use crate::ops::clock::SystemClock;
-use crate::ops::plan::SavedPlan;
 use crate::ops::rollout::{self, RegionOutcome, Request, RolloutReport, Verdict};
 use crate::plan::render::render;
-use crate::stack;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,36 +68,15 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
-    let mut stack = match (&saved, &args.stack) {
-        (Some(saved), given) => {
-            let stack = saved.stack()?;
-            if let Some(given) = given {
-                let named = stack::load(given)?;
-                if named.name != stack.name {
-                    bail!(
-                        "{} is a plan of stack `{}`, not of {} (stack `{}`)",
-                        args.plan.as_deref().unwrap_or(given).display(),
-                        stack.name,
-                        given.display(),
-                        named.name
-                    );
-                }
-            }
-            if saved.regions != stack.regions {
-                bail!(
-                    "the saved plan covers {}; a rollout needs a plan of every region of the stack ({}): make it without --region",
-                    saved.regions.join(", "),
-                    stack.regions.join(", ")
-                );
-            }
-            stack
-        }
-        (None, Some(path)) => stack::load(path)?,
-        (None, None) => unreachable!("clap requires the stack or --plan"),
-    };
-    let approved = ops::Approved::of(saved.is_some(), args.auto_approve);
-    ops::approve(&stack, "rollout", approved)?;
+    let ops::Subject {
+        mut stack, saved, ..
+    } = ops::subject(
+        ops::Changing::Rollout,
+        args.stack.as_deref(),
+        args.plan.as_deref(),
+        &[],
+        args.auto_approve,
+    )?;
     let progress = output.progress_sink();
     ops::admit(
         &stack,

@@ -4,9 +4,9 @@ use super::ExitStatus;
 use super::{duration, Output};
 use crate::aws::{Aws, Connection};
 use crate::check::{CheckResult, Outcome};
+use crate::ops;
 use crate::ops::clock::SystemClock;
 use crate::ops::verify::{self, Soak, Verdict, Verification};
-use crate::ops::{self, observe};
 use crate::stack;
 use anyhow::Result;
 use clap::Args;
@@ -57,20 +57,13 @@ pub(super) async fn run(
     let mut stack = stack::load(&args.stack)?;
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
-    let live = observe(&aws, &mut stack, &regions).await?;
     let soak = args.soak.map(|duration| Soak {
         duration,
         every: args.every.unwrap_or(Duration::from_secs(60)),
     });
-    let verification = verify::run(
-        &aws,
-        &SystemClock,
-        &stack,
-        &live,
-        soak,
-        &output.progress_sink(),
-    )
-    .await;
+    let progress = output.progress_sink();
+    let verification =
+        verify::judge(&aws, &SystemClock, &mut stack, &regions, soak, &progress).await?;
     if args.json {
         let report = VerifyReport {
             verification: &verification,

@@ -7,7 +7,7 @@
 //! check, one DescribeAlarms for every alarm check.
 
 use super::clock::Clock;
-use crate::aws::cloud::Probe;
+use crate::aws::cloud::{Discover, Probe};
 use crate::check::{self, CheckResult, Source, Streaks, Window};
 use crate::model::probe::MetricQuery;
 use crate::model::progress::Progress;
@@ -55,6 +55,19 @@ pub enum Verdict {
     Failed,
     /// A check could not be evaluated: exit 1.
     Error,
+}
+
+/// `reconcile verify`: reads the live state of `regions`, then `run`s the checks.
+pub async fn judge<C: Discover + Probe>(
+    cloud: &C,
+    clock: &dyn Clock,
+    stack: &mut Stack,
+    regions: &[String],
+    soak: Option<Soak>,
+    progress: &Progress,
+) -> anyhow::Result<Verification> {
+    let live = super::observe(cloud, stack, regions).await?;
+    Ok(run(cloud, clock, stack, &live, soak, progress).await)
 }
 
 /// Evaluates every check once, or through `soak`; stops at the first failure
