@@ -1,14 +1,25 @@
-//! Fixtures for the unit tests of the pure middle (plan, apply's ordering,
-//! desired attributes): a stack from TOML text, and the live state it has
-//! once applied, with made-up ids, to plan against without AWS.
+//! Fixtures for unit tests: a stack from TOML text, and the live state it has
+//! once applied, with made-up ids, to plan against without AWS; and a fake
+//! cloud (`FakeCloud`) that the operations (plan, apply, converge, rollout,
+//! cutover) run on without the emulator.
 
+use crate::aws::cloud::{Cloud, Created, Discover, LockStore, Mutate, Probe, TrafficSwitch};
+use crate::aws::lock::LockRecord;
+use crate::aws::{AwsError, ErrorClass};
 use crate::desired::{self, Resolve};
-use crate::model::{Address, LiveRegion, Observed, Value};
+use crate::model::probe::{
+    AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
+};
+use crate::model::progress::Progress;
+use crate::model::shapes::Target;
+use crate::model::{Address, Attrs, Changed, Inputs, Kind, LiveRegion, Observed, Value};
 use crate::plan::{Plan, ResourceChange};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 /// The change `plan` makes to `address` (`kind.name`), which it must have.
 pub fn change<'p>(plan: &'p Plan, address: &str) -> &'p ResourceChange {
@@ -89,4 +100,368 @@ pub fn live_mut<'a>(live: &'a mut LiveRegion, address: &str) -> &'a mut Observed
         .iter_mut()
         .find(|o| o.address == address)
         .expect("the resource is live")
+}
+
+/// A cloud in memory for the operations' unit tests: what one stack owns per
+/// region, changed by apply's steps as AWS would; creates that fail on
+/// purpose; the stack lock; forwards and their records; one metric value per
+/// region. Every change it is asked for is logged, in order.
+#[derive(Clone, Default)]
+pub struct FakeCloud(Arc<Mutex<FakeState>>);
+
+#[derive(Default)]
+pub struct FakeState {
+    /// What is live, per region.
+    pub live: BTreeMap<String, Vec<Observed>>,
+    next_id: u64,
+    /// Creates AWS refuses, by region and address (`subnet.a`), and how.
+    pub failing: BTreeMap<(String, String), ErrorClass>,
+    /// The stack lock, per region.
+    pub locks: BTreeMap<String, LockRecord>,
+    /// Every change asked for: `create subnet.a in us-west-2`, `lock us-east-1`.
+    pub calls: Vec<String>,
+    /// A listener's or rule's forward, by ARN (live id).
+    pub forwards: BTreeMap<String, Vec<Target>>,
+    /// The tags on a listener or rule: its change record.
+    pub records: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per region, the value of every data point of every metric (none: no data).
+    pub metric: BTreeMap<String, f64>,
+}
+
+impl FakeCloud {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, FakeState> {
+        self.0.lock().expect("the fake cloud's lock")
+    }
+
+    /// A fake cloud already holding `stack` as applied in each of its regions.
+    pub fn applied(stack: &Stack) -> FakeCloud {
+        let cloud = FakeCloud::default();
+        for region in &stack.regions {
+            let live = applied(stack, region).resources;
+            cloud.state().live.insert(region.clone(), live);
+        }
+        cloud
+    }
+
+    /// The creates of `address` in `region` fail with `class`.
+    pub fn fail_create(&self, region: &str, address: &str, class: ErrorClass) {
+        let key = (region.to_string(), address.to_string());
+        self.state().failing.insert(key, class);
+    }
+
+    /// The changes asked for so far.
+    pub fn calls(&self) -> Vec<String> {
+        self.state().calls.clone()
+    }
+
+    fn log(&self, call: String) {
+        self.state().calls.push(call);
+    }
+
+    /// The addresses live in `region`, sorted.
+    pub fn addresses(&self, region: &str) -> Vec<String> {
+        let state = self.state();
+        let mut out: Vec<String> = state
+            .live
+            .get(region)
+            .into_iter()
+            .flatten()
+            .map(|o| o.address.to_string())
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+impl Discover for FakeCloud {
+    async fn discover(&self, _: &str, region: &str, dns: bool) -> Result<LiveRegion, AwsError> {
+        let state = self.state();
+        let resources = state
+            .live
+            .get(region)
+            .into_iter()
+            .flatten()
+            .filter(|o| dns || !matches!(o.address.kind, Kind::DnsZone | Kind::DnsRecord))
+            .cloned()
+            .collect();
+        Ok(LiveRegion {
+            resources,
+            ..Default::default()
+        })
+    }
+
+    async fn enabled_regions(&self, _: &str) -> Result<Vec<String>, AwsError> {
+        Ok(["us-west-2", "us-east-1", "eu-west-1"]
+            .map(String::from)
+            .to_vec())
+    }
+
+    async fn regions_holding(
+        &self,
+        _: &str,
+        candidates: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        let state = self.state();
+        Ok(candidates
+            .iter()
+            .filter(|r| state.live.get(*r).is_some_and(|l| !l.is_empty()))
+            .cloned()
+            .collect())
+    }
+}
+
+/// The changes of one region of a [`FakeCloud`].
+pub struct FakeMutator {
+    cloud: FakeCloud,
+    region: String,
+}
+
+impl Cloud for FakeCloud {
+    type Mutator = FakeMutator;
+
+    fn mutator(
+        &self,
+        region: &str,
+        _: &str,
+        _: &BTreeMap<String, String>,
+        _: Progress,
+    ) -> FakeMutator {
+        FakeMutator {
+            cloud: self.clone(),
+            region: region.to_string(),
+        }
+    }
+}
+
+impl Mutate for FakeMutator {
+    async fn create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        _: &Inputs,
+        _: &[String],
+    ) -> Result<Created, AwsError> {
+        self.cloud
+            .log(format!("create {address} in {}", self.region));
+        let mut state = self.cloud.state();
+        let key = (self.region.clone(), address.to_string());
+        if let Some(class) = state.failing.get(&key) {
+            return Err(AwsError::new(
+                "Create",
+                *class,
+                "Injected",
+                "refused by the test",
+            ));
+        }
+        state.next_id += 1;
+        let live_id = format!("fake-{}-{}", address.kind.as_str(), state.next_id);
+        let exports: BTreeMap<String, String> = address
+            .kind
+            .exports()
+            .iter()
+            .map(|a| match *a {
+                "id" => (a.to_string(), live_id.clone()),
+                _ => (a.to_string(), format!("{a}-of-{live_id}")),
+            })
+            .collect();
+        state
+            .live
+            .entry(self.region.clone())
+            .or_default()
+            .push(Observed {
+                address: address.clone(),
+                region: self.region.clone(),
+                live_id: live_id.clone(),
+                attrs: attrs.clone(),
+                exports: exports.clone(),
+                handles: BTreeMap::new(),
+            });
+        Ok(Created { live_id, exports })
+    }
+
+    async fn update(
+        &self,
+        observed: &Observed,
+        attrs: &Attrs,
+        changed: &Changed,
+        _: &Inputs,
+    ) -> Result<(), AwsError> {
+        self.cloud
+            .log(format!("update {} in {}", observed.address, self.region));
+        let mut state = self.cloud.state();
+        let live = state.live.entry(self.region.clone()).or_default();
+        let Some(o) = live.iter_mut().find(|o| o.live_id == observed.live_id) else {
+            return Err(AwsError::new(
+                "Update",
+                ErrorClass::NotFound,
+                "NotFound",
+                "gone",
+            ));
+        };
+        o.attrs = changed.merged(attrs, &o.attrs);
+        o.address = observed.address.clone();
+        Ok(())
+    }
+
+    async fn delete(&self, observed: &Observed) -> Result<(), AwsError> {
+        self.cloud
+            .log(format!("delete {} in {}", observed.address, self.region));
+        let mut state = self.cloud.state();
+        if let Some(live) = state.live.get_mut(&self.region) {
+            live.retain(|o| o.live_id != observed.live_id);
+        }
+        Ok(())
+    }
+}
+
+impl Probe for FakeCloud {
+    async fn target_health(&self, _: &str, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        Ok(vec![TargetHealth {
+            id: "i-healthy".into(),
+            port: Some(80),
+            state: TargetState::Healthy,
+            reason: None,
+        }])
+    }
+
+    async fn load_balancer_states(
+        &self,
+        _: &str,
+        arns: &[String],
+    ) -> Result<Vec<BalancerState>, AwsError> {
+        Ok(arns
+            .iter()
+            .map(|arn| BalancerState {
+                arn: arn.clone(),
+                state: "active".into(),
+                reason: None,
+            })
+            .collect())
+    }
+
+    async fn db_statuses(&self, _: &str, ids: &[String]) -> Result<Vec<DbStatus>, AwsError> {
+        Ok(ids
+            .iter()
+            .map(|id| DbStatus {
+                identifier: id.clone(),
+                status: "available".into(),
+            })
+            .collect())
+    }
+
+    async fn alarm_states(&self, _: &str, _: &[String]) -> Result<Vec<AlarmState>, AwsError> {
+        Ok(vec![])
+    }
+
+    async fn metric_data(
+        &self,
+        region: &str,
+        queries: &[MetricQuery],
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<BTreeMap<String, MetricSeries>, AwsError> {
+        let value = self.state().metric.get(region).copied();
+        Ok(queries
+            .iter()
+            .map(|q| {
+                let period = Duration::from_secs(u64::from(q.period_secs));
+                let mut points = Vec::new();
+                let mut t = start;
+                while let Some(v) = value.filter(|_| t < end) {
+                    points.push((t, v));
+                    t += period;
+                }
+                (q.id.clone(), MetricSeries { points })
+            })
+            .collect())
+    }
+}
+
+impl TrafficSwitch for FakeCloud {
+    async fn forward(&self, _: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
+        Ok(self.state().forwards.get(arn).cloned())
+    }
+
+    async fn set_forward(
+        &self,
+        region: &str,
+        arn: &str,
+        targets: &[Target],
+    ) -> Result<(), AwsError> {
+        self.log(format!("set forward {arn} in {region}"));
+        self.state().forwards.insert(arn.into(), targets.to_vec());
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        _: &str,
+        arn: &str,
+        record: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let mut state = self.state();
+        state
+            .records
+            .entry(arn.into())
+            .or_default()
+            .extend(record.clone());
+        Ok(())
+    }
+
+    async fn recorded(&self, _: &str, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        Ok(self.state().records.get(arn).cloned().unwrap_or_default())
+    }
+}
+
+impl LockStore for FakeCloud {
+    async fn take_lock(
+        &self,
+        region: &str,
+        _: &str,
+        record: &LockRecord,
+    ) -> Result<bool, AwsError> {
+        let mut state = self.state();
+        if state.locks.contains_key(region) {
+            return Ok(false);
+        }
+        state.locks.insert(region.into(), record.clone());
+        state.calls.push(format!("lock {region}"));
+        Ok(true)
+    }
+
+    async fn read_lock(&self, region: &str, _: &str) -> Result<Option<LockRecord>, AwsError> {
+        Ok(self.state().locks.get(region).cloned())
+    }
+
+    async fn refresh_lock(&self, _: &str, _: &str, _: &str, _: u64) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    async fn remove_lock(
+        &self,
+        region: &str,
+        _: &str,
+        token: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let mut state = self.state();
+        let held = state.locks.get(region).map(|l| l.token.clone());
+        if held.is_some() && (token.is_none() || held.as_deref() == token) {
+            state.locks.remove(region);
+            state.calls.push(format!("unlock {region}"));
+        }
+        Ok(())
+    }
+}
+
+/// A lock held by another run, on another host, until far in the future.
+pub fn someone_elses_lock() -> LockRecord {
+    LockRecord {
+        holder: "bob@laptop (pid 42)".into(),
+        host: "laptop".into(),
+        pid: 42,
+        token: "bobs-run".into(),
+        operation: "apply".into(),
+        since: 1_000,
+        expires: 4_000_000_000,
+    }
 }

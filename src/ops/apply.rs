@@ -811,7 +811,8 @@ fn no_longer_known() -> StepError {
 mod tests {
     use super::*;
     use crate::model::LiveRegion;
-    use crate::testing::{self, applied, live_mut, DEMO};
+    use crate::ops::clock::{Clock, TestClock};
+    use crate::testing::{self, applied, live_mut, FakeCloud, DEMO};
 
     const REGION: &str = "us-west-2";
 
@@ -1078,5 +1079,185 @@ ingress = [{ protocol = "tcp", port = 8080, security_group = "security_group.alb
         assert!(report.failed());
         insta::assert_snapshot!("apply_report_text", report.render());
         insta::assert_json_snapshot!("apply_report_json", report);
+    }
+
+    /// A network with an instance in one of its two subnets.
+    const NETWORK: &str = r#"
+[stack]
+name = "net"
+regions = ["us-west-2"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.0.1.0/24"
+zone = "a"
+
+[subnet.b]
+vpc = "vpc.main"
+cidr = "10.0.2.0/24"
+zone = "b"
+
+[security_group.web]
+vpc = "vpc.main"
+description = "web"
+ingress = [{ protocol = "tcp", port = 80, cidr = "0.0.0.0/0" }]
+
+[instance.web]
+ami = "ami-0123456789abcdef0"
+instance_type = "t3.micro"
+subnet = "subnet.a"
+security_groups = ["security_group.web"]
+"#;
+
+    fn request(lock_timeout: std::time::Duration) -> Request<'static> {
+        Request {
+            saved: None,
+            regions: vec![],
+            lock_timeout,
+            settings: Settings {
+                parallelism: 4,
+                record: BTreeMap::new(),
+                progress: Progress::silent(),
+            },
+        }
+    }
+
+    fn clock() -> TestClock {
+        TestClock::at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000))
+    }
+
+    async fn converge_on(cloud: &FakeCloud, stack: &mut Stack) -> anyhow::Result<Report> {
+        let request = request(std::time::Duration::ZERO);
+        converge(cloud, &clock(), stack, request, async |_| Ok(())).await
+    }
+
+    #[tokio::test]
+    async fn converge_creates_a_stack_in_order_and_the_next_plan_is_empty() {
+        let cloud = FakeCloud::default();
+        let mut stack = testing::stack(NETWORK);
+        let report = converge_on(&cloud, &mut stack).await.unwrap();
+        assert!(!report.failed(), "{}", report.render());
+        assert_eq!(
+            report.render(),
+            "Apply complete: 5 created, 0 updated, 0 deleted.\n"
+        );
+        let created: Vec<String> = cloud
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("create"))
+            .collect();
+        let at = |what: &str| created.iter().position(|c| c.contains(what)).unwrap();
+        assert!(at("vpc.main") < at("subnet.a"));
+        assert!(at("subnet.a") < at("instance.web"));
+        assert!(at("security_group.web") < at("instance.web"));
+        let again = super::super::plan::run(&cloud, &mut stack, &[])
+            .await
+            .unwrap();
+        assert!(!again.plan.has_changes(), "{:#?}", again.plan.changes);
+        assert_eq!(
+            cloud
+                .calls()
+                .iter()
+                .filter(|c| c.starts_with("lock"))
+                .count(),
+            1,
+            "the lock is taken once"
+        );
+        assert!(cloud.state().locks.is_empty(), "and given back");
+    }
+
+    #[tokio::test]
+    async fn a_failed_create_skips_its_dependents_lets_the_rest_finish_and_a_rerun_converges() {
+        let cloud = FakeCloud::default();
+        cloud.fail_create(REGION, "subnet.a", ErrorClass::Invalid);
+        let mut stack = testing::stack(NETWORK);
+        let report = converge_on(&cloud, &mut stack).await.unwrap();
+        assert!(report.failed());
+        let text = report.render();
+        assert!(
+            text.starts_with("Apply stopped on stack net: 1 failed, 1 skipped, 3 done."),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "failed   subnet.a (us-west-2): create: Create: Injected: refused by the test"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("skipped  instance.web (us-west-2): create waits on subnet.a"),
+            "{text}"
+        );
+        assert_eq!(
+            cloud.addresses(REGION),
+            ["security_group.web", "subnet.b", "vpc.main"]
+        );
+        let failed = report
+            .entries
+            .iter()
+            .find(|e| matches!(e.outcome, EntryOutcome::Failed { .. }))
+            .unwrap();
+        assert!(matches!(
+            failed.outcome,
+            EntryOutcome::Failed {
+                class: ErrorClass::Invalid,
+                ..
+            }
+        ));
+
+        cloud.state().failing.clear();
+        let rerun = converge_on(&cloud, &mut stack).await.unwrap();
+        assert_eq!(
+            rerun.render(),
+            "Apply complete: 2 created, 0 updated, 0 deleted.\n",
+            "only what was left"
+        );
+        assert_eq!(
+            cloud.addresses(REGION),
+            [
+                "instance.web",
+                "security_group.web",
+                "subnet.a",
+                "subnet.b",
+                "vpc.main"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lock_held_by_another_run_is_waited_for_on_the_clock_then_refuses_with_nothing_changed(
+    ) {
+        let cloud = FakeCloud::default();
+        cloud
+            .state()
+            .locks
+            .insert(REGION.into(), testing::someone_elses_lock());
+        let mut stack = testing::stack(NETWORK);
+        let clock = clock();
+        let started = clock.now();
+        let wait = std::time::Duration::from_secs(600);
+        let refused = converge(&cloud, &clock, &mut stack, request(wait), async |_| {
+            panic!("nothing is planned without the lock")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.starts_with(
+                "stack net is locked in us-west-2 by bob@laptop (pid 42) (apply, since"
+            ),
+            "{refused}"
+        );
+        assert!(refused.contains("nothing was changed"), "{refused}");
+        let waited = clock.now().duration_since(started).unwrap();
+        assert!(
+            waited >= wait && waited < wait + std::time::Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert!(cloud.calls().is_empty(), "{:?}", cloud.calls());
+        assert_eq!(cloud.state().locks[REGION].token, "bobs-run", "not broken");
     }
 }

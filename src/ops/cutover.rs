@@ -802,7 +802,7 @@ mod tests {
         AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
     };
     use crate::ops::clock::TestClock;
-    use crate::testing::{self, DEMO};
+    use crate::testing::{self, FakeCloud, DEMO};
     use std::sync::Mutex;
 
     const REGION: &str = "us-west-2";
@@ -1078,5 +1078,113 @@ max = 5
         assert_eq!(share(&[], "a"), 0);
         assert!(same(&[t("a", 70), t("b", 30)], &[t("b", 30), t("a", 70)]));
         assert!(!same(&[t("a", 70), t("b", 30)], &[t("a", 30), t("b", 70)]));
+    }
+
+    /// The demo stack as applied, its rule forwarding all to blue.
+    fn demo_on_a_fake_cloud() -> (Stack, FakeCloud, String) {
+        let stack = testing::stack(DEMO);
+        let cloud = FakeCloud::applied(&stack);
+        let rule = testing::id(&Address::parse("listener_rule.app").unwrap());
+        let blue = testing::id(&Address::parse("target_group.blue").unwrap());
+        let green = testing::id(&Address::parse("target_group.green").unwrap());
+        let forward = vec![
+            Target {
+                target_group: Value::Id(blue),
+                weight: 100,
+            },
+            Target {
+                target_group: Value::Id(green),
+                weight: 0,
+            },
+        ];
+        cloud.state().forwards.insert(rule.clone(), forward);
+        (stack, cloud, rule)
+    }
+
+    fn to_green() -> Request {
+        Request {
+            pair: "app".into(),
+            to: Colour::Green,
+            steps: vec![10, 100],
+            bake: Duration::from_secs(300),
+            every: Duration::from_secs(60),
+            ticket: None,
+            version: Some("app:v2".into()),
+            operator: "alice".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn perform_locks_cuts_over_records_and_gives_the_lock_back() {
+        let (mut stack, cloud, rule) = demo_on_a_fake_cloud();
+        let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let progress = Progress::silent();
+        let env = Env {
+            cloud: &cloud,
+            clock: &clock,
+            progress: &progress,
+        };
+        let regions = vec![REGION.to_string()];
+        let report = perform(&env, &mut stack, &regions, &to_green(), async || Ok(()))
+            .await
+            .unwrap();
+        assert!(report.succeeded(), "{report:#?}");
+        let green = testing::id(&Address::parse("target_group.green").unwrap());
+        let live = cloud.state().forwards[&rule].clone();
+        assert_eq!(share(&live, &green), 100);
+        assert_eq!(
+            cloud.state().records[&rule]
+                .get(record::OPERATOR)
+                .map(String::as_str),
+            Some("alice")
+        );
+        let calls = cloud.calls();
+        assert_eq!(calls.first().map(String::as_str), Some("lock us-west-2"));
+        assert_eq!(calls.last().map(String::as_str), Some("unlock us-west-2"));
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|c| c.starts_with("set forward"))
+                .count(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn perform_refuses_while_another_run_holds_the_lock_and_a_no_moves_nothing() {
+        let (mut stack, cloud, rule) = demo_on_a_fake_cloud();
+        let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let progress = Progress::silent();
+        let env = Env {
+            cloud: &cloud,
+            clock: &clock,
+            progress: &progress,
+        };
+        let regions = vec![REGION.to_string()];
+        cloud
+            .state()
+            .locks
+            .insert(REGION.into(), testing::someone_elses_lock());
+        let locked = perform(&env, &mut stack, &regions, &to_green(), async || {
+            panic!("not asked without the lock")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            locked.contains("is locked in us-west-2 by bob@laptop"),
+            "{locked}"
+        );
+        cloud.state().locks.clear();
+        let declined = perform(&env, &mut stack, &regions, &to_green(), async || {
+            anyhow::bail!("not confirmed")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert_eq!(declined, "not confirmed");
+        assert!(!cloud.calls().iter().any(|c| c.starts_with("set forward")));
+        assert!(!cloud.state().records.contains_key(&rule));
+        assert!(cloud.state().locks.is_empty(), "the lock given back");
     }
 }

@@ -302,3 +302,144 @@ async fn waves<C: Account>(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::progress::Progress;
+    use crate::ops::clock::TestClock;
+    use crate::testing::{self, FakeCloud};
+
+    /// A VPC in two regions, rolled out canary first, gated by an error count.
+    const WAVES: &str = r#"
+[stack]
+name = "waves"
+regions = ["us-west-2", "us-east-1"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[[verify]]
+name = "errors"
+namespace = "App"
+metric = "Errors"
+statistic = "Sum"
+window = "5m"
+max = 10
+
+[rollout]
+every = "1m"
+waves = [
+  { name = "canary", regions = ["us-west-2"], bake = "10m" },
+  { name = "wide", regions = ["us-east-1"], bake = "10m" },
+]
+"#;
+
+    fn request() -> Request<'static> {
+        Request {
+            saved: None,
+            from_wave: None,
+            skip_bake: false,
+            emergency: None,
+            lock_timeout: Duration::ZERO,
+            settings: Settings {
+                parallelism: 4,
+                record: BTreeMap::new(),
+                progress: Progress::silent(),
+            },
+        }
+    }
+
+    async fn roll_out(cloud: &FakeCloud, clock: &TestClock) -> RolloutReport {
+        let mut stack = testing::stack(WAVES);
+        run(cloud, clock, &mut stack, &request(), async |_| Ok(()))
+            .await
+            .expect("a rollout report")
+    }
+
+    fn outcomes(report: &RolloutReport) -> Vec<(String, RegionOutcome)> {
+        report
+            .waves
+            .iter()
+            .flat_map(|w| w.regions.iter().map(|r| (r.region.clone(), r.outcome)))
+            .collect()
+    }
+
+    fn start() -> TestClock {
+        TestClock::at(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000))
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_in_the_canary_halts_before_the_next_wave_is_touched() {
+        let cloud = FakeCloud::default();
+        cloud.state().metric.insert("us-west-2".into(), 50.0);
+        let report = roll_out(&cloud, &start()).await;
+        assert_eq!(report.verdict, Verdict::Halted);
+        assert_eq!(
+            outcomes(&report),
+            [
+                ("us-west-2".to_string(), RegionOutcome::CheckFailed),
+                ("us-east-1".to_string(), RegionOutcome::NotStarted)
+            ]
+        );
+        let failing = &report.waves[0].regions[0].checks;
+        assert_eq!(failing.len(), 1, "{failing:?}");
+        assert_eq!(failing[0].check, "errors");
+        assert_eq!(
+            cloud.addresses("us-west-2"),
+            ["vpc.main"],
+            "the canary applied"
+        );
+        assert!(
+            cloud.addresses("us-east-1").is_empty(),
+            "the next wave untouched"
+        );
+        assert!(cloud.state().locks.is_empty(), "the lock given back");
+    }
+
+    #[tokio::test]
+    async fn passing_waves_are_applied_and_baked_on_the_clock_and_a_rerun_passes_straight_through()
+    {
+        let cloud = FakeCloud::default();
+        for region in ["us-west-2", "us-east-1"] {
+            cloud.state().metric.insert(region.into(), 1.0);
+        }
+        let clock = start();
+        let began = clock.now();
+        let report = roll_out(&cloud, &clock).await;
+        assert_eq!(report.verdict, Verdict::Completed);
+        assert_eq!(
+            outcomes(&report),
+            [
+                ("us-west-2".to_string(), RegionOutcome::Done),
+                ("us-east-1".to_string(), RegionOutcome::Done)
+            ]
+        );
+        let baked = clock.now().duration_since(began).unwrap();
+        assert!(
+            baked >= Duration::from_secs(20 * 60),
+            "two bakes of 10m: {baked:?}"
+        );
+        assert!(
+            report.waves.iter().all(|w| w.evaluations > 5),
+            "re-checked every minute"
+        );
+
+        let rerun_start = clock.now();
+        let rerun = roll_out(&cloud, &clock).await;
+        assert_eq!(
+            outcomes(&rerun),
+            [
+                ("us-west-2".to_string(), RegionOutcome::InSync),
+                ("us-east-1".to_string(), RegionOutcome::InSync)
+            ]
+        );
+        assert_eq!(clock.now(), rerun_start, "nothing changed: nothing baked");
+        let creates = cloud
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("create"))
+            .count();
+        assert_eq!(creates, 2);
+    }
+}
