@@ -73,7 +73,7 @@ pub(super) async fn run(
         (Some(args.target.as_path()), None)
     };
     let ops::Subject {
-        mut stack,
+        stack,
         saved,
         regions,
     } = ops::subject(
@@ -120,7 +120,7 @@ pub(super) async fn run(
         Ok(())
     };
     let record = request.settings.record.clone();
-    let report = apply::converge(&aws, &SystemClock, &mut stack, request, review).await?;
+    let report = apply::converge(&aws, &SystemClock, &stack, request, review).await?;
     step_summary(&report, &record)?;
     if args.json {
         let json = apply::ApplyReport {

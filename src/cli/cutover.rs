@@ -76,12 +76,12 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let mut stack = stack::load(&args.stack)?;
+    let stack = stack::load(&args.stack)?;
     let pair = cutover::pair_named(&stack, &args.name)?.clone();
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
     if args.status {
-        let status = cutover::show(&aws, &mut stack, &regions, &args.name).await?;
+        let status = cutover::show(&aws, &stack, &regions, &args.name).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&status)?);
         } else {
@@ -128,7 +128,7 @@ pub(super) async fn run(
         }
         confirm("cut over", "").await
     };
-    let report = cutover::perform(&env, &mut stack, &regions, &request, confirm).await?;
+    let report = cutover::perform(&env, &stack, &regions, &request, confirm).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -54,9 +54,9 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let mut stack = stack::load(&args.stack)?;
+    let stack = stack::load(&args.stack)?;
     let aws = Aws::connect(connection).await;
-    let Planned { plan, .. } = ops::plan::run(&aws, &mut stack, &args.regions).await?;
+    let Planned { plan, .. } = ops::plan::run(&aws, &stack, &args.regions).await?;
     if args.json {
         let report = PlanReport {
             plan: &plan,

@@ -68,9 +68,7 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let ops::Subject {
-        mut stack, saved, ..
-    } = ops::subject(
+    let ops::Subject { stack, saved, .. } = ops::subject(
         ops::Changing::Rollout,
         args.stack.as_deref(),
         args.plan.as_deref(),
@@ -108,7 +106,7 @@ pub(super) async fn run(
         }
         Ok(())
     };
-    let report = rollout::run(&aws, &SystemClock, &mut stack, &request, review).await?;
+    let report = rollout::run(&aws, &SystemClock, &stack, &request, review).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

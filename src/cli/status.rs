@@ -30,9 +30,9 @@ pub(super) async fn run(
     connection: &Connection,
     _output: &Output,
 ) -> Result<ExitStatus> {
-    let mut stack = stack::load(&args.stack)?;
+    let stack = stack::load(&args.stack)?;
     let aws = Aws::connect(connection).await;
-    let regions = status::run(&aws, &mut stack).await?;
+    let regions = status::run(&aws, &stack).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&regions)?);
     } else {

@@ -54,7 +54,7 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let mut stack = stack::load(&args.stack)?;
+    let stack = stack::load(&args.stack)?;
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
     let soak = args.soak.map(|duration| Soak {
@@ -62,8 +62,7 @@ pub(super) async fn run(
         every: args.every.unwrap_or(Duration::from_secs(60)),
     });
     let progress = output.progress_sink();
-    let verification =
-        verify::judge(&aws, &SystemClock, &mut stack, &regions, soak, &progress).await?;
+    let verification = verify::judge(&aws, &SystemClock, &stack, &regions, soak, &progress).await?;
     if args.json {
         let report = VerifyReport {
             verification: &verification,

@@ -38,7 +38,7 @@ pub struct Request<'a> {
 pub async fn converge<C: Account>(
     aws: &C,
     clock: &dyn Clock,
-    stack: &mut Stack,
+    stack: &Stack,
     request: Request<'_>,
     review: impl AsyncFnOnce(&Plan) -> anyhow::Result<()>,
 ) -> anyhow::Result<Report> {
@@ -65,8 +65,8 @@ pub async fn converge<C: Account>(
                 entries: vec![],
             });
         }
-        preflight(stack, &planned).map_err(anyhow::Error::msg)?;
-        Ok(run(aws, stack, &planned, settings).await)
+        preflight(&planned).map_err(anyhow::Error::msg)?;
+        Ok(run(aws, &planned, settings).await)
     };
     let lock = Holding {
         stack: &name,
@@ -519,7 +519,8 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
 
 /// What must hold before apply changes anything: every resource to create has
 /// its inputs (a database's password variable is set).
-pub fn preflight(stack: &Stack, planned: &Planned) -> Result<(), String> {
+pub fn preflight(planned: &Planned) -> Result<(), String> {
+    let stack = &planned.stack;
     let missing: Vec<String> = planned
         .plan
         .changes
@@ -538,12 +539,8 @@ pub fn preflight(stack: &Stack, planned: &Planned) -> Result<(), String> {
 }
 
 /// Applies a plan.
-pub async fn run<C: Cloud>(
-    aws: &C,
-    stack: &Stack,
-    planned: &Planned,
-    settings: &Settings,
-) -> Report {
+pub async fn run<C: Cloud>(aws: &C, planned: &Planned, settings: &Settings) -> Report {
+    let stack = &planned.stack;
     let progress = |line: String| settings.progress.line(line);
     let steps = steps(stack, planned);
     let deps = dependencies(stack, planned, &steps);
@@ -821,6 +818,7 @@ mod tests {
         Planned {
             plan: crate::plan::build(stack, &[REGION.to_string()], &live),
             live,
+            stack: stack.clone(),
         }
     }
 
@@ -1129,7 +1127,7 @@ security_groups = ["security_group.web"]
         TestClock::at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000))
     }
 
-    async fn converge_on(cloud: &FakeCloud, stack: &mut Stack) -> anyhow::Result<Report> {
+    async fn converge_on(cloud: &FakeCloud, stack: &Stack) -> anyhow::Result<Report> {
         let request = request(std::time::Duration::ZERO);
         converge(cloud, &clock(), stack, request, async |_| Ok(())).await
     }
@@ -1137,8 +1135,8 @@ security_groups = ["security_group.web"]
     #[tokio::test]
     async fn converge_creates_a_stack_in_order_and_the_next_plan_is_empty() {
         let cloud = FakeCloud::default();
-        let mut stack = testing::stack(NETWORK);
-        let report = converge_on(&cloud, &mut stack).await.unwrap();
+        let stack = testing::stack(NETWORK);
+        let report = converge_on(&cloud, &stack).await.unwrap();
         assert!(!report.failed(), "{}", report.render());
         assert_eq!(
             report.render(),
@@ -1153,9 +1151,7 @@ security_groups = ["security_group.web"]
         assert!(at("vpc.main") < at("subnet.a"));
         assert!(at("subnet.a") < at("instance.web"));
         assert!(at("security_group.web") < at("instance.web"));
-        let again = super::super::plan::run(&cloud, &mut stack, &[])
-            .await
-            .unwrap();
+        let again = super::super::plan::run(&cloud, &stack, &[]).await.unwrap();
         assert!(!again.plan.has_changes(), "{:#?}", again.plan.changes);
         assert_eq!(
             cloud
@@ -1173,8 +1169,8 @@ security_groups = ["security_group.web"]
     async fn a_failed_create_skips_its_dependents_lets_the_rest_finish_and_a_rerun_converges() {
         let cloud = FakeCloud::default();
         cloud.fail_create(REGION, "subnet.a", ErrorClass::Invalid);
-        let mut stack = testing::stack(NETWORK);
-        let report = converge_on(&cloud, &mut stack).await.unwrap();
+        let stack = testing::stack(NETWORK);
+        let report = converge_on(&cloud, &stack).await.unwrap();
         assert!(report.failed());
         let text = report.render();
         assert!(
@@ -1209,7 +1205,7 @@ security_groups = ["security_group.web"]
         ));
 
         cloud.state().failing.clear();
-        let rerun = converge_on(&cloud, &mut stack).await.unwrap();
+        let rerun = converge_on(&cloud, &stack).await.unwrap();
         assert_eq!(
             rerun.render(),
             "Apply complete: 2 created, 0 updated, 0 deleted.\n",
@@ -1235,11 +1231,11 @@ security_groups = ["security_group.web"]
             .state()
             .locks
             .insert(REGION.into(), testing::someone_elses_lock());
-        let mut stack = testing::stack(NETWORK);
+        let stack = testing::stack(NETWORK);
         let clock = clock();
         let started = clock.now();
         let wait = std::time::Duration::from_secs(600);
-        let refused = converge(&cloud, &clock, &mut stack, request(wait), async |_| {
+        let refused = converge(&cloud, &clock, &stack, request(wait), async |_| {
             panic!("nothing is planned without the lock")
         })
         .await

@@ -160,7 +160,7 @@ pub fn pair_named<'a>(stack: &'a Stack, name: &str) -> anyhow::Result<&'a BlueGr
 /// it ends or a signal switches the region in progress back.
 pub async fn perform<C: Account>(
     env: &Env<'_, C>,
-    stack: &mut Stack,
+    stack: &Stack,
     regions: &[String],
     request: &Request,
     confirm: impl AsyncFnOnce() -> anyhow::Result<()>,
@@ -183,7 +183,7 @@ pub async fn perform<C: Account>(
     )
     .await?;
     let result = async {
-        let live = super::observe(env.cloud, stack, regions).await?;
+        let live = super::observe(env.cloud, stack, regions).await?.live;
         super::interruptible(confirm()).await?;
         let stop = std::pin::pin!(super::stop_signal());
         Ok(run(env, stack, &live, regions, request, stop).await)
@@ -196,11 +196,11 @@ pub async fn perform<C: Account>(
 /// `reconcile cutover --status`: the pair's live weights, targets and last record per region.
 pub async fn show<C: Discover + Probe + TrafficSwitch>(
     cloud: &C,
-    stack: &mut Stack,
+    stack: &Stack,
     regions: &[String],
     pair_name: &str,
 ) -> anyhow::Result<Vec<RegionStatus>> {
-    let live = super::observe(cloud, stack, regions).await?;
+    let live = super::observe(cloud, stack, regions).await?.live;
     Ok(status(cloud, stack, &live, pair_name).await)
 }
 
@@ -1116,7 +1116,7 @@ max = 5
 
     #[tokio::test]
     async fn perform_locks_cuts_over_records_and_gives_the_lock_back() {
-        let (mut stack, cloud, rule) = demo_on_a_fake_cloud();
+        let (stack, cloud, rule) = demo_on_a_fake_cloud();
         let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let progress = Progress::silent();
         let env = Env {
@@ -1125,7 +1125,7 @@ max = 5
             progress: &progress,
         };
         let regions = vec![REGION.to_string()];
-        let report = perform(&env, &mut stack, &regions, &to_green(), async || Ok(()))
+        let report = perform(&env, &stack, &regions, &to_green(), async || Ok(()))
             .await
             .unwrap();
         assert!(report.succeeded(), "{report:#?}");
@@ -1152,7 +1152,7 @@ max = 5
 
     #[tokio::test]
     async fn perform_refuses_while_another_run_holds_the_lock_and_a_no_moves_nothing() {
-        let (mut stack, cloud, rule) = demo_on_a_fake_cloud();
+        let (stack, cloud, rule) = demo_on_a_fake_cloud();
         let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let progress = Progress::silent();
         let env = Env {
@@ -1165,7 +1165,7 @@ max = 5
             .state()
             .locks
             .insert(REGION.into(), testing::someone_elses_lock());
-        let locked = perform(&env, &mut stack, &regions, &to_green(), async || {
+        let locked = perform(&env, &stack, &regions, &to_green(), async || {
             panic!("not asked without the lock")
         })
         .await
@@ -1176,7 +1176,7 @@ max = 5
             "{locked}"
         );
         cloud.state().locks.clear();
-        let declined = perform(&env, &mut stack, &regions, &to_green(), async || {
+        let declined = perform(&env, &stack, &regions, &to_green(), async || {
             anyhow::bail!("not confirmed")
         })
         .await

@@ -265,13 +265,35 @@ pub fn select_regions(stack: &Stack, requested: &[String]) -> Result<Vec<String>
         .collect())
 }
 
+/// What reading the account learned: the live state per region, and where
+/// the stack's DNS lives (`home_dns`).
+pub struct Observation {
+    pub live: BTreeMap<String, LiveRegion>,
+    /// The home region of each DNS block of the stack that is recorded live.
+    pub homes: BTreeMap<Address, String>,
+}
+
+impl Observation {
+    /// `stack` with its DNS blocks in their homes: what a plan, apply or
+    /// check of this observation compares with.
+    pub fn placed(&self, stack: &Stack) -> Stack {
+        let mut placed = stack.clone();
+        for (address, home) in &self.homes {
+            if let Some(r) = placed.resources.get_mut(address) {
+                r.regions = vec![home.clone()];
+            }
+        }
+        placed
+    }
+}
+
 /// Reads what the stack owns in every region, all regions and services at once
 /// (Route53, which is global, once), then homes its DNS (`home_dns`).
 pub async fn observe(
     aws: &impl Discover,
-    stack: &mut Stack,
+    stack: &Stack,
     regions: &[String],
-) -> Result<BTreeMap<String, LiveRegion>> {
+) -> Result<Observation> {
     let name = &stack.name;
     let reads = regions.iter().enumerate().map(|(i, region)| async move {
         let live = aws
@@ -285,9 +307,9 @@ pub async fn observe(
         .into_iter()
         .collect();
     follow_moves(stack, &mut live);
-    home_dns(stack, &mut live);
+    let homes = home_dns(stack, &mut live);
     needs_only_available(stack, &live)?;
-    Ok(live)
+    Ok(Observation { live, homes })
 }
 
 /// A service the endpoint does not implement (LocalStack's community edition
@@ -344,10 +366,14 @@ pub fn follow_moves(stack: &Stack, live: &mut BTreeMap<String, LiveRegion>) {
 /// and an alias finds its load balancer. The home is the one recorded on the
 /// live zone or record, so that reordering `[stack] regions` moves nothing;
 /// a block naming its region moves it there, planned as an update of `home`
-/// (never a new zone). Homes the stack's DNS blocks, and places each DNS
-/// object read from Route53 in the live state of its home, with the facts
-/// about unowned zones and records every region's plan may need.
-pub fn home_dns(stack: &mut Stack, live: &mut BTreeMap<String, LiveRegion>) {
+/// (never a new zone). Returns the homes of the stack's DNS blocks that the
+/// live state decides, and places each DNS object read from Route53 in the
+/// live state of its home, with the facts about unowned zones and records
+/// every region's plan may need.
+pub fn home_dns(
+    stack: &Stack,
+    live: &mut BTreeMap<String, LiveRegion>,
+) -> BTreeMap<Address, String> {
     let is_dns = |kind: Kind| matches!(kind, Kind::DnsZone | Kind::DnsRecord);
     let mut dns = Vec::new();
     let (mut zones, mut records) = (BTreeMap::new(), std::collections::BTreeSet::new());
@@ -360,25 +386,23 @@ pub fn home_dns(stack: &mut Stack, live: &mut BTreeMap<String, LiveRegion>) {
         zones.append(&mut l.adoptable_zones);
         records.append(&mut l.foreign_records);
     }
-    let regions = stack.regions.clone();
-    for r in stack
+    let regions = &stack.regions;
+    let homes: BTreeMap<Address, String> = stack
         .resources
-        .values_mut()
-        .filter(|r| is_dns(r.address.kind))
-    {
-        let pinned = r.spec.common().regions.is_some();
-        let recorded = dns
-            .iter()
-            .find(|o| o.address == r.address)
-            .map(|o| o.region.clone())
-            .filter(|home| regions.contains(home));
-        if let (false, Some(home)) = (pinned, recorded) {
-            r.regions = vec![home];
-        }
-    }
+        .values()
+        .filter(|r| is_dns(r.address.kind) && r.spec.common().regions.is_none())
+        .filter_map(|r| {
+            let recorded = dns.iter().find(|o| o.address == r.address)?;
+            Some((r.address.clone(), recorded.region.clone()))
+                .filter(|(_, home)| regions.contains(home))
+        })
+        .collect();
     for mut o in dns {
         let home = match stack.resources.get(&o.address) {
-            Some(r) => r.regions.first().cloned(),
+            Some(r) => homes
+                .get(&o.address)
+                .cloned()
+                .or_else(|| r.regions.first().cloned()),
             None => Some(o.region.clone()).filter(|h| regions.contains(h)),
         }
         .or_else(|| regions.first().cloned());
@@ -391,6 +415,7 @@ pub fn home_dns(stack: &mut Stack, live: &mut BTreeMap<String, LiveRegion>) {
         l.adoptable_zones.clone_from(&zones);
         l.foreign_records.clone_from(&records);
     }
+    homes
 }
 
 #[cfg(test)]

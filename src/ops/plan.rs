@@ -10,19 +10,26 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A plan with the live state it was computed from.
+/// A plan with the live state it was computed from, and the stack as it was
+/// compared: its DNS blocks in the homes the live state recorded
+/// (`super::Observation::placed`). Apply carries out the plan with this stack.
 pub struct Planned {
     pub plan: Plan,
     pub live: BTreeMap<String, LiveRegion>,
+    pub stack: Stack,
 }
 
-/// Plans `stack` in `regions`; its DNS blocks are homed as the live state says
-/// (`super::home_dns`), which is why it takes the stack mutably.
-pub async fn run(aws: &impl Discover, stack: &mut Stack, requested: &[String]) -> Result<Planned> {
+/// Plans `stack` in `regions`.
+pub async fn run(aws: &impl Discover, stack: &Stack, requested: &[String]) -> Result<Planned> {
     let regions = regions_to_plan(aws, stack, requested).await?;
-    let live = observe(aws, stack, &regions).await?;
-    let plan = plan::build(stack, &regions, &live);
-    Ok(Planned { plan, live })
+    let observation = observe(aws, stack, &regions).await?;
+    let stack = observation.placed(stack);
+    let plan = plan::build(&stack, &regions, &observation.live);
+    Ok(Planned {
+        plan,
+        live: observation.live,
+        stack,
+    })
 }
 
 /// The stack's regions (or those of them requested), and the regions it was

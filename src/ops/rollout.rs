@@ -98,7 +98,7 @@ fn changes_in(plan: &Plan, region: &str) -> usize {
 pub async fn run<C: Account>(
     aws: &C,
     clock: &dyn Clock,
-    stack: &mut Stack,
+    stack: &Stack,
     request: &Request<'_>,
     review: impl AsyncFnOnce(&Plan) -> Result<()>,
 ) -> Result<RolloutReport> {
@@ -128,9 +128,9 @@ pub async fn run<C: Account>(
         }
         super::plan::refuse(&planned.plan)?;
         if planned.plan.has_changes() {
-            apply::preflight(stack, &planned).map_err(anyhow::Error::msg)?;
+            apply::preflight(&planned).map_err(anyhow::Error::msg)?;
         }
-        waves(aws, clock, stack, &rollout, first, &planned, request).await
+        waves(aws, clock, &rollout, first, &planned, request).await
     };
     let lock = super::lock::Holding {
         stack: &name,
@@ -146,12 +146,12 @@ pub async fn run<C: Account>(
 async fn waves<C: Account>(
     aws: &C,
     clock: &dyn Clock,
-    stack: &mut Stack,
     rollout: &Rollout,
     first: usize,
     planned: &Planned,
     request: &Request<'_>,
 ) -> Result<RolloutReport> {
+    let stack = &planned.stack;
     let progress = &request.settings.progress;
     let mut report = RolloutReport {
         stack: stack.name.clone(),
@@ -216,8 +216,9 @@ async fn waves<C: Account>(
                     .filter(|(r, _)| group.contains(r))
                     .map(|(r, l)| (r.clone(), l.clone()))
                     .collect(),
+                stack: planned.stack.clone(),
             };
-            let applied = apply::run(aws, stack, &part, &request.settings).await;
+            let applied = apply::run(aws, &part, &request.settings).await;
             for r in regions.iter_mut().filter(|r| group.contains(&r.region)) {
                 let broke = applied.entries.iter().any(|e| {
                     e.region == r.region && !matches!(e.outcome, apply::EntryOutcome::Done { .. })
@@ -244,7 +245,7 @@ async fn waves<C: Account>(
             continue;
         }
         // Verify every region of the wave once; bake the ones that changed.
-        let live = super::observe(aws, stack, &wave.regions).await?;
+        let live = super::observe(aws, stack, &wave.regions).await?.live;
         let once = verify::run(aws, clock, stack, &live, None, progress).await;
         let mut evaluations = once.evaluations;
         let mut outcome = once;
@@ -351,8 +352,8 @@ waves = [
     }
 
     async fn roll_out(cloud: &FakeCloud, clock: &TestClock) -> RolloutReport {
-        let mut stack = testing::stack(WAVES);
-        run(cloud, clock, &mut stack, &request(), async |_| Ok(()))
+        let stack = testing::stack(WAVES);
+        run(cloud, clock, &stack, &request(), async |_| Ok(()))
             .await
             .expect("a rollout report")
     }

@@ -41,10 +41,10 @@ pub struct PairStatus {
 
 pub async fn run<C: Discover + TrafficSwitch>(
     cloud: &C,
-    stack: &mut Stack,
+    stack: &Stack,
 ) -> Result<Vec<RegionStatus>> {
     let planned = super::plan::run(cloud, stack, &[]).await?;
-    let stack = &*stack;
+    let stack = &planned.stack;
     let regions = planned.plan.regions.iter().map(|region| {
         let planned = &planned;
         async move {

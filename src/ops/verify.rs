@@ -61,12 +61,12 @@ pub enum Verdict {
 pub async fn judge<C: Discover + Probe>(
     cloud: &C,
     clock: &dyn Clock,
-    stack: &mut Stack,
+    stack: &Stack,
     regions: &[String],
     soak: Option<Soak>,
     progress: &Progress,
 ) -> anyhow::Result<Verification> {
-    let live = super::observe(cloud, stack, regions).await?;
+    let live = super::observe(cloud, stack, regions).await?.live;
     Ok(run(cloud, clock, stack, &live, soak, progress).await)
 }
 

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// A validated stack file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Stack {
     pub name: String,
     pub regions: Vec<String>,
@@ -55,7 +55,7 @@ pub struct Stack {
     pub sources: source::Sources,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Resource {
     pub address: Address,
     pub spec: Spec,
@@ -65,7 +65,7 @@ pub struct Resource {
     pub span: Range<usize>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Spec {
     Vpc(VpcSpec),
     Subnet(SubnetSpec),
