@@ -2,7 +2,7 @@
 //! per region) and the mutations of apply, tolerant of "already exists" and
 //! "not found" so that a rerun after any failure converges.
 
-use super::{required, retry_while, text, AwsError, Created, Mutator};
+use super::{required, retry_while, text, AwsError, Code, Created, Mutator};
 use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
 use crate::model::tags::{self, USER_DATA as USER_DATA_TAG};
 use crate::model::{Address, Attrs, Changed, Inputs, Kind, Observed, Value, STACK_TAG};
@@ -1111,7 +1111,7 @@ impl Mutator {
         )
         .await;
         match attached {
-            Err(e) if e.code == "Resource.AlreadyAssociated" => Ok(()),
+            Err(e) if e.is(Code::AlreadyAssociated) => Ok(()),
             other => other.map(drop),
         }
     }
@@ -1125,7 +1125,7 @@ impl Mutator {
                 .vpc_id(vpc)
         );
         match detached {
-            Err(e) if e.is_not_found() || e.code == "Gateway.NotAttached" => Ok(()),
+            Err(e) if e.is_not_found() || e.is(Code::NotAttached) => Ok(()),
             other => other.map(drop),
         }
     }

@@ -4,7 +4,7 @@
 //! balancers and target groups (paginated) and reads their tags 20 ARNs a call;
 //! listeners and rules can only be listed per load balancer and per listener.
 
-use super::{ids, int, observed, required, retry_while, AwsError, Created, Mutator};
+use super::{ids, int, observed, required, retry_while, AwsError, Code, Created, Mutator};
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -582,7 +582,7 @@ fn elb_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
 
 /// Target groups refuse deletion while a listener or rule still forwards to them.
 fn in_use(e: &AwsError) -> bool {
-    e.code == "ResourceInUse"
+    e.is(Code::ResourceInUse)
 }
 
 impl Mutator {
@@ -921,7 +921,7 @@ impl Mutator {
             .map(drop)
         };
         match result {
-            Err(e) if !register && (e.is_not_found() || e.code == "InvalidTarget") => Ok(()),
+            Err(e) if !register && (e.is_not_found() || e.is(Code::InvalidTarget)) => Ok(()),
             other => other,
         }
     }

@@ -40,6 +40,42 @@ pub enum ErrorClass {
     Other,
 }
 
+/// AWS error codes that a step decides on beyond their `ErrorClass`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// EC2: the route table is already associated with that subnet.
+    AlreadyAssociated,
+    /// EC2: the internet gateway is not attached to that VPC (already detached).
+    NotAttached,
+    /// ELBv2: a listener or rule still forwards to the target group.
+    ResourceInUse,
+    /// ELBv2: the target is not registered (a deregistration already done).
+    InvalidTarget,
+    /// RDS: a parameter group still used by an instance being deleted.
+    ParameterGroupInUse,
+    /// RDS: a subnet group still used by an instance being deleted.
+    SubnetGroupInUse,
+    /// RDS: no such instance (its final snapshot's status says whether it was ours).
+    DbInstanceNotFound,
+    /// Route53: the VPC is already associated with a zone of that name.
+    ConflictingDomainExists,
+}
+
+impl Code {
+    fn aws(self) -> &'static str {
+        match self {
+            Code::AlreadyAssociated => "Resource.AlreadyAssociated",
+            Code::NotAttached => "Gateway.NotAttached",
+            Code::ResourceInUse => "ResourceInUse",
+            Code::InvalidTarget => "InvalidTarget",
+            Code::ParameterGroupInUse => "InvalidDBParameterGroupState",
+            Code::SubnetGroupInUse => "InvalidDBSubnetGroupStateFault",
+            Code::DbInstanceNotFound => "DBInstanceNotFound",
+            Code::ConflictingDomainExists => "ConflictingDomainExists",
+        }
+    }
+}
+
 /// An AWS failure: the operation, AWS's code and message, its class, and where
 /// it was sent when the network is to blame.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -158,6 +194,12 @@ impl AwsError {
             self.place = Some(format!("region {region}, endpoint {endpoint}"));
         }
         self
+    }
+
+    /// Whether AWS answered with `code`: the answers a step decides on beyond
+    /// their class, named once here.
+    pub fn is(&self, code: Code) -> bool {
+        self.code == code.aws()
     }
 
     pub fn is_not_found(&self) -> bool {

@@ -4,6 +4,7 @@
 
 use super::cloud::LockStore;
 use super::{Aws, AwsError, ErrorClass};
+use crate::model::Service;
 use aws_sdk_ec2::types::{Filter, KeyType, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
 
@@ -100,7 +101,7 @@ impl LockStore for Aws {
             // (the last one stays); AWS's never does, and then this only confirms.
             Ok(_) => tokio::time::sleep(SETTLE).await,
             Err(e) if e.may_have_happened() || e.is_retryable_unsent() => {}
-            Err(e) => return Err(e.at(region, &self.endpoint("ec2", region))),
+            Err(e) => return Err(e.at(region, &self.endpoint(Service::Ec2, region))),
         }
         Ok(self
             .read_lock(region, stack)
@@ -119,7 +120,7 @@ impl LockStore for Aws {
                     .build()
             )
         )
-        .map_err(|e| e.at(region, &self.endpoint("ec2", region)))?;
+        .map_err(|e| e.at(region, &self.endpoint(Service::Ec2, region)))?;
         Ok(found
             .key_pairs()
             .iter()
@@ -179,7 +180,7 @@ impl LockStore for Aws {
                 .key_name(lock_name(stack))
         );
         match deleted {
-            Err(e) if !e.is_not_found() => Err(e.at(region, &self.endpoint("ec2", region))),
+            Err(e) if !e.is_not_found() => Err(e.at(region, &self.endpoint(Service::Ec2, region))),
             _ => Ok(()),
         }
     }

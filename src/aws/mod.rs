@@ -41,6 +41,20 @@ macro_rules! send_once {
     };
 }
 
+/// A client of one service's SDK crate for one region: the run's
+/// credentials, retries and timeouts, a refusal never retried, every call
+/// counted under its service.
+macro_rules! client {
+    ($sdk:ident, $aws:expr, $service:expr, $region:expr) => {{
+        let config = $sdk::config::Builder::from(&$aws.config)
+            .retry_classifier(error::RefusedIsFinal)
+            .region(Region::new($region.to_string()))
+            .interceptor($aws.calls.for_service($service))
+            .build();
+        $sdk::Client::from_conf(config)
+    }};
+}
+
 pub mod cloud;
 pub mod cloudwatch;
 pub mod ec2;
@@ -54,11 +68,11 @@ mod traffic;
 
 pub use cloud::Created;
 use cloud::{Cloud, Discover, Mutate};
-pub use error::{AwsError, ErrorClass};
+pub use error::{AwsError, Code, ErrorClass};
 
 use crate::model::progress::Progress;
 use crate::model::tags::USER_DATA as USER_DATA_TAG;
-use crate::model::{self as model};
+use crate::model::{self as model, Service};
 use crate::model::{
     Address, Attrs, Changed, Inputs, Kind, LiveRegion, Observed, Value, ID_TAG, PROTECT_TAG,
     STACK_TAG, VERSION_TAG,
@@ -123,7 +137,7 @@ impl CallCounter {
         self.0.lock().expect("counter lock").operations.clone()
     }
 
-    fn for_service(&self, service: &'static str) -> CountCalls {
+    fn for_service(&self, service: Service) -> CountCalls {
         CountCalls {
             service,
             counts: self.0.clone(),
@@ -133,7 +147,7 @@ impl CallCounter {
 
 #[derive(Debug)]
 struct CountCalls {
-    service: &'static str,
+    service: Service,
     counts: Arc<Mutex<Counts>>,
 }
 
@@ -154,7 +168,7 @@ impl Intercept for CountCalls {
             .map_or("unknown", |m| m.name())
             .to_string();
         let mut counts = self.counts.lock().expect("counter lock");
-        *counts.services.entry(self.service).or_default() += 1;
+        *counts.services.entry(self.service.name()).or_default() += 1;
         *counts
             .operations
             .entry(format!("{}.{operation}", self.service))
@@ -253,76 +267,51 @@ impl Aws {
     }
 
     /// Where calls to `service` in `region` go, for error messages.
-    pub fn endpoint(&self, service: &str, region: &str) -> String {
+    pub fn endpoint(&self, service: Service, region: &str) -> String {
         endpoint(self.endpoint_url.as_deref(), service, region)
     }
 
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        let config = aws_sdk_rds::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.calls.for_service("rds"))
-            .build();
-        aws_sdk_rds::Client::from_conf(config)
+        client!(aws_sdk_rds, self, Service::Rds, region)
     }
 
     /// Route53 is global; its API lives in us-east-1.
     pub fn route53(&self) -> aws_sdk_route53::Client {
-        let config = aws_sdk_route53::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new("us-east-1"))
-            .interceptor(self.calls.for_service("route53"))
-            .build();
-        aws_sdk_route53::Client::from_conf(config)
+        client!(aws_sdk_route53, self, Service::Route53, "us-east-1")
     }
 
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
-        let config = aws_sdk_cloudwatch::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.calls.for_service("cloudwatch"))
-            .build();
-        aws_sdk_cloudwatch::Client::from_conf(config)
+        client!(aws_sdk_cloudwatch, self, Service::CloudWatch, region)
     }
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
-        let config = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.calls.for_service("elbv2"))
-            .build();
-        aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
+        client!(aws_sdk_elasticloadbalancingv2, self, Service::Elbv2, region)
     }
 
     /// The Resource Groups Tagging API: one query finds tagged resources of every service.
     fn tagging(&self, region: &str) -> aws_sdk_resourcegroupstagging::Client {
-        let config = aws_sdk_resourcegroupstagging::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.calls.for_service("tagging"))
-            .build();
-        aws_sdk_resourcegroupstagging::Client::from_conf(config)
+        client!(
+            aws_sdk_resourcegroupstagging,
+            self,
+            Service::Tagging,
+            region
+        )
     }
 
     /// What a service read, or nothing when the endpoint does not implement
     /// the service: then noted in `unavailable`.
     fn read<T: Default>(
         &self,
-        unavailable: &mut BTreeMap<&'static str, model::Unavailable>,
-        service: &'static str,
+        unavailable: &mut BTreeMap<Service, model::Unavailable>,
+        service: Service,
         region: &str,
         r: Result<T, AwsError>,
     ) -> T {
         r.unwrap_or_else(|e| {
-            let endpoint_name = match service {
-                "elbv2" => "elasticloadbalancing",
-                "cloudwatch" => "monitoring",
-                other => other,
-            };
             unavailable.insert(
                 service,
                 model::Unavailable {
-                    endpoint: self.endpoint(endpoint_name, region),
+                    endpoint: self.endpoint(service, region),
                     answer: format!("{}: {}", e.code, e.message),
                 },
             );
@@ -331,12 +320,7 @@ impl Aws {
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let config = aws_sdk_ec2::config::Builder::from(&self.config)
-            .retry_classifier(error::RefusedIsFinal)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.calls.for_service("ec2"))
-            .build();
-        aws_sdk_ec2::Client::from_conf(config)
+        client!(aws_sdk_ec2, self, Service::Ec2, region)
     }
 }
 
@@ -344,7 +328,7 @@ impl Discover for Aws {
     /// The regions the account has enabled, asked in `from`.
     async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
         let found = send!("DescribeRegions", self.ec2(from).describe_regions())
-            .map_err(|e| e.at(from, &self.endpoint("ec2", from)))?;
+            .map_err(|e| e.at(from, &self.endpoint(Service::Ec2, from)))?;
         // A region not opted in holds nothing (AWS lists only enabled ones;
         // LocalStack lists them all, and fails to search some).
         Ok(found
@@ -377,7 +361,7 @@ impl Discover for Aws {
                     ))
                     .resources_per_page(1)
             )
-            .map_err(|e| e.at(region, &self.endpoint("tagging", region)))?;
+            .map_err(|e| e.at(region, &self.endpoint(Service::Tagging, region)))?;
             Ok::<_, AwsError>(
                 (!found.resource_tag_mapping_list().is_empty()).then(|| region.clone()),
             )
@@ -397,7 +381,7 @@ impl Discover for Aws {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
         let route53_client = self.route53();
-        let at = |service: &'static str| {
+        let at = |service: Service| {
             let endpoint = self.endpoint(service, region);
             move |e: AwsError| e.at(region, &endpoint)
         };
@@ -405,31 +389,35 @@ impl Discover for Aws {
         // edition has no ELBv2 or RDS) reads as `None`: the caller decides
         // whether the stack can do without it.
         let (found, balancing, databases, alarms, dns) = tokio::try_join!(
-            async { available(ec2::discover(&ec2_client, stack, region).await).map_err(at("ec2")) },
+            async {
+                available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
+            },
             async {
                 available(elbv2::discover(&elb_client, stack, region).await)
-                    .map_err(at("elasticloadbalancing"))
+                    .map_err(at(Service::Elbv2))
             },
-            async { available(rds::discover(&rds_client, stack, region).await).map_err(at("rds")) },
+            async {
+                available(rds::discover(&rds_client, stack, region).await).map_err(at(Service::Rds))
+            },
             async {
                 available(cloudwatch::discover(&cloudwatch_client, stack, region).await)
-                    .map_err(at("monitoring"))
+                    .map_err(at(Service::CloudWatch))
             },
             async {
                 if !dns {
                     return Ok(Ok(route53::Discovered::default()));
                 }
                 available(route53::discover(&route53_client, stack, region).await)
-                    .map_err(at("route53"))
+                    .map_err(at(Service::Route53))
             },
         )?;
         let mut unavailable = BTreeMap::new();
-        let mut found = self.read(&mut unavailable, "ec2", region, found);
+        let mut found = self.read(&mut unavailable, Service::Ec2, region, found);
         let (balancing, registrations): (_, std::collections::HashMap<String, Vec<String>>) =
-            self.read(&mut unavailable, "elbv2", region, balancing);
-        let databases = self.read(&mut unavailable, "rds", region, databases);
-        let alarms = self.read(&mut unavailable, "cloudwatch", region, alarms);
-        let dns = self.read(&mut unavailable, "route53", region, dns);
+            self.read(&mut unavailable, Service::Elbv2, region, balancing);
+        let databases = self.read(&mut unavailable, Service::Rds, region, databases);
+        let alarms = self.read(&mut unavailable, Service::CloudWatch, region, alarms);
+        let dns = self.read(&mut unavailable, Service::Route53, region, dns);
         for o in found
             .iter_mut()
             .filter(|o| o.address.kind == Kind::Instance)
@@ -549,19 +537,6 @@ fn place(kind: Kind) -> Placed {
         Kind::Alarm => Placed::Alarm,
         Kind::DnsZone => Placed::Dns(D::Zone),
         Kind::DnsRecord => Placed::Dns(D::Record),
-    }
-}
-
-impl Placed {
-    /// The service's endpoint name, for error messages.
-    fn service(self) -> &'static str {
-        match self {
-            Placed::Ec2(_) => "ec2",
-            Placed::Elb(_) => "elasticloadbalancing",
-            Placed::Rds(_) => "rds",
-            Placed::Alarm => "monitoring",
-            Placed::Dns(_) => "route53",
-        }
     }
 }
 
@@ -743,11 +718,7 @@ impl Mutator {
     }
 
     fn endpoint_of(&self, kind: Kind) -> String {
-        endpoint(
-            self.endpoint_url.as_deref(),
-            place(kind).service(),
-            &self.region,
-        )
+        endpoint(self.endpoint_url.as_deref(), kind.service(), &self.region)
     }
 
     /// Brings a resource's tags (its own, and ownership, version and
@@ -880,11 +851,11 @@ pub(crate) fn observed(
     })
 }
 
-fn endpoint(endpoint_url: Option<&str>, service: &str, region: &str) -> String {
-    match (endpoint_url, service) {
-        (Some(url), _) => url.to_string(),
-        (None, "route53") => "https://route53.amazonaws.com".into(),
-        (None, _) => format!("https://{service}.{region}.amazonaws.com"),
+fn endpoint(endpoint_url: Option<&str>, service: Service, region: &str) -> String {
+    match endpoint_url {
+        Some(url) => url.to_string(),
+        None if service.global() => format!("https://{}.amazonaws.com", service.endpoint_name()),
+        None => format!("https://{}.{region}.amazonaws.com", service.endpoint_name()),
     }
 }
 

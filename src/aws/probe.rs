@@ -7,6 +7,7 @@ use crate::model::probe::{
     AlarmState, AlarmValue, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
     TargetState,
 };
+use crate::model::Service;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -21,7 +22,7 @@ fn time(t: &aws_smithy_types::DateTime) -> Option<SystemTime> {
 impl Aws {
     fn located<T>(
         &self,
-        service: &str,
+        service: Service,
         region: &str,
         result: Result<T, AwsError>,
     ) -> Result<T, AwsError> {
@@ -42,7 +43,7 @@ impl Probe for Aws {
                 .describe_target_health()
                 .target_group_arn(target_group)
         );
-        let out = self.located("elasticloadbalancing", region, out)?;
+        let out = self.located(Service::Elbv2, region, out)?;
         Ok(out
             .target_health_descriptions()
             .iter()
@@ -88,7 +89,7 @@ impl Probe for Aws {
                 .describe_load_balancers()
                 .set_load_balancer_arns(Some(arns.to_vec()))
         );
-        let out = self.located("elasticloadbalancing", region, out)?;
+        let out = self.located(Service::Elbv2, region, out)?;
         Ok(out
             .load_balancers()
             .iter()
@@ -127,7 +128,7 @@ impl Probe for Aws {
         });
         let found = futures::future::try_join_all(asks).await;
         Ok(self
-            .located("rds", region, found)?
+            .located(Service::Rds, region, found)?
             .into_iter()
             .flatten()
             .collect())
@@ -148,7 +149,7 @@ impl Probe for Aws {
                     .describe_alarms()
                     .set_alarm_names(Some(batch.to_vec()))
             );
-            let out = self.located("monitoring", region, out)?;
+            let out = self.located(Service::CloudWatch, region, out)?;
             states.extend(out.metric_alarms().iter().map(|a| AlarmState {
                 name: a.alarm_name().unwrap_or_default().to_string(),
                 value: match a.state_value().map(|s| s.as_str()) {
@@ -212,7 +213,7 @@ impl Probe for Aws {
                 .try_collect()
                 .await
                 .map_err(|e| AwsError::from_sdk("GetMetricData", e));
-            for page in self.located("monitoring", region, pages)? {
+            for page in self.located(Service::CloudWatch, region, pages)? {
                 for result in page.metric_data_results() {
                     let Some(s) = result.id().and_then(|id| series.get_mut(id)) else {
                         continue;

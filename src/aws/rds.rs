@@ -2,7 +2,7 @@
 //! DescribeDBInstances; subnet groups do not, so only the groups whose names
 //! reconcile would have given them have their tags read.
 
-use super::{flag, ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
+use super::{flag, ids, int, observed, text, AwsError, Code, Created, ErrorClass, Mutator};
 use crate::model::{
     rds_group_name as group_name, Address, Attrs, Changed, Inputs, Kind, Observed, Value, PENDING,
 };
@@ -604,7 +604,7 @@ impl Mutator {
                         )
                         .map(drop)
                     },
-                    |e| e.code == "InvalidDBParameterGroupState",
+                    |e| e.is(Code::ParameterGroupInUse),
                     8,
                 )
                 .await
@@ -618,7 +618,7 @@ impl Mutator {
                         )
                         .map(drop)
                     },
-                    |e| e.code == "InvalidDBSubnetGroupStateFault",
+                    |e| e.is(Code::SubnetGroupInUse),
                     8,
                 )
                 .await
@@ -713,7 +713,7 @@ impl Mutator {
                     .db_instance_identifier(identifier)
             );
             let db = match found {
-                Err(e) if e.code == "DBInstanceNotFound" && status.is_none() => {
+                Err(e) if e.is(Code::DbInstanceNotFound) && status.is_none() => {
                     return Ok(BTreeMap::new())
                 }
                 other => other?.db_instances().first().cloned(),

@@ -7,7 +7,7 @@
 //! deleted in the same change batch as the record; records without a marker of
 //! this stack are never touched.
 
-use super::{text, AwsError, Created, ErrorClass, Mutator};
+use super::{text, AwsError, Code, Created, ErrorClass, Mutator};
 use crate::model::{
     txt, Address, Attrs, Changed, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
 };
@@ -511,7 +511,7 @@ impl Mutator {
                 .vpc(self.vpc(vpc))
         );
         match done {
-            Err(e) if e.code != "ConflictingDomainExists" && !e.is_duplicate() => Err(e),
+            Err(e) if !e.is(Code::ConflictingDomainExists) && !e.is_duplicate() => Err(e),
             _ => Ok(()),
         }
     }

@@ -4,6 +4,7 @@
 use super::cloud::TrafficSwitch;
 use super::{elbv2, Aws, AwsError, ErrorClass};
 use crate::model::shapes::{Action, Target};
+use crate::model::Service;
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use std::collections::BTreeMap;
 
@@ -16,7 +17,7 @@ impl TrafficSwitch for Aws {
     /// does something else than forward.
     async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
         let client = self.elbv2(region);
-        let at = |e: AwsError| e.at(region, &self.endpoint("elasticloadbalancing", region));
+        let at = |e: AwsError| e.at(region, &self.endpoint(Service::Elbv2, region));
         let actions = if is_listener(arn) {
             let out = send!(
                 "DescribeListeners",
@@ -70,7 +71,7 @@ impl TrafficSwitch for Aws {
             )
             .map(drop)
         };
-        sent.map_err(|e| e.at(region, &self.endpoint("elasticloadbalancing", region)))
+        sent.map_err(|e| e.at(region, &self.endpoint(Service::Elbv2, region)))
     }
 
     /// Writes `tags` on a listener or rule (the change record).
@@ -92,7 +93,7 @@ impl TrafficSwitch for Aws {
                 .set_tags(Some(tags))
         )
         .map(drop)
-        .map_err(|e| e.at(region, &self.endpoint("elasticloadbalancing", region)))
+        .map_err(|e| e.at(region, &self.endpoint(Service::Elbv2, region)))
     }
 
     /// The tags of a listener or rule.
@@ -105,7 +106,7 @@ impl TrafficSwitch for Aws {
             "DescribeTags",
             self.elbv2(region).describe_tags().resource_arns(arn)
         )
-        .map_err(|e| e.at(region, &self.endpoint("elasticloadbalancing", region)))?;
+        .map_err(|e| e.at(region, &self.endpoint(Service::Elbv2, region)))?;
         Ok(out
             .tag_descriptions()
             .iter()

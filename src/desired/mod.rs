@@ -212,15 +212,6 @@ fn comparable(kind: crate::model::Kind, wanted: &Attrs, observed: &Attrs) -> Att
     out
 }
 
-/// The attribute a listener's (`default_action`) or rule's (`action`) forward lives in.
-pub fn action_attribute(kind: crate::model::Kind) -> Option<&'static str> {
-    match kind {
-        crate::model::Kind::Listener => Some("default_action"),
-        crate::model::Kind::ListenerRule => Some("action"),
-        _ => None,
-    }
-}
-
 /// For a listener or rule whose forward a `blue_green` block owns, the live
 /// weights and active colour are authoritative: while the live action forwards
 /// only to the pair's colours, it is what is desired. `then` resolves the
@@ -238,7 +229,7 @@ fn keep_live_colours(
 ) {
     let (Some(pair), Some(key)) = (
         stack.blue_green.get(&r.address),
-        action_attribute(r.address.kind),
+        r.address.kind.forward_attribute(),
     ) else {
         return;
     };

@@ -90,9 +90,55 @@ pub enum ReplaceOrder {
     CreateFirst,
 }
 
+/// An AWS service reconcile calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    Ec2,
+    Elbv2,
+    Rds,
+    CloudWatch,
+    Route53,
+    /// The Resource Groups Tagging API: finds tagged resources of every service.
+    Tagging,
+}
+
+impl Service {
+    /// Its name in reconcile's messages and call counts: `elbv2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Ec2 => "ec2",
+            Service::Elbv2 => "elbv2",
+            Service::Rds => "rds",
+            Service::CloudWatch => "cloudwatch",
+            Service::Route53 => "route53",
+            Service::Tagging => "tagging",
+        }
+    }
+
+    /// Its name in its endpoint's host: `elasticloadbalancing.us-west-2.amazonaws.com`.
+    pub fn endpoint_name(self) -> &'static str {
+        match self {
+            Service::Elbv2 => "elasticloadbalancing",
+            Service::CloudWatch => "monitoring",
+            other => other.name(),
+        }
+    }
+
+    /// Global: one endpoint for every region (Route53's is in us-east-1).
+    pub fn global(self) -> bool {
+        self == Service::Route53
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Kind {
-    /// The AWS service that holds this kind, as its endpoint names it.
-    pub fn service(self) -> &'static str {
+    /// The AWS service that holds this kind.
+    pub fn service(self) -> Service {
         match self {
             Kind::Vpc
             | Kind::Subnet
@@ -100,11 +146,13 @@ impl Kind {
             | Kind::NatGateway
             | Kind::RouteTable
             | Kind::SecurityGroup
-            | Kind::Instance => "ec2",
-            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => "elbv2",
-            Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => "rds",
-            Kind::Alarm => "cloudwatch",
-            Kind::DnsZone | Kind::DnsRecord => "route53",
+            | Kind::Instance => Service::Ec2,
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
+                Service::Elbv2
+            }
+            Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => Service::Rds,
+            Kind::Alarm => Service::CloudWatch,
+            Kind::DnsZone | Kind::DnsRecord => Service::Route53,
         }
     }
 
@@ -139,6 +187,12 @@ impl Kind {
     /// Whether `s` looks like a live id (or ARN) of this kind, as a stack file may name one.
     pub fn is_live_id(self, s: &str) -> bool {
         self.schema().live_id.matches(s)
+    }
+
+    /// The attribute holding this kind's forward action, if it has one
+    /// (a listener's `default_action`, a rule's `action`).
+    pub fn forward_attribute(self) -> Option<&'static str> {
+        self.schema().forward
     }
 
     /// Attributes a `${kind.name.attr}` interpolation may read.
@@ -582,7 +636,7 @@ pub struct LiveRegion {
     pub foreign_records: std::collections::BTreeSet<String>,
     /// Services the endpoint does not implement (`Kind::service` → the
     /// endpoint and its answer): nothing of theirs was read.
-    pub unavailable: BTreeMap<&'static str, Unavailable>,
+    pub unavailable: BTreeMap<Service, Unavailable>,
 }
 
 /// A service an endpoint answered it does not implement.

@@ -39,6 +39,9 @@ pub struct Schema {
     pub notes: &'static [(&'static str, &'static str)],
     /// How a live id of this kind looks, as a stack file may name one.
     pub live_id: LiveId,
+    /// The attribute that holds this kind's forward action, which a
+    /// `[blue_green]` block may own: a listener's `default_action`, a rule's `action`.
+    pub forward: Option<&'static str>,
 }
 
 /// The form of a kind's live ids.

@@ -562,13 +562,10 @@ async fn run_steps<C: Probe + TrafficSwitch>(
         ));
         // Built-ins judge both colours by the weights now live.
         if let Some(o) = state.resources.iter_mut().find(|o| o.address == live.owner) {
-            let key = if live.owner.kind == crate::model::Kind::Listener {
-                "default_action"
-            } else {
-                "action"
-            };
-            o.attrs
-                .insert(key.into(), Action::Forward(targets.clone()).to_value());
+            if let Some(key) = live.owner.kind.forward_attribute() {
+                o.attrs
+                    .insert(key.into(), Action::Forward(targets.clone()).to_value());
+            }
         }
         let ctx = Context {
             since: Some(confirmed),

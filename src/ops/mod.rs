@@ -323,7 +323,7 @@ fn needs_only_available(stack: &Stack, live: &BTreeMap<String, LiveRegion>) -> R
                 .resources
                 .values()
                 .filter(|r| r.address.kind.service() == *service)
-                .filter(|r| *service == "route53" || r.in_region(region))
+                .filter(|r| service.global() || r.in_region(region))
                 .map(|r| r.address.kind.as_str())
                 .collect();
             if !needed.is_empty() {
@@ -458,7 +458,7 @@ mod tests {
         let missing = |stack: &Stack| {
             let mut live = applied(stack, "us-west-2");
             live.unavailable.insert(
-                "elbv2",
+                crate::model::Service::Elbv2,
                 Unavailable {
                     endpoint: "http://localhost:4566".into(),
                     answer: "InternalFailure: …".into(),

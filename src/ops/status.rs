@@ -6,7 +6,7 @@ use super::verify::colour_id;
 use crate::aws::cloud::{Discover, TrafficSwitch};
 use crate::model::shapes::{share, Action};
 use crate::model::tags::record;
-use crate::model::{Kind, VERSION_HANDLE};
+use crate::model::VERSION_HANDLE;
 use crate::plan::Action as Change;
 use crate::stack::{Colour, Stack};
 use anyhow::Result;
@@ -75,10 +75,8 @@ pub async fn run<C: Discover + TrafficSwitch>(
                 let Some(o) = live.resources.iter().find(|o| &o.address == owner) else {
                     continue;
                 };
-                let key = if owner.kind == Kind::Listener {
-                    "default_action"
-                } else {
-                    "action"
+                let Some(key) = owner.kind.forward_attribute() else {
+                    continue;
                 };
                 let targets = o
                     .attrs

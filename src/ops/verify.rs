@@ -260,10 +260,8 @@ async fn balancers<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<
 fn live_weights(live: &LiveRegion) -> BTreeMap<String, i64> {
     let mut weights: BTreeMap<String, i64> = BTreeMap::new();
     for o in &live.resources {
-        let key = match o.address.kind {
-            Kind::Listener => "default_action",
-            Kind::ListenerRule => "action",
-            _ => continue,
+        let Some(key) = o.address.kind.forward_attribute() else {
+            continue;
         };
         let Some(Action::Forward(targets)) = o.attrs.get(key).and_then(Action::parse) else {
             continue;

@@ -7,7 +7,7 @@ pub mod render;
 pub use diff::{Action, AttrChange};
 
 use crate::desired::{self, Resolve};
-use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, ReplaceOrder, Value};
+use crate::model::{Address, Attrs, Kind, LiveRegion, Observed, ReplaceOrder, Service, Value};
 use crate::stack::spec::Reference;
 use crate::stack::{Resource, Spec, Stack};
 use serde::Serialize;
@@ -217,7 +217,7 @@ fn normalise(attrs: &Attrs, owned: &HashMap<String, Address>) -> Attrs {
 /// not read is not pruned either. (A stack that declares one of their kinds
 /// never gets here: `ops::observe` refuses it.)
 fn unavailable(regions: &[String], live: &BTreeMap<String, LiveRegion>) -> Vec<String> {
-    let mut by_service: BTreeMap<(&str, &str), (Vec<&str>, &str)> = BTreeMap::new();
+    let mut by_service: BTreeMap<(Service, &str), (Vec<&str>, &str)> = BTreeMap::new();
     for region in regions {
         for (service, u) in live
             .get(region)
@@ -226,7 +226,7 @@ fn unavailable(regions: &[String], live: &BTreeMap<String, LiveRegion>) -> Vec<S
             .flatten()
         {
             let entry = by_service
-                .entry((service, u.endpoint.as_str()))
+                .entry((*service, u.endpoint.as_str()))
                 .or_insert((Vec::new(), u.answer.as_str()));
             entry.0.push(region);
         }
@@ -1074,7 +1074,7 @@ subnets = ["subnet.a"]
             .map(|r| {
                 let mut l = applied(&stack, r);
                 l.unavailable.insert(
-                    "elbv2",
+                    Service::Elbv2,
                     crate::model::Unavailable {
                         endpoint: "http://127.0.0.1:4566".into(),
                         answer: "InternalFailure: not included in your current license plan".into(),

@@ -173,7 +173,7 @@ fn merge<'a>(mut base: DeTable<'a>, over: DeTable<'a>) -> DeTable<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Address;
+    use crate::model::{Address, Service};
     use crate::stack::{load, spec::Approval};
 
     const BASE: &str = r#"[stack]
@@ -363,7 +363,7 @@ zone = "a"
             network
                 .resources
                 .keys()
-                .all(|a| !matches!(a.kind.service(), "elbv2" | "rds")),
+                .all(|a| !matches!(a.kind.service(), Service::Elbv2 | Service::Rds)),
             "network.toml is for LocalStack's community edition: no ELBv2, no RDS"
         );
         for env in ["dev", "staging"] {

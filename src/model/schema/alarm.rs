@@ -27,4 +27,5 @@ pub const ALARM: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::None,
+    forward: None,
 };

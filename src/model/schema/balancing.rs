@@ -27,6 +27,7 @@ pub const LOAD_BALANCER: Schema = Schema {
     partial_maps: &["attributes"],
     notes: &[],
     live_id: LiveId::ElbArn(":loadbalancer/app/"),
+    forward: None,
 };
 
 pub const TARGET_GROUP: Schema = Schema {
@@ -48,6 +49,7 @@ pub const TARGET_GROUP: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::ElbArn(":targetgroup/"),
+    forward: None,
 };
 
 pub const LISTENER: Schema = Schema {
@@ -69,6 +71,7 @@ pub const LISTENER: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::ElbArn(":listener/app/"),
+    forward: Some("default_action"),
 };
 
 pub const LISTENER_RULE: Schema = Schema {
@@ -89,4 +92,5 @@ pub const LISTENER_RULE: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::ElbArn(":listener-rule/app/"),
+    forward: Some("action"),
 };

@@ -23,4 +23,5 @@ pub const INSTANCE: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("i-"),
+    forward: None,
 };

@@ -18,6 +18,7 @@ pub const SUBNET_GROUP: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::None,
+    forward: None,
 };
 
 pub const PARAMETER_GROUP: Schema = Schema {
@@ -34,6 +35,7 @@ pub const PARAMETER_GROUP: Schema = Schema {
         "applied at each instance's next reboot (pending-reboot)",
     )],
     live_id: LiveId::None,
+    forward: None,
 };
 
 pub const INSTANCE: Schema = Schema {
@@ -89,4 +91,5 @@ pub const INSTANCE: Schema = Schema {
         ),
     ],
     live_id: LiveId::None,
+    forward: None,
 };

@@ -14,6 +14,7 @@ pub const ZONE: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::HostedZone,
+    forward: None,
 };
 
 /// Records carry no tags: ownership is a marker TXT record beside each.
@@ -30,4 +31,5 @@ pub const RECORD: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::None,
+    forward: None,
 };

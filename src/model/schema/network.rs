@@ -17,6 +17,7 @@ pub const VPC: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("vpc-"),
+    forward: None,
 };
 
 pub const SUBNET: Schema = Schema {
@@ -37,6 +38,7 @@ pub const SUBNET: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("subnet-"),
+    forward: None,
 };
 
 /// A public NAT gateway in a subnet, with an Elastic IP of its own that is
@@ -53,6 +55,7 @@ pub const NAT_GATEWAY: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("nat-"),
+    forward: None,
 };
 
 pub const INTERNET_GATEWAY: Schema = Schema {
@@ -66,6 +69,7 @@ pub const INTERNET_GATEWAY: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("igw-"),
+    forward: None,
 };
 
 pub const ROUTE_TABLE: Schema = Schema {
@@ -79,6 +83,7 @@ pub const ROUTE_TABLE: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("rtb-"),
+    forward: None,
 };
 
 pub const SECURITY_GROUP: Schema = Schema {
@@ -102,4 +107,5 @@ pub const SECURITY_GROUP: Schema = Schema {
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::Hex("sg-"),
+    forward: None,
 };
