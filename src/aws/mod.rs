@@ -214,10 +214,23 @@ fn loader(connection: &Connection) -> aws_config::ConfigLoader {
     loader
 }
 
+/// A `--profile` that no AWS config file declares.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "AWS profile `{profile}` is not declared in {config} or {credentials}; \
+     `aws configure list-profiles` lists those you have (AWS_CONFIG_FILE and \
+     AWS_SHARED_CREDENTIALS_FILE choose other files)"
+)]
+pub struct UnknownProfile {
+    profile: String,
+    config: String,
+    credentials: String,
+}
+
 /// A `--profile` that no AWS config file declares, said before any call
 /// (aws-config would only report "no credentials" much later). AWS_PROFILE is
 /// left to aws-config: environment credentials may make it irrelevant.
-pub fn check_profile(connection: &Connection) -> Result<(), String> {
+pub fn check_profile(connection: &Connection) -> Result<(), UnknownProfile> {
     let Some(profile) = connection.profile.as_deref().filter(|p| *p != "default") else {
         return Ok(());
     };
@@ -239,12 +252,12 @@ pub fn check_profile(connection: &Connection) -> Result<(), String> {
     if declared {
         return Ok(());
     }
-    Err(format!(
-        "AWS profile `{profile}` is not declared in {} or {}; \
-         `aws configure list-profiles` lists those you have (AWS_CONFIG_FILE and \
-         AWS_SHARED_CREDENTIALS_FILE choose other files)",
-        files[0], files[1]
-    ))
+    let [config, credentials] = files;
+    Err(UnknownProfile {
+        profile: profile.to_string(),
+        config,
+        credentials,
+    })
 }
 
 /// Clients for every region of a run, sharing one credential chain and one call counter.

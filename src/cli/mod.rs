@@ -259,7 +259,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         call_timeout: cli.call_timeout,
         wait_timeout: cli.wait_timeout,
     };
-    aws::check_profile(&connection).map_err(anyhow::Error::msg)?;
+    aws::check_profile(&connection)?;
     let status = match cli.command {
         Command::Plan(args) => plan::run(args, &connection, &output).await,
         Command::Apply(args) => apply::run(args, &connection, &output).await,

@@ -57,7 +57,9 @@ impl Changed {
 }
 
 /// A resource kind reconcile manages. The order is the order of discovery output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Vpc,
@@ -156,32 +158,15 @@ impl Kind {
         }
     }
 
-    pub const ALL: [Kind; 17] = [
-        Kind::Vpc,
-        Kind::Subnet,
-        Kind::InternetGateway,
-        Kind::NatGateway,
-        Kind::RouteTable,
-        Kind::SecurityGroup,
-        Kind::LoadBalancer,
-        Kind::TargetGroup,
-        Kind::Listener,
-        Kind::ListenerRule,
-        Kind::Instance,
-        Kind::DbSubnetGroup,
-        Kind::DbParameterGroup,
-        Kind::DbInstance,
-        Kind::Alarm,
-        Kind::DnsZone,
-        Kind::DnsRecord,
-    ];
+    /// Every kind, in declaration order (derived: a new variant is in it).
+    pub const ALL: &'static [Kind] = <Kind as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
         self.schema().name
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+        Kind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
     /// Whether `s` looks like a live id (or ARN) of this kind, as a stack file may name one.

@@ -65,7 +65,7 @@ pub async fn converge<C: Account>(
                 entries: vec![],
             });
         }
-        preflight(&planned).map_err(anyhow::Error::msg)?;
+        preflight(&planned)?;
         Ok(run(aws, &planned, settings).await)
     };
     let lock = Holding {
@@ -517,9 +517,14 @@ fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> Vec<Vec<usi
         .collect()
 }
 
+/// Inputs apply needs that are not there, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("nothing was changed: {}", .0.join("; "))]
+pub struct MissingInputs(Vec<String>);
+
 /// What must hold before apply changes anything: every resource to create has
 /// its inputs (a database's password variable is set).
-pub fn preflight(planned: &Planned) -> Result<(), String> {
+pub fn preflight(planned: &Planned) -> Result<(), MissingInputs> {
     let stack = &planned.stack;
     let missing: Vec<String> = planned
         .plan
@@ -534,7 +539,7 @@ pub fn preflight(planned: &Planned) -> Result<(), String> {
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("nothing was changed: {}", missing.join("; ")))
+        Err(MissingInputs(missing))
     }
 }
 

@@ -128,7 +128,7 @@ pub async fn run<C: Account>(
         }
         super::plan::refuse(&planned.plan)?;
         if planned.plan.has_changes() {
-            apply::preflight(&planned).map_err(anyhow::Error::msg)?;
+            apply::preflight(&planned)?;
         }
         waves(aws, clock, &rollout, first, &planned, request).await
     };

@@ -398,25 +398,36 @@ fn colour_dimension(
     Some(arn_suffix(&id, "targetgroup/"))
 }
 
+/// A dimension that names what is not live in the region.
+#[derive(Debug, thiserror::Error)]
+#[error("dimension {key} = \"{template}\" names something not live here: apply the stack first")]
+struct NotLive {
+    key: String,
+    template: String,
+}
+
 /// A check's dimensions with their placeholders filled from the live state.
 fn dimensions(
     stack: &Stack,
     live: &LiveRegion,
     templates: &BTreeMap<String, String>,
     ctx: &Context,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, NotLive> {
     templates
         .iter()
         .map(|(key, template)| {
-            let value = render_colours(template, |pair, role| colour_dimension(stack, live, pair, role, ctx))
-                .and_then(|t| {
-                    interpolate::render(&t, |address: &Address, attr| {
-                        let o = live.resources.iter().find(|o| &o.address == address)?;
-                        o.exports.get(attr).cloned()
-                    })
-                });
-            value.map(|v| (key.clone(), v)).ok_or_else(|| {
-                format!("dimension {key} = \"{template}\" names something not live here: apply the stack first")
+            let value = render_colours(template, |pair, role| {
+                colour_dimension(stack, live, pair, role, ctx)
+            })
+            .and_then(|t| {
+                interpolate::render(&t, |address: &Address, attr| {
+                    let o = live.resources.iter().find(|o| &o.address == address)?;
+                    o.exports.get(attr).cloned()
+                })
+            });
+            value.map(|v| (key.clone(), v)).ok_or_else(|| NotLive {
+                key: key.clone(),
+                template: template.clone(),
             })
         })
         .collect()
@@ -443,13 +454,13 @@ async fn metrics<P: Probe>(
         let threshold = format!("{} {}", w.statistic, check::threshold(w.min, w.max));
         let dims = match dimensions(stack, live, &w.dimensions, ctx) {
             Ok(d) => d,
-            Err(message) => {
+            Err(not_live) => {
                 results.push(CheckResult::error(
                     region,
                     &c.name,
                     Source::Metric,
                     threshold,
-                    message,
+                    not_live.to_string(),
                     false,
                 ));
                 continue;

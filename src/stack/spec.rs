@@ -641,7 +641,7 @@ impl<'de> Deserialize<'de> for Reference {
         }
         Err(de::Error::custom(format!(
             "`{s}` is not a reference: write \"kind.name\" (for example \"vpc.main\"; kinds: {}) or a live id such as \"vpc-0a1b2c3d\"",
-            Kind::ALL.map(Kind::as_str).join(", ")
+            Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
         )))
     }
 }
