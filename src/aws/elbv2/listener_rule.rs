@@ -38,7 +38,7 @@ fn config_or_plain(config: Option<&[String]>, plain: &[String]) -> Vec<String> {
     }
 }
 
-fn conditions_value(found: &[RuleCondition]) -> Value {
+pub(super) fn conditions_value(found: &[RuleCondition]) -> Value {
     let mut path = Vec::new();
     let mut host = Vec::new();
     let mut header = None;
@@ -66,7 +66,7 @@ fn conditions_value(found: &[RuleCondition]) -> Value {
     Conditions { path, host, header }.to_value()
 }
 
-fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
+pub(super) fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
     let c = Conditions::parse(value);
     let mut out = Vec::new();
     if value.as_map().is_some_and(|m| m.contains_key("path")) {

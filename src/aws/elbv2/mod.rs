@@ -466,6 +466,7 @@ impl Mutator {
 
 #[cfg(test)]
 mod tests {
+    use super::listener_rule::{conditions_value, rule_conditions};
     use super::*;
 
     #[test]
