@@ -2,7 +2,7 @@
 //! DescribeAlarms with a name prefix finds a stack's alarms; their tags (which
 //! DescribeAlarms does not return) are read per alarm to prove ownership.
 
-use super::{int, observed, text, AwsError, Created, Mutator};
+use crate::aws::{int, observed, text, AwsError, Created, Mutator};
 use crate::model::shapes::threshold_text;
 use crate::model::{alarm_name, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
@@ -99,7 +99,7 @@ pub async fn discover(
 
 impl Mutator {
     /// PutMetricAlarm creates or overwrites the whole alarm: create and update are one.
-    pub(super) async fn put_alarm(
+    pub(in crate::aws) async fn put_alarm(
         &self,
         address: &Address,
         attrs: &Attrs,
@@ -155,7 +155,7 @@ impl Mutator {
         })
     }
 
-    pub(super) async fn alarm_update(
+    pub(in crate::aws) async fn alarm_update(
         &self,
         observed: &Observed,
         attrs: &Attrs,
@@ -172,7 +172,7 @@ impl Mutator {
         self.retag(observed, attrs, changed).await
     }
 
-    pub(super) async fn alarm_write_tags(
+    pub(in crate::aws) async fn alarm_write_tags(
         &self,
         arn: &str,
         set: Vec<(String, String)>,
@@ -201,7 +201,7 @@ impl Mutator {
         Ok(())
     }
 
-    pub(super) async fn alarm_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+    pub(in crate::aws) async fn alarm_delete(&self, observed: &Observed) -> Result<(), AwsError> {
         send!(
             "DeleteAlarms",
             self.cloudwatch
