@@ -1,0 +1,208 @@
+//! Reading what a stack owns: every service of a region at once, joined
+//! (`Discover for Aws`); the one normaliser of an owned resource from its
+//! tags; the regions a stack has anything in.
+
+use super::cloud::Discover;
+use super::{cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
+use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
+use crate::model::{ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG};
+use std::collections::BTreeMap;
+
+impl Discover for Aws {
+    /// The regions the account has enabled, asked in `from`.
+    async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
+        let found = send!("DescribeRegions", self.ec2(from).describe_regions())
+            .map_err(|e| e.at(from, &self.endpoint(Service::Ec2, from)))?;
+        // A region not opted in holds nothing (AWS lists only enabled ones;
+        // LocalStack lists them all, and fails to search some).
+        Ok(found
+            .regions()
+            .iter()
+            .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect())
+    }
+
+    /// The regions among `candidates` where a resource of a service reconcile
+    /// manages carries `stack`'s tag: one query per region, all at once.
+    /// (Route53 is global and read anyway.)
+    async fn regions_holding(
+        &self,
+        stack: &str,
+        candidates: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_resourcegroupstagging::types::TagFilter;
+        let asks = candidates.iter().map(|region| async move {
+            let found = send!(
+                "GetResources",
+                self.tagging(region)
+                    .get_resources()
+                    .tag_filters(TagFilter::builder().key(STACK_TAG).values(stack).build())
+                    .set_resource_type_filters(Some(
+                        ["ec2", "elasticloadbalancing", "rds", "cloudwatch"]
+                            .map(String::from)
+                            .to_vec()
+                    ))
+                    .resources_per_page(1)
+            )
+            .map_err(|e| e.at(region, &self.endpoint(Service::Tagging, region)))?;
+            Ok::<_, AwsError>(
+                (!found.resource_tag_mapping_list().is_empty()).then(|| region.clone()),
+            )
+        });
+        Ok(futures::future::try_join_all(asks)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// Everything `stack` owns in `region`: every service read concurrently, then
+    /// joined (an instance's target groups come from the groups' registrations).
+    /// Route53 is global: read only with `dns`, and then all of the stack's DNS,
+    /// each object carrying the home region recorded on it.
+    async fn discover(&self, stack: &str, region: &str, dns: bool) -> Result<LiveRegion, AwsError> {
+        let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
+        let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
+        let route53_client = self.route53();
+        let at = |service: Service| {
+            let endpoint = self.endpoint(service, region);
+            move |e: AwsError| e.at(region, &endpoint)
+        };
+        // A service the endpoint does not implement (LocalStack's community
+        // edition has no ELBv2 or RDS) reads as `None`: the caller decides
+        // whether the stack can do without it.
+        let (found, balancing, databases, alarms, dns) = tokio::try_join!(
+            async {
+                available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
+            },
+            async {
+                available(elbv2::discover(&elb_client, stack, region).await)
+                    .map_err(at(Service::Elbv2))
+            },
+            async {
+                available(rds::discover(&rds_client, stack, region).await).map_err(at(Service::Rds))
+            },
+            async {
+                available(cloudwatch::discover(&cloudwatch_client, stack, region).await)
+                    .map_err(at(Service::CloudWatch))
+            },
+            async {
+                if !dns {
+                    return Ok(Ok(route53::Discovered::default()));
+                }
+                available(route53::discover(&route53_client, stack, region).await)
+                    .map_err(at(Service::Route53))
+            },
+        )?;
+        let mut unavailable = BTreeMap::new();
+        let mut found = self.read(&mut unavailable, Service::Ec2, region, found);
+        let (balancing, registrations): (_, std::collections::HashMap<String, Vec<String>>) =
+            self.read(&mut unavailable, Service::Elbv2, region, balancing);
+        let databases = self.read(&mut unavailable, Service::Rds, region, databases);
+        let alarms = self.read(&mut unavailable, Service::CloudWatch, region, alarms);
+        let dns = self.read(&mut unavailable, Service::Route53, region, dns);
+        for o in found
+            .iter_mut()
+            .filter(|o| o.address.kind == Kind::Instance)
+        {
+            let groups = registrations.get(&o.live_id).into_iter().flatten();
+            o.attrs.insert(
+                "target_groups".into(),
+                Value::set(groups.map(|arn| Value::Id(arn.clone()))),
+            );
+        }
+        found.extend(balancing);
+        found.extend(databases);
+        found.extend(alarms);
+        found.extend(dns.owned);
+        Ok(LiveRegion {
+            resources: found,
+            adoptable_zones: dns.adoptable_zones,
+            foreign_records: dns.foreign_records,
+            unavailable,
+        })
+    }
+}
+
+impl Aws {
+    /// What a service read, or nothing when the endpoint does not implement
+    /// the service: then noted in `unavailable`.
+    fn read<T: Default>(
+        &self,
+        unavailable: &mut BTreeMap<Service, model::Unavailable>,
+        service: Service,
+        region: &str,
+        r: Result<T, AwsError>,
+    ) -> T {
+        r.unwrap_or_else(|e| {
+            unavailable.insert(
+                service,
+                model::Unavailable {
+                    endpoint: self.endpoint(service, region),
+                    answer: format!("{}: {}", e.code, e.message),
+                },
+            );
+            T::default()
+        })
+    }
+}
+
+/// A service's answer, with "the endpoint does not implement it" set apart:
+/// `Ok(Err(_))` is that, `Err(_)` any other failure.
+fn available<T>(r: Result<T, AwsError>) -> Result<Result<T, AwsError>, AwsError> {
+    match r {
+        Err(e) if e.class == ErrorClass::Unsupported => Ok(Err(e)),
+        Err(e) => Err(e),
+        Ok(v) => Ok(Ok(v)),
+    }
+}
+
+/// A live resource owned by a stack (its tags say so), normalised; `None`, with
+/// a warning, when its id tag is unusable. ARN-identified kinds export `id` and `arn`.
+pub(crate) fn observed(
+    region: &str,
+    kind: Kind,
+    tags: &BTreeMap<String, String>,
+    arn: &str,
+    attrs: impl IntoIterator<Item = (&'static str, Value)>,
+    exports: BTreeMap<String, String>,
+) -> Option<Observed> {
+    let Some(address) = tags
+        .get(ID_TAG)
+        .and_then(|a| Address::parse(a))
+        .filter(|a| a.kind == kind)
+    else {
+        tracing::warn!(
+            "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
+        );
+        return None;
+    };
+    let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let user_tags = tags
+        .iter()
+        .filter(|(k, _)| !crate::model::tags::is_managed(k))
+        .map(|(k, v)| (k.clone(), Value::str(v)));
+    attrs.insert("tags".into(), Value::Map(user_tags.collect()));
+    attrs.insert(
+        "protect".into(),
+        Value::Bool(tags.get(PROTECT_TAG).map(String::as_str) == Some("true")),
+    );
+    let mut exports = exports;
+    exports
+        .entry("id".into())
+        .or_insert_with(|| arn.to_string());
+    Some(Observed {
+        address,
+        region: region.to_string(),
+        live_id: arn.to_string(),
+        attrs,
+        exports,
+        // The change record stays with the live resource, for `status`.
+        handles: tags
+            .iter()
+            .filter(|(k, _)| *k == VERSION_TAG || k.starts_with(crate::model::tags::record::CHANGE))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    })
+}
