@@ -3,8 +3,8 @@
 //! cloud (`FakeCloud`) that the operations (plan, apply, converge, rollout,
 //! cutover) run on without the emulator.
 
+use crate::aws::cloud::LockRecord;
 use crate::aws::cloud::{Cloud, Created, Discover, LockStore, Mutate, Probe, TrafficSwitch};
-use crate::aws::lock::LockRecord;
 use crate::aws::{AwsError, ErrorClass};
 use crate::desired::{self, Resolve};
 use crate::model::probe::{

@@ -6,7 +6,6 @@
 //! Errors are `AwsError`, whose `ErrorClass` is what decisions are made on,
 //! never the message.
 
-use super::lock::LockRecord;
 use super::AwsError;
 use crate::model::probe::{
     AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
@@ -142,6 +141,19 @@ pub trait TrafficSwitch: Sync {
         region: &str,
         arn: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send;
+}
+
+/// Who holds a stack's lock in one region. Times are seconds since the epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRecord {
+    pub holder: String,
+    pub host: String,
+    pub pid: u32,
+    /// Unique to the run that holds it: only that run releases it.
+    pub token: String,
+    pub operation: String,
+    pub since: u64,
+    pub expires: u64,
 }
 
 /// Where the stack lock is kept: one record per stack and region, taken

@@ -2,7 +2,7 @@
 //! region. Creating a key pair whose name exists fails, so creating it is an
 //! atomic take; its tags say who holds it, since when and until when.
 
-use super::cloud::LockStore;
+use super::cloud::{LockRecord, LockStore};
 use super::{Aws, AwsError, ErrorClass};
 use crate::model::Service;
 use aws_sdk_ec2::types::{Filter, KeyType, ResourceType, Tag, TagSpecification};
@@ -12,19 +12,6 @@ use crate::model::tags::lock::{
     EXPIRES as EXPIRES_TAG, HOLDER as HOLDER_TAG, HOST as HOST_TAG, LOCK as LOCK_TAG,
     OPERATION as OPERATION_TAG, PID as PID_TAG, SINCE as SINCE_TAG, TOKEN as TOKEN_TAG,
 };
-
-/// Who holds a stack's lock in one region. Times are seconds since the epoch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LockRecord {
-    pub holder: String,
-    pub host: String,
-    pub pid: u32,
-    /// Unique to the run that holds it: only that run releases it.
-    pub token: String,
-    pub operation: String,
-    pub since: u64,
-    pub expires: u64,
-}
 
 impl LockRecord {
     fn tags(&self, stack: &str) -> Vec<Tag> {

@@ -7,8 +7,8 @@
 //! with `reconcile unlock`.
 
 use super::clock::Clock;
+use crate::aws::cloud::LockRecord;
 use crate::aws::cloud::LockStore;
-use crate::aws::lock::LockRecord;
 use crate::model::progress::Progress;
 use anyhow::{bail, Result};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
