@@ -29,6 +29,7 @@ fn rejects(text: &str, at: &str, message: &str) {
     tripwire.set_nonblocking(true).unwrap();
     let endpoint = format!("http://{}", tripwire.local_addr().unwrap());
     let stack = StackFile::new(text);
+    let mut stderrs = Vec::new();
     for command in ["plan", "apply"] {
         let args: &[&str] = match command {
             "plan" => &["plan", stack.arg()],
@@ -52,11 +53,34 @@ fn rejects(text: &str, at: &str, message: &str) {
             out.stderr
         );
         assert!(out.stdout.is_empty(), "nothing on stdout: {}", out.stdout);
+        stderrs.push(out.stderr.replace(stack.arg(), "[STACK]"));
     }
+    // The whole message, as a user reads it: the same from plan and apply.
+    assert_eq!(stderrs[0], stderrs[1], "plan and apply say the same");
+    insta::assert_snapshot!(snapshot_name(), stderrs[0]);
     assert!(
         tripwire.accept().is_err(),
         "a stack file with errors must not lead to any AWS call"
     );
+}
+
+/// The snapshot of the current test's `n`-th rejection: `unknown_key`, `unknown_key-2`, ….
+fn snapshot_name() -> String {
+    thread_local!(static COUNT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+    let test = std::thread::current()
+        .name()
+        .and_then(|n| n.rsplit("::").next())
+        .unwrap_or("rejects")
+        .to_string();
+    let n = COUNT.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    if n == 1 {
+        test
+    } else {
+        format!("{test}-{n}")
+    }
 }
 
 #[test]
