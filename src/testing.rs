@@ -465,3 +465,54 @@ pub fn someone_elses_lock() -> LockRecord {
         expires: 4_000_000_000,
     }
 }
+
+/// The demo stack as applied on a fake cloud, its rule forwarding all to
+/// blue; and the rule's live id.
+pub fn demo_on_a_fake_cloud() -> (Stack, FakeCloud, String) {
+    let stack = self::stack(DEMO);
+    let cloud = FakeCloud::applied(&stack);
+    let address = |a: &str| id(&Address::parse(a).expect("an address"));
+    let rule = address("listener_rule.app");
+    let forward = vec![
+        Target {
+            target_group: Value::Id(address("target_group.blue")),
+            weight: 100,
+        },
+        Target {
+            target_group: Value::Id(address("target_group.green")),
+            weight: 0,
+        },
+    ];
+    cloud.state().forwards.insert(rule.clone(), forward);
+    (stack, cloud, rule)
+}
+
+/// A VPC in two regions, rolled out canary first, gated by an error count.
+pub const WAVES: &str = r#"
+[stack]
+name = "waves"
+regions = ["us-west-2", "us-east-1"]
+
+[vpc.main]
+cidr = "10.0.0.0/16"
+
+[[verify]]
+name = "errors"
+namespace = "App"
+metric = "Errors"
+statistic = "Sum"
+window = "5m"
+max = 10
+
+[rollout]
+every = "1m"
+waves = [
+  { name = "canary", regions = ["us-west-2"], bake = "10m" },
+  { name = "wide", regions = ["us-east-1"], bake = "10m" },
+]
+"#;
+
+/// A test clock at a fixed instant (2027-01-15T08:00:00Z).
+pub fn clock() -> crate::ops::clock::TestClock {
+    crate::ops::clock::TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000))
+}

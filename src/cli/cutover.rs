@@ -256,3 +256,60 @@ fn step_summary(report: &CutoverReport) -> Result<()> {
     md.push('\n');
     super::step_summary(&md)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::progress::Progress;
+    use crate::testing;
+
+    const TIMES: &str = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z";
+
+    async fn cut_over_demo(errors: Option<f64>) -> (CutoverReport, Vec<RegionStatus>) {
+        let (stack, cloud, _) = testing::demo_on_a_fake_cloud();
+        if let Some(errors) = errors {
+            cloud.state().metric.insert("us-west-2".into(), errors);
+        }
+        let clock = testing::clock();
+        let progress = Progress::silent();
+        let env = cutover::Env {
+            cloud: &cloud,
+            clock: &clock,
+            progress: &progress,
+        };
+        let request = Request {
+            pair: "app".into(),
+            to: Colour::Green,
+            steps: vec![10, 100],
+            bake: Duration::from_secs(180),
+            every: Duration::from_secs(60),
+            ticket: Some("CHG-7".into()),
+            version: Some("app:v2".into()),
+            operator: "alice".into(),
+        };
+        let regions = vec!["us-west-2".to_string()];
+        let report = cutover::perform(&env, &stack, &regions, &request, async || Ok(()))
+            .await
+            .unwrap();
+        let status = cutover::show(&cloud, &stack, &regions, "app")
+            .await
+            .unwrap();
+        (report, status)
+    }
+
+    #[tokio::test]
+    async fn a_cutover_as_printed_then_its_pair() {
+        let (report, status) = cut_over_demo(None).await;
+        insta::assert_snapshot!(render(&report));
+        insta::with_settings!({filters => vec![(TIMES, "[TIME]")]}, {
+            insta::assert_snapshot!(render_status("app", &status));
+        });
+    }
+
+    #[tokio::test]
+    async fn a_cutover_refused_by_its_pre_checks_as_printed() {
+        let (report, status) = cut_over_demo(Some(50.0)).await;
+        insta::assert_snapshot!(render(&report));
+        insta::assert_snapshot!(render_status("app", &status));
+    }
+}

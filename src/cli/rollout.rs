@@ -177,3 +177,40 @@ fn step_summary(report: &RolloutReport) -> Result<()> {
     md.push('\n');
     super::step_summary(&md)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::progress::Progress;
+    use crate::ops::apply::Settings;
+    use crate::testing::{self, FakeCloud};
+
+    #[tokio::test]
+    async fn a_halted_rollout_as_printed() {
+        let cloud = FakeCloud::default();
+        cloud.state().metric.insert("us-west-2".into(), 50.0);
+        let stack = testing::stack(testing::WAVES);
+        let request = Request {
+            saved: None,
+            from_wave: None,
+            skip_bake: false,
+            emergency: None,
+            lock_timeout: std::time::Duration::ZERO,
+            settings: Settings {
+                parallelism: 4,
+                record: Default::default(),
+                progress: Progress::silent(),
+            },
+        };
+        let report = rollout::run(
+            &cloud,
+            &testing::clock(),
+            &stack,
+            &request,
+            async |_| Ok(()),
+        )
+        .await
+        .unwrap();
+        insta::assert_snapshot!(render_report(&report));
+    }
+}

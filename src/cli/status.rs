@@ -98,3 +98,16 @@ fn render(stack: &str, regions: &[RegionStatus]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn a_status_as_printed() {
+        let (stack, cloud, _) = testing::demo_on_a_fake_cloud();
+        let regions = status::run(&cloud, &stack).await.unwrap();
+        insta::assert_snapshot!(render(&stack.name, &regions));
+    }
+}

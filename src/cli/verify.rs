@@ -206,3 +206,28 @@ fn step_summary(v: &Verification) -> Result<()> {
     md.push('\n');
     super::step_summary(&md)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::progress::Progress;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn a_verification_as_printed() {
+        let (stack, cloud, _) = testing::demo_on_a_fake_cloud();
+        cloud.state().metric.insert("eu-west-1".into(), 12.0);
+        let regions = stack.regions.clone();
+        let verification = verify::judge(
+            &cloud,
+            &testing::clock(),
+            &stack,
+            &regions,
+            None,
+            &Progress::silent(),
+        )
+        .await
+        .unwrap();
+        insta::assert_snapshot!(render(&verification));
+    }
+}

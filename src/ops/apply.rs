@@ -813,7 +813,7 @@ fn no_longer_known() -> StepError {
 mod tests {
     use super::*;
     use crate::model::LiveRegion;
-    use crate::ops::clock::{Clock, TestClock};
+    use crate::ops::clock::Clock;
     use crate::testing::{self, applied, live_mut, FakeCloud, DEMO};
 
     const REGION: &str = "us-west-2";
@@ -1128,13 +1128,9 @@ security_groups = ["security_group.web"]
         }
     }
 
-    fn clock() -> TestClock {
-        TestClock::at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000))
-    }
-
     async fn converge_on(cloud: &FakeCloud, stack: &Stack) -> anyhow::Result<Report> {
         let request = request(std::time::Duration::ZERO);
-        converge(cloud, &clock(), stack, request, async |_| Ok(())).await
+        converge(cloud, &testing::clock(), stack, request, async |_| Ok(())).await
     }
 
     #[tokio::test]
@@ -1237,7 +1233,7 @@ security_groups = ["security_group.web"]
             .locks
             .insert(REGION.into(), testing::someone_elses_lock());
         let stack = testing::stack(NETWORK);
-        let clock = clock();
+        let clock = testing::clock();
         let started = clock.now();
         let wait = std::time::Duration::from_secs(600);
         let refused = converge(&cloud, &clock, &stack, request(wait), async |_| {

@@ -799,7 +799,7 @@ mod tests {
         AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
     };
     use crate::ops::clock::TestClock;
-    use crate::testing::{self, FakeCloud, DEMO};
+    use crate::testing::{self, DEMO};
     use std::sync::Mutex;
 
     const REGION: &str = "us-west-2";
@@ -1077,27 +1077,6 @@ max = 5
         assert!(!same(&[t("a", 70), t("b", 30)], &[t("a", 30), t("b", 70)]));
     }
 
-    /// The demo stack as applied, its rule forwarding all to blue.
-    fn demo_on_a_fake_cloud() -> (Stack, FakeCloud, String) {
-        let stack = testing::stack(DEMO);
-        let cloud = FakeCloud::applied(&stack);
-        let rule = testing::id(&Address::parse("listener_rule.app").unwrap());
-        let blue = testing::id(&Address::parse("target_group.blue").unwrap());
-        let green = testing::id(&Address::parse("target_group.green").unwrap());
-        let forward = vec![
-            Target {
-                target_group: Value::Id(blue),
-                weight: 100,
-            },
-            Target {
-                target_group: Value::Id(green),
-                weight: 0,
-            },
-        ];
-        cloud.state().forwards.insert(rule.clone(), forward);
-        (stack, cloud, rule)
-    }
-
     fn to_green() -> Request {
         Request {
             pair: "app".into(),
@@ -1113,8 +1092,8 @@ max = 5
 
     #[tokio::test]
     async fn perform_locks_cuts_over_records_and_gives_the_lock_back() {
-        let (stack, cloud, rule) = demo_on_a_fake_cloud();
-        let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let (stack, cloud, rule) = testing::demo_on_a_fake_cloud();
+        let clock = testing::clock();
         let progress = Progress::silent();
         let env = Env {
             cloud: &cloud,
@@ -1149,8 +1128,8 @@ max = 5
 
     #[tokio::test]
     async fn perform_refuses_while_another_run_holds_the_lock_and_a_no_moves_nothing() {
-        let (stack, cloud, rule) = demo_on_a_fake_cloud();
-        let clock = TestClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let (stack, cloud, rule) = testing::demo_on_a_fake_cloud();
+        let clock = testing::clock();
         let progress = Progress::silent();
         let env = Env {
             cloud: &cloud,

@@ -311,31 +311,6 @@ mod tests {
     use crate::ops::clock::TestClock;
     use crate::testing::{self, FakeCloud};
 
-    /// A VPC in two regions, rolled out canary first, gated by an error count.
-    const WAVES: &str = r#"
-[stack]
-name = "waves"
-regions = ["us-west-2", "us-east-1"]
-
-[vpc.main]
-cidr = "10.0.0.0/16"
-
-[[verify]]
-name = "errors"
-namespace = "App"
-metric = "Errors"
-statistic = "Sum"
-window = "5m"
-max = 10
-
-[rollout]
-every = "1m"
-waves = [
-  { name = "canary", regions = ["us-west-2"], bake = "10m" },
-  { name = "wide", regions = ["us-east-1"], bake = "10m" },
-]
-"#;
-
     fn request() -> Request<'static> {
         Request {
             saved: None,
@@ -352,7 +327,7 @@ waves = [
     }
 
     async fn roll_out(cloud: &FakeCloud, clock: &TestClock) -> RolloutReport {
-        let stack = testing::stack(WAVES);
+        let stack = testing::stack(testing::WAVES);
         run(cloud, clock, &stack, &request(), async |_| Ok(()))
             .await
             .expect("a rollout report")
@@ -366,15 +341,11 @@ waves = [
             .collect()
     }
 
-    fn start() -> TestClock {
-        TestClock::at(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000))
-    }
-
     #[tokio::test]
     async fn a_failed_check_in_the_canary_halts_before_the_next_wave_is_touched() {
         let cloud = FakeCloud::default();
         cloud.state().metric.insert("us-west-2".into(), 50.0);
-        let report = roll_out(&cloud, &start()).await;
+        let report = roll_out(&cloud, &testing::clock()).await;
         assert_eq!(report.verdict, Verdict::Halted);
         assert_eq!(
             outcomes(&report),
@@ -405,7 +376,7 @@ waves = [
         for region in ["us-west-2", "us-east-1"] {
             cloud.state().metric.insert(region.into(), 1.0);
         }
-        let clock = start();
+        let clock = testing::clock();
         let began = clock.now();
         let report = roll_out(&cloud, &clock).await;
         assert_eq!(report.verdict, Verdict::Completed);
