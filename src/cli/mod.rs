@@ -1,6 +1,7 @@
 //! The command line: global flags and output settings here, one file per
-//! command, each of which parses its flags, loads the stack, calls one
-//! operation (`crate::ops`) and hands its result to one printer.
+//! command, each of which parses its flags, has `ops` load and admit the
+//! stack (`ops::subject`, `ops::admit`: what is judged before any AWS call),
+//! calls one operation (`crate::ops`) and hands its result to one printer.
 
 mod apply;
 mod cutover;

@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime};
 
 /// Time as the operations see it: every bake, soak, lock wait and metric
 /// window asks this clock, so tests drive time instead of waiting for it.
+/// (The lock's heartbeat alone keeps to real time: other runs read the
+/// expiry it writes against their own clocks.)
 pub trait Clock: Send + Sync {
     fn now(&self) -> SystemTime;
     fn sleep(&self, duration: Duration) -> BoxFuture<'_, ()>;
