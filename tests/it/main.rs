@@ -9,6 +9,7 @@ mod engine;
 mod environments;
 mod faults;
 mod harness;
+mod layers;
 mod proxy;
 mod rollout;
 mod saved_plans;

@@ -51,7 +51,7 @@ pub enum EntryOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     #[error(transparent)]
-    Aws(#[from] AwsError),
+    Cloud(#[from] AwsError),
     /// A reference or live resource the step needs is not there.
     #[error("{0}")]
     Missing(String),
@@ -60,7 +60,7 @@ pub enum StepError {
 impl StepError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            StepError::Aws(e) => e.class,
+            StepError::Cloud(e) => e.class,
             StepError::Missing(_) => ErrorClass::NotFound,
         }
     }
