@@ -87,12 +87,7 @@ impl Mutator {
     ) -> Result<(), AwsError> {
         let c = &self.rds;
         let differs = |key: &str| changed.contains(key);
-        let name = observed
-            .exports
-            .get("name")
-            .or(observed.exports.get("identifier"))
-            .cloned()
-            .unwrap_or_default();
+        let name = name_of_observed(observed);
         let when = |key: &str| differs(key);
         let modify = c
             .modify_db_instance()
@@ -158,12 +153,7 @@ impl Mutator {
 
     pub(super) async fn delete_db_instance(&self, observed: &Observed) -> Result<(), AwsError> {
         let c = &self.rds;
-        let name = observed
-            .exports
-            .get("name")
-            .or(observed.exports.get("identifier"))
-            .cloned()
-            .unwrap_or_default();
+        let name = name_of_observed(observed);
         // A deliberate deletion always leaves a final snapshot.
         let snapshot = final_snapshot_name(&name, std::time::SystemTime::now());
         send!(

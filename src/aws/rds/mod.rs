@@ -41,6 +41,16 @@ pub(super) enum RdsKind {
 /// At most 20 parameters go in one ModifyDBParameterGroup.
 const PARAMETER_BATCH: usize = 20;
 
+/// The RDS name of a live group or database: what RDS's calls take.
+fn name_of_observed(observed: &Observed) -> String {
+    observed
+        .exports
+        .get("name")
+        .or(observed.exports.get("identifier"))
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))

@@ -88,12 +88,7 @@ impl Mutator {
         _inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let differs = |key: &str| changed.contains(key);
-        let name = observed
-            .exports
-            .get("name")
-            .or(observed.exports.get("identifier"))
-            .cloned()
-            .unwrap_or_default();
+        let name = name_of_observed(observed);
         if differs("parameters") {
             let was = observed
                 .attrs
@@ -111,12 +106,7 @@ impl Mutator {
         observed: &Observed,
     ) -> Result<(), AwsError> {
         let c = &self.rds;
-        let name = observed
-            .exports
-            .get("name")
-            .or(observed.exports.get("identifier"))
-            .cloned()
-            .unwrap_or_default();
+        let name = name_of_observed(observed);
         crate::aws::retry_while(
             || async {
                 send!(

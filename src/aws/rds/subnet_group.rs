@@ -77,12 +77,7 @@ impl Mutator {
     ) -> Result<(), AwsError> {
         let c = &self.rds;
         let differs = |key: &str| changed.contains(key);
-        let name = observed
-            .exports
-            .get("name")
-            .or(observed.exports.get("identifier"))
-            .cloned()
-            .unwrap_or_default();
+        let name = name_of_observed(observed);
         if differs("description") || differs("subnets") {
             send!(
                 "ModifyDBSubnetGroup",
@@ -97,12 +92,7 @@ impl Mutator {
 
     pub(super) async fn delete_db_subnet_group(&self, observed: &Observed) -> Result<(), AwsError> {
         let c = &self.rds;
-        let name = observed
-            .exports
-            .get("name")
-            .or(observed.exports.get("identifier"))
-            .cloned()
-            .unwrap_or_default();
+        let name = name_of_observed(observed);
         crate::aws::retry_while(
             || async {
                 send!(
