@@ -4,8 +4,9 @@
 
 use super::cloud::Discover;
 use super::{cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
+use crate::model::tags::{decode, is_encoded};
 use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
-use crate::model::{ID_TAG, PROTECT_TAG, STACK_TAG, VERSION_TAG};
+use crate::model::{ID_TAG, PROTECT_TAG, STACK_TAG};
 use std::collections::BTreeMap;
 
 impl Discover for Aws {
@@ -201,8 +202,8 @@ pub(crate) fn observed(
         // The change record stays with the live resource, for `status`.
         handles: tags
             .iter()
-            .filter(|(k, _)| *k == VERSION_TAG || k.starts_with(crate::model::tags::record::CHANGE))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter(|(k, _)| is_encoded(k))
+            .map(|(k, v)| (k.clone(), decode(v)))
             .collect(),
     })
 }

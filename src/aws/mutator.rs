@@ -5,7 +5,7 @@
 use super::cloud::{Cloud, Created, Mutate};
 use super::{cloudwatch, ec2, elbv2, endpoint, rds, route53, Aws, AwsError, ErrorClass};
 use crate::model::progress::Progress;
-use crate::model::tags::USER_DATA as USER_DATA_TAG;
+use crate::model::tags::{encode, is_encoded, USER_DATA as USER_DATA_TAG};
 use crate::model::{
     Address, Attrs, Changed, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
 };
@@ -37,7 +37,7 @@ impl Cloud for Aws {
             zone_batches: route53::ZoneBatches::default(),
             region: region.to_string(),
             stack: stack.to_string(),
-            record: record.clone(),
+            record: encoded(record),
             progress,
         }
     }
@@ -365,6 +365,18 @@ impl Mutator {
         }
         (set, stale)
     }
+}
+
+/// The change record as written: free text in the characters every service
+/// takes in a tag (`model::tags::encode`).
+pub(super) fn encoded(record: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    record
+        .iter()
+        .map(|(k, v)| match is_encoded(k) {
+            true => (k.clone(), encode(v)),
+            false => (k.clone(), v.clone()),
+        })
+        .collect()
 }
 
 /// Unique per process, stack and region: what idempotency tokens derive from.

@@ -4,6 +4,7 @@
 use super::cloud::TrafficSwitch;
 use super::{elbv2, Aws, AwsError, ErrorClass};
 use crate::model::shapes::{Action, Target};
+use crate::model::tags::{decode, is_encoded};
 use crate::model::Service;
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use std::collections::BTreeMap;
@@ -81,8 +82,8 @@ impl TrafficSwitch for Aws {
         arn: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let tags = tags
-            .iter()
+        let tags = super::mutator::encoded(tags)
+            .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
         send!(
@@ -112,10 +113,12 @@ impl TrafficSwitch for Aws {
             .iter()
             .flat_map(|d| d.tags())
             .filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
+                let (key, value) = (t.key()?, t.value().unwrap_or_default());
+                let value = match is_encoded(key) {
+                    true => decode(value),
+                    false => value.to_string(),
+                };
+                Some((key.to_string(), value))
             })
             .collect())
     }

@@ -47,3 +47,86 @@ pub mod lock {
 pub fn is_managed(key: &str) -> bool {
     key.starts_with("reconcile:") || key.starts_with("aws:")
 }
+
+/// Whether a value of this key is one reconcile composes from free text
+/// (the change record, the version label): written `encode`d, read `decode`d.
+pub fn is_encoded(key: &str) -> bool {
+    key == VERSION || key.starts_with(record::CHANGE)
+}
+
+/// Whether ELBv2 and RDS take `c` in a tag (AWS: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`).
+/// `=` is taken too, but is the escape of `encode`.
+fn carried(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/+-@".contains(c)
+}
+
+/// A value reconcile writes itself (an operator `github-actions[bot]`, a
+/// ticket, a version label, a cutover's `→`) in the characters every service
+/// takes in a tag: any other character, and `=` itself, is written `=XX` per
+/// UTF-8 byte. Values of letters, digits and `_ . : / + - @` are unchanged.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if carried(c) {
+            out.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("={b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// The value `encode` wrote. Text that is not an escape is kept as it is.
+pub fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'=')
+            .then(|| value.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escape {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_is_carried_in_what_every_service_takes_and_read_back() {
+        for value in [
+            "github-actions[bot]",
+            "cutover app → green (100%)",
+            "app:v1.4.2-infra:v0.9.1",
+            "INC-1 = 50% off; \"quoted\"",
+            "déjà vu 42",
+            "",
+        ] {
+            let written = encode(value);
+            assert!(written.chars().all(|c| carried(c) || c == '='), "{written}");
+            assert_eq!(decode(&written), value);
+        }
+        assert_eq!(encode("app:v1.4.2-infra:v0.9.1"), "app:v1.4.2-infra:v0.9.1");
+        assert_eq!(encode("github-actions[bot]"), "github-actions=5Bbot=5D");
+        assert_eq!(
+            decode("plain = text"),
+            "plain = text",
+            "not an escape: kept"
+        );
+    }
+}

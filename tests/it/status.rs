@@ -71,7 +71,7 @@ fn status_shows_the_active_colour_and_the_last_cutover() {
     );
     crate::harness::run_cmd(
         crate::harness::reconcile()
-            .env("RECONCILE_OPERATOR", "bob")
+            .env("RECONCILE_OPERATOR", "bob[bot]")
             .args([
                 "cutover",
                 stack.arg(),
@@ -92,5 +92,36 @@ fn status_shows_the_active_colour_and_the_last_cutover() {
         "{text}"
     );
     assert!(text.contains("last: cutover app → green (100%),"), "{text}");
-    assert!(text.contains(" by bob,"), "{text}");
+    assert!(text.contains(" by bob[bot],"), "{text}");
+    // On the listener or rule itself, the record is in what ELBv2 takes in a
+    // tag (AWS refuses `→`, `(`, `%` and `[`): written encoded, read back above.
+    let plan = stack.plan_json();
+    let owners: Vec<String> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap().starts_with("listener"))
+        .map(|c| c["live_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!owners.is_empty(), "{plan:#}");
+    let tags = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        crate::harness::elb("us-west-2")
+            .await
+            .describe_tags()
+            .set_resource_arns(Some(owners))
+            .send()
+            .await
+            .unwrap()
+    });
+    let elbv2_takes = |v: &str| {
+        v.chars()
+            .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
+    };
+    let mut records = 0;
+    for t in tags.tag_descriptions().iter().flat_map(|d| d.tags()) {
+        let (key, value) = (t.key().unwrap(), t.value().unwrap());
+        assert!(elbv2_takes(key) && elbv2_takes(value), "{key} = {value}");
+        records += usize::from(key == "reconcile:record-operator" && value == "bob=5Bbot=5D");
+    }
+    assert_eq!(records, 1, "{tags:#?}");
 }
