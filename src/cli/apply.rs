@@ -100,7 +100,7 @@ pub(super) async fn run(
             record: ops::change_record(
                 args.version_label.as_deref().or(stack.version.as_deref()),
                 args.emergency.as_deref(),
-            ),
+            )?,
             progress: output.progress_sink(),
         },
     };

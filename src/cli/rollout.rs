@@ -92,7 +92,7 @@ pub(super) async fn run(
         lock_timeout: args.lock_timeout,
         settings: Settings {
             parallelism: usize::from(args.parallelism),
-            record: ops::change_record(stack.version.as_deref(), args.emergency.as_deref()),
+            record: ops::change_record(stack.version.as_deref(), args.emergency.as_deref())?,
             progress,
         },
     };

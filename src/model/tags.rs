@@ -2,6 +2,8 @@
 //! Keys under `reconcile:` (and AWS's own `aws:`) are never part of a
 //! resource's `tags` attribute, and a stack file may not set them.
 
+use super::Kind;
+
 /// The owning stack's name: what discovery filters on.
 pub const STACK: &str = "reconcile:stack";
 /// The resource's address in its stack, e.g. `vpc.main`.
@@ -46,6 +48,34 @@ pub mod lock {
 /// The tag keys reconcile and AWS write themselves: never a user's tag.
 pub fn is_managed(key: &str) -> bool {
     key.starts_with("reconcile:") || key.starts_with("aws:")
+}
+
+/// Whether a zone carries this tag: Route53 allows 10 tags on a hosted zone
+/// (`ChangeTagsForResource`), so zones carry ownership and the version label,
+/// not the change record (time, operator, ticket).
+pub fn on_zones(key: &str) -> bool {
+    !key.starts_with(record::CHANGE)
+}
+
+/// The most tags reconcile itself writes on a resource of `kind`, and how
+/// many AWS allows in all: a stack's tags plus a block's must fit between.
+pub fn budget(kind: Kind) -> (usize, usize) {
+    // Every kind: stack, id, protect, version; the change record: time,
+    // operator, ticket.
+    let (common, record) = (4, 3);
+    match kind {
+        // ChangeTagsForResource: "You can add a maximum of 10 tags to a hosted
+        // zone" (Route53 API reference; TagList max 10 in its model). Zones
+        // also carry their home region and whether they were adopted.
+        Kind::DnsZone => (common + 2, 10),
+        // Records are owned through a TXT marker: no tags.
+        Kind::DnsRecord => (0, 0),
+        // EC2: the user data digest of an instance, a group's declared name.
+        Kind::Instance | Kind::SecurityGroup => (common + record + 1, 50),
+        // 50 user-defined tags per resource: EC2, ELBv2 (AddTags), RDS,
+        // CloudWatch (AWS tagging documentation of each service).
+        _ => (common + record, 50),
+    }
 }
 
 /// Whether a value of this key is one reconcile composes from free text

@@ -165,6 +165,7 @@ pub async fn perform<C: Account>(
     request: &Request,
     confirm: impl AsyncFnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<CutoverReport> {
+    super::carried(&record_tags(request, String::new()))?;
     super::admit(
         stack,
         env.clock.now(),
@@ -649,7 +650,7 @@ async fn run_steps<C: Probe + TrafficSwitch>(
 /// every change carries (time, operator, ticket); the version label under a
 /// key of its own, since the resource's `reconcile:version` is apply's.
 fn record_tags(request: &Request, change: String) -> BTreeMap<String, String> {
-    let mut tags = super::change_record(None, request.ticket.as_deref());
+    let mut tags = super::record(None, request.ticket.as_deref());
     tags.insert(record::CHANGE.to_string(), change);
     tags.insert(record::OPERATOR.to_string(), request.operator.clone());
     if let Some(v) = &request.version {

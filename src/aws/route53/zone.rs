@@ -1,10 +1,12 @@
 //! Hosted zones: create (or adopt), update (VPCs, home, tags), delete.
 
 use super::*;
+use crate::model::tags::on_zones;
 
 impl Mutator {
     pub(super) fn zone_tags(&self, address: &Address, attrs: &Attrs, adopted: bool) -> Vec<Tag> {
         let mut pairs = self.tag_pairs(address, attrs);
+        pairs.retain(|(k, _)| on_zones(k));
         pairs.push((REGION_TAG.into(), self.region.clone()));
         if adopted {
             pairs.push((ADOPTED_TAG.into(), "true".into()));
@@ -155,8 +157,12 @@ impl Mutator {
     ) -> Result<(), AwsError> {
         let mut add: Vec<Tag> = set
             .into_iter()
+            .filter(|(k, _)| on_zones(k))
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
+        // A record written by an earlier version: the room is the user's.
+        let mut stale = stale;
+        stale.extend(observed.handles.keys().filter(|k| !on_zones(k)).cloned());
         add.push(Tag::builder().key(REGION_TAG).value(&self.region).build());
         if observed.handles.contains_key("adopted") {
             add.push(Tag::builder().key(ADOPTED_TAG).value("true").build());

@@ -9,7 +9,7 @@ use super::{
     action_targets, dns_name, interpolate, rule_ports, zone_name, BlueGreen, Diagnostic,
     ReferenceField, Resource, Spec, Stack,
 };
-use crate::model::{Address, Kind, REGIONS};
+use crate::model::{Address, Kind, Service, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 mod alarm;
@@ -86,11 +86,11 @@ impl Checker {
                 .help = Some("use up to 40 letters, digits and `-`, starting with a letter; it is the value of the reconcile:stack tag".into());
         }
         let regions = self.regions(&header.regions, None);
-        let mut tags = BTreeMap::new();
-        for (k, v) in &header.tags {
-            self.tag(k, v);
-            tags.insert(k.clone(), v.get_ref().clone());
-        }
+        let tags: BTreeMap<String, String> = header
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect();
 
         let mut resources = BTreeMap::new();
         let all = blocks(vpc, Kind::Vpc, Spec::Vpc)
@@ -185,6 +185,15 @@ impl Checker {
             path: path.to_path_buf(),
             sources: Default::default(),
         };
+        // The stack's tags go on every resource: they must suit every service.
+        let strictest = stack
+            .resources
+            .values()
+            .map(|r| r.address.kind.service())
+            .find(|s| restricts_tag_characters(*s));
+        for (k, v) in &header.tags {
+            self.tag(k, v, strictest);
+        }
         for r in stack.resources.values() {
             self.resource(&stack, r);
         }
@@ -570,12 +579,57 @@ impl Checker {
         }
     }
 
-    fn tag(&mut self, key: &str, value: &Spanned<String>) {
+    /// A user's tag, as every service that carries it takes tags: `service`,
+    /// when it restricts their characters (`restricts_tag_characters`).
+    fn tag(&mut self, key: &str, value: &Spanned<String>, service: Option<Service>) {
         if crate::model::tags::is_managed(key) {
             self.error(value.span(), format!("tag `{key}` is reserved"))
                 .help = Some(
                 "tags starting with reconcile: and aws: are managed by reconcile and AWS".into(),
             );
+        }
+        // AWS's limits on every service: keys 1–128 characters, values up to 256.
+        let v = value.get_ref();
+        if key.is_empty() || key.chars().count() > 128 || v.chars().count() > 256 {
+            self.error(value.span(), format!("tag `{key}` is too long"))
+                .help =
+                Some("AWS takes tag keys of 1 to 128 characters and values of up to 256".into());
+        }
+        if let Some(service) = service {
+            let bad: String = key
+                .chars()
+                .chain(v.chars())
+                .filter(|c| !tag_character(*c))
+                .collect();
+            if !bad.is_empty() {
+                self.error(value.span(), format!("tag `{key}` = \"{v}\": {service} refuses the characters `{bad}` in tags"))
+                    .help = Some("ELBv2 and RDS take letters, digits, spaces and _ . : / = + - @ in tag keys and values".into());
+            }
+        }
+    }
+
+    /// A resource's tags fit what AWS allows on it, beside the tags reconcile
+    /// writes itself (`model::tags::budget`).
+    fn tag_budget(&mut self, stack: &Stack, r: &Resource) {
+        let tags = r.spec.common().tags;
+        let (own, limit) = crate::model::tags::budget(r.address.kind);
+        let users = stack
+            .tags
+            .keys()
+            .chain(tags.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if users > 0 && users + own > limit {
+            let span = tags.values().next().map_or(r.span.clone(), |v| v.span());
+            let kind = r.address.kind;
+            self.error(span, format!(
+                "{}: {users} tags of the stack and the block, and reconcile writes up to {own} of its own, but AWS allows {limit} on a {kind}",
+                r.address
+            ))
+            .help = Some(match limit.checked_sub(own) {
+                Some(0) | None => format!("a {kind} carries no tags of yours"),
+                Some(room) => format!("keep at most {room} tags on a {kind} (the stack's [stack] tags count)"),
+            });
         }
     }
 
@@ -598,9 +652,11 @@ impl Checker {
                 ));
             }
         }
+        let service = Some(kind.service()).filter(|s| restricts_tag_characters(*s));
         for (key, value) in common.tags {
-            self.tag(key, value);
+            self.tag(key, value, service);
         }
+        self.tag_budget(stack, r);
         for value in r.spec.templates() {
             self.interpolations(stack, value.span(), value.get_ref());
         }
@@ -919,6 +975,16 @@ fn identity(stack: &Stack, r: &Resource) -> Option<(String, Range<usize>)> {
     }
 }
 
+/// ELBv2 (its model's pattern) and RDS (its documentation) take only letters,
+/// digits, spaces and `_ . : / = + - @` in tag keys and values.
+fn restricts_tag_characters(service: Service) -> bool {
+    matches!(service, Service::Elbv2 | Service::Rds)
+}
+
+fn tag_character(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
+
 #[cfg(test)]
 mod tests {
     //! The validation rules, each on the demo stack with one mistake, and the
@@ -996,5 +1062,42 @@ mod tests {
             )
         });
         assert!(e.contains("reserved"), "{e}");
+    }
+
+    #[test]
+    fn a_tag_elbv2_refuses_is_caught_at_load_where_it_is_written() {
+        // Fine on the stack while only EC2 carries it: the demo has ELBv2.
+        let e = error(|s| {
+            s.replace(
+                "tags = { team = \"platform\" }",
+                "tags = { team = \"platform [core]\" }",
+            )
+        });
+        assert!(e.contains("demo.toml:8:17: tag `team` = \"platform [core]\": elbv2 refuses the characters `[]` in tags"), "{e}");
+        let network = "[stack]\nname = \"n\"\nregions = [\"us-west-2\"]\ntags = { team = \"platform [core]\" }\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n";
+        assert!(
+            crate::stack::parse(Path::new("n.toml"), network.into()).is_ok(),
+            "EC2 takes it"
+        );
+    }
+
+    #[test]
+    fn tags_beyond_what_aws_allows_on_a_hosted_zone_are_caught_at_load() {
+        let zone = |tags: &str| {
+            format!("[stack]\nname = \"z\"\nregions = [\"us-west-2\"]\ntags = {{ team = \"a\", owner = \"b\" }}\n\n[dns_zone.main]\nname = \"example.com\"\ntags = {tags}\n")
+        };
+        let parse = |text: String| crate::stack::parse(Path::new("z.toml"), text);
+        assert!(
+            parse(zone("{ cost = \"c\", env = \"d\" }")).is_ok(),
+            "4 of the user's beside 6 of reconcile's"
+        );
+        let e = parse(zone("{ cost = \"c\", env = \"d\", app = \"e\" }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dns_zone.main: 5 tags of the stack and the block, and reconcile writes up to 6 of its own, but AWS allows 10 on a dns_zone"),
+            "{e}"
+        );
+        assert!(e.contains("keep at most 4 tags on a dns_zone"), "{e}");
     }
 }
