@@ -67,7 +67,7 @@ pub(super) fn security_group(c: &mut Ctx, s: &SecurityGroupSpec) {
         |n| n.get_ref().clone(),
     );
     c.set("name", Value::Str(name));
-    c.set("description", Value::str(&s.description));
+    c.set("description", Value::str(s.description.get_ref()));
     let rules = |rules: &[toml::Spanned<RuleSpec>]| {
         Value::set(rules.iter().map(|r| {
             let r = r.get_ref();

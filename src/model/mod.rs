@@ -501,10 +501,25 @@ pub fn arn_suffix(arn: &str, from: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The RDS name of a stack's DB subnet or parameter group: lowercase, `_`
+/// as `-`, no two hyphens in a row and none at the end (RDS refuses both in a
+/// parameter group's name).
 pub fn rds_group_name(stack: &str, address: &Address) -> String {
-    format!("{stack}-{}", address.name)
-        .to_lowercase()
+    rds_dashed(&format!("{stack}-{}", address.name))
+}
+
+/// What the RDS names of a stack's groups start with (discovery lists those).
+pub fn rds_group_prefix(stack: &str) -> String {
+    format!("{}-", rds_dashed(stack))
+}
+
+fn rds_dashed(name: &str) -> String {
+    name.to_lowercase()
         .replace('_', "-")
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// TXT record values: a stack writes them plain (`v=spf1 -all`) or as the

@@ -265,8 +265,8 @@ resource_spec!(SecurityGroupSpec {
     vpc: Spanned<Reference>,
     /// Group name; defaults to `<stack>-<name>`.
     name: Option<Spanned<String>>,
-    #[serde(default = "default_description")]
-    description: String,
+    #[serde(default = "default_group_description")]
+    description: Spanned<String>,
     #[serde(default)]
     ingress: Vec<Spanned<RuleSpec>>,
     /// Omitted: AWS's default allow-all egress, which is then not drift.
@@ -275,6 +275,10 @@ resource_spec!(SecurityGroupSpec {
 
 fn default_description() -> String {
     "managed by reconcile".to_string()
+}
+
+fn default_group_description() -> Spanned<String> {
+    Spanned::new(0..0, default_description())
 }
 
 #[derive(Debug, Clone, Deserialize)]

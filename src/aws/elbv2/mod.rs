@@ -325,7 +325,13 @@ pub(super) fn action(value: &Value) -> Action {
 /// one is deleted, so names cannot be reused.
 fn generated_name(stack: &str, address: &Address) -> String {
     static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-    let readable: String = format!("{stack}-{}", address.name)
+    // ELBv2 refuses a load balancer name that starts with `internal-`.
+    let base = format!("{stack}-{}", address.name);
+    let base = match base.to_ascii_lowercase().starts_with("internal-") {
+        true => format!("rc-{base}"),
+        false => base,
+    };
+    let readable: String = base
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .take(24)
@@ -485,6 +491,8 @@ mod tests {
             );
             assert!(!name.starts_with('-') && !name.ends_with('-'), "{name}");
         }
+        let internal = generated_name("internal-apps", &Address::new(Kind::LoadBalancer, "app"));
+        assert!(internal.starts_with("rc-internal-apps-app-"), "{internal}");
     }
 
     #[test]

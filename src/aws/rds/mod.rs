@@ -76,7 +76,7 @@ pub async fn discover(
             )
         },
     )?;
-    let prefix = format!("{}-", stack.to_lowercase());
+    let prefix = crate::model::rds_group_prefix(stack);
     let candidates: Vec<_> = groups
         .into_iter()
         .filter(|g| {
@@ -424,5 +424,9 @@ mod tests {
     fn subnet_group_names_are_what_rds_stores() {
         let a = Address::new(Kind::DbSubnetGroup, "main_db");
         assert_eq!(group_name("Prod", &a), "prod-main-db");
+        // RDS refuses two hyphens in a row and a trailing one in a parameter group's name.
+        let tuning = Address::new(Kind::DbParameterGroup, "pg16__tuning_");
+        assert_eq!(group_name("prod", &tuning), "prod-pg16-tuning");
+        assert!(group_name("prod", &tuning).starts_with(&crate::model::rds_group_prefix("prod")));
     }
 }

@@ -1100,4 +1100,27 @@ mod tests {
         );
         assert!(e.contains("keep at most 4 tags on a dns_zone"), "{e}");
     }
+
+    #[test]
+    fn descriptions_ec2_refuses_are_caught_at_load() {
+        let group = |description: &str, rule: &str| {
+            let text = format!("[stack]\nname = \"g\"\nregions = [\"us-west-2\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n\n[security_group.web]\nvpc = \"vpc.main\"\ndescription = \"{description}\"\ningress = [{{ protocol = \"tcp\", port = 80, cidr = \"0.0.0.0/0\", description = \"{rule}\" }}]\n");
+            crate::stack::parse(Path::new("g.toml"), text)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(group("web tier (public) & co", "from anywhere: [80]").is_ok());
+        let e = group("the web tier's group", "ok").unwrap_err();
+        assert!(e.contains("g.toml:10:15: security_group.web: EC2 refuses the characters `'` in a group description"), "{e}");
+        let e = group("web", "Bob & Alice").unwrap_err();
+        assert!(
+            e.contains("security_group.web: EC2 refuses the characters `&` in a rule description"),
+            "{e}"
+        );
+        let e = group(&"x".repeat(256), "ok").unwrap_err();
+        assert!(
+            e.contains("EC2 refuses more than 255 characters in a group description"),
+            "{e}"
+        );
+    }
 }

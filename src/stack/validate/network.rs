@@ -82,7 +82,27 @@ impl Checker {
             self.error(name.span(), format!("{}: invalid group name", r.address))
                 .help = Some("use 1 to 255 characters, not starting with sg-".into());
         }
+        let description = s.description.get_ref();
+        if let Some(bad) = refused_in_description(description, "&") {
+            self.error(
+                s.description.span(),
+                format!("{}: EC2 refuses {bad} in a group description", r.address),
+            )
+            .help = Some(DESCRIPTION_HELP.replace("{amp}", "&"));
+        }
         for rule in s.ingress.iter().chain(s.egress.iter().flatten()) {
+            if let Some(bad) = rule
+                .get_ref()
+                .description
+                .as_deref()
+                .and_then(|d| refused_in_description(d, ""))
+            {
+                self.error(
+                    rule.span(),
+                    format!("{}: EC2 refuses {bad} in a rule description", r.address),
+                )
+                .help = Some(DESCRIPTION_HELP.replace("{amp}", ""));
+            }
             if let Err(message) = rule_ports(rule.get_ref()) {
                 self.error(rule.span(), message);
             }
@@ -95,5 +115,25 @@ impl Checker {
                 d.help = Some("split it into two rules".into());
             }
         }
+    }
+}
+
+const DESCRIPTION_HELP: &str =
+    "EC2 takes up to 255 of: letters a-z A-Z, digits, spaces and . _ - : / ( ) # , @ [ ] + = {amp}; { } ! $ *";
+
+/// What EC2 refuses in a security group's description (`extra`: `&`, which a
+/// group takes and a rule does not), or that it is over 255 characters.
+fn refused_in_description(text: &str, extra: &str) -> Option<String> {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || c == ' '
+            || "._-:/()#,@[]+=;{}!$*".contains(c)
+            || extra.contains(c)
+    };
+    let bad: String = text.chars().filter(|c| !allowed(*c)).collect();
+    match (bad.is_empty(), text.chars().count() > 255) {
+        (false, _) => Some(format!("the characters `{bad}`")),
+        (true, true) => Some("more than 255 characters".into()),
+        (true, false) => None,
     }
 }
