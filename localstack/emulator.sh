@@ -7,7 +7,8 @@
 #   localstack/emulator.sh status    exit 0 when the engine answers on the port
 #
 # ENGINE=moto (the default): moto's server, which implements every service
-# reconcile uses (EC2, ELBv2, RDS, Route53, CloudWatch), in localstack/.venv.
+# reconcile uses (EC2, ELBv2, RDS, Route53, CloudWatch), in localstack/.venv,
+# behind conformance.py, which refuses what AWS's API models refuse.
 # ENGINE=localstack: LocalStack's community runtime, without Docker (host
 # mode), in localstack/.venv-localstack; it serves EC2, Route53 and CloudWatch
 # but not ELBv2 or RDS. Pinned by localstack/localstack.lock (hashes, resolved
@@ -108,7 +109,10 @@ start() {
       LOCALSTACK_VOLUME_DIR="$here/.localstack-$port" DISABLE_EVENTS=1 \
       nohup "$venv/bin/python" -m localstack.runtime.main >"$logfile" 2>&1 &
   else
-    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
+    # moto behind the conformance checker (conformance.py): a request AWS
+    # would refuse is refused here too, and listed in $here/conformance-$port.log.
+    nohup "$venv/bin/python" "$here/conformance.py" -H 127.0.0.1 -p "$port" \
+      --log "$here/conformance-$port.log" >"$logfile" 2>&1 &
   fi
   echo $! >"$pidfile"
   for _ in $(seq 1 300); do

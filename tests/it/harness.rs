@@ -41,13 +41,20 @@ pub fn endpoint() -> &'static str {
         let engine = engine();
         let log = std::env::temp_dir().join(format!("reconcile-{engine:?}-{port}.log"));
         let command = match engine {
+            // moto behind the conformance checker: a request AWS's models
+            // (or its documented limits) refuse is refused, and logged.
             Engine::Moto => {
-                let moto = root.join("localstack/.venv/bin/moto_server");
+                let python = root.join("localstack/.venv/bin/python");
                 assert!(
-                    moto.exists(),
+                    python.exists(),
                     "moto is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
                 );
-                format!("'{}' -H 127.0.0.1 -p {port}", moto.display())
+                format!(
+                    "'{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
+                    python.display(),
+                    root.join("localstack/conformance.py").display(),
+                    conformance_log(port).display()
+                )
             }
             Engine::LocalStack => {
                 let python = root.join("localstack/.venv-localstack/bin/python");
@@ -88,6 +95,11 @@ pub fn endpoint() -> &'static str {
         }
         format!("http://127.0.0.1:{port}")
     })
+}
+
+/// Where the conformance checker in front of moto writes what it refused.
+pub fn conformance_log(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("reconcile-conformance-{port}.log"))
 }
 
 /// Whether the emulator answers: moto as soon as it listens, LocalStack once
@@ -169,13 +181,26 @@ pub fn run(args: &[&str]) -> Run {
     run_cmd(reconcile().args(args))
 }
 
+/// What the conformance checker in front of moto answers for a request AWS
+/// would refuse (`localstack/conformance.py`).
+pub const REFUSED: &str = "conformance: AWS would refuse";
+
+/// Runs the binary; a request it sent that AWS would refuse fails the test
+/// here, whatever exit code the test expects.
 pub fn run_cmd(cmd: &mut Command) -> Run {
     let out = cmd.output().unwrap();
-    Run {
+    let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    };
+    assert!(
+        !run.stderr.contains(REFUSED) && !run.stdout.contains(REFUSED),
+        "a request AWS would refuse:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    run
 }
 
 impl Run {

@@ -3,6 +3,7 @@
 mod alarms;
 mod bad_input;
 mod balancing;
+mod conformance;
 mod cutover;
 mod dns;
 mod engine;
