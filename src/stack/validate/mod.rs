@@ -613,9 +613,12 @@ impl Checker {
     fn tag_budget(&mut self, stack: &Stack, r: &Resource) {
         let tags = r.spec.common().tags;
         let (own, limit) = crate::model::tags::budget(r.address.kind);
+        // A kind that carries no tags (DNS records) takes none of the stack's;
+        // a block of it that names some is told so.
         let users = stack
             .tags
             .keys()
+            .filter(|_| limit > 0)
             .chain(tags.keys())
             .collect::<std::collections::BTreeSet<_>>()
             .len();
@@ -1099,6 +1102,19 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("keep at most 4 tags on a dns_zone"), "{e}");
+        // A record carries no tags: the stack's do not go on it, its own are refused.
+        let record = |tags: &str| {
+            format!("{}\n[dns_record.www]\nzone = \"dns_zone.main\"\nname = \"www.example.com\"\ntype = \"CNAME\"\nttl = 300\nvalues = [\"example.net\"]\n{tags}", zone("{}"))
+        };
+        assert!(parse(record("")).is_ok());
+        let e = parse(record("tags = { app = \"e\" }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dns_record.www: 1 tags of the stack and the block")
+                && e.contains("a dns_record carries no tags of yours"),
+            "{e}"
+        );
     }
 
     #[test]
