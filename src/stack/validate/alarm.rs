@@ -4,7 +4,49 @@ use super::*;
 use crate::stack::spec::AlarmSpec;
 
 impl Checker {
-    pub(super) fn alarm(&mut self, _stack: &Stack, _r: &Resource, s: &AlarmSpec) {
+    pub(super) fn alarm(&mut self, stack: &Stack, r: &Resource, s: &AlarmSpec) {
+        // PutMetricAlarm's limits (CloudWatch's model): the alarm is named
+        // `<stack>.<name>`.
+        let name = format!("{}.{}", stack.name, r.address.name);
+        let limits = [
+            ("its name", name.as_str(), 1, 255),
+            ("namespace", s.namespace.as_str(), 1, 255),
+            ("metric", s.metric.as_str(), 1, 255),
+            (
+                "description",
+                s.description.as_deref().unwrap_or_default(),
+                0,
+                1024,
+            ),
+        ];
+        for (what, value, min, max) in limits {
+            let n = value.chars().count();
+            if n < min || n > max {
+                self.error(
+                    r.span.clone(),
+                    format!(
+                        "{}: {what} has {n} characters; CloudWatch takes {min} to {max}",
+                        r.address
+                    ),
+                );
+            }
+        }
+        if s.namespace.starts_with(':') {
+            self.error(
+                r.span.clone(),
+                format!("{}: a namespace may not begin with `:`", r.address),
+            );
+        }
+        if s.dimensions.len() > 30 {
+            self.error(
+                r.span.clone(),
+                format!(
+                    "{}: {} dimensions; CloudWatch takes at most 30",
+                    r.address,
+                    s.dimensions.len()
+                ),
+            );
+        }
         self.one_of(
             s.statistic.span(),
             "statistic",

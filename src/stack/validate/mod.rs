@@ -1139,4 +1139,35 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn names_cloudwatch_and_ec2_refuse_are_caught_at_load() {
+        let alarm = |name: &str, description: &str| {
+            let text = format!("[stack]\nname = \"a\"\nregions = [\"us-west-2\"]\n\n[alarm.{name}]\nnamespace = \"App\"\nmetric = \"Errors\"\nstatistic = \"Sum\"\nperiod = 60\nthreshold = 1\ncomparison = \"GreaterThanThreshold\"\ndescription = \"{description}\"\n");
+            crate::stack::parse(Path::new("a.toml"), text)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(alarm("errors", "pages the on-call").is_ok());
+        let e = alarm(&"e".repeat(254), "x").unwrap_err();
+        assert!(
+            e.contains("its name has 256 characters; CloudWatch takes 1 to 255"),
+            "{e}"
+        );
+        let e = alarm("errors", &"d".repeat(1025)).unwrap_err();
+        assert!(
+            e.contains("description has 1025 characters; CloudWatch takes 0 to 1024"),
+            "{e}"
+        );
+        let group = |name: &str| {
+            let text = format!("[stack]\nname = \"g\"\nregions = [\"us-west-2\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n\n[security_group.web]\nvpc = \"vpc.main\"\nname = \"{name}\"\n");
+            crate::stack::parse(Path::new("g.toml"), text)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(group("web (public)").is_ok());
+        assert!(group("web's")
+            .unwrap_err()
+            .contains("security_group.web: invalid group name"));
+    }
 }

@@ -77,10 +77,15 @@ impl Checker {
 
     pub(super) fn security_group(&mut self, _stack: &Stack, r: &Resource, s: &SecurityGroupSpec) {
         if let Some(name) = s.name.as_ref().filter(|n| {
-            n.get_ref().is_empty() || n.get_ref().starts_with("sg-") || n.get_ref().len() > 255
+            n.get_ref().is_empty()
+                || n.get_ref().starts_with("sg-")
+                || refused_in_description(n.get_ref(), "&").is_some()
         }) {
             self.error(name.span(), format!("{}: invalid group name", r.address))
-                .help = Some("use 1 to 255 characters, not starting with sg-".into());
+                .help = Some(
+                "use 1 to 255 of a-z A-Z 0-9, spaces and ._-:/()#,@[]+=&;{}!$*, not starting with sg-"
+                    .into(),
+            );
         }
         let description = s.description.get_ref();
         if let Some(bad) = refused_in_description(description, "&") {
