@@ -184,6 +184,12 @@ pub fn admit(
     command: &str,
     progress: &crate::model::progress::Progress,
 ) -> Result<()> {
+    if emergency.is_some_and(|t| t.trim().is_empty()) {
+        bail!(
+            "{command} refused: --emergency was given an empty ticket (a CI variable that was not \
+             set?). Name the ticket that allows this change, e.g. --emergency INC-1234; nothing was changed."
+        );
+    }
     let Some(blocked) = stack.change_window.judge(now) else {
         return Ok(());
     };

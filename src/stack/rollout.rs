@@ -58,6 +58,11 @@ impl Checker {
             None => Duration::from_secs(60),
             Some(e) => duration(e, "every", self).unwrap_or_default(),
         };
+        if let Some(e) = spec.every.as_ref().filter(|_| every.is_zero()) {
+            // Zero would re-check a bake without pause.
+            self.error(e.span(), "rollout: every must be more than zero")
+                .help = Some("re-check during a bake every 30s, 1m or so".into());
+        }
         if spec.waves.is_empty() {
             self.error(span.clone(), "rollout: no waves").help = Some("list the waves, for example waves = [{ name = \"canary\", regions = [\"us-west-2\"], bake = \"1h\" }]".into());
         }

@@ -805,3 +805,22 @@ fn rollout_a_bake_that_does_not_parse() {
         "rollout: bake: `an hour` is not a duration",
     );
 }
+
+#[test]
+fn rollout_every_zero() {
+    // Zero would re-check a bake without pause (it busy-looped).
+    rejects(
+        &format!("{GOOD}\n[rollout]\nevery = \"0s\"\nwaves = [{{ name = \"all\", regions = [\"us-west-2\", \"eu-west-1\"], bake = \"3s\" }}]\n"),
+        "\"0s\"",
+        "rollout: every must be more than zero",
+    );
+}
+
+#[test]
+fn a_route_to_a_nat_gateway_written_as_a_gateway() {
+    rejects(
+        &format!("{GOOD}\n[route_table.private]\nvpc = \"vpc.main\"\nroutes = [{{ cidr = \"0.0.0.0/0\", gateway = \"nat-0123456789abcdef0\" }}]\n"),
+        "\"nat-0123456789abcdef0\"",
+        "`routes` must name an internet_gateway, and `nat-0123456789abcdef0` is not an internet_gateway id",
+    );
+}

@@ -40,6 +40,24 @@ fn apply_in_a_freeze_is_refused_with_the_rule_and_the_next_opening() {
         "{err}"
     );
     assert!(err.contains("--emergency TICKET"), "{err}");
+    // A CI variable that was not set is no ticket: refused, for every command.
+    for command in [
+        vec!["apply", stack.arg(), "--auto-approve"],
+        vec!["rollout", stack.arg(), "--auto-approve"],
+    ] {
+        for blank in ["", "  "] {
+            let args: Vec<&str> = command
+                .iter()
+                .copied()
+                .chain(["--emergency", blank])
+                .collect();
+            let err = refused_without_a_call(&args);
+            assert!(
+                err.contains("refused: --emergency was given an empty ticket (a CI variable that was not set?)"),
+                "{err}"
+            );
+        }
+    }
 
     let out = run_cmd(reconcile().args([
         "apply",

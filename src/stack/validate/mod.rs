@@ -701,13 +701,22 @@ impl Checker {
             }
             Reference::LiveId(id) => {
                 if !field.expected.is_live_id(id) {
-                    self.error(
+                    let expected = field.expected;
+                    let d = self.error(
                         span,
                         format!(
-                            "`{}` must name a {}, and `{id}` is not a {} id",
-                            field.field, field.expected, field.expected
+                            "`{}` must name {} {expected}, and `{id}` is not {} {expected} id",
+                            field.field,
+                            article(expected),
+                            article(expected)
                         ),
                     );
+                    if let Some(kind) = Kind::ALL.iter().find(|k| k.is_live_id(id)) {
+                        d.help = Some(match *kind {
+                            Kind::NatGateway => format!("`{id}` is a NAT gateway: a route names it as nat_gateway = \"{id}\" (or a nat_gateway block, nat_gateway = \"nat_gateway.NAME\")"),
+                            other => format!("`{id}` is {} {other}", article(other)),
+                        });
+                    }
                 }
             }
             Reference::Resource(target) => {
@@ -715,8 +724,10 @@ impl Checker {
                     self.error(
                         span,
                         format!(
-                            "`{}` must name a {}, found {target}",
-                            field.field, field.expected
+                            "`{}` must name {} {}, found {target}",
+                            field.field,
+                            article(field.expected),
+                            field.expected
                         ),
                     );
                     return;
@@ -975,6 +986,14 @@ fn identity(stack: &Stack, r: &Resource) -> Option<(String, Range<usize>)> {
             s.identifier.span(),
         )),
         _ => None,
+    }
+}
+
+/// "a" or "an", as the kind's name is said.
+fn article(kind: Kind) -> &'static str {
+    match kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        true => "an",
+        false => "a",
     }
 }
 
