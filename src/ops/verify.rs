@@ -212,9 +212,43 @@ pub async fn evaluate_region<P: Probe>(
         metrics(probe, now, stack, region, live, ctx),
         alarms(probe, stack, region, live),
     );
-    [balancers, targets, databases, metrics, alarms]
-        .into_iter()
-        .flatten()
+    [
+        missing(stack, region, live),
+        balancers,
+        targets,
+        databases,
+        metrics,
+        alarms,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A declared load balancer, target group or instance that is not live in
+/// the region fails: a stack with nothing live does not pass.
+fn missing(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<CheckResult> {
+    let judged = [Kind::LoadBalancer, Kind::TargetGroup, Kind::Instance];
+    stack
+        .resources
+        .values()
+        .filter(|r| judged.contains(&r.address.kind) && r.in_region(region))
+        .filter(|r| !live.resources.iter().any(|o| o.address == r.address))
+        .map(|r| {
+            CheckResult::new(
+                region,
+                &format!("{} live", r.address),
+                Source::Builtin,
+                check::Outcome::Fail,
+                crate::stack::verify::NoData::Fail,
+                check::Evidence {
+                    value: Some("missing".into()),
+                    threshold: "live".into(),
+                    detail: Some("declared, not live here: apply the stack first".into()),
+                    ..check::Evidence::default()
+                },
+            )
+        })
         .collect()
 }
 

@@ -437,3 +437,39 @@ async fn the_metric_calls_of_one_evaluation_do_not_grow_with_the_checks() {
     );
     assert_eq!(report["results"].as_array().unwrap().len(), 6 + 2 + 2);
 }
+
+#[test]
+fn a_stack_with_nothing_live_fails_its_verification_as_missing() {
+    let stack = service(&unique("vnothing"), "");
+    let out = run(&["verify", stack.arg(), "--json"]).expect(3);
+    let report = out.json();
+    let missing: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["value"] == "missing")
+        .map(|r| r["check"].as_str().unwrap())
+        .collect();
+    assert!(missing.contains(&"load_balancer.app live"), "{report:#}");
+    assert!(missing.contains(&"target_group.blue live"), "{report:#}");
+    assert!(
+        missing.iter().any(|c| c.starts_with("instance.")),
+        "{report:#}"
+    );
+    let text = run(&["verify", stack.arg()]).expect(3).stdout;
+    assert!(
+        text.contains("declared, not live here: apply the stack first"),
+        "{text}"
+    );
+    // Applied, nothing is missing.
+    stack.apply().expect(0);
+    let after = run(&["verify", stack.arg(), "--json"]).json();
+    assert!(
+        after["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["value"] != "missing"),
+        "{after:#}"
+    );
+}
