@@ -238,23 +238,60 @@ fn render_status(name: &str, status: &[RegionStatus]) -> String {
 }
 
 fn step_summary(report: &CutoverReport) -> Result<()> {
+    super::step_summary(&markdown(report))
+}
+
+/// The CI step summary: per region the outcome, the steps with when each was
+/// confirmed and how many evaluations passed, the weights, and the record written.
+fn markdown(report: &CutoverReport) -> String {
+    let cell = |s: &str| s.replace('|', "\\|");
     let mut md = format!(
-        "### reconcile cutover {} blue_green.{} → {}\n\n| region | result | weights | detail |\n|---|---|---|---|\n",
+        "### reconcile cutover {} blue_green.{} → {}\n\n| region | result | steps | weights | detail |\n|---|---|---|---|---|\n",
         report.stack,
         report.pair,
         report.to.as_str()
     );
     for r in &report.regions {
+        let steps: Vec<String> = r
+            .steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}% at {} ({} evaluations passed)",
+                    s.weight,
+                    humantime::format_rfc3339_seconds(s.confirmed),
+                    s.evaluations
+                )
+            })
+            .collect();
         md.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             r.region,
             outcome_word(r.outcome),
+            cell(&steps.join("<br>")),
             weights(&r.weights),
-            r.reason.as_deref().unwrap_or("").replace('|', "\\|")
+            cell(r.reason.as_deref().unwrap_or(""))
+        ));
+    }
+    let records: Vec<String> = report
+        .regions
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "- {}: {}",
+                r.region,
+                super::record_line(&r.record)?
+            ))
+        })
+        .collect();
+    if !records.is_empty() {
+        md.push_str(&format!(
+            "\nRecorded on the listener or rule:\n{}\n",
+            records.join("\n")
         ));
     }
     md.push('\n');
-    super::step_summary(&md)
+    md
 }
 
 #[cfg(test)]
@@ -301,6 +338,9 @@ mod tests {
     async fn a_cutover_as_printed_then_its_pair() {
         let (report, status) = cut_over_demo(None).await;
         insta::assert_snapshot!(render(&report));
+        insta::with_settings!({filters => vec![(TIMES, "[TIME]")]}, {
+            insta::assert_snapshot!(markdown(&report));
+        });
         insta::with_settings!({filters => vec![(TIMES, "[TIME]")]}, {
             insta::assert_snapshot!(render_status("app", &status));
         });

@@ -89,6 +89,9 @@ pub struct RegionReport {
     pub steps: Vec<StepReport>,
     /// The evidence: the checks of the last evaluation.
     pub checks: Vec<CheckResult>,
+    /// The change record written on the listener or rule, if one was.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub record: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,6 +270,7 @@ pub async fn run<C: Probe + TrafficSwitch>(
                 weights: BTreeMap::new(),
                 steps: vec![],
                 checks: vec![],
+                record: BTreeMap::new(),
             });
             continue;
         }
@@ -295,6 +299,7 @@ fn refused(region: &str, reason: String, checks: Vec<CheckResult>) -> RegionRepo
         weights: BTreeMap::new(),
         steps: vec![],
         checks,
+        record: BTreeMap::new(),
     }
 }
 
@@ -373,6 +378,7 @@ async fn region_cutover<C: Probe + TrafficSwitch>(
             weights: named(&weights, request.to),
             steps: vec![],
             checks: vec![],
+            record: BTreeMap::new(),
         };
     }
     let ctx = Context {
@@ -413,11 +419,14 @@ async fn region_cutover<C: Probe + TrafficSwitch>(
                 request,
                 format!("cutover {} → {} (100%)", request.pair, request.to.as_str()),
             );
-            let reason = match cloud.record(region, &live.owner_arn, &record).await {
-                Ok(()) => None,
-                Err(e) => Some(format!(
-                    "traffic moved, but the change record could not be written: {e}"
-                )),
+            let (reason, record) = match cloud.record(region, &live.owner_arn, &record).await {
+                Ok(()) => (None, record),
+                Err(e) => (
+                    Some(format!(
+                        "traffic moved, but the change record could not be written: {e}"
+                    )),
+                    BTreeMap::new(),
+                ),
             };
             RegionReport {
                 region: region.to_string(),
@@ -426,6 +435,7 @@ async fn region_cutover<C: Probe + TrafficSwitch>(
                 weights: named(&BTreeMap::from([("to", 100), ("from", 0)]), request.to),
                 steps: done,
                 checks,
+                record,
             }
         }
         Err(why) => {
@@ -449,6 +459,7 @@ fn failed(region: &str, reason: String, checks: Vec<CheckResult>) -> RegionRepor
         weights: BTreeMap::new(),
         steps: vec![],
         checks,
+        record: BTreeMap::new(),
     }
 }
 
@@ -678,6 +689,7 @@ async fn switch_back<C: TrafficSwitch>(
     ));
     let back = split(live, 0);
     let mut outcome = RegionOutcome::SwitchedBack;
+    let mut written = BTreeMap::new();
     let mut reason = format!(
         "{reason}; all traffic is back on {}",
         request.to.other().as_str()
@@ -690,11 +702,12 @@ async fn switch_back<C: TrafficSwitch>(
                 request.to.as_str(),
                 request.to.other().as_str()
             );
-            if let Err(e) = cloud
-                .record(live.region, &live.owner_arn, &record_tags(request, change))
-                .await
-            {
-                reason.push_str(&format!(" (the change record could not be written: {e})"));
+            let record = record_tags(request, change);
+            match cloud.record(live.region, &live.owner_arn, &record).await {
+                Ok(()) => written = record,
+                Err(e) => {
+                    reason.push_str(&format!(" (the change record could not be written: {e})"))
+                }
             }
         }
         Err(e) => {
@@ -713,6 +726,7 @@ async fn switch_back<C: TrafficSwitch>(
         weights,
         steps: done,
         checks,
+        record: written,
     }
 }
 

@@ -62,7 +62,12 @@ fn split(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
 fn cutover(stack: &StackFile, extra: &[&str]) -> Run {
     let mut args = vec!["cutover", stack.arg(), "app", "--auto-approve", "--json"];
     args.extend_from_slice(extra);
-    run_cmd(reconcile().env("RECONCILE_OPERATOR", "alice").args(&args))
+    run_cmd(
+        reconcile()
+            .env("RECONCILE_OPERATOR", "alice")
+            .env("GITHUB_STEP_SUMMARY", stack.dir.path().join("summary.md"))
+            .args(&args),
+    )
 }
 
 async fn set_alarm(stack: &str, state: StateValue) {
@@ -117,6 +122,21 @@ async fn a_cutover_moves_in_steps_read_back_records_itself_and_is_not_drift() {
         .collect();
     assert_eq!(steps, [10, 50, 100]);
     assert!(region["steps"][0]["confirmed"].is_string());
+    // The CI summary has the steps and the record, as the README says.
+    let summary = std::fs::read_to_string(stack.dir.path().join("summary.md")).unwrap();
+    for step in ["10% at ", "50% at ", "100% at "] {
+        assert!(summary.contains(step), "{summary}");
+    }
+    assert!(
+        summary.contains("Recorded on the listener or rule:"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("cutover app → green (100%)")
+            && summary.contains("by alice")
+            && summary.contains("ticket INC-42"),
+        "{summary}"
+    );
     assert_eq!(
         live_split(&name).await,
         split(&[("target_group.green", 100)])
