@@ -212,13 +212,20 @@ fn render(report: &CutoverReport) -> String {
 fn render_status(name: &str, status: &[RegionStatus]) -> String {
     let mut out = format!("blue_green.{name}\n");
     for s in status {
-        let active = s.active.map_or("split", |c| c.as_str());
-        out.push_str(&format!(
-            "  {}: {} ({})\n",
-            s.region,
-            active,
-            weights(&s.weights)
-        ));
+        match (s.active, s.weights.is_empty()) {
+            (_, true) => out.push_str(&format!("  {}: no live forward\n", s.region)),
+            (Some(c), false) => out.push_str(&format!(
+                "  {}: {} ({})\n",
+                s.region,
+                c.as_str(),
+                weights(&s.weights)
+            )),
+            (None, false) => out.push_str(&format!(
+                "  {}: split ({})\n",
+                s.region,
+                weights(&s.weights)
+            )),
+        }
         for (colour, (healthy, registered)) in &s.targets {
             out.push_str(&format!(
                 "    {colour}: {healthy}/{registered} targets healthy\n"

@@ -52,6 +52,9 @@ pub(super) struct RolloutArgs {
     /// An emergency ticket: lets the rollout through a closed change window, recorded.
     #[arg(long, value_name = "TICKET")]
     emergency: Option<String>,
+    /// Version label recorded on changed resources; overrides the stack's `version`.
+    #[arg(long)]
+    version_label: Option<String>,
     /// How many changes run at once within a region group.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     parallelism: u16,
@@ -92,7 +95,10 @@ pub(super) async fn run(
         lock_timeout: args.lock_timeout,
         settings: Settings {
             parallelism: usize::from(args.parallelism),
-            record: ops::change_record(stack.version.as_deref(), args.emergency.as_deref())?,
+            record: ops::change_record(
+                args.version_label.as_deref().or(stack.version.as_deref()),
+                args.emergency.as_deref(),
+            )?,
             progress,
         },
     };
@@ -159,7 +165,12 @@ fn render_report(report: &RolloutReport) -> String {
 }
 
 fn step_summary(report: &RolloutReport) -> Result<()> {
-    let mut md = format!("### reconcile rollout {}: {:?}\n\n| wave | region | result | changes |\n|---|---|---|---|\n", report.stack, report.verdict);
+    let verdict = match report.verdict {
+        Verdict::Completed => "complete",
+        Verdict::Halted => "halted by a check",
+        Verdict::Failed => "stopped",
+    };
+    let mut md = format!("### reconcile rollout {}: {verdict}\n\n| wave | region | result | changes |\n|---|---|---|---|\n", report.stack);
     for w in &report.waves {
         for r in &w.regions {
             md.push_str(&format!(

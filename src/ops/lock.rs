@@ -43,11 +43,10 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
-/// Who is taking the lock, as a colleague would want to read it.
+/// Who is taking the lock: the operator the change record names
+/// (`super::operator`), on this host and process.
 fn holder() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = super::operator();
     let mut who = format!("{user}@{} (pid {})", hostname(), std::process::id());
     if let (Ok(repo), Ok(run)) = (
         std::env::var("GITHUB_REPOSITORY"),

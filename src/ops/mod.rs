@@ -204,9 +204,7 @@ pub fn admit(
         Some(t) => format!(
             "; the next window opens {} (in {})",
             humantime::format_rfc3339_seconds(t),
-            humantime::format_duration(std::time::Duration::from_secs(
-                t.duration_since(now).unwrap_or_default().as_secs() / 60 * 60
-            ))
+            spoken(t.duration_since(now).unwrap_or_default())
         ),
         None => "; no window opens in the next 18 months".into(),
     };
@@ -215,6 +213,26 @@ pub fn admit(
          pass --emergency TICKET to go ahead anyway (the ticket is recorded).",
         blocked.rule
     )
+}
+
+/// A wait as people say it, to the minute: `1 day 17 minutes`, `3 hours`,
+/// `less than a minute`.
+fn spoken(d: std::time::Duration) -> String {
+    let minutes = d.as_secs() / 60;
+    let parts: Vec<String> = [
+        (minutes / 1440, "day"),
+        (minutes / 60 % 24, "hour"),
+        (minutes % 60, "minute"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, unit)| format!("{n} {unit}{}", if n == 1 { "" } else { "s" }))
+    .collect();
+    if parts.is_empty() {
+        "less than a minute".into()
+    } else {
+        parts.join(" ")
+    }
 }
 
 /// The change record tagged on what a change touches: its version label, when
@@ -522,6 +540,18 @@ mod tests {
             refused.starts_with("reconcile:record-ticket = ")
                 && refused.contains("(900 characters as written, AWS takes 256)"),
             "{refused}"
+        );
+    }
+
+    #[test]
+    fn waits_are_said_as_people_say_them() {
+        let min = |m: u64| spoken(std::time::Duration::from_secs(m * 60 + 7));
+        assert_eq!(min(1457), "1 day 17 minutes");
+        assert_eq!(min(180), "3 hours");
+        assert_eq!(min(61), "1 hour 1 minute");
+        assert_eq!(
+            spoken(std::time::Duration::from_secs(42)),
+            "less than a minute"
         );
     }
 }

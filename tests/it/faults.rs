@@ -399,11 +399,15 @@ async fn a_locked_stack_is_refused_with_the_holder_and_nothing_changes() {
     );
     wait_for(&proxy, "CreateSecurityGroup");
     let refused = stack.apply().expect(1);
+    // The holder is named as the change record names its operator.
+    let operator = std::env::var("RECONCILE_OPERATOR")
+        .or_else(|_| std::env::var("GITHUB_ACTOR"))
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
     assert!(
-        refused
-            .stderr
-            .contains(&format!("stack {name} is locked in us-east-2 by"))
-            && refused.stderr.contains("(apply, since")
+        refused.stderr.contains(&format!(
+            "stack {name} is locked in us-east-2 by {operator}@"
+        )) && refused.stderr.contains("(apply, since")
             && refused.stderr.contains("nothing was changed"),
         "{}",
         refused.stderr

@@ -1,7 +1,7 @@
 //! `reconcile rollout` against the emulator: a failing check halts the first
 //! wave and the next is never touched; a rerun resumes where it stopped.
 
-use crate::harness::{cloudwatch, ec2, run, unique, StackFile};
+use crate::harness::{cloudwatch, ec2, reconcile, run, run_cmd, unique, StackFile};
 
 const FIRST: &str = "us-west-2";
 const SECOND: &str = "eu-west-1";
@@ -164,7 +164,24 @@ waves = [
 ]
 "#
     ));
-    let out = run(&["rollout", stack.arg(), "--auto-approve", "--json"]).expect(0);
+    let summary = stack.dir.path().join("summary.md");
+    let out = run_cmd(reconcile().env("GITHUB_STEP_SUMMARY", &summary).args([
+        "rollout",
+        stack.arg(),
+        "--auto-approve",
+        "--json",
+        "--version-label",
+        "infra:v7",
+    ]))
+    .expect(0);
+    // The summary speaks words, not Rust's names; the label is recorded.
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with(&format!("### reconcile rollout {name}: complete\n")),
+        "{md}"
+    );
+    let status = run(&["status", stack.arg(), "--json"]).expect(0).json();
+    assert_eq!(status[0]["versions"]["infra:v7"], 1, "{status:#}");
     // One apply for both regions of the wide wave, after the canary's bake.
     let lines: Vec<&str> = out
         .stderr

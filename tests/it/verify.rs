@@ -461,6 +461,14 @@ fn a_stack_with_nothing_live_fails_its_verification_as_missing() {
         text.contains("declared, not live here: apply the stack first"),
         "{text}"
     );
+    // Nor does cutover --status speak of a split that is not there.
+    let status = run(&["cutover", stack.arg(), "app", "--status"])
+        .expect(0)
+        .stdout;
+    assert!(
+        status.contains("us-west-2: no live forward") && !status.contains("split ()"),
+        "{status}"
+    );
     // Applied, nothing is missing.
     stack.apply().expect(0);
     let after = run(&["verify", stack.arg(), "--json"]).json();

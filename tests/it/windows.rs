@@ -36,7 +36,7 @@ fn apply_in_a_freeze_is_refused_with_the_rule_and_the_next_opening() {
         "{err}"
     );
     assert!(
-        err.contains("the next window opens 2100-01-01T00:00:00Z"),
+        err.contains("the next window opens 2100-01-01T00:00:00Z (in ") && err.contains(" days "),
         "{err}"
     );
     assert!(err.contains("--emergency TICKET"), "{err}");
