@@ -400,11 +400,9 @@ impl TrafficSwitch for FakeCloud {
         record: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let mut state = self.state();
-        state
-            .records
-            .entry(arn.into())
-            .or_default()
-            .extend(record.clone());
+        let tags = state.records.entry(arn.into()).or_default();
+        tags.retain(|k, _| !crate::model::tags::cutover::ALL.contains(&k.as_str()));
+        tags.extend(record.clone());
         Ok(())
     }
 

@@ -128,7 +128,8 @@ pub trait TrafficSwitch: Sync {
         arn: &str,
         targets: &[Target],
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
-    /// Tags the change record on a listener or rule.
+    /// Writes a cutover's record on a listener or rule, whole: keys of
+    /// `model::tags::cutover` it does not set are removed.
     fn record(
         &self,
         region: &str,

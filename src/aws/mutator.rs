@@ -363,6 +363,14 @@ impl Mutator {
         if !protect && observed.protected() {
             stale.push(PROTECT_TAG.into());
         }
+        // The record is written whole: a ticket (or label) of an earlier
+        // change that this one does not carry goes.
+        stale.extend(
+            crate::model::tags::record::APPLY
+                .iter()
+                .filter(|k| observed.handles.contains_key(**k) && !self.record.contains_key(**k))
+                .map(|k| k.to_string()),
+        );
         (set, stale)
     }
 }

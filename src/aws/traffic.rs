@@ -4,7 +4,7 @@
 use super::cloud::TrafficSwitch;
 use super::{elbv2, Aws, AwsError, ErrorClass};
 use crate::model::shapes::{Action, Target};
-use crate::model::tags::{decode, is_encoded};
+use crate::model::tags::{cutover, decode, is_encoded};
 use crate::model::Service;
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use std::collections::BTreeMap;
@@ -80,12 +80,13 @@ impl TrafficSwitch for Aws {
         &self,
         region: &str,
         arn: &str,
-        tags: &BTreeMap<String, String>,
+        record: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        let tags = super::mutator::encoded(tags)
+        let tags = super::mutator::encoded(record)
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
+        let at = |e: AwsError| e.at(region, &self.endpoint(Service::Elbv2, region));
         send!(
             "AddTags",
             self.elbv2(region)
@@ -93,8 +94,22 @@ impl TrafficSwitch for Aws {
                 .resource_arns(arn)
                 .set_tags(Some(tags))
         )
+        .map_err(at)?;
+        // Written whole: what this record does not set (a ticket) is gone.
+        let unset: Vec<String> = cutover::ALL
+            .iter()
+            .filter(|k| !record.contains_key(**k))
+            .map(|k| k.to_string())
+            .collect();
+        send!(
+            "RemoveTags",
+            self.elbv2(region)
+                .remove_tags()
+                .resource_arns(arn)
+                .set_tag_keys(Some(unset))
+        )
         .map(drop)
-        .map_err(|e| e.at(region, &self.endpoint(Service::Elbv2, region)))
+        .map_err(at)
     }
 
     /// The tags of a listener or rule.

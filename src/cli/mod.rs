@@ -310,7 +310,7 @@ fn check_line(c: &crate::check::CheckResult) -> String {
 /// A cutover's record as a person reads it: `cutover app → green (100%),
 /// 2026-… by alice, version …, ticket …`.
 fn record_line(record: &std::collections::BTreeMap<String, String>) -> Option<String> {
-    use crate::model::tags::record::{CHANGE, OPERATOR, TICKET, TIME, VERSION};
+    use crate::model::tags::cutover::{CHANGE, OPERATOR, TICKET, TIME, VERSION};
     let get = |k| record.get(k).map_or("-", String::as_str);
     let change = record.get(CHANGE)?;
     Some(format!(

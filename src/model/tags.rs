@@ -22,15 +22,59 @@ pub const ADOPTED: &str = "reconcile:adopted";
 /// group it replaced held the declared name): what discovery reads as `name`.
 pub const NAME: &str = "reconcile:name";
 
-/// The change record, on what a cutover changed (its listener or rule): what
-/// was done, when (UTC, RFC 3339), by whom, with which version label and
-/// emergency ticket.
+/// The change record of an apply or a rollout, on what it created or changed:
+/// when (UTC, RFC 3339), by whom, with which emergency ticket (its version
+/// label is `VERSION`). `CHANGE` and `VERSION` here are what cutovers wrote
+/// before they had keys of their own (`cutover`), read as theirs.
 pub mod record {
     pub const CHANGE: &str = "reconcile:record";
     pub const TIME: &str = "reconcile:record-time";
     pub const OPERATOR: &str = "reconcile:record-operator";
     pub const VERSION: &str = "reconcile:record-version";
     pub const TICKET: &str = "reconcile:record-ticket";
+
+    /// The keys an apply writes, all at once: one it does not set is removed.
+    pub const APPLY: [&str; 4] = [super::VERSION, TIME, OPERATOR, TICKET];
+}
+
+/// The record of the last cutover, on its listener or rule, under keys of
+/// its own so that an apply changing the rule leaves it alone: what was done,
+/// when, by whom, with which version label and emergency ticket.
+pub mod cutover {
+    use std::collections::BTreeMap;
+
+    pub const CHANGE: &str = "reconcile:cutover";
+    pub const TIME: &str = "reconcile:cutover-time";
+    pub const OPERATOR: &str = "reconcile:cutover-operator";
+    pub const VERSION: &str = "reconcile:cutover-version";
+    pub const TICKET: &str = "reconcile:cutover-ticket";
+
+    /// Every key of a cutover's record: one a cutover does not set is removed.
+    pub const ALL: [&str; 5] = [CHANGE, TIME, OPERATOR, VERSION, TICKET];
+
+    /// The last cutover's record among a listener's or rule's tags; one
+    /// written before cutovers had keys of their own is read from those.
+    pub fn of(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let own: BTreeMap<String, String> = tags
+            .iter()
+            .filter(|(k, _)| ALL.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !own.is_empty() || !tags.contains_key(super::record::CHANGE) {
+            return own;
+        }
+        use super::record as old;
+        [
+            (old::CHANGE, CHANGE),
+            (old::TIME, TIME),
+            (old::OPERATOR, OPERATOR),
+            (old::VERSION, VERSION),
+            (old::TICKET, TICKET),
+        ]
+        .into_iter()
+        .filter_map(|(from, to)| Some((to.to_string(), tags.get(from)?.clone())))
+        .collect()
+    }
 }
 
 /// The stack lock (an EC2 key pair) and who holds it.
@@ -54,7 +98,7 @@ pub fn is_managed(key: &str) -> bool {
 /// (`ChangeTagsForResource`), so zones carry ownership and the version label,
 /// not the change record (time, operator, ticket).
 pub fn on_zones(key: &str) -> bool {
-    !key.starts_with(record::CHANGE)
+    !key.starts_with(record::CHANGE) && !key.starts_with(cutover::CHANGE)
 }
 
 /// The most tags reconcile itself writes on a resource of `kind`, and how
@@ -72,6 +116,8 @@ pub fn budget(kind: Kind) -> (usize, usize) {
         Kind::DnsRecord => (0, 0),
         // EC2: the user data digest of an instance, a group's declared name.
         Kind::Instance | Kind::SecurityGroup => (common + record + 1, 50),
+        // The last cutover's record, on the listener or rule it switched.
+        Kind::Listener | Kind::ListenerRule => (common + record + cutover::ALL.len(), 50),
         // 50 user-defined tags per resource: EC2, ELBv2 (AddTags), RDS,
         // CloudWatch (AWS tagging documentation of each service).
         _ => (common + record, 50),
@@ -81,7 +127,7 @@ pub fn budget(kind: Kind) -> (usize, usize) {
 /// Whether a value of this key is one reconcile composes from free text
 /// (the change record, the version label): written `encode`d, read `decode`d.
 pub fn is_encoded(key: &str) -> bool {
-    key == VERSION || key.starts_with(record::CHANGE)
+    key == VERSION || key.starts_with(record::CHANGE) || key.starts_with(cutover::CHANGE)
 }
 
 /// Whether ELBv2 and RDS take `c` in a tag (AWS: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`).
@@ -157,6 +203,44 @@ mod tests {
             decode("plain = text"),
             "plain = text",
             "not an escape: kept"
+        );
+    }
+
+    #[test]
+    fn a_cutover_record_is_read_from_its_own_keys_or_from_before_it_had_them() {
+        let tags = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let own = tags(&[
+            (cutover::CHANGE, "cutover app → green (100%)"),
+            (cutover::OPERATOR, "alice"),
+            (record::OPERATOR, "bob"),
+            (STACK, "s"),
+        ]);
+        assert_eq!(
+            cutover::of(&own),
+            tags(&[
+                (cutover::CHANGE, "cutover app → green (100%)"),
+                (cutover::OPERATOR, "alice")
+            ])
+        );
+        let before = tags(&[
+            (record::CHANGE, "cutover app → blue (100%)"),
+            (record::OPERATOR, "carol"),
+        ]);
+        assert_eq!(
+            cutover::of(&before),
+            tags(&[
+                (cutover::CHANGE, "cutover app → blue (100%)"),
+                (cutover::OPERATOR, "carol")
+            ])
+        );
+        assert!(
+            cutover::of(&tags(&[(record::OPERATOR, "bob")])).is_empty(),
+            "an apply's record is no cutover"
         );
     }
 }

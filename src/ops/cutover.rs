@@ -13,7 +13,7 @@ use crate::aws::{AwsError, ErrorClass};
 use crate::check::{self, CheckResult, Outcome, Source, Streaks};
 use crate::model::progress::Progress;
 use crate::model::shapes::{share, Action, Target};
-use crate::model::tags::record;
+use crate::model::tags::cutover;
 use crate::model::{Address, LiveRegion, Value};
 use crate::stack::spec::Reference;
 use crate::stack::{BlueGreen, Colour, Stack};
@@ -657,15 +657,21 @@ async fn run_steps<C: Probe + TrafficSwitch>(
     Ok(last)
 }
 
-/// The change record on the listener or rule: what was done, and the record
-/// every change carries (time, operator, ticket); the version label under a
-/// key of its own, since the resource's `reconcile:version` is apply's.
+/// The cutover's record on the listener or rule, whole (what it does not set,
+/// a ticket, is removed when written): what was done, when, by whom, with
+/// which version label and ticket; under keys of its own (`tags::cutover`).
 fn record_tags(request: &Request, change: String) -> BTreeMap<String, String> {
-    let mut tags = super::record(None, request.ticket.as_deref());
-    tags.insert(record::CHANGE.to_string(), change);
-    tags.insert(record::OPERATOR.to_string(), request.operator.clone());
+    let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let mut tags = BTreeMap::from([
+        (cutover::CHANGE.to_string(), change),
+        (cutover::TIME.to_string(), time),
+        (cutover::OPERATOR.to_string(), request.operator.clone()),
+    ]);
     if let Some(v) = &request.version {
-        tags.insert(record::VERSION.into(), v.clone());
+        tags.insert(cutover::VERSION.into(), v.clone());
+    }
+    if let Some(t) = &request.ticket {
+        tags.insert(cutover::TICKET.into(), t.clone());
     }
     tags
 }
@@ -797,10 +803,7 @@ pub async fn status<C: Probe + TrafficSwitch>(
             Ok(Some(_)) => {}
         }
         if let Ok(tags) = cloud.recorded(region, &owner_arn).await {
-            out.record = tags
-                .into_iter()
-                .filter(|(k, _)| k.starts_with(record::CHANGE))
-                .collect();
+            out.record = cutover::of(&tags);
         }
         out
     });
@@ -1125,7 +1128,7 @@ max = 5
         assert_eq!(share(&live, &green), 100);
         assert_eq!(
             cloud.state().records[&rule]
-                .get(record::OPERATOR)
+                .get(cutover::OPERATOR)
                 .map(String::as_str),
             Some("alice")
         );

@@ -99,11 +99,7 @@ pub async fn run<C: Discover + TrafficSwitch>(
                 let record = cloud
                     .recorded(region, &o.live_id)
                     .await
-                    .map(|tags| {
-                        tags.into_iter()
-                            .filter(|(k, _)| k.starts_with(record::CHANGE))
-                            .collect()
-                    })
+                    .map(|tags| crate::model::tags::cutover::of(&tags))
                     .unwrap_or_default();
                 pairs.push(PairStatus {
                     name: bg.name.clone(),

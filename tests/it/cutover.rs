@@ -151,14 +151,29 @@ async fn a_cutover_moves_in_steps_read_back_records_itself_and_is_not_drift() {
     assert_eq!(s["weights"]["green"], 100);
     assert_eq!(s["targets"]["blue"], serde_json::json!([2, 2]));
     assert_eq!(
-        s["record"]["reconcile:record"],
+        s["record"]["reconcile:cutover"],
         "cutover app → green (100%)"
     );
-    assert_eq!(s["record"]["reconcile:record-operator"], "alice");
-    assert_eq!(s["record"]["reconcile:record-ticket"], "INC-42");
+    assert_eq!(s["record"]["reconcile:cutover-operator"], "alice");
+    assert_eq!(s["record"]["reconcile:cutover-ticket"], "INC-42");
 
     // apply never calls the switch drift.
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    // Bob edits the listener and applies: the last cutover stays Alice's.
+    let text = std::fs::read_to_string(&stack.path).unwrap();
+    let forward = "default_action = { forward = \"target_group.blue\" }";
+    assert!(text.contains(forward));
+    stack.write(&text.replace(forward, &format!("{forward}\ntags = {{ owner = \"bob\" }}")));
+    run_cmd(reconcile().env("RECONCILE_OPERATOR", "bob").args([
+        "apply",
+        stack.arg(),
+        "--auto-approve",
+    ]))
+    .expect(0);
+    let after = run(&["cutover", stack.arg(), "app", "--status", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(after[0]["record"], s["record"], "{after:#}");
     // Again to green: nothing to do. Back to blue: undone.
     let again = cutover(&stack, &["--to", "green"]).expect(0).json();
     assert_eq!(again["regions"][0]["outcome"], "already_there");
@@ -167,6 +182,16 @@ async fn a_cutover_moves_in_steps_read_back_records_itself_and_is_not_drift() {
         live_split(&name).await,
         split(&[("target_group.blue", 100)])
     );
+    // An ordinary cutover after an emergency one: its record carries no ticket.
+    let last = run(&["cutover", stack.arg(), "app", "--status", "--json"])
+        .expect(0)
+        .json();
+    let record = &last[0]["record"];
+    assert_eq!(
+        record["reconcile:cutover"], "cutover app → blue (100%)",
+        "{last:#}"
+    );
+    assert!(record.get("reconcile:cutover-ticket").is_none(), "{last:#}");
 }
 
 #[tokio::test]
@@ -363,7 +388,7 @@ async fn a_check_failing_during_a_step_switches_all_traffic_back() {
         .expect(0)
         .json();
     assert_eq!(
-        status[0]["record"]["reconcile:record"],
+        status[0]["record"]["reconcile:cutover"],
         "cutover app → green switched back to blue"
     );
 }

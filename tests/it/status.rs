@@ -121,7 +121,7 @@ fn status_shows_the_active_colour_and_the_last_cutover() {
     for t in tags.tag_descriptions().iter().flat_map(|d| d.tags()) {
         let (key, value) = (t.key().unwrap(), t.value().unwrap());
         assert!(elbv2_takes(key) && elbv2_takes(value), "{key} = {value}");
-        records += usize::from(key == "reconcile:record-operator" && value == "bob=5Bbot=5D");
+        records += usize::from(key == "reconcile:cutover-operator" && value == "bob=5Bbot=5D");
     }
     assert_eq!(records, 1, "{tags:#?}");
 }

@@ -82,6 +82,21 @@ fn apply_in_a_freeze_is_refused_with_the_rule_and_the_next_opening() {
         status[0]["last_change"]["reconcile:record-ticket"], "INC-7",
         "{status:#}"
     );
+    // Out of the freeze, an ordinary change: its record carries no ticket.
+    let text = std::fs::read_to_string(&stack.path).unwrap();
+    stack.write(&text.replace(FROZEN, "").replace(
+        "cidr = \"10.0.0.0/16\"",
+        "cidr = \"10.0.0.0/16\"\ntags = { team = \"core\" }",
+    ));
+    run_cmd(reconcile().args(["apply", stack.arg(), "--auto-approve"])).expect(0);
+    let status = run_cmd(reconcile().args(["status", stack.arg(), "--json"]))
+        .expect(0)
+        .json();
+    let last = &status[0]["last_change"];
+    assert!(last["reconcile:record-time"].is_string(), "{status:#}");
+    assert!(last.get("reconcile:record-ticket").is_none(), "{status:#}");
+    let written = std::fs::read_to_string(&stack.path).unwrap();
+    stack.write(&format!("{written}{FROZEN}"));
     let err = refused_without_a_call(&["rollout", stack.arg(), "--auto-approve"]);
     assert!(
         err.contains("rollout refused by [change_window]: freeze"),
