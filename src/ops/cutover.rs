@@ -176,16 +176,16 @@ pub async fn perform<C: Account>(
         "cutover",
         env.progress,
     )?;
-    let lock = super::lock::acquire(
-        env.cloud,
-        env.clock,
-        &stack.name,
+    let holding = super::lock::Holding {
+        stack: &stack.name,
+        file: &stack.path,
         regions,
-        "cutover",
-        Duration::ZERO,
-        env.progress,
-    )
-    .await?;
+        operation: "cutover",
+        wait: Duration::ZERO,
+        clock: env.clock,
+        progress: env.progress,
+    };
+    let lock = super::lock::acquire(env.cloud, &holding).await?;
     let result = async {
         let live = super::observe(env.cloud, stack, regions).await?.live;
         super::interruptible(confirm()).await?;

@@ -21,6 +21,8 @@ const POLL: Duration = Duration::from_secs(2);
 pub struct StackLock<L: LockStore> {
     store: L,
     stack: String,
+    /// The stack file, for the hint to `reconcile unlock`.
+    file: std::path::PathBuf,
     regions: Vec<String>,
     token: String,
     heartbeat: tokio::task::JoinHandle<()>,
@@ -67,14 +69,40 @@ pub fn stale(
     if held.expires <= now {
         return Some(format!("it expired at {}", timestamp(held.expires)));
     }
-    if held.host == this_host && held.pid != 0 && !alive(held.pid) {
+    if gone_from_this_host(held, this_host, alive) {
         return Some(format!("process {} on this host is gone", held.pid));
     }
     None
 }
 
-fn process_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// Whether the holder ran on this host and its process is provably gone:
+/// then the lock is taken over without `reconcile unlock`.
+fn gone_from_this_host(held: &LockRecord, this_host: &str, alive: impl Fn(u32) -> bool) -> bool {
+    held.host == this_host && held.pid != 0 && !alive(held.pid)
+}
+
+/// Whether the process that took a lock at `since` still runs: a process of
+/// that pid started later is another one (the pid was reused).
+fn process_alive(pid: u32, since: u64) -> bool {
+    match process_start(pid) {
+        Some(started) => started <= since + 1,
+        None => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+    }
+}
+
+/// When process `pid` started, in seconds since the epoch (Linux: its start
+/// in clock ticks after boot, `/proc/PID/stat`, and the boot time, `/proc/stat`).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command may hold spaces and parentheses: fields count after the last `)`.
+    let after = stat.rsplit_once(')')?.1;
+    let ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(boot + ticks / 100)
 }
 
 fn describe(held: &LockRecord) -> String {
@@ -88,16 +116,18 @@ fn describe(held: &LockRecord) -> String {
 }
 
 /// Takes the lock of `stack` in every region of `regions`, waiting up to `wait`
-/// (on `clock`) for a holder to finish. On failure, whatever was taken is given back.
-pub async fn acquire<L: LockStore>(
-    store: &L,
-    clock: &dyn Clock,
-    stack: &str,
-    regions: &[String],
-    operation: &str,
-    wait: Duration,
-    progress: &Progress,
-) -> Result<StackLock<L>> {
+/// (on `clock`) for a holder to finish; a lock whose holder ran on this host
+/// and is provably gone is taken over. On failure, whatever was taken is given back.
+pub async fn acquire<L: LockStore>(store: &L, lock: &Holding<'_>) -> Result<StackLock<L>> {
+    let Holding {
+        stack,
+        file,
+        regions,
+        operation,
+        wait,
+        clock,
+        progress,
+    } = *lock;
     let mut sorted = regions.to_vec();
     sorted.sort();
     let started = clock.now();
@@ -124,7 +154,7 @@ pub async fn acquire<L: LockStore>(
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    give_back(store, stack, &taken, &record.token).await;
+                    give_back(store, stack, file, &taken, &record.token).await;
                     return Err(anyhow::Error::new(e)
                         .context(format!("taking the lock of stack {stack} in {region}")));
                 }
@@ -134,17 +164,32 @@ pub async fn acquire<L: LockStore>(
                 // Released in between: take it now.
                 Ok(None) => continue,
                 Err(e) => {
-                    give_back(store, stack, &taken, &record.token).await;
+                    give_back(store, stack, file, &taken, &record.token).await;
                     return Err(anyhow::Error::new(e)
                         .context(format!("reading the lock of stack {stack} in {region}")));
                 }
             };
+            let alive = |pid| process_alive(pid, held.since);
+            if gone_from_this_host(&held, &hostname(), alive) {
+                // Its run was killed (kill -9, a crash): nobody holds it.
+                store.remove_lock(region, stack, None).await.map_err(|e| {
+                    anyhow::Error::new(e)
+                        .context(format!("taking over the lock of stack {stack} in {region}"))
+                })?;
+                progress.line(format!(
+                    "took over the lock of stack {stack} in {region} from {}: process {} on this host is gone",
+                    describe(&held),
+                    held.pid
+                ));
+                continue;
+            }
             if waited() >= wait {
-                give_back(store, stack, &taken, &record.token).await;
-                let hint = match stale(&held, seconds(clock.now()), &hostname(), process_alive) {
+                give_back(store, stack, file, &taken, &record.token).await;
+                let hint = match stale(&held, seconds(clock.now()), &hostname(), alive) {
                     Some(why) => format!(
                         "The lock looks stale ({why}): if that run is gone, break it with \
-                         `reconcile unlock {stack}`."
+                         `reconcile unlock {}`.",
+                        file.display()
                     ),
                     None => {
                         "Wait for it to finish (or pass --lock-timeout 10m to wait here); if \
@@ -182,6 +227,7 @@ pub async fn acquire<L: LockStore>(
     Ok(StackLock {
         store: store.clone(),
         stack: stack.to_string(),
+        file: file.to_path_buf(),
         regions: taken,
         token: record.token,
         heartbeat,
@@ -208,12 +254,19 @@ async fn refresh<L: LockStore>(store: L, stack: String, regions: Vec<String>, to
     }
 }
 
-async fn give_back<L: LockStore>(store: &L, stack: &str, regions: &[String], token: &str) {
+async fn give_back<L: LockStore>(
+    store: &L,
+    stack: &str,
+    file: &std::path::Path,
+    regions: &[String],
+    token: &str,
+) {
     for region in regions {
         if let Err(e) = store.remove_lock(region, stack, Some(token)).await {
             tracing::warn!(
                 "could not release the lock of stack {stack} in {region}: {e}; \
-                 `reconcile unlock {stack}` breaks it once it is stale"
+                 `reconcile unlock {}` breaks it once it is stale",
+                file.display()
             );
         }
     }
@@ -223,6 +276,8 @@ async fn give_back<L: LockStore>(store: &L, stack: &str, regions: &[String], tok
 /// it is called, and the clock that wait is on.
 pub struct Holding<'a> {
     pub stack: &'a str,
+    /// The stack file, for the hint to `reconcile unlock`.
+    pub file: &'a std::path::Path,
     pub regions: &'a [String],
     pub operation: &'a str,
     pub wait: Duration,
@@ -237,16 +292,7 @@ pub async fn holding<L: LockStore, T>(
     lock: Holding<'_>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let held = acquire(
-        store,
-        lock.clock,
-        lock.stack,
-        lock.regions,
-        lock.operation,
-        lock.wait,
-        lock.progress,
-    )
-    .await?;
+    let held = acquire(store, &lock).await?;
     let result = super::interruptible(work).await;
     held.release().await;
     result
@@ -256,7 +302,14 @@ impl<L: LockStore> StackLock<L> {
     /// Gives the lock back in every region where it is still this run's.
     pub async fn release(self) {
         self.heartbeat.abort();
-        give_back(&self.store, &self.stack, &self.regions, &self.token).await;
+        give_back(
+            &self.store,
+            &self.stack,
+            &self.file,
+            &self.regions,
+            &self.token,
+        )
+        .await;
     }
 }
 
@@ -265,6 +318,7 @@ impl<L: LockStore> StackLock<L> {
 pub async fn unlock<L: LockStore>(
     store: &L,
     stack: &str,
+    file: &std::path::Path,
     regions: &[String],
     force: bool,
 ) -> Result<Vec<String>> {
@@ -275,13 +329,9 @@ pub async fn unlock<L: LockStore>(
             lines.push(format!("{region}: not locked"));
             continue;
         };
-        let why = stale(
-            &held,
-            seconds(SystemTime::now()),
-            &hostname(),
-            process_alive,
-        )
-        .or_else(|| force.then(|| "--force".to_string()));
+        let alive = |pid| process_alive(pid, held.since);
+        let why = stale(&held, seconds(SystemTime::now()), &hostname(), alive)
+            .or_else(|| force.then(|| "--force".to_string()));
         match why {
             Some(why) => {
                 store.remove_lock(region, stack, None).await?;
@@ -299,9 +349,10 @@ pub async fn unlock<L: LockStore>(
     if !refused.is_empty() {
         bail!(
             "{}\n{}\n  The lock was not broken there. If you are sure that run is gone, \
-             `reconcile unlock {stack} --force`.",
+             `reconcile unlock {} --force`.",
             lines.join("\n"),
-            refused.join("\n")
+            refused.join("\n"),
+            file.display()
         );
     }
     Ok(lines)
@@ -336,5 +387,19 @@ mod tests {
             .contains("process 7"));
         // Another host's process cannot be checked from here.
         assert_eq!(stale(&held("b", 7, 2_000), 1_500, "a", gone), None);
+    }
+
+    #[test]
+    fn a_process_that_took_the_lock_is_told_from_one_that_reused_its_pid() {
+        let me = std::process::id();
+        let now = seconds(SystemTime::now());
+        let started = process_start(me).expect("this process's start");
+        assert!(started <= now + 1, "{started} {now}");
+        assert!(process_alive(me, now), "this process took a lock just now");
+        assert!(
+            !process_alive(me, started.saturating_sub(3600)),
+            "a lock from before it started is another's"
+        );
+        assert!(!process_alive(u32::MAX - 1, now), "no such process");
     }
 }

@@ -134,6 +134,7 @@ pub async fn run<C: Account>(
     };
     let lock = super::lock::Holding {
         stack: &name,
+        file: &stack.path,
         regions: &regions,
         operation: "rollout",
         wait: request.lock_timeout,

@@ -544,10 +544,11 @@ async fn a_stale_lock_is_broken_by_unlock_and_a_live_one_only_with_force() {
     let name = unique("stale");
     let stack = network_stack(&name);
     let client = crate::harness::ec2("us-east-2").await;
-    let plant = |expires: u64| {
+    let plant = |expires: u64, host: String, pid: u32| {
         let client = client.clone();
         let name = name.clone();
         async move {
+            let holder = format!("ci@{host} (pid {pid})");
             client
                 .create_key_pair()
                 .key_name(format!("reconcile-lock-{name}"))
@@ -555,9 +556,9 @@ async fn a_stale_lock_is_broken_by_unlock_and_a_live_one_only_with_force() {
                     aws_sdk_ec2::types::TagSpecification::builder()
                         .resource_type(aws_sdk_ec2::types::ResourceType::KeyPair)
                         .tags(tag("reconcile:lock", &name))
-                        .tags(tag("reconcile:lock-holder", "ci@elsewhere (pid 42)"))
-                        .tags(tag("reconcile:lock-host", "elsewhere"))
-                        .tags(tag("reconcile:lock-pid", "42"))
+                        .tags(tag("reconcile:lock-holder", &holder))
+                        .tags(tag("reconcile:lock-host", &host))
+                        .tags(tag("reconcile:lock-pid", &pid.to_string()))
                         .tags(tag("reconcile:lock-token", "theirs"))
                         .tags(tag("reconcile:lock-operation", "apply"))
                         .tags(tag("reconcile:lock-since", "1000"))
@@ -569,12 +570,14 @@ async fn a_stale_lock_is_broken_by_unlock_and_a_live_one_only_with_force() {
                 .unwrap();
         }
     };
+    let elsewhere = || ("elsewhere".to_string(), 42);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
 
-    plant(now + 3600).await;
+    let (host, pid) = elsewhere();
+    plant(now + 3600, host, pid).await;
     let refused = stack.apply().expect(1);
     assert!(
         refused
@@ -598,13 +601,43 @@ async fn a_stale_lock_is_broken_by_unlock_and_a_live_one_only_with_force() {
         forced.stdout
     );
 
-    plant(now - 60).await;
+    let (host, pid) = elsewhere();
+    plant(now - 60, host, pid).await;
     let refused = stack.apply().expect(1);
     assert!(refused.stderr.contains("looks stale"), "{}", refused.stderr);
+    // The hint names a command that works: unlock takes the stack file.
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("break it with `reconcile unlock {}`", stack.arg())),
+        "{}",
+        refused.stderr
+    );
     let broken = run(&["unlock", stack.arg()]).expect(0);
     assert!(broken.stdout.contains("it expired at"), "{}", broken.stdout);
     stack.apply().expect(0);
     assert_eq!(network_counts(&name).await, ONE_NETWORK);
+
+    // A run on this host killed with kill -9: its process is provably gone,
+    // and the next run takes the lock over by itself, saying whose it was.
+    let this_host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut killed = std::process::Command::new("true").spawn().unwrap();
+    let dead = killed.id();
+    killed.wait().unwrap();
+    plant(now + 3600, this_host.clone(), dead).await;
+    let taken = stack.apply().expect(0);
+    assert!(
+        taken.stderr.contains(&format!(
+            "took over the lock of stack {name} in us-east-2 from ci@{this_host} (pid {dead})"
+        )) && taken
+            .stderr
+            .contains(&format!("process {dead} on this host is gone")),
+        "{}",
+        taken.stderr
+    );
 }
 
 #[tokio::test]

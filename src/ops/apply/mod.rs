@@ -76,6 +76,7 @@ pub async fn converge<C: Account>(
     };
     let lock = Holding {
         stack: &name,
+        file: &stack.path,
         regions: &lock_regions,
         operation: "apply",
         wait: request.lock_timeout,
