@@ -190,6 +190,10 @@ impl Discover for FakeCloud {
         })
     }
 
+    async fn zone_records(&self, _: &str) -> Result<std::collections::BTreeSet<String>, AwsError> {
+        Ok(Default::default())
+    }
+
     async fn enabled_regions(&self, _: &str) -> Result<Vec<String>, AwsError> {
         Ok(["us-west-2", "us-east-1", "eu-west-1"]
             .map(String::from)

@@ -38,6 +38,12 @@ pub trait Discover: Sync {
         &self,
         from: &str,
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// The records of a public zone no stack owns, as `zone/name/TYPE` (the
+    /// apex's SOA and NS left out): what adopting it must not overwrite.
+    fn zone_records(
+        &self,
+        zone: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<String>, AwsError>> + Send;
     /// Which of `candidates` hold anything tagged for `stack`.
     fn regions_holding(
         &self,

@@ -10,6 +10,15 @@ use crate::model::{ID_TAG, PROTECT_TAG, STACK_TAG};
 use std::collections::BTreeMap;
 
 impl Discover for Aws {
+    async fn zone_records(
+        &self,
+        zone: &str,
+    ) -> Result<std::collections::BTreeSet<String>, AwsError> {
+        route53::unowned_records(&self.route53(), zone)
+            .await
+            .map_err(|e| e.at("us-east-1", &self.endpoint(Service::Route53, "us-east-1")))
+    }
+
     /// The regions the account has enabled, asked in `from`.
     async fn enabled_regions(&self, from: &str) -> Result<Vec<String>, AwsError> {
         let found = send!("DescribeRegions", self.ec2(from).describe_regions())

@@ -360,7 +360,37 @@ pub async fn observe(
     follow_moves(stack, &mut live);
     let homes = home_dns(stack, &mut live);
     needs_only_available(stack, &live)?;
+    // A public zone the stack adopts may hold records already: a plan must
+    // know them to refuse overwriting one (`plan::foreign_record`).
+    for zone in adopted_zones(stack, &live) {
+        let records = aws
+            .zone_records(&zone)
+            .await
+            .with_context(|| format!("reading the records of hosted zone {zone}, to be adopted"))?;
+        for l in live.values_mut() {
+            l.foreign_records.extend(records.iter().cloned());
+        }
+    }
     Ok(Observation { live, homes })
+}
+
+/// The ids of the public zones the stack declares that exist unowned: the
+/// ones a plan adopts.
+fn adopted_zones(stack: &Stack, live: &BTreeMap<String, LiveRegion>) -> Vec<String> {
+    let Some(adoptable) = live.values().next().map(|l| &l.adoptable_zones) else {
+        return vec![];
+    };
+    stack
+        .resources
+        .values()
+        .filter_map(|r| match &r.spec {
+            crate::stack::Spec::DnsZone(z) if !z.private.get_ref() => {
+                adoptable.get(&z.name.get_ref().trim_end_matches('.').to_lowercase())
+            }
+            _ => None,
+        })
+        .cloned()
+        .collect()
 }
 
 /// A service the endpoint does not implement (LocalStack's community edition

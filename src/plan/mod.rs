@@ -576,7 +576,7 @@ fn resource_change(
     // A record that exists without an owner is someone's: taken over only on request.
     let mut blocked = None;
     if let Some((name, kind)) = (action == Action::Create)
-        .then(|| foreign_record(&wanted, primary, live))
+        .then(|| foreign_record(stack, &wanted, primary, live))
         .flatten()
     {
         if matches!(&r.spec, Spec::DnsRecord(s) if s.adopt) {
@@ -755,12 +755,28 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
 /// The name and type of the record `wanted` declares, when one of them exists
 /// in its zone without being the stack's.
 fn foreign_record(
+    stack: &Stack,
     wanted: &Attrs,
     primary: &HashMap<Address, &Observed>,
     live: &LiveRegion,
 ) -> Option<(String, String)> {
     let zone = match wanted.get("zone")? {
-        Value::Ref(a) => primary.get(a)?.live_id.clone(),
+        Value::Ref(a) => match primary.get(a) {
+            Some(o) => o.live_id.clone(),
+            // A public zone this plan adopts: the one of its name that exists.
+            None => {
+                let Some(Spec::DnsZone(z)) = stack.resources.get(a).map(|r| &r.spec) else {
+                    return None;
+                };
+                (!z.private.get_ref())
+                    .then(|| {
+                        live.adoptable_zones
+                            .get(&z.name.get_ref().trim_end_matches('.').to_lowercase())
+                    })
+                    .flatten()?
+                    .clone()
+            }
+        },
         Value::Id(id) => id.clone(),
         _ => return None,
     };

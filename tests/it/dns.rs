@@ -698,3 +698,67 @@ async fn the_home_of_dns_stays_when_regions_are_reordered_and_a_move_never_recre
     assert_eq!(home.as_deref(), Some("eu-west-1"));
     run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
 }
+
+/// A zone made elsewhere and adopted: a record already in it is someone's,
+/// as in a zone reconcile created. The plan that adopts the zone refuses to
+/// overwrite it, naming it, until the block says `adopt = true`.
+#[tokio::test]
+async fn a_record_in_a_zone_being_adopted_is_refused_until_adopted() {
+    let name = unique("adoptrec");
+    let domain = format!("{name}.example.com");
+    let client = route53().await;
+    let created = client
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(&name)
+        .send()
+        .await
+        .unwrap();
+    let zone = zone_id(created.hosted_zone().unwrap().id());
+    upsert(
+        &client,
+        &zone,
+        &format!("www.{domain}"),
+        RrType::Cname,
+        "legacy.example.net",
+    )
+    .await;
+    let text = format!(
+        "[stack]\nname = \"{name}\"\nregions = [\"us-west-2\"]\n\n[dns_zone.main]\nname = \"{domain}\"\n\n[dns_record.www]\nzone = \"dns_zone.main\"\nname = \"www.{domain}\"\ntype = \"CNAME\"\nttl = 300\nvalues = [\"app.{domain}\"]\n"
+    );
+    let stack = StackFile::new(&text);
+    for command in [
+        &["plan", stack.arg()][..],
+        &["apply", stack.arg(), "--auto-approve"][..],
+    ] {
+        let refused = run(command).expect(1);
+        assert!(
+            refused.stderr.contains(&format!(
+                "dns_record.www in us-west-2: a CNAME record www.{domain} exists in the zone without reconcile's marker"
+            )),
+            "{}",
+            refused.stderr
+        );
+    }
+    let untouched = records(&client, &zone).await;
+    assert!(
+        untouched.contains(&(
+            format!("www.{domain}"),
+            "CNAME".into(),
+            vec!["legacy.example.net".into()]
+        )),
+        "{untouched:?}"
+    );
+    stack.write(&format!("{text}adopt = true\n"));
+    stack.apply().expect(0);
+    let live = records(&client, &zone).await;
+    assert!(
+        live.contains(&(
+            format!("www.{domain}"),
+            "CNAME".into(),
+            vec![format!("app.{domain}")]
+        )),
+        "{live:?}"
+    );
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}

@@ -111,6 +111,39 @@ async fn all_record_sets(client: &Client, zone: &str) -> Result<Vec<ResourceReco
     }
 }
 
+/// The records of zone `id` (apex `apex`) that are not `ours`, as
+/// `zone/name/TYPE`: the apex's SOA and NS, and markers, left out.
+fn foreign(
+    id: &str,
+    apex: &str,
+    sets: &[ResourceRecordSet],
+    ours: &[Observed],
+) -> BTreeSet<String> {
+    sets.iter()
+        .filter_map(|set| {
+            let (name, kind) = (plain(set.name()), set.r#type().as_str());
+            let key = format!("{id}/{name}/{kind}");
+            let infrastructure = name == apex && matches!(kind, "SOA" | "NS");
+            (!infrastructure
+                && !name.starts_with("_reconcile-")
+                && !ours.iter().any(|o| o.live_id == key))
+            .then_some(key)
+        })
+        .collect()
+}
+
+/// The records of a zone no stack owns (one about to be adopted): what
+/// adopting it must not overwrite. One paginated `ListResourceRecordSets`.
+pub async fn unowned_records(client: &Client, zone: &str) -> Result<BTreeSet<String>, AwsError> {
+    let sets = all_record_sets(client, zone).await?;
+    let apex = sets
+        .iter()
+        .find(|s| s.r#type() == &RrType::Soa)
+        .map(|s| plain(s.name()))
+        .unwrap_or_default();
+    Ok(foreign(zone, &apex, &sets, &[]))
+}
+
 /// What Route53 holds for a stack.
 #[derive(Default)]
 pub struct Discovered {
@@ -221,18 +254,7 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
             found.push(o);
         }
         let ours = records(stack, id, sets);
-        let apex = plain(zone.name());
-        for set in sets {
-            let (name, kind) = (plain(set.name()), set.r#type().as_str());
-            let key = format!("{id}/{name}/{kind}");
-            let infrastructure = name == apex && matches!(kind, "SOA" | "NS");
-            if !infrastructure
-                && !name.starts_with("_reconcile-")
-                && !ours.iter().any(|o| o.live_id == key)
-            {
-                foreign_records.insert(key);
-            }
-        }
+        foreign_records.extend(foreign(id, &plain(zone.name()), sets, &ours));
         found.extend(ours);
     }
     Ok(Discovered {
