@@ -120,7 +120,9 @@ pub(super) async fn run(
         Ok(())
     };
     let record = request.settings.record.clone();
-    let report = apply::converge(&aws, &SystemClock, &stack, request, review).await?;
+    let report = apply::converge(&aws, &SystemClock, &stack, request, review).await;
+    output.settle();
+    let report = report?;
     step_summary(&report, &record)?;
     if args.json {
         let json = apply::ApplyReport {

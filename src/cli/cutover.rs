@@ -128,7 +128,9 @@ pub(super) async fn run(
         }
         confirm("cut over", "").await
     };
-    let report = cutover::perform(&env, &stack, &regions, &request, confirm).await?;
+    let report = cutover::perform(&env, &stack, &regions, &request, confirm).await;
+    output.settle();
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

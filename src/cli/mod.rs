@@ -163,6 +163,13 @@ struct Output {
     bar: Arc<Mutex<Option<ProgressBar>>>,
 }
 
+impl Drop for Output {
+    /// An error ends the command too: no bar stays above its message.
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
 impl Output {
     fn new(cli: &Cli) -> Output {
         let color = match cli.color {
@@ -225,6 +232,12 @@ impl Output {
                 eprintln!("{line}");
             }
         })
+    }
+
+    /// The operation is over: its last wait's bar goes before the report
+    /// is printed (a finished bake left it on screen above the report).
+    fn settle(&self) {
+        Output::clear(&self.bar);
     }
 
     /// Ends the wait's progress bar, if one is drawn.
@@ -348,4 +361,23 @@ async fn confirm(command: &str, otherwise: &str) -> Result<()> {
         bail!("{command} cancelled; nothing was changed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_wait_leaves_no_bar_above_the_report() {
+        let output = Output {
+            style: Style { color: false },
+            quiet: false,
+            bar: Arc::default(),
+        };
+        let bar = ProgressBar::hidden();
+        *output.bar.lock().unwrap() = Some(bar.clone());
+        output.settle();
+        assert!(output.bar.lock().unwrap().is_none());
+        assert!(bar.is_finished(), "the bar is finished and cleared");
+    }
 }

@@ -112,7 +112,9 @@ pub(super) async fn run(
         }
         Ok(())
     };
-    let report = rollout::run(&aws, &SystemClock, &stack, &request, review).await?;
+    let report = rollout::run(&aws, &SystemClock, &stack, &request, review).await;
+    output.settle();
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

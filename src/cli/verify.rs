@@ -62,7 +62,9 @@ pub(super) async fn run(
         every: args.every.unwrap_or(Duration::from_secs(60)),
     });
     let progress = output.progress_sink();
-    let verification = verify::judge(&aws, &SystemClock, &stack, &regions, soak, &progress).await?;
+    let verification = verify::judge(&aws, &SystemClock, &stack, &regions, soak, &progress).await;
+    output.settle();
+    let verification = verification?;
     if args.json {
         let report = VerifyReport {
             verification: &verification,
