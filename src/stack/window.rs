@@ -92,8 +92,12 @@ fn parse_hours(text: &str) -> Result<(Time, Option<Time>), String> {
     };
     let start = time(a)?.ok_or_else(bad)?;
     let end = time(b)?;
-    if end.is_some_and(|e| e <= start) {
-        return Err(format!("`{text}`: the end must come after the start (write 22:00-24:00 and 00:00-06:00 for a night)"));
+    // An end before the start is a night: 22:00-06:00 runs into the next day
+    // and belongs to the day it starts.
+    if end == Some(start) {
+        return Err(format!(
+            "`{text}`: the span is empty (write 00:00-24:00 for the whole day)"
+        ));
     }
     Ok((start, end))
 }
@@ -114,9 +118,15 @@ impl Allow {
     fn contains(&self, t: Timestamp) -> bool {
         let z = t.to_zoned(self.tz.clone());
         let time = z.time();
-        self.days[weekday_index(z.weekday())]
-            && time >= self.start
-            && self.end.is_none_or(|e| time < e)
+        let today = weekday_index(z.weekday());
+        match self.end {
+            // A night: from the start on the allowed day to the end the next morning.
+            Some(end) if end < self.start => {
+                (self.days[today] && time >= self.start)
+                    || (self.days[(today + 6) % 7] && time < end)
+            }
+            end => self.days[today] && time >= self.start && end.is_none_or(|e| time < e),
+        }
     }
 
     /// The openings of this entry from the day of `after` on, for `days` days.
@@ -398,8 +408,42 @@ mod tests {
             [true, false, false, false, true, true, true]
         );
         assert!(parse_days("weekdays").is_err());
-        assert!(parse_hours("18:00-14:00").is_err());
+        assert!(parse_hours("18:00-18:00").is_err(), "empty");
+        let (start, end) = parse_hours("22:00-06:00").unwrap();
+        assert!(end.unwrap() < start, "a night");
         assert!(parse_hours("22:00-24:00").unwrap().1.is_none());
         assert!(parse_hours("2pm-6pm").is_err());
+    }
+
+    #[test]
+    fn a_night_belongs_to_the_day_it_starts() {
+        // Friday night only, in Berlin: Fri 22:00 to Sat 06:00 local.
+        let w = window(&[("fri", "22:00-06:00", "Europe/Berlin")], &[]);
+        assert!(
+            w.judge(at("2026-12-11T21:30:00Z")).is_none(),
+            "Fri 22:30 local"
+        );
+        assert!(
+            w.judge(at("2026-12-12T04:30:00Z")).is_none(),
+            "Sat 05:30 local: Friday's night"
+        );
+        assert!(
+            w.judge(at("2026-12-12T05:30:00Z")).is_some(),
+            "Sat 06:30 local: over"
+        );
+        assert!(
+            w.judge(at("2026-12-11T04:30:00Z")).is_some(),
+            "Fri 05:30 local: Thursday's night, not allowed"
+        );
+        let blocked = w.judge(at("2026-12-12T21:30:00Z")).unwrap();
+        assert!(
+            w.judge(at("2026-12-13T02:00:00Z")).is_some(),
+            "Sunday early: Saturday's night"
+        );
+        assert_eq!(
+            blocked.next_opening,
+            Some(at("2026-12-18T21:00:00Z")),
+            "next Friday 22:00 local"
+        );
     }
 }

@@ -133,3 +133,36 @@ fn hours_outside_every_allowed_window_refuse_a_cutover() {
     );
     assert!(err.contains(&rule), "{err}");
 }
+
+/// Overnight hours (`20:00-14:00`) are a window running into the next day,
+/// belonging to the day it starts. Judged in a zone where it is about noon now.
+#[test]
+fn overnight_hours_run_into_the_next_day() {
+    let hour = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 3600
+        % 24) as i64;
+    let ahead = 12 - hour; // local = UTC + ahead: about noon
+    let zone = match ahead {
+        0 => "UTC".to_string(),
+        k if k > 0 => format!("Etc/GMT-{k}"),
+        k => format!("Etc/GMT+{}", -k),
+    };
+    let stack = |hours: &str| {
+        StackFile::new(&format!(
+            "[stack]\nname = \"{}\"\nregions = [\"us-west-2\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n\n[change_window]\nallow = [{{ days = \"mon-sun\", hours = \"{hours}\", timezone = \"{zone}\" }}]\n",
+            unique("night")
+        ))
+    };
+    // Noon is inside last night's 20:00-14:00, and outside 20:00-11:00.
+    let open = stack("20:00-14:00");
+    run_cmd(reconcile().args(["apply", open.arg(), "--auto-approve"])).expect(0);
+    let closed = stack("20:00-11:00");
+    let err = refused_without_a_call(&["apply", closed.arg(), "--auto-approve"]);
+    assert!(
+        err.contains("apply refused by [change_window]") && err.contains("20:00-11:00"),
+        "{err}"
+    );
+}
