@@ -62,6 +62,10 @@ pub(super) struct CutoverArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Go ahead although the bake is too short for some metric checks to see
+    /// a whole period after a step (period + lag): they are reported as not evaluated.
+    #[arg(long)]
+    short_bake: bool,
     /// Show per region the weights, the active colour, healthy targets per colour, the last record.
     #[arg(long, conflicts_with_all = ["to", "steps", "bake", "every", "emergency", "auto_approve"])]
     status: bool,
@@ -101,6 +105,7 @@ pub(super) async fn run(
         ticket: args.emergency.clone(),
         version: stack.version.clone(),
         operator: ops::operator(),
+        short_bake: args.short_bake,
     };
     let progress = output.progress_sink();
     let env = cutover::Env {
@@ -164,6 +169,17 @@ fn weights(w: &std::collections::BTreeMap<&'static str, i64>) -> String {
         .join(", ")
 }
 
+/// `; not evaluated: alb-5xx (...)` for checks a step's bake could not judge.
+fn not_evaluated(checks: &[String]) -> String {
+    if checks.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; not evaluated: {} (no whole period since the step)",
+        checks.join(", ")
+    )
+}
+
 fn render(report: &CutoverReport) -> String {
     let mut out = String::new();
     for r in &report.regions {
@@ -174,10 +190,11 @@ fn render(report: &CutoverReport) -> String {
         out.push('\n');
         for s in &r.steps {
             out.push_str(&format!(
-                "  step {}%: confirmed {}, {} evaluations passed\n",
+                "  step {}%: confirmed {}, {} evaluations passed{}\n",
                 s.weight,
                 humantime::format_rfc3339_seconds(s.confirmed),
-                s.evaluations
+                s.evaluations,
+                not_evaluated(&s.not_evaluated)
             ));
         }
         if let Some(reason) = &r.reason {
@@ -266,10 +283,11 @@ fn markdown(report: &CutoverReport) -> String {
             .iter()
             .map(|s| {
                 format!(
-                    "{}% at {} ({} evaluations passed)",
+                    "{}% at {} ({} evaluations passed{})",
                     s.weight,
                     humantime::format_rfc3339_seconds(s.confirmed),
-                    s.evaluations
+                    s.evaluations,
+                    not_evaluated(&s.not_evaluated)
                 )
             })
             .collect();
@@ -332,6 +350,7 @@ mod tests {
             ticket: Some("CHG-7".into()),
             version: Some("app:v2".into()),
             operator: "alice".into(),
+            short_bake: false,
         };
         let regions = vec!["us-west-2".to_string()];
         let report = cutover::perform(&env, &stack, &regions, &request, async || Ok(()))

@@ -55,6 +55,10 @@ pub(super) struct RolloutArgs {
     /// Version label recorded on changed resources; overrides the stack's `version`.
     #[arg(long)]
     version_label: Option<String>,
+    /// Bake although a wave's bake is too short for some metric checks to see
+    /// a whole period (period + lag).
+    #[arg(long)]
+    short_bake: bool,
     /// How many changes run at once within a region group.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     parallelism: u16,
@@ -91,6 +95,7 @@ pub(super) async fn run(
         saved: saved.as_ref(),
         from_wave: args.from_wave.clone(),
         skip_bake: args.skip_bake,
+        short_bake: args.short_bake,
         emergency: args.emergency.clone(),
         lock_timeout: args.lock_timeout,
         settings: Settings {
@@ -207,6 +212,7 @@ mod tests {
             saved: None,
             from_wave: None,
             skip_bake: false,
+            short_bake: false,
             emergency: None,
             lock_timeout: std::time::Duration::ZERO,
             settings: Settings {

@@ -44,6 +44,9 @@ pub struct Request {
     pub ticket: Option<String>,
     pub version: Option<String>,
     pub operator: String,
+    /// `--short-bake`: go ahead with a bake too short for some metric checks
+    /// (`verify::too_short`), reported as not evaluated.
+    pub short_bake: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -72,6 +75,10 @@ pub struct StepReport {
     #[serde(serialize_with = "rfc3339")]
     pub confirmed: SystemTime,
     pub evaluations: u32,
+    /// Checks that never had a whole period since the step: not evaluated,
+    /// whatever their `no_data` says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<String>,
 }
 
 fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -169,6 +176,14 @@ pub async fn perform<C: Account>(
     confirm: impl AsyncFnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<CutoverReport> {
     super::carried(&record_tags(request, String::new()))?;
+    super::verify::refuse_short_bake(
+        stack,
+        regions,
+        request.bake,
+        request.short_bake,
+        "the cutover",
+        env.progress,
+    )?;
     super::admit(
         stack,
         env.clock.now(),
@@ -592,7 +607,12 @@ async fn run_steps<C: Probe + TrafficSwitch>(
             let elapsed = clock.now().duration_since(confirmed).unwrap_or_default();
             let last_round = elapsed >= request.bake;
             let mut failing = false;
-            for r in results.iter().filter(|r| last_round || !r.waiting) {
+            // A check still waiting for a whole period at the bake's end is
+            // judged by its no_data, unless --short-bake accepted it unjudged.
+            for r in results
+                .iter()
+                .filter(|r| !r.waiting || (last_round && !request.short_bake))
+            {
                 let consecutive = match r.source {
                     Source::Metric | Source::Alarm => stack
                         .checks
@@ -652,6 +672,11 @@ async fn run_steps<C: Probe + TrafficSwitch>(
             weight: *weight,
             confirmed,
             evaluations,
+            not_evaluated: last
+                .iter()
+                .filter(|r| r.waiting)
+                .map(|r| r.check.clone())
+                .collect(),
         });
     }
     Ok(last)
@@ -985,6 +1010,7 @@ max = 5
             ticket: None,
             version: None,
             operator: "test".into(),
+            short_bake: false,
         };
         let stop = std::pin::pin!(std::future::pending::<()>());
         let report = run(&env, &stack, &live, &regions, &request, stop).await;
@@ -1105,6 +1131,7 @@ max = 5
             ticket: None,
             version: Some("app:v2".into()),
             operator: "alice".into(),
+            short_bake: false,
         }
     }
 
@@ -1180,5 +1207,45 @@ max = 5
         assert!(!cloud.calls().iter().any(|c| c.starts_with("set forward")));
         assert!(!cloud.state().records.contains_key(&rule));
         assert!(cloud.state().locks.is_empty(), "the lock given back");
+    }
+
+    #[tokio::test]
+    async fn a_bake_too_short_for_the_metric_checks_is_refused_unless_accepted_then_reported() {
+        let (stack, cloud, _) = testing::demo_on_a_fake_cloud();
+        let clock = testing::clock();
+        let progress = Progress::silent();
+        let env = Env {
+            cloud: &cloud,
+            clock: &clock,
+            progress: &progress,
+        };
+        let regions = vec![REGION.to_string()];
+        let mut request = to_green();
+        request.bake = Duration::from_secs(8);
+        let refused = perform(&env, &stack, &regions, &request, async || Ok(()))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.starts_with("the cutover bakes 8s but its metric checks see a whole period only after period + lag: alb-5xx (3m), new-colour-5xx (3m)"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("Bake at least 3m, or pass --short-bake"),
+            "{refused}"
+        );
+        assert!(cloud.calls().is_empty(), "nothing moved, not even the lock");
+        request.short_bake = true;
+        let report = perform(&env, &stack, &regions, &request, async || Ok(()))
+            .await
+            .unwrap();
+        assert!(report.succeeded(), "{report:#?}");
+        for step in &report.regions[0].steps {
+            assert_eq!(
+                step.not_evaluated,
+                ["alb-5xx", "new-colour-5xx"],
+                "{report:#?}"
+            );
+        }
     }
 }

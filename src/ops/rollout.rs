@@ -26,6 +26,9 @@ pub struct Request<'a> {
     pub from_wave: Option<String>,
     /// `--skip-bake` (with an emergency ticket): verify once, do not bake.
     pub skip_bake: bool,
+    /// `--short-bake`: bake although a wave's bake is too short for some
+    /// metric checks to see a whole period (`verify::too_short`).
+    pub short_bake: bool,
     pub emergency: Option<String>,
     pub lock_timeout: Duration,
     pub settings: Settings,
@@ -129,6 +132,30 @@ pub async fn run<C: Account>(
         super::plan::refuse(&planned.plan)?;
         if planned.plan.has_changes() {
             apply::preflight(&planned)?;
+        }
+        // A wave that will bake must be able to judge its checks.
+        for wave in rollout
+            .waves
+            .iter()
+            .skip(first)
+            .filter(|_| !request.skip_bake)
+        {
+            let changed: Vec<String> = wave
+                .regions
+                .iter()
+                .filter(|r| changes_in(&planned.plan, r) > 0)
+                .cloned()
+                .collect();
+            if !changed.is_empty() {
+                super::verify::refuse_short_bake(
+                    &planned.stack,
+                    &changed,
+                    wave.bake,
+                    request.short_bake,
+                    &format!("wave {}", wave.name),
+                    &request.settings.progress,
+                )?;
+            }
         }
         waves(aws, clock, &rollout, first, &planned, request).await
     };
@@ -317,6 +344,7 @@ mod tests {
             saved: None,
             from_wave: None,
             skip_bake: false,
+            short_bake: false,
             emergency: None,
             lock_timeout: Duration::ZERO,
             settings: Settings {

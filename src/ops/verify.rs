@@ -396,6 +396,56 @@ async fn databases<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<
     }
 }
 
+/// The metric checks of `regions` a bake of `bake` cannot judge: they see a
+/// whole period only `period + lag` after it starts. With what each needs.
+pub fn too_short(stack: &Stack, regions: &[String], bake: Duration) -> Vec<(String, Duration)> {
+    stack
+        .checks
+        .iter()
+        .filter(|c| regions.iter().any(|r| applies(c, r)))
+        .filter_map(|c| match &c.watch {
+            Watch::Metric(w) if w.period + w.lag > bake => Some((c.name.clone(), w.period + w.lag)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `too_short`, refused unless accepted (`--short-bake`): what `what` bakes
+/// for `bake` in `regions` cannot judge the checks it lists.
+pub fn refuse_short_bake(
+    stack: &Stack,
+    regions: &[String],
+    bake: Duration,
+    accepted: bool,
+    what: &str,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let short = too_short(stack, regions, bake);
+    if bake.is_zero() || short.is_empty() {
+        return Ok(());
+    }
+    let needed = short.iter().map(|(_, d)| *d).max().unwrap_or_default();
+    let list: Vec<String> = short
+        .iter()
+        .map(|(name, d)| format!("{name} ({})", humantime::format_duration(*d)))
+        .collect();
+    let said = format!(
+        "{what} bakes {} but its metric checks see a whole period only after period + lag: {}; they cannot judge it",
+        humantime::format_duration(bake),
+        list.join(", ")
+    );
+    if accepted {
+        progress.line(format!(
+            "{said} (--short-bake: they are reported as not evaluated)"
+        ));
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{said}. Bake at least {}, or pass --short-bake to go ahead with them reported as not evaluated. Nothing was changed.",
+        humantime::format_duration(needed)
+    )
+}
+
 fn applies(check: &Check, region: &str) -> bool {
     check
         .regions

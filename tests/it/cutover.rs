@@ -526,3 +526,58 @@ no_data = "pass"
         split(&[("target_group.blue", 100)])
     );
 }
+
+/// A bake shorter than a metric check's period + lag cannot judge it: the
+/// cutover says so before anything moves, and with --short-bake goes ahead,
+/// reporting the check as not evaluated rather than passed.
+#[tokio::test]
+async fn a_bake_too_short_for_its_metric_checks_is_refused_unless_accepted() {
+    let name = unique("cutshort");
+    let stack = service(
+        &name,
+        r#"
+[[verify]]
+name = "green-5xx"
+namespace = "AWS/ApplicationELB"
+metric = "HTTPCode_Target_5XX_Count"
+dimensions = { LoadBalancer = "${load_balancer.app.arn_suffix}", TargetGroup = "${blue_green.app.target}" }
+statistic = "Sum"
+max = 5
+no_data = "pass"
+"#,
+    );
+    stack.apply().expect(0);
+    let refused = cutover(&stack, &["--to", "green", "--steps", "100", "--bake", "8s"]).expect(1);
+    assert!(
+        refused.stderr.contains("the cutover bakes 8s but its metric checks see a whole period only after period + lag: green-5xx (3m); they cannot judge it. Bake at least 3m, or pass --short-bake"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        live_split(&name).await,
+        split(&[("target_group.blue", 100)]),
+        "nothing moved"
+    );
+    let report = cutover(
+        &stack,
+        &[
+            "--to",
+            "green",
+            "--steps",
+            "100",
+            "--bake",
+            "3s",
+            "--every",
+            "1s",
+            "--short-bake",
+        ],
+    )
+    .expect(0)
+    .json();
+    let step = &report["regions"][0]["steps"][0];
+    assert_eq!(
+        step["not_evaluated"],
+        serde_json::json!(["green-5xx"]),
+        "{report:#}"
+    );
+}

@@ -54,10 +54,25 @@ async fn vpcs(region: &str, stack: &str) -> usize {
 async fn a_failing_check_halts_the_wave_and_a_rerun_resumes() {
     let name = unique("roll");
     let stack = stack(&name);
+    // A 2s bake cannot see a whole period of a 1m metric with a 2m lag: said,
+    // and refused before anything changes unless accepted.
+    let refused = run(&["rollout", stack.arg(), "--auto-approve"]).expect(1);
+    assert!(
+        refused.stderr.contains("wave canary bakes 2s but its metric checks see a whole period only after period + lag: requests (3m); they cannot judge it. Bake at least 3m, or pass --short-bake"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(vpcs(FIRST, &name).await, 0, "nothing was changed");
     // The canary serves no requests yet: the check (no_data = fail) fails.
-    let report = run(&["rollout", stack.arg(), "--auto-approve", "--json"])
-        .expect(3)
-        .json();
+    let report = run(&[
+        "rollout",
+        stack.arg(),
+        "--auto-approve",
+        "--json",
+        "--short-bake",
+    ])
+    .expect(3)
+    .json();
     assert_eq!(report["verdict"], "halted", "{report:#}");
     let canary = &report["waves"][0]["regions"][0];
     assert_eq!(canary["outcome"], "check_failed");
@@ -87,9 +102,15 @@ async fn a_failing_check_halts_the_wave_and_a_rerun_resumes() {
         .send()
         .await
         .unwrap();
-    let report = run(&["rollout", stack.arg(), "--auto-approve", "--json"])
-        .expect(0)
-        .json();
+    let report = run(&[
+        "rollout",
+        stack.arg(),
+        "--auto-approve",
+        "--json",
+        "--short-bake",
+    ])
+    .expect(0)
+    .json();
     assert_eq!(report["verdict"], "completed", "{report:#}");
     assert_eq!(report["waves"][0]["regions"][0]["outcome"], "in_sync");
     assert_eq!(
@@ -110,6 +131,7 @@ fn from_wave_skips_the_waves_before_it() {
     let stack = stack(&name);
     let report = run(&[
         "rollout",
+        "--short-bake",
         stack.arg(),
         "--auto-approve",
         "--json",
@@ -122,6 +144,7 @@ fn from_wave_skips_the_waves_before_it() {
     assert_eq!(report["waves"][1]["regions"][0]["outcome"], "done");
     let wrong = run(&[
         "rollout",
+        "--short-bake",
         stack.arg(),
         "--auto-approve",
         "--from-wave",
@@ -167,6 +190,7 @@ waves = [
     let summary = stack.dir.path().join("summary.md");
     let out = run_cmd(reconcile().env("GITHUB_STEP_SUMMARY", &summary).args([
         "rollout",
+        "--short-bake",
         stack.arg(),
         "--auto-approve",
         "--json",
