@@ -481,3 +481,37 @@ fn a_stack_with_nothing_live_fails_its_verification_as_missing() {
         "{after:#}"
     );
 }
+
+/// On a terminal, a soak draws a progress bar; the bar of the finished soak
+/// is cleared before the report is printed (it stayed on screen above it).
+/// Run under `script`, which gives the command a pseudo-terminal.
+#[test]
+fn a_finished_soak_leaves_no_bar_above_the_report() {
+    let stack = StackFile::new(&format!(
+        "[stack]\nname = \"{}\"\nregions = [\"{REGION}\"]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n\n[[verify]]\nname = \"errs\"\nnamespace = \"App\"\nmetric = \"E\"\nstatistic = \"Sum\"\nmax = 1\nno_data = \"pass\"\n",
+        unique("pty")
+    ));
+    let binary = assert_cmd::cargo::cargo_bin("reconcile");
+    let command = format!(
+        "'{}' verify '{}' --soak 3s --every 1s",
+        binary.display(),
+        stack.arg()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("AWS_ENDPOINT_URL", crate::harness::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("script(1) runs the command on a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let report = screen.find("  CHECK").expect("the report");
+    let last_bar = screen[..report].rfind("soak:").expect("a bar was drawn");
+    // After the bar's last text, the line is cleared (ESC [2K) before the report.
+    assert!(
+        screen[last_bar..report].contains("\u{1b}[2K"),
+        "the bar stays above the report: {:?}",
+        &screen[last_bar..report]
+    );
+}
