@@ -101,6 +101,9 @@ impl TrafficSwitch for Aws {
             .filter(|k| !record.contains_key(**k))
             .map(|k| k.to_string())
             .collect();
+        if unset.is_empty() {
+            return Ok(());
+        }
         send!(
             "RemoveTags",
             self.elbv2(region)
