@@ -842,7 +842,7 @@ mod tests {
         AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
     };
     use crate::ops::clock::TestClock;
-    use crate::testing::{self, DEMO};
+    use crate::testing::{self, FakeCloud, DEMO};
     use std::sync::Mutex;
 
     const REGION: &str = "us-west-2";
@@ -1135,18 +1135,27 @@ max = 5
         }
     }
 
-    #[tokio::test]
-    async fn perform_locks_cuts_over_records_and_gives_the_lock_back() {
-        let (stack, cloud, rule) = testing::demo_on_a_fake_cloud();
+    /// `perform` in us-west-2 of the fake cloud, on the test clock.
+    async fn perform_on(
+        cloud: &FakeCloud,
+        stack: &Stack,
+        request: &Request,
+        confirm: impl AsyncFnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<CutoverReport> {
         let clock = testing::clock();
         let progress = Progress::silent();
         let env = Env {
-            cloud: &cloud,
+            cloud,
             clock: &clock,
             progress: &progress,
         };
-        let regions = vec![REGION.to_string()];
-        let report = perform(&env, &stack, &regions, &to_green(), async || Ok(()))
+        perform(&env, stack, &[REGION.to_string()], request, confirm).await
+    }
+
+    #[tokio::test]
+    async fn perform_locks_cuts_over_records_and_gives_the_lock_back() {
+        let (stack, cloud, rule) = testing::demo_on_a_fake_cloud();
+        let report = perform_on(&cloud, &stack, &to_green(), async || Ok(()))
             .await
             .unwrap();
         assert!(report.succeeded(), "{report:#?}");
@@ -1174,19 +1183,11 @@ max = 5
     #[tokio::test]
     async fn perform_refuses_while_another_run_holds_the_lock_and_a_no_moves_nothing() {
         let (stack, cloud, rule) = testing::demo_on_a_fake_cloud();
-        let clock = testing::clock();
-        let progress = Progress::silent();
-        let env = Env {
-            cloud: &cloud,
-            clock: &clock,
-            progress: &progress,
-        };
-        let regions = vec![REGION.to_string()];
         cloud
             .state()
             .locks
             .insert(REGION.into(), testing::someone_elses_lock());
-        let locked = perform(&env, &stack, &regions, &to_green(), async || {
+        let locked = perform_on(&cloud, &stack, &to_green(), async || {
             panic!("not asked without the lock")
         })
         .await
@@ -1197,7 +1198,7 @@ max = 5
             "{locked}"
         );
         cloud.state().locks.clear();
-        let declined = perform(&env, &stack, &regions, &to_green(), async || {
+        let declined = perform_on(&cloud, &stack, &to_green(), async || {
             anyhow::bail!("not confirmed")
         })
         .await
@@ -1212,17 +1213,9 @@ max = 5
     #[tokio::test]
     async fn a_bake_too_short_for_the_metric_checks_is_refused_unless_accepted_then_reported() {
         let (stack, cloud, _) = testing::demo_on_a_fake_cloud();
-        let clock = testing::clock();
-        let progress = Progress::silent();
-        let env = Env {
-            cloud: &cloud,
-            clock: &clock,
-            progress: &progress,
-        };
-        let regions = vec![REGION.to_string()];
         let mut request = to_green();
         request.bake = Duration::from_secs(8);
-        let refused = perform(&env, &stack, &regions, &request, async || Ok(()))
+        let refused = perform_on(&cloud, &stack, &request, async || Ok(()))
             .await
             .unwrap_err()
             .to_string();
@@ -1236,7 +1229,7 @@ max = 5
         );
         assert!(cloud.calls().is_empty(), "nothing moved, not even the lock");
         request.short_bake = true;
-        let report = perform(&env, &stack, &regions, &request, async || Ok(()))
+        let report = perform_on(&cloud, &stack, &request, async || Ok(()))
             .await
             .unwrap();
         assert!(report.succeeded(), "{report:#?}");

@@ -62,6 +62,22 @@ async fn records(
         .collect()
 }
 
+/// A public zone made outside reconcile (by hand, by another tool): its id.
+async fn zone_made_elsewhere(
+    client: &aws_sdk_route53::Client,
+    reference: &str,
+    domain: &str,
+) -> String {
+    let created = client
+        .create_hosted_zone()
+        .name(domain)
+        .caller_reference(reference)
+        .send()
+        .await
+        .unwrap();
+    zone_id(created.hosted_zone().unwrap().id())
+}
+
 fn zone_id(id: &str) -> String {
     id.rsplit('/').next().unwrap().to_string()
 }
@@ -71,14 +87,7 @@ async fn an_existing_zone_is_adopted_and_records_of_other_tools_survive_a_prune(
     let name = unique("dns");
     let domain = format!("{name}.example.com");
     let client = route53().await;
-    let created = client
-        .create_hosted_zone()
-        .name(&domain)
-        .caller_reference(&name)
-        .send()
-        .await
-        .unwrap();
-    let zone = zone_id(created.hosted_zone().unwrap().id());
+    let zone = zone_made_elsewhere(&client, &name, &domain).await;
     // Another tool's records, one of them on a name reconcile also uses.
     upsert(
         &client,
@@ -707,14 +716,7 @@ async fn a_record_in_a_zone_being_adopted_is_refused_until_adopted() {
     let name = unique("adoptrec");
     let domain = format!("{name}.example.com");
     let client = route53().await;
-    let created = client
-        .create_hosted_zone()
-        .name(&domain)
-        .caller_reference(&name)
-        .send()
-        .await
-        .unwrap();
-    let zone = zone_id(created.hosted_zone().unwrap().id());
+    let zone = zone_made_elsewhere(&client, &name, &domain).await;
     upsert(
         &client,
         &zone,

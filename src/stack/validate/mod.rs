@@ -660,6 +660,20 @@ impl Checker {
             self.tag(key, value, service);
         }
         self.tag_budget(stack, r);
+        if matches!(kind, Kind::DbSubnetGroup | Kind::DbParameterGroup) {
+            let name = crate::model::rds_group_name(&stack.name, &r.address);
+            if name.len() > 255 {
+                self.error(
+                    r.span.clone(),
+                    format!(
+                        "{}: its RDS name is {} characters; RDS takes 255",
+                        r.address,
+                        name.len()
+                    ),
+                )
+                .help = Some("shorten the block's name: the group is named <stack>-<block>".into());
+            }
+        }
         for value in r.spec.templates() {
             self.interpolations(stack, value.span(), value.get_ref());
         }
@@ -1188,5 +1202,21 @@ mod tests {
         assert!(group("web's")
             .unwrap_err()
             .contains("security_group.web: invalid group name"));
+    }
+
+    #[test]
+    fn an_rds_group_name_longer_than_rds_takes_is_caught_at_load() {
+        let group = |name: &str| {
+            let text = format!("[stack]\nname = \"g\"\nregions = [\"us-west-2\"]\n\n[db_parameter_group.{name}]\nfamily = \"postgres16\"\n");
+            crate::stack::parse(Path::new("g.toml"), text)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(group("tuning").is_ok());
+        let e = group(&"p".repeat(300)).unwrap_err();
+        assert!(
+            e.contains("its RDS name is 302 characters; RDS takes 255"),
+            "{e}"
+        );
     }
 }
