@@ -95,6 +95,15 @@ fn changes_in(plan: &Plan, region: &str) -> usize {
         .count()
 }
 
+/// The regions of `regions` the plan changes: the ones a wave applies and bakes.
+fn changed_regions(plan: &Plan, regions: &[String]) -> Vec<String> {
+    regions
+        .iter()
+        .filter(|r| changes_in(plan, r) > 0)
+        .cloned()
+        .collect()
+}
+
 /// Holding the stack's lock: plans every region, lets `review` see the plan
 /// (print it, ask once), refuses a plan that would lose a protected resource,
 /// then rolls out wave by wave.
@@ -140,12 +149,7 @@ pub async fn run<C: Account>(
             .skip(first)
             .filter(|_| !request.skip_bake)
         {
-            let changed: Vec<String> = wave
-                .regions
-                .iter()
-                .filter(|r| changes_in(&planned.plan, r) > 0)
-                .cloned()
-                .collect();
+            let changed = changed_regions(&planned.plan, &wave.regions);
             if !changed.is_empty() {
                 super::verify::refuse_short_bake(
                     &planned.stack,
@@ -221,11 +225,7 @@ async fn waves<C: Account>(
             &format!("wave {}", wave.name),
             progress,
         )?;
-        let changed: Vec<String> = regions
-            .iter()
-            .filter(|r| r.changes > 0)
-            .map(|r| r.region.clone())
-            .collect();
+        let changed = changed_regions(&planned.plan, &wave.regions);
         // Apply, at most max_parallel regions at once.
         let mut failed = false;
         for group in changed.chunks(wave.max_parallel) {

@@ -62,6 +62,30 @@ async fn records(
         .collect()
 }
 
+/// Plan and apply both refuse to overwrite a record someone else made, saying
+/// `refusal` and what to do (`adopt = true`); the record stays as it was.
+async fn refused_and_untouched(
+    stack: &StackFile,
+    client: &aws_sdk_route53::Client,
+    zone: &str,
+    refusal: &str,
+    record: (String, String, Vec<String>),
+) {
+    for command in [
+        &["plan", stack.arg()][..],
+        &["apply", stack.arg(), "--auto-approve"][..],
+    ] {
+        let refused = run(command).expect(1);
+        assert!(
+            refused.stderr.contains(refusal) && refused.stderr.contains("`adopt = true`"),
+            "{}",
+            refused.stderr
+        );
+    }
+    let untouched = records(client, zone).await;
+    assert!(untouched.contains(&record), "{untouched:?}");
+}
+
 /// A public zone made outside reconcile (by hand, by another tool): its id.
 async fn zone_made_elsewhere(
     client: &aws_sdk_route53::Client,
@@ -599,28 +623,14 @@ async fn a_record_made_by_hand_is_refused_until_adopted() {
         "\n[dns_record.api]\nzone = \"dns_zone.main\"\nname = \"api.{domain}\"\ntype = \"A\"\nttl = 60\nvalues = [\"198.51.100.7\"]\n"
     );
     stack.write(&format!("{header}{block}"));
-    for command in [
-        &["plan", stack.arg()][..],
-        &["apply", stack.arg(), "--auto-approve"][..],
-    ] {
-        let refused = run(command).expect(1);
-        assert!(
-            refused.stderr.contains(&format!(
-                "dns_record.api in us-west-2: a A record api.{domain} exists in the zone without reconcile's marker"
-            )) && refused.stderr.contains("`adopt = true`"),
-            "{}",
-            refused.stderr
-        );
-    }
-    let untouched = records(&client, &zone).await;
-    assert!(
-        untouched.contains(&(
-            format!("api.{domain}"),
-            "A".into(),
-            vec!["192.0.2.50".into()]
-        )),
-        "{untouched:?}"
-    );
+    refused_and_untouched(
+        &stack,
+        &client,
+        &zone,
+        &format!("dns_record.api in us-west-2: a A record api.{domain} exists in the zone without reconcile's marker"),
+        (format!("api.{domain}"), "A".into(), vec!["192.0.2.50".into()]),
+    )
+    .await;
 
     stack.write(&format!("{header}{block}adopt = true\n"));
     let shown = run(&["plan", stack.arg()]).expect(0).stdout;
@@ -729,28 +739,14 @@ async fn a_record_in_a_zone_being_adopted_is_refused_until_adopted() {
         "[stack]\nname = \"{name}\"\nregions = [\"us-west-2\"]\n\n[dns_zone.main]\nname = \"{domain}\"\n\n[dns_record.www]\nzone = \"dns_zone.main\"\nname = \"www.{domain}\"\ntype = \"CNAME\"\nttl = 300\nvalues = [\"app.{domain}\"]\n"
     );
     let stack = StackFile::new(&text);
-    for command in [
-        &["plan", stack.arg()][..],
-        &["apply", stack.arg(), "--auto-approve"][..],
-    ] {
-        let refused = run(command).expect(1);
-        assert!(
-            refused.stderr.contains(&format!(
-                "dns_record.www in us-west-2: a CNAME record www.{domain} exists in the zone without reconcile's marker"
-            )),
-            "{}",
-            refused.stderr
-        );
-    }
-    let untouched = records(&client, &zone).await;
-    assert!(
-        untouched.contains(&(
-            format!("www.{domain}"),
-            "CNAME".into(),
-            vec!["legacy.example.net".into()]
-        )),
-        "{untouched:?}"
-    );
+    refused_and_untouched(
+        &stack,
+        &client,
+        &zone,
+        &format!("dns_record.www in us-west-2: a CNAME record www.{domain} exists in the zone without reconcile's marker"),
+        (format!("www.{domain}"), "CNAME".into(), vec!["legacy.example.net".into()]),
+    )
+    .await;
     stack.write(&format!("{text}adopt = true\n"));
     stack.apply().expect(0);
     let live = records(&client, &zone).await;
