@@ -29,9 +29,9 @@ fn main() -> ExitCode {
             });
         }
     };
-    cli::init_logging(&args);
+    let profile = cli::init_logging(&args);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
-    let result = runtime.block_on(cli::run(args));
+    let result = runtime.block_on(cli::run(args, profile));
     // Do not wait for a prompt's read still blocked on stdin after Ctrl-C.
     runtime.shutdown_background();
     let status = match result {

@@ -7,7 +7,9 @@ use super::{cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
 use crate::model::tags::{decode, is_encoded};
 use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
 use crate::model::{ID_TAG, PROTECT_TAG, STACK_TAG};
+use crate::model::profile::phase;
 use std::collections::BTreeMap;
+use tracing::Instrument;
 
 impl Discover for Aws {
     async fn zone_records(
@@ -79,31 +81,37 @@ impl Discover for Aws {
             let endpoint = self.endpoint(service, region);
             move |e: AwsError| e.at(region, &endpoint)
         };
+        let timed = |service: Service| phase(&format!("discover {region} {service}"));
         // A service the endpoint does not implement (LocalStack's community
         // edition has no ELBv2 or RDS) reads as `None`: the caller decides
         // whether the stack can do without it.
         let (found, balancing, databases, alarms, dns) = tokio::try_join!(
             async {
                 available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
-            },
+            }
+            .instrument(timed(Service::Ec2)),
             async {
                 available(elbv2::discover(&elb_client, stack, region).await)
                     .map_err(at(Service::Elbv2))
-            },
+            }
+            .instrument(timed(Service::Elbv2)),
             async {
                 available(rds::discover(&rds_client, stack, region).await).map_err(at(Service::Rds))
-            },
+            }
+            .instrument(timed(Service::Rds)),
             async {
                 available(cloudwatch::discover(&cloudwatch_client, stack, region).await)
                     .map_err(at(Service::CloudWatch))
-            },
+            }
+            .instrument(timed(Service::CloudWatch)),
             async {
                 if !dns {
                     return Ok(Ok(route53::Discovered::default()));
                 }
                 available(route53::discover(&route53_client, stack, region).await)
                     .map_err(at(Service::Route53))
-            },
+            }
+            .instrument(timed(Service::Route53)),
         )?;
         let mut unavailable = BTreeMap::new();
         let mut found = self.read(&mut unavailable, Service::Ec2, region, found);

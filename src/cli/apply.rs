@@ -130,6 +130,7 @@ pub(super) async fn run(
             emergency: args.emergency.clone(),
             aws_calls: aws.calls.snapshot(),
             aws_operations: aws.calls.operations(),
+            profile: output.profile.phases(),
         };
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else if !report.entries.is_empty() {

@@ -6,6 +6,7 @@
 mod apply;
 mod cutover;
 mod plan;
+mod profile;
 mod rollout;
 mod status;
 mod unlock;
@@ -137,7 +138,11 @@ Examples:
   reconcile completions zsh > \"${fpath[1]}/_reconcile\"
   reconcile completions fish > ~/.config/fish/completions/reconcile.fish";
 
-pub fn init_logging(cli: &Cli) {
+/// Logging to stderr at the level the flags choose, and the run's time profile.
+pub fn init_logging(cli: &Cli) -> profile::Profile {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         // aws-config warns about every credential provider it tries; the error says enough.
@@ -147,12 +152,17 @@ pub fn init_logging(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let profile = profile::Profile::new();
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
+        .with_filter(filter);
+    tracing_subscriber::registry()
+        .with(log)
+        .with(profile.layer())
         .init();
+    profile
 }
 
 /// Resolved output settings: the "high-level" form of the raw flags.
@@ -161,6 +171,8 @@ struct Output {
     quiet: bool,
     /// The progress bar of the wait under way, on a terminal.
     bar: Arc<Mutex<Option<ProgressBar>>>,
+    /// Where the run's time went (`--stats`, `apply --json`).
+    profile: profile::Profile,
 }
 
 impl Drop for Output {
@@ -171,7 +183,7 @@ impl Drop for Output {
 }
 
 impl Output {
-    fn new(cli: &Cli) -> Output {
+    fn new(cli: &Cli, profile: profile::Profile) -> Output {
         let color = match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -183,6 +195,7 @@ impl Output {
             style: Style { color },
             quiet: cli.quiet,
             bar: Arc::default(),
+            profile,
         }
     }
 
@@ -252,10 +265,11 @@ impl Output {
         let total: u64 = calls.values().sum();
         let per: Vec<String> = calls.iter().map(|(k, v)| format!("{k}={v}")).collect();
         eprintln!("AWS calls: {total} ({})", per.join(", "));
+        eprint!("{}", self.profile.render());
     }
 }
 
-pub async fn run(cli: Cli) -> Result<ExitStatus> {
+pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory;
         let mut script = Vec::new();
@@ -266,7 +280,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
             _ => return Ok(ExitStatus::Success),
         }
     }
-    let output = Output::new(&cli);
+    let output = Output::new(&cli, profile);
     let connection = Connection {
         endpoint_url: cli.endpoint_url.clone(),
         profile: cli.profile.clone(),
@@ -373,6 +387,7 @@ mod tests {
             style: Style { color: false },
             quiet: false,
             bar: Arc::default(),
+            profile: profile::Profile::new(),
         };
         let bar = ProgressBar::hidden();
         *output.bar.lock().unwrap() = Some(bar.clone());

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 pub mod probe;
+pub mod profile;
 pub mod progress;
 pub mod schema;
 pub mod shapes;

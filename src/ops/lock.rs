@@ -6,6 +6,8 @@
 //! or whose holder process on this host is gone, is stale and can be broken
 //! with `reconcile unlock`.
 
+use crate::model::profile::phase;
+use tracing::Instrument;
 use super::clock::Clock;
 use crate::aws::cloud::LockRecord;
 use crate::aws::cloud::LockStore;
@@ -292,9 +294,9 @@ pub async fn holding<L: LockStore, T>(
     lock: Holding<'_>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let held = acquire(store, &lock).await?;
+    let held = acquire(store, &lock).instrument(phase("lock")).await?;
     let result = super::interruptible(work).await;
-    held.release().await;
+    held.release().instrument(phase("unlock")).await;
     result
 }
 

@@ -2,6 +2,7 @@
 
 use super::{observe, select_regions};
 use crate::aws::cloud::Discover;
+use crate::model::profile::phase;
 use crate::model::LiveRegion;
 use crate::plan::{self, Plan, Summary};
 use crate::stack::{self, Stack};
@@ -9,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use tracing::Instrument;
 
 /// A plan with the live state it was computed from, and the stack as it was
 /// compared: its DNS blocks in the homes the live state recorded
@@ -21,10 +23,12 @@ pub struct Planned {
 
 /// Plans `stack` in `regions`.
 pub async fn run(aws: &impl Discover, stack: &Stack, requested: &[String]) -> Result<Planned> {
-    let regions = regions_to_plan(aws, stack, requested).await?;
+    let regions = regions_to_plan(aws, stack, requested)
+        .instrument(phase("search regions"))
+        .await?;
     let observation = observe(aws, stack, &regions).await?;
     let stack = observation.placed(stack);
-    let plan = plan::build(&stack, &regions, &observation.live);
+    let plan = phase("compare").in_scope(|| plan::build(&stack, &regions, &observation.live));
     Ok(Planned {
         plan,
         live: observation.live,

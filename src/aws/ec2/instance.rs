@@ -113,6 +113,7 @@ impl Mutator {
         c.wait_until_instance_running()
             .instance_ids(&id)
             .wait(self.wait_limit)
+            .instrument(phase("wait instance running"))
             .await
             .map_err(|e| AwsError::waiter("waiting for the instance to run", e))?;
         for group in list_ids(attrs, "target_groups") {
@@ -172,6 +173,7 @@ impl Mutator {
         c.wait_until_instance_terminated()
             .instance_ids(id)
             .wait(self.wait_limit)
+            .instrument(phase("wait instance terminated"))
             .await
             .map(drop)
             .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))

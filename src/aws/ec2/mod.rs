@@ -11,6 +11,7 @@ mod subnet;
 mod vpc;
 
 use super::{required, retry_while, text, AwsError, Code, Created, Mutator};
+use crate::model::profile::phase;
 use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
 use crate::model::tags::{self, USER_DATA as USER_DATA_TAG};
 use crate::model::{Address, Attrs, Changed, Inputs, Kind, Observed, Value, STACK_TAG};
@@ -20,6 +21,7 @@ use aws_sdk_ec2::types::{
     PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 use aws_sdk_ec2::Client;
+use tracing::Instrument;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The kinds EC2 carries (`super::place`).

@@ -81,6 +81,7 @@ impl Mutator {
         c.wait_until_nat_gateway_available()
             .nat_gateway_ids(&id)
             .wait(self.wait_limit)
+            .instrument(phase("wait nat gateway available"))
             .await
             .map_err(|e| AwsError::waiter("waiting for the NAT gateway", e))?;
         let ip = nat
@@ -111,6 +112,7 @@ impl Mutator {
         c.wait_until_nat_gateway_deleted()
             .nat_gateway_ids(id)
             .wait(self.wait_limit)
+            .instrument(phase("wait nat gateway deleted"))
             .await
             .map_err(|e| AwsError::waiter("waiting for the NAT gateway to go", e))?;
         match observed

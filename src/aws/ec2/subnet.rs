@@ -81,6 +81,7 @@ impl Mutator {
         c.wait_until_subnet_available()
             .subnet_ids(&id)
             .wait(self.wait_limit)
+            .instrument(phase("wait subnet available"))
             .await
             .map_err(|e| AwsError::waiter("waiting for the subnet to be available", e))?;
         if attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {

@@ -57,6 +57,7 @@ impl Mutator {
         c.wait_until_vpc_available()
             .vpc_ids(&id)
             .wait(self.wait_limit)
+            .instrument(phase("wait vpc available"))
             .await
             .map_err(|e| AwsError::waiter("waiting for the VPC to be available", e))?;
         let arn = format!(

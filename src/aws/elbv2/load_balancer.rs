@@ -113,6 +113,7 @@ impl Mutator {
         c.wait_until_load_balancer_available()
             .load_balancer_arns(&arn)
             .wait(self.wait_limit)
+            .instrument(phase("wait load balancer available"))
             .await
             .map_err(|e| AwsError::waiter("waiting for the load balancer to be active", e))?;
         send!(
@@ -182,6 +183,7 @@ impl Mutator {
         c.wait_until_load_balancers_deleted()
             .load_balancer_arns(arn)
             .wait(self.wait_limit)
+            .instrument(phase("wait load balancers deleted"))
             .await
             .map(drop)
             .map_err(|e| AwsError::waiter("waiting for the load balancer to be deleted", e))

@@ -10,6 +10,7 @@ mod load_balancer;
 mod target_group;
 
 use super::{ids, int, observed, required, retry_while, AwsError, Code, Created, Mutator};
+use crate::model::profile::phase;
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -21,6 +22,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RulePriorityPair, Tag, TargetDescription, TargetGroupTuple, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
+use tracing::Instrument;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -179,6 +179,18 @@ impl Mutator {
         doing: &str,
         status: Option<&str>,
     ) -> Result<BTreeMap<String, String>, AwsError> {
+        use tracing::Instrument;
+        self.poll_status(identifier, doing, status)
+            .instrument(crate::model::profile::phase("wait db instance"))
+            .await
+    }
+
+    async fn poll_status(
+        &self,
+        identifier: &str,
+        doing: &str,
+        status: Option<&str>,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
         let started = Instant::now();
         let mut delay = Duration::from_secs(5);
         loop {

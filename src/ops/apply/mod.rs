@@ -13,6 +13,7 @@ use crate::aws::cloud::{Account, Cloud, Mutate};
 use crate::aws::ErrorClass;
 use crate::desired::{self, Resolve};
 use crate::graph::{walk, Outcome};
+use crate::model::profile::phase;
 use crate::model::progress::Progress;
 use crate::model::{Address, Attrs, Changed, Observed, ReplaceOrder, Value};
 use crate::ops::clock::Clock;
@@ -25,6 +26,7 @@ use crate::stack::Stack;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// What `reconcile apply` was asked.
 pub struct Request<'a> {
@@ -210,7 +212,9 @@ pub async fn run<C: Cloud>(aws: &C, planned: &Planned, settings: &Settings) -> R
             let label = format!("{} ({})", c.address, c.region);
             progress(format!("{label}: {}…", step.kind.doing()));
             let started = Instant::now();
-            let result = execute(stack, step, &mutators[c.region.as_str()], known, observed).await;
+            let result = execute(stack, step, &mutators[c.region.as_str()], known, observed)
+                .instrument(phase(&format!("apply {}", step.kind.verb())))
+                .await;
             let elapsed = started.elapsed().as_secs_f32();
             match &result {
                 Ok(id) => {

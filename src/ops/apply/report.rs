@@ -17,6 +17,8 @@ pub struct ApplyReport<'a> {
     pub emergency: Option<String>,
     pub aws_calls: BTreeMap<String, u64>,
     pub aws_operations: BTreeMap<String, u64>,
+    /// Where the time went (`crate::model::profile`).
+    pub profile: Vec<crate::model::profile::PhaseTime>,
 }
 
 #[derive(Debug, Serialize)]
