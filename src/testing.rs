@@ -126,6 +126,10 @@ pub struct FakeState {
     pub records: BTreeMap<String, BTreeMap<String, String>>,
     /// Per region, the value of every data point of every metric (none: no data).
     pub metric: BTreeMap<String, f64>,
+    /// The regions record, per region (`Cloud::record_regions`).
+    pub recorded: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// How many times every region of the account was searched.
+    pub searches: usize,
 }
 
 impl FakeCloud {
@@ -186,6 +190,7 @@ impl Discover for FakeCloud {
             .collect();
         Ok(LiveRegion {
             resources,
+            applied_regions: state.recorded.get(region).cloned(),
             ..Default::default()
         })
     }
@@ -195,6 +200,7 @@ impl Discover for FakeCloud {
     }
 
     async fn enabled_regions(&self, _: &str) -> Result<Vec<String>, AwsError> {
+        self.state().searches += 1;
         Ok(["us-west-2", "us-east-1", "eu-west-1"]
             .map(String::from)
             .to_vec())
@@ -234,6 +240,29 @@ impl Cloud for FakeCloud {
             cloud: self.clone(),
             region: region.to_string(),
         }
+    }
+
+    async fn record_regions(
+        &self,
+        region: &str,
+        _: &str,
+        regions: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<(), AwsError> {
+        let mut state = self.state();
+        match regions {
+            Some(regions) => {
+                let list: Vec<&str> = regions.iter().map(String::as_str).collect();
+                state
+                    .calls
+                    .push(format!("record regions in {region}: {}", list.join(" ")));
+                state.recorded.insert(region.to_string(), regions.clone());
+            }
+            None => {
+                state.calls.push(format!("forget regions in {region}"));
+                state.recorded.remove(region);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -85,6 +85,14 @@ pub trait Cloud: Discover {
         record: &BTreeMap<String, String>,
         progress: Progress,
     ) -> Self::Mutator;
+    /// Records in `region` the regions `stack` has been applied to
+    /// (`LiveRegion::applied_regions` reads it back); `None` removes the record.
+    fn record_regions(
+        &self,
+        region: &str,
+        stack: &str,
+        regions: Option<&std::collections::BTreeSet<String>>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// The control plane and metrics the deployment half judges a deploy by.

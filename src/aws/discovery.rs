@@ -4,10 +4,10 @@
 
 use super::cloud::Discover;
 use super::{cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
+use crate::model::profile::phase;
 use crate::model::tags::{decode, is_encoded};
 use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
 use crate::model::{ID_TAG, PROTECT_TAG, STACK_TAG};
-use crate::model::profile::phase;
 use std::collections::BTreeMap;
 use tracing::Instrument;
 
@@ -85,7 +85,7 @@ impl Discover for Aws {
         // A service the endpoint does not implement (LocalStack's community
         // edition has no ELBv2 or RDS) reads as `None`: the caller decides
         // whether the stack can do without it.
-        let (found, balancing, databases, alarms, dns) = tokio::try_join!(
+        let (found, balancing, databases, alarms, dns, applied_regions) = tokio::try_join!(
             async {
                 available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
             }
@@ -112,6 +112,10 @@ impl Discover for Aws {
                     .map_err(at(Service::Route53))
             }
             .instrument(timed(Service::Route53)),
+            async {
+                available(self.applied_regions(region, stack).await).map_err(at(Service::Ec2))
+            }
+            .instrument(phase(&format!("discover {region} regions record"))),
         )?;
         let mut unavailable = BTreeMap::new();
         let mut found = self.read(&mut unavailable, Service::Ec2, region, found);
@@ -139,6 +143,9 @@ impl Discover for Aws {
             adoptable_zones: dns.adoptable_zones,
             foreign_records: dns.foreign_records,
             unavailable,
+            // Without EC2 (not implemented by the endpoint) there is no
+            // record: plans search every region.
+            applied_regions: applied_regions.ok().flatten(),
         })
     }
 }

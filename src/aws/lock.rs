@@ -1,12 +1,15 @@
-//! The stack lock's storage: an EC2 key pair named after the stack, in each
-//! region. Creating a key pair whose name exists fails, so creating it is an
-//! atomic take; its tags say who holds it, since when and until when.
+//! The stack's own bookkeeping, on EC2 key pairs named after the stack in
+//! each region (free, and one per name: creating a name that exists fails).
+//! The lock: creating it is an atomic take; its tags say who holds it, since
+//! when and until when. The regions record: the regions the stack has been
+//! applied to (`model::tags::regions`), read by every plan with discovery.
 
 use super::cloud::{LockRecord, LockStore};
 use super::{Aws, AwsError, ErrorClass};
+use crate::model::tags::regions as record;
 use crate::model::Service;
 use aws_sdk_ec2::types::{Filter, KeyType, ResourceType, Tag, TagSpecification};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::tags::lock::{
     EXPIRES as EXPIRES_TAG, HOLDER as HOLDER_TAG, HOST as HOST_TAG, LOCK as LOCK_TAG,
@@ -170,6 +173,118 @@ impl LockStore for Aws {
             Err(e) if !e.is_not_found() => Err(e.at(region, &self.endpoint(Service::Ec2, region))),
             _ => Ok(()),
         }
+    }
+}
+
+/// The key pair that records the regions of `stack` (one per region).
+fn record_name(stack: &str) -> String {
+    format!("reconcile-regions-{stack}")
+}
+
+impl Aws {
+    /// The regions recorded in `region` for `stack`, if any: one call.
+    pub(super) async fn applied_regions(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> Result<Option<BTreeSet<String>>, AwsError> {
+        Ok(self
+            .record_pair(region, stack)
+            .await?
+            .and_then(|(_, tags)| record::decode(&tags)))
+    }
+
+    /// The record's key pair in `region`: its id and tags.
+    async fn record_pair(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> Result<Option<(String, BTreeMap<String, String>)>, AwsError> {
+        let found = send!(
+            "DescribeKeyPairs",
+            self.ec2(region).describe_key_pairs().filters(
+                Filter::builder()
+                    .name("key-name")
+                    .values(record_name(stack))
+                    .build()
+            )
+        )?;
+        Ok(found.key_pairs().first().map(|k| {
+            let tags = k
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect();
+            (k.key_pair_id().unwrap_or_default().to_string(), tags)
+        }))
+    }
+
+    /// Writes the record in `region` (`Cloud::record_regions`).
+    pub(super) async fn write_regions(
+        &self,
+        region: &str,
+        stack: &str,
+        regions: Option<&BTreeSet<String>>,
+    ) -> Result<(), AwsError> {
+        let client = self.ec2(region);
+        let Some(regions) = regions else {
+            return match send!(
+                "DeleteKeyPair",
+                client.delete_key_pair().key_name(record_name(stack))
+            ) {
+                Err(e) if !e.is_not_found() => Err(e),
+                _ => Ok(()),
+            };
+        };
+        let tags: Vec<Tag> = record::encode(regions)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let pair = match self.record_pair(region, stack).await? {
+            Some(pair) => pair,
+            None => {
+                let created = send_once!(
+                    aws_sdk_ec2,
+                    "CreateKeyPair",
+                    client
+                        .create_key_pair()
+                        .key_name(record_name(stack))
+                        .key_type(KeyType::Ed25519)
+                        .tag_specifications(
+                            TagSpecification::builder()
+                                .resource_type(ResourceType::KeyPair)
+                                .set_tags(Some(tags.clone()))
+                                .build()
+                        )
+                );
+                match created {
+                    Ok(_) => return Ok(()),
+                    // Another run made it meanwhile, or an answer was lost:
+                    // the pair is there now, and its tags are set below.
+                    Err(e) if e.is_duplicate() || e.may_have_happened() => {
+                        self.record_pair(region, stack).await?.ok_or(e)?
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let (id, held) = pair;
+        let stale: Vec<Tag> = held
+            .keys()
+            .filter(|k| k.starts_with(record::PREFIX) && !tags.iter().any(|t| t.key() == Some(k)))
+            .map(|k| Tag::builder().key(k).build())
+            .collect();
+        if !stale.is_empty() {
+            send!(
+                "DeleteTags",
+                client.delete_tags().resources(&id).set_tags(Some(stale))
+            )?;
+        }
+        send!(
+            "CreateTags",
+            client.create_tags().resources(&id).set_tags(Some(tags))
+        )
+        .map(drop)
     }
 }
 

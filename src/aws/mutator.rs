@@ -41,6 +41,17 @@ impl Cloud for Aws {
             progress,
         }
     }
+
+    async fn record_regions(
+        &self,
+        region: &str,
+        stack: &str,
+        regions: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<(), AwsError> {
+        self.write_regions(region, stack, regions)
+            .await
+            .map_err(|e| e.at(region, &self.endpoint(crate::model::Service::Ec2, region)))
+    }
 }
 
 /// The mutations of one region. The `attrs` it is given are concrete: references

@@ -47,9 +47,11 @@ pub(super) struct ApplyArgs {
     /// Print the apply report as JSON on stdout.
     #[arg(long)]
     json: bool,
-    /// Report how many AWS calls were made, per service.
+    /// Report how many AWS calls were made, per service, and where the time went.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    search: super::SearchArgs,
     /// Go ahead outside the stack's [change_window], recording this ticket.
     #[arg(long, value_name = "TICKET")]
     emergency: Option<String>,
@@ -95,6 +97,7 @@ pub(super) async fn run(
         saved: saved.as_ref(),
         regions,
         lock_timeout: args.lock_timeout,
+        search: args.search.into(),
         settings: apply::Settings {
             parallelism: usize::from(args.parallelism),
             record: ops::change_record(

@@ -82,6 +82,26 @@ pub struct Cli {
     wait_timeout: Duration,
 }
 
+/// Where a plan looks for what the stack left in regions it no longer lists.
+#[derive(clap::Args, Debug)]
+struct SearchArgs {
+    /// Look for the stack's resources in every enabled region of the account,
+    /// not only in the regions its record lists as applied to (the record is
+    /// kept by apply; without one, every region is searched anyway).
+    #[arg(long)]
+    search_all_regions: bool,
+}
+
+impl From<SearchArgs> for crate::ops::plan::Search {
+    fn from(args: SearchArgs) -> Self {
+        if args.search_all_regions {
+            crate::ops::plan::Search::AllRegions
+        } else {
+            crate::ops::plan::Search::Recorded
+        }
+    }
+}
+
 /// A duration as people write it: 90s, 5m, 1h30m.
 fn duration(text: &str) -> Result<Duration, String> {
     let parsed =

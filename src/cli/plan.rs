@@ -44,9 +44,11 @@ pub(super) struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     detailed_exitcode: bool,
-    /// Report how many AWS calls were made, per service.
+    /// Report how many AWS calls were made, per service, and where the time went.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    search: super::SearchArgs,
 }
 
 pub(super) async fn run(
@@ -56,7 +58,8 @@ pub(super) async fn run(
 ) -> Result<ExitStatus> {
     let stack = stack::load(&args.stack)?;
     let aws = Aws::connect(connection).await;
-    let Planned { plan, .. } = ops::plan::run(&aws, &stack, &args.regions).await?;
+    let Planned { plan, .. } =
+        ops::plan::run(&aws, &stack, &args.regions, args.search.into()).await?;
     if args.json {
         let report = PlanReport {
             plan: &plan,

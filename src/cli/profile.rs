@@ -100,7 +100,10 @@ impl Profile {
             } else {
                 String::new()
             };
-            out.push_str(&format!("  {:<34} {:>7.2} s{overlapped}\n", p.phase, p.seconds));
+            out.push_str(&format!(
+                "  {:<34} {:>7.2} s{overlapped}\n",
+                p.phase, p.seconds
+            ));
         }
         out
     }
@@ -152,7 +155,10 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let ended = Instant::now();
-        if let Some(open) = ctx.span(&id).and_then(|s| s.extensions_mut().remove::<Open>()) {
+        if let Some(open) = ctx
+            .span(&id)
+            .and_then(|s| s.extensions_mut().remove::<Open>())
+        {
             self.0.add(open.label, open.started, ended);
         }
     }
@@ -188,7 +194,10 @@ mod tests {
             "overlapping: the wall time is about one sleep, {discover:?}"
         );
         assert!(discover.busy_seconds >= 0.12, "busy is both: {discover:?}");
-        assert!(phases[0].seconds >= 0.08, "the total covers them: {phases:?}");
+        assert!(
+            phases[0].seconds >= 0.08,
+            "the total covers them: {phases:?}"
+        );
         assert!(profile.render().contains("discover us-east-1"));
     }
 }

@@ -638,6 +638,9 @@ pub struct LiveRegion {
     /// Services the endpoint does not implement (`Kind::service` → the
     /// endpoint and its answer): nothing of theirs was read.
     pub unavailable: BTreeMap<Service, Unavailable>,
+    /// The regions the stack was applied to, as recorded in this region
+    /// (`tags::regions`); `None` when nothing is recorded here.
+    pub applied_regions: Option<std::collections::BTreeSet<String>>,
 }
 
 /// A service an endpoint answered it does not implement.

@@ -89,6 +89,43 @@ pub mod lock {
     pub const EXPIRES: &str = "reconcile:lock-expires";
 }
 
+/// The regions a stack has been applied to, recorded in each of its regions
+/// (on an EC2 key pair, as the lock): a plan searches those it no longer
+/// lists instead of every region of the account.
+pub mod regions {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// `reconcile:regions:1`, `…:2`: as many tags as 256 characters a value need.
+    pub const PREFIX: &str = "reconcile:regions:";
+    /// Regions a tag holds: 16 of the longest names (14 characters) and their
+    /// spaces stay under AWS's 256 characters of a tag value.
+    const PER_TAG: usize = 16;
+
+    /// The tags recording `regions`.
+    pub fn encode(regions: &BTreeSet<String>) -> Vec<(String, String)> {
+        let names: Vec<&str> = regions.iter().map(String::as_str).collect();
+        names
+            .chunks(PER_TAG)
+            .enumerate()
+            .map(|(i, chunk)| (format!("{PREFIX}{}", i + 1), chunk.join(" ")))
+            .collect()
+    }
+
+    /// The regions recorded in `tags`; `None` when they record none.
+    pub fn decode(tags: &BTreeMap<String, String>) -> Option<BTreeSet<String>> {
+        let mut found = tags
+            .iter()
+            .filter(|(k, _)| k.starts_with(PREFIX))
+            .peekable();
+        found.peek()?;
+        Some(
+            found
+                .flat_map(|(_, v)| v.split_whitespace().map(str::to_string))
+                .collect(),
+        )
+    }
+}
+
 /// The tag keys reconcile and AWS write themselves: never a user's tag.
 pub fn is_managed(key: &str) -> bool {
     key.starts_with("reconcile:") || key.starts_with("aws:")
@@ -182,6 +219,26 @@ pub fn decode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_regions_record_splits_into_tags_aws_takes_and_reads_back() {
+        let every: std::collections::BTreeSet<String> =
+            (0..40).map(|i| format!("ap-southeast-{i:02}")).collect();
+        let written = regions::encode(&every);
+        assert_eq!(written.len(), 3, "16 regions a tag: {written:?}");
+        for (key, value) in &written {
+            assert!(key.len() <= 128 && value.len() <= 256, "{key} = {value}");
+        }
+        let mut tags: std::collections::BTreeMap<String, String> = written.into_iter().collect();
+        tags.insert(crate::model::STACK_TAG.into(), "shop".into());
+        assert_eq!(regions::decode(&tags), Some(every));
+        tags.retain(|k, _| !k.starts_with(regions::PREFIX));
+        assert_eq!(
+            regions::decode(&tags),
+            None,
+            "no record is not an empty one"
+        );
+    }
 
     #[test]
     fn free_text_is_carried_in_what_every_service_takes_and_read_back() {

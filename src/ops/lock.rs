@@ -6,14 +6,14 @@
 //! or whose holder process on this host is gone, is stale and can be broken
 //! with `reconcile unlock`.
 
-use crate::model::profile::phase;
-use tracing::Instrument;
 use super::clock::Clock;
 use crate::aws::cloud::LockRecord;
 use crate::aws::cloud::LockStore;
+use crate::model::profile::phase;
 use crate::model::progress::Progress;
 use anyhow::{bail, Result};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::Instrument;
 
 /// How long a lock stays valid without a refresh; the holder refreshes it every third of that.
 pub const TTL: Duration = Duration::from_secs(600);

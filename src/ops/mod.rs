@@ -345,18 +345,39 @@ pub async fn observe(
     stack: &Stack,
     regions: &[String],
 ) -> Result<Observation> {
+    let live = read(aws, stack, regions, true).await?;
+    settle(aws, stack, live).await
+}
+
+/// What the stack owns in each of `regions`, all at once; its DNS (global)
+/// with the first of them when `dns`.
+pub async fn read(
+    aws: &impl Discover,
+    stack: &Stack,
+    regions: &[String],
+    dns: bool,
+) -> Result<BTreeMap<String, LiveRegion>> {
     let name = &stack.name;
     let reads = regions.iter().enumerate().map(|(i, region)| async move {
         let live = aws
-            .discover(name, region, i == 0)
+            .discover(name, region, dns && i == 0)
             .await
             .with_context(|| format!("reading live resources of stack {name} in {region}"))?;
         Ok::<_, anyhow::Error>((region.clone(), live))
     });
-    let mut live = futures::future::try_join_all(reads)
+    Ok(futures::future::try_join_all(reads)
         .await?
         .into_iter()
-        .collect();
+        .collect())
+}
+
+/// What `read` found, made whole: resources followed where they moved, DNS
+/// homed, the records of adopted zones read.
+pub async fn settle(
+    aws: &impl Discover,
+    stack: &Stack,
+    mut live: BTreeMap<String, LiveRegion>,
+) -> Result<Observation> {
     follow_moves(stack, &mut live);
     let homes = home_dns(stack, &mut live);
     needs_only_available(stack, &live)?;

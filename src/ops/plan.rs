@@ -1,6 +1,6 @@
 //! `plan`: read live state, compare, and describe the result; saved plans.
 
-use super::{observe, select_regions};
+use super::select_regions;
 use crate::aws::cloud::Discover;
 use crate::model::profile::phase;
 use crate::model::LiveRegion;
@@ -21,12 +21,41 @@ pub struct Planned {
     pub stack: Stack,
 }
 
-/// Plans `stack` in `regions`.
-pub async fn run(aws: &impl Discover, stack: &Stack, requested: &[String]) -> Result<Planned> {
-    let regions = regions_to_plan(aws, stack, requested)
-        .instrument(phase("search regions"))
-        .await?;
-    let observation = observe(aws, stack, &regions).await?;
+/// Where a plan looks for the stack's resources in regions its file no
+/// longer lists (to prune them, instead of leaving them running unseen).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Search {
+    /// The regions the stack's record lists (`model::tags::regions`, read
+    /// with discovery); every region when no region of the stack has one.
+    #[default]
+    Recorded,
+    /// Every enabled region of the account (`plan --search-all-regions`).
+    AllRegions,
+}
+
+/// Plans `stack` in `requested` regions (all of the stack's when empty, and
+/// those it left that still hold its resources).
+pub async fn run(
+    aws: &impl Discover,
+    stack: &Stack,
+    requested: &[String],
+    search: Search,
+) -> Result<Planned> {
+    let (regions, live) = if requested.is_empty() {
+        let mut live = super::read(aws, stack, &stack.regions, true).await?;
+        let left = left_regions(aws, stack, &live, search)
+            .instrument(phase("search regions"))
+            .await?;
+        live.extend(super::read(aws, stack, &left, false).await?);
+        (stack.regions.iter().chain(&left).cloned().collect(), live)
+    } else {
+        let regions = requested_regions(aws, stack, requested)
+            .instrument(phase("search regions"))
+            .await?;
+        let live = super::read(aws, stack, &regions, true).await?;
+        (regions, live)
+    };
+    let observation = super::settle(aws, stack, live).await?;
     let stack = observation.placed(stack);
     let plan = phase("compare").in_scope(|| plan::build(&stack, &regions, &observation.live));
     Ok(Planned {
@@ -36,50 +65,77 @@ pub async fn run(aws: &impl Discover, stack: &Stack, requested: &[String]) -> Re
     })
 }
 
-/// The stack's regions (or those of them requested), and the regions it was
-/// removed from that still hold its resources, so that those are pruned
-/// instead of left running unseen. A requested region outside the stack must
-/// be one of the latter (as in a saved plan that prunes one).
-async fn regions_to_plan(
+/// The regions the stack left that may hold its resources: those recorded
+/// in its regions beyond the ones it lists (one call per region, made with
+/// discovery), or, when none of its regions records any (a stack never
+/// applied, or applied before the record) or with `Search::AllRegions`,
+/// every enabled region that holds anything tagged for it.
+async fn left_regions(
+    aws: &impl Discover,
+    stack: &Stack,
+    live: &BTreeMap<String, LiveRegion>,
+    search: Search,
+) -> Result<Vec<String>> {
+    let recorded = live
+        .values()
+        .filter_map(|l| l.applied_regions.clone())
+        .reduce(|mut all, more| {
+            all.extend(more);
+            all
+        });
+    match (search, recorded) {
+        (Search::Recorded, Some(recorded)) => Ok(recorded
+            .into_iter()
+            .filter(|r| !stack.regions.contains(r))
+            .collect()),
+        _ => {
+            let enabled = aws
+                .enabled_regions(&stack.regions[0])
+                .await
+                .context("listing the account's regions, to find what the stack left in others")?;
+            // AWS lists only the account's partition; LocalStack lists every
+            // partition's regions and answers for them from one store.
+            let partition = crate::model::partition(&stack.regions[0]);
+            let others: Vec<String> = enabled
+                .into_iter()
+                .filter(|r| !stack.regions.contains(r) && crate::model::partition(r) == partition)
+                .collect();
+            holding(aws, stack, &others).await
+        }
+    }
+}
+
+async fn holding(aws: &impl Discover, stack: &Stack, candidates: &[String]) -> Result<Vec<String>> {
+    if candidates.is_empty() {
+        return Ok(vec![]);
+    }
+    aws.regions_holding(&stack.name, candidates)
+        .await
+        .context("looking for the stack's resources in regions it no longer lists")
+}
+
+/// `--region`: those of the stack's, and those outside it that still hold
+/// its resources (as in a saved plan that prunes one).
+async fn requested_regions(
     aws: &impl Discover,
     stack: &Stack,
     requested: &[String],
 ) -> Result<Vec<String>> {
-    let others: Vec<String> = if requested.is_empty() {
-        let enabled = aws
-            .enabled_regions(&stack.regions[0])
-            .await
-            .context("listing the account's regions, to find what the stack left in others")?;
-        // AWS lists only the account's partition; LocalStack lists every
-        // partition's regions and answers for them from one store.
-        let partition = crate::model::partition(&stack.regions[0]);
-        enabled
-            .into_iter()
-            .filter(|r| !stack.regions.contains(r) && crate::model::partition(r) == partition)
-            .collect()
-    } else {
-        requested
-            .iter()
-            .filter(|r| !stack.regions.contains(r))
-            .cloned()
-            .collect()
-    };
-    let holding = if others.is_empty() {
-        vec![]
-    } else {
-        aws.regions_holding(&stack.name, &others)
-            .await
-            .context("looking for the stack's resources in regions it no longer lists")?
-    };
+    let others: Vec<String> = requested
+        .iter()
+        .filter(|r| !stack.regions.contains(r))
+        .cloned()
+        .collect();
+    let holding = holding(aws, stack, &others).await?;
     let declared: Vec<String> = requested
         .iter()
         .filter(|r| stack.regions.contains(r) || !holding.contains(r))
         .cloned()
         .collect();
-    let mut regions = if requested.is_empty() || !declared.is_empty() {
-        select_regions(stack, &declared)?
-    } else {
+    let mut regions = if declared.is_empty() {
         vec![]
+    } else {
+        select_regions(stack, &declared)?
     };
     regions.extend(holding);
     Ok(regions)

@@ -133,7 +133,7 @@ pub async fn run<C: Account>(
     let regions = stack.regions.clone();
     let progress = request.settings.progress.clone();
     let work = async {
-        let planned = super::plan::run(aws, stack, &[]).await?;
+        let planned = super::plan::run(aws, stack, &[], Default::default()).await?;
         review(&planned.plan).await?;
         if let Some(saved) = request.saved {
             saved.check_current(&planned.plan)?;
@@ -142,6 +142,7 @@ pub async fn run<C: Account>(
         if planned.plan.has_changes() {
             apply::preflight(&planned)?;
         }
+        let record = apply::regions::before(aws, &planned).await?;
         // A wave that will bake must be able to judge its checks.
         for wave in rollout
             .waves
@@ -161,7 +162,10 @@ pub async fn run<C: Account>(
                 )?;
             }
         }
-        waves(aws, clock, &rollout, first, &planned, request).await
+        let report = waves(aws, clock, &rollout, first, &planned, request).await?;
+        let progress = &request.settings.progress;
+        apply::regions::after(aws, &planned, &report.apply, record, progress).await;
+        Ok(report)
     };
     let lock = super::lock::Holding {
         stack: &name,

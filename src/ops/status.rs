@@ -43,7 +43,7 @@ pub async fn run<C: Discover + TrafficSwitch>(
     cloud: &C,
     stack: &Stack,
 ) -> Result<Vec<RegionStatus>> {
-    let planned = super::plan::run(cloud, stack, &[]).await?;
+    let planned = super::plan::run(cloud, stack, &[], Default::default()).await?;
     let stack = &planned.stack;
     let regions = planned.plan.regions.iter().map(|region| {
         let planned = &planned;

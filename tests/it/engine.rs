@@ -449,8 +449,18 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
         calls.push(per_service);
     }
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
-    // The regions a plan searches: opted in, and in the stack's partition
-    // (LocalStack lists GovCloud's and China's regions too).
+    assert_eq!(
+        calls[0],
+        serde_json::json!({"cloudwatch": 1, "ec2": 7 + 1, "elbv2": 2, "rds": 3}),
+        "one Describe per EC2 kind and the regions record the apply left (a key pair); \
+         the other services list once each (nothing of theirs to tag here); no other \
+         region is searched: the record lists none"
+    );
+
+    // A stack never applied has no record: every region that may hold what it
+    // left is searched, as with --search-all-regions.
+    // The regions searched: opted in, and in the stack's partition (LocalStack
+    // lists GovCloud's and China's regions too).
     let partition = |r: &str| r.starts_with("cn-") || r.starts_with("us-gov-");
     let enabled = ec2(region)
         .await
@@ -463,24 +473,36 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
         .filter(|r| r.opt_in_status() != Some("not-opted-in"))
         .filter(|r| partition(r.region_name().unwrap()) == partition(region))
         .count();
+    let searched = |args: &[&str]| {
+        let plan: serde_json::Value = serde_json::from_str(&run(args).expect(0).stdout).unwrap();
+        let mut per_service = plan["aws_calls"].clone();
+        per_service.as_object_mut().unwrap().remove("route53");
+        per_service
+    };
+    let every_region = serde_json::json!({
+        "cloudwatch": 1, "ec2": 7 + 1 + 1, "elbv2": 2, "rds": 3, "tagging": enabled - 1
+    });
+    let fresh = with_subnets(2);
     assert_eq!(
-        calls[0],
-        serde_json::json!({
-            "cloudwatch": 1, "ec2": 7 + 1, "elbv2": 2, "rds": 3, "tagging": enabled - 1
-        }),
-        "one Describe per EC2 kind; the other services list once each (nothing of theirs to \
-         tag here); DescribeRegions and one tagging query per other region, for what the \
-         stack may have left in regions it no longer lists"
+        searched(&["plan", "--json", fresh.arg()]),
+        every_region,
+        "DescribeRegions and one tagging query per other region"
+    );
+    let applied = with_subnets(1);
+    applied.apply().expect(0);
+    assert_eq!(
+        searched(&["plan", "--json", "--search-all-regions", applied.arg()]),
+        every_region
     );
 
-    let stats = run(&["plan", "--stats", with_subnets(2).arg()]);
-    assert!(
-        stats
-            .stderr
-            .contains("cloudwatch=1, ec2=8, elbv2=2, rds=3, route53="),
-        "{}",
-        stats.stderr
-    );
+    let stats = run(&["plan", "--stats", applied.arg()]).expect(0);
+    for line in [
+        "(cloudwatch=1, ec2=8, elbv2=2, rds=3, route53=",
+        &format!("discover {region} ec2"),
+        "compare",
+    ] {
+        assert!(stats.stderr.contains(line), "{line}: {}", stats.stderr);
+    }
 }
 
 #[tokio::test]
@@ -1183,9 +1205,40 @@ async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     stack.write(&text(&format!("\"{kept}\""), ""));
     let plan = stack.plan_json();
     assert_eq!(actions(&plan), vec![format!("delete vpc.main@{dropped}")]);
+    assert!(
+        plan["aws_calls"].get("tagging").is_none(),
+        "found through the regions record, without searching every region: {}",
+        plan["aws_calls"]
+    );
     stack.apply().expect(0);
     assert!(live(dropped, &name).await.vpcs.is_empty());
     assert_eq!(live(kept, &name).await.vpcs.len(), 1);
+    // Emptied, the region leaves the record, and its record goes.
+    let records = |region: &'static str| {
+        let name = format!("reconcile-regions-{name}");
+        async move {
+            ec2(region)
+                .await
+                .describe_key_pairs()
+                .send()
+                .await
+                .unwrap()
+                .key_pairs()
+                .iter()
+                .filter(|k| k.key_name() == Some(name.as_str()))
+                .map(|k| k.tags().to_vec())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(records(dropped).await.is_empty());
+    let kept_record = records(kept).await;
+    assert_eq!(kept_record.len(), 1);
+    assert!(
+        kept_record[0]
+            .iter()
+            .any(|t| t.key() == Some("reconcile:regions:1") && t.value() == Some(kept)),
+        "{kept_record:?}"
+    );
     no_changes(&stack);
 }
 

@@ -21,8 +21,8 @@ use aws_sdk_ec2::types::{
     PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 use aws_sdk_ec2::Client;
-use tracing::Instrument;
 use std::collections::{BTreeMap, BTreeSet};
+use tracing::Instrument;
 
 /// The kinds EC2 carries (`super::place`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,9 +22,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RulePriorityPair, Tag, TargetDescription, TargetGroupTuple, TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
-use tracing::Instrument;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
+use tracing::Instrument;
 
 /// The kinds ELBv2 carries (`super::place`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

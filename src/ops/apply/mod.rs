@@ -2,6 +2,7 @@
 //! done, what failed and what was skipped. Nothing is rolled back: the live
 //! account is the state, so a rerun does exactly the remaining work.
 
+pub mod regions;
 mod report;
 mod steps;
 
@@ -36,6 +37,8 @@ pub struct Request<'a> {
     pub regions: Vec<String>,
     /// How long to wait for another run's lock.
     pub lock_timeout: std::time::Duration,
+    /// Where to look for what the stack left in regions it no longer lists.
+    pub search: crate::ops::plan::Search,
     pub settings: Settings,
 }
 
@@ -61,12 +64,13 @@ pub async fn converge<C: Account>(
     let name = stack.name.clone();
     let settings = &request.settings;
     let work = async {
-        let planned = super::plan::run(aws, stack, &request.regions).await?;
+        let planned = super::plan::run(aws, stack, &request.regions, request.search).await?;
         if let Some(saved) = request.saved {
             saved.check_current(&planned.plan)?;
         }
         review(&planned.plan).await?;
         super::plan::refuse(&planned.plan)?;
+        let record = regions::before(aws, &planned).await?;
         if !planned.plan.has_changes() {
             return Ok(Report {
                 stack: stack.name.clone(),
@@ -74,7 +78,9 @@ pub async fn converge<C: Account>(
             });
         }
         preflight(&planned)?;
-        Ok(run(aws, &planned, settings).await)
+        let report = run(aws, &planned, settings).await;
+        regions::after(aws, &planned, &report, record, &settings.progress).await;
+        Ok(report)
     };
     let lock = Holding {
         stack: &name,
@@ -431,7 +437,9 @@ mod tests {
     use super::*;
     use crate::model::LiveRegion;
     use crate::ops::clock::Clock;
+    use crate::ops::plan;
     use crate::testing::{self, applied, live_mut, FakeCloud, DEMO};
+    use std::collections::BTreeSet;
 
     const REGION: &str = "us-west-2";
 
@@ -737,6 +745,7 @@ security_groups = ["security_group.web"]
             saved: None,
             regions: vec![],
             lock_timeout,
+            search: Default::default(),
             settings: Settings {
                 parallelism: 4,
                 record: BTreeMap::new(),
@@ -769,7 +778,9 @@ security_groups = ["security_group.web"]
         assert!(at("vpc.main") < at("subnet.a"));
         assert!(at("subnet.a") < at("instance.web"));
         assert!(at("security_group.web") < at("instance.web"));
-        let again = super::super::plan::run(&cloud, &stack, &[]).await.unwrap();
+        let again = super::super::plan::run(&cloud, &stack, &[], Default::default())
+            .await
+            .unwrap();
         assert!(!again.plan.has_changes(), "{:#?}", again.plan.changes);
         assert_eq!(
             cloud
@@ -873,5 +884,73 @@ security_groups = ["security_group.web"]
         );
         assert!(cloud.calls().is_empty(), "{:?}", cloud.calls());
         assert_eq!(cloud.state().locks[REGION].token, "bobs-run", "not broken");
+    }
+
+    #[tokio::test]
+    async fn the_regions_record_finds_a_region_the_file_left_without_searching_every_region() {
+        let two = |regions: &str| {
+            testing::stack(&format!(
+                "[stack]\nname = \"net\"\nregions = [{regions}]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
+            ))
+        };
+        let cloud = FakeCloud::default();
+        // Applied before the record existed: the first plan searches every region.
+        converge_on(&cloud, &two("\"us-west-2\", \"eu-west-1\""))
+            .await
+            .unwrap();
+        assert_eq!(
+            cloud.state().searches,
+            1,
+            "no record yet: every region searched"
+        );
+        let both = BTreeSet::from(["eu-west-1".to_string(), "us-west-2".to_string()]);
+        assert_eq!(cloud.state().recorded["us-west-2"], both);
+        assert_eq!(cloud.state().recorded["eu-west-1"], both);
+
+        // eu-west-1 leaves the file: the record names it, no search is made,
+        // its VPC is deleted, and it leaves the record.
+        let one = two("\"us-west-2\"");
+        let planned = plan::run(&cloud, &one, &[], Default::default())
+            .await
+            .unwrap();
+        assert_eq!(planned.plan.regions, ["us-west-2", "eu-west-1"]);
+        assert_eq!(cloud.state().searches, 1, "the record said where to look");
+        let report = converge_on(&cloud, &one).await.unwrap();
+        assert_eq!(
+            report.render(),
+            "Apply complete: 0 created, 0 updated, 1 deleted.\n"
+        );
+        assert!(cloud.addresses("eu-west-1").is_empty());
+        {
+            let state = cloud.state();
+            assert_eq!(
+                state.recorded.keys().collect::<Vec<_>>(),
+                ["us-west-2"],
+                "{:?}",
+                state.calls
+            );
+            assert_eq!(
+                state.recorded["us-west-2"],
+                BTreeSet::from(["us-west-2".to_string()])
+            );
+            assert!(state
+                .calls
+                .contains(&"forget regions in eu-west-1".to_string()));
+            assert_eq!(state.searches, 1);
+        }
+
+        // In sync: the plan reads one region, records nothing, searches nothing.
+        let writes = cloud.calls().len();
+        converge_on(&cloud, &one).await.unwrap();
+        assert_eq!(
+            cloud.calls()[writes..],
+            ["lock us-west-2", "unlock us-west-2"]
+        );
+        assert_eq!(cloud.state().searches, 1);
+        // Asked to, it searches every region all the same.
+        plan::run(&cloud, &one, &[], plan::Search::AllRegions)
+            .await
+            .unwrap();
+        assert_eq!(cloud.state().searches, 2);
     }
 }
