@@ -384,32 +384,49 @@ fn never_sent(err: &(dyn Error + 'static)) -> bool {
         || text.contains("connect timeout")
 }
 
-/// A connection refused is not retried: nothing listens there (an emulator
-/// not started, a wrong `--endpoint-url`), and eight attempts with backoff
-/// would only keep the user waiting in silence.
+/// Two failures the SDK's standard retries get wrong for a CLI:
+/// - a connection refused is not retried: nothing listens there (an emulator
+///   not started, a wrong `--endpoint-url`), and eight attempts with backoff
+///   would only keep the user waiting in silence;
+/// - an attempt that timed out is retried only after waiting as long again
+///   (`after_timeout`, the call timeout; at most the SDK's longest backoff):
+///   the endpoint may still be working on it, and the same request sent at
+///   once would only queue behind itself (an emulator filtering thousands of
+///   groups answered none of the retries).
 #[derive(Debug)]
-pub struct RefusedIsFinal;
+pub struct Retries {
+    pub after_timeout: std::time::Duration,
+}
 
-impl ClassifyRetry for RefusedIsFinal {
+impl ClassifyRetry for Retries {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let refused = ctx
-            .output_or_error()
-            .and_then(Result::err)
-            .and_then(|e| e.as_connector_error())
+        let Some(error) = ctx.output_or_error().and_then(Result::err) else {
+            return RetryAction::NoActionIndicated;
+        };
+        let refused = error
+            .as_connector_error()
             .is_some_and(|e| io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused));
         if refused {
             RetryAction::RetryForbidden
+        } else if error.is_timeout_error()
+            || error.as_connector_error().is_some_and(|e| e.is_timeout())
+        {
+            RetryAction::retryable_error_with_explicit_delay(
+                aws_smithy_types::retry::ErrorKind::TransientError,
+                self.after_timeout,
+            )
         } else {
             RetryAction::NoActionIndicated
         }
     }
 
     fn name(&self) -> &'static str {
-        "reconcile::RefusedIsFinal"
+        "reconcile::Retries"
     }
 
     fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_before(RetryClassifierPriority::transient_error_classifier())
+        // Last: it overrides what the transient error classifier says of a timeout.
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
     }
 }
 

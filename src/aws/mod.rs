@@ -47,7 +47,9 @@ macro_rules! send_once {
 macro_rules! client {
     ($sdk:ident, $aws:expr, $service:expr, $region:expr) => {{
         let config = $sdk::config::Builder::from(&$aws.config)
-            .retry_classifier(error::RefusedIsFinal)
+            .retry_classifier(error::Retries {
+                after_timeout: $aws.call_timeout,
+            })
             .region(Region::new($region.to_string()))
             .interceptor($aws.calls.for_service($service))
             .build();
@@ -196,6 +198,7 @@ pub struct Aws {
     pub calls: CallCounter,
     endpoint_url: Option<String>,
     wait_timeout: Duration,
+    call_timeout: Duration,
 }
 
 impl Aws {
@@ -205,6 +208,7 @@ impl Aws {
             calls: CallCounter::default(),
             endpoint_url: connection.endpoint_url.clone(),
             wait_timeout: connection.wait_timeout,
+            call_timeout: connection.call_timeout,
         }
     }
 
@@ -281,6 +285,7 @@ mod tests {
         let aws = Aws {
             endpoint_url: None,
             wait_timeout: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(30),
             config: loader(&Connection::default())
                 .http_client(http.clone())
                 .credentials_provider(aws_sdk_ec2::config::Credentials::new(

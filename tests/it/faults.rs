@@ -464,6 +464,34 @@ async fn a_create_that_never_returns_fails_within_the_timeout_and_the_rest_finis
     assert_eq!(network_counts(&name).await, ONE_NETWORK);
 }
 
+/// A read the endpoint did not answer in time may still be under way there
+/// (an emulator filtering thousands of groups): it is sent again only after
+/// waiting as long as the call was given, not at once on top of itself.
+#[test]
+fn a_read_that_timed_out_is_sent_again_only_after_waiting_as_long() {
+    let stack = network_stack(&unique("slowread"));
+    let proxy = Proxy::start(endpoint(), 9);
+    proxy.on("DescribeSubnets", Fault::Hang, 1);
+    run_cmd(
+        via(&proxy)
+            .args(["plan", stack.arg(), "--call-timeout", "2s"])
+            .timeout(Duration::from_secs(120)),
+    )
+    .expect(0);
+    let sent: Vec<std::time::Instant> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.operation == "DescribeSubnets")
+        .map(|s| s.at)
+        .collect();
+    assert_eq!(sent.len(), 2, "one timed out, one answered");
+    let gap = sent[1] - sent[0];
+    assert!(
+        gap >= Duration::from_millis(3900),
+        "2s without an answer, then 2s of waiting: {gap:?}"
+    );
+}
+
 #[test]
 fn an_endpoint_that_never_answers_fails_the_plan_with_where_and_what() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

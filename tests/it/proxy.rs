@@ -42,6 +42,8 @@ const MIXED: [Fault; 4] = [
 pub struct Seen {
     pub operation: String,
     pub fault: Option<Fault>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 struct Rules {
@@ -201,6 +203,7 @@ fn serve(
     seen.lock().unwrap().push(Seen {
         operation: operation.clone(),
         fault,
+        at: std::time::Instant::now(),
     });
     if missing {
         // LocalStack's answer, word for word, in the query protocol.

@@ -17,6 +17,8 @@ pub async fn discover(
     let alarms: Vec<_> = client
         .describe_alarms()
         .alarm_name_prefix(format!("{stack}."))
+        // The most a page takes.
+        .max_records(100)
         .into_paginator()
         .send()
         .try_collect()

@@ -22,6 +22,7 @@ pub(super) async fn discover(
             .describe_instances()
             .filters(owned_by(stack))
             .filters(live_states.clone())
+            .max_results(PAGE)
     )?;
     let mut found = Vec::new();
     for i in reservations.iter().flat_map(|r| r.instances()) {

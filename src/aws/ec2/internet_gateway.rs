@@ -10,7 +10,10 @@ pub(super) async fn discover(
 ) -> Result<Vec<Observed>, AwsError> {
     let gateways = all_pages!(
         "DescribeInternetGateways",
-        client.describe_internet_gateways().filters(owned_by(stack))
+        client
+            .describe_internet_gateways()
+            .filters(owned_by(stack))
+            .max_results(PAGE)
     )?;
     let arn = |owner: Option<&str>, path: String| super::arn(region, owner, path);
     let mut found = Vec::new();

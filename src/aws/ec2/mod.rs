@@ -55,6 +55,12 @@ pub async fn discover(
     Ok([vpcs, subnets, gateways, nats, tables, groups, instances].concat())
 }
 
+/// Items a page of a discovery Describe: the most EC2 takes (route tables
+/// take 100). Every call stays bounded however much a stack owns, as AWS
+/// recommends; an emulator filtering thousands of groups answers each page
+/// within the call timeout where one unpaged answer would not.
+const PAGE: i32 = 1000;
+
 fn owned_by(stack: &str) -> Filter {
     Filter::builder()
         .name(format!("tag:{STACK_TAG}"))

@@ -18,6 +18,7 @@ pub(super) async fn discover(
             .describe_nat_gateways()
             .filter(owned_by(stack))
             .filter(nat_states.clone())
+            .max_results(PAGE)
     )?;
     let mut found = Vec::new();
     for n in nats {

@@ -10,7 +10,10 @@ pub(super) async fn discover(
 ) -> Result<Vec<Observed>, AwsError> {
     let tables = all_pages!(
         "DescribeRouteTables",
-        client.describe_route_tables().filters(owned_by(stack))
+        client
+            .describe_route_tables()
+            .filters(owned_by(stack))
+            .max_results(100)
     )?;
     let mut found = Vec::new();
     for t in tables {

@@ -10,7 +10,10 @@ pub(super) async fn discover(
 ) -> Result<Vec<Observed>, AwsError> {
     let subnets = all_pages!(
         "DescribeSubnets",
-        client.describe_subnets().filters(owned_by(stack))
+        client
+            .describe_subnets()
+            .filters(owned_by(stack))
+            .max_results(PAGE)
     )?;
     let mut found = Vec::new();
     for s in subnets {

@@ -10,7 +10,10 @@ pub(super) async fn discover(
 ) -> Result<Vec<Observed>, AwsError> {
     let vpcs = all_pages!(
         "DescribeVpcs",
-        client.describe_vpcs().filters(owned_by(stack))
+        client
+            .describe_vpcs()
+            .filters(owned_by(stack))
+            .max_results(PAGE)
     )?;
     let arn = |owner: Option<&str>, path: String| super::arn(region, owner, path);
     let mut found = Vec::new();

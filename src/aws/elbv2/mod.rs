@@ -26,6 +26,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use tracing::Instrument;
 
+/// Items a page of a listing: the most ELBv2 takes, so every call stays bounded.
+const PAGE: i32 = 400;
+
 /// The kinds ELBv2 carries (`super::place`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ElbKind {
@@ -96,8 +99,18 @@ pub async fn discover(
     region: &str,
 ) -> Result<(Vec<Observed>, HashMap<String, Vec<String>>), AwsError> {
     let (balancers, groups) = tokio::try_join!(
-        async { all_pages!("DescribeLoadBalancers", client.describe_load_balancers()) },
-        async { all_pages!("DescribeTargetGroups", client.describe_target_groups()) },
+        async {
+            all_pages!(
+                "DescribeLoadBalancers",
+                client.describe_load_balancers().page_size(PAGE)
+            )
+        },
+        async {
+            all_pages!(
+                "DescribeTargetGroups",
+                client.describe_target_groups().page_size(PAGE)
+            )
+        },
     )?;
     let arns: Vec<String> = balancers
         .iter()
@@ -129,7 +142,10 @@ pub async fn discover(
             async {
                 all_pages!(
                     "DescribeListeners",
-                    client.describe_listeners().load_balancer_arn(arn)
+                    client
+                        .describe_listeners()
+                        .load_balancer_arn(arn)
+                        .page_size(PAGE)
                 )
             },
         )
@@ -165,6 +181,7 @@ pub async fn discover(
             client
                 .describe_rules()
                 .listener_arn(l.listener_arn().unwrap_or_default())
+                .page_size(PAGE)
         )
         .map(|rules: Vec<_>| (l.listener_arn().unwrap_or_default().to_string(), rules))
     });

@@ -15,6 +15,9 @@ use aws_sdk_rds::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+/// Records a page of a listing: the most RDS takes, so every call stays bounded.
+const PAGE: i32 = 100;
+
 /// RDS resources are identified by ARN: a subnet group's name and a database's
 /// identifier may be the same string, and live ids must not collide. A database
 /// names its groups; their ARNs share its prefix (`…:subgrp:name`, `…:pg:name`).
@@ -67,12 +70,22 @@ pub async fn discover(
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let (instances, groups, parameter_groups) = tokio::try_join!(
-        async { all_pages!("DescribeDBInstances", client.describe_db_instances()) },
-        async { all_pages!("DescribeDBSubnetGroups", client.describe_db_subnet_groups()) },
+        async {
+            all_pages!(
+                "DescribeDBInstances",
+                client.describe_db_instances().max_records(PAGE)
+            )
+        },
+        async {
+            all_pages!(
+                "DescribeDBSubnetGroups",
+                client.describe_db_subnet_groups().max_records(PAGE)
+            )
+        },
         async {
             all_pages!(
                 "DescribeDBParameterGroups",
-                client.describe_db_parameter_groups()
+                client.describe_db_parameter_groups().max_records(PAGE)
             )
         },
     )?;
