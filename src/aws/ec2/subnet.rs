@@ -81,12 +81,15 @@ impl Mutator {
             .cloned()
             .unwrap_or_else(|| aws_sdk_ec2::types::Subnet::builder().build());
         let id = subnet.subnet_id().unwrap_or_default().to_string();
-        c.wait_until_subnet_available()
-            .subnet_ids(&id)
-            .wait(self.wait_limit)
-            .instrument(phase("wait subnet available"))
-            .await
-            .map_err(|e| AwsError::waiter("waiting for the subnet to be available", e))?;
+        // No read-back when the create's answer says it is ready.
+        if subnet.state() != Some(&aws_sdk_ec2::types::SubnetState::Available) {
+            c.wait_until_subnet_available()
+                .subnet_ids(&id)
+                .wait(self.wait_limit)
+                .instrument(phase("wait subnet available"))
+                .await
+                .map_err(|e| AwsError::waiter("waiting for the subnet to be available", e))?;
+        }
         if attrs.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
             self.map_public_ip(&id, true).await?;
         }

@@ -57,12 +57,15 @@ impl Mutator {
             .cloned()
             .unwrap_or_else(|| aws_sdk_ec2::types::Vpc::builder().build());
         let id = vpc.vpc_id().unwrap_or_default().to_string();
-        c.wait_until_vpc_available()
-            .vpc_ids(&id)
-            .wait(self.wait_limit)
-            .instrument(phase("wait vpc available"))
-            .await
-            .map_err(|e| AwsError::waiter("waiting for the VPC to be available", e))?;
+        // No read-back when the create's answer says it is ready.
+        if vpc.state() != Some(&aws_sdk_ec2::types::VpcState::Available) {
+            c.wait_until_vpc_available()
+                .vpc_ids(&id)
+                .wait(self.wait_limit)
+                .instrument(phase("wait vpc available"))
+                .await
+                .map_err(|e| AwsError::waiter("waiting for the VPC to be available", e))?;
+        }
         let arn = format!(
             "arn:aws:ec2:{}:{}:vpc/{id}",
             region(c),

@@ -70,7 +70,9 @@ pub async fn converge<C: Account>(
         }
         review(&planned.plan).await?;
         super::plan::refuse(&planned.plan)?;
-        let record = regions::before(aws, &planned).await?;
+        let record = regions::before(aws, &planned)
+            .instrument(phase("record regions"))
+            .await?;
         if !planned.plan.has_changes() {
             return Ok(Report {
                 stack: stack.name.clone(),
@@ -79,7 +81,9 @@ pub async fn converge<C: Account>(
         }
         preflight(&planned)?;
         let report = run(aws, &planned, settings).await;
-        regions::after(aws, &planned, &report, record, &settings.progress).await;
+        regions::after(aws, &planned, &report, record, &settings.progress)
+            .instrument(phase("record regions"))
+            .await;
         Ok(report)
     };
     let lock = Holding {
