@@ -2,16 +2,21 @@
 """Benchmark reconcile (and terraform, when it is installed) on generated stacks.
 
 For each case (resources per region x regions) it starts a fresh emulator,
-applies the stack from nothing, then times a no-op plan: wall time, AWS calls
-and peak memory. With terraform and the hashicorp/aws provider available, the
-same resources go through `terraform apply` and `terraform plan` on another
-fresh emulator, and the table shows the ratios.
+applies the stack from nothing, then times a no-op plan (the best of three
+runs): wall time, AWS calls and peak memory, and the emulator's floor: the
+same Describe calls made directly with boto3 against the same state
+(scripts/floor.py), so the table shows how close to it the plan is. With
+terraform and the hashicorp/aws provider available, the same resources go
+through `terraform apply` and `terraform plan` on another fresh emulator, and
+the table shows the ratios. Below the table, where each case's apply and
+plan spent their time (`--stats`, `apply --json`).
 
 Run it through scripts/bench.sh, which installs the emulator and builds the
 binary. Standard library only.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -24,6 +29,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+# apply's default parallelism (`reconcile apply --parallelism`).
+PARALLELISM = 10
+# Each no-op plan and its floor: the best of this many runs.
+RUNS = 3
 # One unit of 100 resources: a VPC, 33 subnets, 66 security groups with a rule.
 SUBNETS, GROUPS = 33, 66
 
@@ -200,16 +209,54 @@ def run_reconcile(binary, resources, regions, workdir):
             RECONCILE_CALL_TIMEOUT="10m",
         )
         env.pop("AWS_PROFILE", None)
-        apply_s, _, _, _ = measure(
-            [binary, "-q", "apply", str(path), "--auto-approve", "--parallelism", "10"], env
+        apply_s, _, applied, _ = measure(
+            [binary, "-q", "apply", str(path), "--auto-approve", "--json", "--parallelism", str(PARALLELISM)],
+            env,
         )
-        plan_s, rss, out, err = measure(
-            [binary, "plan", str(path), "--detailed-exitcode", "--stats"], env
-        )
-        if not out.startswith("No changes."):
-            raise SystemExit(f"the plan after apply is not a no-op:\n{out[:2000]}")
+        apply_profile = [
+            (p["phase"], p["seconds"], p["count"]) for p in json.loads(applied)["profile"]
+        ]
+        plans = []
+        for _ in range(RUNS):
+            plan_s, rss, out, err = measure(
+                [binary, "plan", str(path), "--detailed-exitcode", "--stats"], env
+            )
+            if not out.startswith("No changes."):
+                raise SystemExit(f"the plan after apply is not a no-op:\n{out[:2000]}")
+            plans.append((plan_s, rss, err))
+        plan_s, rss, err = min(plans)
         calls = int(re.search(r"AWS calls: (\d+)", err).group(1))
-    return {"declared": count, "apply": apply_s, "plan": plan_s, "calls": calls, "rss": rss}
+        floor = json.loads(
+            subprocess.run(
+                [str(ROOT / "localstack/.venv/bin/python"), str(ROOT / "scripts/floor.py"),
+                 emu.url, name, ",".join(regions), "--runs", str(RUNS)],
+                capture_output=True, text=True, check=True,
+            ).stdout
+        )
+    return {
+        "declared": count, "apply": apply_s, "plan": plan_s, "calls": calls, "rss": rss,
+        "floor": floor, "apply_profile": apply_profile, "plan_profile": stats_profile(err),
+    }
+
+
+def stats_profile(stderr):
+    """The phases `--stats` printed after `Time:`: (phase, seconds, runs)."""
+    phases = []
+    for line in stderr.split("Time:", 1)[-1].splitlines():
+        m = re.match(r"\s+(.+?)\s+([\d.]+) s(?: \((\d+) runs)?", line)
+        if m:
+            phases.append((m.group(1), float(m.group(2)), int(m.group(3) or 1)))
+    return phases
+
+
+def profile_line(phases):
+    """The phases worth reading: a tenth of a second or more, and the total."""
+    shown = [
+        f"{phase} {seconds:.2f} s" + (f" ({runs}×)" if runs > 1 else "")
+        for phase, seconds, runs in phases
+        if seconds >= 0.1 or phase == "total"
+    ]
+    return " · ".join(shown)
 
 
 def terraform_available():
@@ -265,22 +312,29 @@ def main():
         ]
         tf, mirror = (None, None) if args.no_terraform else terraform_available()
     header = (
-        "| resources/region | regions | no-op plan | AWS calls | plan peak RSS | apply from nothing"
+        "| resources/region | regions | no-op plan | emulator floor | plan / floor | AWS calls"
+        " | plan peak RSS | apply from nothing"
         + (" | terraform plan | terraform apply | plan speed-up | apply speed-up" if tf else "")
         + " |"
     )
     print(header)
-    print("|---" * (6 + (4 if tf else 0)) + "|", flush=True)
+    print("|---" * (8 + (4 if tf else 0)) + "|", flush=True)
+    profiles = []
     with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as tmp:
         workdir = Path(tmp)
         for resources, regions in cases:
             names = REGIONS[:regions]
             print(f"… {resources} resources x {regions} region(s)", file=sys.stderr, flush=True)
             ours = run_reconcile(args.binary, resources, names, workdir)
+            floor = ours["floor"]["sequential"]
             line = (
-                f"| {ours['declared']} | {regions} | {ours['plan']:.2f} s | {ours['calls']} "
+                f"| {ours['declared']} | {regions} | {ours['plan']:.2f} s | {floor:.2f} s "
+                f"| {ours['plan'] / floor:.2f}x | {ours['calls']} "
                 f"| {ours['rss']:.0f} MiB | {ours['apply']:.1f} s"
             )
+            case = f"{ours['declared']} × {regions}"
+            profiles.append(f"- {case}, apply: {profile_line(ours['apply_profile'])}")
+            profiles.append(f"- {case}, no-op plan: {profile_line(ours['plan_profile'])}")
             if tf:
                 try:
                     theirs = run_terraform(tf, mirror, resources, names, workdir)
@@ -293,6 +347,8 @@ def main():
                 except Failed as e:
                     line += f" | failed | failed: {e} | | "
             print(line + " |", flush=True)
+    print("\nWhere the time went (phases of a tenth of a second or more; concurrent phases overlap):\n")
+    print("\n".join(profiles))
 
 
 if __name__ == "__main__":
