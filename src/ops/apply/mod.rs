@@ -82,7 +82,7 @@ pub async fn converge<C: Account>(
         preflight(&planned)?;
         let report = run(aws, &planned, settings).await;
         regions::after(aws, &planned, &report, record, &settings.progress)
-            .instrument(phase("record regions"))
+            .instrument(phase("record regions emptied"))
             .await;
         Ok(report)
     };
