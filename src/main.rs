@@ -9,6 +9,7 @@ mod graph;
 mod model;
 mod ops;
 mod plan;
+mod policy;
 mod stack;
 #[cfg(test)]
 mod testing;

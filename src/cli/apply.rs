@@ -52,6 +52,11 @@ pub(super) struct ApplyArgs {
     stats: bool,
     #[command(flatten)]
     search: super::SearchArgs,
+    /// Rego policies (a directory of .rego files, or one file; repeatable)
+    /// the plan must pass, besides the stack's `[stack] policies`.
+    #[arg(long = "policy", value_name = "DIR")]
+    policy: Vec<PathBuf>,
+
     /// Go ahead outside the stack's [change_window], recording this ticket.
     #[arg(long, value_name = "TICKET")]
     emergency: Option<String>,
@@ -78,12 +83,14 @@ pub(super) async fn run(
         stack,
         saved,
         regions,
+        policies,
     } = ops::subject(
         ops::Changing::Apply,
         stack_file,
         saved_plan,
         &args.regions,
         args.auto_approve,
+        &args.policy,
     )?;
     ops::admit(
         &stack,
@@ -98,6 +105,8 @@ pub(super) async fn run(
         regions,
         lock_timeout: args.lock_timeout,
         search: args.search.into(),
+        policies: policies.as_ref(),
+        emergency: args.emergency.as_deref(),
         settings: apply::Settings {
             parallelism: usize::from(args.parallelism),
             record: ops::change_record(
@@ -113,6 +122,7 @@ pub(super) async fn run(
         if !args.json {
             print!("{}", render(plan, output.style));
         }
+        super::annotate_refusals(plan);
         if ask && plan.has_changes() && plan.refusals().is_empty() {
             confirm(
                 "apply",

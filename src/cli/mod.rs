@@ -82,6 +82,21 @@ pub struct Cli {
     wait_timeout: Duration,
 }
 
+/// In a GitHub Actions job, each refusal of a plan (a protected resource, a
+/// policy's denial) is also an `::error` annotation on the run's page.
+fn annotate_refusals(plan: &crate::plan::Plan) {
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        for refusal in plan.refusals() {
+            // The workflow command's escapes: %, CR and LF.
+            let text = refusal
+                .replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            println!("::error title=reconcile: plan refused::{text}");
+        }
+    }
+}
+
 /// Where a plan looks for what the stack left in regions it no longer lists.
 #[derive(clap::Args, Debug)]
 struct SearchArgs {

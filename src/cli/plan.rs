@@ -4,7 +4,7 @@ use super::ExitStatus;
 use super::Output;
 use crate::aws::{Aws, Connection};
 use crate::ops::{self, plan::PlanReport, plan::Planned, plan::SavedPlan};
-use crate::plan::render::{markdown, render};
+use crate::plan::render::{markdown, render, COMMENT_LIMIT};
 use crate::stack;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -38,6 +38,11 @@ pub(super) struct PlanArgs {
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Write the plan as markdown for a pull request comment, never longer
+    /// than GitHub's 65,536 characters (refusals first, then the counts, then
+    /// as much of the plan as fits).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
     /// Save the plan, to apply exactly it later with `reconcile apply PLAN.json`.
     #[arg(long, value_name = "PLAN.json")]
     out: Option<PathBuf>,
@@ -49,6 +54,10 @@ pub(super) struct PlanArgs {
     stats: bool,
     #[command(flatten)]
     search: super::SearchArgs,
+    /// Rego policies (a directory of .rego files, or one file; repeatable)
+    /// the plan must pass, besides the stack's `[stack] policies`.
+    #[arg(long = "policy", value_name = "DIR")]
+    policy: Vec<PathBuf>,
 }
 
 pub(super) async fn run(
@@ -57,9 +66,16 @@ pub(super) async fn run(
     output: &Output,
 ) -> Result<ExitStatus> {
     let stack = stack::load(&args.stack)?;
+    let policies = ops::policy::load(&stack, &args.policy)?;
     let aws = Aws::connect(connection).await;
-    let Planned { plan, .. } =
+    let Planned { mut plan, .. } =
         ops::plan::run(&aws, &stack, &args.regions, args.search.into()).await?;
+    let context = ops::policy::Context {
+        operation: "plan",
+        emergency: None,
+        now: std::time::SystemTime::now(),
+    };
+    ops::policy::judge(policies.as_ref(), &mut plan, &stack, &context)?;
     if args.json {
         let report = PlanReport {
             plan: &plan,
@@ -75,7 +91,12 @@ pub(super) async fn run(
     if args.stats {
         output.stats(&aws);
     }
-    super::step_summary(&markdown(&plan))?;
+    let md = markdown(&plan, COMMENT_LIMIT);
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &md).with_context(|| format!("writing {}", path.display()))?;
+    }
+    super::step_summary(&md)?;
+    super::annotate_refusals(&plan);
     ops::plan::refuse(&plan)?;
     if let Some(out) = &args.out {
         let saved = serde_json::to_string_pretty(&SavedPlan::new(&stack, &plan)?)?;

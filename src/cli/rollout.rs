@@ -68,6 +68,10 @@ pub(super) struct RolloutArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Rego policies (a directory of .rego files, or one file; repeatable)
+    /// the plan must pass, besides the stack's `[stack] policies`.
+    #[arg(long = "policy", value_name = "DIR")]
+    policy: Vec<PathBuf>,
 }
 
 pub(super) async fn run(
@@ -75,12 +79,18 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let ops::Subject { stack, saved, .. } = ops::subject(
+    let ops::Subject {
+        stack,
+        saved,
+        policies,
+        ..
+    } = ops::subject(
         ops::Changing::Rollout,
         args.stack.as_deref(),
         args.plan.as_deref(),
         &[],
         args.auto_approve,
+        &args.policy,
     )?;
     let progress = output.progress_sink();
     ops::admit(
@@ -106,11 +116,13 @@ pub(super) async fn run(
             )?,
             progress,
         },
+        policies: policies.as_ref(),
     };
     let review = async |plan: &crate::plan::Plan| {
         if !args.json {
             print!("{}", render(plan, output.style));
         }
+        super::annotate_refusals(plan);
         // A saved plan was reviewed when it was made.
         if saved.is_none() && !args.auto_approve && plan.refusals().is_empty() {
             confirm("roll out", "").await?;
@@ -220,6 +232,7 @@ mod tests {
                 record: Default::default(),
                 progress: Progress::silent(),
             },
+            policies: None,
         };
         let report = rollout::run(
             &cloud,

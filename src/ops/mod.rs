@@ -6,6 +6,7 @@ pub mod clock;
 pub mod cutover;
 pub mod lock;
 pub mod plan;
+pub mod policy;
 pub mod rollout;
 pub mod status;
 pub mod verify;
@@ -63,6 +64,8 @@ pub struct Subject {
     pub stack: Stack,
     pub saved: Option<plan::SavedPlan>,
     pub regions: Vec<String>,
+    /// The stack's policies and `--policy` ones, parsed (`policy::load`).
+    pub policies: Option<crate::policy::Policies>,
 }
 
 /// The rules of saved plans and of `[stack] approval`, for every command that
@@ -77,13 +80,16 @@ pub fn subject(
     saved_plan: Option<&std::path::Path>,
     regions: &[String],
     auto_approve: bool,
+    policy: &[std::path::PathBuf],
 ) -> Result<Subject> {
     let saved = saved_plan.map(plan::SavedPlan::read).transpose()?;
     let subject = match saved {
         None => {
             let path = stack_file.context("a stack file or a saved plan is needed")?;
+            let stack = crate::stack::load(path)?;
             Subject {
-                stack: crate::stack::load(path)?,
+                policies: policy::load(&stack, policy)?,
+                stack,
                 saved: None,
                 regions: regions.to_vec(),
             }
@@ -115,8 +121,11 @@ pub fn subject(
                     stack.regions.join(", ")
                 );
             }
+            let policies = policy::load(&stack, policy)?;
+            policy::same_as_saved(policies.as_ref(), &saved.policies)?;
             Subject {
                 regions: saved.regions.clone(),
+                policies,
                 stack,
                 saved: Some(saved),
             }

@@ -150,8 +150,8 @@ pub fn refuse(plan: &Plan) -> Result<()> {
     bail!("this plan is refused:\n{}", refusals.join("\n"))
 }
 
-/// The `--json` form of a plan.
-#[derive(Serialize)]
+/// The `--json` form of a plan: a published contract, `schema/plan.schema.json`.
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct PlanReport<'a> {
     #[serde(flatten)]
     pub plan: &'a Plan,
@@ -175,6 +175,9 @@ pub struct SavedPlan {
     pub regions: Vec<String>,
     /// Kept as JSON: a saved plan is compared with a fresh one, never edited.
     pub changes: serde_json::Value,
+    /// The policies the plan passed: applied only under the same ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<crate::policy::PolicyFile>,
 }
 
 impl SavedPlan {
@@ -191,6 +194,11 @@ impl SavedPlan {
             extends: stack.sources.files().skip(1).cloned().collect(),
             regions: plan.regions.clone(),
             changes: serde_json::to_value(&plan.changes)?,
+            policies: plan
+                .policy
+                .as_ref()
+                .map(|p| p.files.clone())
+                .unwrap_or_default(),
         })
     }
 
@@ -261,5 +269,28 @@ impl SavedPlan {
              Run `reconcile plan` again and review the new plan.",
             differing.join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `schema/plan.schema.json` is what the types make: a change to the
+    /// plan's JSON changes the published schema in the same commit.
+    #[test]
+    fn the_published_plan_schema_is_the_one_the_types_make() {
+        let schema = schemars::schema_for!(PlanReport<'static>);
+        let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
+        if std::env::var_os("RECONCILE_WRITE_SCHEMA").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert!(
+            std::fs::read_to_string(&path).unwrap_or_default() == text,
+            "schema/plan.schema.json is stale: RECONCILE_WRITE_SCHEMA=1 cargo test --bin \
+             reconcile plan_schema writes it"
+        );
     }
 }

@@ -32,6 +32,8 @@ pub struct Request<'a> {
     pub emergency: Option<String>,
     pub lock_timeout: Duration,
     pub settings: Settings,
+    /// What the plan is judged by besides protection (`ops::policy`).
+    pub policies: Option<&'a crate::policy::Policies>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -133,7 +135,13 @@ pub async fn run<C: Account>(
     let regions = stack.regions.clone();
     let progress = request.settings.progress.clone();
     let work = async {
-        let planned = super::plan::run(aws, stack, &[], Default::default()).await?;
+        let mut planned = super::plan::run(aws, stack, &[], Default::default()).await?;
+        let context = super::policy::Context {
+            operation: "rollout",
+            emergency: request.emergency.as_deref(),
+            now: clock.now(),
+        };
+        super::policy::judge(request.policies, &mut planned.plan, stack, &context)?;
         review(&planned.plan).await?;
         if let Some(saved) = request.saved {
             saved.check_current(&planned.plan)?;
@@ -356,6 +364,7 @@ mod tests {
                 record: BTreeMap::new(),
                 progress: Progress::silent(),
             },
+            policies: None,
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::model::{Attrs, Kind, Value};
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     NoOp,
@@ -13,14 +13,17 @@ pub enum Action {
     Delete,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AttrChange {
     pub name: String,
+    /// Any JSON value: references as `"kind.name"`, unknowns as `"(known after apply)"`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub before: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub after: Option<Value>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub forces_replacement: bool,
     /// What the change does to the running resource (downtime, restart), where known.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub format_version: u32,
     pub stack: String,
@@ -32,21 +32,27 @@ pub struct Plan {
     /// Changes AWS already holds for a maintenance window: not planned again.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub pending: Vec<String>,
+    /// The policies the plan was judged by, and what refused it
+    /// (`ops::policy`; their warnings join `warnings`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<crate::policy::Judged>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ResourceChange {
     pub region: String,
+    /// `kind.name`, or `kind.name[i]` for a copy of a block with `count`.
+    #[schemars(with = "String")]
     pub address: Address,
     pub action: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_id: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub attributes: Vec<AttrChange>,
     /// Why, when the attributes alone do not say: a prune, a duplicate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub protected: bool,
     /// A create that takes over what exists, or a delete that only lets go.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,7 +63,7 @@ pub struct ResourceChange {
     pub blocked: Option<String>,
     /// A replacement its kind makes create-first made delete-first by this
     /// plan: an instance in a subnet whose CIDR is handed over.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub delete_first: bool,
 }
 
@@ -74,22 +80,22 @@ impl ResourceChange {
 
 /// Resources reconcile takes over instead of creating (an existing public
 /// hosted zone), and lets go of instead of deleting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Adoption {
     Adopt,
     Forget,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", default)]
     pub adopt: usize,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", default)]
     pub forget: usize,
     pub no_op: usize,
 }
@@ -130,6 +136,7 @@ impl Plan {
                 .collect(),
             warnings: self.warnings.clone(),
             pending: self.pending.clone(),
+            policy: self.policy.clone(),
         }
     }
 
@@ -137,7 +144,8 @@ impl Plan {
         self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 
-    /// Why this plan must not be applied: protected resources it would delete or replace.
+    /// Why this plan must not be applied: protected resources it would delete
+    /// or replace, changes blocked by what is in their way, policy denials.
     pub fn refusals(&self) -> Vec<String> {
         let protected = self
             .changes
@@ -148,7 +156,11 @@ impl Plan {
             let why = c.blocked.as_ref()?;
             Some(format!("{} in {}: {why}", c.address, c.region))
         });
-        protected.chain(blocked).collect()
+        let denied = self
+            .policy
+            .iter()
+            .flat_map(|p| p.denials.iter().map(|d| format!("policy: {d}")));
+        protected.chain(blocked).chain(denied).collect()
     }
 }
 
@@ -269,6 +281,7 @@ pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegi
         changes,
         warnings,
         pending,
+        policy: None,
     }
 }
 

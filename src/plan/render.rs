@@ -96,48 +96,113 @@ fn counts(plan: &Plan) -> String {
     counts
 }
 
-/// The plan as GitHub shows it on a run's page (`GITHUB_STEP_SUMMARY`): what
-/// needs a reviewer's eye first (protected refusals, replacements, deletions),
-/// then the counts, then the whole plan folded.
-pub fn markdown(plan: &Plan) -> String {
-    let mut out = format!("### reconcile plan: `{}`\n\n", plan.stack);
-    if !plan.has_changes() {
+/// The longest comment GitHub takes on a pull request, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// The plan as markdown (the step summary, `plan --markdown`), never longer
+/// than `limit` characters however large the plan: refusals and replacements
+/// first, then the counts, then as much of the plan as fits, then a line
+/// saying what was left out and that the whole plan is in the job's log.
+pub fn markdown(plan: &Plan, limit: usize) -> String {
+    let mut head = format!("### reconcile plan: `{}`\n\n", plan.stack);
+    let mut tail = String::new();
+    for w in plan.pending.iter().chain(&plan.warnings) {
+        let _ = writeln!(tail, "\n> {w}");
+    }
+    tail.push('\n');
+    if !plan.has_changes() && plan.refusals().is_empty() {
         let _ = writeln!(
-            out,
+            head,
             "No changes: live resources in {} match the stack file.",
             plan.regions.join(", ")
         );
-    } else {
-        for refusal in plan.refusals() {
-            let _ = writeln!(out, "- :no_entry: **Refused:** {refusal}");
-        }
-        for c in &plan.changes {
-            let what = match (c.action, c.adoption) {
-                (Action::Replace, None) => "Replaced",
-                (Action::Delete, None) => "Deleted",
-                _ => continue,
-            };
+        return fit(head, &[], "", tail, limit);
+    }
+    let mut first: Vec<String> = plan
+        .refusals()
+        .iter()
+        .map(|r| format!("- :no_entry: **Refused:** {r}\n"))
+        .collect();
+    for c in &plan.changes {
+        let what = match (c.action, c.adoption) {
+            (Action::Replace, None) => "Replaced",
+            (Action::Delete, None) => "Deleted",
+            _ => continue,
+        };
+        first.push(format!(
+            "- :warning: **{what}:** `{}` in {}{}\n",
+            c.address,
+            c.region,
+            remarks(c)
+        ));
+    }
+    let counts = format!("\n**Plan:** {}.\n", counts(plan));
+    let text = render(plan, Style { color: false });
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // The list first, as much of it as fits beside the counts; the plan with
+    // what room is left.
+    let listed = fit(
+        head,
+        &first,
+        &counts,
+        String::new(),
+        limit.saturating_sub(tail.chars().count() + 200),
+    );
+    let room = limit.saturating_sub(listed.chars().count() + tail.chars().count());
+    listed + &details(&lines, room) + &tail
+}
+
+/// `head`, as many `items` as fit, then `after` and `tail`, within `limit`;
+/// what was left out is said.
+fn fit(head: String, items: &[String], after: &str, tail: String, limit: usize) -> String {
+    let mut out = head;
+    let reserve = after.chars().count() + tail.chars().count() + 120;
+    let mut used = out.chars().count();
+    for (i, item) in items.iter().enumerate() {
+        let n = item.chars().count();
+        if used + n + reserve > limit {
             let _ = writeln!(
                 out,
-                "- :warning: **{what}:** `{}` in {}{}",
-                c.address,
-                c.region,
-                remarks(c)
+                "- … and {} more, left out to fit a comment: the job's log has them all",
+                items.len() - i
             );
+            break;
         }
-        let _ = writeln!(out, "\n**Plan:** {}.", counts(plan));
-        let text = render(plan, Style { color: false });
-        let _ = writeln!(
-            out,
-            "\n<details><summary>The whole plan</summary>\n\n```\n{}```\n\n</details>",
-            text
-        );
+        out.push_str(item);
+        used += n;
     }
-    for w in plan.pending.iter().chain(&plan.warnings) {
-        let _ = writeln!(out, "\n> {w}");
+    out.push_str(after);
+    out + &tail
+}
+
+/// The whole plan folded under a summary, cut at a line to fit `room`.
+fn details(lines: &[&str], room: usize) -> String {
+    const OPEN: &str = "\n<details><summary>The whole plan</summary>\n\n```\n";
+    const CLOSE: &str = "```\n\n</details>\n";
+    let frame = OPEN.len() + CLOSE.len() + 160;
+    let mut body = String::new();
+    let mut used = 0;
+    let mut shown = 0;
+    for line in lines {
+        let n = line.chars().count();
+        if used + n + frame > room {
+            break;
+        }
+        body.push_str(line);
+        used += n;
+        shown += 1;
     }
-    out.push('\n');
-    out
+    if shown == lines.len() {
+        return format!("{OPEN}{body}{CLOSE}");
+    }
+    if shown == 0 && room < frame {
+        return String::new();
+    }
+    format!(
+        "{OPEN}{body}```\n\n*{} more lines of the plan are left out to fit a comment \
+         (65,536 characters): the whole plan is in the job's log.*\n\n</details>\n",
+        lines.len() - shown
+    )
 }
 
 fn warnings(out: &mut String, plan: &Plan, style: Style) {
@@ -321,6 +386,7 @@ mod tests {
         Plan {
             warnings: vec![],
             pending: vec![],
+            policy: None,
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into(), "us-east-1".into()],
@@ -401,7 +467,7 @@ mod tests {
     fn the_step_summary_puts_replacements_and_refusals_first() {
         let mut plan = every_action();
         plan.changes[2].protected = true;
-        let md = markdown(&plan);
+        let md = markdown(&plan, COMMENT_LIMIT);
         let first = |needle: &str| {
             md.find(needle)
                 .unwrap_or_else(|| panic!("{needle} in {md}"))
@@ -422,6 +488,7 @@ mod tests {
         let plan = Plan {
             warnings: vec![],
             pending: vec![],
+            policy: None,
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into()],
@@ -437,8 +504,68 @@ mod tests {
             "No changes. Live resources in us-west-2 match the stack file (1 resources).\n"
         );
         assert_eq!(
-            markdown(&plan),
+            markdown(&plan, COMMENT_LIMIT),
             "### reconcile plan: `demo`\n\nNo changes: live resources in us-west-2 match the stack file.\n\n"
         );
+    }
+
+    /// A plan of 3,000 creates and as many protected deletes: far over a
+    /// comment. The markdown keeps to GitHub's limit, the refusals first,
+    /// then the counts, then the plan cut at a line, and says what it left out.
+    #[test]
+    fn the_markdown_of_a_3000_resource_plan_fits_in_a_comment() {
+        let mut plan = every_action();
+        plan.changes.clear();
+        for i in 0..3000 {
+            let mut create = change(
+                "us-east-1",
+                Address::new(Kind::SecurityGroup, format!("g{i}")),
+                Action::Create,
+                vec![],
+            );
+            create.attributes = vec![AttrChange {
+                name: "description".into(),
+                before: None,
+                after: Some(Value::str("a group among many, described at some length")),
+                forces_replacement: false,
+                note: None,
+            }];
+            plan.changes.push(create);
+            let mut gone = change(
+                "us-east-1",
+                Address::new(Kind::DbInstance, format!("db{i}")),
+                Action::Delete,
+                vec![],
+            );
+            gone.protected = true;
+            plan.changes.push(gone);
+        }
+        let md = markdown(&plan, COMMENT_LIMIT);
+        assert!(
+            md.chars().count() <= COMMENT_LIMIT,
+            "{}",
+            md.chars().count()
+        );
+        assert!(
+            md.chars().count() > COMMENT_LIMIT - 2_000,
+            "the room is used"
+        );
+        let at = |needle: &str| md.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(
+            at("**Refused:** db_instance.db0 in us-east-1") < at("more, left out to fit a comment")
+        );
+        assert!(
+            at("more, left out to fit a comment")
+                < at("**Plan:** 3000 to add, 0 to change, 0 to replace, 3000 to destroy.")
+        );
+        assert!(at("**Plan:**") < at("<details>"));
+        assert!(md.contains("more lines of the plan are left out to fit a comment"));
+        assert!(
+            md.trim_end().ends_with("</details>"),
+            "closed: {}",
+            &md[md.len() - 300..]
+        );
+        // Small plans are whole.
+        assert!(!markdown(&every_action(), COMMENT_LIMIT).contains("left out"));
     }
 }

@@ -38,6 +38,8 @@ pub struct Stack {
     pub tags: BTreeMap<String, String>,
     /// `[stack] approval`.
     pub approval: spec::Approval,
+    /// `[stack] policies`, resolved against the stack file's directory.
+    pub policies: Vec<PathBuf>,
     pub resources: BTreeMap<Address, Resource>,
     /// Listener or rule address → the blue-green pair that owns its forward action.
     pub blue_green: BTreeMap<Address, BlueGreen>,

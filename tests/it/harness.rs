@@ -200,7 +200,33 @@ pub fn run_cmd(cmd: &mut Command) -> Run {
         run.stdout,
         run.stderr
     );
+    let errors = plan_schema_errors(&run.stdout);
+    assert!(
+        errors.is_empty(),
+        "a plan --json that breaks schema/plan.schema.json:\n{}",
+        errors.join("\n")
+    );
     run
+}
+
+/// Where `stdout`, when it is a plan's JSON (`plan --json`), breaks the
+/// published schema: every plan the suite makes is checked.
+pub fn plan_schema_errors(stdout: &str) -> Vec<String> {
+    static SCHEMA: std::sync::LazyLock<jsonschema::Validator> = std::sync::LazyLock::new(|| {
+        let text = include_str!("../../schema/plan.schema.json");
+        jsonschema::validator_for(&serde_json::from_str(text).expect("the schema is JSON"))
+            .expect("the schema is a JSON Schema")
+    });
+    let Ok(plan) = serde_json::from_str::<serde_json::Value>(stdout) else {
+        return vec![];
+    };
+    if plan.get("changes").is_none() || plan.get("summary").is_none() {
+        return vec![];
+    }
+    SCHEMA
+        .iter_errors(&plan)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect()
 }
 
 impl Run {

@@ -11,6 +11,7 @@ mod environments;
 mod faults;
 mod harness;
 mod layers;
+mod policies;
 mod proxy;
 mod rollout;
 mod saved_plans;

@@ -39,6 +39,10 @@ pub struct Request<'a> {
     pub lock_timeout: std::time::Duration,
     /// Where to look for what the stack left in regions it no longer lists.
     pub search: crate::ops::plan::Search,
+    /// What the plan is judged by besides protection (`ops::policy`).
+    pub policies: Option<&'a crate::policy::Policies>,
+    /// `--emergency`: the ticket, for policies to read.
+    pub emergency: Option<&'a str>,
     pub settings: Settings,
 }
 
@@ -64,7 +68,13 @@ pub async fn converge<C: Account>(
     let name = stack.name.clone();
     let settings = &request.settings;
     let work = async {
-        let planned = super::plan::run(aws, stack, &request.regions, request.search).await?;
+        let mut planned = super::plan::run(aws, stack, &request.regions, request.search).await?;
+        let context = super::policy::Context {
+            operation: "apply",
+            emergency: request.emergency,
+            now: clock.now(),
+        };
+        super::policy::judge(request.policies, &mut planned.plan, stack, &context)?;
         if let Some(saved) = request.saved {
             saved.check_current(&planned.plan)?;
         }
@@ -750,6 +760,8 @@ security_groups = ["security_group.web"]
             regions: vec![],
             lock_timeout,
             search: Default::default(),
+            policies: None,
+            emergency: None,
             settings: Settings {
                 parallelism: 4,
                 record: BTreeMap::new(),

@@ -176,6 +176,7 @@ impl Checker {
             version: header.version,
             tags,
             approval: header.approval,
+            policies: self.policies(path, &header.policies),
             resources,
             blue_green: BTreeMap::new(),
             moved: BTreeMap::new(),
@@ -581,6 +582,32 @@ impl Checker {
 
     /// A user's tag, as every service that carries it takes tags: `service`,
     /// when it restricts their characters (`restricts_tag_characters`).
+    /// `[stack] policies`, resolved against the stack file's directory; one
+    /// that is not there is a located error.
+    fn policies(&mut self, path: &Path, listed: &[Spanned<String>]) -> Vec<std::path::PathBuf> {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut out = Vec::new();
+        for p in listed {
+            let resolved = base.join(p.get_ref());
+            if !resolved.exists() {
+                self.error(
+                    p.span(),
+                    format!(
+                        "policies: `{}` is not there ({} does not exist)",
+                        p.get_ref(),
+                        resolved.display()
+                    ),
+                )
+                .help = Some(
+                    "a path relative to this stack file: a directory of .rego files, or one file"
+                        .into(),
+                );
+            }
+            out.push(resolved);
+        }
+        out
+    }
+
     fn tag(&mut self, key: &str, value: &Spanned<String>, service: Option<Service>) {
         if crate::model::tags::is_managed(key) {
             self.error(value.span(), format!("tag `{key}` is reserved"))
