@@ -91,7 +91,8 @@ pub(super) async fn run(
     if args.stats {
         output.stats(&aws);
     }
-    let md = markdown(&plan, COMMENT_LIMIT);
+    // Room for a marker line a workflow puts above it (examples/github-actions).
+    let md = markdown(&plan, COMMENT_LIMIT - 256);
     if let Some(path) = &args.markdown {
         std::fs::write(path, &md).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -331,6 +331,12 @@ fn primaries<'a>(
     let mut chosen: HashMap<Address, &Observed> = HashMap::new();
     for address in order {
         let candidates = &by_address[address];
+        // One live resource (the usual case): nothing to choose, and no
+        // scan of the whole region for its users (quadratic in a large stack).
+        if let [only] = candidates.as_slice() {
+            chosen.insert(address.clone(), *only);
+            continue;
+        }
         let used_by = |o: &Observed| {
             live.resources
                 .iter()
