@@ -101,20 +101,10 @@ impl LockStore for Aws {
 
     /// Who holds the lock in `region`, if anyone.
     async fn read_lock(&self, region: &str, stack: &str) -> Result<Option<LockRecord>, AwsError> {
-        let found = send!(
-            "DescribeKeyPairs",
-            self.ec2(region).describe_key_pairs().filters(
-                Filter::builder()
-                    .name("key-name")
-                    .values(lock_name(stack))
-                    .build()
-            )
-        )
-        .map_err(|e| e.at(region, &self.endpoint(Service::Ec2, region)))?;
-        Ok(found
-            .key_pairs()
-            .iter()
-            .find(|k| k.key_name() == Some(lock_name(stack).as_str()))
+        Ok(self
+            .key_pair(region, &lock_name(stack))
+            .await
+            .map_err(|e| e.at(region, &self.endpoint(Service::Ec2, region)))?
             .map(|k| LockRecord::from_tags(k.tags())))
     }
 
@@ -200,16 +190,7 @@ impl Aws {
         region: &str,
         stack: &str,
     ) -> Result<Option<(String, BTreeMap<String, String>)>, AwsError> {
-        let found = send!(
-            "DescribeKeyPairs",
-            self.ec2(region).describe_key_pairs().filters(
-                Filter::builder()
-                    .name("key-name")
-                    .values(record_name(stack))
-                    .build()
-            )
-        )?;
-        Ok(found.key_pairs().first().map(|k| {
+        Ok(self.key_pair(region, &record_name(stack)).await?.map(|k| {
             let tags = k
                 .tags()
                 .iter()
@@ -217,6 +198,26 @@ impl Aws {
                 .collect();
             (k.key_pair_id().unwrap_or_default().to_string(), tags)
         }))
+    }
+
+    /// The key pair named `name` in `region`, if there is one (a filter, not
+    /// a name: a name that is not there is no error).
+    async fn key_pair(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_ec2::types::KeyPairInfo>, AwsError> {
+        let found = send!(
+            "DescribeKeyPairs",
+            self.ec2(region)
+                .describe_key_pairs()
+                .filters(Filter::builder().name("key-name").values(name).build())
+        )?;
+        Ok(found
+            .key_pairs()
+            .iter()
+            .find(|k| k.key_name() == Some(name))
+            .cloned())
     }
 
     /// Writes the record in `region` (`Cloud::record_regions`).
