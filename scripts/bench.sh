@@ -9,11 +9,15 @@
 #   scripts/bench.sh                  the full table (release build; takes a while)
 #   scripts/bench.sh --smoke          one small case, debug build, no terraform (CI)
 #   scripts/bench.sh --sizes 300 --regions 1 --no-terraform
+#   BENCH_BINARY=target/debug/reconcile scripts/bench.sh --smoke   (no build)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 localstack/emulator.sh install
-if [[ " $* " == *" --smoke "* ]]; then
+if [[ -n "${BENCH_BINARY:-}" ]]; then
+  # Already built (the test suite's binary, in CI): no second build.
+  binary=$BENCH_BINARY
+elif [[ " $* " == *" --smoke "* ]]; then
   cargo build --locked --quiet
   binary=target/debug/reconcile
 else

@@ -32,11 +32,11 @@ pub fn load(stack: &Stack, extra: &[PathBuf]) -> Result<Option<Policies>> {
 }
 
 /// A saved plan is applied only under the policies it passed: each must be
-/// given again, unchanged.
+/// given again, unchanged (the same content, wherever the checkout is).
 pub fn same_as_saved(policies: Option<&Policies>, saved: &[PolicyFile]) -> Result<()> {
     let loaded = policies.map(Policies::files).unwrap_or_default();
     for file in saved {
-        if !loaded.contains(file) {
+        if !loaded.iter().any(|l| l.sha256 == file.sha256) {
             bail!(
                 "policy {} is not what the saved plan passed (changed since, or not given): \
                  make the plan again; nothing was applied",
