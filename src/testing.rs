@@ -114,7 +114,7 @@ pub struct FakeState {
     /// What is live, per region.
     pub live: BTreeMap<String, Vec<Observed>>,
     next_id: u64,
-    /// Creates AWS refuses, by region and address (`subnet.a`), and how.
+    /// Creates and deletes AWS refuses, by region and address (`subnet.a`), and how.
     pub failing: BTreeMap<(String, String), ErrorClass>,
     /// The stack lock, per region.
     pub locks: BTreeMap<String, LockRecord>,
@@ -147,8 +147,8 @@ impl FakeCloud {
         cloud
     }
 
-    /// The creates of `address` in `region` fail with `class`.
-    pub fn fail_create(&self, region: &str, address: &str, class: ErrorClass) {
+    /// The create, or the delete, of `address` in `region` fails with `class`.
+    pub fn fail(&self, region: &str, address: &str, class: ErrorClass) {
         let key = (region.to_string(), address.to_string());
         self.state().failing.insert(key, class);
     }
@@ -340,6 +340,15 @@ impl Mutate for FakeMutator {
         self.cloud
             .log(format!("delete {} in {}", observed.address, self.region));
         let mut state = self.cloud.state();
+        let key = (self.region.clone(), observed.address.to_string());
+        if let Some(class) = state.failing.get(&key) {
+            return Err(AwsError::new(
+                "Delete",
+                *class,
+                "Injected",
+                "refused by the test",
+            ));
+        }
         if let Some(live) = state.live.get_mut(&self.region) {
             live.retain(|o| o.live_id != observed.live_id);
         }

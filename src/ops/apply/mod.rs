@@ -813,7 +813,7 @@ security_groups = ["security_group.web"]
     #[tokio::test]
     async fn a_failed_create_skips_its_dependents_lets_the_rest_finish_and_a_rerun_converges() {
         let cloud = FakeCloud::default();
-        cloud.fail_create(REGION, "subnet.a", ErrorClass::Invalid);
+        cloud.fail(REGION, "subnet.a", ErrorClass::Invalid);
         let stack = testing::stack(NETWORK);
         let report = converge_on(&cloud, &stack).await.unwrap();
         assert!(report.failed());
@@ -968,5 +968,45 @@ security_groups = ["security_group.web"]
             .await
             .unwrap();
         assert_eq!(cloud.state().searches, 2);
+    }
+
+    /// A region the stack left, found by searching every region (no record
+    /// yet), stays recorded while its prune fails, and leaves the record once
+    /// emptied: a failed prune is never forgotten.
+    #[tokio::test]
+    async fn a_region_found_by_the_search_stays_recorded_until_it_is_emptied() {
+        let stack = |regions: &str| {
+            testing::stack(&format!(
+                "[stack]\nname = \"net\"\nregions = [{regions}]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
+            ))
+        };
+        let cloud = FakeCloud::default();
+        converge_on(&cloud, &stack("\"us-west-2\", \"eu-west-1\""))
+            .await
+            .unwrap();
+        cloud.state().recorded.clear(); // as if applied before the record existed
+        cloud.fail("eu-west-1", "vpc.main", ErrorClass::DependencyViolation);
+        let one = stack("\"us-west-2\"");
+        let report = converge_on(&cloud, &one).await.unwrap();
+        assert!(report.failed(), "{}", report.render());
+        assert_eq!(
+            cloud.state().searches,
+            2,
+            "no record: every region searched"
+        );
+        let kept = cloud.state().recorded["us-west-2"].clone();
+        assert!(
+            kept.contains("eu-west-1"),
+            "it still holds the VPC: {kept:?}"
+        );
+
+        cloud.state().failing.clear();
+        converge_on(&cloud, &one).await.unwrap();
+        assert_eq!(cloud.state().searches, 2, "found through the record");
+        assert!(cloud.addresses("eu-west-1").is_empty());
+        assert_eq!(
+            cloud.state().recorded["us-west-2"],
+            BTreeSet::from(["us-west-2".to_string()])
+        );
     }
 }

@@ -11,13 +11,14 @@ use crate::ops::plan::Planned;
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 
-/// Records, before any change, the regions recorded so far and those this
-/// apply plans in (a region newly listed is known before anything is made
-/// there). Written only where it differs; a failure stops the apply before
-/// any change. Returns the record.
+/// Records, before any change, the regions recorded so far and every region
+/// this apply plans in: a region newly listed is known before anything is
+/// made there, and one the stack left (found by a search of every region)
+/// stays known until an apply has emptied it. Written only where it differs;
+/// a failure stops the apply before any change. Returns the record.
 pub async fn before<C: Cloud>(aws: &C, planned: &Planned) -> Result<BTreeSet<String>> {
     let mut record: BTreeSet<String> = recorded_in(planned).cloned().collect();
-    record.extend(listed(planned).map(String::clone));
+    record.extend(planned.plan.regions.iter().cloned());
     for region in listed(planned) {
         let held = planned
             .live
