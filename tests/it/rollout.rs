@@ -64,15 +64,16 @@ async fn a_failing_check_halts_the_wave_and_a_rerun_resumes() {
     );
     assert_eq!(vpcs(FIRST, &name).await, 0, "nothing was changed");
     // The canary serves no requests yet: the check (no_data = fail) fails.
-    let report = run(&[
-        "rollout",
-        stack.arg(),
-        "--auto-approve",
-        "--json",
-        "--short-bake",
-    ])
-    .expect(3)
-    .json();
+    let roll_out = || {
+        run(&[
+            "rollout",
+            stack.arg(),
+            "--auto-approve",
+            "--json",
+            "--short-bake",
+        ])
+    };
+    let report = roll_out().expect(3).json();
     assert_eq!(report["verdict"], "halted", "{report:#}");
     let canary = &report["waves"][0]["regions"][0];
     assert_eq!(canary["outcome"], "check_failed");
@@ -102,15 +103,7 @@ async fn a_failing_check_halts_the_wave_and_a_rerun_resumes() {
         .send()
         .await
         .unwrap();
-    let report = run(&[
-        "rollout",
-        stack.arg(),
-        "--auto-approve",
-        "--json",
-        "--short-bake",
-    ])
-    .expect(0)
-    .json();
+    let report = roll_out().expect(0).json();
     assert_eq!(report["verdict"], "completed", "{report:#}");
     assert_eq!(report["waves"][0]["regions"][0]["outcome"], "in_sync");
     assert_eq!(

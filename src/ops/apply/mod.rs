@@ -902,16 +902,18 @@ security_groups = ["security_group.web"]
         assert_eq!(cloud.state().locks[REGION].token, "bobs-run", "not broken");
     }
 
+    /// A stack of one VPC in `regions` (TOML list items).
+    fn vpc_in(regions: &str) -> Stack {
+        testing::stack(&format!(
+            "[stack]\nname = \"net\"\nregions = [{regions}]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
+        ))
+    }
+
     #[tokio::test]
     async fn the_regions_record_finds_a_region_the_file_left_without_searching_every_region() {
-        let two = |regions: &str| {
-            testing::stack(&format!(
-                "[stack]\nname = \"net\"\nregions = [{regions}]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
-            ))
-        };
         let cloud = FakeCloud::default();
         // Applied before the record existed: the first plan searches every region.
-        converge_on(&cloud, &two("\"us-west-2\", \"eu-west-1\""))
+        converge_on(&cloud, &vpc_in("\"us-west-2\", \"eu-west-1\""))
             .await
             .unwrap();
         assert_eq!(
@@ -925,7 +927,7 @@ security_groups = ["security_group.web"]
 
         // eu-west-1 leaves the file: the record names it, no search is made,
         // its VPC is deleted, and it leaves the record.
-        let one = two("\"us-west-2\"");
+        let one = vpc_in("\"us-west-2\"");
         let planned = plan::run(&cloud, &one, &[], Default::default())
             .await
             .unwrap();
@@ -975,18 +977,13 @@ security_groups = ["security_group.web"]
     /// emptied: a failed prune is never forgotten.
     #[tokio::test]
     async fn a_region_found_by_the_search_stays_recorded_until_it_is_emptied() {
-        let stack = |regions: &str| {
-            testing::stack(&format!(
-                "[stack]\nname = \"net\"\nregions = [{regions}]\n\n[vpc.main]\ncidr = \"10.0.0.0/16\"\n"
-            ))
-        };
         let cloud = FakeCloud::default();
-        converge_on(&cloud, &stack("\"us-west-2\", \"eu-west-1\""))
+        converge_on(&cloud, &vpc_in("\"us-west-2\", \"eu-west-1\""))
             .await
             .unwrap();
         cloud.state().recorded.clear(); // as if applied before the record existed
         cloud.fail("eu-west-1", "vpc.main", ErrorClass::DependencyViolation);
-        let one = stack("\"us-west-2\"");
+        let one = vpc_in("\"us-west-2\"");
         let report = converge_on(&cloud, &one).await.unwrap();
         assert!(report.failed(), "{}", report.render());
         assert_eq!(
