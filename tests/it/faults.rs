@@ -706,21 +706,37 @@ async fn a_service_the_endpoint_lacks_is_a_warning_unless_the_stack_declares_its
     let stack = StackFile::new(&vpc_stack(&name, region, ""));
     let proxy = Proxy::start(endpoint(), 501);
     proxy.without("elasticloadbalancing").without("rds");
-    let plan = run_cmd(via(&proxy).args(["plan", stack.arg()])).expect(0);
+    // Each run asks ELBv2 its two first reads together and gives up on the
+    // first 501: the other may or may not have been sent. Never retried:
+    // no operation twice in a run.
+    let asked_in = |run: &dyn Fn() -> Run| {
+        let before = proxy.seen().len();
+        let out = run();
+        let asked: Vec<String> = proxy.seen()[before..]
+            .iter()
+            .filter(|s| s.service == "elasticloadbalancing")
+            .map(|s| s.operation.clone())
+            .collect();
+        let mut once = asked.clone();
+        once.sort();
+        once.dedup();
+        assert!(
+            !asked.is_empty() && once.len() == asked.len(),
+            "once per run, never retried: {asked:?}"
+        );
+        out
+    };
+    let plan = asked_in(&|| run_cmd(via(&proxy).args(["plan", stack.arg()])).expect(0));
     for service in ["elbv2", "rds"] {
         let warning = format!("Warning: {service} is not available at {}", proxy.url);
         assert_eq!(plan.stdout.matches(&warning).count(), 1, "{}", plan.stdout);
     }
     assert!(plan.stdout.contains("load_balancer, target_group, listener, listener_rule are not read in eu-north-1, so none this stack left there is pruned"), "{}", plan.stdout);
-    run_cmd(via(&proxy).args(["apply", stack.arg(), "--auto-approve"])).expect(0);
-    let again = run_cmd(via(&proxy).args(["plan", stack.arg(), "--detailed-exitcode"])).expect(0);
+    asked_in(&|| run_cmd(via(&proxy).args(["apply", stack.arg(), "--auto-approve"])).expect(0));
+    let again = asked_in(&|| {
+        run_cmd(via(&proxy).args(["plan", stack.arg(), "--detailed-exitcode"])).expect(0)
+    });
     assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
-    let asked = |op: &str| proxy.seen().iter().filter(|s| s.operation == op).count();
-    assert_eq!(
-        asked("DescribeLoadBalancers"),
-        3,
-        "once per run, never retried"
-    );
 
     let with_group = StackFile::new(&vpc_stack(
         &name,

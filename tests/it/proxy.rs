@@ -40,6 +40,8 @@ const MIXED: [Fault; 4] = [
 /// One request as the proxy saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    /// As signed: `ec2`, `elasticloadbalancing`, `rds`, …
+    pub service: String,
     pub operation: String,
     pub fault: Option<Fault>,
     /// When it arrived.
@@ -201,6 +203,7 @@ fn serve(
     };
     std::thread::sleep(delay);
     seen.lock().unwrap().push(Seen {
+        service: service.clone(),
         operation: operation.clone(),
         fault,
         at: std::time::Instant::now(),
