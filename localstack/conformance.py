@@ -33,6 +33,7 @@ SIGNING_NAMES = {
     "monitoring": "cloudwatch",
     "route53": "route53",
     "tagging": "resourcegroupstaggingapi",
+    "acm": "acm",
 }
 
 _session = botocore.session.get_session()
@@ -445,8 +446,10 @@ def _service_of(environ):
 def _refusal(service, message):
     protocol = service_model(service).metadata["protocol"]
     text = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if service == "resourcegroupstaggingapi":
-        body = json.dumps({"__type": "InvalidParameterException", "message": message})
+    # JSON 1.1 as the SDK crates speak it (the tagging API's model lists CBOR first).
+    if protocol == "json" or service == "resourcegroupstaggingapi":
+        code = "InvalidParameterException" if service == "resourcegroupstaggingapi" else "ValidationException"
+        body = json.dumps({"__type": code, "message": message})
         return "application/x-amz-json-1.1", body
     if protocol == "ec2":
         body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error>"

@@ -24,7 +24,7 @@ from conformance import Conformance, check, decode_request, service_model  # noq
 # models may list a newer one first: aws-sdk-cloudwatch ~1.99 speaks query,
 # aws-sdk-resourcegroupstagging JSON 1.1).
 PROTOCOLS = {"ec2": "ec2", "elbv2": "query", "rds": "query", "cloudwatch": "query",
-             "route53": "rest-xml", "resourcegroupstaggingapi": "json"}
+             "route53": "rest-xml", "resourcegroupstaggingapi": "json", "acm": "json"}
 
 
 def wire(service, operation, params):
@@ -103,6 +103,9 @@ CASES = [
                                      "HostedZoneConfig": {"Comment": "c", "PrivateZone": False}}),
     ("resourcegroupstaggingapi", "GetResources", {"TagFilters": [{"Key": "reconcile:stack", "Values": ["s"]}],
                                                   "ResourcesPerPage": 1, "ResourceTypeFilters": ["ec2"]}),
+    ("acm", "RequestCertificate", {"DomainName": "shop.example.com", "ValidationMethod": "DNS",
+                                   "SubjectAlternativeNames": ["www.shop.example.com"],
+                                   "IdempotencyToken": "0a1b2c", "Tags": [{"Key": "reconcile:stack", "Value": "s"}]}),
 ]
 
 
@@ -112,7 +115,7 @@ class RoundTrip(unittest.TestCase):
             with self.subTest(operation=operation):
                 name, decoded = decode_request(service, *wire(service, operation, params))
                 self.assertEqual(name, operation)
-                if service == "resourcegroupstaggingapi":
+                if PROTOCOLS[service] == "json":
                     self.assertEqual(decoded, params)
                 else:
                     self.assertEqual(scalars(decoded), scalars(params))
@@ -136,6 +139,9 @@ class Refusals(unittest.TestCase):
         self.assertIn("Tags[1].Value = cutover app → green (100%): does not match", self.refused(
             "elbv2", "AddTags", {"ResourceArns": ["arn:a"],
                                  "Tags": [{"Key": "reconcile:record", "Value": "cutover app → green (100%)"}]}))
+        self.assertIn("Tags: 51 items, at most 50", self.refused(
+            "acm", "RequestCertificate", {"DomainName": "shop.example.com", "ValidationMethod": "DNS",
+                                          "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}))
         self.assertIn("must not begin with internal-", self.refused(
             "elbv2", "CreateLoadBalancer", {"Name": "internal-app-1", "Subnets": ["s"]}))
         self.assertIn("not ending in a hyphen", self.refused(

@@ -3,7 +3,7 @@
 //! tags; the regions a stack has anything in.
 
 use super::cloud::Discover;
-use super::{cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
+use super::{acm, cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
 use crate::model::profile::phase;
 use crate::model::tags::{decode, is_encoded};
 use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
@@ -51,7 +51,7 @@ impl Discover for Aws {
                     .get_resources()
                     .tag_filters(TagFilter::builder().key(STACK_TAG).values(stack).build())
                     .set_resource_type_filters(Some(
-                        ["ec2", "elasticloadbalancing", "rds", "cloudwatch"]
+                        ["ec2", "elasticloadbalancing", "rds", "cloudwatch", "acm"]
                             .map(String::from)
                             .to_vec()
                     ))
@@ -85,7 +85,8 @@ impl Discover for Aws {
         // A service the endpoint does not implement (LocalStack's community
         // edition has no ELBv2 or RDS) reads as `None`: the caller decides
         // whether the stack can do without it.
-        let (found, balancing, databases, alarms, dns, applied_regions) = tokio::try_join!(
+        let (acm_client, tagging_client) = (self.acm(region), self.tagging(region));
+        let (found, balancing, databases, alarms, dns, certificates, applied_regions) = tokio::try_join!(
             async {
                 available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
             }
@@ -113,6 +114,11 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::Route53)),
             async {
+                let read = acm::discover(&acm_client, &tagging_client, self.acm_tags(), stack, region);
+                available(read.await).map_err(at(Service::Acm))
+            }
+            .instrument(timed(Service::Acm)),
+            async {
                 available(self.applied_regions(region, stack).await).map_err(at(Service::Ec2))
             }
             .instrument(phase(&format!("discover {region} regions record"))),
@@ -124,6 +130,7 @@ impl Discover for Aws {
         let databases = self.read(&mut unavailable, Service::Rds, region, databases);
         let alarms = self.read(&mut unavailable, Service::CloudWatch, region, alarms);
         let dns = self.read(&mut unavailable, Service::Route53, region, dns);
+        let certificates = self.read(&mut unavailable, Service::Acm, region, certificates);
         for o in found
             .iter_mut()
             .filter(|o| o.address.kind == Kind::Instance)
@@ -138,6 +145,7 @@ impl Discover for Aws {
         found.extend(databases);
         found.extend(alarms);
         found.extend(dns.owned);
+        found.extend(certificates);
         Ok(LiveRegion {
             resources: found,
             adoptable_zones: dns.adoptable_zones,

@@ -311,7 +311,11 @@ pub fn classify(code: &str, status: Option<u16>) -> ErrorClass {
         || code.ends_with("AlreadyExistsException")
     {
         ErrorClass::Conflict
-    } else if code == "DependencyViolation" || code == "ResourceInUse" {
+    } else if code == "DependencyViolation"
+        || code == "ResourceInUse"
+        // ACM: a certificate a listener still uses.
+        || code == "ResourceInUseException"
+    {
         ErrorClass::DependencyViolation
     } else if DENIED.contains(&code) {
         ErrorClass::Denied

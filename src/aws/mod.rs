@@ -57,6 +57,7 @@ macro_rules! client {
     }};
 }
 
+mod acm;
 pub mod cloud;
 mod cloudwatch;
 mod counter;
@@ -232,6 +233,19 @@ impl Aws {
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
         client!(aws_sdk_elasticloadbalancingv2, self, Service::Elbv2, region)
+    }
+
+    pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
+        client!(aws_sdk_acm, self, Service::Acm, region)
+    }
+
+    /// How certificates' tags are read: through the tagging API on AWS;
+    /// certificate by certificate too at a custom endpoint (an emulator).
+    fn acm_tags(&self) -> acm::TagSource {
+        match self.endpoint_url {
+            None => acm::TagSource::Tagging,
+            Some(_) => acm::TagSource::TaggingThenEach,
+        }
     }
 
     /// The Resource Groups Tagging API: one query finds tagged resources of every service.

@@ -3,9 +3,11 @@
 //! once (`retag`), and the readers of the concrete attributes it is given.
 
 use super::cloud::{Cloud, Created, Mutate};
-use super::{cloudwatch, ec2, elbv2, endpoint, rds, route53, Aws, AwsError, ErrorClass};
+use super::{acm, cloudwatch, ec2, elbv2, endpoint, rds, route53, Aws, AwsError, ErrorClass};
 use crate::model::progress::Progress;
-use crate::model::tags::{encode, is_encoded, USER_DATA as USER_DATA_TAG};
+use crate::model::tags::{
+    encode, is_encoded, USER_DATA as USER_DATA_TAG, VALIDATION_ZONE as VALIDATION_ZONE_TAG,
+};
 use crate::model::{
     Address, Attrs, Changed, Inputs, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
 };
@@ -34,6 +36,9 @@ impl Cloud for Aws {
             rds: self.rds(region),
             cloudwatch: self.cloudwatch(region),
             route53: self.route53(),
+            acm: self.acm(region),
+            tagging: self.tagging(region),
+            acm_tags: self.acm_tags(),
             zone_batches: route53::ZoneBatches::default(),
             region: region.to_string(),
             stack: stack.to_string(),
@@ -66,6 +71,9 @@ pub struct Mutator {
     pub(super) rds: aws_sdk_rds::Client,
     pub(super) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(super) route53: aws_sdk_route53::Client,
+    pub(super) acm: aws_sdk_acm::Client,
+    pub(super) tagging: aws_sdk_resourcegroupstagging::Client,
+    pub(super) acm_tags: acm::TagSource,
     pub(super) zone_batches: route53::ZoneBatches,
     pub(super) region: String,
     pub(super) stack: String,
@@ -84,6 +92,7 @@ enum Placed {
     Rds(rds::RdsKind),
     Alarm,
     Dns(route53::DnsKind),
+    Certificate,
 }
 
 fn place(kind: Kind) -> Placed {
@@ -109,6 +118,7 @@ fn place(kind: Kind) -> Placed {
         Kind::Alarm => Placed::Alarm,
         Kind::DnsZone => Placed::Dns(D::Zone),
         Kind::DnsRecord => Placed::Dns(D::Record),
+        Kind::AcmCertificate => Placed::Certificate,
     }
 }
 
@@ -226,6 +236,7 @@ impl Mutate for Mutator {
             Placed::Dns(route53::DnsKind::Record) => {
                 self.record_update(observed, attrs, changed).await
             }
+            Placed::Certificate => self.certificate_update(observed, attrs, changed).await,
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }
@@ -238,6 +249,7 @@ impl Mutate for Mutator {
             Placed::Alarm => self.alarm_delete(observed).await,
             Placed::Dns(route53::DnsKind::Zone) => self.zone_delete(observed).await,
             Placed::Dns(route53::DnsKind::Record) => self.record_delete(observed).await,
+            Placed::Certificate => self.certificate_delete(observed).await,
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),
@@ -262,6 +274,7 @@ impl Mutator {
             Placed::Alarm => self.put_alarm(address, attrs).await,
             Placed::Dns(route53::DnsKind::Zone) => self.zone_create(address, attrs).await,
             Placed::Dns(route53::DnsKind::Record) => self.record_create(address, attrs).await,
+            Placed::Certificate => self.certificate_create(address, attrs).await,
         }
     }
 
@@ -278,6 +291,9 @@ impl Mutator {
             Placed::Rds(_) => rds::discover(&self.rds, stack, region).await?,
             Placed::Alarm => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
             Placed::Dns(_) => route53::discover(&self.route53, stack, region).await?.owned,
+            Placed::Certificate => {
+                acm::discover(&self.acm, &self.tagging, self.acm_tags, stack, region).await?
+            }
         };
         Ok(found
             .into_iter()
@@ -319,6 +335,7 @@ impl Mutator {
             Placed::Dns(route53::DnsKind::Zone) => self.zone_write_tags(observed, set, stale).await,
             // Records carry no tags: the marker record beside each owns it.
             Placed::Dns(route53::DnsKind::Record) => Ok(()),
+            Placed::Certificate => self.certificate_write_tags(id, set, stale).await,
         }
     }
 
@@ -339,6 +356,9 @@ impl Mutator {
         }
         if let Some(digest) = attrs.get("user_data").and_then(Value::as_str) {
             tags.push((USER_DATA_TAG.into(), digest.into()));
+        }
+        if let Some(zone) = attrs.get("validation_zone").and_then(Value::as_str) {
+            tags.push((VALIDATION_ZONE_TAG.into(), zone.into()));
         }
         tags
     }

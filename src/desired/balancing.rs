@@ -55,7 +55,16 @@ pub(super) fn listener(c: &mut Ctx, s: &ListenerSpec) {
     c.set("port", Value::Int(*s.port.get_ref()));
     c.set("protocol", Value::str(s.protocol.get_ref()));
     if let Some(certificate) = &s.certificate {
-        c.set("certificate", Value::str(certificate));
+        c.set("certificate", c.reference(certificate.get_ref()));
+    }
+    if s.protocol.get_ref() == "HTTPS" {
+        c.set(
+            "certificates",
+            Value::set(s.certificates.iter().map(|r| c.reference(r.get_ref()))),
+        );
+    }
+    if let Some(policy) = &s.ssl_policy {
+        c.set("ssl_policy", Value::str(policy.get_ref()));
     }
     c.set(
         "default_action",

@@ -15,6 +15,7 @@ use crate::stack::{dns_name, rule_ports, zone_name, Resource, Spec, Stack};
 use sha2::{Digest, Sha256};
 
 mod alarm;
+mod certificate;
 mod balancing;
 mod compute;
 mod database;
@@ -90,6 +91,7 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         Spec::Alarm(s) => alarm::alarm(&mut c, s),
         Spec::DnsZone(s) => dns::dns_zone(&mut c, s),
         Spec::DnsRecord(s) => dns::dns_record(&mut c, s),
+        Spec::AcmCertificate(s) => certificate::acm_certificate(&mut c, s),
     }
     if r.address.kind != crate::model::Kind::DnsRecord {
         c.set("tags", tags(stack, r, resolve));

@@ -80,6 +80,7 @@ pub enum Kind {
     Alarm,
     DnsZone,
     DnsRecord,
+    AcmCertificate,
 }
 
 /// How a kind is replaced when an attribute AWS cannot change in place changes.
@@ -101,6 +102,8 @@ pub enum Service {
     Rds,
     CloudWatch,
     Route53,
+    /// AWS Certificate Manager: TLS certificates for load balancers.
+    Acm,
     /// The Resource Groups Tagging API: finds tagged resources of every service.
     Tagging,
 }
@@ -114,6 +117,7 @@ impl Service {
             Service::Rds => "rds",
             Service::CloudWatch => "cloudwatch",
             Service::Route53 => "route53",
+            Service::Acm => "acm",
             Service::Tagging => "tagging",
         }
     }
@@ -156,6 +160,7 @@ impl Kind {
             Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => Service::Rds,
             Kind::Alarm => Service::CloudWatch,
             Kind::DnsZone | Kind::DnsRecord => Service::Route53,
+            Kind::AcmCertificate => Service::Acm,
         }
     }
 

@@ -1,5 +1,6 @@
 //! What reconcile knows of each kind, one `Schema` per kind, gathered by
-//! family (`network`, `balancing`, `compute`, `database`, `alarm`, `dns`):
+//! family (`network`, `balancing`, `certificate`, `compute`, `database`, `alarm`,
+//! `dns`):
 //! its attributes, which of them AWS cannot change in place, which bind it
 //! to what they reference, how it is replaced, what it exports, what a change
 //! costs, and how its live ids look. `Kind::schema` places every kind; the
@@ -7,6 +8,7 @@
 
 mod alarm;
 mod balancing;
+mod certificate;
 mod compute;
 mod database;
 mod dns;
@@ -52,6 +54,9 @@ pub enum LiveId {
     ElbArn(&'static str),
     /// A Route53 hosted zone id: `Z` and letters and digits.
     HostedZone,
+    /// A certificate ARN: ACM's, or an IAM server certificate's (a load
+    /// balancer takes either).
+    Certificate,
     /// Named by the stack; nothing outside it is referenced by id.
     None,
 }
@@ -69,6 +74,11 @@ impl LiveId {
             }
             LiveId::HostedZone => {
                 s.starts_with('Z') && s.chars().all(|c| c.is_ascii_alphanumeric())
+            }
+            LiveId::Certificate => {
+                s.starts_with("arn:aws")
+                    && ((s.contains(":acm:") && s.contains(":certificate/"))
+                        || (s.contains(":iam::") && s.contains(":server-certificate/")))
             }
             LiveId::None => false,
         }
@@ -95,6 +105,7 @@ impl Kind {
             Kind::Alarm => &alarm::ALARM,
             Kind::DnsZone => &dns::ZONE,
             Kind::DnsRecord => &dns::RECORD,
+            Kind::AcmCertificate => &certificate::CERTIFICATE,
         }
     }
 }

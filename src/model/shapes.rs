@@ -12,6 +12,9 @@ pub const IDLE_TIMEOUT: i64 = 60;
 /// A fixed response's content type when the stack does not set one.
 pub const FIXED_RESPONSE_CONTENT_TYPE: &str = "text/plain";
 
+/// An ACM certificate ready to serve: the status every certificate block wants.
+pub const ISSUED: &str = "ISSUED";
+
 /// A target group's health check, every field set (AWS's defaults where the stack is silent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HealthCheck {

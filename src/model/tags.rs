@@ -21,6 +21,8 @@ pub const ADOPTED: &str = "reconcile:adopted";
 /// The declared name of a security group created under a generated one (the
 /// group it replaced held the declared name): what discovery reads as `name`.
 pub const NAME: &str = "reconcile:name";
+/// The hosted zone a certificate's DNS validation records were written in.
+pub const VALIDATION_ZONE: &str = "reconcile:validation-zone";
 
 /// The change record of an apply or a rollout, on what it created or changed:
 /// when (UTC, RFC 3339), by whom, with which emergency ticket (its version
@@ -153,6 +155,9 @@ pub fn budget(kind: Kind) -> (usize, usize) {
         Kind::DnsRecord => (0, 0),
         // EC2: the user data digest of an instance, a group's declared name.
         Kind::Instance | Kind::SecurityGroup => (common + record + 1, 50),
+        // ACM: 50 tags a certificate (AddTagsToCertificate), one of them
+        // the zone that validates it.
+        Kind::AcmCertificate => (common + record + 1, 50),
         // The last cutover's record, on the listener or rule it switched.
         Kind::Listener | Kind::ListenerRule => (common + record + cutover::ALL.len(), 50),
         // 50 user-defined tags per resource: EC2, ELBv2 (AddTags), RDS,

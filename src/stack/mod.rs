@@ -19,7 +19,7 @@ pub use diag::{Diagnostic, StackError};
 use crate::model::{Address, Kind};
 use serde::Deserialize;
 use spec::{
-    ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec,
+    AcmCertificateSpec, ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec,
     DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec,
     ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec,
     SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
@@ -84,6 +84,7 @@ pub enum Spec {
     DbParameterGroup(DbParameterGroupSpec),
     DbInstance(DbInstanceSpec),
     Alarm(AlarmSpec),
+    AcmCertificate(AcmCertificateSpec),
     DnsZone(DnsZoneSpec),
     DnsRecord(DnsRecordSpec),
 }
@@ -179,6 +180,7 @@ impl Spec {
             Spec::DbParameterGroup(_) => Kind::DbParameterGroup,
             Spec::DbInstance(_) => Kind::DbInstance,
             Spec::Alarm(_) => Kind::Alarm,
+            Spec::AcmCertificate(_) => Kind::AcmCertificate,
             Spec::DnsZone(_) => Kind::DnsZone,
             Spec::DnsRecord(_) => Kind::DnsRecord,
         }
@@ -201,6 +203,7 @@ impl Spec {
             Spec::DbParameterGroup(s) => s.common(),
             Spec::DbInstance(s) => s.common(),
             Spec::Alarm(s) => s.common(),
+            Spec::AcmCertificate(s) => s.common(),
             Spec::DnsZone(s) => s.common(),
             Spec::DnsRecord(s) => s.common(),
         }
@@ -259,6 +262,16 @@ impl Spec {
             Spec::Listener(s) => {
                 std::iter::once(field("load_balancer", &s.load_balancer, Kind::LoadBalancer))
                     .chain(
+                        s.certificate
+                            .iter()
+                            .map(|r| field("certificate", r, Kind::AcmCertificate)),
+                    )
+                    .chain(
+                        s.certificates
+                            .iter()
+                            .map(|r| field("certificates", r, Kind::AcmCertificate)),
+                    )
+                    .chain(
                         action_targets(s.default_action.get_ref())
                             .iter()
                             .map(|r| field("default_action", r, Kind::TargetGroup)),
@@ -307,6 +320,11 @@ impl Spec {
                     .collect()
             }
             Spec::DnsZone(s) => s.vpcs.iter().map(|v| field("vpcs", v, Kind::Vpc)).collect(),
+            Spec::AcmCertificate(s) => s
+                .validation_zone
+                .iter()
+                .map(|z| field("validation_zone", z, Kind::DnsZone))
+                .collect(),
             Spec::Alarm(_) | Spec::DbParameterGroup(_) => vec![],
             Spec::DnsRecord(s) => std::iter::once(field("zone", &s.zone, Kind::DnsZone))
                 .chain(

@@ -49,6 +49,8 @@ pub struct RawStack {
     #[serde(default)]
     pub dns_record: BTreeMap<String, Spanned<DnsRecordSpec>>,
     #[serde(default)]
+    pub acm_certificate: BTreeMap<String, Spanned<AcmCertificateSpec>>,
+    #[serde(default)]
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
     #[serde(default)]
     pub moved: Vec<Spanned<MovedSpec>>,
@@ -357,9 +359,25 @@ resource_spec!(ListenerSpec {
     port: Spanned<i64>,
     #[serde(default = "http")]
     protocol: Spanned<String>,
-    /// ACM certificate ARN, for HTTPS.
-    certificate: Option<String>,
+    /// The default certificate of an HTTPS listener: `acm_certificate.site`,
+    /// or the ARN of one made elsewhere.
+    certificate: Option<Spanned<Reference>>,
+    /// More certificates, chosen by SNI.
+    #[serde(default)]
+    certificates: Vec<Spanned<Reference>>,
+    /// An ELB security policy; AWS's default when left out.
+    ssl_policy: Option<Spanned<String>>,
     default_action: Spanned<ActionSpec>,
+});
+
+resource_spec!(AcmCertificateSpec {
+    domain: Spanned<String>,
+    #[serde(default)]
+    alternative_names: Vec<Spanned<String>>,
+    /// The public zone the DNS validation records are written in:
+    /// `dns_zone.main`, or a hosted zone id. Without one, apply says which
+    /// records to write and waits for them.
+    validation_zone: Option<Spanned<Reference>>,
 });
 
 resource_spec!(ListenerRuleSpec {

@@ -9,7 +9,9 @@ mod listener_rule;
 mod load_balancer;
 mod target_group;
 
-use super::{ids, int, observed, required, retry_while, AwsError, Code, Created, Mutator};
+use super::{
+    ids, int, observed, required, retry_while, text, AwsError, Code, Created, Mutator,
+};
 use crate::model::profile::phase;
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
@@ -176,16 +178,25 @@ pub async fn discover(
         .filter(|l| owned(&listener_tags, l.listener_arn().unwrap_or_default(), stack).is_some())
         .collect();
     let per_listener = listeners.iter().map(|l| async move {
-        all_pages!(
-            "DescribeRules",
-            client
-                .describe_rules()
-                .listener_arn(l.listener_arn().unwrap_or_default())
-                .page_size(PAGE)
-        )
-        .map(|rules: Vec<_>| (l.listener_arn().unwrap_or_default().to_string(), rules))
+        let arn = l.listener_arn().unwrap_or_default();
+        let (rules, extra) = tokio::try_join!(
+            async {
+                all_pages!(
+                    "DescribeRules",
+                    client.describe_rules().listener_arn(arn).page_size(PAGE)
+                )
+            },
+            listener::extra_certificates(client, l),
+        )?;
+        Ok::<_, AwsError>((arn.to_string(), rules, extra))
     });
-    let rules: Vec<(String, Vec<_>)> = futures::future::try_join_all(per_listener).await?;
+    let read: Vec<(String, Vec<_>, Option<Vec<String>>)> =
+        futures::future::try_join_all(per_listener).await?;
+    let extra_certificates: HashMap<String, Vec<String>> = read
+        .iter()
+        .filter_map(|(arn, _, extra)| Some((arn.clone(), extra.clone()?)))
+        .collect();
+    let rules: Vec<(String, Vec<_>)> = read.into_iter().map(|(arn, rules, _)| (arn, rules)).collect();
     let rule_arns: Vec<String> = rules
         .iter()
         .flat_map(|(_, rs)| rs.iter())
@@ -202,7 +213,8 @@ pub async fn discover(
         found.extend(target_group::observe(region, g, &tags));
     }
     for l in &listeners {
-        found.extend(listener::observe(region, l, &listener_tags));
+        let extra = extra_certificates.get(l.listener_arn().unwrap_or_default());
+        found.extend(listener::observe(region, l, extra, &listener_tags));
     }
     for (listener, rs) in &rules {
         for r in rs.iter().filter(|r| !r.is_default().unwrap_or(false)) {

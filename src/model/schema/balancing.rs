@@ -59,6 +59,8 @@ pub const LISTENER: Schema = Schema {
         "port",
         "protocol",
         "certificate",
+        "certificates",
+        "ssl_policy",
         "default_action",
         "tags",
         "protect",
@@ -67,7 +69,8 @@ pub const LISTENER: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn"],
-    compared_only_when_set: &[],
+    // AWS chooses the policy of an HTTPS listener that names none.
+    compared_only_when_set: &["ssl_policy"],
     partial_maps: &[],
     notes: &[],
     live_id: LiveId::ElbArn(":listener/app/"),

@@ -3,6 +3,38 @@
 use super::*;
 use crate::stack::spec::{ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, TargetGroupSpec};
 
+/// The security policies ELB offers an HTTPS listener
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html>).
+const SSL_POLICIES: &[&str] = &[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-0-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-0-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+    "ELBSecurityPolicy-FS-1-2-2019-08",
+    "ELBSecurityPolicy-FS-1-1-2019-08",
+    "ELBSecurityPolicy-FS-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-2017-01",
+    "ELBSecurityPolicy-TLS-1-1-2017-01",
+    "ELBSecurityPolicy-2016-08",
+    "ELBSecurityPolicy-TLS-1-0-2015-04",
+    "ELBSecurityPolicy-2015-05",
+];
+
 impl Checker {
     pub(super) fn load_balancer(&mut self, stack: &Stack, r: &Resource, s: &LoadBalancerSpec) {
         self.one_of(
@@ -78,14 +110,57 @@ impl Checker {
             &["HTTP", "HTTPS"],
         );
         self.in_range(&s.port, "port", 1..=65535);
-        if s.protocol.get_ref() == "HTTPS" && s.certificate.is_none() {
+        let https = s.protocol.get_ref() == "HTTPS";
+        if https && s.certificate.is_none() {
             self.error(
                 s.protocol.span(),
-                format!(
-                    "{}: an HTTPS listener needs a `certificate` (ACM ARN)",
-                    r.address
-                ),
+                format!("{}: an HTTPS listener needs a `certificate`", r.address),
+            )
+            .help = Some(
+                "for example: certificate = \"acm_certificate.site\", or the ARN of one made elsewhere"
+                    .into(),
             );
+        }
+        if !https {
+            let tls_only = [
+                s.certificate.as_ref().map(|c| ("certificate", c.span())),
+                s.certificates.first().map(|c| ("certificates", c.span())),
+                s.ssl_policy.as_ref().map(|p| ("ssl_policy", p.span())),
+            ];
+            for (key, span) in tls_only.into_iter().flatten() {
+                self.error(
+                    span,
+                    format!(
+                        "{}: `{key}` is for an HTTPS listener, and this one is {}",
+                        r.address,
+                        s.protocol.get_ref()
+                    ),
+                )
+                .help = Some("add `protocol = \"HTTPS\"`, or remove it".into());
+            }
+        }
+        if let Some(policy) = &s.ssl_policy {
+            if !SSL_POLICIES.contains(&policy.get_ref().as_str()) {
+                self.error(
+                    policy.span(),
+                    format!("{}: unknown SSL policy `{}`", r.address, policy.get_ref()),
+                )
+                .help = Some(format!(
+                    "AWS's policies: {} (`aws elbv2 describe-ssl-policies` lists those of your region)",
+                    SSL_POLICIES.join(", ")
+                ));
+            }
+        }
+        if let Some(default) = &s.certificate {
+            if let Some(again) = s.certificates.iter().find(|c| c.get_ref() == default.get_ref()) {
+                self.error(
+                    again.span(),
+                    format!(
+                        "{}: the default certificate is served anyway; list only others in `certificates`",
+                        r.address
+                    ),
+                );
+            }
         }
         self.action(&s.default_action);
     }

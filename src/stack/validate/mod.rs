@@ -13,6 +13,7 @@ use crate::model::{Address, Kind, Service, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 mod alarm;
+mod certificate;
 mod balancing;
 mod compute;
 mod database;
@@ -71,6 +72,7 @@ impl Checker {
             alarm,
             dns_zone,
             dns_record,
+            acm_certificate,
             blue_green,
             moved,
             verify,
@@ -134,6 +136,11 @@ impl Checker {
             .chain(blocks(alarm, Kind::Alarm, Spec::Alarm))
             .chain(blocks(dns_zone, Kind::DnsZone, Spec::DnsZone))
             .chain(blocks(dns_record, Kind::DnsRecord, Spec::DnsRecord))
+            .chain(blocks(
+                acm_certificate,
+                Kind::AcmCertificate,
+                Spec::AcmCertificate,
+            ))
             .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
             .collect::<Vec<_>>();
         for (address, span, spec) in all {
@@ -723,6 +730,7 @@ impl Checker {
             Spec::DnsZone(s) => self.dns_zone(stack, r, s),
             Spec::DnsRecord(s) => self.dns_record(stack, r, s),
             Spec::Alarm(s) => self.alarm(stack, r, s),
+            Spec::AcmCertificate(s) => self.acm_certificate(stack, r, s),
             Spec::SecurityGroup(s) => self.security_group(stack, r, s),
         }
     }
@@ -1038,10 +1046,10 @@ fn article(kind: Kind) -> &'static str {
     }
 }
 
-/// ELBv2 (its model's pattern) and RDS (its documentation) take only letters,
-/// digits, spaces and `_ . : / = + - @` in tag keys and values.
+/// ELBv2 and ACM (their models' patterns) and RDS (its documentation) take
+/// only letters, digits, spaces and `_ . : / = + - @` in tag keys and values.
 fn restricts_tag_characters(service: Service) -> bool {
-    matches!(service, Service::Elbv2 | Service::Rds)
+    matches!(service, Service::Elbv2 | Service::Rds | Service::Acm)
 }
 
 fn tag_character(c: char) -> bool {

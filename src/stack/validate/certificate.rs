@@ -1,0 +1,126 @@
+//! The checks of a certificate's own values: names ACM takes, a validation
+//! zone that can hold their records.
+
+use super::*;
+use crate::stack::spec::AcmCertificateSpec;
+
+/// What ACM takes as a name (botocore's `DomainNameString`): labels of
+/// letters, digits and inner `-`, the first one possibly `*`.
+fn acm_name(name: &str) -> bool {
+    let rest = name.strip_prefix("*.").unwrap_or(name);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    name.len() <= 253 && rest.contains('.') && rest.split('.').all(label_ok)
+}
+
+/// The most names one certificate carries (the API's limit; AWS's default
+/// quota is 10, raised on request).
+const MOST_NAMES: usize = 100;
+
+impl Checker {
+    pub(super) fn acm_certificate(&mut self, stack: &Stack, r: &Resource, s: &AcmCertificateSpec) {
+        let names = std::iter::once(&s.domain).chain(&s.alternative_names);
+        for name in names.clone() {
+            if !acm_name(name.get_ref()) {
+                self.error(
+                    name.span(),
+                    format!("{}: ACM does not take the name `{}`", r.address, name.get_ref()),
+                )
+                .help = Some(
+                    "a DNS name of letters, digits and `-` (no `_`), the first label possibly `*`"
+                        .into(),
+                );
+            }
+        }
+        // The certificate's subject: RFC 5280's upper bound for a common name.
+        if s.domain.get_ref().len() > 64 {
+            self.error(
+                s.domain.span(),
+                format!(
+                    "{}: the first name of a certificate has at most 64 characters ({} here)",
+                    r.address,
+                    s.domain.get_ref().len()
+                ),
+            )
+            .help = Some("put the long name in `alternative_names` and a shorter one here".into());
+        }
+        if s.alternative_names.len() + 1 > MOST_NAMES {
+            self.error(
+                s.alternative_names[MOST_NAMES - 1].span(),
+                format!(
+                    "{}: a certificate carries at most {MOST_NAMES} names, the domain included",
+                    r.address
+                ),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for name in names.clone() {
+            if !seen.insert(name.get_ref().to_lowercase()) {
+                self.error(
+                    name.span(),
+                    format!("{}: `{}` is named twice", r.address, name.get_ref()),
+                );
+            }
+        }
+        let Some(zone) = &s.validation_zone else {
+            return;
+        };
+        let declared = zone
+            .get_ref()
+            .address()
+            .and_then(|a| stack.resources.get(a))
+            .map(|z| &z.spec);
+        let Some(Spec::DnsZone(z)) = declared else {
+            return;
+        };
+        if *z.private.get_ref() {
+            self.error(
+                zone.span(),
+                format!(
+                    "{}: ACM validates through public DNS, and {} is a private zone",
+                    r.address,
+                    zone.get_ref().address().expect("declared")
+                ),
+            );
+            return;
+        }
+        let Some(apex) = dns_name(z.name.get_ref()) else {
+            return;
+        };
+        for name in names {
+            let plain = name.get_ref().to_lowercase();
+            let plain = plain.strip_prefix("*.").unwrap_or(&plain);
+            if plain != apex && !plain.ends_with(&format!(".{apex}")) {
+                self.error(
+                    name.span(),
+                    format!(
+                        "{}: `{}` is not in the validation zone {apex}, so its validation record cannot be written there",
+                        r.address,
+                        name.get_ref()
+                    ),
+                )
+                .help = Some("validate it in a zone that holds it, or leave it to another certificate".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acm_name;
+
+    #[test]
+    fn names_acm_takes_and_refuses() {
+        for ok in ["shop.example.com", "*.example.com", "a-b.example.co.uk"] {
+            assert!(acm_name(ok), "{ok}");
+        }
+        for bad in ["example", "_x.example.com", "-a.example.com", "a.*.example.com", "a..b.com"] {
+            assert!(!acm_name(bad), "{bad}");
+        }
+    }
+}
