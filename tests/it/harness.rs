@@ -49,8 +49,9 @@ pub fn endpoint() -> &'static str {
                     python.exists(),
                     "moto is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
                 );
+                // A new certificate is issued 2 s after it is requested (moto's default: 60 s).
                 format!(
-                    "'{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
+                    "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} '{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
                     python.display(),
                     root.join("localstack/conformance.py").display(),
                     conformance_log(port).display()
@@ -185,6 +186,9 @@ pub fn run(args: &[&str]) -> Run {
 /// would refuse (`localstack/conformance.py`).
 pub const REFUSED: &str = "conformance: AWS would refuse";
 
+/// Seconds moto holds a new certificate in PENDING_VALIDATION.
+pub const ACM_VALIDATION_WAIT: u64 = 2;
+
 /// Runs the binary; a request it sent that AWS would refuse fails the test
 /// here, whatever exit code the test expects.
 pub fn run_cmd(cmd: &mut Command) -> Run {
@@ -313,6 +317,10 @@ pub async fn zones_named(client: &aws_sdk_route53::Client, domain: &str) -> Vec<
         .filter(|z| z.name().trim_end_matches('.') == domain)
         .map(|z| z.id().rsplit('/').next().unwrap().to_string())
         .collect()
+}
+
+pub async fn acm(region: &str) -> aws_sdk_acm::Client {
+    aws_sdk_acm::Client::new(&console(region).await)
 }
 
 pub async fn rds(region: &str) -> aws_sdk_rds::Client {

@@ -10,6 +10,7 @@ mod engine;
 mod environments;
 mod faults;
 mod harness;
+mod https;
 mod layers;
 mod policies;
 mod proxy;
