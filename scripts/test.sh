@@ -28,5 +28,5 @@ if ! wait "$localstack_install"; then
   exit 1
 fi
 RECONCILE_TEST_ENGINE=localstack cargo test --locked --test it -- \
-  engine:: dns:: alarms:: \
+  engine:: dns:: alarms:: https::acm_ \
   --skip dns::an_alias_record_points_at_the_load_balancer_of_its_home_region

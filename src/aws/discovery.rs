@@ -114,7 +114,8 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::Route53)),
             async {
-                let read = acm::discover(&acm_client, &tagging_client, self.acm_tags(), stack, region);
+                let read =
+                    acm::discover(&acm_client, &tagging_client, self.acm_tags(), stack, region);
                 available(read.await).map_err(at(Service::Acm))
             }
             .instrument(timed(Service::Acm)),

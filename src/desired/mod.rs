@@ -15,8 +15,8 @@ use crate::stack::{dns_name, rule_ports, zone_name, Resource, Spec, Stack};
 use sha2::{Digest, Sha256};
 
 mod alarm;
-mod certificate;
 mod balancing;
+mod certificate;
 mod compute;
 mod database;
 mod dns;

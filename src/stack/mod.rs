@@ -19,10 +19,10 @@ pub use diag::{Diagnostic, StackError};
 use crate::model::{Address, Kind};
 use serde::Deserialize;
 use spec::{
-    AcmCertificateSpec, ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec,
-    DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec, ListenerRuleSpec,
-    ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec,
-    SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
+    AcmCertificateSpec, ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec,
+    DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec,
+    ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference,
+    RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;

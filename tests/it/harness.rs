@@ -65,7 +65,8 @@ pub fn endpoint() -> &'static str {
                 );
                 let volume = std::env::temp_dir().join(format!("reconcile-localstack-{port}"));
                 format!(
-                    "OVERRIDE_IN_DOCKER=0 GATEWAY_LISTEN=127.0.0.1:{port} DNS_ADDRESS=0 \
+                    "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} \
+                     OVERRIDE_IN_DOCKER=0 GATEWAY_LISTEN=127.0.0.1:{port} DNS_ADDRESS=0 \
                      SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR='{}' \
                      '{}' -m localstack.runtime.main",
                     volume.display(),

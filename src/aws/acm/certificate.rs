@@ -56,7 +56,14 @@ impl Mutator {
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::new("RequestCertificate", ErrorClass::Invalid, "Tag", e.to_string()))?;
+            .map_err(|e| {
+                AwsError::new(
+                    "RequestCertificate",
+                    ErrorClass::Invalid,
+                    "Tag",
+                    e.to_string(),
+                )
+            })?;
         // The token makes the SDK's retries safe: ACM answers a repeated
         // request (within an hour) with the certificate it already made.
         let out = send!(
@@ -116,11 +123,14 @@ impl Mutator {
         stale: Vec<String>,
     ) -> Result<(), AwsError> {
         let tag = |k: String, v: Option<String>| {
-            Tag::builder()
-                .key(k)
-                .set_value(v)
-                .build()
-                .map_err(|e| AwsError::new("AddTagsToCertificate", ErrorClass::Invalid, "Tag", e.to_string()))
+            Tag::builder().key(k).set_value(v).build().map_err(|e| {
+                AwsError::new(
+                    "AddTagsToCertificate",
+                    ErrorClass::Invalid,
+                    "Tag",
+                    e.to_string(),
+                )
+            })
         };
         if !set.is_empty() {
             let tags = set
@@ -154,7 +164,10 @@ impl Mutator {
     /// Deletes the certificate, then its validation records that no other
     /// certificate of the account validates through (ACM gives every
     /// certificate of a name the same record: a replacement shares it).
-    pub(in crate::aws) async fn certificate_delete(&self, observed: &Observed) -> Result<(), AwsError> {
+    pub(in crate::aws) async fn certificate_delete(
+        &self,
+        observed: &Observed,
+    ) -> Result<(), AwsError> {
         let arn = observed.live_id.as_str();
         let detail = describe(&self.acm, arn).await?;
         let ours = records(detail.domain_validation_options());
@@ -162,7 +175,11 @@ impl Mutator {
             "DeleteCertificate",
             self.acm.delete_certificate().certificate_arn(arn)
         )?;
-        let Some(zone) = observed.attrs.get("validation_zone").and_then(Value::as_str) else {
+        let Some(zone) = observed
+            .attrs
+            .get("validation_zone")
+            .and_then(Value::as_str)
+        else {
             return Ok(());
         };
         let needed = self.records_of_others(arn, &detail).await?;
@@ -205,7 +222,8 @@ impl Mutator {
                 || summary_names.iter().any(|n| shares(n))
                 || other.domain_name().is_some_and(shares);
             if may_share {
-                let other = describe(&self.acm, other.certificate_arn().unwrap_or_default()).await?;
+                let other =
+                    describe(&self.acm, other.certificate_arn().unwrap_or_default()).await?;
                 needed.extend(records(other.domain_validation_options()));
             }
         }
@@ -214,7 +232,12 @@ impl Mutator {
 
     /// Writes the certificate's validation records in `zone` (or says which
     /// to write, without one) and waits until ACM issues it.
-    async fn issue(&self, address: &Address, arn: &str, zone: Option<&str>) -> Result<(), AwsError> {
+    async fn issue(
+        &self,
+        address: &Address,
+        arn: &str,
+        zone: Option<&str>,
+    ) -> Result<(), AwsError> {
         use tracing::Instrument;
         self.wait_issued(address, arn, zone)
             .instrument(crate::model::profile::phase("wait certificate issued"))
@@ -232,11 +255,16 @@ impl Mutator {
         let mut written: Vec<Record> = vec![];
         loop {
             let detail = describe(&self.acm, arn).await?;
-            let status = detail.status().map(|s| s.as_str()).unwrap_or("unknown").to_string();
+            let status = detail
+                .status()
+                .map(|s| s.as_str())
+                .unwrap_or("unknown")
+                .to_string();
             let wanted = records(detail.domain_validation_options());
             // ACM names the records a few seconds after the request.
             let options = detail.domain_validation_options();
-            let named = !options.is_empty() && options.iter().all(|o| o.resource_record().is_some());
+            let named =
+                !options.is_empty() && options.iter().all(|o| o.resource_record().is_some());
             if status == "ISSUED" {
                 return Ok(());
             }
@@ -277,7 +305,11 @@ impl Mutator {
                     true => "ACM named no validation records yet".to_string(),
                     false => format!(
                         "its validation records ({}) {}",
-                        wanted.iter().map(Record::to_string).collect::<Vec<_>>().join("; "),
+                        wanted
+                            .iter()
+                            .map(Record::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
                         match zone {
                             Some(z) => format!("are written in zone {z}"),
                             None => "must be written where its names are served".into(),
@@ -303,7 +335,10 @@ impl Mutator {
                 started.elapsed(),
                 Some(self.wait_limit),
             );
-            tokio::time::sleep(delay.min(self.wait_limit.saturating_sub(started.elapsed()) + Duration::from_millis(100))).await;
+            tokio::time::sleep(delay.min(
+                self.wait_limit.saturating_sub(started.elapsed()) + Duration::from_millis(100),
+            ))
+            .await;
             delay = (delay * 2).min(Duration::from_secs(15));
         }
     }

@@ -97,18 +97,21 @@ pub async fn discover(
             .iter()
             .map(|n| n.to_lowercase())
             .collect();
-        let (domain, names, status) =
-            if names.is_empty() || summary.has_additional_subject_alternative_names() == Some(true)
-            {
-                let detail = describe(acm, &arn).await?;
-                names_of(&detail)
-            } else {
-                (
-                    summary.domain_name().unwrap_or_default().to_lowercase(),
-                    names,
-                    summary.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                )
-            };
+        let (domain, names, status) = if names.is_empty()
+            || summary.has_additional_subject_alternative_names() == Some(true)
+        {
+            let detail = describe(acm, &arn).await?;
+            names_of(&detail)
+        } else {
+            (
+                summary.domain_name().unwrap_or_default().to_lowercase(),
+                names,
+                summary
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        };
         found.extend(observe(region, &arn, tags, domain, names, status));
     }
     Ok(found)
@@ -157,9 +160,10 @@ async fn describe(acm: &Client, arn: &str) -> Result<CertificateDetail, AwsError
         "DescribeCertificate",
         acm.describe_certificate().certificate_arn(arn)
     )?;
-    Ok(out.certificate().cloned().unwrap_or_else(|| {
-        CertificateDetail::builder().certificate_arn(arn).build()
-    }))
+    Ok(out
+        .certificate()
+        .cloned()
+        .unwrap_or_else(|| CertificateDetail::builder().certificate_arn(arn).build()))
 }
 
 async fn tags_of(acm: &Client, arn: &str) -> Result<Tags, AwsError> {
@@ -170,6 +174,11 @@ async fn tags_of(acm: &Client, arn: &str) -> Result<Tags, AwsError> {
     Ok(out
         .tags()
         .iter()
-        .map(|t| (t.key().to_string(), t.value().unwrap_or_default().to_string()))
+        .map(|t| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
         .collect())
 }

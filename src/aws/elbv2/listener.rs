@@ -146,9 +146,15 @@ impl Mutator {
                 .collect();
             self.change_extra_certificates(arn, &add, &[]).await?;
         }
-        if ["port", "protocol", "certificate", "ssl_policy", "default_action"]
-            .iter()
-            .any(|k| differs(k))
+        if [
+            "port",
+            "protocol",
+            "certificate",
+            "ssl_policy",
+            "default_action",
+        ]
+        .iter()
+        .any(|k| differs(k))
         {
             send!(
                 "ModifyListener",

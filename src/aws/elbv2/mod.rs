@@ -9,9 +9,7 @@ mod listener_rule;
 mod load_balancer;
 mod target_group;
 
-use super::{
-    ids, int, observed, required, retry_while, text, AwsError, Code, Created, Mutator,
-};
+use super::{ids, int, observed, required, retry_while, text, AwsError, Code, Created, Mutator};
 use crate::model::profile::phase;
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
@@ -196,7 +194,10 @@ pub async fn discover(
         .iter()
         .filter_map(|(arn, _, extra)| Some((arn.clone(), extra.clone()?)))
         .collect();
-    let rules: Vec<(String, Vec<_>)> = read.into_iter().map(|(arn, rules, _)| (arn, rules)).collect();
+    let rules: Vec<(String, Vec<_>)> = read
+        .into_iter()
+        .map(|(arn, rules, _)| (arn, rules))
+        .collect();
     let rule_arns: Vec<String> = rules
         .iter()
         .flat_map(|(_, rs)| rs.iter())

@@ -274,7 +274,11 @@ impl Mutator {
     /// Sends `changes` in the zone's next batch: record steps that run together
     /// (a fresh zone's records, say) share one ChangeResourceRecordSets, which
     /// Route53 applies atomically, so they succeed or fail together.
-    pub(in crate::aws) async fn change_records(&self, zone: &str, changes: Vec<Change>) -> Result<(), AwsError> {
+    pub(in crate::aws) async fn change_records(
+        &self,
+        zone: &str,
+        changes: Vec<Change>,
+    ) -> Result<(), AwsError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let first = {
             let mut pending = self.zone_batches.0.lock().expect("batch lock");

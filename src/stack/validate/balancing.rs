@@ -152,7 +152,11 @@ impl Checker {
             }
         }
         if let Some(default) = &s.certificate {
-            if let Some(again) = s.certificates.iter().find(|c| c.get_ref() == default.get_ref()) {
+            if let Some(again) = s
+                .certificates
+                .iter()
+                .find(|c| c.get_ref() == default.get_ref())
+            {
                 self.error(
                     again.span(),
                     format!(

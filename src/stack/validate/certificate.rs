@@ -29,7 +29,11 @@ impl Checker {
             if !acm_name(name.get_ref()) {
                 self.error(
                     name.span(),
-                    format!("{}: ACM does not take the name `{}`", r.address, name.get_ref()),
+                    format!(
+                        "{}: ACM does not take the name `{}`",
+                        r.address,
+                        name.get_ref()
+                    ),
                 )
                 .help = Some(
                     "a DNS name of letters, digits and `-` (no `_`), the first label possibly `*`"
@@ -119,7 +123,13 @@ mod tests {
         for ok in ["shop.example.com", "*.example.com", "a-b.example.co.uk"] {
             assert!(acm_name(ok), "{ok}");
         }
-        for bad in ["example", "_x.example.com", "-a.example.com", "a.*.example.com", "a..b.com"] {
+        for bad in [
+            "example",
+            "_x.example.com",
+            "-a.example.com",
+            "a.*.example.com",
+            "a..b.com",
+        ] {
             assert!(!acm_name(bad), "{bad}");
         }
     }

@@ -13,8 +13,8 @@ use crate::model::{Address, Kind, Service, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 mod alarm;
-mod certificate;
 mod balancing;
+mod certificate;
 mod compute;
 mod database;
 mod dns;
