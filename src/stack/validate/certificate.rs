@@ -117,6 +117,109 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::acm_name;
+    use std::path::Path;
+
+    /// A load balancer, a zone and a certificate, with `listener` appended.
+    fn stack(zone: &str, certificate: &str, listener: &str) -> String {
+        format!(
+            "[stack]\nname = \"s\"\nregions = [\"us-west-2\"]\n\n[load_balancer.app]\nsubnets = [\"subnet-0a\", \"subnet-0b\"]\n\n\
+             [dns_zone.main]\n{zone}\n\n[acm_certificate.site]\n{certificate}\n\n\
+             [listener.web]\nload_balancer = \"load_balancer.app\"\n{listener}\ndefault_action = {{ fixed_response = {{ status = 404 }} }}\n"
+        )
+    }
+
+    fn refused(text: &str) -> String {
+        crate::stack::parse(Path::new("s.toml"), text.to_string())
+            .expect_err("refused")
+            .to_string()
+    }
+
+    const ZONE: &str = "name = \"example.com\"";
+    const CERT: &str = "domain = \"shop.example.com\"\nvalidation_zone = \"dns_zone.main\"";
+    const HTTPS: &str = "port = 443\nprotocol = \"HTTPS\"\ncertificate = \"acm_certificate.site\"";
+
+    #[test]
+    fn a_valid_https_stack_loads() {
+        let text = stack(
+            ZONE,
+            CERT,
+            &format!("{HTTPS}\nssl_policy = \"ELBSecurityPolicy-TLS13-1-2-2021-06\""),
+        );
+        crate::stack::parse(Path::new("s.toml"), text).expect("loads");
+    }
+
+    #[test]
+    fn listener_mistakes_are_located() {
+        let e = refused(&stack(ZONE, CERT, "port = 443\nprotocol = \"HTTPS\""));
+        assert!(
+            e.contains("s.toml:") && e.contains("an HTTPS listener needs a `certificate`"),
+            "{e}"
+        );
+        let e = refused(&stack(
+            ZONE,
+            CERT,
+            "port = 80\ncertificate = \"acm_certificate.site\"",
+        ));
+        assert!(
+            e.contains("`certificate` is for an HTTPS listener, and this one is HTTP"),
+            "{e}"
+        );
+        let e = refused(&stack(
+            ZONE,
+            CERT,
+            &format!("{HTTPS}\nssl_policy = \"ELBSecurityPolicy-TLS13-9-9\""),
+        ));
+        assert!(
+            e.contains("unknown SSL policy `ELBSecurityPolicy-TLS13-9-9`")
+                && e.contains("describe-ssl-policies"),
+            "{e}"
+        );
+        let e = refused(&stack(
+            ZONE,
+            CERT,
+            "port = 443\nprotocol = \"HTTPS\"\ncertificate = \"dns_zone.main\"",
+        ));
+        assert!(e.contains("acm_certificate"), "{e}");
+        let e = refused(&stack(
+            ZONE,
+            CERT,
+            &format!("{HTTPS}\ncertificates = [\"acm_certificate.site\"]"),
+        ));
+        assert!(
+            e.contains("the default certificate is served anyway"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn certificate_mistakes_are_located() {
+        let e = refused(&stack(
+            ZONE,
+            "domain = \"shop.other.org\"\nvalidation_zone = \"dns_zone.main\"",
+            HTTPS,
+        ));
+        assert!(
+            e.contains("`shop.other.org` is not in the validation zone example.com"),
+            "{e}"
+        );
+        let private = "name = \"example.com\"\nprivate = true\nvpcs = [\"vpc-0a\"]";
+        let e = refused(&stack(private, CERT, HTTPS));
+        assert!(e.contains("ACM validates through public DNS"), "{e}");
+        let e = refused(&stack(ZONE, "domain = \"_acme.example.com\"", HTTPS));
+        assert!(
+            e.contains("ACM does not take the name `_acme.example.com`"),
+            "{e}"
+        );
+        let long = format!("domain = \"{}.example.com\"", "a".repeat(60));
+        let e = refused(&stack(ZONE, &long, HTTPS));
+        assert!(e.contains("at most 64 characters"), "{e}");
+        let e = refused(&stack(
+            ZONE,
+            "domain = \"a.example.com\"\nalternative_names = [\"A.example.com\"]",
+            HTTPS,
+        ));
+        assert!(e.contains("is named twice"), "{e}");
+    }
 
     #[test]
     fn names_acm_takes_and_refuses() {
