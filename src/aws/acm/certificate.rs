@@ -1,6 +1,5 @@
 //! A certificate's life: requested (once: an idempotency token), its DNS
-//! validation records written in its zone, issued; retagged; deleted with
-//! the validation records no other certificate needs.
+//! validation records written in its zone, issued; retagged; deleted.
 
 use super::*;
 use crate::aws::{text, Created, ErrorClass, Mutator};
@@ -161,73 +160,21 @@ impl Mutator {
         Ok(())
     }
 
-    /// Deletes the certificate, then its validation records that no other
-    /// certificate of the account validates through (ACM gives every
-    /// certificate of a name the same record: a replacement shares it).
+    /// Deletes the certificate and leaves its validation records: ACM gives
+    /// every certificate of a name in the account the same record, so a
+    /// replacement, or the certificate of another region, validates (and
+    /// renews) through it. They go with their zone (`zone_delete`).
     pub(in crate::aws) async fn certificate_delete(
         &self,
         observed: &Observed,
     ) -> Result<(), AwsError> {
-        let arn = observed.live_id.as_str();
-        let detail = describe(&self.acm, arn).await?;
-        let ours = records(detail.domain_validation_options());
         send!(
             "DeleteCertificate",
-            self.acm.delete_certificate().certificate_arn(arn)
-        )?;
-        let Some(zone) = observed
-            .attrs
-            .get("validation_zone")
-            .and_then(Value::as_str)
-        else {
-            return Ok(());
-        };
-        let needed = self.records_of_others(arn, &detail).await?;
-        let unneeded: Vec<Record> = ours.into_iter().filter(|r| !needed.contains(r)).collect();
-        if unneeded.is_empty() {
-            return Ok(());
-        }
-        let changes = unneeded
-            .iter()
-            .map(|r| record_change(ChangeAction::Delete, r))
-            .collect();
-        match self.change_records(zone, changes).await {
-            // Already gone (deleted by hand, or by an earlier attempt).
-            Err(e) if e.code == "InvalidChangeBatch" || e.is_not_found() => Ok(()),
-            other => other,
-        }
-    }
-
-    /// The validation records of the account's other certificates that share
-    /// a name with `detail`: one ListCertificates, one DescribeCertificate
-    /// each (usually none, or the one replacing it).
-    async fn records_of_others(
-        &self,
-        arn: &str,
-        detail: &CertificateDetail,
-    ) -> Result<Vec<Record>, AwsError> {
-        let (_, names, _) = names_of(detail);
-        let listed: Vec<CertificateSummary> = all_pages!(
-            "ListCertificates",
             self.acm
-                .list_certificates()
-                .set_certificate_statuses(Some(STATUSES.to_vec()))
-                .max_items(1000)
-        )?;
-        let mut needed = Vec::new();
-        for other in listed.iter().filter(|c| c.certificate_arn() != Some(arn)) {
-            let shares = |n: &str| names.contains(&n.to_lowercase());
-            let summary_names = other.subject_alternative_name_summaries();
-            let may_share = summary_names.is_empty()
-                || summary_names.iter().any(|n| shares(n))
-                || other.domain_name().is_some_and(shares);
-            if may_share {
-                let other =
-                    describe(&self.acm, other.certificate_arn().unwrap_or_default()).await?;
-                needed.extend(records(other.domain_validation_options()));
-            }
-        }
-        Ok(needed)
+                .delete_certificate()
+                .certificate_arn(&observed.live_id)
+        )
+        .map(drop)
     }
 
     /// Writes the certificate's validation records in `zone` (or says which

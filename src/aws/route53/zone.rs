@@ -200,9 +200,53 @@ impl Mutator {
             )
             .map(drop);
         }
+        self.delete_validation_records(&observed.live_id).await?;
         send!(
             "DeleteHostedZone",
             c.delete_hosted_zone().id(&observed.live_id)
+        )
+        .map(drop)
+    }
+
+    /// The ACM validation records in a zone about to be deleted: written by
+    /// the stack's certificates, kept while the zone lived (certificates
+    /// renew through them), in the way of deleting it. Records of anything
+    /// else are left: Route53 then refuses to delete the zone, as it should.
+    async fn delete_validation_records(&self, zone: &str) -> Result<(), AwsError> {
+        let validation = all_record_sets(&self.route53, zone)
+            .await?
+            .into_iter()
+            .filter(|set| {
+                set.r#type() == &RrType::Cname
+                    && !set.resource_records().is_empty()
+                    && set.resource_records().iter().all(|r| {
+                        r.value()
+                            .trim_end_matches('.')
+                            .ends_with(".acm-validations.aws")
+                    })
+            })
+            .map(|set| {
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(set)
+                    .build()
+                    .expect("action and set are set")
+            })
+            .collect::<Vec<_>>();
+        if validation.is_empty() {
+            return Ok(());
+        }
+        send!(
+            "ChangeResourceRecordSets",
+            self.route53
+                .change_resource_record_sets()
+                .hosted_zone_id(zone)
+                .change_batch(
+                    ChangeBatch::builder()
+                        .set_changes(Some(validation))
+                        .build()
+                        .expect("a batch has changes")
+                )
         )
         .map(drop)
     }
