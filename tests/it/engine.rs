@@ -451,9 +451,11 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
     assert_eq!(
         calls[0],
-        serde_json::json!({"cloudwatch": 1, "ec2": 7 + 1, "elbv2": 2, "rds": 3}),
+        serde_json::json!({"cloudwatch": 1, "ec2": 7 + 1, "elbv2": 2, "rds": 3, "tagging": 1, "acm": 1}),
         "one Describe per EC2 kind and the regions record the apply left (a key pair); \
-         the other services list once each (nothing of theirs to tag here); no other \
+         the other services list once each (nothing of theirs to tag here; ACM's \
+         certificates through the tagging API, and at an emulator's endpoint, where it \
+         found none, one ListCertificates); no other \
          region is searched: the record lists none"
     );
 
@@ -479,8 +481,10 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
         per_service.as_object_mut().unwrap().remove("route53");
         per_service
     };
+    // The region read: ACM through the tagging API (and one ListCertificates
+    // at an emulator); every other region: one tagging query.
     let every_region = serde_json::json!({
-        "cloudwatch": 1, "ec2": 7 + 1 + 1, "elbv2": 2, "rds": 3, "tagging": enabled - 1
+        "cloudwatch": 1, "ec2": 7 + 1 + 1, "elbv2": 2, "rds": 3, "acm": 1, "tagging": 1 + enabled - 1
     });
     let fresh = with_subnets(2);
     assert_eq!(
@@ -497,7 +501,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
 
     let stats = run(&["plan", "--stats", applied.arg()]).expect(0);
     for line in [
-        "(cloudwatch=1, ec2=8, elbv2=2, rds=3, route53=",
+        "(acm=1, cloudwatch=1, ec2=8, elbv2=2, rds=3, route53=",
         &format!("discover {region} ec2"),
         "compare",
     ] {
@@ -1205,8 +1209,10 @@ async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     stack.write(&text(&format!("\"{kept}\""), ""));
     let plan = stack.plan_json();
     assert_eq!(actions(&plan), vec![format!("delete vpc.main@{dropped}")]);
-    assert!(
-        plan["aws_calls"].get("tagging").is_none(),
+    // One GetResources a region read, for its ACM certificates; a search of
+    // every region would add one for each region the account has enabled.
+    assert_eq!(
+        plan["aws_calls"]["tagging"], 2,
         "found through the regions record, without searching every region: {}",
         plan["aws_calls"]
     );
