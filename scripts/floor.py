@@ -41,6 +41,7 @@ def calls(url, stack, region, dns):
     """The reads of one region, as reconcile's discovery makes them."""
     ec2, elb = client(url, "ec2", region), client(url, "elbv2", region)
     rds, cw = client(url, "rds", region), client(url, "cloudwatch", region)
+    tagging = client(url, "resourcegroupstaggingapi", region)
     owned = [{"Name": "tag:reconcile:stack", "Values": [stack]}]
     out = [
         paged(ec2, "describe_vpcs", "Vpcs", 1000, Filters=owned),
@@ -59,6 +60,11 @@ def calls(url, stack, region, dns):
         paged(rds, "describe_db_subnet_groups", "DBSubnetGroups", 100),
         paged(rds, "describe_db_parameter_groups", "DBParameterGroups", 100),
         paged(cw, "describe_alarms", "MetricAlarms", 100, AlarmNamePrefix=f"{stack}."),
+        # ACM certificates: the tagging API (ListCertificates only when it finds some).
+        lambda: tagging.get_resources(
+            TagFilters=[{"Key": "reconcile:stack", "Values": [stack]}],
+            ResourceTypeFilters=["acm:certificate"],
+        ),
     ]
     if dns:
         r53 = client(url, "route53", "us-east-1")
