@@ -13,10 +13,10 @@ fn is_listener(arn: &str) -> bool {
     arn.contains(":listener/")
 }
 
-impl TrafficSwitch for Aws {
-    /// The forward of a listener (its default action) or rule: `None` when it
-    /// does something else than forward.
-    async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
+impl Aws {
+    /// The forward of a listener (its default action) or rule, its
+    /// stickiness with it: `None` when it does something else than forward.
+    async fn live_forward(&self, region: &str, arn: &str) -> Result<Option<Action>, AwsError> {
         let client = self.elbv2(region);
         let at = |e: AwsError| e.at(region, &self.endpoint(Service::Elbv2, region));
         let actions = if is_listener(arn) {
@@ -40,22 +40,41 @@ impl TrafficSwitch for Aws {
                 format!("{arn} does not exist"),
             )
         })?;
-        Ok(match Action::parse(&elbv2::action_value(&actions)) {
-            Some(Action::Forward(targets)) => Some(targets),
+        Ok(Action::parse(&elbv2::action_value(&actions))
+            .filter(|a| matches!(a, Action::Forward { .. })))
+    }
+}
+
+impl TrafficSwitch for Aws {
+    /// The forward of a listener (its default action) or rule: `None` when it
+    /// does something else than forward.
+    async fn forward(&self, region: &str, arn: &str) -> Result<Option<Vec<Target>>, AwsError> {
+        Ok(match self.live_forward(region, arn).await? {
+            Some(Action::Forward { targets, .. }) => Some(targets),
             _ => None,
         })
     }
 
     /// Sets the forward of a listener or rule to `targets` (live ARNs and
-    /// weights): one ModifyListener or ModifyRule.
+    /// weights), keeping its stickiness (a read first: ModifyRule and
+    /// ModifyListener replace the whole action), then one ModifyListener or
+    /// ModifyRule.
     async fn set_forward(
         &self,
         region: &str,
         arn: &str,
         targets: &[Target],
     ) -> Result<(), AwsError> {
+        let stickiness = match self.live_forward(region, arn).await? {
+            Some(Action::Forward { stickiness, .. }) => stickiness,
+            _ => None,
+        };
         let client = self.elbv2(region);
-        let action = elbv2::action(&Action::Forward(targets.to_vec()).to_value());
+        let forward = Action::Forward {
+            targets: targets.to_vec(),
+            stickiness,
+        };
+        let action = elbv2::action(&forward.to_value());
         let sent = if is_listener(arn) {
             send!(
                 "ModifyListener",

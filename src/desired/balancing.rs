@@ -83,6 +83,13 @@ pub(super) fn listener_rule(c: &mut Ctx, s: &ListenerRuleSpec) {
             .header
             .as_ref()
             .map(|h| (h.name.clone(), h.values.clone())),
+        query: when
+            .query
+            .iter()
+            .map(|q| (q.get_ref().key.clone(), q.get_ref().value.clone()))
+            .collect(),
+        method: when.method.iter().map(|m| m.get_ref().clone()).collect(),
+        source_ip: when.source_ip.iter().map(|c| c.get_ref().clone()).collect(),
     };
     c.set("conditions", conditions.to_value());
     c.set(

@@ -11,7 +11,7 @@ use crate::model::shapes::{
 use crate::model::{Address, Attrs, Value};
 use crate::stack::interpolate;
 use crate::stack::spec::{ActionSpec, ForwardSpec, Reference, RuleSpec};
-use crate::stack::{dns_name, rule_ports, zone_name, Resource, Spec, Stack};
+use crate::stack::{dns_name, rule_ports, stickiness_seconds, zone_name, Resource, Spec, Stack};
 use sha2::{Digest, Sha256};
 
 mod alarm;
@@ -242,8 +242,13 @@ fn keep_live_colours(
         ]
     };
     let (was, is) = (colours(then), colours(now));
-    let Some(Action::Forward(targets)) = observed.get(key).and_then(Action::parse) else {
+    let Some(Action::Forward { targets, .. }) = observed.get(key).and_then(Action::parse) else {
         return;
+    };
+    // The live colours, with the stickiness the file says.
+    let stickiness = match wanted.get(key).and_then(Action::parse) {
+        Some(Action::Forward { stickiness, .. }) => stickiness,
+        _ => None,
     };
     if !targets.iter().all(|t| was.contains(&t.target_group)) {
         return;
@@ -254,7 +259,11 @@ fn keep_live_colours(
         }
         t
     });
-    wanted.insert(key.to_string(), Action::Forward(moved.collect()).to_value());
+    let forward = Action::Forward {
+        targets: moved.collect(),
+        stickiness,
+    };
+    wanted.insert(key.to_string(), forward.to_value());
 }
 
 fn action(a: &ActionSpec, reference: &dyn Fn(&Reference) -> Value) -> Value {
@@ -263,13 +272,19 @@ fn action(a: &ActionSpec, reference: &dyn Fn(&Reference) -> Value) -> Value {
         weight,
     };
     let action = if let Some(f) = &a.forward {
-        Action::Forward(match f.get_ref() {
-            ForwardSpec::One(g) => vec![target(g, 1)],
-            ForwardSpec::Weighted(targets) => targets
-                .iter()
-                .map(|t| target(t.target_group.get_ref(), t.weight))
-                .collect(),
-        })
+        Action::Forward {
+            targets: match f.get_ref() {
+                ForwardSpec::One(g) => vec![target(g, 1)],
+                ForwardSpec::Weighted(targets) => targets
+                    .iter()
+                    .map(|t| target(t.target_group.get_ref(), t.weight))
+                    .collect(),
+            },
+            stickiness: a
+                .stickiness
+                .as_ref()
+                .and_then(|s| stickiness_seconds(s.get_ref()).ok()),
+        }
     } else if let Some(f) = &a.fixed_response {
         Action::FixedResponse {
             status: f.status.to_string(),
@@ -328,10 +343,13 @@ mod tests {
         let rule = attrs_of(&stack, "listener_rule.app");
         assert_eq!(
             shapes::Action::parse(&rule["action"]),
-            Some(shapes::Action::Forward(vec![shapes::Target {
-                target_group: Value::Id("id-target_group.blue".into()),
-                weight: 1,
-            }]))
+            Some(shapes::Action::Forward {
+                targets: vec![shapes::Target {
+                    target_group: Value::Id("id-target_group.blue".into()),
+                    weight: 1,
+                }],
+                stickiness: None,
+            })
         );
         let listener = attrs_of(&stack, "listener.http");
         assert_eq!(

@@ -133,8 +133,13 @@ impl Redirect {
 /// What a listener (its default action) or a listener rule does with a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// To weighted target groups: the one shape plain and weighted forwards take.
-    Forward(Vec<Target>),
+    /// To weighted target groups: the one shape plain and weighted forwards
+    /// take; `stickiness` in seconds keeps a client on the group it got
+    /// first (`None`: off).
+    Forward {
+        targets: Vec<Target>,
+        stickiness: Option<i64>,
+    },
     FixedResponse {
         status: String,
         content_type: String,
@@ -148,18 +153,27 @@ pub enum Action {
 impl Action {
     pub fn to_value(&self) -> Value {
         match self {
-            Action::Forward(targets) => Value::map([
-                ("type", Value::str("forward")),
-                (
-                    "targets",
-                    Value::set(targets.iter().map(|t| {
-                        Value::map([
-                            ("target_group", t.target_group.clone()),
-                            ("weight", Value::Int(t.weight)),
-                        ])
-                    })),
-                ),
-            ]),
+            Action::Forward {
+                targets,
+                stickiness,
+            } => {
+                let mut m = BTreeMap::from([
+                    ("type".to_string(), Value::str("forward")),
+                    (
+                        "targets".to_string(),
+                        Value::set(targets.iter().map(|t| {
+                            Value::map([
+                                ("target_group", t.target_group.clone()),
+                                ("weight", Value::Int(t.weight)),
+                            ])
+                        })),
+                    ),
+                ]);
+                if let Some(seconds) = stickiness {
+                    m.insert("stickiness".into(), Value::Int(*seconds));
+                }
+                Value::Map(m)
+            }
             Action::FixedResponse {
                 status,
                 content_type,
@@ -193,8 +207,9 @@ impl Action {
     pub fn parse(value: &Value) -> Option<Action> {
         let m = value.as_map()?;
         Some(match field(m, "type")? {
-            "forward" => Action::Forward(
-                m.get("targets")
+            "forward" => Action::Forward {
+                targets: m
+                    .get("targets")
                     .map(Value::as_list)
                     .unwrap_or_default()
                     .iter()
@@ -207,7 +222,11 @@ impl Action {
                         },
                     })
                     .collect(),
-            ),
+                stickiness: match m.get("stickiness") {
+                    Some(Value::Int(s)) => Some(*s),
+                    _ => None,
+                },
+            },
             "fixed-response" => Action::FixedResponse {
                 status: field(m, "status").unwrap_or("200").to_string(),
                 content_type: field(m, "content_type")
@@ -226,7 +245,7 @@ impl Action {
     /// The weighted target groups, for a forward.
     pub fn targets(&self) -> Option<&[Target]> {
         match self {
-            Action::Forward(targets) => Some(targets),
+            Action::Forward { targets, .. } => Some(targets),
             _ => None,
         }
     }
@@ -238,23 +257,42 @@ pub struct Conditions {
     pub path: Vec<String>,
     pub host: Vec<String>,
     pub header: Option<(String, Vec<String>)>,
+    /// Query string pairs: a key (or any key) and a value.
+    pub query: Vec<(Option<String>, String)>,
+    /// HTTP methods: `GET`, `POST`, …
+    pub method: Vec<String>,
+    /// Client address blocks (IPv4 or IPv6 CIDRs).
+    pub source_ip: Vec<String>,
 }
 
 impl Conditions {
     pub fn to_value(&self) -> Value {
         let mut m = BTreeMap::new();
         let strings = |v: &[String]| Value::set(v.iter().map(Value::str));
-        if !self.path.is_empty() {
-            m.insert("path".to_string(), strings(&self.path));
-        }
-        if !self.host.is_empty() {
-            m.insert("host".to_string(), strings(&self.host));
-        }
+        let mut put = |key: &str, values: &[String]| {
+            if !values.is_empty() {
+                m.insert(key.to_string(), strings(values));
+            }
+        };
+        put("path", &self.path);
+        put("host", &self.host);
+        put("method", &self.method);
+        put("source_ip", &self.source_ip);
         if let Some((name, values)) = &self.header {
             m.insert(
                 "header".to_string(),
                 Value::map([("name", Value::str(name)), ("values", strings(values))]),
             );
+        }
+        if !self.query.is_empty() {
+            let pairs = self.query.iter().map(|(key, value)| {
+                let mut pair = BTreeMap::from([("value".to_string(), Value::str(value))]);
+                if let Some(key) = key {
+                    pair.insert("key".to_string(), Value::str(key));
+                }
+                Value::Map(pair)
+            });
+            m.insert("query".to_string(), Value::set(pairs));
         }
         Value::Map(m)
     }
@@ -278,6 +316,21 @@ impl Conditions {
                     strings(h.get("values")),
                 )
             }),
+            query: m
+                .get("query")
+                .map(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Value::as_map)
+                .map(|p| {
+                    (
+                        field(p, "key").map(str::to_string),
+                        field(p, "value").unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+            method: strings(m.get("method")),
+            source_ip: strings(m.get("source_ip")),
         }
     }
 }
@@ -374,16 +427,19 @@ mod tests {
     #[test]
     fn actions_round_trip_through_values() {
         let actions = [
-            Action::Forward(vec![
-                Target {
-                    target_group: Value::Id("arn:blue".into()),
-                    weight: 90,
-                },
-                Target {
-                    target_group: Value::Id("arn:green".into()),
-                    weight: 10,
-                },
-            ]),
+            Action::Forward {
+                targets: vec![
+                    Target {
+                        target_group: Value::Id("arn:blue".into()),
+                        weight: 90,
+                    },
+                    Target {
+                        target_group: Value::Id("arn:green".into()),
+                        weight: 10,
+                    },
+                ],
+                stickiness: Some(60),
+            },
             Action::FixedResponse {
                 status: "404".into(),
                 content_type: "application/json".into(),
@@ -413,6 +469,9 @@ mod tests {
             path: vec!["/api/*".into()],
             host: vec![],
             header: Some(("X-Canary".into(), vec!["1".into()])),
+            query: vec![(Some("version".into()), "v2".into()), (None, "beta".into())],
+            method: vec!["GET".into(), "HEAD".into()],
+            source_ip: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
         };
         assert_eq!(Conditions::parse(&conditions.to_value()), conditions);
     }

@@ -145,6 +145,31 @@ pub fn pair<'a>(stack: &'a Stack, name: &str) -> Option<(&'a Address, &'a BlueGr
     stack.blue_green.iter().find(|(_, p)| p.name == name)
 }
 
+/// A warning when the forward the pair moves is sticky for longer than a
+/// step bakes: clients already on the old colour stay there until their
+/// stickiness expires, so a step's checks see the new colour serve new
+/// clients only.
+fn sticky_warning(stack: &Stack, request: &Request) -> Option<String> {
+    let (owner, _) = pair(stack, &request.pair)?;
+    let action = match &stack.resources.get(owner)?.spec {
+        crate::stack::Spec::ListenerRule(r) => &r.action,
+        crate::stack::Spec::Listener(l) => &l.default_action,
+        _ => return None,
+    };
+    let text = action.get_ref().stickiness.as_ref()?;
+    let seconds = crate::stack::stickiness_seconds(text.get_ref()).ok()?;
+    let sticky = Duration::from_secs(u64::try_from(seconds).ok()?);
+    (request.bake < sticky).then(|| {
+        format!(
+            "Warning: the forward of {owner} is sticky for {} and each step bakes {}: clients already on {} stay there until their stickiness expires, so a step's checks judge {} on new clients only",
+            humantime::format_duration(sticky),
+            humantime::format_duration(request.bake),
+            request.to.other().as_str(),
+            request.to.as_str(),
+        )
+    })
+}
+
 /// The pair `[blue_green.NAME]`, or an error naming the stack's pairs.
 pub fn pair_named<'a>(stack: &'a Stack, name: &str) -> anyhow::Result<&'a BlueGreen> {
     match pair(stack, name) {
@@ -184,6 +209,9 @@ pub async fn perform<C: Account>(
         "the cutover",
         env.progress,
     )?;
+    if let Some(warning) = sticky_warning(stack, request) {
+        env.progress.line(warning);
+    }
     super::admit(
         stack,
         env.clock.now(),
@@ -590,8 +618,11 @@ async fn run_steps<C: Probe + TrafficSwitch>(
         // Built-ins judge both colours by the weights now live.
         if let Some(o) = state.resources.iter_mut().find(|o| o.address == live.owner) {
             if let Some(key) = live.owner.kind.forward_attribute() {
-                o.attrs
-                    .insert(key.into(), Action::Forward(targets.clone()).to_value());
+                let forward = Action::Forward {
+                    targets: targets.clone(),
+                    stickiness: None,
+                };
+                o.attrs.insert(key.into(), forward.to_value());
             }
         }
         let ctx = Context {

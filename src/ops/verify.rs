@@ -297,7 +297,7 @@ fn live_weights(live: &LiveRegion) -> BTreeMap<String, i64> {
         let Some(key) = o.address.kind.forward_attribute() else {
             continue;
         };
-        let Some(Action::Forward(targets)) = o.attrs.get(key).and_then(Action::parse) else {
+        let Some(Action::Forward { targets, .. }) = o.attrs.get(key).and_then(Action::parse) else {
             continue;
         };
         for t in targets {

@@ -1250,16 +1250,19 @@ subnets = ["subnet.a"]
     fn the_live_blue_green_split_is_not_drift() {
         let stack = testing::stack(DEMO);
         let mut live = applied(&stack, REGION);
-        let split = crate::model::shapes::Action::Forward(vec![
-            crate::model::shapes::Target {
-                target_group: Value::Id("id-target_group.blue".into()),
-                weight: 20,
-            },
-            crate::model::shapes::Target {
-                target_group: Value::Id("id-target_group.green".into()),
-                weight: 80,
-            },
-        ]);
+        let split = crate::model::shapes::Action::Forward {
+            targets: vec![
+                crate::model::shapes::Target {
+                    target_group: Value::Id("id-target_group.blue".into()),
+                    weight: 20,
+                },
+                crate::model::shapes::Target {
+                    target_group: Value::Id("id-target_group.green".into()),
+                    weight: 80,
+                },
+            ],
+            stickiness: None,
+        };
         live_mut(&mut live, "listener_rule.app")
             .attrs
             .insert("action".into(), split.to_value());

@@ -549,6 +549,20 @@ pub fn dns_name(name: &str) -> Option<String> {
     (name.len() <= 253 && name.contains('.') && name.split('.').all(label_ok)).then_some(name)
 }
 
+/// A forward's stickiness in seconds, as ELB takes it: 1 s to 7 days.
+pub fn stickiness_seconds(text: &str) -> Result<i64, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); write it as 30s, 5m or 1h"))?;
+    let seconds = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    if (1..=604_800).contains(&seconds) && d.subsec_nanos() == 0 {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "stickiness `{text}` is out of range: ELB keeps a client 1 second to 7 days, in whole seconds"
+        ))
+    }
+}
+
 /// The availability zone a subnet's `zone` names in a region.
 pub fn zone_name(region: &str, zone: &str) -> Option<String> {
     let is_letter = |s: &str| s.len() == 1 && s.chars().all(|c| c.is_ascii_lowercase());

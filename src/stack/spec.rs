@@ -392,6 +392,9 @@ resource_spec!(ListenerRuleSpec {
 #[serde(deny_unknown_fields)]
 pub struct ActionSpec {
     pub forward: Option<Spanned<ForwardSpec>>,
+    /// A forward's group stickiness: a client stays on the target group it
+    /// first got for this long (`"1h"`; 1 s to 7 days).
+    pub stickiness: Option<Spanned<String>>,
     pub fixed_response: Option<FixedResponseSpec>,
     pub redirect: Option<RedirectSpec>,
 }
@@ -480,6 +483,23 @@ pub struct ConditionsSpec {
     #[serde(default)]
     pub host: Vec<String>,
     pub header: Option<HeaderCondition>,
+    /// `query = [{ key = "version", value = "v2" }, { value = "beta" }]`.
+    #[serde(default)]
+    pub query: Vec<Spanned<QueryCondition>>,
+    /// `method = ["GET", "HEAD"]`.
+    #[serde(default)]
+    pub method: Vec<Spanned<String>>,
+    /// `source_ip = ["10.0.0.0/8"]`: IPv4 or IPv6 blocks.
+    #[serde(default)]
+    pub source_ip: Vec<Spanned<String>>,
+}
+
+/// One query string pair; without `key`, the value of any key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryCondition {
+    pub key: Option<String>,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

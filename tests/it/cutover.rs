@@ -581,3 +581,59 @@ no_data = "pass"
         "{report:#}"
     );
 }
+
+#[tokio::test]
+async fn a_sticky_forward_stays_sticky_through_a_cutover_which_warns_of_it() {
+    let name = unique("cutsticky");
+    let stack = service(&name, "");
+    let text = std::fs::read_to_string(&stack.path).unwrap();
+    let forward = "default_action = { forward = \"target_group.blue\" }";
+    assert!(text.contains(forward));
+    stack.write(&text.replace(
+        forward,
+        "default_action = { forward = \"target_group.blue\", stickiness = \"1h\" }",
+    ));
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    let sticky = || async {
+        let owned = owned_elb(REGION, &name).await;
+        let lb = owned
+            .iter()
+            .find(|(arn, id)| id.as_str() == "load_balancer.app" && arn.contains(":loadbalancer/"))
+            .map(|(arn, _)| arn.clone())
+            .unwrap();
+        let listeners = elb(REGION)
+            .await
+            .describe_listeners()
+            .load_balancer_arn(lb)
+            .send()
+            .await
+            .unwrap();
+        let config = listeners.listeners()[0].default_actions()[0]
+            .forward_config()
+            .and_then(|f| f.target_group_stickiness_config())
+            .cloned()
+            .unwrap();
+        (config.enabled(), config.duration_seconds())
+    };
+    assert_eq!(sticky().await, (Some(true), Some(3600)));
+
+    let out = cutover(&stack, &["--to", "green", "--steps", "100", "--bake", "1s"]).expect(0);
+    assert!(
+        out.stderr.contains(
+            "is sticky for 1h and each step bakes 1s: clients already on blue stay there"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        live_split(&name).await,
+        split(&[("target_group.green", 100)])
+    );
+    assert_eq!(
+        sticky().await,
+        (Some(true), Some(3600)),
+        "the cutover kept it sticky"
+    );
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+}

@@ -393,3 +393,70 @@ async fn acm_certificates_are_issued_found_renamed_and_deleted_with_their_zone()
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn rules_match_on_query_method_and_source_address() {
+    let name = unique("conds");
+    let domain = format!("{name}.example.com");
+    let plain = "conditions = {{ path = [\"/*\"] }}";
+    let text = https_stack(&name, &domain, &[], "").replace(
+        &plain.replace("{{", "{").replace("}}", "}"),
+        "conditions = { query = [{ key = \"version\", value = \"v2\" }, { value = \"beta\" }], method = [\"GET\", \"HEAD\"], source_ip = [\"10.0.0.0/8\"] }",
+    );
+    assert!(text.contains("method = ["), "the edit applies");
+    let stack = StackFile::new(&text);
+    stack.apply().expect(0);
+    no_op(&stack);
+    let https = listeners(&name).await[1]
+        .listener_arn()
+        .unwrap()
+        .to_string();
+    let rules = elb(REGION)
+        .await
+        .describe_rules()
+        .listener_arn(https)
+        .send()
+        .await
+        .unwrap();
+    let rule = rules
+        .rules()
+        .iter()
+        .find(|r| r.priority() == Some("100"))
+        .unwrap();
+    let field = |f: &str| {
+        rule.conditions()
+            .iter()
+            .find(|c| c.field() == Some(f))
+            .unwrap()
+    };
+    let query: Vec<(Option<&str>, Option<&str>)> = field("query-string")
+        .query_string_config()
+        .unwrap()
+        .values()
+        .iter()
+        .map(|p| (p.key(), p.value()))
+        .collect();
+    assert_eq!(query, [(Some("version"), Some("v2")), (None, Some("beta"))]);
+    assert_eq!(
+        field("http-request-method")
+            .http_request_method_config()
+            .unwrap()
+            .values(),
+        ["GET", "HEAD"]
+    );
+    assert_eq!(
+        field("source-ip").source_ip_config().unwrap().values(),
+        ["10.0.0.0/8"]
+    );
+
+    // Changed in place: the same rule, one condition fewer.
+    stack.write(&text.replace(", source_ip = [\"10.0.0.0/8\"]", ""));
+    let plan = run(&["plan", stack.arg()]).expect(0);
+    assert!(
+        plan.stdout.contains("~ listener_rule.app"),
+        "{}",
+        plan.stdout
+    );
+    stack.apply().expect(0);
+    no_op(&stack);
+}

@@ -42,6 +42,7 @@ pub(super) fn conditions_value(found: &[RuleCondition]) -> Value {
     let mut path = Vec::new();
     let mut host = Vec::new();
     let mut header = None;
+    let (mut query, mut method, mut source_ip) = (Vec::new(), Vec::new(), Vec::new());
     for c in found {
         match c.field() {
             Some("path-pattern") => {
@@ -60,10 +61,38 @@ pub(super) fn conditions_value(found: &[RuleCondition]) -> Value {
                     )
                 });
             }
+            Some("query-string") => {
+                let pairs = c
+                    .query_string_config()
+                    .map(|q| q.values())
+                    .unwrap_or_default();
+                query.extend(pairs.iter().map(|p| {
+                    (
+                        p.key().map(str::to_string),
+                        p.value().unwrap_or_default().to_string(),
+                    )
+                }));
+            }
+            Some("http-request-method") => {
+                let config = c.http_request_method_config().map(|m| m.values());
+                method.extend(config_or_plain(config, c.values()));
+            }
+            Some("source-ip") => {
+                let config = c.source_ip_config().map(|s| s.values());
+                source_ip.extend(config_or_plain(config, c.values()));
+            }
             _ => {}
         }
     }
-    Conditions { path, host, header }.to_value()
+    Conditions {
+        path,
+        host,
+        header,
+        query,
+        method,
+        source_ip,
+    }
+    .to_value()
 }
 
 pub(super) fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
@@ -88,6 +117,52 @@ pub(super) fn rule_conditions(value: &Value) -> Vec<RuleCondition> {
                 .host_header_config(
                     HostHeaderConditionConfig::builder()
                         .set_values(Some(c.host))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !c.query.is_empty() {
+        let pairs = c
+            .query
+            .into_iter()
+            .map(|(key, value)| {
+                QueryStringKeyValuePair::builder()
+                    .set_key(key)
+                    .value(value)
+                    .build()
+            })
+            .collect();
+        out.push(
+            RuleCondition::builder()
+                .field("query-string")
+                .query_string_config(
+                    QueryStringConditionConfig::builder()
+                        .set_values(Some(pairs))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !c.method.is_empty() {
+        out.push(
+            RuleCondition::builder()
+                .field("http-request-method")
+                .http_request_method_config(
+                    HttpRequestMethodConditionConfig::builder()
+                        .set_values(Some(c.method))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !c.source_ip.is_empty() {
+        out.push(
+            RuleCondition::builder()
+                .field("source-ip")
+                .source_ip_config(
+                    SourceIpConditionConfig::builder()
+                        .set_values(Some(c.source_ip))
                         .build(),
                 )
                 .build(),

@@ -16,10 +16,12 @@ use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, S
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
-    HostHeaderConditionConfig, HttpHeaderConditionConfig, LoadBalancerAttribute,
-    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, PathPatternConditionConfig,
-    ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, RuleCondition,
-    RulePriorityPair, Tag, TargetDescription, TargetGroupTuple, TargetTypeEnum,
+    HostHeaderConditionConfig, HttpHeaderConditionConfig, HttpRequestMethodConditionConfig,
+    LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
+    PathPatternConditionConfig, ProtocolEnum, QueryStringConditionConfig, QueryStringKeyValuePair,
+    RedirectActionConfig, RedirectActionStatusCodeEnum, RuleCondition, RulePriorityPair,
+    SourceIpConditionConfig, Tag, TargetDescription, TargetGroupStickinessConfig, TargetGroupTuple,
+    TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use std::collections::{BTreeMap, HashMap};
@@ -257,14 +259,22 @@ pub(super) fn action_value(actions: &[Action]) -> Value {
                 target_group: Value::Id(arn.unwrap_or_default().into()),
                 weight: weight.map_or(1, i64::from),
             };
-            shapes::Action::Forward(if weighted.is_empty() {
-                vec![target(a.target_group_arn(), None)]
-            } else {
-                weighted
-                    .iter()
-                    .map(|t| target(t.target_group_arn(), t.weight()))
-                    .collect()
-            })
+            let stickiness = a
+                .forward_config()
+                .and_then(|f| f.target_group_stickiness_config())
+                .filter(|s| s.enabled() == Some(true))
+                .map(|s| i64::from(s.duration_seconds().unwrap_or_default()));
+            shapes::Action::Forward {
+                targets: if weighted.is_empty() {
+                    vec![target(a.target_group_arn(), None)]
+                } else {
+                    weighted
+                        .iter()
+                        .map(|t| target(t.target_group_arn(), t.weight()))
+                        .collect()
+                },
+                stickiness,
+            }
         }
         Some(ActionTypeEnum::FixedResponse) => {
             let f = a.fixed_response_config();
@@ -330,6 +340,10 @@ pub(super) fn action(value: &Value) -> Action {
         // A forward; what is not an action reconcile writes forwards nowhere,
         // which AWS refuses with its own message.
         other => {
+            let stickiness = match &other {
+                Some(shapes::Action::Forward { stickiness, .. }) => *stickiness,
+                _ => None,
+            };
             let targets = other
                 .as_ref()
                 .and_then(shapes::Action::targets)
@@ -345,6 +359,12 @@ pub(super) fn action(value: &Value) -> Action {
             builder.r#type(ActionTypeEnum::Forward).forward_config(
                 ForwardActionConfig::builder()
                     .set_target_groups(Some(targets))
+                    .set_target_group_stickiness_config(stickiness.map(|seconds| {
+                        TargetGroupStickinessConfig::builder()
+                            .enabled(true)
+                            .duration_seconds(i32::try_from(seconds).unwrap_or(i32::MAX))
+                            .build()
+                    }))
                     .build(),
             )
         }
@@ -529,16 +549,19 @@ mod tests {
 
     #[test]
     fn actions_round_trip_through_aws_shape() {
-        let weighted = shapes::Action::Forward(vec![
-            Target {
-                target_group: Value::Id("arn:blue".into()),
-                weight: 90,
-            },
-            Target {
-                target_group: Value::Id("arn:green".into()),
-                weight: 10,
-            },
-        ])
+        let weighted = shapes::Action::Forward {
+            targets: vec![
+                Target {
+                    target_group: Value::Id("arn:blue".into()),
+                    weight: 90,
+                },
+                Target {
+                    target_group: Value::Id("arn:green".into()),
+                    weight: 10,
+                },
+            ],
+            stickiness: Some(3600),
+        }
         .to_value();
         assert_eq!(action_value(&[action(&weighted)]), weighted);
         let fixed = shapes::Action::FixedResponse {
@@ -562,6 +585,9 @@ mod tests {
             path: vec!["/api/*".into()],
             host: vec!["app.example.com".into()],
             header: Some(("X-Env".into(), vec!["blue".into()])),
+            query: vec![(Some("version".into()), "v2".into()), (None, "beta".into())],
+            method: vec!["GET".into(), "HEAD".into()],
+            source_ip: vec!["10.0.0.0/8".into()],
         }
         .to_value();
         assert_eq!(conditions_value(&rule_conditions(&value)), value);

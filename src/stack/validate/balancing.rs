@@ -172,11 +172,60 @@ impl Checker {
     pub(super) fn listener_rule(&mut self, stack: &Stack, r: &Resource, s: &ListenerRuleSpec) {
         self.in_range(&s.priority, "priority", 1..=50000);
         let c = s.conditions.get_ref();
-        if c.path.is_empty() && c.host.is_empty() && c.header.is_none() {
+        let values = c.path.len()
+            + c.host.len()
+            + c.header.as_ref().map_or(0, |h| h.values.len())
+            + c.query.len()
+            + c.method.len()
+            + c.source_ip.len();
+        if values == 0 && c.header.is_none() {
             self.error(
                 s.conditions.span(),
-                "a rule needs at least one condition: path, host or header",
+                "a rule needs at least one condition: path, host, header, query, method or source_ip",
             );
+        }
+        // ELB's quota: "condition values per rule: 5".
+        if values > 5 {
+            self.error(
+                s.conditions.span(),
+                format!(
+                    "{}: {values} condition values; a rule takes at most 5",
+                    r.address
+                ),
+            )
+            .help = Some("split it into rules, or use wildcards (`/api/*`)".into());
+        }
+        for method in &c.method {
+            let m = method.get_ref();
+            let ok = !m.is_empty()
+                && m.len() <= 40
+                && m.chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == '-');
+            if !ok {
+                self.error(
+                    method.span(),
+                    format!("{}: `{m}` is not an HTTP method ELB takes", r.address),
+                )
+                .help = Some("up to 40 of A-Z, `_` and `-`: GET, POST, …".into());
+            }
+        }
+        for block in &c.source_ip {
+            if block.get_ref().parse::<ipnet::IpNet>().is_err() {
+                self.error(
+                    block.span(),
+                    format!("{}: `{}` is not a CIDR block", r.address, block.get_ref()),
+                )
+                .help = Some("an IPv4 or IPv6 block, such as \"10.0.0.0/8\"".into());
+            }
+        }
+        for pair in &c.query {
+            if pair.get_ref().value.is_empty() {
+                self.error(
+                    pair.span(),
+                    format!("{}: a query condition needs a `value`", r.address),
+                )
+                .help = Some("`*` matches any value".into());
+            }
         }
         self.action(&s.action);
         let clash = stack.resources.values().find(|o| match &o.spec {
@@ -196,5 +245,79 @@ impl Checker {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// A rule on a listener, with `conditions` and `action` as given.
+    fn rule(conditions: &str, action: &str) -> Result<crate::stack::Stack, String> {
+        let text = format!(
+            "[stack]\nname = \"s\"\nregions = [\"us-west-2\"]\n\n[load_balancer.app]\nsubnets = [\"subnet-0a\", \"subnet-0b\"]\n\n\
+             [target_group.blue]\nvpc = \"vpc-0a\"\nport = 80\n\n\
+             [listener.web]\nload_balancer = \"load_balancer.app\"\nport = 80\ndefault_action = {{ fixed_response = {{ status = 404 }} }}\n\n\
+             [listener_rule.app]\nlistener = \"listener.web\"\npriority = 1\nconditions = {conditions}\naction = {action}\n"
+        );
+        crate::stack::parse(Path::new("s.toml"), text).map_err(|e| e.to_string())
+    }
+
+    const FORWARD: &str = "{ forward = \"target_group.blue\" }";
+
+    #[test]
+    fn query_method_and_source_ip_conditions_load() {
+        rule(
+            "{ query = [{ key = \"v\", value = \"2\" }, { value = \"beta\" }], method = [\"GET\"], source_ip = [\"10.0.0.0/8\", \"2001:db8::/32\"] }",
+            "{ forward = \"target_group.blue\", stickiness = \"1h\" }",
+        )
+        .expect("loads");
+    }
+
+    #[test]
+    fn condition_mistakes_are_located() {
+        let e = rule("{ method = [\"get\"] }", FORWARD).unwrap_err();
+        assert!(
+            e.contains("s.toml:") && e.contains("`get` is not an HTTP method ELB takes"),
+            "{e}"
+        );
+        let e = rule("{ source_ip = [\"10.0.0.300/8\"] }", FORWARD).unwrap_err();
+        assert!(e.contains("`10.0.0.300/8` is not a CIDR block"), "{e}");
+        let e = rule("{ query = [{ key = \"v\", value = \"\" }] }", FORWARD).unwrap_err();
+        assert!(e.contains("a query condition needs a `value`"), "{e}");
+        let e = rule(
+            "{ path = [\"/a\", \"/b\", \"/c\"], method = [\"GET\", \"PUT\", \"POST\"] }",
+            FORWARD,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("6 condition values; a rule takes at most 5"),
+            "{e}"
+        );
+        let e = rule("{}", FORWARD).unwrap_err();
+        assert!(e.contains("a rule needs at least one condition"), "{e}");
+    }
+
+    #[test]
+    fn stickiness_mistakes_are_located() {
+        let paths = "{ path = [\"/*\"] }";
+        let e = rule(
+            paths,
+            "{ fixed_response = { status = 200 }, stickiness = \"1h\" }",
+        )
+        .unwrap_err();
+        assert!(e.contains("`stickiness` is for a forward"), "{e}");
+        let e = rule(
+            paths,
+            "{ forward = \"target_group.blue\", stickiness = \"8d\" }",
+        )
+        .unwrap_err();
+        assert!(e.contains("out of range") && e.contains("7 days"), "{e}");
+        let e = rule(
+            paths,
+            "{ forward = \"target_group.blue\", stickiness = \"soon\" }",
+        )
+        .unwrap_err();
+        assert!(e.contains("`soon` is not a duration"), "{e}");
     }
 }

@@ -495,6 +495,14 @@ impl Checker {
                 "an action needs exactly one of `forward`, `fixed_response` and `redirect`",
             );
         }
+        if let Some(stickiness) = &a.stickiness {
+            if a.forward.is_none() {
+                self.error(stickiness.span(), "`stickiness` is for a forward")
+                    .help = Some("remove it, or forward to target groups".into());
+            } else if let Err(message) = super::stickiness_seconds(stickiness.get_ref()) {
+                self.error(stickiness.span(), message);
+            }
+        }
         if let Some(ForwardSpec::Weighted(targets)) = a.forward.as_ref().map(|f| f.get_ref()) {
             if targets.is_empty() || targets.iter().any(|t| !(0..=999).contains(&t.weight)) {
                 self.error(
