@@ -266,9 +266,17 @@ pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegi
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let mut pending = Vec::new();
+    // DNS zones are global: a certificate in any region may name one,
+    // read in its home region.
+    let global: HashMap<String, Address> = live
+        .values()
+        .flat_map(|l| &l.resources)
+        .filter(|o| o.address.kind.service().global())
+        .map(|o| (o.live_id.clone(), o.address.clone()))
+        .collect();
     for region in regions {
         let live = live.get(region).unwrap_or(&empty);
-        let (region_changes, region_warnings) = region_changes(stack, region, live);
+        let (region_changes, region_warnings) = region_changes(stack, region, live, &global);
         changes.extend(region_changes);
         warnings.extend(region_warnings);
         pending.extend(pending_changes(region, live));
@@ -373,8 +381,10 @@ fn region_changes(
     stack: &Stack,
     region: &str,
     live: &LiveRegion,
+    global: &HashMap<String, Address>,
 ) -> (Vec<ResourceChange>, Vec<String>) {
-    let owned = live.owned_ids();
+    let mut owned = global.clone();
+    owned.extend(live.owned_ids());
     let primary = primaries(stack, region, live);
     let kept: BTreeSet<&str> = primary
         .values()

@@ -50,6 +50,45 @@ fn with_password(args: &[&str]) -> Run {
     out
 }
 
+/// How many issued certificates `stack` owns in `region`, whose validation
+/// zone is recorded.
+async fn issued_certificates(region: &str, stack: &str) -> usize {
+    let acm = crate::harness::acm(region).await;
+    let mut issued = 0;
+    for c in acm
+        .list_certificates()
+        .send()
+        .await
+        .unwrap()
+        .certificate_summary_list()
+    {
+        let arn = c.certificate_arn().unwrap();
+        let tags = acm
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tag = |k: &str| {
+            tags.tags()
+                .iter()
+                .find(|t| t.key() == k)
+                .and_then(|t| t.value())
+        };
+        if tag("reconcile:stack") == Some(stack) {
+            assert!(tag("reconcile:validation-zone").is_some(), "{arn}");
+            let d = acm
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            issued += usize::from(d.certificate().unwrap().status().unwrap().as_str() == "ISSUED");
+        }
+    }
+    issued
+}
+
 #[tokio::test]
 async fn the_three_environments_plan_and_apply() {
     let envs = Environments::copy();
@@ -78,6 +117,15 @@ async fn the_three_environments_plan_and_apply() {
             "{env}: {}",
             again.stdout
         );
+        // HTTPS in every region: a certificate of its own, issued through
+        // the one zone (homed in the first region).
+        for region in &regions {
+            assert_eq!(
+                issued_certificates(region, envs.name(env)).await,
+                1,
+                "{env} in {region}"
+            );
+        }
         // What each file overrides is what runs there.
         let live = live(regions[0], envs.name(env)).await;
         let (count, size) = match env {

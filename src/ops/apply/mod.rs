@@ -128,8 +128,7 @@ struct ApplyResolver<'a> {
 impl Resolve for ApplyResolver<'_> {
     fn reference(&self, reference: &Reference, own: &Address) -> Value {
         let id_of = |a: &Address| {
-            self.known
-                .get(&(self.region.to_string(), a.clone()))
+            lookup(self.known, self.region, a)
                 .map_or(Value::Unknown, |(id, _)| Value::Id(id.clone()))
         };
         // A group naming itself before it exists: a marker the create
@@ -147,9 +146,33 @@ impl Resolve for ApplyResolver<'_> {
     }
 
     fn attribute(&self, target: &Address, attribute: &str) -> Option<String> {
-        let (_, exports) = self.known.get(&(self.region.to_string(), target.clone()))?;
+        let (_, exports) = lookup(self.known, self.region, target)?;
         exports.get(attribute).cloned()
     }
+}
+
+/// What apply knows of `address` as seen from `region`: a DNS zone is global
+/// and lives in its home region, wherever it is referenced from.
+fn lookup<'a>(
+    known: &'a Registry,
+    region: &str,
+    address: &Address,
+) -> Option<&'a (String, BTreeMap<String, String>)> {
+    known
+        .get(&(region.to_string(), address.clone()))
+        .or_else(|| {
+            address
+                .kind
+                .service()
+                .global()
+                .then(|| {
+                    known
+                        .iter()
+                        .find(|((_, a), _)| a == address)
+                        .map(|(_, v)| v)
+                })
+                .flatten()
+        })
 }
 
 /// Inputs apply needs that are not there, one line each.

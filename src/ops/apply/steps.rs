@@ -178,7 +178,18 @@ pub(super) fn dependencies(stack: &Stack, planned: &Planned, steps: &[Step]) -> 
         .iter()
         .map(|s| {
             let region = s.change.region.as_str();
-            let at = |a: &Address, k| by_address.get(&(region, a, k)).copied();
+            // A DNS zone is global: its steps run in its home region,
+            // whichever region refers to it.
+            let at = |a: &Address, k| {
+                by_address.get(&(region, a, k)).copied().or_else(|| {
+                    a.kind.service().global().then(|| {
+                        by_address
+                            .iter()
+                            .find(|((_, b, kind), _)| *b == a && *kind == k)
+                            .map(|(_, i)| *i)
+                    })?
+                })
+            };
             match s.kind {
                 StepKind::Rules => std::iter::once(s.change.address.clone())
                     .chain(late_references(stack, &s.change.address))

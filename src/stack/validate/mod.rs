@@ -807,8 +807,14 @@ impl Checker {
                     });
                     return;
                 };
-                let missing: Vec<&String> =
-                    r.regions.iter().filter(|reg| !t.in_region(reg)).collect();
+                // A DNS zone is global: referred to from any region, it
+                // lives in its home.
+                let global = target.kind.service().global();
+                let missing: Vec<&String> = r
+                    .regions
+                    .iter()
+                    .filter(|reg| !global && !t.in_region(reg))
+                    .collect();
                 if !missing.is_empty() {
                     self.error(
                         span,
