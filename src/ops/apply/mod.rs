@@ -925,6 +925,66 @@ security_groups = ["security_group.web"]
         assert_eq!(cloud.state().locks[REGION].token, "bobs-run", "not broken");
     }
 
+    #[tokio::test]
+    async fn a_certificate_in_another_region_validates_through_the_zone_created_first() {
+        let cloud = FakeCloud::default();
+        let stack = testing::stack(
+            "[stack]\nname = \"tls\"\nregions = [\"us-west-2\", \"eu-west-1\"]\n\n\
+             [dns_zone.main]\nname = \"example.com\"\n\n\
+             [acm_certificate.site]\ndomain = \"shop.example.com\"\nvalidation_zone = \"dns_zone.main\"\n",
+        );
+        let planned = plan::run(&cloud, &stack, &[], Default::default())
+            .await
+            .unwrap();
+        // Each region's certificate waits for the zone, created in its home.
+        let steps = steps(&stack, &planned);
+        let deps = dependencies(&stack, &planned, &steps);
+        let waits: Vec<(String, Vec<String>)> = steps
+            .iter()
+            .zip(&deps)
+            .filter(|(s, _)| s.change.address.kind == crate::model::Kind::AcmCertificate)
+            .map(|(s, d)| {
+                let on = d.iter().map(|&i| {
+                    let w = &steps[i].change;
+                    format!("{} {}", w.address, w.region)
+                });
+                (s.change.region.clone(), on.collect())
+            })
+            .collect();
+        let zone = || vec!["dns_zone.main us-west-2".to_string()];
+        assert_eq!(
+            waits,
+            [
+                ("us-west-2".to_string(), zone()),
+                ("eu-west-1".to_string(), zone())
+            ]
+        );
+        let report = converge_on(&cloud, &stack).await.unwrap();
+        assert!(!report.failed(), "{}", report.render());
+        let state = cloud.state();
+        let zone = &state.live["us-west-2"]
+            .iter()
+            .find(|o| o.address.kind == crate::model::Kind::DnsZone)
+            .unwrap()
+            .live_id;
+        for region in ["us-west-2", "eu-west-1"] {
+            let cert = state.live[region]
+                .iter()
+                .find(|o| o.address.kind == crate::model::Kind::AcmCertificate)
+                .unwrap();
+            assert_eq!(
+                cert.attrs["validation_zone"].as_str(),
+                Some(zone.as_str()),
+                "{region}"
+            );
+        }
+        drop(state);
+        let again = plan::run(&cloud, &stack, &[], Default::default())
+            .await
+            .unwrap();
+        assert!(!again.plan.has_changes(), "{:?}", again.plan.changes);
+    }
+
     /// A stack of one VPC in `regions` (TOML list items).
     fn vpc_in(regions: &str) -> Stack {
         testing::stack(&format!(
