@@ -961,24 +961,25 @@ security_groups = ["security_group.web"]
         );
         let report = converge_on(&cloud, &stack).await.unwrap();
         assert!(!report.failed(), "{}", report.render());
-        let state = cloud.state();
-        let zone = &state.live["us-west-2"]
-            .iter()
-            .find(|o| o.address.kind == crate::model::Kind::DnsZone)
-            .unwrap()
-            .live_id;
-        for region in ["us-west-2", "eu-west-1"] {
-            let cert = state.live[region]
+        {
+            let state = cloud.state();
+            let zone = &state.live["us-west-2"]
                 .iter()
-                .find(|o| o.address.kind == crate::model::Kind::AcmCertificate)
-                .unwrap();
-            assert_eq!(
-                cert.attrs["validation_zone"].as_str(),
-                Some(zone.as_str()),
-                "{region}"
-            );
+                .find(|o| o.address.kind == crate::model::Kind::DnsZone)
+                .unwrap()
+                .live_id;
+            for region in ["us-west-2", "eu-west-1"] {
+                let cert = state.live[region]
+                    .iter()
+                    .find(|o| o.address.kind == crate::model::Kind::AcmCertificate)
+                    .unwrap();
+                assert_eq!(
+                    cert.attrs["validation_zone"].as_str(),
+                    Some(zone.as_str()),
+                    "{region}"
+                );
+            }
         }
-        drop(state);
         let again = plan::run(&cloud, &stack, &[], Default::default())
             .await
             .unwrap();
