@@ -5,7 +5,8 @@
 //! and, only when it found some, ListCertificates for their names and status
 //! (one more). An emulator whose tagging API does not return certificates
 //! (LocalStack) is asked certificate by certificate instead: only with a
-//! custom endpoint, never on AWS.
+//! custom endpoint when the tagging API returns no certificate of any
+//! stack, never on AWS.
 
 mod certificate;
 
@@ -34,8 +35,9 @@ const STATUSES: [CertificateStatus; 7] = [
 pub enum TagSource {
     /// The Resource Groups Tagging API, filtered by the stack's tag: AWS.
     Tagging,
-    /// The tagging API first; when it returns no certificate, every listed
-    /// certificate's own tags (an emulator's tagging API may not index ACM).
+    /// The tagging API first, asked for every stack's certificates; when it
+    /// returns none (an emulator's tagging API may not index ACM), every
+    /// listed certificate's own tags.
     TaggingThenEach,
 }
 
@@ -48,25 +50,33 @@ pub async fn discover(
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     use aws_sdk_resourcegroupstagging::types::TagFilter;
+    // At an emulator, every stack's certificates: any answer shows that its
+    // tagging API indexes ACM.
+    let values = match source {
+        TagSource::Tagging => Some(vec![stack.to_string()]),
+        TagSource::TaggingThenEach => None,
+    };
     let tagged: Vec<_> = all_pages!(
         "GetResources",
         tagging
             .get_resources()
-            .tag_filters(TagFilter::builder().key(STACK_TAG).values(stack).build())
+            .tag_filters(TagFilter::builder().key(STACK_TAG).set_values(values).build())
             .resource_type_filters("acm:certificate")
     )?;
+    let indexed = !tagged.is_empty();
     let mut owned: BTreeMap<String, Tags> = tagged
         .iter()
         .map(|m| {
-            let tags = m
+            let tags: Tags = m
                 .tags()
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
             (m.resource_arn().unwrap_or_default().to_string(), tags)
         })
+        .filter(|(_, tags)| tags.get(STACK_TAG).map(String::as_str) == Some(stack))
         .collect();
-    if owned.is_empty() && source == TagSource::Tagging {
+    if owned.is_empty() && (indexed || source == TagSource::Tagging) {
         return Ok(vec![]);
     }
     let listed: Vec<CertificateSummary> = all_pages!(
@@ -75,7 +85,7 @@ pub async fn discover(
             .set_certificate_statuses(Some(STATUSES.to_vec()))
             .max_items(1000)
     )?;
-    if owned.is_empty() {
+    if !indexed {
         for summary in &listed {
             let arn = summary.certificate_arn().unwrap_or_default();
             let tags = tags_of(acm, arn).await?;
