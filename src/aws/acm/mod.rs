@@ -60,7 +60,12 @@ pub async fn discover(
         "GetResources",
         tagging
             .get_resources()
-            .tag_filters(TagFilter::builder().key(STACK_TAG).set_values(values).build())
+            .tag_filters(
+                TagFilter::builder()
+                    .key(STACK_TAG)
+                    .set_values(values)
+                    .build()
+            )
             .resource_type_filters("acm:certificate")
     )?;
     let indexed = !tagged.is_empty();
