@@ -52,6 +52,8 @@ pub(super) struct ApplyArgs {
     stats: bool,
     #[command(flatten)]
     search: super::SearchArgs,
+    #[command(flatten)]
+    vars: super::VarArgs,
     /// Rego policies (a directory of .rego files, or one file; repeatable)
     /// the plan must pass, besides the stack's `[stack] policies`.
     #[arg(long = "policy", value_name = "DIR")]
@@ -91,6 +93,7 @@ pub(super) async fn run(
         &args.regions,
         args.auto_approve,
         &args.policy,
+        &args.vars.overrides(),
     )?;
     ops::admit(
         &stack,

@@ -36,6 +36,8 @@ Examples:
 pub(super) struct CutoverArgs {
     /// The stack file.
     stack: PathBuf,
+    #[command(flatten)]
+    vars: super::VarArgs,
     /// The pair: NAME of a [blue_green.NAME] block.
     name: String,
     /// The colour to move all traffic to.
@@ -80,7 +82,7 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let stack = stack::load(&args.stack)?;
+    let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let pair = cutover::pair_named(&stack, &args.name)?.clone();
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;

@@ -97,6 +97,21 @@ fn annotate_refusals(plan: &crate::plan::Plan) {
     }
 }
 
+/// `--var NAME=VALUE`: values for the stack's `[vars]`.
+#[derive(clap::Args, Debug)]
+struct VarArgs {
+    /// A value for a variable the stack declares in `[vars]` (repeatable),
+    /// used wherever it says `${var.NAME}`.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::stack::vars::parse_override)]
+    vars: Vec<(String, String)>,
+}
+
+impl VarArgs {
+    fn overrides(&self) -> crate::stack::vars::Overrides {
+        self.vars.iter().cloned().collect()
+    }
+}
+
 /// Where a plan looks for what the stack left in regions it no longer lists.
 #[derive(clap::Args, Debug)]
 struct SearchArgs {

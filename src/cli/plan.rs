@@ -54,6 +54,8 @@ pub(super) struct PlanArgs {
     stats: bool,
     #[command(flatten)]
     search: super::SearchArgs,
+    #[command(flatten)]
+    vars: super::VarArgs,
     /// Rego policies (a directory of .rego files, or one file; repeatable)
     /// the plan must pass, besides the stack's `[stack] policies`.
     #[arg(long = "policy", value_name = "DIR")]
@@ -65,7 +67,7 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let stack = stack::load(&args.stack)?;
+    let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let policies = ops::policy::load(&stack, &args.policy)?;
     let aws = Aws::connect(connection).await;
     let Planned { mut plan, .. } =

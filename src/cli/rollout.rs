@@ -37,6 +37,8 @@ pub(super) struct RolloutArgs {
     /// The stack file (optional with --plan: the plan names it).
     #[arg(required_unless_present = "plan")]
     stack: Option<PathBuf>,
+    #[command(flatten)]
+    vars: super::VarArgs,
     /// Roll out a plan saved with `plan --out` (reviewed), only if a fresh plan equals it.
     #[arg(long, value_name = "PLAN.json")]
     plan: Option<PathBuf>,
@@ -91,6 +93,7 @@ pub(super) async fn run(
         &[],
         args.auto_approve,
         &args.policy,
+        &args.vars.overrides(),
     )?;
     let progress = output.progress_sink();
     ops::admit(

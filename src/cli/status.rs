@@ -20,6 +20,8 @@ Examples:
 pub(super) struct StatusArgs {
     /// The stack file.
     stack: PathBuf,
+    #[command(flatten)]
+    vars: super::VarArgs,
     /// Print the status as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -30,7 +32,7 @@ pub(super) async fn run(
     connection: &Connection,
     _output: &Output,
 ) -> Result<ExitStatus> {
-    let stack = stack::load(&args.stack)?;
+    let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let aws = Aws::connect(connection).await;
     let regions = status::run(&aws, &stack).await?;
     if args.json {

@@ -35,6 +35,8 @@ Examples:
 pub(super) struct VerifyArgs {
     /// The stack file.
     stack: PathBuf,
+    #[command(flatten)]
+    vars: super::VarArgs,
     /// Only these regions of the stack (repeatable).
     #[arg(long = "region", value_name = "REGION")]
     regions: Vec<String>,
@@ -54,7 +56,7 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    let stack = stack::load(&args.stack)?;
+    let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
     let soak = args.soak.map(|duration| Soak {

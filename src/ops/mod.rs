@@ -81,12 +81,19 @@ pub fn subject(
     regions: &[String],
     auto_approve: bool,
     policy: &[std::path::PathBuf],
+    vars: &crate::stack::vars::Overrides,
 ) -> Result<Subject> {
     let saved = saved_plan.map(plan::SavedPlan::read).transpose()?;
+    if saved.is_some() && !vars.is_empty() {
+        bail!(
+            "--var cannot change a saved plan: it is applied with the values it was made with; \
+             make a new plan with --var instead"
+        );
+    }
     let subject = match saved {
         None => {
             let path = stack_file.context("a stack file or a saved plan is needed")?;
-            let stack = crate::stack::load(path)?;
+            let stack = crate::stack::load_with(path, vars)?;
             Subject {
                 policies: policy::load(&stack, policy)?,
                 stack,

@@ -178,6 +178,10 @@ pub struct SavedPlan {
     /// The policies the plan passed: applied only under the same ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<crate::policy::PolicyFile>,
+    /// The `[vars]` values it was made with (`--var`, else defaults): the
+    /// stack is read again with them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
 }
 
 impl SavedPlan {
@@ -193,6 +197,7 @@ impl SavedPlan {
                 .unwrap_or_default(),
             extends: stack.sources.files().skip(1).cloned().collect(),
             regions: plan.regions.clone(),
+            vars: stack.vars.clone(),
             changes: serde_json::to_value(&plan.changes)?,
             policies: plan
                 .policy
@@ -231,7 +236,12 @@ impl SavedPlan {
                 .map(|f| f.text.clone())
                 .ok_or_else(|| std::io::Error::other("not saved in the plan file"))
         };
-        stack::parse_with(&self.stack_path, self.stack_source.clone(), &read)
+        stack::parse_with_vars(
+            &self.stack_path,
+            self.stack_source.clone(),
+            &read,
+            &self.vars,
+        )
     }
 
     /// Fails when the live resources changed since the plan was made: the

@@ -11,6 +11,7 @@ pub mod rollout;
 pub mod source;
 pub mod spec;
 mod validate;
+pub mod vars;
 pub mod verify;
 pub mod window;
 
@@ -55,6 +56,9 @@ pub struct Stack {
     /// The texts of the stack file and the files it extends, kept so a saved
     /// plan can carry exactly what it was made from.
     pub sources: source::Sources,
+    /// `[vars]` as in effect (`--var`, else the default), as text: what a
+    /// saved plan records, to be read again with the same values.
+    pub vars: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -456,6 +460,11 @@ impl Stack {
 
 /// Reads and validates a stack file (and the files it extends).
 pub fn load(path: &Path) -> Result<Stack, StackError> {
+    load_with(path, &vars::Overrides::new())
+}
+
+/// Reads and validates a stack file with `--var` values.
+pub fn load_with(path: &Path, overrides: &vars::Overrides) -> Result<Stack, StackError> {
     let text = std::fs::read_to_string(path).map_err(|e| StackError {
         sources: source::Sources::single(path, String::new()),
         diagnostics: vec![Diagnostic {
@@ -465,25 +474,43 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
             quote: false,
         }],
     })?;
-    parse(path, text)
+    parse_with_vars(
+        path,
+        text,
+        &|p: &Path| std::fs::read_to_string(p),
+        overrides,
+    )
 }
 
 /// Words in a key's name that say its value may be a secret.
 const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "key"];
 
 /// Validates a stack file's text; the files it extends are read from disk.
+#[cfg(test)]
 pub fn parse(path: &Path, text: String) -> Result<Stack, StackError> {
-    parse_with(path, text, &|p: &Path| std::fs::read_to_string(p))
+    parse_with_vars(
+        path,
+        text,
+        &|p: &Path| std::fs::read_to_string(p),
+        &vars::Overrides::new(),
+    )
 }
 
-/// Validates a stack file's text, reading the files it extends with `read`.
-pub fn parse_with(path: &Path, text: String, read: &source::Read<'_>) -> Result<Stack, StackError> {
+/// Validates a stack file's text with `--var` values, reading the files it
+/// extends with `read`.
+pub fn parse_with_vars(
+    path: &Path,
+    text: String,
+    read: &source::Read<'_>,
+    overrides: &vars::Overrides,
+) -> Result<Stack, StackError> {
     let sources = source::read(path, text, read)?;
     let fail = |diagnostics| StackError {
         sources: sources.clone(),
         diagnostics,
     };
-    let document = source::merged(&sources)?;
+    let mut document = source::merged(&sources)?;
+    let vars = vars::substitute(&mut document, overrides).map_err(fail)?;
     let raw = match RawStack::deserialize(toml::de::Deserializer::from(document)) {
         Ok(raw) => raw,
         Err(e) => return Err(fail(vec![toml_error(&sources, e.span(), e.message())])),
@@ -493,6 +520,7 @@ pub fn parse_with(path: &Path, text: String, read: &source::Read<'_>) -> Result<
     if checker.diagnostics.is_empty() {
         Ok(Stack {
             sources: sources.clone(),
+            vars,
             ..stack
         })
     } else {

@@ -131,3 +131,67 @@ tags = {{ vpc = "${{vpc.main.id}}" }}
         insta::assert_snapshot!(out);
     });
 }
+
+/// `[vars]` with `--var`: the default applies, a value given wins, a saved
+/// plan is applied with the values it was made with (and no others).
+#[tokio::test]
+async fn vars_take_their_default_or_the_value_given_and_a_saved_plan_keeps_its_own() {
+    let name = unique("vars");
+    let region = "sa-east-1";
+    let text = vpc_stack(&name, region, "tags = { release = \"${var.release}\" }\n")
+        .replace("[stack]", "[vars]\nrelease = \"r1\"\n\n[stack]");
+    let stack = StackFile::new(&text);
+    let release = || async {
+        vpc_tags(region, &name)
+            .await
+            .into_iter()
+            .find(|(k, _)| k == "release")
+            .map(|(_, v)| v)
+    };
+    stack.apply().expect(0);
+    assert_eq!(release().await.as_deref(), Some("r1"));
+
+    let plan_file = stack.dir.path().join("plan.json");
+    let plan_arg = plan_file.to_str().unwrap();
+    let planned = run(&[
+        "plan",
+        stack.arg(),
+        "--var",
+        "release=r2",
+        "--out",
+        plan_arg,
+    ])
+    .expect(0);
+    assert!(
+        planned.stdout.contains("\"r1\" → \"r2\""),
+        "{}",
+        planned.stdout
+    );
+    let refused = run(&["apply", plan_arg, "--var", "release=r3"]).expect(1);
+    assert!(
+        refused.stderr.contains("--var cannot change a saved plan"),
+        "{}",
+        refused.stderr
+    );
+    run(&["apply", plan_arg]).expect(0);
+    assert_eq!(release().await.as_deref(), Some("r2"));
+    // Without --var the default is back: a change; with it, none.
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(2);
+    run(&[
+        "plan",
+        stack.arg(),
+        "--var",
+        "release=r2",
+        "--detailed-exitcode",
+    ])
+    .expect(0);
+
+    let unknown = run(&["plan", stack.arg(), "--var", "image=ami-1"]).expect(1);
+    assert!(
+        unknown
+            .stderr
+            .contains("--var image: the stack declares no such variable"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -192,6 +192,7 @@ impl Checker {
             rollout: None,
             path: path.to_path_buf(),
             sources: Default::default(),
+            vars: Default::default(),
         };
         // The stack's tags go on every resource: they must suit every service.
         let strictest = stack
