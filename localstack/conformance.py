@@ -34,6 +34,7 @@ SIGNING_NAMES = {
     "route53": "route53",
     "tagging": "resourcegroupstaggingapi",
     "acm": "acm",
+    "iam": "iam",
 }
 
 _session = botocore.session.get_session()

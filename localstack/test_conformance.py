@@ -24,7 +24,8 @@ from conformance import Conformance, check, decode_request, service_model  # noq
 # models may list a newer one first: aws-sdk-cloudwatch ~1.99 speaks query,
 # aws-sdk-resourcegroupstagging JSON 1.1).
 PROTOCOLS = {"ec2": "ec2", "elbv2": "query", "rds": "query", "cloudwatch": "query",
-             "route53": "rest-xml", "resourcegroupstaggingapi": "json", "acm": "json"}
+             "route53": "rest-xml", "resourcegroupstaggingapi": "json", "acm": "json",
+             "iam": "query"}
 
 
 def wire(service, operation, params):
@@ -103,6 +104,9 @@ CASES = [
                                      "HostedZoneConfig": {"Comment": "c", "PrivateZone": False}}),
     ("resourcegroupstaggingapi", "GetResources", {"TagFilters": [{"Key": "reconcile:stack", "Values": ["s"]}],
                                                   "ResourcesPerPage": 1, "ResourceTypeFilters": ["ec2"]}),
+    ("iam", "CreateRole", {"RoleName": "s-app", "Path": "/reconcile/s/",
+                           "AssumeRolePolicyDocument": "{\"Version\":\"2012-10-17\"}",
+                           "Tags": [{"Key": "reconcile:stack", "Value": "s"}]}),
     ("acm", "RequestCertificate", {"DomainName": "shop.example.com", "ValidationMethod": "DNS",
                                    "SubjectAlternativeNames": ["www.shop.example.com"],
                                    "IdempotencyToken": "0a1b2c", "Tags": [{"Key": "reconcile:stack", "Value": "s"}]}),
@@ -139,6 +143,9 @@ class Refusals(unittest.TestCase):
         self.assertIn("Tags[1].Value = cutover app → green (100%): does not match", self.refused(
             "elbv2", "AddTags", {"ResourceArns": ["arn:a"],
                                  "Tags": [{"Key": "reconcile:record", "Value": "cutover app → green (100%)"}]}))
+        self.assertIn("RoleName = a role name that is far too long for IAM to take it at all, past 64: 67 characters, at most 64", self.refused(
+            "iam", "CreateRole", {"RoleName": "a role name that is far too long for IAM to take it at all, past 64",
+                                  "AssumeRolePolicyDocument": "{}"}))
         self.assertIn("Tags: 51 items, at most 50", self.refused(
             "acm", "RequestCertificate", {"DomainName": "shop.example.com", "ValidationMethod": "DNS",
                                           "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}))

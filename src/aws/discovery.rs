@@ -3,7 +3,7 @@
 //! tags; the regions a stack has anything in.
 
 use super::cloud::Discover;
-use super::{acm, cloudwatch, ec2, elbv2, rds, route53, Aws, AwsError, ErrorClass};
+use super::{acm, cloudwatch, ec2, elbv2, iam, rds, route53, Aws, AwsError, ErrorClass};
 use crate::model::profile::phase;
 use crate::model::tags::{decode, is_encoded};
 use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
@@ -86,7 +86,8 @@ impl Discover for Aws {
         // edition has no ELBv2 or RDS) reads as `None`: the caller decides
         // whether the stack can do without it.
         let (acm_client, tagging_client) = (self.acm(region), self.tagging(region));
-        let (found, balancing, databases, alarms, dns, certificates, applied_regions) = tokio::try_join!(
+        let iam_client = self.iam();
+        let (found, balancing, databases, alarms, dns, certificates, roles, applied_regions) = tokio::try_join!(
             async {
                 available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
             }
@@ -120,6 +121,14 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::Acm)),
             async {
+                // Global, as Route53: read with it, once.
+                if !dns {
+                    return Ok(Ok(vec![]));
+                }
+                available(iam::discover(&iam_client, stack, region).await).map_err(at(Service::Iam))
+            }
+            .instrument(timed(Service::Iam)),
+            async {
                 available(self.applied_regions(region, stack).await).map_err(at(Service::Ec2))
             }
             .instrument(phase(&format!("discover {region} regions record"))),
@@ -132,6 +141,7 @@ impl Discover for Aws {
         let alarms = self.read(&mut unavailable, Service::CloudWatch, region, alarms);
         let dns = self.read(&mut unavailable, Service::Route53, region, dns);
         let certificates = self.read(&mut unavailable, Service::Acm, region, certificates);
+        let roles = self.read(&mut unavailable, Service::Iam, region, roles);
         for o in found
             .iter_mut()
             .filter(|o| o.address.kind == Kind::Instance)
@@ -147,6 +157,7 @@ impl Discover for Aws {
         found.extend(alarms);
         found.extend(dns.owned);
         found.extend(certificates);
+        found.extend(roles);
         Ok(LiveRegion {
             resources: found,
             adoptable_zones: dns.adoptable_zones,

@@ -65,6 +65,7 @@ mod discovery;
 mod ec2;
 mod elbv2;
 mod error;
+mod iam;
 pub mod lock;
 mod mutator;
 mod probe;
@@ -233,6 +234,11 @@ impl Aws {
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
         client!(aws_sdk_elasticloadbalancingv2, self, Service::Elbv2, region)
+    }
+
+    /// IAM is global; its API lives in us-east-1.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        client!(aws_sdk_iam, self, Service::Iam, "us-east-1")
     }
 
     pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {

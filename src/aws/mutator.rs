@@ -3,7 +3,7 @@
 //! once (`retag`), and the readers of the concrete attributes it is given.
 
 use super::cloud::{Cloud, Created, Mutate};
-use super::{acm, cloudwatch, ec2, elbv2, endpoint, rds, route53, Aws, AwsError, ErrorClass};
+use super::{acm, cloudwatch, ec2, elbv2, endpoint, iam, rds, route53, Aws, AwsError, ErrorClass};
 use crate::model::progress::Progress;
 use crate::model::tags::{
     encode, is_encoded, USER_DATA as USER_DATA_TAG, VALIDATION_ZONE as VALIDATION_ZONE_TAG,
@@ -37,6 +37,7 @@ impl Cloud for Aws {
             cloudwatch: self.cloudwatch(region),
             route53: self.route53(),
             acm: self.acm(region),
+            iam: self.iam(),
             tagging: self.tagging(region),
             acm_tags: self.acm_tags(),
             zone_batches: route53::ZoneBatches::default(),
@@ -72,6 +73,7 @@ pub struct Mutator {
     pub(super) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(super) route53: aws_sdk_route53::Client,
     pub(super) acm: aws_sdk_acm::Client,
+    pub(super) iam: aws_sdk_iam::Client,
     pub(super) tagging: aws_sdk_resourcegroupstagging::Client,
     pub(super) acm_tags: acm::TagSource,
     pub(super) zone_batches: route53::ZoneBatches,
@@ -93,6 +95,7 @@ enum Placed {
     Alarm,
     Dns(route53::DnsKind),
     Certificate,
+    Iam(iam::IamKind),
 }
 
 fn place(kind: Kind) -> Placed {
@@ -119,6 +122,8 @@ fn place(kind: Kind) -> Placed {
         Kind::DnsZone => Placed::Dns(D::Zone),
         Kind::DnsRecord => Placed::Dns(D::Record),
         Kind::AcmCertificate => Placed::Certificate,
+        Kind::IamRole => Placed::Iam(iam::IamKind::Role),
+        Kind::InstanceProfile => Placed::Iam(iam::IamKind::InstanceProfile),
     }
 }
 
@@ -237,6 +242,7 @@ impl Mutate for Mutator {
                 self.record_update(observed, attrs, changed).await
             }
             Placed::Certificate => self.certificate_update(observed, attrs, changed).await,
+            Placed::Iam(kind) => self.iam_update(kind, observed, attrs, changed).await,
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }
@@ -250,6 +256,7 @@ impl Mutate for Mutator {
             Placed::Dns(route53::DnsKind::Zone) => self.zone_delete(observed).await,
             Placed::Dns(route53::DnsKind::Record) => self.record_delete(observed).await,
             Placed::Certificate => self.certificate_delete(observed).await,
+            Placed::Iam(kind) => self.iam_delete(kind, observed).await,
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),
@@ -275,6 +282,7 @@ impl Mutator {
             Placed::Dns(route53::DnsKind::Zone) => self.zone_create(address, attrs).await,
             Placed::Dns(route53::DnsKind::Record) => self.record_create(address, attrs).await,
             Placed::Certificate => self.certificate_create(address, attrs).await,
+            Placed::Iam(kind) => self.iam_create(kind, address, attrs).await,
         }
     }
 
@@ -294,6 +302,7 @@ impl Mutator {
             Placed::Certificate => {
                 acm::discover(&self.acm, &self.tagging, self.acm_tags, stack, region).await?
             }
+            Placed::Iam(_) => iam::discover(&self.iam, stack, region).await?,
         };
         Ok(found
             .into_iter()
@@ -336,6 +345,7 @@ impl Mutator {
             // Records carry no tags: the marker record beside each owns it.
             Placed::Dns(route53::DnsKind::Record) => Ok(()),
             Placed::Certificate => self.certificate_write_tags(id, set, stale).await,
+            Placed::Iam(kind) => self.iam_write_tags(kind, id, set, stale).await,
         }
     }
 

@@ -18,4 +18,7 @@ pub(super) fn instance(c: &mut Ctx, s: &InstanceSpec) {
         "target_groups",
         Value::set(s.target_groups.iter().map(|r| c.reference(r.get_ref()))),
     );
+    if let Some(profile) = &s.instance_profile {
+        c.set("instance_profile", c.reference(profile.get_ref()));
+    }
 }

@@ -20,6 +20,7 @@ mod certificate;
 mod compute;
 mod database;
 mod dns;
+mod iam;
 mod network;
 
 pub trait Resolve {
@@ -92,6 +93,8 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         Spec::DnsZone(s) => dns::dns_zone(&mut c, s),
         Spec::DnsRecord(s) => dns::dns_record(&mut c, s),
         Spec::AcmCertificate(s) => certificate::acm_certificate(&mut c, s),
+        Spec::IamRole(s) => iam::iam_role(&mut c, s),
+        Spec::InstanceProfile(s) => iam::instance_profile(&mut c, s),
     }
     if r.address.kind != crate::model::Kind::DnsRecord {
         c.set("tags", tags(stack, r, resolve));

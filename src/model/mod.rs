@@ -81,6 +81,8 @@ pub enum Kind {
     DnsZone,
     DnsRecord,
     AcmCertificate,
+    IamRole,
+    InstanceProfile,
 }
 
 /// How a kind is replaced when an attribute AWS cannot change in place changes.
@@ -104,6 +106,8 @@ pub enum Service {
     Route53,
     /// AWS Certificate Manager: TLS certificates for load balancers.
     Acm,
+    /// IAM: roles and instance profiles, global like Route53.
+    Iam,
     /// The Resource Groups Tagging API: finds tagged resources of every service.
     Tagging,
 }
@@ -118,6 +122,7 @@ impl Service {
             Service::CloudWatch => "cloudwatch",
             Service::Route53 => "route53",
             Service::Acm => "acm",
+            Service::Iam => "iam",
             Service::Tagging => "tagging",
         }
     }
@@ -131,9 +136,10 @@ impl Service {
         }
     }
 
-    /// Global: one endpoint for every region (Route53's is in us-east-1).
+    /// Global: one endpoint for every region (Route53's and IAM's are in
+    /// us-east-1); a stack's objects of it live once, homed in one region.
     pub fn global(self) -> bool {
-        self == Service::Route53
+        matches!(self, Service::Route53 | Service::Iam)
     }
 }
 
@@ -161,6 +167,7 @@ impl Kind {
             Kind::Alarm => Service::CloudWatch,
             Kind::DnsZone | Kind::DnsRecord => Service::Route53,
             Kind::AcmCertificate => Service::Acm,
+            Kind::IamRole | Kind::InstanceProfile => Service::Iam,
         }
     }
 

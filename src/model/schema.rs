@@ -1,6 +1,6 @@
 //! What reconcile knows of each kind, one `Schema` per kind, gathered by
 //! family (`network`, `balancing`, `certificate`, `compute`, `database`, `alarm`,
-//! `dns`):
+//! `dns`, `iam`):
 //! its attributes, which of them AWS cannot change in place, which bind it
 //! to what they reference, how it is replaced, what it exports, what a change
 //! costs, and how its live ids look. `Kind::schema` places every kind; the
@@ -12,6 +12,7 @@ mod certificate;
 mod compute;
 mod database;
 mod dns;
+mod iam;
 mod network;
 
 use super::{Kind, ReplaceOrder};
@@ -106,6 +107,8 @@ impl Kind {
             Kind::DnsZone => &dns::ZONE,
             Kind::DnsRecord => &dns::RECORD,
             Kind::AcmCertificate => &certificate::CERTIFICATE,
+            Kind::IamRole => &iam::ROLE,
+            Kind::InstanceProfile => &iam::INSTANCE_PROFILE,
         }
     }
 }

@@ -396,6 +396,26 @@ pub fn port_numbers(ports: &str) -> (Option<i32>, Option<i32>) {
     (from.parse().ok(), to.parse().ok())
 }
 
+/// An IAM policy document as compared: its JSON with keys sorted and no
+/// spaces (IAM answers it reformatted); the text itself when it is not JSON.
+pub fn policy_text(document: &str) -> String {
+    fn sorted(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut pairs: Vec<_> = m.into_iter().collect();
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.into_iter().map(sorted).collect())
+            }
+            other => other,
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(document)
+        .map_or_else(|_| document.to_string(), |v| sorted(v).to_string())
+}
+
 /// A threshold as text, the same whether it came from a file or from AWS: `10`, `0.5`.
 pub fn threshold_text(value: f64) -> String {
     format!("{value}")

@@ -155,6 +155,8 @@ pub fn budget(kind: Kind) -> (usize, usize) {
         Kind::DnsRecord => (0, 0),
         // EC2: the user data digest of an instance, a group's declared name.
         Kind::Instance | Kind::SecurityGroup => (common + record + 1, 50),
+        // IAM: 50 tags a role or instance profile, one of them its home region.
+        Kind::IamRole | Kind::InstanceProfile => (common + record + 1, 50),
         // ACM: 50 tags a certificate (AddTagsToCertificate), one of them
         // the zone that validates it.
         Kind::AcmCertificate => (common + record + 1, 50),

@@ -492,7 +492,8 @@ pub fn home_dns(
     stack: &Stack,
     live: &mut BTreeMap<String, LiveRegion>,
 ) -> BTreeMap<Address, String> {
-    let is_dns = |kind: Kind| matches!(kind, Kind::DnsZone | Kind::DnsRecord);
+    // Route53's and IAM's: global, homed in one region.
+    let is_dns = |kind: Kind| kind.service().global();
     let mut dns = Vec::new();
     let (mut zones, mut records) = (BTreeMap::new(), std::collections::BTreeSet::new());
     for l in live.values_mut() {

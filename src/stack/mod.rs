@@ -21,9 +21,10 @@ use crate::model::{Address, Kind};
 use serde::Deserialize;
 use spec::{
     AcmCertificateSpec, ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec,
-    DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, InstanceSpec, InternetGatewaySpec,
-    ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference,
-    RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
+    DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, IamRoleSpec, InstanceProfileSpec,
+    InstanceSpec, InternetGatewaySpec, ListenerRuleSpec, ListenerSpec, LoadBalancerSpec,
+    NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec,
+    TargetGroupSpec, VpcSpec,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -89,6 +90,8 @@ pub enum Spec {
     DbInstance(DbInstanceSpec),
     Alarm(AlarmSpec),
     AcmCertificate(AcmCertificateSpec),
+    IamRole(IamRoleSpec),
+    InstanceProfile(InstanceProfileSpec),
     DnsZone(DnsZoneSpec),
     DnsRecord(DnsRecordSpec),
 }
@@ -185,6 +188,8 @@ impl Spec {
             Spec::DbInstance(_) => Kind::DbInstance,
             Spec::Alarm(_) => Kind::Alarm,
             Spec::AcmCertificate(_) => Kind::AcmCertificate,
+            Spec::IamRole(_) => Kind::IamRole,
+            Spec::InstanceProfile(_) => Kind::InstanceProfile,
             Spec::DnsZone(_) => Kind::DnsZone,
             Spec::DnsRecord(_) => Kind::DnsRecord,
         }
@@ -208,6 +213,8 @@ impl Spec {
             Spec::DbInstance(s) => s.common(),
             Spec::Alarm(s) => s.common(),
             Spec::AcmCertificate(s) => s.common(),
+            Spec::IamRole(s) => s.common(),
+            Spec::InstanceProfile(s) => s.common(),
             Spec::DnsZone(s) => s.common(),
             Spec::DnsRecord(s) => s.common(),
         }
@@ -302,6 +309,11 @@ impl Spec {
                         .iter()
                         .map(|r| field("target_groups", r, Kind::TargetGroup)),
                 )
+                .chain(
+                    s.instance_profile
+                        .iter()
+                        .map(|r| field("instance_profile", r, Kind::InstanceProfile)),
+                )
                 .collect(),
             Spec::DbSubnetGroup(s) => s
                 .subnets
@@ -324,6 +336,8 @@ impl Spec {
                     .collect()
             }
             Spec::DnsZone(s) => s.vpcs.iter().map(|v| field("vpcs", v, Kind::Vpc)).collect(),
+            Spec::IamRole(_) => vec![],
+            Spec::InstanceProfile(s) => vec![field("role", &s.role, Kind::IamRole)],
             Spec::AcmCertificate(s) => s
                 .validation_zone
                 .iter()

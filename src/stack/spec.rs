@@ -51,6 +51,10 @@ pub struct RawStack {
     #[serde(default)]
     pub acm_certificate: BTreeMap<String, Spanned<AcmCertificateSpec>>,
     #[serde(default)]
+    pub iam_role: BTreeMap<String, Spanned<IamRoleSpec>>,
+    #[serde(default)]
+    pub instance_profile: BTreeMap<String, Spanned<InstanceProfileSpec>>,
+    #[serde(default)]
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
     #[serde(default)]
     pub moved: Vec<Spanned<MovedSpec>>,
@@ -370,6 +374,53 @@ resource_spec!(ListenerSpec {
     default_action: Spanned<ActionSpec>,
 });
 
+resource_spec!(IamRoleSpec {
+    /// The services that may assume it: `"ec2.amazonaws.com"`, or a list.
+    assume: Spanned<OneOrMany>,
+    /// ARNs of managed policies attached to it.
+    #[serde(default)]
+    managed_policies: Vec<Spanned<String>>,
+    /// Inline policies: name → the policy document (JSON).
+    #[serde(default)]
+    policies: BTreeMap<String, Spanned<String>>,
+});
+
+resource_spec!(InstanceProfileSpec {
+    role: Spanned<Reference>,
+});
+
+/// A string, or a list of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, or a list of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    all.push(s);
+                }
+                Ok(OneOrMany(all))
+            }
+        }
+
+        d.deserialize_any(V)
+    }
+}
+
 resource_spec!(AcmCertificateSpec {
     domain: Spanned<String>,
     #[serde(default)]
@@ -522,6 +573,8 @@ resource_spec!(InstanceSpec {
     /// Target groups the instance is registered in.
     #[serde(default)]
     target_groups: Vec<Spanned<Reference>>,
+    /// `instance_profile.app`: the IAM role its programs act as.
+    instance_profile: Option<Spanned<Reference>>,
 });
 
 resource_spec!(DbSubnetGroupSpec {

@@ -1,6 +1,7 @@
 //! Instances: discovery, create, update, delete.
 
 use super::*;
+use aws_sdk_ec2::types::{IamInstanceProfileAssociationState, IamInstanceProfileSpecification};
 
 /// Every instance `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
@@ -55,7 +56,12 @@ pub(super) async fn discover(
                 ("target_groups", Value::List(vec![])),
             ]
             .into_iter()
-            .chain(digest.map(|d| ("user_data", Value::str(d)))),
+            .chain(digest.map(|d| ("user_data", Value::str(d))))
+            .chain(
+                i.iam_instance_profile()
+                    .and_then(|p| p.arn())
+                    .map(|arn| ("instance_profile", Value::Id(profile_name(arn).into()))),
+            ),
             [
                 ("id", id.to_string()),
                 (
@@ -92,14 +98,25 @@ impl Mutator {
                             list_ids(attrs, "security_groups").into_iter().collect()
                         ))
                         .set_user_data(user_data.clone())
+                        .set_iam_instance_profile(text(attrs, "instance_profile").map(|name| {
+                            IamInstanceProfileSpecification::builder()
+                                .name(name)
+                                .build()
+                        }))
                         .min_count(1)
                         .max_count(1)
                         .client_token(self.client_token(address))
                         .tag_specifications(self.tag_spec(ResourceType::Instance, address, attrs))
                 )
             },
-            AwsError::is_not_found,
-            EVENTUAL,
+            // A new group or subnet not seen yet, or a new instance profile:
+            // IAM takes seconds to show it to EC2.
+            |e| e.is_not_found() || profile_not_seen_yet(e),
+            // IAM shows a new profile to EC2 within seconds: up to ~25 s.
+            match text(attrs, "instance_profile") {
+                Some(_) => DEPENDENCIES,
+                None => EVENTUAL,
+            },
         )
         .await?;
         let instance = out.instances().first();
@@ -145,6 +162,10 @@ impl Mutator {
                     .set_groups(Some(groups))
             )?;
         }
+        if differs("instance_profile") {
+            self.set_instance_profile(id, text(attrs, "instance_profile"))
+                .await?;
+        }
         if differs("target_groups") {
             let (was, now) = (
                 list_ids(&observed.attrs, "target_groups"),
@@ -158,6 +179,60 @@ impl Mutator {
             }
         }
         Ok(())
+    }
+
+    /// Associates `profile` with the running instance, in place of the one it
+    /// has (or none).
+    async fn set_instance_profile(&self, id: &str, profile: Option<&str>) -> Result<(), AwsError> {
+        let c = &self.ec2;
+        let found = send!(
+            "DescribeIamInstanceProfileAssociations",
+            c.describe_iam_instance_profile_associations().filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("instance-id")
+                    .values(id)
+                    .build()
+            )
+        )?;
+        let current = found
+            .iam_instance_profile_associations()
+            .iter()
+            .find(|a| {
+                matches!(
+                    a.state(),
+                    Some(IamInstanceProfileAssociationState::Associated)
+                        | Some(IamInstanceProfileAssociationState::Associating)
+                )
+            })
+            .and_then(|a| a.association_id());
+        let spec = |name: &str| {
+            IamInstanceProfileSpecification::builder()
+                .name(name)
+                .build()
+        };
+        match (current, profile) {
+            (Some(association), Some(name)) => send!(
+                "ReplaceIamInstanceProfileAssociation",
+                c.replace_iam_instance_profile_association()
+                    .association_id(association)
+                    .iam_instance_profile(spec(name))
+            )
+            .map(drop),
+            (Some(association), None) => send!(
+                "DisassociateIamInstanceProfile",
+                c.disassociate_iam_instance_profile()
+                    .association_id(association)
+            )
+            .map(drop),
+            (None, Some(name)) => send!(
+                "AssociateIamInstanceProfile",
+                c.associate_iam_instance_profile()
+                    .instance_id(id)
+                    .iam_instance_profile(spec(name))
+            )
+            .map(drop),
+            (None, None) => Ok(()),
+        }
     }
 
     pub(super) async fn delete_instance(&self, observed: &Observed) -> Result<(), AwsError> {
@@ -179,4 +254,16 @@ impl Mutator {
             .map(drop)
             .map_err(|e| AwsError::waiter("waiting for the instance to terminate", e))
     }
+}
+
+/// An instance profile's name from its ARN
+/// (`arn:aws:iam::123456789012:instance-profile/reconcile/prod/prod-app`).
+fn profile_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// EC2's answer for an instance profile IAM has made but not yet shown it:
+/// "Invalid IAM Instance Profile name".
+fn profile_not_seen_yet(e: &AwsError) -> bool {
+    e.code == "InvalidParameterValue" && e.message.contains("IAM Instance Profile")
 }

@@ -12,6 +12,7 @@ pub const INSTANCE: Schema = Schema {
         "security_groups",
         "user_data",
         "target_groups",
+        "instance_profile",
         "tags",
         "protect",
     ],

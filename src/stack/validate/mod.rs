@@ -18,6 +18,7 @@ mod certificate;
 mod compute;
 mod database;
 mod dns;
+mod iam;
 mod network;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -73,6 +74,8 @@ impl Checker {
             dns_zone,
             dns_record,
             acm_certificate,
+            iam_role,
+            instance_profile,
             blue_green,
             moved,
             verify,
@@ -141,6 +144,12 @@ impl Checker {
                 Kind::AcmCertificate,
                 Spec::AcmCertificate,
             ))
+            .chain(blocks(iam_role, Kind::IamRole, Spec::IamRole))
+            .chain(blocks(
+                instance_profile,
+                Kind::InstanceProfile,
+                Spec::InstanceProfile,
+            ))
             .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
             .collect::<Vec<_>>();
         for (address, span, spec) in all {
@@ -157,12 +166,17 @@ impl Checker {
                 Some(own) => self.regions(own, Some(&regions)),
                 None => regions.clone(),
             };
-            // Route53 is global: a DNS block lives once, homed in one region of the
-            // stack (the first unless it names one), where its references resolve.
-            if matches!(spec.kind(), Kind::DnsZone | Kind::DnsRecord) {
+            // Route53 and IAM are global: such a block lives once, homed in one
+            // region of the stack (the first unless it names one), where its
+            // references resolve.
+            if spec.kind().service().global() {
                 if own_regions.len() > 1 && spec.common().regions.is_some() {
-                    self.error(span.clone(), format!("{address}: DNS is global; name at most one home region"))
-                        .help = Some("records in several regions would collide; alias each region's load balancer from its own record".into());
+                    let what = match spec.kind().service() {
+                        Service::Iam => "IAM",
+                        _ => "DNS",
+                    };
+                    self.error(span.clone(), format!("{address}: {what} is global; name at most one home region"))
+                        .help = Some("one object serves every region; records in several regions would collide (alias each region's load balancer from its own record)".into());
                 }
                 own_regions.truncate(1);
             }
@@ -740,6 +754,8 @@ impl Checker {
             Spec::DnsRecord(s) => self.dns_record(stack, r, s),
             Spec::Alarm(s) => self.alarm(stack, r, s),
             Spec::AcmCertificate(s) => self.acm_certificate(stack, r, s),
+            Spec::IamRole(s) => self.iam_role(stack, r, s),
+            Spec::InstanceProfile(_) => {}
             Spec::SecurityGroup(s) => self.security_group(stack, r, s),
         }
     }
@@ -1061,10 +1077,13 @@ fn article(kind: Kind) -> &'static str {
     }
 }
 
-/// ELBv2 and ACM (their models' patterns) and RDS (its documentation) take
+/// ELBv2, ACM and IAM (their models' patterns) and RDS (its documentation) take
 /// only letters, digits, spaces and `_ . : / = + - @` in tag keys and values.
 fn restricts_tag_characters(service: Service) -> bool {
-    matches!(service, Service::Elbv2 | Service::Rds | Service::Acm)
+    matches!(
+        service,
+        Service::Elbv2 | Service::Rds | Service::Acm | Service::Iam
+    )
 }
 
 fn tag_character(c: char) -> bool {
