@@ -218,14 +218,14 @@ mod tests {
         assert_eq!(short, "prod-web");
         let long = name(
             &"s".repeat(40),
-            &Address::new(Kind::IamRole, &"n".repeat(40)),
+            &Address::new(Kind::IamRole, "n".repeat(40)),
         );
         assert_eq!(long.len(), 64);
         assert_eq!(
             long,
             name(
                 &"s".repeat(40),
-                &Address::new(Kind::IamRole, &"n".repeat(40))
+                &Address::new(Kind::IamRole, "n".repeat(40))
             )
         );
         let odd = name("prod", &Address::new(Kind::IamRole, "web[1]"));
