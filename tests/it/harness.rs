@@ -320,6 +320,11 @@ pub async fn zones_named(client: &aws_sdk_route53::Client, domain: &str) -> Vec<
         .collect()
 }
 
+/// IAM is global; its API lives in us-east-1.
+pub async fn iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&console("us-east-1").await)
+}
+
 pub async fn acm(region: &str) -> aws_sdk_acm::Client {
     aws_sdk_acm::Client::new(&console(region).await)
 }

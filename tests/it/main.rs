@@ -11,6 +11,7 @@ mod environments;
 mod faults;
 mod harness;
 mod https;
+mod iam;
 mod layers;
 mod policies;
 mod proxy;

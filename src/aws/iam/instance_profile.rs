@@ -3,21 +3,23 @@
 use super::*;
 use aws_sdk_iam::types::InstanceProfile;
 
-/// A profile of the stack, as reconcile compares it (one ListInstanceProfileTags).
+/// A profile of the stack, as reconcile compares it: one GetInstanceProfile,
+/// for its tags (IAM's listing leaves them out).
 pub(super) async fn observe(
     client: &Client,
     stack: &str,
     region: &str,
-    p: &InstanceProfile,
+    listed: &InstanceProfile,
 ) -> Result<Option<Observed>, AwsError> {
-    let name = p.instance_profile_name();
-    let tags: Vec<Tag> = all_pages!(
-        "ListInstanceProfileTags",
-        client
-            .list_instance_profile_tags()
-            .instance_profile_name(name)
+    let name = listed.instance_profile_name();
+    let out = send!(
+        "GetInstanceProfile",
+        client.get_instance_profile().instance_profile_name(name)
     )?;
-    let tags = tags_of(&tags);
+    let Some(p) = out.instance_profile() else {
+        return Ok(None);
+    };
+    let tags = tags_of(p.tags());
     if tags.get(crate::model::STACK_TAG).map(String::as_str) != Some(stack) {
         return Ok(None);
     }

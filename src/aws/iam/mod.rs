@@ -29,9 +29,15 @@ fn path(stack: &str) -> String {
 }
 
 /// A name IAM takes (64 characters of `[\w+=,.@-]`), the same for a block
-/// every time: `<stack>-<name>`, shortened with a digest when too long.
+/// every time: `<stack>-<name>-role`, `<stack>-<name>-profile` (a role and a
+/// profile of one name are told apart by their live ids), shortened with a
+/// digest when too long.
 fn name(stack: &str, address: &Address) -> String {
-    let plain: String = format!("{stack}-{}", address.name)
+    let kind = match address.kind {
+        Kind::InstanceProfile => "profile",
+        _ => "role",
+    };
+    let plain: String = format!("{stack}-{}-{kind}", address.name)
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
@@ -215,7 +221,9 @@ mod tests {
     #[test]
     fn names_are_what_iam_takes_and_the_same_every_time() {
         let short = name("prod", &Address::new(Kind::IamRole, "web"));
-        assert_eq!(short, "prod-web");
+        assert_eq!(short, "prod-web-role");
+        let profile = name("prod", &Address::new(Kind::InstanceProfile, "web"));
+        assert_eq!(profile, "prod-web-profile");
         let long = name(
             &"s".repeat(40),
             &Address::new(Kind::IamRole, "n".repeat(40)),
@@ -229,7 +237,7 @@ mod tests {
             )
         );
         let odd = name("prod", &Address::new(Kind::IamRole, "web[1]"));
-        assert_eq!(odd, "prod-web-1-");
+        assert_eq!(odd, "prod-web-1--role");
     }
 
     #[test]
