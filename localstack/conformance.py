@@ -35,6 +35,7 @@ SIGNING_NAMES = {
     "tagging": "resourcegroupstaggingapi",
     "acm": "acm",
     "iam": "iam",
+    "autoscaling": "autoscaling",
 }
 
 _session = botocore.session.get_session()

@@ -25,7 +25,7 @@ from conformance import Conformance, check, decode_request, service_model  # noq
 # aws-sdk-resourcegroupstagging JSON 1.1).
 PROTOCOLS = {"ec2": "ec2", "elbv2": "query", "rds": "query", "cloudwatch": "query",
              "route53": "rest-xml", "resourcegroupstaggingapi": "json", "acm": "json",
-             "iam": "query"}
+             "iam": "query", "autoscaling": "query"}
 
 
 def wire(service, operation, params):
@@ -107,6 +107,11 @@ CASES = [
     ("iam", "CreateRole", {"RoleName": "s-app", "Path": "/reconcile/s/",
                            "AssumeRolePolicyDocument": "{\"Version\":\"2012-10-17\"}",
                            "Tags": [{"Key": "reconcile:stack", "Value": "s"}]}),
+    ("autoscaling", "CreateAutoScalingGroup", {"AutoScalingGroupName": "s-web", "MinSize": 1, "MaxSize": 2,
+                                               "LaunchTemplate": {"LaunchTemplateId": "lt-0a", "Version": "$Default"},
+                                               "VPCZoneIdentifier": "subnet-1,subnet-2",
+                                               "Tags": [{"Key": "reconcile:stack", "Value": "s",
+                                                         "PropagateAtLaunch": False}]}),
     ("acm", "RequestCertificate", {"DomainName": "shop.example.com", "ValidationMethod": "DNS",
                                    "SubjectAlternativeNames": ["www.shop.example.com"],
                                    "IdempotencyToken": "0a1b2c", "Tags": [{"Key": "reconcile:stack", "Value": "s"}]}),

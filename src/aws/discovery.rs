@@ -3,7 +3,9 @@
 //! tags; the regions a stack has anything in.
 
 use super::cloud::Discover;
-use super::{acm, cloudwatch, ec2, elbv2, iam, rds, route53, Aws, AwsError, ErrorClass};
+use super::{
+    acm, autoscaling, cloudwatch, ec2, elbv2, iam, rds, route53, Aws, AwsError, ErrorClass,
+};
 use crate::model::profile::phase;
 use crate::model::tags::{decode, is_encoded};
 use crate::model::{self, Address, Attrs, Kind, LiveRegion, Observed, Service, Value};
@@ -86,8 +88,18 @@ impl Discover for Aws {
         // edition has no ELBv2 or RDS) reads as `None`: the caller decides
         // whether the stack can do without it.
         let (acm_client, tagging_client) = (self.acm(region), self.tagging(region));
-        let iam_client = self.iam();
-        let (found, balancing, databases, alarms, dns, certificates, roles, applied_regions) = tokio::try_join!(
+        let (iam_client, autoscaling_client) = (self.iam(), self.autoscaling(region));
+        let (
+            found,
+            balancing,
+            databases,
+            alarms,
+            dns,
+            certificates,
+            roles,
+            groups,
+            applied_regions,
+        ) = tokio::try_join!(
             async {
                 available(ec2::discover(&ec2_client, stack, region).await).map_err(at(Service::Ec2))
             }
@@ -129,6 +141,11 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::Iam)),
             async {
+                available(autoscaling::discover(&autoscaling_client, stack, region).await)
+                    .map_err(at(Service::Autoscaling))
+            }
+            .instrument(timed(Service::Autoscaling)),
+            async {
                 available(self.applied_regions(region, stack).await).map_err(at(Service::Ec2))
             }
             .instrument(phase(&format!("discover {region} regions record"))),
@@ -142,6 +159,7 @@ impl Discover for Aws {
         let dns = self.read(&mut unavailable, Service::Route53, region, dns);
         let certificates = self.read(&mut unavailable, Service::Acm, region, certificates);
         let roles = self.read(&mut unavailable, Service::Iam, region, roles);
+        let groups = self.read(&mut unavailable, Service::Autoscaling, region, groups);
         for o in found
             .iter_mut()
             .filter(|o| o.address.kind == Kind::Instance)
@@ -158,6 +176,7 @@ impl Discover for Aws {
         found.extend(dns.owned);
         found.extend(certificates);
         found.extend(roles);
+        found.extend(groups);
         Ok(LiveRegion {
             resources: found,
             adoptable_zones: dns.adoptable_zones,

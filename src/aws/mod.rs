@@ -58,6 +58,7 @@ macro_rules! client {
 }
 
 mod acm;
+mod autoscaling;
 pub mod cloud;
 mod cloudwatch;
 mod counter;
@@ -234,6 +235,10 @@ impl Aws {
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
         client!(aws_sdk_elasticloadbalancingv2, self, Service::Elbv2, region)
+    }
+
+    pub fn autoscaling(&self, region: &str) -> aws_sdk_autoscaling::Client {
+        client!(aws_sdk_autoscaling, self, Service::Autoscaling, region)
     }
 
     /// IAM is global; its API lives in us-east-1.

@@ -3,7 +3,10 @@
 //! once (`retag`), and the readers of the concrete attributes it is given.
 
 use super::cloud::{Cloud, Created, Mutate};
-use super::{acm, cloudwatch, ec2, elbv2, endpoint, iam, rds, route53, Aws, AwsError, ErrorClass};
+use super::{
+    acm, autoscaling, cloudwatch, ec2, elbv2, endpoint, iam, rds, route53, Aws, AwsError,
+    ErrorClass,
+};
 use crate::model::progress::Progress;
 use crate::model::tags::{
     encode, is_encoded, USER_DATA as USER_DATA_TAG, VALIDATION_ZONE as VALIDATION_ZONE_TAG,
@@ -38,6 +41,7 @@ impl Cloud for Aws {
             route53: self.route53(),
             acm: self.acm(region),
             iam: self.iam(),
+            autoscaling: self.autoscaling(region),
             tagging: self.tagging(region),
             acm_tags: self.acm_tags(),
             zone_batches: route53::ZoneBatches::default(),
@@ -74,6 +78,7 @@ pub struct Mutator {
     pub(super) route53: aws_sdk_route53::Client,
     pub(super) acm: aws_sdk_acm::Client,
     pub(super) iam: aws_sdk_iam::Client,
+    pub(super) autoscaling: aws_sdk_autoscaling::Client,
     pub(super) tagging: aws_sdk_resourcegroupstagging::Client,
     pub(super) acm_tags: acm::TagSource,
     pub(super) zone_batches: route53::ZoneBatches,
@@ -96,6 +101,7 @@ enum Placed {
     Dns(route53::DnsKind),
     Certificate,
     Iam(iam::IamKind),
+    Group,
 }
 
 fn place(kind: Kind) -> Placed {
@@ -111,6 +117,7 @@ fn place(kind: Kind) -> Placed {
         Kind::RouteTable => Placed::Ec2(E::RouteTable),
         Kind::SecurityGroup => Placed::Ec2(E::SecurityGroup),
         Kind::Instance => Placed::Ec2(E::Instance),
+        Kind::LaunchTemplate => Placed::Ec2(E::LaunchTemplate),
         Kind::LoadBalancer => Placed::Elb(L::LoadBalancer),
         Kind::TargetGroup => Placed::Elb(L::TargetGroup),
         Kind::Listener => Placed::Elb(L::Listener),
@@ -124,6 +131,7 @@ fn place(kind: Kind) -> Placed {
         Kind::AcmCertificate => Placed::Certificate,
         Kind::IamRole => Placed::Iam(iam::IamKind::Role),
         Kind::InstanceProfile => Placed::Iam(iam::IamKind::InstanceProfile),
+        Kind::AutoscalingGroup => Placed::Group,
     }
 }
 
@@ -230,7 +238,10 @@ impl Mutate for Mutator {
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let result = match place(observed.address.kind) {
-            Placed::Ec2(kind) => self.ec2_update(kind, observed, attrs, changed).await,
+            Placed::Ec2(kind) => {
+                self.ec2_update(kind, observed, attrs, changed, inputs)
+                    .await
+            }
             Placed::Elb(kind) => self.elb_update(kind, observed, attrs, changed).await,
             Placed::Rds(kind) => {
                 self.rds_update(kind, observed, attrs, changed, inputs)
@@ -243,6 +254,7 @@ impl Mutate for Mutator {
             }
             Placed::Certificate => self.certificate_update(observed, attrs, changed).await,
             Placed::Iam(kind) => self.iam_update(kind, observed, attrs, changed).await,
+            Placed::Group => self.group_update(observed, attrs, changed).await,
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }
@@ -257,6 +269,7 @@ impl Mutate for Mutator {
             Placed::Dns(route53::DnsKind::Record) => self.record_delete(observed).await,
             Placed::Certificate => self.certificate_delete(observed).await,
             Placed::Iam(kind) => self.iam_delete(kind, observed).await,
+            Placed::Group => self.group_delete(observed).await,
         };
         match result {
             Err(e) if e.is_not_found() => Ok(()),
@@ -283,6 +296,7 @@ impl Mutator {
             Placed::Dns(route53::DnsKind::Record) => self.record_create(address, attrs).await,
             Placed::Certificate => self.certificate_create(address, attrs).await,
             Placed::Iam(kind) => self.iam_create(kind, address, attrs).await,
+            Placed::Group => self.group_create(address, attrs).await,
         }
     }
 
@@ -303,6 +317,7 @@ impl Mutator {
                 acm::discover(&self.acm, &self.tagging, self.acm_tags, stack, region).await?
             }
             Placed::Iam(_) => iam::discover(&self.iam, stack, region).await?,
+            Placed::Group => autoscaling::discover(&self.autoscaling, stack, region).await?,
         };
         Ok(found
             .into_iter()
@@ -346,6 +361,7 @@ impl Mutator {
             Placed::Dns(route53::DnsKind::Record) => Ok(()),
             Placed::Certificate => self.certificate_write_tags(id, set, stale).await,
             Placed::Iam(kind) => self.iam_write_tags(kind, id, set, stale).await,
+            Placed::Group => self.group_write_tags(id, set, stale).await,
         }
     }
 

@@ -95,6 +95,8 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         Spec::AcmCertificate(s) => certificate::acm_certificate(&mut c, s),
         Spec::IamRole(s) => iam::iam_role(&mut c, s),
         Spec::InstanceProfile(s) => iam::instance_profile(&mut c, s),
+        Spec::LaunchTemplate(s) => compute::launch_template(&mut c, s),
+        Spec::AutoscalingGroup(s) => compute::autoscaling_group(&mut c, s),
     }
     if r.address.kind != crate::model::Kind::DnsRecord {
         c.set("tags", tags(stack, r, resolve));
@@ -129,6 +131,11 @@ pub fn inputs(r: &Resource) -> crate::model::Inputs {
     let mut inputs = crate::model::Inputs::new();
     match &r.spec {
         Spec::Instance(s) => {
+            if let Some(data) = &s.user_data {
+                inputs.insert("user_data", data.clone());
+            }
+        }
+        Spec::LaunchTemplate(s) => {
             if let Some(data) = &s.user_data {
                 inputs.insert("user_data", data.clone());
             }

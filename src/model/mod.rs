@@ -83,6 +83,8 @@ pub enum Kind {
     AcmCertificate,
     IamRole,
     InstanceProfile,
+    LaunchTemplate,
+    AutoscalingGroup,
 }
 
 /// How a kind is replaced when an attribute AWS cannot change in place changes.
@@ -108,6 +110,8 @@ pub enum Service {
     Acm,
     /// IAM: roles and instance profiles, global like Route53.
     Iam,
+    /// EC2 Auto Scaling: groups of instances from a launch template.
+    Autoscaling,
     /// The Resource Groups Tagging API: finds tagged resources of every service.
     Tagging,
 }
@@ -123,6 +127,7 @@ impl Service {
             Service::Route53 => "route53",
             Service::Acm => "acm",
             Service::Iam => "iam",
+            Service::Autoscaling => "autoscaling",
             Service::Tagging => "tagging",
         }
     }
@@ -159,7 +164,8 @@ impl Kind {
             | Kind::NatGateway
             | Kind::RouteTable
             | Kind::SecurityGroup
-            | Kind::Instance => Service::Ec2,
+            | Kind::Instance
+            | Kind::LaunchTemplate => Service::Ec2,
             Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
                 Service::Elbv2
             }
@@ -168,6 +174,7 @@ impl Kind {
             Kind::DnsZone | Kind::DnsRecord => Service::Route53,
             Kind::AcmCertificate => Service::Acm,
             Kind::IamRole | Kind::InstanceProfile => Service::Iam,
+            Kind::AutoscalingGroup => Service::Autoscaling,
         }
     }
 

@@ -109,6 +109,8 @@ impl Kind {
             Kind::AcmCertificate => &certificate::CERTIFICATE,
             Kind::IamRole => &iam::ROLE,
             Kind::InstanceProfile => &iam::INSTANCE_PROFILE,
+            Kind::LaunchTemplate => &compute::LAUNCH_TEMPLATE,
+            Kind::AutoscalingGroup => &compute::AUTOSCALING_GROUP,
         }
     }
 }

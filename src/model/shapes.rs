@@ -396,6 +396,16 @@ pub fn port_numbers(ports: &str) -> (Option<i32>, Option<i32>) {
     (from.parse().ok(), to.parse().ok())
 }
 
+/// An Auto Scaling group's health check: `EC2` or `ELB`, and the grace
+/// period after launch, in seconds (AWS's when `None`).
+pub fn group_health_check(check_type: &str, grace: Option<i64>) -> Value {
+    let mut m = BTreeMap::from([("type".to_string(), Value::str(check_type))]);
+    if let Some(grace) = grace {
+        m.insert("grace".to_string(), Value::Int(grace));
+    }
+    Value::Map(m)
+}
+
 /// An IAM policy document as compared: its JSON with keys sorted and no
 /// spaces (IAM answers it reformatted); the text itself when it is not JSON.
 pub fn policy_text(document: &str) -> String {

@@ -20,11 +20,11 @@ pub use diag::{Diagnostic, StackError};
 use crate::model::{Address, Kind};
 use serde::Deserialize;
 use spec::{
-    AcmCertificateSpec, ActionSpec, AlarmSpec, Common, DbInstanceSpec, DbParameterGroupSpec,
-    DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, IamRoleSpec, InstanceProfileSpec,
-    InstanceSpec, InternetGatewaySpec, ListenerRuleSpec, ListenerSpec, LoadBalancerSpec,
-    NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec, SecurityGroupSpec, SubnetSpec,
-    TargetGroupSpec, VpcSpec,
+    AcmCertificateSpec, ActionSpec, AlarmSpec, AutoscalingGroupSpec, Common, DbInstanceSpec,
+    DbParameterGroupSpec, DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, IamRoleSpec,
+    InstanceProfileSpec, InstanceSpec, InternetGatewaySpec, LaunchTemplateSpec, ListenerRuleSpec,
+    ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec,
+    SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -92,6 +92,8 @@ pub enum Spec {
     AcmCertificate(AcmCertificateSpec),
     IamRole(IamRoleSpec),
     InstanceProfile(InstanceProfileSpec),
+    LaunchTemplate(LaunchTemplateSpec),
+    AutoscalingGroup(AutoscalingGroupSpec),
     DnsZone(DnsZoneSpec),
     DnsRecord(DnsRecordSpec),
 }
@@ -190,6 +192,8 @@ impl Spec {
             Spec::AcmCertificate(_) => Kind::AcmCertificate,
             Spec::IamRole(_) => Kind::IamRole,
             Spec::InstanceProfile(_) => Kind::InstanceProfile,
+            Spec::LaunchTemplate(_) => Kind::LaunchTemplate,
+            Spec::AutoscalingGroup(_) => Kind::AutoscalingGroup,
             Spec::DnsZone(_) => Kind::DnsZone,
             Spec::DnsRecord(_) => Kind::DnsRecord,
         }
@@ -215,6 +219,8 @@ impl Spec {
             Spec::AcmCertificate(s) => s.common(),
             Spec::IamRole(s) => s.common(),
             Spec::InstanceProfile(s) => s.common(),
+            Spec::LaunchTemplate(s) => s.common(),
+            Spec::AutoscalingGroup(s) => s.common(),
             Spec::DnsZone(s) => s.common(),
             Spec::DnsRecord(s) => s.common(),
         }
@@ -338,6 +344,28 @@ impl Spec {
             Spec::DnsZone(s) => s.vpcs.iter().map(|v| field("vpcs", v, Kind::Vpc)).collect(),
             Spec::IamRole(_) => vec![],
             Spec::InstanceProfile(s) => vec![field("role", &s.role, Kind::IamRole)],
+            Spec::LaunchTemplate(s) => s
+                .security_groups
+                .iter()
+                .map(|r| field("security_groups", r, Kind::SecurityGroup))
+                .chain(
+                    s.instance_profile
+                        .iter()
+                        .map(|r| field("instance_profile", r, Kind::InstanceProfile)),
+                )
+                .collect(),
+            Spec::AutoscalingGroup(s) => std::iter::once(field(
+                "launch_template",
+                &s.launch_template,
+                Kind::LaunchTemplate,
+            ))
+            .chain(s.subnets.iter().map(|r| field("subnets", r, Kind::Subnet)))
+            .chain(
+                s.target_groups
+                    .iter()
+                    .map(|r| field("target_groups", r, Kind::TargetGroup)),
+            )
+            .collect(),
             Spec::AcmCertificate(s) => s
                 .validation_zone
                 .iter()

@@ -55,6 +55,10 @@ pub struct RawStack {
     #[serde(default)]
     pub instance_profile: BTreeMap<String, Spanned<InstanceProfileSpec>>,
     #[serde(default)]
+    pub launch_template: BTreeMap<String, Spanned<LaunchTemplateSpec>>,
+    #[serde(default)]
+    pub autoscaling_group: BTreeMap<String, Spanned<AutoscalingGroupSpec>>,
+    #[serde(default)]
     pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
     #[serde(default)]
     pub moved: Vec<Spanned<MovedSpec>>,
@@ -373,6 +377,43 @@ resource_spec!(ListenerSpec {
     ssl_policy: Option<Spanned<String>>,
     default_action: Spanned<ActionSpec>,
 });
+
+resource_spec!(LaunchTemplateSpec {
+    /// AMIs differ per region, as an instance's.
+    ami: Spanned<Regional<String>>,
+    instance_type: String,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    instance_profile: Option<Spanned<Reference>>,
+    /// Compared by its digest; given to EC2 base64-encoded.
+    user_data: Option<String>,
+    /// An EC2 key pair's name, for SSH.
+    key_name: Option<String>,
+});
+
+resource_spec!(AutoscalingGroupSpec {
+    launch_template: Spanned<Reference>,
+    subnets: Vec<Spanned<Reference>>,
+    min: Spanned<i64>,
+    max: Spanned<i64>,
+    /// Left out: whoever scales the group owns its desired capacity.
+    desired: Option<Spanned<i64>>,
+    #[serde(default)]
+    target_groups: Vec<Spanned<Reference>>,
+    #[serde(default)]
+    health_check: GroupHealthCheckSpec,
+});
+
+/// How a group judges its instances: EC2's status checks, or also its
+/// target groups' (`ELB`), after a grace period from launch.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupHealthCheckSpec {
+    #[serde(rename = "type")]
+    pub check_type: Option<Spanned<String>>,
+    /// `"60s"`, `"5m"`: 0 when left out, as AWS's API.
+    pub grace: Option<Spanned<String>>,
+}
 
 resource_spec!(IamRoleSpec {
     /// The services that may assume it: `"ec2.amazonaws.com"`, or a list.

@@ -320,6 +320,10 @@ pub async fn zones_named(client: &aws_sdk_route53::Client, domain: &str) -> Vec<
         .collect()
 }
 
+pub async fn autoscaling(region: &str) -> aws_sdk_autoscaling::Client {
+    aws_sdk_autoscaling::Client::new(&console(region).await)
+}
+
 /// IAM is global; its API lives in us-east-1.
 pub async fn iam() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&console("us-east-1").await)

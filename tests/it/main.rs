@@ -17,6 +17,7 @@ mod policies;
 mod proxy;
 mod rollout;
 mod saved_plans;
+mod scaling;
 mod stateful;
 mod status;
 mod verify;

@@ -258,7 +258,7 @@ impl Mutator {
 
 /// An instance profile's name from its ARN
 /// (`arn:aws:iam::123456789012:instance-profile/reconcile/prod/prod-app`).
-fn profile_name(arn: &str) -> &str {
+pub(super) fn profile_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 

@@ -4,6 +4,7 @@
 
 mod instance;
 mod internet_gateway;
+mod launch_template;
 mod nat_gateway;
 mod route_table;
 mod security_group;
@@ -34,6 +35,7 @@ pub(super) enum Ec2Kind {
     RouteTable,
     SecurityGroup,
     Instance,
+    LaunchTemplate,
 }
 
 /// Everything a stack owns in a region: one call per kind, whatever the number of resources.
@@ -50,9 +52,13 @@ pub async fn discover(
         route_table::discover(client, stack, region),
         security_group::discover(client, stack, region),
         instance::discover(client, stack, region),
+        launch_template::discover(client, stack, region),
     )?;
-    let (vpcs, subnets, gateways, nats, tables, groups, instances) = found;
-    Ok([vpcs, subnets, gateways, nats, tables, groups, instances].concat())
+    let (vpcs, subnets, gateways, nats, tables, groups, instances, templates) = found;
+    Ok([
+        vpcs, subnets, gateways, nats, tables, groups, instances, templates,
+    ]
+    .concat())
 }
 
 /// Items a page of a discovery Describe: the most EC2 takes (route tables
@@ -150,6 +156,7 @@ impl Mutator {
             Ec2Kind::RouteTable => self.create_route_table(address, attrs, inputs).await,
             Ec2Kind::SecurityGroup => self.create_security_group(address, attrs, inputs).await,
             Ec2Kind::Instance => self.create_instance(address, attrs, inputs).await,
+            Ec2Kind::LaunchTemplate => self.create_launch_template(address, attrs, inputs).await,
         }
     }
 
@@ -160,6 +167,7 @@ impl Mutator {
         observed: &Observed,
         attrs: &Attrs,
         changed: &Changed,
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
         match kind {
             Ec2Kind::Vpc | Ec2Kind::NatGateway => {}
@@ -171,6 +179,10 @@ impl Mutator {
             Ec2Kind::RouteTable => self.update_route_table(observed, attrs, changed).await?,
             Ec2Kind::SecurityGroup => self.update_security_group(observed, attrs, changed).await?,
             Ec2Kind::Instance => self.update_instance(observed, attrs, changed).await?,
+            Ec2Kind::LaunchTemplate => {
+                self.update_launch_template(observed, attrs, changed, inputs)
+                    .await?
+            }
         }
         self.retag(observed, attrs, changed).await
     }
@@ -212,6 +224,7 @@ impl Mutator {
             Ec2Kind::RouteTable => self.delete_route_table(observed).await,
             Ec2Kind::SecurityGroup => self.delete_security_group(observed).await,
             Ec2Kind::Instance => self.delete_instance(observed).await,
+            Ec2Kind::LaunchTemplate => self.delete_launch_template(observed).await,
         }
     }
 }

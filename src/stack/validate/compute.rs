@@ -1,10 +1,66 @@
 //! The checks of the compute kinds' own values: instances.
 
 use super::*;
-use crate::stack::spec::InstanceSpec;
+use crate::stack::spec::{AutoscalingGroupSpec, InstanceSpec};
 
 impl Checker {
     pub(super) fn instance(&mut self, _stack: &Stack, r: &Resource, s: &InstanceSpec) {
         self.regional(r, "ami", &s.ami);
+    }
+
+    pub(super) fn autoscaling_group(
+        &mut self,
+        _stack: &Stack,
+        r: &Resource,
+        s: &AutoscalingGroupSpec,
+    ) {
+        self.in_range(&s.min, "min", 0..=10_000);
+        self.in_range(&s.max, "max", 0..=10_000);
+        if s.max.get_ref() < s.min.get_ref() {
+            self.error(
+                s.max.span(),
+                format!(
+                    "{}: max {} is under min {}",
+                    r.address,
+                    s.max.get_ref(),
+                    s.min.get_ref()
+                ),
+            );
+        }
+        if let Some(desired) = &s.desired {
+            if !(s.min.get_ref()..=s.max.get_ref()).contains(&desired.get_ref()) {
+                self.error(
+                    desired.span(),
+                    format!(
+                        "{}: desired {} is outside min {} to max {}",
+                        r.address,
+                        desired.get_ref(),
+                        s.min.get_ref(),
+                        s.max.get_ref()
+                    ),
+                );
+            }
+        }
+        if s.subnets.is_empty() {
+            self.error(
+                r.span.clone(),
+                format!("{}: a group needs `subnets`", r.address),
+            );
+        }
+        if let Some(t) = &s.health_check.check_type {
+            self.one_of(t.span(), "health check type", t.get_ref(), &["EC2", "ELB"]);
+        }
+        if let Some(grace) = &s.health_check.grace {
+            if let Err(e) = humantime::parse_duration(grace.get_ref()) {
+                self.error(
+                    grace.span(),
+                    format!(
+                        "{}: `{}` is not a duration ({e}); write it as 60s or 5m",
+                        r.address,
+                        grace.get_ref()
+                    ),
+                );
+            }
+        }
     }
 }

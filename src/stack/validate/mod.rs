@@ -76,6 +76,8 @@ impl Checker {
             acm_certificate,
             iam_role,
             instance_profile,
+            launch_template,
+            autoscaling_group,
             blue_green,
             moved,
             verify,
@@ -145,6 +147,16 @@ impl Checker {
                 Spec::AcmCertificate,
             ))
             .chain(blocks(iam_role, Kind::IamRole, Spec::IamRole))
+            .chain(blocks(
+                launch_template,
+                Kind::LaunchTemplate,
+                Spec::LaunchTemplate,
+            ))
+            .chain(blocks(
+                autoscaling_group,
+                Kind::AutoscalingGroup,
+                Spec::AutoscalingGroup,
+            ))
             .chain(blocks(
                 instance_profile,
                 Kind::InstanceProfile,
@@ -756,6 +768,8 @@ impl Checker {
             Spec::AcmCertificate(s) => self.acm_certificate(stack, r, s),
             Spec::IamRole(s) => self.iam_role(stack, r, s),
             Spec::InstanceProfile(_) => {}
+            Spec::LaunchTemplate(s) => self.regional(r, "ami", &s.ami),
+            Spec::AutoscalingGroup(s) => self.autoscaling_group(stack, r, s),
             Spec::SecurityGroup(s) => self.security_group(stack, r, s),
         }
     }
