@@ -451,7 +451,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
     assert_eq!(
         calls[0],
-        serde_json::json!({"cloudwatch": 1, "ec2": 7 + 1, "elbv2": 2, "rds": 3, "tagging": 1, "acm": 1, "iam": 2}),
+        serde_json::json!({"cloudwatch": 1, "ec2": 8 + 1, "elbv2": 2, "rds": 3, "tagging": 1, "acm": 1, "iam": 2, "autoscaling": 1}),
         "one Describe per EC2 kind and the regions record the apply left (a key pair); \
          the other services list once each (nothing of theirs to tag here; ACM's \
          certificates through the tagging API, and at an emulator's endpoint, where it \
@@ -485,7 +485,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     // The region read: ACM through the tagging API (and one ListCertificates
     // at an emulator); every other region: one tagging query.
     let every_region = serde_json::json!({
-        "cloudwatch": 1, "ec2": 7 + 1 + 1, "elbv2": 2, "rds": 3, "acm": 1, "iam": 2,
+        "cloudwatch": 1, "ec2": 8 + 1 + 1, "elbv2": 2, "rds": 3, "acm": 1, "iam": 2, "autoscaling": 1,
         "tagging": 1 + enabled - 1
     });
     let fresh = with_subnets(2);
@@ -503,7 +503,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
 
     let stats = run(&["plan", "--stats", applied.arg()]).expect(0);
     for line in [
-        "(acm=1, cloudwatch=1, ec2=8, elbv2=2, iam=2, rds=3, route53=",
+        "(acm=1, autoscaling=1, cloudwatch=1, ec2=9, elbv2=2, iam=2, rds=3, route53=",
         &format!("discover {region} ec2"),
         "compare",
     ] {
