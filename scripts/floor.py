@@ -42,6 +42,7 @@ def calls(url, stack, region, dns):
     ec2, elb = client(url, "ec2", region), client(url, "elbv2", region)
     rds, cw = client(url, "rds", region), client(url, "cloudwatch", region)
     tagging = client(url, "resourcegroupstaggingapi", region)
+    asg = client(url, "autoscaling", region)
     owned = [{"Name": "tag:reconcile:stack", "Values": [stack]}]
     out = [
         paged(ec2, "describe_vpcs", "Vpcs", 1000, Filters=owned),
@@ -51,6 +52,7 @@ def calls(url, stack, region, dns):
         paged(ec2, "describe_route_tables", "RouteTables", 100, Filters=owned),
         paged(ec2, "describe_security_groups", "SecurityGroups", 1000, Filters=owned),
         paged(ec2, "describe_instances", "Reservations", 1000, Filters=owned),
+        paged(ec2, "describe_launch_templates", "LaunchTemplates", 200, Filters=owned),
         lambda: ec2.describe_key_pairs(
             Filters=[{"Name": "key-name", "Values": [f"reconcile-regions-{stack}"]}]
         ),
@@ -60,6 +62,8 @@ def calls(url, stack, region, dns):
         paged(rds, "describe_db_subnet_groups", "DBSubnetGroups", 100),
         paged(rds, "describe_db_parameter_groups", "DBParameterGroups", 100),
         paged(cw, "describe_alarms", "MetricAlarms", 100, AlarmNamePrefix=f"{stack}."),
+        paged(asg, "describe_auto_scaling_groups", "AutoScalingGroups", 100,
+              Filters=[{"Name": "tag:reconcile:stack", "Values": [stack]}]),
         # ACM certificates: the tagging API (ListCertificates only when it finds some).
         lambda: tagging.get_resources(
             TagFilters=[{"Key": "reconcile:stack", "Values": [stack]}],
@@ -69,6 +73,11 @@ def calls(url, stack, region, dns):
     if dns:
         r53 = client(url, "route53", "us-east-1")
         out.append(paged(r53, "list_hosted_zones", "HostedZones", 100))
+        # IAM, global like Route53: the stack's path.
+        iam = client(url, "iam", "us-east-1")
+        out.append(paged(iam, "list_roles", "Roles", 1000, PathPrefix=f"/reconcile/{stack}/"))
+        out.append(paged(iam, "list_instance_profiles", "InstanceProfiles", 1000,
+                         PathPrefix=f"/reconcile/{stack}/"))
     return out
 
 
