@@ -183,12 +183,15 @@ impl Checker {
             // references resolve.
             if spec.kind().service().global() {
                 if own_regions.len() > 1 && spec.common().regions.is_some() {
-                    let what = match spec.kind().service() {
-                        Service::Iam => "IAM",
-                        _ => "DNS",
+                    let (what, help) = match spec.kind().service() {
+                        Service::Iam => ("IAM", "one role or instance profile serves every region of the stack"),
+                        _ => ("DNS", "records in several regions would collide; alias each region's load balancer from its own record"),
                     };
-                    self.error(span.clone(), format!("{address}: {what} is global; name at most one home region"))
-                        .help = Some("one object serves every region; records in several regions would collide (alias each region's load balancer from its own record)".into());
+                    self.error(
+                        span.clone(),
+                        format!("{address}: {what} is global; name at most one home region"),
+                    )
+                    .help = Some(help.into());
                 }
                 own_regions.truncate(1);
             }
