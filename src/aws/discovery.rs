@@ -141,8 +141,10 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::Iam)),
             async {
-                available(autoscaling::discover(&autoscaling_client, stack, region).await)
-                    .map_err(at(Service::Autoscaling))
+                available(
+                    autoscaling::discover(&autoscaling_client, &ec2_client, stack, region).await,
+                )
+                .map_err(at(Service::Autoscaling))
             }
             .instrument(timed(Service::Autoscaling)),
             async {

@@ -317,7 +317,9 @@ impl Mutator {
                 acm::discover(&self.acm, &self.tagging, self.acm_tags, stack, region).await?
             }
             Placed::Iam(_) => iam::discover(&self.iam, stack, region).await?,
-            Placed::Group => autoscaling::discover(&self.autoscaling, stack, region).await?,
+            Placed::Group => {
+                autoscaling::discover(&self.autoscaling, &self.ec2, stack, region).await?
+            }
         };
         Ok(found
             .into_iter()

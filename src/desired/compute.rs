@@ -44,6 +44,17 @@ pub(super) fn launch_template(c: &mut Ctx, s: &LaunchTemplateSpec) {
 
 pub(super) fn autoscaling_group(c: &mut Ctx, s: &AutoscalingGroupSpec) {
     c.set("launch_template", c.reference(s.launch_template.get_ref()));
+    // Every instance on the template's default version: what it will be
+    // once a template changed by this plan has its new one.
+    if let Some(template) = s.launch_template.get_ref().address() {
+        let version = c.resolve.attribute(template, "version");
+        c.set(
+            "instances",
+            version.map_or(Value::Unknown, |v| {
+                Value::Str(crate::model::shapes::all_on_version(&v))
+            }),
+        );
+    }
     c.set(
         "subnets",
         Value::set(s.subnets.iter().map(|r| c.reference(r.get_ref()))),

@@ -205,6 +205,11 @@ impl Kind {
         self.schema().exports
     }
 
+    /// Whether an in-place update changes the export `attr`.
+    pub fn update_changes(self, attr: &str) -> bool {
+        self.schema().updated_exports.contains(&attr)
+    }
+
     /// Attributes diffed for this kind; `ignore_changes` may name any of them.
     pub fn attributes(self) -> &'static [&'static str] {
         self.schema().attributes

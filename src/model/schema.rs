@@ -33,6 +33,9 @@ pub struct Schema {
     pub replace_order: ReplaceOrder,
     /// Attributes a `${kind.name.attr}` interpolation may read.
     pub exports: &'static [&'static str],
+    /// Exports an in-place update changes (a launch template's version):
+    /// unknown to a plan that updates the resource.
+    pub updated_exports: &'static [&'static str],
     /// Attributes AWS chooses when the stack leaves them out; compared only when set.
     pub compared_only_when_set: &'static [&'static str],
     /// Map attributes compared on the keys the stack sets only: AWS reports

@@ -396,6 +396,16 @@ pub fn port_numbers(ports: &str) -> (Option<i32>, Option<i32>) {
     (from.parse().ok(), to.parse().ok())
 }
 
+/// A group whose instances all run its template's default version `v`.
+pub fn all_on_version(v: &str) -> String {
+    format!("all on version {v}")
+}
+
+/// A group with `old` of its `all` instances on versions older than `v`.
+pub fn older_than_version(old: usize, all: usize, v: &str) -> String {
+    format!("{old} of {all} on a version older than {v}")
+}
+
 /// An Auto Scaling group's health check: `EC2` or `ELB`, and the grace
 /// period after launch, in seconds (AWS's when `None`).
 pub fn group_health_check(check_type: &str, grace: Option<i64>) -> Value {

@@ -193,11 +193,13 @@ fn refusal(c: &ResourceChange) -> String {
 }
 
 /// Resolves references for a plan: to addresses, or unknown when the target is
-/// created or replaced by this same plan.
+/// created or replaced by this same plan (or, for exports an update changes,
+/// updated by it).
 struct PlanResolver<'a> {
     observed: &'a HashMap<Address, &'a Observed>,
     changing: &'a BTreeSet<Address>,
     replaced: &'a BTreeSet<Address>,
+    updated: &'a BTreeSet<Address>,
 }
 
 impl Resolve for PlanResolver<'_> {
@@ -211,7 +213,8 @@ impl Resolve for PlanResolver<'_> {
     }
 
     fn attribute(&self, target: &Address, attribute: &str) -> Option<String> {
-        if self.changing.contains(target) {
+        let updated = self.updated.contains(target) && target.kind.update_changes(attribute);
+        if self.changing.contains(target) || updated {
             return None;
         }
         self.observed.get(target)?.exports.get(attribute).cloned()
@@ -435,16 +438,21 @@ fn region_changes(
     let mut known_replaced = BTreeSet::new();
     let mut changes = loop {
         let (mut changing, mut replaced) = (BTreeSet::new(), known_replaced.clone());
+        let mut updated = BTreeSet::new();
         let mut changes = Vec::new();
         for r in stack.ordered(region) {
             let resolver = PlanResolver {
                 observed: &primary,
                 changing: &changing,
                 replaced: &replaced,
+                updated: &updated,
             };
             let change = resource_change(stack, r, region, live, &primary, &owned, &resolver);
             if matches!(change.action, Action::Create | Action::Replace) {
                 changing.insert(r.address.clone());
+            }
+            if change.action == Action::Update {
+                updated.insert(r.address.clone());
             }
             if change.action == Action::Replace {
                 replaced.insert(r.address.clone());
@@ -546,6 +554,7 @@ fn resource_change(
         observed: primary,
         changing: &nothing,
         replaced: &nothing,
+        updated: &nothing,
     };
     let mut wanted = normalise(&desired::attrs(stack, r, region, resolver), owned);
     let observed = primary.get(&r.address);

@@ -8,9 +8,14 @@ use aws_sdk_autoscaling::types::AutoScalingGroup;
 
 const REGION: &str = "ap-northeast-1";
 
-fn stack_text(name: &str, ami: &str) -> String {
+/// Blue and green, each from a template of its own; green's image from
+/// `--var green_image`.
+fn stack_text(name: &str) -> String {
     format!(
         r##"
+[vars]
+green_image = "{AMI}"
+
 [stack]
 name = "{name}"
 regions = ["{REGION}"]
@@ -60,15 +65,21 @@ assume = "ec2.amazonaws.com"
 [instance_profile.app]
 role = "iam_role.app"
 
-[launch_template.web]
-ami = {{ default = "{ami}" }}
+[launch_template.blue]
+ami = {{ default = "{AMI}" }}
 instance_type = "t3.micro"
 security_groups = ["security_group.app"]
 instance_profile = "instance_profile.app"
 user_data = "#!/bin/sh\\necho hello\\n"
 
+[launch_template.green]
+ami = {{ default = "${{var.green_image}}" }}
+instance_type = "t3.micro"
+security_groups = ["security_group.app"]
+instance_profile = "instance_profile.app"
+
 [autoscaling_group.blue]
-launch_template = "launch_template.web"
+launch_template = "launch_template.blue"
 subnets = ["subnet.a", "subnet.c"]
 min = 1
 max = 4
@@ -77,7 +88,7 @@ target_groups = ["target_group.blue"]
 health_check = {{ type = "ELB", grace = "60s" }}
 
 [autoscaling_group.green]
-launch_template = "launch_template.web"
+launch_template = "launch_template.green"
 subnets = ["subnet.a", "subnet.c"]
 min = 1
 max = 4
@@ -101,6 +112,30 @@ async fn group(name: &str, colour: &str) -> AutoScalingGroup {
         .clone()
 }
 
+fn instance_ids(g: &AutoScalingGroup) -> Vec<String> {
+    let mut ids: Vec<String> = g
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn image_of(id: &str) -> String {
+    let out = ec2(REGION)
+        .await
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .unwrap();
+    out.reservations()[0].instances()[0]
+        .image_id()
+        .unwrap()
+        .to_string()
+}
+
 async fn set_desired(name: &str, colour: &str, n: i32) {
     autoscaling(REGION)
         .await
@@ -120,7 +155,7 @@ fn no_op(stack: &StackFile) {
 #[tokio::test]
 async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() {
     let name = unique("asg");
-    let stack = StackFile::new(&stack_text(&name, AMI));
+    let stack = StackFile::new(&stack_text(&name));
     stack.apply().expect(0);
     no_op(&stack);
 
@@ -188,43 +223,78 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
     assert_eq!(group(&name, "blue").await.desired_capacity(), Some(2));
     no_op(&stack);
 
-    // A new image: a new version of the template, made the default; the
-    // template and the groups stay.
-    stack.write(&stack_text(&name, NEW_AMI));
-    let plan = run(&["plan", stack.arg()]).expect(0);
-    assert!(
-        plan.stdout.contains("~ launch_template.web"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."),
-        "{}",
-        plan.stdout
-    );
-    stack.apply().expect(0);
-    no_op(&stack);
+    // A new image for the idle colour, given as CI gives it: a new version
+    // of green's template, and green's instances replaced by apply alone;
+    // blue untouched.
+    let green_before = group(&name, "green").await;
+    let green_template = green_before
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .unwrap()
+        .to_string();
+    let blue_before = instance_ids(&group(&name, "blue").await);
+    let image = format!("green_image={NEW_AMI}");
+    let plan = run(&["plan", stack.arg(), "--var", &image]).expect(0);
+    for line in [
+        "~ launch_template.green",
+        "~ autoscaling_group.green",
+        "instances = \"all on version 1\" → (known after apply)",
+        "Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(line), "{line}\n{}", plan.stdout);
+    }
+    run(&["apply", stack.arg(), "--var", &image, "--auto-approve"]).expect(0);
+    run(&["plan", stack.arg(), "--var", &image, "--detailed-exitcode"]).expect(0);
     let versions = ec2(REGION)
         .await
         .describe_launch_template_versions()
-        .launch_template_id(&template_id)
+        .launch_template_id(&green_template)
         .versions("$Default")
         .send()
         .await
         .unwrap();
     let default = &versions.launch_template_versions()[0];
     assert_eq!(default.version_number(), Some(2));
+    let green = group(&name, "green").await;
+    let now = instance_ids(&green);
     assert_eq!(
-        default.launch_template_data().and_then(|d| d.image_id()),
-        Some(NEW_AMI)
+        now.len(),
+        instance_ids(&green_before).len(),
+        "as many as before"
     );
+    assert!(
+        now.iter()
+            .all(|id| !instance_ids(&green_before).contains(id)),
+        "every green instance replaced"
+    );
+    for id in &now {
+        assert_eq!(image_of(id).await, NEW_AMI);
+    }
+    let registered = elb(REGION)
+        .await
+        .describe_target_health()
+        .target_group_arn(&green.target_group_arns()[0])
+        .send()
+        .await
+        .unwrap();
+    // Deregistered ones drain for a while (AWS and moto alike).
+    let mut targets: Vec<String> = registered
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str())
+                != Some("draining")
+        })
+        .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+        .collect();
+    targets.sort();
+    assert_eq!(targets, now, "the new instances serve green");
     assert_eq!(
-        group(&name, "blue")
-            .await
-            .launch_template()
-            .and_then(|t| t.launch_template_id()),
-        Some(template_id.as_str())
+        instance_ids(&group(&name, "blue").await),
+        blue_before,
+        "blue untouched"
     );
 
     // Everything removed: the groups scaled to nothing and deleted first.

@@ -6,7 +6,7 @@ use super::{ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
 use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use aws_sdk_autoscaling::Client;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// The version of its template a group launches: whichever is the default,
@@ -17,9 +17,10 @@ fn group_name(stack: &str, address: &Address) -> String {
     format!("{stack}-{}", address.name)
 }
 
-/// Every group `stack` owns in `region`.
+/// Every group `stack` owns in `region`, with what its instances run.
 pub async fn discover(
     client: &Client,
+    ec2: &aws_sdk_ec2::Client,
     stack: &str,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
@@ -35,10 +36,100 @@ pub async fn discover(
             )
             .max_records(100)
     )?;
-    Ok(groups.iter().filter_map(|g| observe(region, g)).collect())
+    let runs = running(ec2, &groups).await?;
+    Ok(groups
+        .iter()
+        .filter_map(|g| observe(region, g, &runs))
+        .collect())
 }
 
-fn observe(region: &str, g: &AutoScalingGroup) -> Option<Observed> {
+/// What an instance runs, as far as a group's template decides it.
+type Runs = (Option<String>, Option<String>);
+
+/// What the groups' templates' default versions launch, and what each of
+/// their instances runs: one DescribeLaunchTemplateVersions a template, one
+/// DescribeInstances for all instances.
+struct Running {
+    templates: HashMap<String, (i64, Runs)>,
+    instances: HashMap<String, Runs>,
+}
+
+async fn running(
+    ec2: &aws_sdk_ec2::Client,
+    groups: &[AutoScalingGroup],
+) -> Result<Running, AwsError> {
+    let mut template_ids: Vec<&str> = groups
+        .iter()
+        .filter_map(|g| g.launch_template().and_then(|t| t.launch_template_id()))
+        .collect();
+    template_ids.sort();
+    template_ids.dedup();
+    let templates = futures::future::try_join_all(template_ids.iter().map(|id| async move {
+        let out = send!(
+            "DescribeLaunchTemplateVersions",
+            ec2.describe_launch_template_versions()
+                .launch_template_id(*id)
+                .versions(DEFAULT_VERSION)
+        )?;
+        let v = out.launch_template_versions().first();
+        let data = v.and_then(|v| v.launch_template_data());
+        let runs = (
+            data.and_then(|d| d.image_id()).map(str::to_string),
+            data.and_then(|d| d.instance_type())
+                .map(|t| t.as_str().to_string()),
+        );
+        Ok::<_, AwsError>((
+            id.to_string(),
+            (v.and_then(|v| v.version_number()).unwrap_or_default(), runs),
+        ))
+    }))
+    .await?
+    .into_iter()
+    .collect();
+    let ids: Vec<String> = groups
+        .iter()
+        .flat_map(|g| g.instances())
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    let mut instances = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        let reservations: Vec<aws_sdk_ec2::types::Reservation> = all_pages!(
+            "DescribeInstances",
+            ec2.describe_instances()
+                .set_instance_ids(Some(chunk.to_vec()))
+        )?;
+        for i in reservations.iter().flat_map(|r| r.instances()) {
+            instances.insert(
+                i.instance_id().unwrap_or_default().to_string(),
+                (
+                    i.image_id().map(str::to_string),
+                    i.instance_type().map(|t| t.as_str().to_string()),
+                ),
+            );
+        }
+    }
+    Ok(Running {
+        templates,
+        instances,
+    })
+}
+
+/// The instances of `g` that run something else than its template's
+/// default version launches (its AMI or instance type): older versions.
+/// With the default version's number, `None` without a template.
+fn outdated<'a>(g: &'a AutoScalingGroup, runs: &Running) -> Option<(i64, Vec<&'a str>)> {
+    let template = g.launch_template()?.launch_template_id()?;
+    let (version, launches) = runs.templates.get(template)?;
+    let old = g
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id())
+        .filter(|id| runs.instances.get(*id).is_some_and(|r| r != launches))
+        .collect();
+    Some((*version, old))
+}
+
+fn observe(region: &str, g: &AutoScalingGroup, runs: &Running) -> Option<Observed> {
     let tags: BTreeMap<String, String> = g
         .tags()
         .iter()
@@ -55,6 +146,14 @@ fn observe(region: &str, g: &AutoScalingGroup) -> Option<Observed> {
         .split(',')
         .filter(|s| !s.is_empty())
         .map(|s| Value::Id(s.trim().to_string()));
+    let instances = outdated(g, runs).map(|(version, old)| {
+        let version = version.to_string();
+        let text = match old.len() {
+            0 => crate::model::shapes::all_on_version(&version),
+            n => crate::model::shapes::older_than_version(n, g.instances().len(), &version),
+        };
+        ("instances", Value::Str(text))
+    });
     let attrs = [
         ("launch_template", Value::Id(template.to_string())),
         ("subnets", Value::set(subnets)),
@@ -81,7 +180,9 @@ fn observe(region: &str, g: &AutoScalingGroup) -> Option<Observed> {
                 g.health_check_grace_period().map(i64::from),
             ),
         ),
-    ];
+    ]
+    .into_iter()
+    .chain(instances);
     let exports = BTreeMap::from([
         ("name".to_string(), name.to_string()),
         (
@@ -265,6 +366,9 @@ impl Mutator {
                     .set_health_check_grace_period(grace)
             )?;
         }
+        if changed.contains("instances") {
+            self.replace_outdated(name).await?;
+        }
         if changed.contains("target_groups") {
             let (want, have) = (
                 ids(attrs, "target_groups"),
@@ -310,6 +414,98 @@ impl Mutator {
                 "DeleteTags",
                 c.delete_tags().set_tags(Some(self.group_tags(name, stale)))
             )?;
+        }
+        Ok(())
+    }
+
+    /// New instances first: as many as run an older version are launched
+    /// from the default one (the group's maximum raised for it if need be)
+    /// and put in service, then the old ones deregistered from the group's
+    /// target groups and terminated; the group's size is what it was.
+    /// Capacity in service never drops.
+    async fn replace_outdated(&self, name: &str) -> Result<(), AwsError> {
+        let c = &self.autoscaling;
+        let Some(group) = self.group(name).await? else {
+            return Ok(());
+        };
+        let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
+        let Some((version, old)) = outdated(&group, &runs) else {
+            return Ok(());
+        };
+        if old.is_empty() {
+            return Ok(());
+        }
+        let (desired, max) = (
+            group.desired_capacity().unwrap_or_default(),
+            group.max_size().unwrap_or_default(),
+        );
+        let surge = desired + i32::try_from(old.len()).unwrap_or(i32::MAX);
+        self.progress(format!(
+            "{name} ({}): {} of {desired} instances on a version older than {version}: launching {} from it first",
+            self.region,
+            old.len(),
+            old.len()
+        ));
+        send!(
+            "UpdateAutoScalingGroup",
+            c.update_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .max_size(max.max(surge))
+                .desired_capacity(surge)
+        )?;
+        self.wait_in_service(name, surge).await?;
+        // Out of the target groups first (their requests drain), then gone.
+        self.deregister(group.target_group_arns(), &old).await?;
+        for id in &old {
+            send!(
+                "TerminateInstanceInAutoScalingGroup",
+                c.terminate_instance_in_auto_scaling_group()
+                    .instance_id(*id)
+                    .should_decrement_desired_capacity(true)
+            )?;
+        }
+        send!(
+            "UpdateAutoScalingGroup",
+            c.update_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .max_size(max)
+                .desired_capacity(desired)
+        )?;
+        // A group may register what it had once more as it resizes (moto
+        // does): none of the old ones stays a target.
+        self.deregister(group.target_group_arns(), &old).await
+    }
+
+    /// Takes `instances` out of the target groups that have them, as
+    /// registered (with their ports).
+    async fn deregister(
+        &self,
+        target_groups: &[String],
+        instances: &[&str],
+    ) -> Result<(), AwsError> {
+        for group_arn in target_groups {
+            let health = send!(
+                "DescribeTargetHealth",
+                self.elb
+                    .describe_target_health()
+                    .target_group_arn(group_arn)
+            )?;
+            let targets: Vec<_> = health
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| d.target())
+                .filter(|t| t.id().is_some_and(|id| instances.contains(&id)))
+                .cloned()
+                .collect();
+            if !targets.is_empty() {
+                send!(
+                    "DeregisterTargets",
+                    self.elb
+                        .deregister_targets()
+                        .target_group_arn(group_arn)
+                        .set_targets(Some(targets))
+                )?;
+            }
         }
         Ok(())
     }

@@ -23,6 +23,7 @@ pub const ALARM: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],
+    updated_exports: &[],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[],

@@ -19,6 +19,7 @@ pub const CERTIFICATE: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::CreateFirst,
     exports: &["id", "arn"],
+    updated_exports: &[],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[(

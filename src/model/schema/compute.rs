@@ -21,6 +21,7 @@ pub const INSTANCE: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::CreateFirst,
     exports: &["id", "private_ip"],
+    updated_exports: &[],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[],
@@ -45,6 +46,8 @@ pub const LAUNCH_TEMPLATE: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "name", "version"],
+    // An update makes a new version.
+    updated_exports: &["version"],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[(
@@ -66,6 +69,7 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
         "desired",
         "target_groups",
         "health_check",
+        "instances",
         "tags",
         "protect",
     ],
@@ -73,10 +77,15 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "name", "arn"],
-    compared_only_when_set: &["desired"],
+    updated_exports: &[],
+    // `instances`: known when the template is a block of the stack.
+    compared_only_when_set: &["desired", "instances"],
     // A grace period left out is AWS's to choose.
     partial_maps: &["health_check"],
-    notes: &[],
+    notes: &[(
+        "instances",
+        "new instances are launched from the template's default version and put in service, then the old ones terminated: capacity never drops",
+    )],
     live_id: LiveId::None,
     forward: None,
 };

@@ -14,6 +14,7 @@ pub const SUBNET_GROUP: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],
+    updated_exports: &[],
     compared_only_when_set: &["vpc"],
     partial_maps: &[],
     notes: &[],
@@ -28,6 +29,7 @@ pub const PARAMETER_GROUP: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],
+    updated_exports: &[],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[(
@@ -62,6 +64,7 @@ pub const INSTANCE: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "identifier", "endpoint", "port"],
+    updated_exports: &[],
     compared_only_when_set: &[
         "engine_version",
         "storage_type",

@@ -12,6 +12,7 @@ pub const ROLE: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],
+    updated_exports: &[],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[],
@@ -26,6 +27,7 @@ pub const INSTANCE_PROFILE: Schema = Schema {
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],
+    updated_exports: &[],
     compared_only_when_set: &[],
     partial_maps: &[],
     notes: &[(
