@@ -254,7 +254,7 @@ impl Mutate for Mutator {
             }
             Placed::Certificate => self.certificate_update(observed, attrs, changed).await,
             Placed::Iam(kind) => self.iam_update(kind, observed, attrs, changed).await,
-            Placed::Group => self.group_update(observed, attrs, changed).await,
+            Placed::Group => self.group_update(observed, attrs, changed, inputs).await,
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }

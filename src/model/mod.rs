@@ -475,6 +475,15 @@ pub type Inputs = BTreeMap<&'static str, String>;
 /// (`desired::held_name`): the new one is created under a generated name.
 pub const NAME_HELD: &str = "name_held";
 
+/// An Auto Scaling group's instances in service and healthy, and those on
+/// an older version of its template (handles of its observed self).
+pub const IN_SERVICE: &str = "in_service";
+pub const OUTDATED: &str = "outdated";
+
+/// Input of a group's update: replace its outdated instances this many at a
+/// time, each batch out of service first; without it, all at once, new first.
+pub const INSTANCE_BATCH: &str = "instance_batch";
+
 /// A live resource owned by a stack, normalised from SDK output.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
@@ -681,6 +690,29 @@ impl LiveRegion {
             .iter()
             .map(|o| (o.live_id.clone(), o.address.clone()))
             .collect()
+    }
+
+    /// The live forward of every owned listener and rule: target group id →
+    /// the largest weight any of them gives it.
+    pub fn weights(&self) -> BTreeMap<String, i64> {
+        let mut weights: BTreeMap<String, i64> = BTreeMap::new();
+        for o in &self.resources {
+            let Some(key) = o.address.kind.forward_attribute() else {
+                continue;
+            };
+            let Some(shapes::Action::Forward { targets, .. }) =
+                o.attrs.get(key).and_then(shapes::Action::parse)
+            else {
+                continue;
+            };
+            for t in targets {
+                if let Some(id) = t.target_group.as_str() {
+                    let w = weights.entry(id.to_string()).or_default();
+                    *w = (*w).max(t.weight);
+                }
+            }
+        }
+        weights
     }
 }
 

@@ -11,7 +11,6 @@ use crate::aws::cloud::{Discover, Probe};
 use crate::check::{self, CheckResult, Source, Streaks, Window};
 use crate::model::probe::MetricQuery;
 use crate::model::progress::Progress;
-use crate::model::shapes::Action;
 use crate::model::{alarm_name, arn_suffix, Address, Kind, LiveRegion, Observed, Value};
 use crate::stack::spec::Reference;
 use crate::stack::verify::{render_colours, AlarmRef, Check, ColourRole, Watch};
@@ -289,27 +288,6 @@ async fn balancers<P: Probe>(probe: &P, region: &str, live: &LiveRegion) -> Vec<
     }
 }
 
-/// The live forward of every owned listener and rule: target group id → the
-/// largest weight any of them gives it.
-fn live_weights(live: &LiveRegion) -> BTreeMap<String, i64> {
-    let mut weights: BTreeMap<String, i64> = BTreeMap::new();
-    for o in &live.resources {
-        let Some(key) = o.address.kind.forward_attribute() else {
-            continue;
-        };
-        let Some(Action::Forward { targets, .. }) = o.attrs.get(key).and_then(Action::parse) else {
-            continue;
-        };
-        for t in targets {
-            if let Some(id) = t.target_group.as_str() {
-                let w = weights.entry(id.to_string()).or_default();
-                *w = (*w).max(t.weight);
-            }
-        }
-    }
-    weights
-}
-
 /// The live id of a colour in a region.
 pub fn colour_id(live: &LiveRegion, colour: &Reference) -> Option<String> {
     match colour {
@@ -329,10 +307,8 @@ async fn targets<P: Probe>(
     region: &str,
     live: &LiveRegion,
 ) -> Vec<CheckResult> {
-    let receiving: Vec<(String, i64)> = live_weights(live)
-        .into_iter()
-        .filter(|(_, w)| *w > 0)
-        .collect();
+    let receiving: Vec<(String, i64)> =
+        live.weights().into_iter().filter(|(_, w)| *w > 0).collect();
     let asks = receiving.iter().map(|(group, weight)| async move {
         let name = label(live, group);
         let min_healthy = stack
@@ -465,7 +441,7 @@ fn colour_dimension(
 ) -> Option<String> {
     let p: &BlueGreen = stack.blue_green.values().find(|p| p.name == pair)?;
     let (blue, green) = (colour_id(live, &p.blue)?, colour_id(live, &p.green)?);
-    let weights = live_weights(live);
+    let weights = live.weights();
     let weight = |id: &str| weights.get(id).copied().unwrap_or(0);
     let green_leads = match &ctx.target {
         Some((name, colour)) if name == pair => *colour == Colour::Green,

@@ -2,6 +2,7 @@
 //! function of the stack and the observed live state; no AWS here.
 
 pub mod diff;
+pub mod group;
 pub mod render;
 
 pub use diff::{Action, AttrChange};
@@ -65,6 +66,11 @@ pub struct ResourceChange {
     /// plan: an instance in a subnet whose CIDR is handed over.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub delete_first: bool,
+    /// An Auto Scaling group's instances on an older version are replaced
+    /// this many at a time, each batch out of service first (a colour that
+    /// takes traffic); absent: all at once, new ones first.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub instance_batch: Option<u32>,
 }
 
 impl ResourceChange {
@@ -629,6 +635,18 @@ fn resource_change(
             ));
         }
     }
+    // A group's instances on an older version: how, by the traffic they take.
+    let mut instance_batch = None;
+    if let Some(o) = observed.filter(|_| attributes.iter().any(|a| a.name == "instances")) {
+        let replacement = group::replacement(stack, live, primary, &wanted, o);
+        let said = replacement.describe(&r.address);
+        instance_batch = replacement.batch();
+        if matches!(replacement.how, group::How::Refused { .. }) {
+            blocked = blocked.or(Some(said));
+        } else {
+            reason = reason.or(Some(said));
+        }
+    }
     ResourceChange {
         region: region.to_string(),
         address: r.address.clone(),
@@ -640,6 +658,7 @@ fn resource_change(
         blocked,
         protected: r.spec.common().protect || observed.is_some_and(|o| o.protected()),
         delete_first: false,
+        instance_batch,
     }
 }
 
@@ -787,6 +806,7 @@ fn delete(o: &Observed, reason: String) -> ResourceChange {
         adoption: None,
         blocked: None,
         delete_first: false,
+        instance_batch: None,
     }
 }
 

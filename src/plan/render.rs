@@ -352,6 +352,7 @@ mod tests {
             adoption: None,
             blocked: None,
             delete_first: false,
+            instance_batch: None,
         }
     }
 

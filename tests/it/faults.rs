@@ -8,17 +8,10 @@ use crate::harness::{
     tag, unique, vpc_stack, Run, StackFile,
 };
 use crate::proxy::{Fault, Proxy};
-use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The binary, talking to AWS through `proxy`.
-fn via(proxy: &Proxy) -> Command {
-    let mut cmd = reconcile();
-    cmd.env("AWS_ENDPOINT_URL", &proxy.url);
-    cmd
-}
-
 fn no_changes(stack: &StackFile) {
     let plan = run(&["plan", stack.arg(), "--detailed-exitcode"]);
     assert_eq!(
@@ -118,7 +111,7 @@ async fn a_lost_answer_to_any_create_leaves_no_duplicate() {
     for op in CREATES {
         proxy.on(op, Fault::LoseAnswer, 1);
     }
-    let out = run_cmd(via(&proxy).args(["apply", stack.arg(), "--auto-approve"])).expect(0);
+    let out = run_cmd(proxy.via().args(["apply", stack.arg(), "--auto-approve"])).expect(0);
     let mut lost = proxy.faulted(Fault::LoseAnswer);
     lost.sort();
     let mut expected = CREATES.map(String::from).to_vec();
@@ -175,7 +168,8 @@ values = ["example.org"]
     }
     let apply = || {
         run_cmd(
-            via(&proxy)
+            proxy
+                .via()
                 .env("LOST_DB_PASSWORD", "correct-horse-battery")
                 .args(["apply", stack.arg(), "--auto-approve"]),
         )
@@ -219,7 +213,7 @@ async fn the_demo_converges_under_mixed_faults_with_exactly_its_resources() {
     proxy.mixed(30);
     let mut runs: Vec<Run> = Vec::new();
     for _ in 0..5 {
-        let out = run_cmd(via(&proxy).args(["apply", stack.arg(), "--auto-approve"]));
+        let out = run_cmd(proxy.via().args(["apply", stack.arg(), "--auto-approve"]));
         let done = out.code == 0;
         runs.push(out);
         if done {
@@ -427,7 +421,8 @@ async fn a_create_that_never_returns_fails_within_the_timeout_and_the_rest_finis
     let proxy = Proxy::start(endpoint(), 5);
     proxy.hang("CreateSecurityGroup");
     let out = run_cmd(
-        via(&proxy)
+        proxy
+            .via()
             .args([
                 "apply",
                 stack.arg(),
@@ -473,7 +468,8 @@ fn a_read_that_timed_out_is_sent_again_only_after_waiting_as_long() {
     let proxy = Proxy::start(endpoint(), 9);
     proxy.on("DescribeSubnets", Fault::Hang, 1);
     run_cmd(
-        via(&proxy)
+        proxy
+            .via()
             .args(["plan", stack.arg(), "--call-timeout", "2s"])
             .timeout(Duration::from_secs(120)),
     )
@@ -726,15 +722,20 @@ async fn a_service_the_endpoint_lacks_is_a_warning_unless_the_stack_declares_its
         );
         out
     };
-    let plan = asked_in(&|| run_cmd(via(&proxy).args(["plan", stack.arg()])).expect(0));
+    let plan = asked_in(&|| run_cmd(proxy.via().args(["plan", stack.arg()])).expect(0));
     for service in ["elbv2", "rds"] {
         let warning = format!("Warning: {service} is not available at {}", proxy.url);
         assert_eq!(plan.stdout.matches(&warning).count(), 1, "{}", plan.stdout);
     }
     assert!(plan.stdout.contains("load_balancer, target_group, listener, listener_rule are not read in eu-north-1, so none this stack left there is pruned"), "{}", plan.stdout);
-    asked_in(&|| run_cmd(via(&proxy).args(["apply", stack.arg(), "--auto-approve"])).expect(0));
+    asked_in(&|| run_cmd(proxy.via().args(["apply", stack.arg(), "--auto-approve"])).expect(0));
     let again = asked_in(&|| {
-        run_cmd(via(&proxy).args(["plan", stack.arg(), "--detailed-exitcode"])).expect(0)
+        run_cmd(
+            proxy
+                .via()
+                .args(["plan", stack.arg(), "--detailed-exitcode"]),
+        )
+        .expect(0)
     });
     assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
 
@@ -743,7 +744,7 @@ async fn a_service_the_endpoint_lacks_is_a_warning_unless_the_stack_declares_its
         region,
         "\n[target_group.web]\nvpc = \"vpc.main\"\nprotocol = \"HTTP\"\nport = 80\n",
     ));
-    let refused = run_cmd(via(&proxy).args(["plan", with_group.arg()])).expect(1);
+    let refused = run_cmd(proxy.via().args(["plan", with_group.arg()])).expect(1);
     assert!(
         refused.stderr.contains(&format!(
             "elbv2 is not available at {} (InternalFailure: The API for service elasticloadbalancing is either not included",

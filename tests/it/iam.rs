@@ -2,7 +2,8 @@
 //! instance profile, instances in two regions launched with it; policies
 //! changed in place, drift put back, everything deleted.
 
-use crate::harness::{iam, run, unique, StackFile};
+use crate::harness::{endpoint, iam, run, run_cmd, unique, StackFile};
+use crate::proxy::{Fault, Proxy};
 
 const REGIONS: [&str; 2] = ["us-west-1", "eu-west-2"];
 
@@ -177,5 +178,47 @@ async fn a_role_and_profile_serve_instances_in_every_region_and_change_in_place(
         .send()
         .await
         .unwrap();
-    assert!(profiles.instance_profiles().is_empty());
+    // (moto lists every profile, whatever the prefix)
+    let path = format!("/reconcile/{name}/");
+    assert!(!profiles
+        .instance_profiles()
+        .iter()
+        .any(|p| p.path() == path));
+}
+
+/// IAM shows a new instance profile to EC2 only after a few seconds on AWS
+/// (never on the emulator, so the proxy answers as AWS does meanwhile): the
+/// launch is asked again until EC2 knows it, and makes one instance.
+#[tokio::test]
+async fn a_launch_waits_until_iam_has_shown_ec2_the_new_profile() {
+    let name = unique("iamwait");
+    let text = stack_text(&name, "", LOGS).replace(
+        &format!("regions = [\"{}\", \"{}\"]", REGIONS[0], REGIONS[1]),
+        &format!("regions = [\"{}\"]", REGIONS[0]),
+    );
+    let stack = StackFile::new(&text);
+    let proxy = Proxy::start(endpoint(), 24);
+    proxy.on("RunInstances", Fault::ProfileNotSeen, 3);
+    run_cmd(proxy.via().args(["apply", stack.arg(), "--auto-approve"])).expect(0);
+    let launches: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.operation == "RunInstances")
+        .collect();
+    assert_eq!(launches.len(), 4, "three refusals, then the launch");
+    assert!(launches[3].fault.is_none());
+    // Asked again after a pause that grows, not at once.
+    let gaps: Vec<_> = launches
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .collect();
+    assert!(gaps[2] > gaps[0], "backoff: {gaps:?}");
+    let live = crate::harness::live(REGIONS[0], &name).await;
+    assert_eq!(
+        live.instances.len(),
+        1,
+        "one instance, launched with the profile"
+    );
+    assert!(live.instances[0].iam_instance_profile().is_some());
+    no_op(&stack);
 }

@@ -28,6 +28,10 @@ pub enum Fault {
     /// EC2's refusal to delete what something still uses (DependencyViolation),
     /// which the emulator does not make for a security group; nothing forwarded.
     InUse,
+    /// EC2's refusal of an instance profile IAM has made but not yet shown
+    /// it (eventual consistency, seconds on AWS; never on the emulator);
+    /// nothing forwarded.
+    ProfileNotSeen,
 }
 
 const MIXED: [Fault; 4] = [
@@ -171,6 +175,13 @@ impl Proxy {
         rules.delay = Duration::ZERO;
     }
 
+    /// reconcile, sending everything through this proxy.
+    pub fn via(&self) -> assert_cmd::Command {
+        let mut cmd = crate::harness::reconcile();
+        cmd.env("AWS_ENDPOINT_URL", &self.url);
+        cmd
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
@@ -228,14 +239,18 @@ fn serve(
         Some(Fault::Reset) => Ok(()),
         Some(Fault::Throttle) => respond(&mut client, &error_answer(&service, true)),
         Some(Fault::ServerError) => respond(&mut client, &error_answer(&service, false)),
-        Some(Fault::InUse) => {
-            let body = "<Response><Errors><Error><Code>DependencyViolation</Code><Message>resource has a dependent object</Message></Error></Errors><RequestID>fault</RequestID></Response>";
-            let answer = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            respond(&mut client, answer.as_bytes())
-        }
+        Some(Fault::InUse) => respond(
+            &mut client,
+            &ec2_error("DependencyViolation", "resource has a dependent object"),
+        ),
+        Some(Fault::ProfileNotSeen) => respond(
+            &mut client,
+            &ec2_error(
+                "InvalidParameterValue",
+                "Value (reconcile-profile) for parameter iamInstanceProfile.name is invalid. \
+                 Invalid IAM Instance Profile name",
+            ),
+        ),
         Some(Fault::LoseAnswer) => {
             forward(upstream, &request)?;
             Ok(())
@@ -318,6 +333,18 @@ fn identify(request: &Request) -> (String, String) {
         }
     });
     (service, operation)
+}
+
+/// An EC2 error answer (400, EC2's XML).
+fn ec2_error(code: &str, message: &str) -> Vec<u8> {
+    let body = format!(
+        "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
+    );
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 fn error_answer(service: &str, throttle: bool) -> Vec<u8> {

@@ -3,18 +3,23 @@
 //! by hand (not drift where the group does not declare it), a declared one
 //! put back, a new image as a new template version, everything deleted.
 
-use crate::harness::{autoscaling, ec2, elb, run, unique, StackFile};
+use crate::harness::{autoscaling, ec2, elb, endpoint, run, unique, StackFile};
+use crate::proxy::Proxy;
 use aws_sdk_autoscaling::types::AutoScalingGroup;
+use std::time::Duration;
 
 const REGION: &str = "ap-northeast-1";
 
-/// Blue and green, each from a template of its own; green's image from
-/// `--var green_image`.
+/// Blue (2 instances, all the traffic) and green (idle), each from a
+/// template of its own; their images from `--var blue_image` and
+/// `--var green_image`, the pair's `min_healthy` from `--var min_healthy`.
 fn stack_text(name: &str) -> String {
     format!(
         r##"
 [vars]
+blue_image = "{AMI}"
 green_image = "{AMI}"
+min_healthy = 1
 
 [stack]
 name = "{name}"
@@ -58,6 +63,7 @@ default_action = {{ forward = [{{ target_group = "target_group.blue", weight = 1
 listener = "listener.http"
 blue = "target_group.blue"
 green = "target_group.green"
+min_healthy = "${{var.min_healthy}}"
 
 [iam_role.app]
 assume = "ec2.amazonaws.com"
@@ -66,7 +72,7 @@ assume = "ec2.amazonaws.com"
 role = "iam_role.app"
 
 [launch_template.blue]
-ami = {{ default = "{AMI}" }}
+ami = {{ default = "${{var.blue_image}}" }}
 instance_type = "t3.micro"
 security_groups = ["security_group.app"]
 instance_profile = "instance_profile.app"
@@ -239,6 +245,7 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
         "~ launch_template.green",
         "~ autoscaling_group.green",
         "instances = \"all on version 1\" → (known after apply)",
+        "3 instances on an older version: replaced by the default one, all at once, new ones first (the colour takes no traffic)",
         "Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy.",
     ] {
         assert!(plan.stdout.contains(line), "{line}\n{}", plan.stdout);
@@ -311,4 +318,123 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
         .await
         .unwrap();
     assert!(left.auto_scaling_groups().is_empty());
+}
+
+/// Blue's healthy targets (`draining` and deregistered ones are not).
+async fn healthy(target_group: &str) -> Vec<String> {
+    let out = elb(REGION)
+        .await
+        .describe_target_health()
+        .target_group_arn(target_group)
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = out
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str())
+                == Some("healthy")
+        })
+        .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A new image for the colour that takes the traffic: with no room under
+/// min_healthy the plan is refused and says to deploy to the idle colour;
+/// with room, apply replaces its instances a batch at a time, and its target
+/// group never has fewer healthy targets than min_healthy (watched during
+/// the apply, each AWS answer slowed so that every step lasts).
+#[tokio::test]
+async fn an_active_colour_takes_a_new_image_in_batches_never_under_min_healthy() {
+    let name = unique("asgroll");
+    // moto cannot launch from a template version made by
+    // CreateLaunchTemplateVersion with user data (it keeps it undecoded
+    // and fails an assertion): this template has none.
+    let stack = StackFile::new(
+        &stack_text(&name).replace(r##"user_data = "#!/bin/sh\\necho hello\\n""##, ""),
+    );
+    stack.apply().expect(0);
+    let blue = group(&name, "blue").await;
+    let before = instance_ids(&blue);
+    let target_group = blue.target_group_arns()[0].clone();
+    assert_eq!(healthy(&target_group).await, before);
+    let green_before = instance_ids(&group(&name, "green").await);
+    let image = format!("blue_image={NEW_AMI}");
+
+    // min_healthy 2 of 2 in service: not one may go.
+    let args = ["--var", &image, "--var", "min_healthy=2"];
+    let refused = run(&[&["plan", stack.arg()][..], &args].concat()).expect(1);
+    for said in [
+        "autoscaling_group.blue takes 100% of blue_green.app's traffic with 2 in service and min_healthy 2",
+        "Deploy the new version to the idle colour (green) and cut over",
+    ] {
+        assert!(refused.stdout.contains(said) || refused.stderr.contains(said), "{said}\n{}{}", refused.stdout, refused.stderr);
+    }
+    run(&[&["apply", stack.arg(), "--auto-approve"][..], &args].concat()).expect(1);
+    assert_eq!(
+        instance_ids(&group(&name, "blue").await),
+        before,
+        "refused: nothing changed"
+    );
+
+    // min_healthy 1: one at a time.
+    let plan = run(&["plan", stack.arg(), "--var", &image]).expect(0);
+    let said = "2 instances on an older version: replaced by the default one 1 at a time, each out of its target groups before its replacement starts (autoscaling_group.blue takes 100% of blue_green.app's traffic with 2 in service; min_healthy 1)";
+    assert!(plan.stdout.contains(said), "{}", plan.stdout);
+
+    let proxy = Proxy::start(endpoint(), 31);
+    proxy.slow(Duration::from_millis(250));
+    let mut apply = crate::harness::spawn_at(
+        &proxy.url,
+        &["apply", stack.arg(), "--var", &image, "--auto-approve"],
+    );
+    let mut fewest = usize::MAX;
+    while apply.try_wait().unwrap().is_none() {
+        fewest = fewest.min(healthy(&target_group).await.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = apply.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fewest, 1, "one out at a time, never none");
+    let terminations: Vec<usize> = proxy
+        .seen()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.operation == "TerminateInstanceInAutoScalingGroup")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(terminations.len(), 2, "one a batch");
+    let between = &proxy.seen()[terminations[0]..terminations[1]];
+    assert!(
+        between
+            .iter()
+            .any(|s| s.operation == "DescribeTargetHealth"),
+        "the second batch waits for the first's replacement to be healthy"
+    );
+
+    let now = instance_ids(&group(&name, "blue").await);
+    assert_eq!(now.len(), 2);
+    assert!(
+        now.iter().all(|id| !before.contains(id)),
+        "every blue instance replaced"
+    );
+    for id in &now {
+        assert_eq!(image_of(id).await, NEW_AMI);
+    }
+    assert_eq!(healthy(&target_group).await, now, "the new ones serve blue");
+    assert_eq!(
+        instance_ids(&group(&name, "green").await),
+        green_before,
+        "green untouched"
+    );
+    run(&["plan", stack.arg(), "--var", &image, "--detailed-exitcode"]).expect(0);
 }

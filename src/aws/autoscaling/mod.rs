@@ -3,7 +3,10 @@
 //! stack's tag finds a region's groups, with their tags and instances.
 
 use super::{ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
-use crate::model::{Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
+use crate::model::{
+    Address, Attrs, Changed, Inputs, Kind, Observed, Value, INSTANCE_BATCH, IN_SERVICE, OUTDATED,
+    STACK_TAG,
+};
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use aws_sdk_autoscaling::Client;
 use std::collections::{BTreeMap, HashMap};
@@ -146,7 +149,8 @@ fn observe(region: &str, g: &AutoScalingGroup, runs: &Running) -> Option<Observe
         .split(',')
         .filter(|s| !s.is_empty())
         .map(|s| Value::Id(s.trim().to_string()));
-    let instances = outdated(g, runs).map(|(version, old)| {
+    let old = outdated(g, runs);
+    let instances = old.as_ref().map(|(version, old)| {
         let version = version.to_string();
         let text = match old.len() {
             0 => crate::model::shapes::all_on_version(&version),
@@ -190,7 +194,24 @@ fn observe(region: &str, g: &AutoScalingGroup, runs: &Running) -> Option<Observe
             g.auto_scaling_group_arn().unwrap_or_default().to_string(),
         ),
     ]);
-    observed(region, Kind::AutoscalingGroup, &tags, name, attrs, exports)
+    let mut o = observed(region, Kind::AutoscalingGroup, &tags, name, attrs, exports)?;
+    o.handles
+        .insert(IN_SERVICE.into(), serving(g).len().to_string());
+    o.handles.insert(
+        OUTDATED.into(),
+        old.map_or(0, |(_, old)| old.len()).to_string(),
+    );
+    Some(o)
+}
+
+/// The instances of `g` in service and healthy.
+fn serving(g: &AutoScalingGroup) -> Vec<&str> {
+    g.instances()
+        .iter()
+        .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+        .filter(|i| i.health_status() == Some("Healthy"))
+        .filter_map(|i| i.instance_id())
+        .collect()
 }
 
 fn subnets(attrs: &Attrs) -> String {
@@ -289,39 +310,59 @@ impl Mutator {
     /// Waits until `name` has `wanted` instances in service (or, with 0,
     /// none at all), reporting progress; bounded by `--wait-timeout`.
     async fn wait_in_service(&self, name: &str, wanted: i32) -> Result<(), AwsError> {
+        self.wait_serving(name, wanted, &[]).await
+    }
+
+    /// `wait_in_service`, and each of them healthy in every one of
+    /// `target_groups`.
+    async fn wait_serving(
+        &self,
+        name: &str,
+        wanted: i32,
+        target_groups: &[String],
+    ) -> Result<(), AwsError> {
         use tracing::Instrument;
         async {
             let started = Instant::now();
             let mut delay = Duration::from_secs(1);
+            let wanted_n = usize::try_from(wanted).unwrap_or(0);
             loop {
                 let group = self.group(name).await?;
-                let instances = group.as_ref().map(|g| g.instances()).unwrap_or_default();
-                let in_service = instances
-                    .iter()
-                    .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
-                    .count();
+                let all = group.as_ref().map_or(0, |g| g.instances().len());
+                let serving = group.as_ref().map(serving).unwrap_or_default();
+                let mut healthy = serving.len();
+                if serving.len() >= wanted_n {
+                    for arn in target_groups {
+                        healthy = healthy.min(self.healthy_in(arn, &serving).await?);
+                    }
+                }
                 let done = match wanted {
-                    0 => instances.is_empty(),
-                    n => in_service >= usize::try_from(n).unwrap_or(usize::MAX),
+                    0 => all == 0,
+                    _ => healthy >= wanted_n,
                 };
                 if done {
                     return Ok(());
                 }
+                let what = if target_groups.is_empty() {
+                    "in service"
+                } else {
+                    "in service and healthy in its target groups"
+                };
                 if started.elapsed() > self.wait_limit {
                     return Err(AwsError::new(
                         "waiting for the group's instances",
                         ErrorClass::Other,
                         "Timeout",
                         format!(
-                            "{name} has {in_service} of {wanted} instances in service ({} in all) after {}s; \
-                             rerun apply to keep waiting (--wait-timeout), or look at its activity history",
-                            instances.len(),
+                            "{name} has {healthy} of {wanted} instances {what} ({all} in all) after {}s; \
+                             rerun apply to keep waiting (--wait-timeout), or look at its activity history \
+                             and its target groups' health",
                             self.wait_limit.as_secs()
                         ),
                     ));
                 }
                 self.progress.wait(
-                    format!("{name}: {in_service}/{wanted} instances in service"),
+                    format!("{name}: {healthy}/{wanted} instances {what}"),
                     started.elapsed(),
                     Some(self.wait_limit),
                 );
@@ -333,11 +374,34 @@ impl Mutator {
         .await
     }
 
+    /// How many of `instances` target group `arn` reports healthy.
+    async fn healthy_in(&self, arn: &str, instances: &[&str]) -> Result<usize, AwsError> {
+        let health = send!(
+            "DescribeTargetHealth",
+            self.elb.describe_target_health().target_group_arn(arn)
+        )?;
+        Ok(health
+            .target_health_descriptions()
+            .iter()
+            .filter(|d| {
+                d.target()
+                    .and_then(|t| t.id())
+                    .is_some_and(|id| instances.contains(&id))
+            })
+            .filter(|d| {
+                d.target_health()
+                    .and_then(|h| h.state())
+                    .is_some_and(|s| s.as_str() == "healthy")
+            })
+            .count())
+    }
+
     pub(in crate::aws) async fn group_update(
         &self,
         observed: &Observed,
         attrs: &Attrs,
         changed: &Changed,
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let c = &self.autoscaling;
         let name = observed.live_id.as_str();
@@ -367,7 +431,10 @@ impl Mutator {
             )?;
         }
         if changed.contains("instances") {
-            self.replace_outdated(name).await?;
+            match inputs.get(INSTANCE_BATCH).and_then(|b| b.parse().ok()) {
+                Some(batch) => self.replace_in_batches(name, batch).await?,
+                None => self.replace_outdated(name).await?,
+            }
         }
         if changed.contains("target_groups") {
             let (want, have) = (
@@ -453,7 +520,8 @@ impl Mutator {
                 .max_size(max.max(surge))
                 .desired_capacity(surge)
         )?;
-        self.wait_in_service(name, surge).await?;
+        self.wait_serving(name, surge, group.target_group_arns())
+            .await?;
         // Out of the target groups first (their requests drain), then gone.
         self.deregister(group.target_group_arns(), &old).await?;
         for id in &old {
@@ -474,6 +542,69 @@ impl Mutator {
         // A group may register what it had once more as it resizes (moto
         // does): none of the old ones stays a target.
         self.deregister(group.target_group_arns(), &old).await
+    }
+
+    /// A colour that takes traffic: `batch` outdated instances at a time are
+    /// taken out of the group's target groups and terminated (the group
+    /// launches their replacements from its default version), and the next
+    /// batch waits until all its capacity is in service and healthy in every
+    /// target group again: never more than `batch` out of service.
+    async fn replace_in_batches(&self, name: &str, batch: usize) -> Result<(), AwsError> {
+        let c = &self.autoscaling;
+        let batch = batch.max(1);
+        let mut rounds = None;
+        loop {
+            let Some(group) = self.group(name).await? else {
+                return Ok(());
+            };
+            let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
+            let Some((version, old)) = outdated(&group, &runs) else {
+                return Ok(());
+            };
+            if old.is_empty() {
+                return Ok(());
+            }
+            // As many rounds as the outdated instances found first need: a
+            // replacement that is itself outdated is not chased forever.
+            let left = rounds.get_or_insert(old.len().div_ceil(batch));
+            if *left == 0 {
+                return Err(AwsError::new(
+                    "replacing the group's instances",
+                    ErrorClass::Other,
+                    "StillOutdated",
+                    format!(
+                        "{name}: {} instances still run something else than version {version} \
+                         launches after every outdated one was replaced: look at the template's \
+                         default version and the group's launch template",
+                        old.len()
+                    ),
+                ));
+            }
+            *left -= 1;
+            let these: Vec<&str> = old.iter().take(batch).copied().collect();
+            let desired = group.desired_capacity().unwrap_or_default();
+            let target_groups = group.target_group_arns();
+            self.progress(format!(
+                "{name} ({}): {} of {desired} instances on a version older than {version}: \
+                 replacing {} (out of the target groups first)",
+                self.region,
+                old.len(),
+                these.len()
+            ));
+            self.deregister(target_groups, &these).await?;
+            for id in &these {
+                send!(
+                    "TerminateInstanceInAutoScalingGroup",
+                    c.terminate_instance_in_auto_scaling_group()
+                        .instance_id(*id)
+                        .should_decrement_desired_capacity(false)
+                )?;
+            }
+            // A group may register what it had once more as it replaces
+            // (moto does): none of the old ones stays a target.
+            self.deregister(target_groups, &these).await?;
+            self.wait_serving(name, desired, target_groups).await?;
+        }
     }
 
     /// Takes `instances` out of the target groups that have them, as

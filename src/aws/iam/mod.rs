@@ -97,14 +97,19 @@ pub async fn discover(
             )
         },
     )?;
+    // The prefix again, here: an endpoint that ignores it (moto, for
+    // instance profiles) must not cost a read per profile of the account.
+    let ours = |path: &str| path.starts_with(&prefix);
     let roles = futures::future::try_join_all(
         roles
             .iter()
+            .filter(|r| ours(r.path()))
             .map(|r| role::observe(client, stack, region, r)),
     );
     let profiles = futures::future::try_join_all(
         profiles
             .iter()
+            .filter(|p| ours(p.path()))
             .map(|p| instance_profile::observe(client, stack, region, p)),
     );
     let (roles, profiles) = tokio::try_join!(roles, profiles)?;

@@ -398,12 +398,16 @@ async fn execute(
         return Ok(id);
     }
     let observed = observed.ok_or_else(no_longer_known)?;
+    let mut inputs = desired::inputs(resource);
+    if let Some(batch) = c.instance_batch {
+        inputs.insert(crate::model::INSTANCE_BATCH, batch.to_string());
+    }
     mutator
         .update(
             &observed,
             &attrs,
             &Changed::new(c.attributes.iter().map(|a| a.name.as_str())),
-            &desired::inputs(resource),
+            &inputs,
         )
         .await?;
     Ok(observed.live_id.clone())
