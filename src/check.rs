@@ -427,6 +427,35 @@ pub fn judge_database(region: &str, name: &str, status: Option<&DbStatus>) -> Ch
     )
 }
 
+/// An Auto Scaling group has at least its `min` instances in service and
+/// healthy, and none its health checks found unhealthy.
+pub fn judge_group(
+    region: &str,
+    name: &str,
+    in_service: u32,
+    min: u32,
+    unhealthy: u32,
+) -> CheckResult {
+    let outcome = if in_service >= min && unhealthy == 0 {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    };
+    let evidence = Evidence {
+        value: Some(format!("{in_service} in service, {unhealthy} unhealthy")),
+        threshold: format!(">= {min} in service, none unhealthy"),
+        ..Evidence::default()
+    };
+    CheckResult::new(
+        region,
+        &format!("{name} in service"),
+        Source::Builtin,
+        outcome,
+        NoData::Fail,
+        evidence,
+    )
+}
+
 /// Failed evaluations in a row, per region and check: `consecutive = N`
 /// fails a check at its N-th failed evaluation in a row, in a soak or bake.
 #[derive(Debug, Default)]
@@ -483,6 +512,26 @@ mod tests {
             watch: Watch::Metric(w.clone()),
         };
         (check, w)
+    }
+
+    #[test]
+    fn a_group_passes_with_its_minimum_in_service_and_none_unhealthy() {
+        let judged = |in_service, min, unhealthy| {
+            let r = judge_group(
+                "eu-west-1",
+                "autoscaling_group.web",
+                in_service,
+                min,
+                unhealthy,
+            );
+            (r.outcome, r.evidence.value.unwrap())
+        };
+        assert_eq!(
+            judged(2, 2, 0),
+            (Outcome::Pass, "2 in service, 0 unhealthy".into())
+        );
+        assert_eq!(judged(1, 2, 0).0, Outcome::Fail, "under its minimum");
+        assert_eq!(judged(3, 2, 1).0, Outcome::Fail, "one unhealthy");
     }
 
     #[test]

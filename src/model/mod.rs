@@ -475,9 +475,11 @@ pub type Inputs = BTreeMap<&'static str, String>;
 /// (`desired::held_name`): the new one is created under a generated name.
 pub const NAME_HELD: &str = "name_held";
 
-/// An Auto Scaling group's instances in service and healthy, and those on
-/// an older version of its template (handles of its observed self).
+/// An Auto Scaling group's instances in service and healthy, those its
+/// health checks found unhealthy, and those on an older version of its
+/// template (handles of its observed self).
 pub const IN_SERVICE: &str = "in_service";
+pub const UNHEALTHY: &str = "unhealthy";
 pub const OUTDATED: &str = "outdated";
 
 /// Input of a group's update: replace its outdated instances this many at a

@@ -213,6 +213,7 @@ pub async fn evaluate_region<P: Probe>(
     );
     [
         missing(stack, region, live),
+        groups(region, live),
         balancers,
         targets,
         databases,
@@ -227,7 +228,12 @@ pub async fn evaluate_region<P: Probe>(
 /// A declared load balancer, target group or instance that is not live in
 /// the region fails: a stack with nothing live does not pass.
 fn missing(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<CheckResult> {
-    let judged = [Kind::LoadBalancer, Kind::TargetGroup, Kind::Instance];
+    let judged = [
+        Kind::LoadBalancer,
+        Kind::TargetGroup,
+        Kind::Instance,
+        Kind::AutoscalingGroup,
+    ];
     stack
         .resources
         .values()
@@ -255,6 +261,33 @@ fn of_kind(live: &LiveRegion, kind: Kind) -> Vec<&Observed> {
     live.resources
         .iter()
         .filter(|o| o.address.kind == kind)
+        .collect()
+}
+
+/// Every Auto Scaling group: its minimum in service, none unhealthy (as
+/// discovery read them: no call of its own).
+fn groups(region: &str, live: &LiveRegion) -> Vec<CheckResult> {
+    of_kind(live, Kind::AutoscalingGroup)
+        .into_iter()
+        .map(|o| {
+            let count = |handle: &str| {
+                o.handles
+                    .get(handle)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            };
+            let min = match o.attrs.get("min") {
+                Some(Value::Int(n)) => u32::try_from(*n).unwrap_or(0),
+                _ => 0,
+            };
+            check::judge_group(
+                region,
+                &o.address.to_string(),
+                count(crate::model::IN_SERVICE),
+                min,
+                count(crate::model::UNHEALTHY),
+            )
+        })
         .collect()
 }
 

@@ -213,6 +213,40 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
     );
     assert!(data.user_data().is_some());
 
+    // verify: each group has its minimum in service and none unhealthy;
+    // an instance its health check finds unhealthy fails it.
+    let judged = |report: &serde_json::Value, group: &str| {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["check"] == format!("autoscaling_group.{group} in service"))
+            .unwrap_or_else(|| panic!("{report:#}"))
+            .clone()
+    };
+    let report = run(&["verify", stack.arg(), "--json"]).expect(0).json();
+    let passed = judged(&report, "blue");
+    assert_eq!(passed["outcome"], "pass", "{passed:#}");
+    assert_eq!(passed["value"], "2 in service, 0 unhealthy");
+    let sick = blue.instances()[0].instance_id().unwrap();
+    let set_health = |status: &'static str| async move {
+        autoscaling(REGION)
+            .await
+            .set_instance_health()
+            .instance_id(sick)
+            .health_status(status)
+            .send()
+            .await
+            .unwrap();
+    };
+    set_health("Unhealthy").await;
+    let report = run(&["verify", stack.arg(), "--json"]).expect(3).json();
+    let failed = judged(&report, "blue");
+    assert_eq!(failed["outcome"], "fail", "{failed:#}");
+    assert_eq!(failed["value"], "1 in service, 1 unhealthy");
+    assert_eq!(judged(&report, "green")["outcome"], "pass");
+    set_health("Healthy").await;
+
     // Green declares no desired: scaled by hand, it is not drift.
     set_desired(&name, "green", 3).await;
     no_op(&stack);

@@ -5,7 +5,7 @@
 use super::{ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
 use crate::model::{
     Address, Attrs, Changed, Inputs, Kind, Observed, Value, INSTANCE_BATCH, IN_SERVICE, OUTDATED,
-    STACK_TAG,
+    STACK_TAG, UNHEALTHY,
 };
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use aws_sdk_autoscaling::Client;
@@ -197,6 +197,12 @@ fn observe(region: &str, g: &AutoScalingGroup, runs: &Running) -> Option<Observe
     let mut o = observed(region, Kind::AutoscalingGroup, &tags, name, attrs, exports)?;
     o.handles
         .insert(IN_SERVICE.into(), serving(g).len().to_string());
+    let unhealthy = g
+        .instances()
+        .iter()
+        .filter(|i| i.health_status() == Some("Unhealthy"))
+        .count();
+    o.handles.insert(UNHEALTHY.into(), unhealthy.to_string());
     o.handles.insert(
         OUTDATED.into(),
         old.map_or(0, |(_, old)| old.len()).to_string(),
