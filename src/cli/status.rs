@@ -75,6 +75,9 @@ fn render(stack: &str, regions: &[RegionStatus]) -> String {
                 p.active.map_or("split", |c| c.as_str()),
                 weights.join(", ")
             ));
+            for (colour, runs) in &p.runs {
+                out.push_str(&format!("    {colour} runs {runs}\n"));
+            }
             if let Some(line) = super::record_line(&p.record) {
                 out.push_str(&format!(
                     "    last: {line}

@@ -6,7 +6,7 @@ use super::verify::colour_id;
 use crate::aws::cloud::{Discover, TrafficSwitch};
 use crate::model::shapes::{share, Action};
 use crate::model::tags::record;
-use crate::model::VERSION_HANDLE;
+use crate::model::{Kind, LiveRegion, Observed, Value, VERSION_HANDLE};
 use crate::plan::Action as Change;
 use crate::stack::{Colour, Stack};
 use anyhow::Result;
@@ -35,6 +35,10 @@ pub struct PairStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<Colour>,
     pub weights: BTreeMap<&'static str, i64>,
+    /// What each colour runs: its group's image and template version, or
+    /// its instances' images.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub runs: BTreeMap<&'static str, String>,
     /// The last cutover's record on the listener or rule.
     pub record: BTreeMap<String, String>,
 }
@@ -93,6 +97,12 @@ pub async fn run<C: Discover + TrafficSwitch>(
                         ))
                     })
                     .collect();
+                let runs = [Colour::Blue, Colour::Green]
+                    .into_iter()
+                    .filter_map(|c| {
+                        Some((c.as_str(), runs(&live, &colour_id(&live, bg.colour(c))?)?))
+                    })
+                    .collect();
                 let active = [Colour::Blue, Colour::Green]
                     .into_iter()
                     .find(|c| weights.get(c.as_str()) == Some(&100));
@@ -105,6 +115,7 @@ pub async fn run<C: Discover + TrafficSwitch>(
                     name: bg.name.clone(),
                     active,
                     weights,
+                    runs,
                     record,
                 });
             }
@@ -127,4 +138,57 @@ pub async fn run<C: Discover + TrafficSwitch>(
         }
     });
     Ok(futures::future::join_all(regions).await)
+}
+
+/// What serves target group `target_group`: the Auto Scaling groups that
+/// register in it (image, template version, instances on it) and the
+/// instances registered in it (their images).
+fn runs(live: &LiveRegion, target_group: &str) -> Option<String> {
+    let serves = |o: &&Observed| {
+        matches!(o.attrs.get("target_groups"), Some(Value::List(all))
+            if all.iter().any(|v| v.as_str() == Some(target_group)))
+    };
+    let text =
+        |o: &Observed, key: &str| o.attrs.get(key).and_then(Value::as_str).map(str::to_string);
+    let mut said = Vec::new();
+    for g in live
+        .resources
+        .iter()
+        .filter(|o| o.address.kind == Kind::AutoscalingGroup)
+        .filter(serves)
+    {
+        let template = text(g, "launch_template")
+            .and_then(|id| live.resources.iter().find(|o| o.live_id == id));
+        let image = template
+            .and_then(|t| text(t, "ami"))
+            .unwrap_or_else(|| "?".into());
+        let version = template
+            .and_then(|t| t.exports.get("version"))
+            .map(|v| format!(" version {v}"))
+            .unwrap_or_default();
+        let from = template
+            .map(|t| format!(" ({}{version})", t.address))
+            .unwrap_or_default();
+        let instances = text(g, "instances")
+            .map(|i| format!(", instances {i}"))
+            .unwrap_or_default();
+        said.push(format!("{}: {image}{from}{instances}", g.address));
+    }
+    let mut images: BTreeMap<String, usize> = BTreeMap::new();
+    for i in live
+        .resources
+        .iter()
+        .filter(|o| o.address.kind == Kind::Instance)
+        .filter(serves)
+    {
+        *images
+            .entry(text(i, "ami").unwrap_or_else(|| "?".into()))
+            .or_default() += 1;
+    }
+    said.extend(
+        images
+            .into_iter()
+            .map(|(image, n)| format!("{n} instance{}: {image}", if n == 1 { "" } else { "s" })),
+    );
+    (!said.is_empty()).then(|| said.join("; "))
 }

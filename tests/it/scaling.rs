@@ -337,6 +337,16 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
         blue_before,
         "blue untouched"
     );
+    // status says what each colour runs.
+    let status = run(&["status", stack.arg(), "--var", &image])
+        .expect(0)
+        .stdout;
+    for line in [
+        format!("blue runs autoscaling_group.blue: {AMI} (launch_template.blue version 1), instances all on version 1"),
+        format!("green runs autoscaling_group.green: {NEW_AMI} (launch_template.green version 2), instances all on version 2"),
+    ] {
+        assert!(status.contains(&line), "{line}\n{status}");
+    }
 
     // Everything removed: the groups scaled to nothing and deleted first.
     stack.write(&format!(
