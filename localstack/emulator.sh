@@ -111,8 +111,9 @@ start() {
   else
     # moto behind the conformance checker (conformance.py): a request AWS
     # would refuse is refused here too, and listed in $here/conformance-$port.log.
-    # A certificate is issued 2 s after it is requested (moto waits 60 s by default).
-    MOTO_ACM_VALIDATION_WAIT=2 nohup "$venv/bin/python" "$here/conformance.py" -H 127.0.0.1 -p "$port" \
+    # A certificate is issued 2 s after it is requested (moto waits 60 s by
+    # default); AWS's managed IAM policies exist, as on AWS (moto has none by default).
+    MOTO_ACM_VALIDATION_WAIT=2 MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup "$venv/bin/python" "$here/conformance.py" -H 127.0.0.1 -p "$port" \
       --log "$here/conformance-$port.log" >"$logfile" 2>&1 &
   fi
   echo $! >"$pidfile"

@@ -1,7 +1,7 @@
 //! Environments: `stacks/{dev,staging,prod}.toml` extending `stacks/base.toml`,
 //! `approval = "saved-plan"`, and what a CI job sees (step summary, annotations).
 
-use crate::harness::{live, reconcile, run, run_cmd, unique, Run};
+use crate::harness::{autoscaling, ec2, live, reconcile, run, run_cmd, unique, Run};
 use std::path::{Path, PathBuf};
 
 const PASSWORD: (&str, &str) = ("SHOP_DB_PASSWORD", "correct-horse-battery");
@@ -126,18 +126,44 @@ async fn the_three_environments_plan_and_apply() {
                 "{env} in {region}"
             );
         }
-        // What each file overrides is what runs there.
+        // What each file overrides is what runs there: each colour a group
+        // of its minimum, launched with the instance profile.
         let live = live(regions[0], envs.name(env)).await;
         let (count, size) = match env {
-            "dev" => (2, "t3.micro"),
-            "staging" => (4, "t3.micro"),
-            _ => (6, "m6i.large"),
+            "dev" => (1, "t3.micro"),
+            "staging" => (2, "t3.micro"),
+            _ => (3, "m6i.large"),
         };
-        assert_eq!(live.instances.len(), count, "{env}");
-        assert!(live
-            .instances
-            .iter()
-            .all(|i| i.instance_type().map(|t| t.as_str()) == Some(size)));
+        for colour in ["web_blue", "web_green"] {
+            let groups = autoscaling(regions[0])
+                .await
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(format!("{}-{colour}", envs.name(env)))
+                .send()
+                .await
+                .unwrap();
+            let ids: Vec<String> = groups.auto_scaling_groups()[0]
+                .instances()
+                .iter()
+                .filter_map(|i| i.instance_id().map(str::to_string))
+                .collect();
+            assert_eq!(ids.len(), count, "{env} {colour}");
+            let described = ec2(regions[0])
+                .await
+                .describe_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                described
+                    .reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .all(|i| i.instance_type().map(|t| t.as_str()) == Some(size)),
+                "{env} {colour}"
+            );
+        }
         let cidr = match env {
             "dev" => "10.40.0.0/16",
             "staging" => "10.50.0.0/16",
@@ -442,7 +468,7 @@ fn the_plan_schema_refuses_a_plan_out_of_contract() {
 fn the_example_workflows_run_only_commands_reconcile_has() {
     workflow_runs_only_commands_reconcile_has(
         "deploy.yml",
-        &["plan", "rollout", "cutover", "status"],
+        &["plan", "rollout", "apply", "cutover", "status"],
     );
     workflow_runs_only_commands_reconcile_has("drift.yml", &["plan"]);
 }

@@ -49,9 +49,11 @@ pub fn endpoint() -> &'static str {
                     python.exists(),
                     "moto is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
                 );
-                // A new certificate is issued 2 s after it is requested (moto's default: 60 s).
+                // A new certificate is issued 2 s after it is requested
+                // (moto's default: 60 s); AWS's managed IAM policies exist,
+                // as on AWS (moto's default: none).
                 format!(
-                    "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} '{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
+                    "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} MOTO_IAM_LOAD_MANAGED_POLICIES=true '{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
                     python.display(),
                     root.join("localstack/conformance.py").display(),
                     conformance_log(port).display()

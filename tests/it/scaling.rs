@@ -348,6 +348,34 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
         assert!(status.contains(&line), "{line}\n{status}");
     }
 
+    // The release ends with a cutover: all traffic to green, which the
+    // next plan does not call drift.
+    run(&[
+        "cutover",
+        stack.arg(),
+        "app",
+        "--to",
+        "green",
+        "--steps",
+        "100",
+        "--bake",
+        "1s",
+        "--every",
+        "1s",
+        "--auto-approve",
+        "--var",
+        &image,
+    ])
+    .expect(0);
+    let status = run(&["status", stack.arg(), "--var", &image])
+        .expect(0)
+        .stdout;
+    assert!(
+        status.contains("blue_green.app: green (blue 0%, green 100%)"),
+        "{status}"
+    );
+    run(&["plan", stack.arg(), "--var", &image, "--detailed-exitcode"]).expect(0);
+
     // Everything removed: the groups scaled to nothing and deleted first.
     stack.write(&format!(
         "[stack]\nname = \"{name}\"\nregions = [\"{REGION}\"]\n"
