@@ -84,7 +84,7 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
     partial_maps: &["health_check"],
     notes: &[(
         "instances",
-        "new instances are launched from the template's default version and put in service, then the old ones terminated: capacity never drops",
+        "replaced by apply, as the group's line says",
     )],
     live_id: LiveId::None,
     forward: None,
