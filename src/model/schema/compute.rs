@@ -82,10 +82,7 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
     compared_only_when_set: &["desired", "instances"],
     // A grace period left out is AWS's to choose.
     partial_maps: &["health_check"],
-    notes: &[(
-        "instances",
-        "replaced by apply, as the group's line says",
-    )],
+    notes: &[("instances", "replaced by apply, as the group's line says")],
     live_id: LiveId::None,
     forward: None,
 };
