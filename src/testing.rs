@@ -178,6 +178,11 @@ impl FakeCloud {
 }
 
 impl Discover for FakeCloud {
+    /// The fake account holds nothing outside the stack: every id is unknown.
+    async fn imports(&self, _: &str, _: &[(Address, String)]) -> Result<Vec<Observed>, AwsError> {
+        Ok(vec![])
+    }
+
     async fn discover(&self, _: &str, region: &str, dns: bool) -> Result<LiveRegion, AwsError> {
         let state = self.state();
         let resources = state

@@ -50,6 +50,15 @@ pub trait Discover: Sync {
         stack: &str,
         candidates: &[String],
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// The live resources blocks import in `region` (`wanted`: each block
+    /// and the id it names), read by id whoever owns them, each at its
+    /// block with `model::IMPORTED` (and `model::OWNER`) handles; an id
+    /// that names nothing is left out.
+    fn imports(
+        &self,
+        region: &str,
+        wanted: &[(Address, String)],
+    ) -> impl Future<Output = Result<Vec<Observed>, AwsError>> + Send;
 }
 
 /// Changing one region: what apply's steps call.

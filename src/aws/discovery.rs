@@ -14,6 +14,34 @@ use std::collections::BTreeMap;
 use tracing::Instrument;
 
 impl Discover for Aws {
+    async fn imports(
+        &self,
+        region: &str,
+        wanted: &[(Address, String)],
+    ) -> Result<Vec<Observed>, AwsError> {
+        let mut by_kind: BTreeMap<Kind, Imports> = BTreeMap::new();
+        for (address, id) in wanted {
+            by_kind
+                .entry(address.kind)
+                .or_default()
+                .insert(id.clone(), address.clone());
+        }
+        let reads = by_kind.iter().map(|(kind, imports)| async move {
+            let found = match kind.service() {
+                Service::Ec2 => ec2::import(&self.ec2(region), *kind, imports, region).await,
+                Service::Rds => rds::import(&self.rds(region), *kind, imports, region).await,
+                // The validator lets no other kind name an import.
+                _ => Ok(vec![]),
+            };
+            found.map_err(|e| e.at(region, &self.endpoint(kind.service(), region)))
+        });
+        Ok(futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
     async fn zone_records(
         &self,
         zone: &str,
@@ -226,6 +254,17 @@ fn available<T>(r: Result<T, AwsError>) -> Result<Result<T, AwsError>, AwsError>
 
 /// A live resource owned by a stack (its tags say so), normalised; `None`, with
 /// a warning, when its id tag is unusable. ARN-identified kinds export `id` and `arn`.
+/// The live id of each resource blocks import → the block importing it.
+pub type Imports = BTreeMap<String, Address>;
+
+/// What a discovery reads: what a stack owns (found by its tag), or the
+/// live resources blocks import (found by their ids, whoever owns them).
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    Owned(&'a str),
+    Imported(&'a Imports),
+}
+
 pub(crate) fn observed(
     region: &str,
     kind: Kind,
@@ -234,11 +273,35 @@ pub(crate) fn observed(
     attrs: impl IntoIterator<Item = (&'static str, Value)>,
     exports: BTreeMap<String, String>,
 ) -> Option<Observed> {
-    let Some(address) = tags
-        .get(ID_TAG)
-        .and_then(|a| Address::parse(a))
-        .filter(|a| a.kind == kind)
-    else {
+    observed_in(Scope::Owned(""), region, kind, tags, arn, attrs, exports)
+}
+
+/// `observed` in a scope: an imported resource is put at the block that
+/// imports it (tagged or not), with its id in `model::IMPORTED` and the
+/// stack that owns it, if one does, in `model::OWNER`.
+pub(crate) fn observed_in(
+    scope: Scope<'_>,
+    region: &str,
+    kind: Kind,
+    tags: &BTreeMap<String, String>,
+    arn: &str,
+    attrs: impl IntoIterator<Item = (&'static str, Value)>,
+    exports: BTreeMap<String, String>,
+) -> Option<Observed> {
+    // By its id, or by the name an ARN ends with (RDS: the identifier).
+    let imported = match scope {
+        Scope::Imported(ids) => Some(
+            ids.get(arn)
+                .or_else(|| ids.get(arn.rsplit(':').next().unwrap_or(arn)))?
+                .clone(),
+        ),
+        Scope::Owned(_) => None,
+    };
+    let Some(address) = imported.clone().or_else(|| {
+        tags.get(ID_TAG)
+            .and_then(|a| Address::parse(a))
+            .filter(|a| a.kind == kind)
+    }) else {
         tracing::warn!(
             "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
         );
@@ -258,17 +321,24 @@ pub(crate) fn observed(
     exports
         .entry("id".into())
         .or_insert_with(|| arn.to_string());
+    // The change record stays with the live resource, for `status`.
+    let mut handles: BTreeMap<String, String> = tags
+        .iter()
+        .filter(|(k, _)| is_encoded(k))
+        .map(|(k, v)| (k.clone(), decode(v)))
+        .collect();
+    if imported.is_some() {
+        handles.insert(model::IMPORTED.into(), arn.to_string());
+        if let Some(owner) = tags.get(STACK_TAG) {
+            handles.insert(model::OWNER.into(), owner.clone());
+        }
+    }
     Some(Observed {
         address,
         region: region.to_string(),
         live_id: arn.to_string(),
         attrs,
         exports,
-        // The change record stays with the live resource, for `status`.
-        handles: tags
-            .iter()
-            .filter(|(k, _)| is_encoded(k))
-            .map(|(k, v)| (k.clone(), decode(v)))
-            .collect(),
+        handles,
     })
 }

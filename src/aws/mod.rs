@@ -76,7 +76,7 @@ mod traffic;
 
 pub use cloud::Created;
 pub use counter::CallCounter;
-use discovery::observed;
+use discovery::{observed, observed_in, Imports, Scope};
 pub use error::{AwsError, Code, ErrorClass};
 pub use mutator::Mutator;
 use mutator::{flag, ids, int, required, retry_while, text};

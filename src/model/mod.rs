@@ -482,6 +482,11 @@ pub const IN_SERVICE: &str = "in_service";
 pub const UNHEALTHY: &str = "unhealthy";
 pub const OUTDATED: &str = "outdated";
 
+/// Handles of a live resource a block imports: its id, and the stack whose
+/// tag it carries, if any.
+pub const IMPORTED: &str = "imported";
+pub const OWNER: &str = "owner";
+
 /// Input of a group's update: replace its outdated instances this many at a
 /// time, each batch out of service first; without it, all at once, new first.
 pub const INSTANCE_BATCH: &str = "instance_batch";

@@ -375,16 +375,35 @@ pub async fn read(
 ) -> Result<BTreeMap<String, LiveRegion>> {
     let name = &stack.name;
     let reads = regions.iter().enumerate().map(|(i, region)| async move {
-        let live = aws
+        let mut live = aws
             .discover(name, region, dns && i == 0)
             .await
             .with_context(|| format!("reading live resources of stack {name} in {region}"))?;
+        let wanted = imports_wanted(stack, region, &live);
+        if !wanted.is_empty() {
+            let imported = aws.imports(region, &wanted).await.with_context(|| {
+                format!("reading the live resources stack {name} imports in {region}")
+            })?;
+            live.resources.extend(imported);
+        }
         Ok::<_, anyhow::Error>((region.clone(), live))
     });
     Ok(futures::future::try_join_all(reads)
         .await?
         .into_iter()
         .collect())
+}
+
+/// The blocks that name an `import` in `region` and own nothing there yet,
+/// with the id each names: the resources to read by id.
+fn imports_wanted(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<(Address, String)> {
+    stack
+        .resources
+        .values()
+        .filter(|r| r.in_region(region))
+        .filter(|r| !live.resources.iter().any(|o| o.address == r.address))
+        .filter_map(|r| Some((r.address.clone(), r.import_id(region)?.to_string())))
+        .collect()
 }
 
 /// What `read` found, made whole: resources followed where they moved, DNS

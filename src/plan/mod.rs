@@ -91,6 +91,9 @@ impl ResourceChange {
 pub enum Adoption {
     Adopt,
     Forget,
+    /// A live resource a block names in `import`: owned from this apply on,
+    /// changed in place only.
+    Import,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -103,6 +106,8 @@ pub struct Summary {
     pub adopt: usize,
     #[serde(skip_serializing_if = "is_zero", default)]
     pub forget: usize,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub import: usize,
     pub no_op: usize,
 }
 
@@ -113,6 +118,7 @@ impl Plan {
             *match (c.adoption, c.action) {
                 (Some(Adoption::Adopt), _) => &mut s.adopt,
                 (Some(Adoption::Forget), _) => &mut s.forget,
+                (Some(Adoption::Import), _) => &mut s.import,
                 (None, Action::NoOp) => &mut s.no_op,
                 (None, Action::Create) => &mut s.create,
                 (None, Action::Update) => &mut s.update,
@@ -497,10 +503,36 @@ fn region_changes(
         changes.push(change);
     }
     changes.extend(extras);
+    warnings.extend(stale_imports(stack, region, &primary));
     let handovers = cidr_handovers(&changes.iter().collect::<Vec<_>>(), live);
     order_replacements(stack, &mut changes, &handovers);
     warnings.extend(handovers.iter().map(renamed_without_move));
     (changes, warnings)
+}
+
+/// Blocks whose `import` names another resource than the one they own in
+/// `region` (an import already done names the owned one: harmless).
+fn stale_imports(
+    stack: &Stack,
+    region: &str,
+    primary: &HashMap<Address, &Observed>,
+) -> Vec<String> {
+    stack
+        .ordered(region)
+        .into_iter()
+        .filter_map(|r| {
+            let id = r.import_id(region)?;
+            let o = primary.get(&r.address)?;
+            let names_it = o.live_id == id || o.live_id.rsplit(':').next() == Some(id);
+            (!o.handles.contains_key(crate::model::IMPORTED) && !names_it).then(|| {
+                format!(
+                    "{} in {region} imports {id}, but the stack owns {} there: the import \
+                     names another resource; remove `import` from the block",
+                    r.address, o.live_id
+                )
+            })
+        })
+        .collect()
 }
 
 /// A replacement its kind makes create-first whose new version needs one that
@@ -635,6 +667,27 @@ fn resource_change(
             ));
         }
     }
+    // A block that imports: the live resource it names, taken over in place.
+    if let Some(id) = r.import_id(region) {
+        match observed {
+            Some(o) if o.handles.contains_key(crate::model::IMPORTED) => {
+                adoption = Some(Adoption::Import);
+                if action == Action::NoOp {
+                    action = Action::Update;
+                }
+                blocked = blocked.or_else(|| import_refusal(stack, r, o, id, &attributes));
+            }
+            // Owned already: `stale_imports` warns if it is another resource.
+            Some(_) => {}
+            None => {
+                blocked = blocked.or(Some(format!(
+                    "{} imports {id}, which does not exist in {region}: correct the id, or \
+                     remove `import` to create a new one",
+                    r.address
+                )));
+            }
+        }
+    }
     // A group's instances on an older version: how, by the traffic they take.
     let mut instance_batch = None;
     if let Some(o) = observed.filter(|_| attributes.iter().any(|a| a.name == "instances")) {
@@ -660,6 +713,45 @@ fn resource_change(
         delete_first: false,
         instance_batch,
     }
+}
+
+/// Why the live resource `o` (`id`) cannot be imported by `r` as planned:
+/// another owner, or a change only a replacement makes.
+fn import_refusal(
+    stack: &Stack,
+    r: &Resource,
+    o: &Observed,
+    id: &str,
+    attributes: &[AttrChange],
+) -> Option<String> {
+    let address = &r.address;
+    if let Some(owner) = o.handles.get(crate::model::OWNER) {
+        return Some(if *owner == stack.name {
+            format!(
+                "{address} imports {id}, which already belongs to this stack (another block \
+                 owns it): remove `import` from {address}"
+            )
+        } else {
+            format!(
+                "{address} imports {id}, which belongs to stack {owner} (its reconcile:stack \
+                 tag): a resource has one owner. Remove `import`, or remove it from {owner} first"
+            )
+        });
+    }
+    let forcing: Vec<String> = attributes
+        .iter()
+        .filter(|a| a.forces_replacement)
+        .map(|a| {
+            let live = a.before.as_ref().map_or("(unset)".into(), Value::to_string);
+            format!("`{}` is {live} there: write {} = {live}", a.name, a.name)
+        })
+        .collect();
+    (!forcing.is_empty()).then(|| {
+        format!(
+            "importing {id} as {address} would replace it, and an import never replaces: {}",
+            forcing.join("; ")
+        )
+    })
 }
 
 /// A subnet created on the CIDR of one this plan deletes: most likely a block
@@ -1306,5 +1398,150 @@ subnets = ["subnet.a"]
             .attrs
             .insert("action".into(), split.to_value());
         assert_eq!(actions(&plan_of(&stack, live)), vec![]);
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+    use crate::model::{IMPORTED, OWNER};
+
+    const REGION: &str = "us-east-1";
+    const VPC: &str = "vpc-0a1b2c3d";
+
+    fn stack(cidr: &str) -> Stack {
+        crate::testing::stack(&format!(
+            "[stack]\nname = \"imp\"\nregions = [\"{REGION}\"]\n\n\
+             [vpc.main]\ncidr = \"{cidr}\"\ntags = {{ team = \"platform\" }}\nimport = \"{VPC}\"\n\n\
+             [subnet.a]\nvpc = \"vpc.main\"\ncidr = \"10.0.1.0/24\"\nzone = \"a\"\n"
+        ))
+    }
+
+    /// The VPC as a colleague made it: no reconcile tags, a tag of its own.
+    fn live(handles: &[(&str, &str)]) -> LiveRegion {
+        let vpc = Observed {
+            address: Address::new(Kind::Vpc, "main"),
+            region: REGION.into(),
+            live_id: VPC.into(),
+            attrs: Attrs::from([
+                ("cidr".to_string(), Value::str("10.0.0.0/16")),
+                (
+                    "tags".to_string(),
+                    Value::map([
+                        ("team", Value::str("platform")),
+                        ("Name", Value::str("legacy")),
+                    ]),
+                ),
+                ("protect".to_string(), Value::Bool(false)),
+            ]),
+            exports: BTreeMap::from([("id".to_string(), VPC.to_string())]),
+            handles: handles
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        LiveRegion {
+            resources: vec![vpc],
+            ..Default::default()
+        }
+    }
+
+    fn plan(stack: &Stack, live: LiveRegion) -> Plan {
+        build(
+            stack,
+            &[REGION.into()],
+            &BTreeMap::from([(REGION.into(), live)]),
+        )
+    }
+
+    #[test]
+    fn an_imported_resource_is_taken_over_with_its_differences_as_updates() {
+        let p = plan(&stack("10.0.0.0/16"), live(&[(IMPORTED, VPC)]));
+        let vpc = crate::testing::change(&p, "vpc.main");
+        assert_eq!(
+            (vpc.action, vpc.adoption),
+            (Action::Update, Some(Adoption::Import))
+        );
+        assert!(vpc.blocked.is_none());
+        let names: Vec<&str> = vpc.attributes.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["tags"], "the Name tag it carries is not the file's");
+        // What depends on it is made against it, not a new one.
+        let subnet = crate::testing::change(&p, "subnet.a");
+        assert_eq!(subnet.action, Action::Create);
+        let summary = p.summary();
+        assert_eq!((summary.import, summary.create, summary.update), (1, 1, 0));
+        let text = render::render(&p, render::Style { color: false });
+        assert!(
+            text.contains(&format!("= vpc.main ({VPC}) will be imported")),
+            "{text}"
+        );
+        assert!(
+            text.contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy, 1 to import."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_import_that_would_replace_is_refused_with_the_value_to_write() {
+        let p = plan(&stack("10.0.0.0/17"), live(&[(IMPORTED, VPC)]));
+        let refusals = p.refusals();
+        assert_eq!(refusals.len(), 1, "{refusals:?}");
+        assert!(
+            refusals[0].contains(&format!(
+                "importing {VPC} as vpc.main would replace it, and an import never replaces: `cidr` is \"10.0.0.0/16\" there: write cidr = \"10.0.0.0/16\""
+            )),
+            "{refusals:?}"
+        );
+    }
+
+    #[test]
+    fn an_import_owned_elsewhere_or_missing_is_refused() {
+        let p = plan(
+            &stack("10.0.0.0/16"),
+            live(&[(IMPORTED, VPC), (OWNER, "billing")]),
+        );
+        assert!(
+            p.refusals()[0].contains(&format!(
+                "vpc.main imports {VPC}, which belongs to stack billing"
+            )),
+            "{:?}",
+            p.refusals()
+        );
+        let p = plan(&stack("10.0.0.0/16"), LiveRegion::default());
+        assert!(
+            p.refusals()[0].contains(&format!(
+                "vpc.main imports {VPC}, which does not exist in {REGION}: correct the id"
+            )),
+            "{:?}",
+            p.refusals()
+        );
+    }
+
+    #[test]
+    fn once_owned_the_import_is_harmless_and_a_stale_one_is_warned_of() {
+        let owned = |id: &str| {
+            let mut l = live(&[]);
+            l.resources[0].live_id = id.into();
+            l.resources[0].attrs.insert(
+                "tags".into(),
+                Value::map([
+                    ("team", Value::str("platform")),
+                    ("Name", Value::str("imp-main")),
+                ]),
+            );
+            l
+        };
+        let p = plan(&stack("10.0.0.0/16"), owned(VPC));
+        let vpc = crate::testing::change(&p, "vpc.main");
+        assert_eq!(vpc.action, Action::NoOp, "{:?}", vpc.attributes);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let p = plan(&stack("10.0.0.0/16"), owned("vpc-0fff"));
+        assert!(
+            p.warnings[0].contains(&format!(
+                "vpc.main in {REGION} imports {VPC}, but the stack owns vpc-0fff there"
+            )),
+            "{:?}",
+            p.warnings
+        );
     }
 }

@@ -35,6 +35,9 @@ impl Style {
 
 /// Terraform's signs: `+/-` creates the replacement before deleting, `-/+` deletes first.
 fn symbol(c: &ResourceChange, style: Style) -> String {
+    if c.adoption == Some(Adoption::Import) {
+        return style.green("=");
+    }
     match c.action {
         Action::Create => style.green("+"),
         Action::Update => style.yellow("~"),
@@ -88,7 +91,11 @@ fn counts(plan: &Plan) -> String {
         "{} to add, {} to change, {} to replace, {} to destroy",
         s.create, s.update, s.replace, s.delete
     );
-    for (n, what) in [(s.adopt, "to adopt"), (s.forget, "to forget")] {
+    for (n, what) in [
+        (s.import, "to import"),
+        (s.adopt, "to adopt"),
+        (s.forget, "to forget"),
+    ] {
         if n > 0 {
             counts.push_str(&format!(", {n} {what}"));
         }
@@ -223,6 +230,7 @@ fn resource(out: &mut String, c: &ResourceChange, style: Style) {
     let verb = match (c.action, c.adoption) {
         (Action::NoOp, _) => return,
         (_, Some(Adoption::Adopt)) => "will be adopted",
+        (_, Some(Adoption::Import)) => "will be imported",
         (_, Some(Adoption::Forget)) => "will be forgotten, left in place",
         (Action::Create, None) => "will be created",
         (Action::Update, None) => "will be updated in place",

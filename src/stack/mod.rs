@@ -214,7 +214,12 @@ impl Spec {
             Spec::Instance(s) => s.common(),
             Spec::DbSubnetGroup(s) => s.common(),
             Spec::DbParameterGroup(s) => s.common(),
-            Spec::DbInstance(s) => s.common(),
+            // An imported database is protected unless its block says not.
+            Spec::DbInstance(s) => {
+                let mut common = s.common();
+                common.protect |= common.protect_given.is_none() && common.import.is_some();
+                common
+            }
             Spec::Alarm(s) => s.common(),
             Spec::AcmCertificate(s) => s.common(),
             Spec::IamRole(s) => s.common(),
@@ -406,6 +411,21 @@ pub fn action_targets(action: &ActionSpec) -> Vec<Spanned<Reference>> {
 }
 
 impl Resource {
+    /// Which copy of a block with `count` this is (`instance.web[2]`: 2).
+    pub fn copy(&self) -> Option<usize> {
+        let (_, index) = self.address.name.strip_suffix(']')?.rsplit_once('[')?;
+        index.parse().ok()
+    }
+
+    /// The live resource this block takes over in `region` (`import`), if
+    /// it names one there.
+    pub fn import_id(&self, region: &str) -> Option<&str> {
+        match self.spec.common().import?.get_ref().get(region)? {
+            spec::ImportIds::One(id) => Some(id),
+            spec::ImportIds::PerCopy(all) => all.get(self.copy()?).map(String::as_str),
+        }
+    }
+
     /// Everything this resource needs to exist first: references and interpolations.
     pub fn dependencies(&self) -> BTreeSet<Address> {
         let refs = self

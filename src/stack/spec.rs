@@ -178,10 +178,22 @@ pub enum Approval {
     SavedPlan,
 }
 
+/// The id of a live resource a block takes over (`import`): one, or one
+/// per copy of a block with `count`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ImportIds {
+    One(String),
+    PerCopy(Vec<String>),
+}
+
 /// Keys every resource block accepts, whatever its kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Common<'a> {
     pub protect: bool,
+    /// `protect` as written, if it was.
+    pub protect_given: Option<bool>,
+    pub import: Option<&'a Spanned<Regional<ImportIds>>>,
     pub ignore_changes: &'a [Spanned<String>],
     pub regions: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub tags: &'a BTreeMap<String, Spanned<String>>,
@@ -197,8 +209,11 @@ macro_rules! resource_spec {
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
             /// Never delete or replace; recorded on the live resource as a tag.
-            #[serde(default)]
-            pub protect: bool,
+            /// Unset: false, except for an imported database.
+            pub protect: Option<bool>,
+            /// `import = "ID"`: the live resource this block takes over
+            /// (per region as other values; one per copy with `count`).
+            pub import: Option<Spanned<Regional<ImportIds>>>,
             #[serde(default)]
             pub ignore_changes: Vec<Spanned<String>>,
             /// Restricts the resource to some of the stack's regions.
@@ -210,7 +225,9 @@ macro_rules! resource_spec {
         impl $name {
             pub fn common(&self) -> Common<'_> {
                 Common {
-                    protect: self.protect,
+                    protect: self.protect.unwrap_or(false),
+                    protect_given: self.protect,
+                    import: self.import.as_ref(),
                     ignore_changes: &self.ignore_changes,
                     regions: self.regions.as_ref(),
                     tags: &self.tags,
@@ -854,6 +871,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Regional<T> {
 
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
                 T::deserialize(v.into_deserializer()).map(Regional::Same)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Regional::Same)
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {

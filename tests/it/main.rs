@@ -12,6 +12,7 @@ mod faults;
 mod harness;
 mod https;
 mod iam;
+mod import;
 mod layers;
 mod policies;
 mod proxy;

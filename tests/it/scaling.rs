@@ -311,26 +311,8 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
     for id in &now {
         assert_eq!(image_of(id).await, NEW_AMI);
     }
-    let registered = elb(REGION)
-        .await
-        .describe_target_health()
-        .target_group_arn(&green.target_group_arns()[0])
-        .send()
-        .await
-        .unwrap();
-    // Deregistered ones drain for a while (AWS and moto alike).
-    let mut targets: Vec<String> = registered
-        .target_health_descriptions()
-        .iter()
-        .filter(|d| {
-            d.target_health()
-                .and_then(|h| h.state())
-                .map(|s| s.as_str())
-                != Some("draining")
-        })
-        .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
-        .collect();
-    targets.sort();
+    // Deregistered ones drain for a while (AWS and moto alike): not healthy.
+    let targets = healthy(&green.target_group_arns()[0]).await;
     assert_eq!(targets, now, "the new instances serve green");
     assert_eq!(
         instance_ids(&group(&name, "blue").await),
@@ -392,7 +374,7 @@ async fn colours_as_groups_from_a_template_scale_by_hand_and_take_a_new_image() 
     assert!(left.auto_scaling_groups().is_empty());
 }
 
-/// Blue's healthy targets (`draining` and deregistered ones are not).
+/// A target group's healthy targets (`draining` and deregistered ones are not).
 async fn healthy(target_group: &str) -> Vec<String> {
     let out = elb(REGION)
         .await

@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{IamInstanceProfileAssociationState, IamInstanceProfileS
 /// Every instance `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let live_states = Filter::builder()
@@ -21,7 +21,7 @@ pub(super) async fn discover(
         "DescribeInstances",
         client
             .describe_instances()
-            .filters(owned_by(stack))
+            .filters(scope.filter("instance-id"))
             .filters(live_states.clone())
             .max_results(PAGE)
     )?;
@@ -35,6 +35,7 @@ pub(super) async fn discover(
             .and_then(Tag::value);
         let groups = i.security_groups().iter().filter_map(|g| g.group_id());
         found.extend(observed(
+            scope,
             region,
             Kind::Instance,
             i.tags(),

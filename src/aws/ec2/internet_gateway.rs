@@ -5,14 +5,14 @@ use super::*;
 /// Every internet gateway `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let gateways = all_pages!(
         "DescribeInternetGateways",
         client
             .describe_internet_gateways()
-            .filters(owned_by(stack))
+            .filters(scope.filter("internet-gateway-id"))
             .max_results(PAGE)
     )?;
     let arn = |owner: Option<&str>, path: String| super::arn(region, owner, path);
@@ -21,6 +21,7 @@ pub(super) async fn discover(
         let id = g.internet_gateway_id().unwrap_or_default();
         let vpc = g.attachments().iter().find_map(|a| a.vpc_id());
         found.extend(observed(
+            scope,
             region,
             Kind::InternetGateway,
             g.tags(),

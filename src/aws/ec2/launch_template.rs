@@ -13,14 +13,14 @@ const KEEP: i64 = 5;
 /// DescribeLaunchTemplateVersions for each template's default version.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let templates: Vec<LaunchTemplate> = all_pages!(
         "DescribeLaunchTemplates",
         client
             .describe_launch_templates()
-            .filters(owned_by(stack))
+            .filters(scope.filter("launch-template-id"))
             .max_results(200)
     )?;
     let found = futures::future::try_join_all(templates.iter().map(|t| async move {
@@ -69,6 +69,7 @@ pub(super) async fn discover(
         .chain(data.key_name().map(|k| ("key_name", Value::str(k))));
         let version = t.default_version_number().unwrap_or_default().to_string();
         Ok::<_, AwsError>(observed(
+            scope,
             region,
             Kind::LaunchTemplate,
             t.tags(),

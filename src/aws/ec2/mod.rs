@@ -11,7 +11,7 @@ mod security_group;
 mod subnet;
 mod vpc;
 
-use super::{required, retry_while, text, AwsError, Code, Created, Mutator};
+use super::{required, retry_while, text, AwsError, Code, Created, Imports, Mutator, Scope};
 use crate::model::profile::phase;
 use crate::model::shapes::{default_egress, port_numbers, ports_text, route_value, rule_value};
 use crate::model::tags::{self, USER_DATA as USER_DATA_TAG};
@@ -44,15 +44,16 @@ pub async fn discover(
     stack: &str,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
+    let scope = Scope::Owned(stack);
     let found = tokio::try_join!(
-        vpc::discover(client, stack, region),
-        subnet::discover(client, stack, region),
-        internet_gateway::discover(client, stack, region),
-        nat_gateway::discover(client, stack, region),
-        route_table::discover(client, stack, region),
-        security_group::discover(client, stack, region),
-        instance::discover(client, stack, region),
-        launch_template::discover(client, stack, region),
+        vpc::discover(client, scope, region),
+        subnet::discover(client, scope, region),
+        internet_gateway::discover(client, scope, region),
+        nat_gateway::discover(client, scope, region),
+        route_table::discover(client, scope, region),
+        security_group::discover(client, scope, region),
+        instance::discover(client, scope, region),
+        launch_template::discover(client, scope, region),
     )?;
     let (vpcs, subnets, gateways, nats, tables, groups, instances, templates) = found;
     Ok([
@@ -61,17 +62,49 @@ pub async fn discover(
     .concat())
 }
 
+/// The live resources of `kind` that blocks import (`imports`: id → block),
+/// read by their ids whoever owns them: one call.
+pub async fn import(
+    client: &Client,
+    kind: Kind,
+    imports: &Imports,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let scope = Scope::Imported(imports);
+    match kind {
+        Kind::Vpc => vpc::discover(client, scope, region).await,
+        Kind::Subnet => subnet::discover(client, scope, region).await,
+        Kind::InternetGateway => internet_gateway::discover(client, scope, region).await,
+        Kind::NatGateway => nat_gateway::discover(client, scope, region).await,
+        Kind::RouteTable => route_table::discover(client, scope, region).await,
+        Kind::SecurityGroup => security_group::discover(client, scope, region).await,
+        Kind::Instance => instance::discover(client, scope, region).await,
+        Kind::LaunchTemplate => launch_template::discover(client, scope, region).await,
+        _ => Ok(vec![]),
+    }
+}
+
 /// Items a page of a discovery Describe: the most EC2 takes (route tables
 /// take 100). Every call stays bounded however much a stack owns, as AWS
 /// recommends; an emulator filtering thousands of groups answers each page
 /// within the call timeout where one unpaged answer would not.
 const PAGE: i32 = 1000;
 
-fn owned_by(stack: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{STACK_TAG}"))
-        .values(stack)
-        .build()
+impl Scope<'_> {
+    /// The filter of a Describe: the stack's tag, or the imported ids
+    /// (`id_filter`: the kind's, e.g. `vpc-id`).
+    fn filter(self, id_filter: &str) -> Filter {
+        match self {
+            Scope::Owned(stack) => Filter::builder()
+                .name(format!("tag:{STACK_TAG}"))
+                .values(stack)
+                .build(),
+            Scope::Imported(ids) => Filter::builder()
+                .name(id_filter)
+                .set_values(Some(ids.keys().cloned().collect()))
+                .build(),
+        }
+    }
 }
 
 fn arn(region: &str, owner: Option<&str>, path: String) -> String {
@@ -91,6 +124,7 @@ fn association_handle(subnet_id: &str) -> String {
 
 /// `super::observed` for EC2's tag lists.
 fn observed(
+    scope: Scope<'_>,
     region: &str,
     kind: Kind,
     tags: &[Tag],
@@ -106,7 +140,7 @@ fn observed(
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    super::observed(region, kind, &tags, live_id, attrs, exports)
+    super::observed_in(scope, region, kind, &tags, live_id, attrs, exports)
 }
 
 fn list_ids(attrs: &Attrs, key: &str) -> BTreeSet<String> {

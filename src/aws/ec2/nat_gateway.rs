@@ -5,7 +5,7 @@ use super::*;
 /// Every nat gateway `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let nat_states = Filter::builder()
@@ -16,7 +16,7 @@ pub(super) async fn discover(
         "DescribeNatGateways",
         client
             .describe_nat_gateways()
-            .filter(owned_by(stack))
+            .filter(scope.filter("nat-gateway-id"))
             .filter(nat_states.clone())
             .max_results(PAGE)
     )?;
@@ -25,6 +25,7 @@ pub(super) async fn discover(
         let id = n.nat_gateway_id().unwrap_or_default();
         let address = n.nat_gateway_addresses().first();
         found.extend(observed(
+            scope,
             region,
             Kind::NatGateway,
             n.tags(),

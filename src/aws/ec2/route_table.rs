@@ -5,14 +5,14 @@ use super::*;
 /// Every route table `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let tables = all_pages!(
         "DescribeRouteTables",
         client
             .describe_route_tables()
-            .filters(owned_by(stack))
+            .filters(scope.filter("route-table-id"))
             .max_results(100)
     )?;
     let mut found = Vec::new();
@@ -46,6 +46,7 @@ pub(super) async fn discover(
             .filter_map(|a| Some((a.subnet_id()?, a.route_table_association_id()?)))
             .collect();
         if let Some(mut o) = observed(
+            scope,
             region,
             Kind::RouteTable,
             t.tags(),

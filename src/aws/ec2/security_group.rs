@@ -5,14 +5,14 @@ use super::*;
 /// Every security group `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let groups = all_pages!(
         "DescribeSecurityGroups",
         client
             .describe_security_groups()
-            .filters(owned_by(stack))
+            .filters(scope.filter("group-id"))
             .max_results(PAGE)
     )?;
     let arn = |owner: Option<&str>, path: String| super::arn(region, owner, path);
@@ -27,6 +27,7 @@ pub(super) async fn discover(
             .and_then(Tag::value)
             .unwrap_or(name);
         found.extend(observed(
+            scope,
             region,
             Kind::SecurityGroup,
             g.tags(),

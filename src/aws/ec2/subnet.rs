@@ -5,14 +5,14 @@ use super::*;
 /// Every subnet `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let subnets = all_pages!(
         "DescribeSubnets",
         client
             .describe_subnets()
-            .filters(owned_by(stack))
+            .filters(scope.filter("subnet-id"))
             .max_results(PAGE)
     )?;
     let mut found = Vec::new();
@@ -23,6 +23,7 @@ pub(super) async fn discover(
             s.availability_zone().unwrap_or_default(),
         );
         found.extend(observed(
+            scope,
             region,
             Kind::Subnet,
             s.tags(),

@@ -5,14 +5,14 @@ use super::*;
 /// Every vpc `stack` owns in `region`: one paginated call.
 pub(super) async fn discover(
     client: &Client,
-    stack: &str,
+    scope: Scope<'_>,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let vpcs = all_pages!(
         "DescribeVpcs",
         client
             .describe_vpcs()
-            .filters(owned_by(stack))
+            .filters(scope.filter("vpc-id"))
             .max_results(PAGE)
     )?;
     let arn = |owner: Option<&str>, path: String| super::arn(region, owner, path);
@@ -21,6 +21,7 @@ pub(super) async fn discover(
         let id = v.vpc_id().unwrap_or_default();
         let cidr = v.cidr_block().unwrap_or_default();
         found.extend(observed(
+            scope,
             region,
             Kind::Vpc,
             v.tags(),

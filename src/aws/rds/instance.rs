@@ -6,6 +6,7 @@ use aws_sdk_rds::types::DbInstance;
 /// A database the stack owns, with the values AWS holds for the maintenance
 /// window in its handles, as reconcile compares it.
 pub(super) fn observe(
+    scope: Scope<'_>,
     region: &str,
     db: &DbInstance,
     tags: &BTreeMap<String, String>,
@@ -13,7 +14,7 @@ pub(super) fn observe(
     let arn = db.db_instance_arn().unwrap_or_default();
     let (attrs, pending) = db_attrs(db);
     let exports = db_exports(db);
-    let mut o = observed(region, Kind::DbInstance, tags, arn, attrs, exports)?;
+    let mut o = observed_in(scope, region, Kind::DbInstance, tags, arn, attrs, exports)?;
     o.handles.extend(
         pending
             .into_iter()

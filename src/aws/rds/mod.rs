@@ -6,7 +6,10 @@ mod instance;
 mod parameter_group;
 mod subnet_group;
 
-use super::{flag, ids, int, observed, text, AwsError, Code, Created, ErrorClass, Mutator};
+use super::{
+    flag, ids, int, observed, observed_in, text, AwsError, Code, Created, ErrorClass, Imports,
+    Mutator, Scope,
+};
 use crate::model::{
     rds_group_name as group_name, Address, Attrs, Changed, Inputs, Kind, Observed, Value, PENDING,
 };
@@ -62,6 +65,38 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     tags.get(crate::model::STACK_TAG).map(String::as_str) == Some(stack)
+}
+
+/// The databases blocks import (`imports`: identifier → block), read by
+/// their identifiers whoever owns them: one call.
+pub async fn import(
+    client: &Client,
+    kind: Kind,
+    imports: &Imports,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    if kind != Kind::DbInstance {
+        return Ok(vec![]);
+    }
+    let instances: Vec<aws_sdk_rds::types::DbInstance> = all_pages!(
+        "DescribeDBInstances",
+        client
+            .describe_db_instances()
+            .filters(
+                aws_sdk_rds::types::Filter::builder()
+                    .name("db-instance-id")
+                    .set_values(Some(imports.keys().cloned().collect()))
+                    .build()
+            )
+            .max_records(PAGE)
+    )?;
+    Ok(instances
+        .iter()
+        .filter_map(|db| {
+            let tags = tag_map(db.tag_list());
+            instance::observe(Scope::Imported(imports), region, db, &tags)
+        })
+        .collect())
 }
 
 pub async fn discover(
@@ -152,7 +187,7 @@ pub async fn discover(
         if !owned_by(&tags, stack) || db.db_instance_status() == Some("deleting") {
             continue;
         }
-        found.extend(instance::observe(region, db, &tags));
+        found.extend(instance::observe(Scope::Owned(stack), region, db, &tags));
     }
     Ok(found)
 }

@@ -19,6 +19,7 @@ mod compute;
 mod database;
 mod dns;
 mod iam;
+pub mod import;
 mod network;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -732,6 +733,7 @@ impl Checker {
             self.tag(key, value, service);
         }
         self.tag_budget(stack, r);
+        self.import(r);
         if matches!(kind, Kind::DbSubnetGroup | Kind::DbParameterGroup) {
             let name = crate::model::rds_group_name(&stack.name, &r.address);
             if name.len() > 255 {

@@ -1,0 +1,210 @@
+//! `import = "ID"`: which kinds take over a live resource, and the form of
+//! each id, checked at load (no call).
+
+use super::*;
+use crate::stack::spec::ImportIds;
+
+/// The kinds whose blocks may take over a live resource.
+pub const IMPORTABLE: &[Kind] = &[
+    Kind::Vpc,
+    Kind::Subnet,
+    Kind::InternetGateway,
+    Kind::NatGateway,
+    Kind::RouteTable,
+    Kind::SecurityGroup,
+    Kind::Instance,
+    Kind::LaunchTemplate,
+    Kind::DbInstance,
+];
+
+/// Whether `id` has the form AWS gives a `kind`'s id; what it should be if not.
+pub fn form(kind: Kind, id: &str) -> Result<(), String> {
+    let name = |max: usize, extra: &str| {
+        let ok = !id.is_empty()
+            && id.len() <= max
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+        ok.then_some(())
+            .ok_or(format!("a name of 1 to {max} letters, digits or `{extra}`"))
+    };
+    match kind {
+        // RDS: the identifier a database was created with.
+        Kind::DbInstance => {
+            let letters = id.starts_with(|c: char| c.is_ascii_alphabetic())
+                && !id.ends_with('-')
+                && !id.contains("--");
+            name(63, "-").and_then(|()| {
+                letters.then_some(()).ok_or(
+                    "a DB identifier: it begins with a letter, never ends with `-` nor holds `--`"
+                        .into(),
+                )
+            })
+        }
+        _ => match kind.schema().live_id {
+            crate::model::schema::LiveId::Hex(prefix) if !kind.schema().live_id.matches(id) => Err(
+                format!("`{prefix}` and hexadecimal digits, as AWS names it"),
+            ),
+            _ => Ok(()),
+        },
+    }
+}
+
+impl Checker {
+    pub(super) fn import(&mut self, r: &Resource) {
+        let Some(import) = r.spec.common().import else {
+            return;
+        };
+        // Copies share their block: it is checked once, with the first.
+        if r.copy().is_some_and(|i| i > 0) {
+            return;
+        }
+        let kind = r.address.kind;
+        let block = r.address.name.split('[').next().unwrap_or_default();
+        let address = format!("{kind}.{block}");
+        if !IMPORTABLE.contains(&kind) {
+            let d = self.error(
+                import.span(),
+                format!("{address}: a {kind} cannot be imported yet"),
+            );
+            d.help = Some(format!(
+                "kinds that can: {}",
+                IMPORTABLE
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return;
+        }
+        let copies = match &r.spec {
+            Spec::Instance(s) => s.count.as_ref().map(|c| *c.get_ref()),
+            _ => None,
+        };
+        let values: Vec<&ImportIds> = match import.get_ref() {
+            Regional::Same(v) => vec![v],
+            Regional::ByRegion(m) => m.values().collect(),
+        };
+        for ids in values {
+            let list: Vec<&String> = match (ids, copies) {
+                (ImportIds::One(id), None) => vec![id],
+                (ImportIds::PerCopy(all), Some(n))
+                    if all.len() == usize::try_from(n).unwrap_or(0) =>
+                {
+                    all.iter().collect()
+                }
+                (_, Some(n)) => {
+                    self.error(
+                        import.span(),
+                        format!("{address}: count = {n}, so import takes {n} ids, one per copy"),
+                    )
+                    .help =
+                        Some("import = [\"i-0123…\", \"i-0456…\"], in the copies' order".into());
+                    continue;
+                }
+                (ImportIds::PerCopy(_), None) => {
+                    self.error(
+                        import.span(),
+                        format!(
+                            "{address}: import takes one id (a list is for a block with count)"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            for id in list {
+                if let Err(expected) = form(kind, id) {
+                    self.error(
+                        import.span(),
+                        format!("{address}: `{id}` is not the id of a {kind}: expected {expected}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::stack::{parse, Stack};
+    use std::path::Path;
+
+    const HEAD: &str = "[stack]\nname = \"s\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n\n";
+
+    fn load(blocks: &str) -> Result<Stack, String> {
+        parse(Path::new("s.toml"), format!("{HEAD}{blocks}")).map_err(|e| e.to_string())
+    }
+
+    const SUBNET: &str = "[vpc.main]\ncidr = \"10.0.0.0/16\"\n\n[subnet.a]\nvpc = \"vpc.main\"\ncidr = \"10.0.1.0/24\"\nzone = \"a\"\n";
+
+    #[test]
+    fn an_import_id_per_region_and_per_copy_is_found_where_it_applies() {
+        let stack = load(&format!(
+            "{SUBNET}import = {{ us-east-1 = \"subnet-0a1b2c\" }}\n\n\
+             [instance.web]\nami = {{ default = \"ami-0a1b2c3d\" }}\ninstance_type = \"t3.micro\"\n\
+             subnet = \"subnet.a\"\ncount = 2\nimport = [\"i-0aa\", \"i-0bb\"]\n"
+        ))
+        .unwrap();
+        let r = |a: &str| &stack.resources[&crate::model::Address::parse(a).unwrap()];
+        assert_eq!(r("subnet.a").import_id("us-east-1"), Some("subnet-0a1b2c"));
+        assert_eq!(r("subnet.a").import_id("eu-west-1"), None, "created there");
+        assert_eq!(r("instance.web[1]").import_id("eu-west-1"), Some("i-0bb"));
+        assert_eq!(r("vpc.main").import_id("us-east-1"), None);
+    }
+
+    #[test]
+    fn an_id_of_the_wrong_form_or_count_or_kind_is_refused_where_it_is_written() {
+        let wrong = load(&format!("{SUBNET}import = \"vpc-0a1b2c\"\n")).unwrap_err();
+        assert!(
+            wrong.contains("subnet.a: `vpc-0a1b2c` is not the id of a subnet: expected `subnet-` and hexadecimal digits"),
+            "{wrong}"
+        );
+        assert!(wrong.contains("s.toml:12:"), "located: {wrong}");
+        let copies = load(&format!(
+            "{SUBNET}\n[instance.web]\nami = {{ default = \"ami-0a1b2c3d\" }}\ninstance_type = \"t3.micro\"\n\
+             subnet = \"subnet.a\"\ncount = 2\nimport = \"i-0aa\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            copies.contains("instance.web: count = 2, so import takes 2 ids, one per copy"),
+            "{copies}"
+        );
+        let kind = load(&format!(
+            "{SUBNET}\n[target_group.blue]\nvpc = \"vpc.main\"\nport = 80\nimport = \"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/b/1\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            kind.contains("target_group.blue: a target_group cannot be imported yet"),
+            "{kind}"
+        );
+        let database = super::form(crate::model::Kind::DbInstance, "shop--prod").unwrap_err();
+        assert!(
+            database.contains("never ends with `-` nor holds `--`"),
+            "{database}"
+        );
+        assert!(super::form(crate::model::Kind::DbInstance, "shop-prod").is_ok());
+    }
+
+    #[test]
+    fn an_imported_database_is_protected_unless_its_block_says_not() {
+        let db = |extra: &str| {
+            format!(
+                "{SUBNET}\n[subnet.b]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n\n\
+                 [db_subnet_group.main]\nsubnets = [\"subnet.a\", \"subnet.b\"]\n\n\
+                 [db_instance.main]\nidentifier = \"shop\"\nengine = \"postgres\"\nengine_version = \"16.3\"\n\
+                 instance_class = \"db.t3.micro\"\nallocated_storage = 20\nsubnet_group = \"db_subnet_group.main\"\n\
+                 master_username = \"shop\"\nmaster_password_env = \"PW\"\n{extra}"
+            )
+        };
+        let protect = |extra: &str| {
+            let stack = load(&db(extra)).unwrap();
+            stack.resources[&crate::model::Address::parse("db_instance.main").unwrap()]
+                .spec
+                .common()
+                .protect
+        };
+        assert!(!protect(""), "not imported: as written");
+        assert!(protect("import = \"shop\"\n"), "imported: protected");
+        assert!(!protect("import = \"shop\"\nprotect = false\n"));
+    }
+}

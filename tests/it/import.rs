@@ -1,0 +1,235 @@
+//! `import = "ID"` on resources a colleague made by hand: taken over in
+//! place (their differences shown as updates), never replaced, never taken
+//! from another stack, and refused when the id names nothing.
+
+use crate::harness::{ec2, has_tag, live, run, tag, unique, StackFile};
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, TagSpecification};
+
+const REGION: &str = "eu-north-1";
+
+/// What the colleague made: ids of a VPC (tagged Name=legacy), a subnet in
+/// it and a web security group with HTTPS from anywhere.
+struct Handmade {
+    vpc: String,
+    subnet: String,
+    group: String,
+}
+
+async fn handmade(name: &str) -> Handmade {
+    let client = ec2(REGION).await;
+    let tagged = |rt: ResourceType, value: &str| {
+        TagSpecification::builder()
+            .resource_type(rt)
+            .tags(tag("Name", value))
+            .build()
+    };
+    let vpc = client
+        .create_vpc()
+        .cidr_block("10.91.0.0/16")
+        .tag_specifications(tagged(ResourceType::Vpc, &format!("{name}-legacy")))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnet = client
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.91.1.0/24")
+        .availability_zone(format!("{REGION}a"))
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let group = client
+        .create_security_group()
+        .vpc_id(&vpc)
+        .group_name(format!("legacy-web-{name}"))
+        .description("web")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    client
+        .authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Handmade { vpc, subnet, group }
+}
+
+/// The stack that takes them over, and adds a subnet of its own.
+fn stack_text(name: &str, made: &Handmade, vpc_cidr: &str, group_name: &str) -> String {
+    format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{REGION}"]
+
+[vpc.main]
+cidr = "{vpc_cidr}"
+import = "{vpc}"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.91.1.0/24"
+zone = "a"
+import = "{subnet}"
+
+[subnet.b]
+vpc = "vpc.main"
+cidr = "10.91.2.0/24"
+zone = "b"
+
+[security_group.web]
+vpc = "vpc.main"
+{group_name}description = "web"
+ingress = [{{ protocol = "tcp", port = 443, cidr = "0.0.0.0/0" }}]
+import = "{group}"
+"#,
+        vpc = made.vpc,
+        subnet = made.subnet,
+        group = made.group,
+    )
+}
+
+async fn vpcs_with_cidr(cidr: &str) -> usize {
+    ec2(REGION)
+        .await
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("cidr")
+                .values(cidr)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len()
+}
+
+#[tokio::test]
+async fn handmade_resources_are_imported_in_place_and_never_replaced() {
+    let name = unique("imp");
+    let made = handmade(&name).await;
+    let before = vpcs_with_cidr("10.91.0.0/16").await;
+
+    // The group's name is the colleague's: left out, the block would name it
+    // `<stack>-web`, which only a replacement gives. Refused, saying what to write.
+    let stack = StackFile::new(&stack_text(&name, &made, "10.91.0.0/16", ""));
+    let refused = run(&["plan", stack.arg()]).expect(1);
+    let said = format!(
+        "importing {} as security_group.web would replace it, and an import never replaces: `name` is \"legacy-web-{name}\" there: write name = \"legacy-web-{name}\"",
+        made.group
+    );
+    assert!(
+        refused.stdout.contains(&said) || refused.stderr.contains(&said),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+
+    let group_name = format!("name = \"legacy-web-{name}\"\n");
+    stack.write(&stack_text(&name, &made, "10.91.0.0/16", &group_name));
+    let plan = run(&["plan", stack.arg()]).expect(0);
+    for line in [
+        format!("= vpc.main ({}) will be imported", made.vpc),
+        format!("= subnet.a ({}) will be imported", made.subnet),
+        format!("= security_group.web ({}) will be imported", made.group),
+        "+ subnet.b will be created".to_string(),
+        "Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy, 3 to import.".to_string(),
+    ] {
+        assert!(plan.stdout.contains(&line), "{line}\n{}", plan.stdout);
+    }
+    // The colleague's Name tag is not the file's: an update, in place.
+    assert!(
+        plan.stdout.contains(&format!("Name = \"{name}-legacy\"")),
+        "{}",
+        plan.stdout
+    );
+    let json = stack.plan_json();
+    assert_eq!(json["summary"]["import"], 3, "{json:#}");
+
+    stack.apply().expect(0);
+    let owned = live(REGION, &name).await;
+    assert_eq!(owned.vpcs.len(), 1);
+    assert_eq!(
+        owned.vpcs[0].vpc_id(),
+        Some(made.vpc.as_str()),
+        "the same VPC, now owned"
+    );
+    assert!(has_tag(owned.vpcs[0].tags(), "reconcile:id", "vpc.main"));
+    assert_eq!(
+        owned.subnets.len(),
+        2,
+        "the imported subnet and the new one"
+    );
+    assert!(owned
+        .subnets
+        .iter()
+        .all(|s| s.vpc_id() == Some(made.vpc.as_str())));
+    assert_eq!(owned.groups[0].group_id(), Some(made.group.as_str()));
+    assert_eq!(
+        vpcs_with_cidr("10.91.0.0/16").await,
+        before,
+        "nothing created in its place"
+    );
+    // The import key stays harmless.
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+
+    // Another stack cannot take what this one owns.
+    let other = StackFile::new(&stack_text(
+        &unique("imp2"),
+        &made,
+        "10.91.0.0/16",
+        &group_name,
+    ));
+    let refused = run(&["plan", other.arg()]).expect(1);
+    let said = format!(
+        "vpc.main imports {}, which belongs to stack {name}",
+        made.vpc
+    );
+    assert!(
+        refused.stdout.contains(&said) || refused.stderr.contains(&said),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+
+    // An id that names nothing is refused, and nothing is made.
+    let missing = Handmade {
+        vpc: "vpc-0123456789abcdef0".into(),
+        subnet: "subnet-0123456789abcdef0".into(),
+        group: "sg-0123456789abcdef0".into(),
+    };
+    let ghost = StackFile::new(&stack_text(&unique("imp3"), &missing, "10.91.0.0/16", ""));
+    let refused = run(&["apply", ghost.arg(), "--auto-approve"]).expect(1);
+    let said = format!("vpc.main imports vpc-0123456789abcdef0, which does not exist in {REGION}");
+    assert!(
+        refused.stdout.contains(&said) || refused.stderr.contains(&said),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert_eq!(vpcs_with_cidr("10.91.0.0/16").await, before);
+}
