@@ -50,12 +50,13 @@ pub trait Discover: Sync {
         stack: &str,
         candidates: &[String],
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
-    /// The live resources blocks import in `region` (`wanted`: each block
-    /// and the id it names), read by id whoever owns them, each at its
-    /// block with `model::IMPORTED` (and `model::OWNER`) handles; an id
-    /// that names nothing is left out.
+    /// The live resources blocks of `stack` import in `region` (`wanted`:
+    /// each block and the id it names), read by id whoever owns them, each
+    /// at its block with `model::IMPORTED` (and `model::OWNER`) handles
+    /// unless it is already that block's; an id that names nothing is left out.
     fn imports(
         &self,
+        stack: &str,
         region: &str,
         wanted: &[(Address, String)],
     ) -> impl Future<Output = Result<Vec<Observed>, AwsError>> + Send;

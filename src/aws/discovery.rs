@@ -16,6 +16,7 @@ use tracing::Instrument;
 impl Discover for Aws {
     async fn imports(
         &self,
+        stack: &str,
         region: &str,
         wanted: &[(Address, String)],
     ) -> Result<Vec<Observed>, AwsError> {
@@ -28,8 +29,8 @@ impl Discover for Aws {
         }
         let reads = by_kind.iter().map(|(kind, imports)| async move {
             let found = match kind.service() {
-                Service::Ec2 => ec2::import(&self.ec2(region), *kind, imports, region).await,
-                Service::Rds => rds::import(&self.rds(region), *kind, imports, region).await,
+                Service::Ec2 => ec2::import(&self.ec2(region), stack, *kind, imports, region).await,
+                Service::Rds => rds::import(&self.rds(region), stack, *kind, imports, region).await,
                 // The validator lets no other kind name an import.
                 _ => Ok(vec![]),
             };
@@ -262,7 +263,8 @@ pub type Imports = BTreeMap<String, Address>;
 #[derive(Clone, Copy, Debug)]
 pub enum Scope<'a> {
     Owned(&'a str),
-    Imported(&'a Imports),
+    /// The stack that imports them, and what.
+    Imported(&'a str, &'a Imports),
 }
 
 pub(crate) fn observed(
@@ -288,24 +290,32 @@ pub(crate) fn observed_in(
     attrs: impl IntoIterator<Item = (&'static str, Value)>,
     exports: BTreeMap<String, String>,
 ) -> Option<Observed> {
-    // By its id, or by the name an ARN ends with (RDS: the identifier).
-    let imported = match scope {
-        Scope::Imported(ids) => Some(
-            ids.get(arn)
+    let (address, imported) = match scope {
+        // By its id, or by the name an ARN ends with (RDS: the identifier).
+        Scope::Imported(stack, ids) => {
+            let address = ids
+                .get(arn)
                 .or_else(|| ids.get(arn.rsplit(':').next().unwrap_or(arn)))?
-                .clone(),
-        ),
-        Scope::Owned(_) => None,
-    };
-    let Some(address) = imported.clone().or_else(|| {
-        tags.get(ID_TAG)
-            .and_then(|a| Address::parse(a))
-            .filter(|a| a.kind == kind)
-    }) else {
-        tracing::warn!(
-            "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
-        );
-        return None;
+                .clone();
+            // Imported before and read by its id again (RDS groups, whose
+            // listing finds a stack's by their generated names): owned.
+            let owned = tags.get(STACK_TAG).map(String::as_str) == Some(stack)
+                && tags.get(ID_TAG) == Some(&address.to_string());
+            (address, !owned)
+        }
+        Scope::Owned(_) => {
+            let Some(address) = tags
+                .get(ID_TAG)
+                .and_then(|a| Address::parse(a))
+                .filter(|a| a.kind == kind)
+            else {
+                tracing::warn!(
+                    "{arn} carries {STACK_TAG} but no usable {ID_TAG} tag for a {kind}; leaving it alone"
+                );
+                return None;
+            };
+            (address, false)
+        }
     };
     let mut attrs: Attrs = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let user_tags = tags
@@ -327,7 +337,7 @@ pub(crate) fn observed_in(
         .filter(|(k, _)| is_encoded(k))
         .map(|(k, v)| (k.clone(), decode(v)))
         .collect();
-    if imported.is_some() {
+    if imported {
         handles.insert(model::IMPORTED.into(), arn.to_string());
         if let Some(owner) = tags.get(STACK_TAG) {
             handles.insert(model::OWNER.into(), owner.clone());

@@ -381,7 +381,7 @@ pub async fn read(
             .with_context(|| format!("reading live resources of stack {name} in {region}"))?;
         let wanted = imports_wanted(stack, region, &live);
         if !wanted.is_empty() {
-            let imported = aws.imports(region, &wanted).await.with_context(|| {
+            let imported = aws.imports(name, region, &wanted).await.with_context(|| {
                 format!("reading the live resources stack {name} imports in {region}")
             })?;
             live.resources.extend(imported);

@@ -233,3 +233,151 @@ async fn handmade_resources_are_imported_in_place_and_never_replaced() {
     );
     assert_eq!(vpcs_with_cidr("10.91.0.0/16").await, before);
 }
+
+/// A running database a colleague made, with its subnet group: imported
+/// (never created again), protected by default, so that dropping its
+/// block afterwards is refused.
+#[tokio::test]
+async fn a_running_database_is_imported_with_its_subnet_group_and_protected() {
+    let name = unique("impdb");
+    let client = ec2(REGION).await;
+    let vpc = client
+        .create_vpc()
+        .cidr_block("10.93.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let mut subnets = Vec::new();
+    for (zone, cidr) in [("a", "10.93.1.0/24"), ("b", "10.93.2.0/24")] {
+        let subnet = client
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone(format!("{REGION}{zone}"))
+            .send()
+            .await
+            .unwrap();
+        subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let rds = crate::harness::rds(REGION).await;
+    let group = format!("legacy-{name}");
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(&group)
+        .db_subnet_group_description("legacy")
+        .set_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap();
+    let identifier = format!("legacy-{name}");
+    rds.create_db_instance()
+        .db_instance_identifier(&identifier)
+        .engine("postgres")
+        .engine_version("16.3")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("shop")
+        .master_user_password("correct-horse-battery")
+        .db_subnet_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+
+    let text = |with_db: bool| {
+        let db = format!(
+            r#"
+[db_instance.main]
+identifier = "{identifier}"
+engine = "postgres"
+engine_version = "16.3"
+instance_class = "db.t3.micro"
+allocated_storage = 20
+subnet_group = "db_subnet_group.main"
+master_username = "shop"
+master_password_env = "SHOP_DB_PASSWORD"   # never read for an import
+import = "{identifier}"
+"#
+        );
+        format!(
+            r#"
+[stack]
+name = "{name}"
+regions = ["{REGION}"]
+
+[vpc.main]
+cidr = "10.93.0.0/16"
+import = "{vpc}"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.93.1.0/24"
+zone = "a"
+import = "{a}"
+
+[subnet.b]
+vpc = "vpc.main"
+cidr = "10.93.2.0/24"
+zone = "b"
+import = "{b}"
+
+# The colleague's description kept: moto loses a subnet group that
+# ModifyDBSubnetGroup changes (it never puts it back in its registry).
+[db_subnet_group.main]
+subnets = ["subnet.a", "subnet.b"]
+description = "legacy"
+import = "{group}"
+{}"#,
+            if with_db { db } else { String::new() },
+            a = subnets[0],
+            b = subnets[1],
+        )
+    };
+    let stack = StackFile::new(&text(true));
+    let plan = run(&["plan", stack.arg()]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy, 5 to import."),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("= db_instance.main ("),
+        "{}",
+        plan.stdout
+    );
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    let dbs = rds
+        .describe_db_instances()
+        .db_instance_identifier(&identifier)
+        .send()
+        .await
+        .unwrap();
+    let db = &dbs.db_instances()[0];
+    let tags = db.tag_list();
+    let tagged = |k: &str, v: &str| {
+        tags.iter()
+            .any(|t| t.key() == Some(k) && t.value() == Some(v))
+    };
+    assert!(tagged("reconcile:stack", &name), "{tags:?}");
+    assert!(
+        tagged("reconcile:protect", "true"),
+        "protected by default: {tags:?}"
+    );
+
+    // Its block dropped: a protected database is not deleted.
+    stack.write(&text(false));
+    let refused = run(&["plan", stack.arg()]).expect(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "db_instance.main in {REGION} (arn:aws:rds:{REGION}:123456789012:db:{identifier}) is protected and this plan would delete it"
+        )),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+}

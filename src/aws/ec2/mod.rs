@@ -66,11 +66,12 @@ pub async fn discover(
 /// read by their ids whoever owns them: one call.
 pub async fn import(
     client: &Client,
+    stack: &str,
     kind: Kind,
     imports: &Imports,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
-    let scope = Scope::Imported(imports);
+    let scope = Scope::Imported(stack, imports);
     match kind {
         Kind::Vpc => vpc::discover(client, scope, region).await,
         Kind::Subnet => subnet::discover(client, scope, region).await,
@@ -99,7 +100,7 @@ impl Scope<'_> {
                 .name(format!("tag:{STACK_TAG}"))
                 .values(stack)
                 .build(),
-            Scope::Imported(ids) => Filter::builder()
+            Scope::Imported(_, ids) => Filter::builder()
                 .name(id_filter)
                 .set_values(Some(ids.keys().cloned().collect()))
                 .build(),

@@ -7,8 +7,7 @@ mod parameter_group;
 mod subnet_group;
 
 use super::{
-    flag, ids, int, observed, observed_in, text, AwsError, Code, Created, ErrorClass, Imports,
-    Mutator, Scope,
+    flag, ids, int, observed_in, text, AwsError, Code, Created, ErrorClass, Imports, Mutator, Scope,
 };
 use crate::model::{
     rds_group_name as group_name, Address, Attrs, Changed, Inputs, Kind, Observed, Value, PENDING,
@@ -63,6 +62,15 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The tags of an RDS resource (groups carry none in their listings).
+async fn tags_of(client: &Client, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    let out = send!(
+        "ListTagsForResource",
+        client.list_tags_for_resource().resource_name(arn)
+    )?;
+    Ok(tag_map(out.tag_list()))
+}
+
 fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     tags.get(crate::model::STACK_TAG).map(String::as_str) == Some(stack)
 }
@@ -71,12 +79,65 @@ fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
 /// their identifiers whoever owns them: one call.
 pub async fn import(
     client: &Client,
+    stack: &str,
     kind: Kind,
     imports: &Imports,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
-    if kind != Kind::DbInstance {
-        return Ok(vec![]);
+    let scope = Scope::Imported(stack, imports);
+    let wanted = |name: Option<&str>| name.is_some_and(|n| imports.contains_key(n));
+    // Groups: their listing takes no filter, so it is read whole (one paged
+    // call, as discovery does) and the named ones kept.
+    match kind {
+        Kind::DbSubnetGroup => {
+            let groups: Vec<aws_sdk_rds::types::DbSubnetGroup> = all_pages!(
+                "DescribeDBSubnetGroups",
+                client.describe_db_subnet_groups().max_records(PAGE)
+            )?;
+            let named = groups.iter().filter(|g| wanted(g.db_subnet_group_name()));
+            let reads = named.map(|g| async move {
+                let tags = tags_of(client, g.db_subnet_group_arn().unwrap_or_default()).await?;
+                Ok::<_, AwsError>(subnet_group::observe(scope, region, g, &tags))
+            });
+            return Ok(futures::future::try_join_all(reads)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect());
+        }
+        Kind::DbParameterGroup => {
+            let groups: Vec<aws_sdk_rds::types::DbParameterGroup> = all_pages!(
+                "DescribeDBParameterGroups",
+                client.describe_db_parameter_groups().max_records(PAGE)
+            )?;
+            let named = groups
+                .iter()
+                .filter(|g| wanted(g.db_parameter_group_name()));
+            let reads = named.map(|g| async move {
+                let tags = tags_of(client, g.db_parameter_group_arn().unwrap_or_default()).await?;
+                let parameters: Vec<aws_sdk_rds::types::Parameter> = all_pages!(
+                    "DescribeDBParameters",
+                    client
+                        .describe_db_parameters()
+                        .db_parameter_group_name(g.db_parameter_group_name().unwrap_or_default())
+                        .source("user")
+                )?;
+                Ok::<_, AwsError>(parameter_group::observe(
+                    scope,
+                    region,
+                    g,
+                    &tags,
+                    &parameters,
+                ))
+            });
+            return Ok(futures::future::try_join_all(reads)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect());
+        }
+        Kind::DbInstance => {}
+        _ => return Ok(vec![]),
     }
     let instances: Vec<aws_sdk_rds::types::DbInstance> = all_pages!(
         "DescribeDBInstances",
@@ -94,7 +155,7 @@ pub async fn import(
         .iter()
         .filter_map(|db| {
             let tags = tag_map(db.tag_list());
-            instance::observe(Scope::Imported(imports), region, db, &tags)
+            instance::observe(scope, region, db, &tags)
         })
         .collect())
 }
@@ -132,20 +193,17 @@ pub async fn discover(
                 .is_some_and(|n| n.starts_with(&prefix))
         })
         .collect();
-    let group_tags = futures::future::try_join_all(candidates.iter().map(|g| async move {
-        let arn = g.db_subnet_group_arn().unwrap_or_default();
-        send!(
-            "ListTagsForResource",
-            client.list_tags_for_resource().resource_name(arn)
-        )
-        .map(|out| tag_map(out.tag_list()))
-    }))
+    let group_tags = futures::future::try_join_all(
+        candidates
+            .iter()
+            .map(|g| tags_of(client, g.db_subnet_group_arn().unwrap_or_default())),
+    )
     .await?;
 
     let mut found = Vec::new();
     for (g, tags) in candidates.iter().zip(&group_tags) {
         if owned_by(tags, stack) {
-            found.extend(subnet_group::observe(region, g, tags));
+            found.extend(subnet_group::observe(Scope::Owned(stack), region, g, tags));
         }
     }
     let parameter_candidates: Vec<_> = parameter_groups
@@ -159,11 +217,7 @@ pub async fn discover(
         futures::future::try_join_all(parameter_candidates.iter().map(|g| async move {
             let arn = g.db_parameter_group_arn().unwrap_or_default();
             let name = g.db_parameter_group_name().unwrap_or_default();
-            let tags = send!(
-                "ListTagsForResource",
-                client.list_tags_for_resource().resource_name(arn)
-            )
-            .map(|out| tag_map(out.tag_list()))?;
+            let tags = tags_of(client, arn).await?;
             if !owned_by(&tags, stack) {
                 return Ok::<_, AwsError>(None);
             }
@@ -179,7 +233,13 @@ pub async fn discover(
         .await?;
     for (g, details) in parameter_candidates.iter().zip(parameter_details) {
         if let Some((tags, parameters)) = details {
-            found.extend(parameter_group::observe(region, g, &tags, &parameters));
+            found.extend(parameter_group::observe(
+                Scope::Owned(stack),
+                region,
+                g,
+                &tags,
+                &parameters,
+            ));
         }
     }
     for db in &instances {

@@ -5,6 +5,7 @@ use aws_sdk_rds::types::{DbParameterGroup, Parameter};
 
 /// A DB parameter group the stack owns, with the parameters set on it, as reconcile compares it.
 pub(super) fn observe(
+    scope: Scope<'_>,
     region: &str,
     g: &DbParameterGroup,
     tags: &BTreeMap<String, String>,
@@ -25,7 +26,8 @@ pub(super) fn observe(
         ("name".to_string(), name.to_string()),
         ("arn".to_string(), arn.to_string()),
     ]);
-    observed(
+    observed_in(
+        scope,
         region,
         Kind::DbParameterGroup,
         tags,

@@ -5,6 +5,7 @@ use aws_sdk_rds::types::DbSubnetGroup;
 
 /// A DB subnet group the stack owns, as reconcile compares it.
 pub(super) fn observe(
+    scope: Scope<'_>,
     region: &str,
     g: &DbSubnetGroup,
     tags: &BTreeMap<String, String>,
@@ -18,7 +19,8 @@ pub(super) fn observe(
             g.db_subnet_group_arn().unwrap_or_default().to_string(),
         ),
     ]);
-    observed(
+    observed_in(
+        scope,
         region,
         Kind::DbSubnetGroup,
         tags,

@@ -14,6 +14,8 @@ pub const IMPORTABLE: &[Kind] = &[
     Kind::SecurityGroup,
     Kind::Instance,
     Kind::LaunchTemplate,
+    Kind::DbSubnetGroup,
+    Kind::DbParameterGroup,
     Kind::DbInstance,
 ];
 
@@ -30,6 +32,8 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
     };
     match kind {
         // RDS: the identifier a database was created with.
+        Kind::DbSubnetGroup => name(255, "-_. "),
+        Kind::DbParameterGroup => name(255, "-"),
         Kind::DbInstance => {
             let letters = id.starts_with(|c: char| c.is_ascii_alphabetic())
                 && !id.ends_with('-')
