@@ -179,7 +179,12 @@ impl FakeCloud {
 
 impl Discover for FakeCloud {
     /// The fake account holds nothing outside the stack: every id is unknown.
-    async fn imports(&self, _: &str, _: &[(Address, String)]) -> Result<Vec<Observed>, AwsError> {
+    async fn imports(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[(Address, String)],
+    ) -> Result<Vec<Observed>, AwsError> {
         Ok(vec![])
     }
 
