@@ -267,6 +267,7 @@ pub enum Scope<'a> {
     Imported(&'a str, &'a Imports),
 }
 
+/// An owned resource from its tags (`observed_in` for `Scope::Owned`).
 pub(crate) fn observed(
     region: &str,
     kind: Kind,

@@ -111,6 +111,16 @@ import = "{group}"
     )
 }
 
+/// The run printed `said` (a refusal goes to stderr, the plan to stdout).
+fn says(run: &crate::harness::Run, said: &str) {
+    assert!(
+        run.stdout.contains(said) || run.stderr.contains(said),
+        "{said}\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
 async fn vpcs_with_cidr(cidr: &str) -> usize {
     ec2(REGION)
         .await
@@ -142,12 +152,7 @@ async fn handmade_resources_are_imported_in_place_and_never_replaced() {
         "importing {} as security_group.web would replace it, and an import never replaces: `name` is \"legacy-web-{name}\" there: write name = \"legacy-web-{name}\"",
         made.group
     );
-    assert!(
-        refused.stdout.contains(&said) || refused.stderr.contains(&said),
-        "{}{}",
-        refused.stdout,
-        refused.stderr
-    );
+    says(&refused, &said);
 
     let group_name = format!("name = \"legacy-web-{name}\"\n");
     stack.write(&stack_text(&name, &made, "10.91.0.0/16", &group_name));
@@ -209,12 +214,7 @@ async fn handmade_resources_are_imported_in_place_and_never_replaced() {
         "vpc.main imports {}, which belongs to stack {name}",
         made.vpc
     );
-    assert!(
-        refused.stdout.contains(&said) || refused.stderr.contains(&said),
-        "{}{}",
-        refused.stdout,
-        refused.stderr
-    );
+    says(&refused, &said);
 
     // An id that names nothing is refused, and nothing is made.
     let missing = Handmade {
@@ -225,12 +225,7 @@ async fn handmade_resources_are_imported_in_place_and_never_replaced() {
     let ghost = StackFile::new(&stack_text(&unique("imp3"), &missing, "10.91.0.0/16", ""));
     let refused = run(&["apply", ghost.arg(), "--auto-approve"]).expect(1);
     let said = format!("vpc.main imports vpc-0123456789abcdef0, which does not exist in {REGION}");
-    assert!(
-        refused.stdout.contains(&said) || refused.stderr.contains(&said),
-        "{}{}",
-        refused.stdout,
-        refused.stderr
-    );
+    says(&refused, &said);
     assert_eq!(vpcs_with_cidr("10.91.0.0/16").await, before);
 }
 
