@@ -401,8 +401,8 @@ fn imports_wanted(stack: &Stack, region: &str, live: &LiveRegion) -> Vec<(Addres
         .resources
         .values()
         .filter(|r| r.in_region(region))
-        .filter(|r| !live.resources.iter().any(|o| o.address == r.address))
         .filter_map(|r| Some((r.address.clone(), r.import_id(region)?.to_string())))
+        .filter(|(address, _)| !live.resources.iter().any(|o| &o.address == address))
         .collect()
 }
 
