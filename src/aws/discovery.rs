@@ -31,6 +31,9 @@ impl Discover for Aws {
             let found = match kind.service() {
                 Service::Ec2 => ec2::import(&self.ec2(region), stack, *kind, imports, region).await,
                 Service::Rds => rds::import(&self.rds(region), stack, *kind, imports, region).await,
+                Service::Elbv2 => {
+                    elbv2::import(&self.elbv2(region), stack, *kind, imports, region).await
+                }
                 // The validator lets no other kind name an import.
                 _ => Ok(vec![]),
             };

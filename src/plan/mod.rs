@@ -743,7 +743,11 @@ fn import_refusal(
         .filter(|a| a.forces_replacement)
         .map(|a| {
             let live = a.before.as_ref().map_or("(unset)".into(), Value::to_string);
-            format!("`{}` is {live} there: write {} = {live}", a.name, a.name)
+            if a.after == Some(Value::Unknown) {
+                format!("`{}` names {live}, which this plan would replace", a.name)
+            } else {
+                format!("`{}` is {live} there: write {} = {live}", a.name, a.name)
+            }
         })
         .collect();
     (!forcing.is_empty()).then(|| {

@@ -376,3 +376,184 @@ import = "{group}"
         refused.stderr
     );
 }
+
+/// A load balancer, target group, listener and rule a colleague made:
+/// imported by their ARNs, in place.
+#[tokio::test]
+async fn load_balancing_made_by_hand_is_imported_by_arn() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, RuleCondition,
+    };
+    let name = unique("implb");
+    let client = ec2(REGION).await;
+    let vpc = client
+        .create_vpc()
+        .cidr_block("10.94.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let mut subnets = Vec::new();
+    for (zone, cidr) in [("a", "10.94.1.0/24"), ("b", "10.94.2.0/24")] {
+        let subnet = client
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone(format!("{REGION}{zone}"))
+            .send()
+            .await
+            .unwrap();
+        subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let elb = crate::harness::elb(REGION).await;
+    let lb = elb
+        .create_load_balancer()
+        .name(format!("legacy-{}", &name[name.len() - 8..]))
+        // moto leaves the scheme empty when not given; AWS's default.
+        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::InternetFacing)
+        .set_subnets(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let tg = elb
+        .create_target_group()
+        .name(format!("legacy-tg-{}", &name[name.len() - 8..]))
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let forward = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(&tg)
+        .build();
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward.clone())
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string();
+    let rule = elb
+        .create_rule()
+        .listener_arn(&listener)
+        .priority(10)
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .values("/api/*")
+                .build(),
+        )
+        .actions(forward)
+        .send()
+        .await
+        .unwrap()
+        .rules()[0]
+        .rule_arn()
+        .unwrap()
+        .to_string();
+
+    let stack = StackFile::new(&format!(
+        r#"
+[stack]
+name = "{name}"
+regions = ["{REGION}"]
+
+[vpc.main]
+cidr = "10.94.0.0/16"
+import = "{vpc}"
+
+[subnet.a]
+vpc = "vpc.main"
+cidr = "10.94.1.0/24"
+zone = "a"
+import = "{a}"
+
+[subnet.b]
+vpc = "vpc.main"
+cidr = "10.94.2.0/24"
+zone = "b"
+import = "{b}"
+
+[load_balancer.app]
+subnets = ["subnet.a", "subnet.b"]
+import = "{lb}"
+
+[target_group.web]
+vpc = "vpc.main"
+port = 80
+import = "{tg}"
+
+[listener.http]
+load_balancer = "load_balancer.app"
+port = 80
+default_action = {{ forward = "target_group.web" }}
+import = "{listener}"
+
+[listener_rule.api]
+listener = "listener.http"
+priority = 10
+conditions = {{ path = ["/api/*"] }}
+action = {{ forward = "target_group.web" }}
+import = "{rule}"
+"#,
+        a = subnets[0],
+        b = subnets[1],
+    ));
+    let plan = run(&["plan", stack.arg()]).expect(0);
+    for line in [
+        format!("= load_balancer.app ({lb}) will be imported"),
+        format!("= target_group.web ({tg}) will be imported"),
+        format!("= listener.http ({listener}) will be imported"),
+        format!("= listener_rule.api ({rule}) will be imported"),
+        "0 to add, 0 to change, 0 to replace, 0 to destroy, 7 to import.".to_string(),
+    ] {
+        says(&plan, &line);
+    }
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    let tags = elb
+        .describe_tags()
+        .resource_arns(&lb)
+        .resource_arns(&tg)
+        .resource_arns(&listener)
+        .resource_arns(&rule)
+        .send()
+        .await
+        .unwrap();
+    let owners: Vec<(&str, Option<&str>)> = tags
+        .tag_descriptions()
+        .iter()
+        .map(|d| {
+            let owner = d.tags().iter().find(|t| t.key() == Some("reconcile:stack"));
+            (
+                d.resource_arn().unwrap_or_default(),
+                owner.and_then(|t| t.value()),
+            )
+        })
+        .collect();
+    assert_eq!(owners.len(), 4, "{owners:?}");
+    assert!(
+        owners.iter().all(|(_, o)| *o == Some(name.as_str())),
+        "the same four, now owned: {owners:?}"
+    );
+}

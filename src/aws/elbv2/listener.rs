@@ -8,6 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types::Listener;
 /// A listener the stack owns, as reconcile compares it. `extra` are the
 /// certificates beside the default one (an HTTPS listener's).
 pub(super) fn observe(
+    scope: Scope<'_>,
     region: &str,
     l: &Listener,
     extra: Option<&Vec<String>>,
@@ -39,6 +40,7 @@ pub(super) fn observe(
         attrs.push(("ssl_policy", Value::str(policy)));
     }
     owned_elb(
+        scope,
         region,
         Kind::Listener,
         &tags[arn],

@@ -5,6 +5,7 @@ use aws_sdk_elasticloadbalancingv2::types::Rule;
 
 /// A rule the stack owns (`tags` are its own), as reconcile compares it.
 pub(super) fn observe(
+    scope: Scope<'_>,
     region: &str,
     listener: &str,
     r: &Rule,
@@ -16,6 +17,7 @@ pub(super) fn observe(
         .and_then(|p| p.parse().ok())
         .unwrap_or_default();
     owned_elb(
+        scope,
         region,
         Kind::ListenerRule,
         tags,

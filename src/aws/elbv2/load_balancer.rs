@@ -6,6 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
 
 /// A load balancer the stack owns, with its attributes, as reconcile compares it.
 pub(super) fn observe(
+    scope: Scope<'_>,
     region: &str,
     b: &LoadBalancer,
     attributes: &DescribeLoadBalancerAttributesOutput,
@@ -38,6 +39,7 @@ pub(super) fn observe(
         ),
     ]);
     owned_elb(
+        scope,
         region,
         Kind::LoadBalancer,
         &tags[arn],

@@ -9,7 +9,10 @@ mod listener_rule;
 mod load_balancer;
 mod target_group;
 
-use super::{ids, int, observed, required, retry_while, text, AwsError, Code, Created, Mutator};
+use super::{
+    ids, int, observed_in, required, retry_while, text, AwsError, Code, Created, Imports, Mutator,
+    Scope,
+};
 use crate::model::profile::phase;
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
@@ -80,8 +83,9 @@ fn owned<'a>(tags: &'a Tags, arn: &str, stack: &str) -> Option<&'a BTreeMap<Stri
         .filter(|t| t.get(STACK_TAG).map(String::as_str) == Some(stack))
 }
 
-/// `observed`, exporting the ARN as `arn` too.
+/// `observed_in`, exporting the ARN as `arn` too.
 fn owned_elb(
+    scope: Scope<'_>,
     region: &str,
     kind: Kind,
     tags: &BTreeMap<String, String>,
@@ -90,7 +94,91 @@ fn owned_elb(
     mut exports: BTreeMap<String, String>,
 ) -> Option<Observed> {
     exports.insert("arn".into(), arn.to_string());
-    observed(region, kind, tags, arn, attrs, exports)
+    observed_in(scope, region, kind, tags, arn, attrs, exports)
+}
+
+/// The load balancers, target groups, listeners or rules blocks import
+/// (`imports`: ARN → block), read by ARN whoever owns them, one at a time (a
+/// Describe naming an ARN that does not exist fails whole): an ARN that
+/// names nothing is left out.
+pub async fn import(
+    client: &Client,
+    stack: &str,
+    kind: Kind,
+    imports: &Imports,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let scope = Scope::Imported(stack, imports);
+    let reads = imports.keys().map(|arn| async move {
+        let read = async {
+            let one = std::slice::from_ref(arn);
+            let mut tags = tags_of(client, one).await?;
+            tags.entry(arn.clone()).or_default();
+            let found = match kind {
+                Kind::LoadBalancer => {
+                    let out = send!(
+                        "DescribeLoadBalancers",
+                        client.describe_load_balancers().load_balancer_arns(arn)
+                    )?;
+                    let attributes = send!(
+                        "DescribeLoadBalancerAttributes",
+                        client
+                            .describe_load_balancer_attributes()
+                            .load_balancer_arn(arn)
+                    )?;
+                    out.load_balancers()
+                        .first()
+                        .and_then(|b| load_balancer::observe(scope, region, b, &attributes, &tags))
+                }
+                Kind::TargetGroup => {
+                    let out = send!(
+                        "DescribeTargetGroups",
+                        client.describe_target_groups().target_group_arns(arn)
+                    )?;
+                    out.target_groups()
+                        .first()
+                        .and_then(|g| target_group::observe(scope, region, g, &tags))
+                }
+                Kind::Listener => {
+                    let out = send!(
+                        "DescribeListeners",
+                        client.describe_listeners().listener_arns(arn)
+                    )?;
+                    match out.listeners().first() {
+                        Some(l) => {
+                            let extra = listener::extra_certificates(client, l).await?;
+                            listener::observe(scope, region, l, extra.as_ref(), &tags)
+                        }
+                        None => None,
+                    }
+                }
+                Kind::ListenerRule => {
+                    let out = send!("DescribeRules", client.describe_rules().rule_arns(arn))?;
+                    // `…:listener-rule/app/NAME/LB/LISTENER/RULE` is a rule of
+                    // `…:listener/app/NAME/LB/LISTENER`.
+                    let listener = arn
+                        .replacen(":listener-rule/", ":listener/", 1)
+                        .rsplit_once('/')
+                        .map(|(l, _)| l.to_string())
+                        .unwrap_or_default();
+                    out.rules().first().and_then(|r| {
+                        listener_rule::observe(scope, region, &listener, r, &tags[arn])
+                    })
+                }
+                _ => None,
+            };
+            Ok::<_, AwsError>(found)
+        };
+        match read.await {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other,
+        }
+    });
+    Ok(futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// What a stack owns in a region, and which targets its target groups hold
@@ -208,21 +296,22 @@ pub async fn discover(
         .collect();
     let rule_tags = tags_of(client, &rule_arns).await?;
 
+    let scope = Scope::Owned(stack);
     let mut found = Vec::new();
     for (b, (attributes, _)) in balancers.iter().zip(&balancer_details) {
-        found.extend(load_balancer::observe(region, b, attributes, &tags));
+        found.extend(load_balancer::observe(scope, region, b, attributes, &tags));
     }
     for g in &groups {
-        found.extend(target_group::observe(region, g, &tags));
+        found.extend(target_group::observe(scope, region, g, &tags));
     }
     for l in &listeners {
         let extra = extra_certificates.get(l.listener_arn().unwrap_or_default());
-        found.extend(listener::observe(region, l, extra, &listener_tags));
+        found.extend(listener::observe(scope, region, l, extra, &listener_tags));
     }
     for (listener, rs) in &rules {
         for r in rs.iter().filter(|r| !r.is_default().unwrap_or(false)) {
             if let Some(tags) = owned(&rule_tags, r.rule_arn().unwrap_or_default(), stack) {
-                found.extend(listener_rule::observe(region, listener, r, tags));
+                found.extend(listener_rule::observe(scope, region, listener, r, tags));
             }
         }
     }

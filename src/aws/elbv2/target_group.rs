@@ -22,7 +22,12 @@ macro_rules! health_check {
 }
 
 /// A target group the stack owns, as reconcile compares it.
-pub(super) fn observe(region: &str, g: &TargetGroup, tags: &Tags) -> Option<Observed> {
+pub(super) fn observe(
+    scope: Scope<'_>,
+    region: &str,
+    g: &TargetGroup,
+    tags: &Tags,
+) -> Option<Observed> {
     let arn = g.target_group_arn().unwrap_or_default();
     let protocol = g.protocol().map(|p| p.as_str()).unwrap_or_default();
     let number = |n: Option<i32>, default: i64| n.map_or(default, i64::from);
@@ -53,6 +58,7 @@ pub(super) fn observe(region: &str, g: &TargetGroup, tags: &Tags) -> Option<Obse
         ),
     ]);
     owned_elb(
+        scope,
         region,
         Kind::TargetGroup,
         &tags[arn],

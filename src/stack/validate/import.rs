@@ -14,6 +14,10 @@ pub const IMPORTABLE: &[Kind] = &[
     Kind::SecurityGroup,
     Kind::Instance,
     Kind::LaunchTemplate,
+    Kind::LoadBalancer,
+    Kind::TargetGroup,
+    Kind::Listener,
+    Kind::ListenerRule,
     Kind::DbSubnetGroup,
     Kind::DbParameterGroup,
     Kind::DbInstance,
@@ -45,12 +49,20 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
                 )
             })
         }
-        _ => match kind.schema().live_id {
-            crate::model::schema::LiveId::Hex(prefix) if !kind.schema().live_id.matches(id) => Err(
-                format!("`{prefix}` and hexadecimal digits, as AWS names it"),
-            ),
-            _ => Ok(()),
-        },
+        _ => {
+            use crate::model::schema::LiveId;
+            let live = &kind.schema().live_id;
+            match live {
+                _ if live.matches(id) => Ok(()),
+                LiveId::Hex(prefix) => Err(format!(
+                    "`{prefix}` and hexadecimal digits, as AWS names it"
+                )),
+                LiveId::ElbArn(resource) => Err(format!(
+                    "its ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT{resource}…"
+                )),
+                _ => Err("its id, as AWS names it".into()),
+            }
+        }
     }
 }
 
@@ -174,12 +186,20 @@ mod tests {
             "{copies}"
         );
         let kind = load(&format!(
-            "{SUBNET}\n[target_group.blue]\nvpc = \"vpc.main\"\nport = 80\nimport = \"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/b/1\"\n"
+            "{SUBNET}\n[dns_zone.main]\nname = \"example.com\"\nimport = \"Z0123456789\"\n"
         ))
         .unwrap_err();
         assert!(
-            kind.contains("target_group.blue: a target_group cannot be imported yet"),
+            kind.contains("dns_zone.main: a dns_zone cannot be imported yet"),
             "{kind}"
+        );
+        let arn = load(&format!(
+            "{SUBNET}\n[target_group.blue]\nvpc = \"vpc.main\"\nport = 80\nimport = \"tg-blue\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            arn.contains("`tg-blue` is not the id of a target_group: expected its ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/…"),
+            "{arn}"
         );
         let database = super::form(crate::model::Kind::DbInstance, "shop--prod").unwrap_err();
         assert!(
