@@ -506,6 +506,14 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// A count kept in a handle (`IN_SERVICE`, …); 0 when absent.
+    pub fn count(&self, handle: &str) -> u32 {
+        self.handles
+            .get(handle)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Protected by reconcile's tag, or by AWS's own deletion protection (a
     /// database's flag, a load balancer's `deletion_protection.enabled`).
     pub fn protected(&self) -> bool {

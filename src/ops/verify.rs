@@ -270,12 +270,6 @@ fn groups(region: &str, live: &LiveRegion) -> Vec<CheckResult> {
     of_kind(live, Kind::AutoscalingGroup)
         .into_iter()
         .map(|o| {
-            let count = |handle: &str| {
-                o.handles
-                    .get(handle)
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0)
-            };
             let min = match o.attrs.get("min") {
                 Some(Value::Int(n)) => u32::try_from(*n).unwrap_or(0),
                 _ => 0,
@@ -283,9 +277,9 @@ fn groups(region: &str, live: &LiveRegion) -> Vec<CheckResult> {
             check::judge_group(
                 region,
                 &o.address.to_string(),
-                count(crate::model::IN_SERVICE),
+                o.count(crate::model::IN_SERVICE),
                 min,
-                count(crate::model::UNHEALTHY),
+                o.count(crate::model::UNHEALTHY),
             )
         })
         .collect()

@@ -93,18 +93,11 @@ pub fn replacement(
     wanted: &Attrs,
     observed: &Observed,
 ) -> Replacement {
-    let count = |handle| {
-        observed
-            .handles
-            .get(handle)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    let in_service: u32 = count(IN_SERVICE);
+    let in_service = observed.count(IN_SERVICE);
     // A template this plan changes makes every instance in service outdated.
     let outdated = match wanted.get("instances") {
         Some(Value::Unknown) => in_service,
-        _ => count(OUTDATED),
+        _ => observed.count(OUTDATED),
     };
     let serves = |colour: &Reference| {
         let listed = |v: &Value| match (colour, v) {

@@ -121,6 +121,39 @@ fn says(run: &crate::harness::Run, said: &str) {
     );
 }
 
+/// A VPC `NET.0.0/16` a colleague made, and its subnets `NET.1.0/24` in
+/// zone a and `NET.2.0/24` in zone b: their ids.
+async fn network(net: &str) -> (String, Vec<String>) {
+    let client = ec2(REGION).await;
+    let vpc = client
+        .create_vpc()
+        .cidr_block(format!("{net}.0.0/16"))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let mut subnets = Vec::new();
+    for (zone, cidr) in [
+        ("a", format!("{net}.1.0/24")),
+        ("b", format!("{net}.2.0/24")),
+    ] {
+        let subnet = client
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone(format!("{REGION}{zone}"))
+            .send()
+            .await
+            .unwrap();
+        subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    (vpc, subnets)
+}
+
 async fn vpcs_with_cidr(cidr: &str) -> usize {
     ec2(REGION)
         .await
@@ -235,30 +268,7 @@ async fn handmade_resources_are_imported_in_place_and_never_replaced() {
 #[tokio::test]
 async fn a_running_database_is_imported_with_its_subnet_group_and_protected() {
     let name = unique("impdb");
-    let client = ec2(REGION).await;
-    let vpc = client
-        .create_vpc()
-        .cidr_block("10.93.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let mut subnets = Vec::new();
-    for (zone, cidr) in [("a", "10.93.1.0/24"), ("b", "10.93.2.0/24")] {
-        let subnet = client
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(cidr)
-            .availability_zone(format!("{REGION}{zone}"))
-            .send()
-            .await
-            .unwrap();
-        subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
-    }
+    let (vpc, subnets) = network("10.93").await;
     let rds = crate::harness::rds(REGION).await;
     let group = format!("legacy-{name}");
     rds.create_db_subnet_group()
@@ -385,30 +395,7 @@ async fn load_balancing_made_by_hand_is_imported_by_arn() {
         Action, ActionTypeEnum, ProtocolEnum, RuleCondition,
     };
     let name = unique("implb");
-    let client = ec2(REGION).await;
-    let vpc = client
-        .create_vpc()
-        .cidr_block("10.94.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let mut subnets = Vec::new();
-    for (zone, cidr) in [("a", "10.94.1.0/24"), ("b", "10.94.2.0/24")] {
-        let subnet = client
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(cidr)
-            .availability_zone(format!("{REGION}{zone}"))
-            .send()
-            .await
-            .unwrap();
-        subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
-    }
+    let (vpc, subnets) = network("10.94").await;
     let elb = crate::harness::elb(REGION).await;
     let lb = elb
         .create_load_balancer()

@@ -498,16 +498,10 @@ impl Mutator {
     /// Capacity in service never drops.
     async fn replace_outdated(&self, name: &str) -> Result<(), AwsError> {
         let c = &self.autoscaling;
-        let Some(group) = self.group(name).await? else {
+        let Some((group, version, old)) = self.outdated_now(name).await? else {
             return Ok(());
         };
-        let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
-        let Some((version, old)) = outdated(&group, &runs) else {
-            return Ok(());
-        };
-        if old.is_empty() {
-            return Ok(());
-        }
+        let old: Vec<&str> = old.iter().map(String::as_str).collect();
         let (desired, max) = (
             group.desired_capacity().unwrap_or_default(),
             group.max_size().unwrap_or_default(),
@@ -528,16 +522,7 @@ impl Mutator {
         )?;
         self.wait_serving(name, surge, group.target_group_arns())
             .await?;
-        // Out of the target groups first (their requests drain), then gone.
-        self.deregister(group.target_group_arns(), &old).await?;
-        for id in &old {
-            send!(
-                "TerminateInstanceInAutoScalingGroup",
-                c.terminate_instance_in_auto_scaling_group()
-                    .instance_id(*id)
-                    .should_decrement_desired_capacity(true)
-            )?;
-        }
+        self.retire(group.target_group_arns(), &old, true).await?;
         send!(
             "UpdateAutoScalingGroup",
             c.update_auto_scaling_group()
@@ -556,20 +541,12 @@ impl Mutator {
     /// batch waits until all its capacity is in service and healthy in every
     /// target group again: never more than `batch` out of service.
     async fn replace_in_batches(&self, name: &str, batch: usize) -> Result<(), AwsError> {
-        let c = &self.autoscaling;
         let batch = batch.max(1);
         let mut rounds = None;
         loop {
-            let Some(group) = self.group(name).await? else {
+            let Some((group, version, old)) = self.outdated_now(name).await? else {
                 return Ok(());
             };
-            let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
-            let Some((version, old)) = outdated(&group, &runs) else {
-                return Ok(());
-            };
-            if old.is_empty() {
-                return Ok(());
-            }
             // As many rounds as the outdated instances found first need: a
             // replacement that is itself outdated is not chased forever.
             let left = rounds.get_or_insert(old.len().div_ceil(batch));
@@ -587,7 +564,7 @@ impl Mutator {
                 ));
             }
             *left -= 1;
-            let these: Vec<&str> = old.iter().take(batch).copied().collect();
+            let these: Vec<&str> = old.iter().take(batch).map(String::as_str).collect();
             let desired = group.desired_capacity().unwrap_or_default();
             let target_groups = group.target_group_arns();
             self.progress(format!(
@@ -597,20 +574,51 @@ impl Mutator {
                 old.len(),
                 these.len()
             ));
-            self.deregister(target_groups, &these).await?;
-            for id in &these {
-                send!(
-                    "TerminateInstanceInAutoScalingGroup",
-                    c.terminate_instance_in_auto_scaling_group()
-                        .instance_id(*id)
-                        .should_decrement_desired_capacity(false)
-                )?;
-            }
+            self.retire(target_groups, &these, false).await?;
             // A group may register what it had once more as it replaces
             // (moto does): none of the old ones stays a target.
             self.deregister(target_groups, &these).await?;
             self.wait_serving(name, desired, target_groups).await?;
         }
+    }
+
+    /// The group `name` and its instances on a version older than its
+    /// template's default (with that version's number); `None` when there
+    /// is no such group or none of its instances is outdated.
+    async fn outdated_now(
+        &self,
+        name: &str,
+    ) -> Result<Option<(AutoScalingGroup, i64, Vec<String>)>, AwsError> {
+        let Some(group) = self.group(name).await? else {
+            return Ok(None);
+        };
+        let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
+        let Some((version, old)) = outdated(&group, &runs) else {
+            return Ok(None);
+        };
+        let old: Vec<String> = old.into_iter().map(str::to_string).collect();
+        Ok((!old.is_empty()).then_some((group, version, old)))
+    }
+
+    /// Out of the target groups first (their requests drain), then
+    /// terminated, the group's desired capacity lowered with them or not.
+    async fn retire(
+        &self,
+        target_groups: &[String],
+        instances: &[&str],
+        decrement: bool,
+    ) -> Result<(), AwsError> {
+        self.deregister(target_groups, instances).await?;
+        for id in instances {
+            send!(
+                "TerminateInstanceInAutoScalingGroup",
+                self.autoscaling
+                    .terminate_instance_in_auto_scaling_group()
+                    .instance_id(*id)
+                    .should_decrement_desired_capacity(decrement)
+            )?;
+        }
+        Ok(())
     }
 
     /// Takes `instances` out of the target groups that have them, as

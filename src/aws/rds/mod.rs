@@ -71,6 +71,20 @@ async fn tags_of(client: &Client, arn: &str) -> Result<BTreeMap<String, String>,
     Ok(tag_map(out.tag_list()))
 }
 
+/// The parameters a parameter group sets (its `user` ones), every page.
+async fn user_parameters(
+    client: &Client,
+    group: &str,
+) -> Result<Vec<aws_sdk_rds::types::Parameter>, AwsError> {
+    all_pages!(
+        "DescribeDBParameters",
+        client
+            .describe_db_parameters()
+            .db_parameter_group_name(group)
+            .source("user")
+    )
+}
+
 fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     tags.get(crate::model::STACK_TAG).map(String::as_str) == Some(stack)
 }
@@ -115,13 +129,9 @@ pub async fn import(
                 .filter(|g| wanted(g.db_parameter_group_name()));
             let reads = named.map(|g| async move {
                 let tags = tags_of(client, g.db_parameter_group_arn().unwrap_or_default()).await?;
-                let parameters: Vec<aws_sdk_rds::types::Parameter> = all_pages!(
-                    "DescribeDBParameters",
-                    client
-                        .describe_db_parameters()
-                        .db_parameter_group_name(g.db_parameter_group_name().unwrap_or_default())
-                        .source("user")
-                )?;
+                let parameters =
+                    user_parameters(client, g.db_parameter_group_name().unwrap_or_default())
+                        .await?;
                 Ok::<_, AwsError>(parameter_group::observe(
                     scope,
                     region,
@@ -221,13 +231,7 @@ pub async fn discover(
             if !owned_by(&tags, stack) {
                 return Ok::<_, AwsError>(None);
             }
-            let parameters: Vec<aws_sdk_rds::types::Parameter> = all_pages!(
-                "DescribeDBParameters",
-                client
-                    .describe_db_parameters()
-                    .db_parameter_group_name(name)
-                    .source("user")
-            )?;
+            let parameters = user_parameters(client, name).await?;
             Ok(Some((tags, parameters)))
         }))
         .await?;
