@@ -3,6 +3,9 @@
 # runs formatting, lints and every test. The tests start their own emulator on
 # a free port (set RECONCILE_TEST_ENDPOINT to use a running one instead).
 set -euo pipefail
+# One build from a clean clone: incremental caches would only double the disk
+# it takes (CI once ran out of space).
+export CARGO_INCREMENTAL=0
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 localstack/emulator.sh install
