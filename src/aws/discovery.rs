@@ -34,6 +34,9 @@ impl Discover for Aws {
                 Service::Elbv2 => {
                     elbv2::import(&self.elbv2(region), stack, *kind, imports, region).await
                 }
+                Service::Route53 => {
+                    route53::import(&self.route53(), stack, *kind, imports, region).await
+                }
                 // The validator lets no other kind name an import.
                 _ => Ok(vec![]),
             };

@@ -56,7 +56,7 @@ pub enum LiveId {
     Hex(&'static str),
     /// An ELBv2 ARN whose resource part contains this.
     ElbArn(&'static str),
-    /// A Route53 hosted zone id: `Z` and letters and digits.
+    /// A Route53 hosted zone id: capital letters and digits (`Z…` on AWS).
     HostedZone,
     /// A certificate ARN: ACM's, or an IAM server certificate's (a load
     /// balancer takes either).
@@ -76,8 +76,12 @@ impl LiveId {
                     && s.contains(":elasticloadbalancing:")
                     && s.contains(resource)
             }
+            // `Z` and more on AWS; AWS documents no form (moto's do not
+            // start with `Z`): capitals and digits.
             LiveId::HostedZone => {
-                s.starts_with('Z') && s.chars().all(|c| c.is_ascii_alphanumeric())
+                (5..=32).contains(&s.len())
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             }
             LiveId::Certificate => {
                 s.starts_with("arn:aws")

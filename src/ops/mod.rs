@@ -379,7 +379,11 @@ pub async fn read(
             .discover(name, region, dns && i == 0)
             .await
             .with_context(|| format!("reading live resources of stack {name} in {region}"))?;
-        let wanted = imports_wanted(stack, region, &live);
+        // Global kinds (DNS) are read once, with the first region.
+        let wanted = imports_wanted(stack, region, &live)
+            .into_iter()
+            .filter(|(a, _)| (dns && i == 0) || !a.kind.service().global())
+            .collect::<Vec<_>>();
         if !wanted.is_empty() {
             let imported = aws.imports(name, region, &wanted).await.with_context(|| {
                 format!("reading the live resources stack {name} imports in {region}")

@@ -627,6 +627,9 @@ fn toml_error(sources: &source::Sources, span: Option<Range<usize>>, message: &s
     }
 }
 
+/// The record types a `dns_record` may have.
+pub const RECORD_TYPES: &[&str] = &["A", "AAAA", "CNAME", "TXT", "MX"];
+
 /// A DNS name as Route53 compares it: lowercase, without the final dot.
 pub fn dns_name(name: &str) -> Option<String> {
     let name = name.trim_end_matches('.').to_lowercase();

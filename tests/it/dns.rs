@@ -6,7 +6,7 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 
-async fn upsert(
+pub(crate) async fn upsert(
     client: &aws_sdk_route53::Client,
     zone: &str,
     name: &str,
@@ -34,8 +34,8 @@ async fn upsert(
         .unwrap();
 }
 
-/// (name, type, values) of every record set in a zone.
-async fn records(
+/// (name, type, values) of every record set in a zone (first page).
+pub(crate) async fn records(
     client: &aws_sdk_route53::Client,
     zone: &str,
 ) -> Vec<(String, String, Vec<String>)> {

@@ -2,7 +2,7 @@
 //! place (their differences shown as updates), never replaced, never taken
 //! from another stack, and refused when the id names nothing.
 
-use crate::harness::{ec2, has_tag, live, run, tag, unique, StackFile};
+use crate::harness::{ec2, has_tag, live, run, tag, unique, zones_named, StackFile};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, TagSpecification};
 
 const REGION: &str = "eu-north-1";
@@ -542,5 +542,100 @@ import = "{rule}"
     assert!(
         owners.iter().all(|(_, o)| *o == Some(name.as_str())),
         "the same four, now owned: {owners:?}"
+    );
+}
+
+/// A public zone and its record a colleague made: imported by zone id and by
+/// `NAME TYPE`, their drift shown as updates; afterwards the record carries
+/// reconcile's marker and nothing else of the zone changed.
+#[tokio::test]
+async fn a_handmade_zone_and_record_are_imported() {
+    use crate::dns::{records, upsert};
+    use aws_sdk_route53::types::RrType;
+    let name = unique("impdns");
+    let domain = format!("{name}.example.com");
+    let client = crate::harness::route53().await;
+    let zone = client
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(&name)
+        .send()
+        .await
+        .unwrap();
+    let zone = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    upsert(
+        &client,
+        &zone,
+        &format!("www.{domain}"),
+        RrType::A,
+        "192.0.2.10",
+    )
+    .await;
+    upsert(
+        &client,
+        &zone,
+        &format!("mail.{domain}"),
+        RrType::A,
+        "192.0.2.20",
+    )
+    .await;
+
+    // The block wants TTL 300 where the colleague wrote 60: an update.
+    let text = |import_www: &str| {
+        format!(
+            "[stack]\nname = \"{name}\"\nregions = [\"{REGION}\"]\n\n\
+             [dns_zone.main]\nname = \"{domain}\"\nimport = \"{zone}\"\n\n\
+             [dns_record.www]\nzone = \"dns_zone.main\"\nname = \"www.{domain}\"\ntype = \"A\"\n\
+             ttl = 300\nvalues = [\"192.0.2.10\"]\nimport = \"{import_www}\"\n"
+        )
+    };
+    let stack = StackFile::new(&text(&format!("www.{domain} A")));
+    let plan = run(&["plan", stack.arg()]).expect(0);
+    for line in [
+        format!("= dns_zone.main ({zone}) will be imported"),
+        format!("= dns_record.www ({zone}/www.{domain}/A) will be imported"),
+        "~ ttl = 60 → 300".to_string(),
+        "0 to add, 0 to change, 0 to replace, 0 to destroy, 2 to import.".to_string(),
+    ] {
+        says(&plan, &line);
+    }
+    stack.apply().expect(0);
+    run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    let sets = records(&client, &zone).await;
+    let www: Vec<_> = sets
+        .iter()
+        .filter(|(n, _, _)| n.starts_with("www."))
+        .collect();
+    assert_eq!(www.len(), 1, "one record, updated in place: {sets:?}");
+    assert!(
+        sets.iter()
+            .any(|(n, t, _)| n.starts_with(&format!("_reconcile-a.www.{domain}")) && t == "TXT"),
+        "the marker written: {sets:?}"
+    );
+    assert!(
+        sets.iter()
+            .any(|(n, _, v)| n.starts_with("mail.") && v == &["192.0.2.20"]),
+        "the record not imported left alone: {sets:?}"
+    );
+    assert_eq!(zones_named(&client, &domain).await, vec![zone.clone()]);
+
+    // A record that is not there is refused.
+    let other = text(&format!("ftp.{domain} A")).replacen(
+        &format!("name = \"{name}\""),
+        &format!("name = \"{}\"", unique("impdns2")),
+        1,
+    );
+    let other = StackFile::new(&other);
+    let refused = run(&["plan", other.arg()]).expect(1);
+    says(
+        &refused,
+        &format!("dns_record.www imports ftp.{domain} A, which does not exist"),
     );
 }

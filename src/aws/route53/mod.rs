@@ -10,7 +10,7 @@
 mod record;
 mod zone;
 
-use super::{text, AwsError, Code, Created, ErrorClass, Mutator};
+use super::{observed_in, text, AwsError, Code, Created, ErrorClass, Imports, Mutator, Scope};
 use crate::model::{
     txt, Address, Attrs, Changed, Kind, Observed, Value, ID_TAG, PROTECT_TAG, STACK_TAG,
 };
@@ -233,24 +233,8 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
     let mut foreign_records = BTreeSet::new();
     for (((zone, zone_tags), sets), vpcs) in owned.iter().zip(&record_sets).zip(vpcs) {
         let id = zone_id(zone.id());
-        let name = plain(zone.name());
         let home = zone_tags.get(REGION_TAG).map_or(region, String::as_str);
-        if let Some(mut o) = super::observed(
-            home,
-            Kind::DnsZone,
-            zone_tags,
-            id,
-            [
-                ("name", Value::str(&name)),
-                ("home", Value::str(home)),
-                ("private", Value::Bool(!public(zone))),
-                ("vpcs", Value::set(vpcs)),
-            ],
-            BTreeMap::from([("name".to_string(), name)]),
-        ) {
-            if zone_tags.contains_key(ADOPTED_TAG) {
-                o.handles.insert("adopted".into(), "true".into());
-            }
+        if let Some(o) = observe_zone(Scope::Owned(stack), home, zone, zone_tags, vpcs) {
             found.push(o);
         }
         let ours = records(stack, id, sets);
@@ -262,6 +246,142 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
         adoptable_zones: adoptable,
         foreign_records,
     })
+}
+
+/// A hosted zone homed in `home`, with the VPCs a private one answers in.
+fn observe_zone(
+    scope: Scope<'_>,
+    home: &str,
+    zone: &HostedZone,
+    tags: &BTreeMap<String, String>,
+    vpcs: Vec<Value>,
+) -> Option<Observed> {
+    let name = plain(zone.name());
+    let mut o = observed_in(
+        scope,
+        home,
+        Kind::DnsZone,
+        tags,
+        zone_id(zone.id()),
+        [
+            ("name", Value::str(&name)),
+            ("home", Value::str(home)),
+            ("private", Value::Bool(!public(zone))),
+            ("vpcs", Value::set(vpcs)),
+        ],
+        BTreeMap::from([("name".to_string(), name)]),
+    )?;
+    if tags.contains_key(ADOPTED_TAG) {
+        o.handles.insert("adopted".into(), "true".into());
+    }
+    Some(o)
+}
+
+/// The zones (by id) or records (by `NAME TYPE`) blocks import, read whoever
+/// owns them (a zone's tags, a record's marker say who): what names nothing
+/// is left out. A record is looked for in the zones its name falls in, the
+/// most specific first.
+pub async fn import(
+    client: &Client,
+    stack: &str,
+    kind: Kind,
+    imports: &Imports,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let scope = Scope::Imported(stack, imports);
+    if kind == Kind::DnsZone {
+        let reads = imports.keys().map(|id| async move {
+            let zone = match send!("GetHostedZone", client.get_hosted_zone().id(id)) {
+                Err(e) if e.is_not_found() => return Ok(None),
+                other => other?,
+            };
+            let tags = send!(
+                "ListTagsForResource",
+                client
+                    .list_tags_for_resource()
+                    .resource_type(TagResourceType::Hostedzone)
+                    .resource_id(id)
+            )?;
+            let tags: BTreeMap<String, String> = tags
+                .resource_tag_set()
+                .map(|set| set.tags())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect();
+            let vpcs = zone
+                .vpcs()
+                .iter()
+                .filter_map(|v| v.vpc_id().map(|id| Value::Id(id.to_string())))
+                .collect();
+            Ok::<_, AwsError>(
+                zone.hosted_zone()
+                    .and_then(|z| observe_zone(scope, region, z, &tags, vpcs)),
+            )
+        });
+        return Ok(futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect());
+    }
+    let zones: Vec<HostedZone> = client
+        .list_hosted_zones()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListHostedZones", e))?;
+    let mut found = Vec::new();
+    for (id, address) in imports {
+        let Some((name, record_type)) = record_id(id) else {
+            continue;
+        };
+        let mut holding: Vec<&HostedZone> = zones
+            .iter()
+            .filter(|z| {
+                let apex = plain(z.name());
+                name == apex || name.ends_with(&format!(".{apex}"))
+            })
+            .collect();
+        holding.sort_by_key(|z| (std::cmp::Reverse(z.name().len()), !public(z)));
+        for zone in holding {
+            let zone = zone_id(zone.id());
+            let sets = all_record_sets(client, zone).await?;
+            let Some(set) = sets
+                .iter()
+                .find(|s| plain(s.name()) == name && s.r#type().as_str() == record_type)
+            else {
+                continue;
+            };
+            let mut o = record::observe(address.clone(), region, zone, set);
+            o.handles.insert(crate::model::IMPORTED.into(), id.clone());
+            let marker = sets
+                .iter()
+                .find(|s| plain(s.name()) == marker_name(&record_type, &name))
+                .and_then(|m| m.resource_records().first())
+                .and_then(|r| {
+                    parse_marker(r.value()).map(|f| f.get("stack").map(|s| s.to_string()))
+                });
+            if let Some(Some(owner)) = marker {
+                o.handles.insert(crate::model::OWNER.into(), owner);
+            }
+            found.push(o);
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// `NAME TYPE` of a record import id: the name plain (lowercase, no final dot).
+pub fn record_id(id: &str) -> Option<(String, String)> {
+    let mut parts = id.split_whitespace();
+    let (name, record_type) = (parts.next()?, parts.next()?);
+    parts
+        .next()
+        .is_none()
+        .then(|| (plain(name), record_type.to_uppercase()))
 }
 
 /// Only a public zone is adopted for a `dns_zone`: a private one of the same

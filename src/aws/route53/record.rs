@@ -40,59 +40,74 @@ pub(super) fn records(stack: &str, zone: &str, sets: &[ResourceRecordSet]) -> Ve
             .iter()
             .find(|s| plain(s.name()) == name && s.r#type().as_str() == record_type);
         let Some(record) = record else { continue };
-        let mut attrs: Attrs = BTreeMap::from([
-            ("zone".to_string(), Value::Id(zone.to_string())),
-            ("name".to_string(), Value::str(&name)),
-            ("type".to_string(), Value::str(&record_type)),
-            ("home".to_string(), Value::str(region)),
-            (
-                "protect".to_string(),
-                Value::Bool(fields.get("protect") == Some(&"true")),
-            ),
-        ]);
-        let mut handles = BTreeMap::from([("marker".to_string(), marker_text.to_string())]);
-        match record.alias_target() {
-            Some(alias) => {
-                attrs.insert(
-                    "alias".into(),
-                    Value::map([
-                        ("dns_name", Value::str(plain(alias.dns_name()))),
-                        ("zone_id", Value::str(alias.hosted_zone_id().to_uppercase())),
-                    ]),
-                );
-                handles.insert("alias_dns".into(), alias.dns_name().to_string());
-                handles.insert("alias_zone".into(), alias.hosted_zone_id().to_string());
-            }
-            None => {
-                let ttl = record.ttl().unwrap_or_default();
-                let raw: Vec<&str> = record
-                    .resource_records()
-                    .iter()
-                    .map(|r| r.value())
-                    .collect();
-                attrs.insert("ttl".into(), Value::Int(ttl));
-                attrs.insert(
-                    "values".into(),
-                    Value::set(raw.iter().map(|v| Value::Str(unquote(&record_type, v)))),
-                );
-                handles.insert("ttl".into(), ttl.to_string());
-                handles.insert("values".into(), raw.join("\n"));
-            }
-        }
-        let live_id = format!("{zone}/{name}/{record_type}");
-        found.push(Observed {
-            address,
-            region: region.to_string(),
-            exports: BTreeMap::from([
-                ("id".to_string(), live_id.clone()),
-                ("name".to_string(), name),
-            ]),
-            live_id,
-            attrs,
-            handles,
-        });
+        let mut o = observe(address, region, zone, record);
+        o.attrs.insert(
+            "protect".into(),
+            Value::Bool(fields.get("protect") == Some(&"true")),
+        );
+        o.handles.insert("marker".into(), marker_text.to_string());
+        found.push(o);
     }
     found
+}
+
+/// A record set of `zone`, read for the block at `address` homed in `region`.
+pub(super) fn observe(
+    address: Address,
+    region: &str,
+    zone: &str,
+    record: &ResourceRecordSet,
+) -> Observed {
+    let name = plain(record.name());
+    let record_type = record.r#type().as_str().to_string();
+    let mut attrs: Attrs = BTreeMap::from([
+        ("zone".to_string(), Value::Id(zone.to_string())),
+        ("name".to_string(), Value::str(&name)),
+        ("type".to_string(), Value::str(&record_type)),
+        ("home".to_string(), Value::str(region)),
+        ("protect".to_string(), Value::Bool(false)),
+    ]);
+    let mut handles = BTreeMap::new();
+    match record.alias_target() {
+        Some(alias) => {
+            attrs.insert(
+                "alias".into(),
+                Value::map([
+                    ("dns_name", Value::str(plain(alias.dns_name()))),
+                    ("zone_id", Value::str(alias.hosted_zone_id().to_uppercase())),
+                ]),
+            );
+            handles.insert("alias_dns".into(), alias.dns_name().to_string());
+            handles.insert("alias_zone".into(), alias.hosted_zone_id().to_string());
+        }
+        None => {
+            let ttl = record.ttl().unwrap_or_default();
+            let raw: Vec<&str> = record
+                .resource_records()
+                .iter()
+                .map(|r| r.value())
+                .collect();
+            attrs.insert("ttl".into(), Value::Int(ttl));
+            attrs.insert(
+                "values".into(),
+                Value::set(raw.iter().map(|v| Value::Str(unquote(&record_type, v)))),
+            );
+            handles.insert("ttl".into(), ttl.to_string());
+            handles.insert("values".into(), raw.join("\n"));
+        }
+    }
+    let live_id = format!("{zone}/{name}/{record_type}");
+    Observed {
+        address,
+        region: region.to_string(),
+        exports: BTreeMap::from([
+            ("id".to_string(), live_id.clone()),
+            ("name".to_string(), name),
+        ]),
+        live_id,
+        attrs,
+        handles,
+    }
 }
 
 pub(super) fn record_set(

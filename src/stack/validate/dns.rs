@@ -39,7 +39,7 @@ impl Checker {
             s.record_type.span(),
             "record type",
             kind,
-            &["A", "AAAA", "CNAME", "TXT", "MX"],
+            crate::stack::RECORD_TYPES,
         );
         let zone = match s
             .zone

@@ -21,6 +21,8 @@ pub const IMPORTABLE: &[Kind] = &[
     Kind::DbSubnetGroup,
     Kind::DbParameterGroup,
     Kind::DbInstance,
+    Kind::DnsZone,
+    Kind::DnsRecord,
 ];
 
 /// Whether `id` has the form AWS gives a `kind`'s id; what it should be if not.
@@ -48,6 +50,22 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
                         .into(),
                 )
             })
+        }
+        // `NAME TYPE`, as Terraform names a record; a set identifier
+        // (weighted, latency, failover routing) reconcile cannot express.
+        Kind::DnsRecord => {
+            let parts: Vec<&str> = id.split_whitespace().collect();
+            match parts[..] {
+                [name, t] if !name.is_empty() && crate::stack::RECORD_TYPES.contains(&t) => Ok(()),
+                [_, _, set] => Err(format!(
+                    "`NAME TYPE`: a record with a set identifier (`{set}`: weighted, latency or \
+                     failover routing) cannot be managed by reconcile yet"
+                )),
+                _ => Err(format!(
+                    "`NAME TYPE`, the type one of {}",
+                    crate::stack::RECORD_TYPES.join(", ")
+                )),
+            }
         }
         _ => {
             use crate::model::schema::LiveId;
@@ -81,7 +99,7 @@ impl Checker {
         if !IMPORTABLE.contains(&kind) {
             let d = self.error(
                 import.span(),
-                format!("{address}: a {kind} cannot be imported yet"),
+                format!("{address}: {kind} blocks cannot be imported yet"),
             );
             d.help = Some(format!(
                 "kinds that can: {}",
@@ -186,12 +204,33 @@ mod tests {
             "{copies}"
         );
         let kind = load(&format!(
-            "{SUBNET}\n[dns_zone.main]\nname = \"example.com\"\nimport = \"Z0123456789\"\n"
+            "{SUBNET}\n[alarm.slow]\nnamespace = \"AWS/EC2\"\nmetric = \"CPUUtilization\"\n\
+             statistic = \"Average\"\nperiod = 60\nthreshold = 90.0\n\
+             comparison = \"GreaterThanThreshold\"\nimport = \"high-cpu\"\n"
         ))
         .unwrap_err();
         assert!(
-            kind.contains("dns_zone.main: a dns_zone cannot be imported yet"),
+            kind.contains("alarm.slow: alarm blocks cannot be imported yet"),
             "{kind}"
+        );
+        let zone = "\n[dns_zone.main]\nname = \"example.com\"\nimport = \"Z0123456789\"\n";
+        assert!(load(&format!("{SUBNET}{zone}")).is_ok(), "a hosted zone id");
+        let record = |id: &str| {
+            load(&format!(
+                "{SUBNET}{zone}\n[dns_record.www]\nzone = \"dns_zone.main\"\nname = \"www.example.com\"\n\
+                 type = \"A\"\nttl = 60\nvalues = [\"192.0.2.1\"]\nimport = \"{id}\"\n"
+            ))
+        };
+        assert!(record("www.example.com A").is_ok());
+        let weighted = record("www.example.com A blue").unwrap_err();
+        assert!(
+            weighted.contains("a record with a set identifier (`blue`: weighted, latency or failover routing) cannot be managed"),
+            "{weighted}"
+        );
+        let bare = record("www.example.com").unwrap_err();
+        assert!(
+            bare.contains("expected `NAME TYPE`, the type one of A, AAAA, CNAME, TXT, MX"),
+            "{bare}"
         );
         let arn = load(&format!(
             "{SUBNET}\n[target_group.blue]\nvpc = \"vpc.main\"\nport = 80\nimport = \"tg-blue\"\n"
