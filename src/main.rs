@@ -11,6 +11,7 @@ mod ops;
 mod plan;
 mod policy;
 mod stack;
+mod terraform;
 #[cfg(test)]
 mod testing;
 

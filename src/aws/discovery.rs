@@ -42,11 +42,29 @@ impl Discover for Aws {
             };
             found.map_err(|e| e.at(region, &self.endpoint(kind.service(), region)))
         });
-        Ok(futures::future::try_join_all(reads)
+        let mut found: Vec<Observed> = futures::future::try_join_all(reads)
             .await?
             .into_iter()
             .flatten()
-            .collect())
+            .collect();
+        // An instance's target groups are its registrations (as `discover`
+        // joins them): in any group, for its groups may be imported too.
+        if found.iter().any(|o| o.address.kind == Kind::Instance) {
+            let registrations = elbv2::registrations(&self.elbv2(region))
+                .await
+                .map_err(|e| e.at(region, &self.endpoint(Service::Elbv2, region)))?;
+            for o in found
+                .iter_mut()
+                .filter(|o| o.address.kind == Kind::Instance)
+            {
+                let groups = registrations.get(&o.live_id).into_iter().flatten();
+                o.attrs.insert(
+                    "target_groups".into(),
+                    Value::set(groups.map(|arn| Value::Id(arn.clone()))),
+                );
+            }
+        }
+        Ok(found)
     }
 
     async fn zone_records(

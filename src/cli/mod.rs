@@ -5,6 +5,7 @@
 
 mod apply;
 mod cutover;
+mod import;
 mod plan;
 mod profile;
 mod rollout;
@@ -173,6 +174,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Break a stack's lock left by a run that is gone.
     Unlock(unlock::UnlockArgs),
+    /// Write a stack file that takes over what a Terraform state holds.
+    Import(import::ImportArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -345,6 +348,7 @@ pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
         Command::Rollout(args) => rollout::run(args, &connection, &output).await,
         Command::Status(args) => status::run(args, &connection, &output).await,
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
+        Command::Import(args) => import::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,
         Command::Completions { .. } => unreachable!("answered above"),
     };

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod clock;
 pub mod cutover;
+pub mod import;
 pub mod lock;
 pub mod plan;
 pub mod policy;

@@ -523,7 +523,18 @@ fn stale_imports(
         .filter_map(|r| {
             let id = r.import_id(region)?;
             let o = primary.get(&r.address)?;
-            let names_it = o.live_id == id || o.live_id.rsplit(':').next() == Some(id);
+            // A record's live id is `zone/name/TYPE`; its import id `NAME TYPE`.
+            let record = id.split_once(' ').map(|(name, t)| {
+                format!(
+                    "{}/{}",
+                    name.trim_end_matches('.').to_lowercase(),
+                    t.trim().to_uppercase()
+                )
+            });
+            let names_it = o.live_id == id
+                || o.live_id.rsplit(':').next() == Some(id)
+                || (r.address.kind == Kind::DnsRecord
+                    && o.live_id.split_once('/').map(|(_, rest)| rest.to_string()) == record);
             (!o.handles.contains_key(crate::model::IMPORTED) && !names_it).then(|| {
                 format!(
                     "{} in {region} imports {id}, but the stack owns {} there: the import \

@@ -48,7 +48,13 @@ pub(super) fn observe(
             ("vpc", Value::Id(b.vpc_id().unwrap_or_default().into())),
             (
                 "scheme",
-                Value::str(b.scheme().map(|s| s.as_str()).unwrap_or_default()),
+                // Not given at creation: AWS's default (moto reports none).
+                Value::str(
+                    b.scheme()
+                        .map(|s| s.as_str())
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or("internet-facing"),
+                ),
             ),
             (
                 "subnets",

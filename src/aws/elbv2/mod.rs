@@ -17,6 +17,7 @@ use crate::model::profile::phase;
 use crate::model::shapes::{self, Conditions, HealthCheck, Redirect, Target, IDLE_TIMEOUT};
 use crate::model::{arn_suffix, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
     HostHeaderConditionConfig, HttpHeaderConditionConfig, HttpRequestMethodConditionConfig,
@@ -315,6 +316,12 @@ pub async fn discover(
             }
         }
     }
+    Ok((found, registered(health)))
+}
+
+/// Instance id → the target groups (ARNs) it is registered in, from each
+/// group's DescribeTargetHealth.
+fn registered(health: Vec<(String, DescribeTargetHealthOutput)>) -> HashMap<String, Vec<String>> {
     let mut registrations: HashMap<String, Vec<String>> = HashMap::new();
     for (group, out) in health {
         for d in out.target_health_descriptions() {
@@ -326,7 +333,28 @@ pub async fn discover(
             }
         }
     }
-    Ok((found, registrations))
+    registrations
+}
+
+/// Where instances are registered, in every target group of the region
+/// (whoever owns it): for instances imported, whose groups may be
+/// imported with them.
+pub async fn registrations(client: &Client) -> Result<HashMap<String, Vec<String>>, AwsError> {
+    let groups: Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup> = all_pages!(
+        "DescribeTargetGroups",
+        client.describe_target_groups().page_size(PAGE)
+    )?;
+    let health = groups
+        .iter()
+        .filter_map(|g| g.target_group_arn())
+        .map(|arn| async move {
+            send!(
+                "DescribeTargetHealth",
+                client.describe_target_health().target_group_arn(arn)
+            )
+            .map(|out| (arn.to_string(), out))
+        });
+    Ok(registered(futures::future::try_join_all(health).await?))
 }
 
 /// `app/name/id` of a load balancer ARN, `targetgroup/name/id` of a target group's:

@@ -1,0 +1,472 @@
+//! A stack file from live resources read for import: one block per
+//! resource, every value as the resource has it now (so that the plan of
+//! the file shows nothing to change but ownership), references between
+//! them as references.
+
+use crate::model::shapes::{port_numbers, Action, Conditions, HealthCheck, Redirect, IDLE_TIMEOUT};
+use crate::model::{Address, Kind, Observed, Value};
+use std::collections::{BTreeMap, HashMap};
+use toml::{Table, Value as Toml};
+
+/// One block to write: the live resource, where it comes from (the
+/// Terraform address), and its region when the stack has several.
+pub struct Block<'a> {
+    pub observed: &'a Observed,
+    pub source: &'a str,
+    pub region: Option<&'a str>,
+}
+
+/// Every key by which a value may name a resource being written: its live
+/// id, ARN, an RDS group's name, a load balancer's DNS name (`dns:NAME`).
+pub fn references(blocks: &[Block<'_>]) -> HashMap<String, Address> {
+    let mut refs = HashMap::new();
+    for b in blocks {
+        let o = b.observed;
+        let keys = [Some(&o.live_id), o.exports.get("id"), o.exports.get("arn")];
+        for key in keys.into_iter().flatten() {
+            refs.insert(key.clone(), o.address.clone());
+        }
+        // An alias record names its load balancer by DNS name.
+        if let Some(dns) = o.exports.get("dns_name") {
+            refs.insert(format!("dns:{}", dns.to_lowercase()), o.address.clone());
+        }
+        if matches!(o.address.kind, Kind::DbSubnetGroup | Kind::DbParameterGroup) {
+            if let Some(name) = o.live_id.rsplit(':').next() {
+                refs.insert(name.to_string(), o.address.clone());
+            }
+        }
+    }
+    refs
+}
+
+/// The environment variable a generated database block names for its
+/// master password: `DB_MAIN_MASTER_PASSWORD` for `db_instance.main`.
+pub fn password_env(address: &Address) -> String {
+    format!(
+        "{}_MASTER_PASSWORD",
+        address.name.to_uppercase().replace(['-', '[', ']'], "_")
+    )
+}
+
+/// The block's text: a comment naming where it comes from, then
+/// `[kind.name]` and its keys.
+pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
+    let o = b.observed;
+    let mut w = Writer {
+        refs,
+        own: &o.live_id,
+        table: Table::new(),
+        notes: Vec::new(),
+    };
+    let a = &o.attrs;
+    match o.address.kind {
+        Kind::Vpc => w.copy(a, &["cidr"]),
+        Kind::Subnet => {
+            w.copy(a, &["vpc", "cidr", "zone"]);
+            if a.get("map_public_ip_on_launch") == Some(&Value::Bool(true)) {
+                w.copy(a, &["map_public_ip_on_launch"]);
+            }
+        }
+        Kind::InternetGateway => w.copy(a, &["vpc"]),
+        Kind::NatGateway => w.copy(a, &["subnet"]),
+        Kind::RouteTable => {
+            w.copy(a, &["vpc", "subnets"]);
+            let routes = a.get("routes").map(Value::as_list).unwrap_or_default();
+            w.put(
+                "routes",
+                Toml::Array(routes.iter().map(|r| w.value(r)).collect()),
+            );
+        }
+        Kind::SecurityGroup => {
+            w.copy(a, &["vpc", "name", "description"]);
+            for side in ["ingress", "egress"] {
+                let rules = a.get(side).map(Value::as_list).unwrap_or_default();
+                let default = [crate::model::shapes::default_egress()];
+                if side == "egress" && rules == default {
+                    continue;
+                }
+                let rules = rules.iter().map(|r| w.rule(r)).collect();
+                w.put(side, Toml::Array(rules));
+            }
+        }
+        Kind::LoadBalancer => {
+            w.copy(a, &["scheme", "subnets", "security_groups"]);
+            if a.get("idle_timeout") != Some(&Value::Int(IDLE_TIMEOUT)) {
+                w.copy(a, &["idle_timeout"]);
+            }
+        }
+        Kind::TargetGroup => {
+            w.copy(a, &["vpc", "protocol", "port", "target_type"]);
+            if let Some(h) = a.get("health_check") {
+                let live = HealthCheck::parse(h);
+                let protocol = a.get("protocol").and_then(Value::as_str).unwrap_or("HTTP");
+                let defaults = HealthCheck::defaults(protocol).to_value();
+                let (Value::Map(live), Value::Map(defaults)) = (live.to_value(), defaults) else {
+                    unreachable!("a health check is a map")
+                };
+                let changed: Table = live
+                    .iter()
+                    .filter(|(k, v)| defaults.get(*k) != Some(v))
+                    .filter_map(|(k, v)| Some((k.clone(), w.value_opt(v)?)))
+                    .collect();
+                if !changed.is_empty() {
+                    w.put("health_check", Toml::Table(changed));
+                }
+            }
+        }
+        Kind::Listener => {
+            w.copy(a, &["load_balancer", "port", "protocol"]);
+            if a.get("protocol").and_then(Value::as_str) == Some("HTTPS") {
+                w.copy(a, &["certificate", "ssl_policy"]);
+                if a.get("certificates")
+                    .is_some_and(|c| !c.as_list().is_empty())
+                {
+                    w.copy(a, &["certificates"]);
+                }
+            }
+            if let Some(action) = a.get("default_action").and_then(Action::parse) {
+                let action = w.action(&action);
+                w.put("default_action", action);
+            }
+        }
+        Kind::ListenerRule => {
+            w.copy(a, &["listener", "priority"]);
+            let conditions = a
+                .get("conditions")
+                .map(Conditions::parse)
+                .unwrap_or_default();
+            let conditions = w.conditions(&conditions);
+            w.put("conditions", conditions);
+            if let Some(action) = a.get("action").and_then(Action::parse) {
+                let action = w.action(&action);
+                w.put("action", action);
+            }
+        }
+        Kind::Instance => {
+            w.copy(
+                a,
+                &[
+                    "ami",
+                    "instance_type",
+                    "subnet",
+                    "security_groups",
+                    "target_groups",
+                ],
+            );
+            w.copy(a, &["instance_profile"]);
+            if a.contains_key("user_data") {
+                w.note("its user data is compared by digest and cannot be read back: left to it");
+                w.put(
+                    "ignore_changes",
+                    Toml::Array(vec![Toml::String("user_data".into())]),
+                );
+            }
+        }
+        Kind::DbSubnetGroup => w.copy(a, &["subnets", "description"]),
+        Kind::DbParameterGroup => w.copy(a, &["family", "description", "parameters"]),
+        Kind::DbInstance => {
+            w.copy(
+                a,
+                &[
+                    "identifier",
+                    "engine",
+                    "engine_version",
+                    "instance_class",
+                    "allocated_storage",
+                    "storage_type",
+                    "subnet_group",
+                    "parameter_group",
+                    "security_groups",
+                    "multi_az",
+                    "backup_retention_days",
+                    "deletion_protection",
+                    "publicly_accessible",
+                    "master_username",
+                ],
+            );
+            w.note(
+                "the master password is never read nor written here: the variable is \
+                 needed only to create the database again",
+            );
+            w.put(
+                "master_password_env",
+                Toml::String(password_env(&o.address)),
+            );
+        }
+        Kind::DnsZone => {
+            w.copy(a, &["name"]);
+            if a.get("private") == Some(&Value::Bool(true)) {
+                w.copy(a, &["private", "vpcs"]);
+            }
+        }
+        Kind::DnsRecord => {
+            w.copy(a, &["zone", "name", "type", "ttl", "values"]);
+            if let Some(alias) = a.get("alias").and_then(Value::as_map) {
+                let target = alias
+                    .get("dns_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match refs.get(&format!("dns:{target}")) {
+                    Some(lb) => w.put("alias", Toml::String(lb.to_string())),
+                    None => w.note(&format!(
+                        "an alias to {target}, which is not a load balancer written here: \
+                         point `alias` at one"
+                    )),
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(Value::Map(tags)) = a.get("tags") {
+        if !tags.is_empty() {
+            let tags = tags
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), Toml::String(v.as_str()?.to_string()))))
+                .collect();
+            w.put("tags", Toml::Table(tags));
+        }
+    }
+    if a.get("protect") == Some(&Value::Bool(true)) || o.address.kind == Kind::DbInstance {
+        // An imported database is protected unless its block says not.
+        w.put("protect", Toml::Boolean(true));
+    }
+    if let Some(region) = b.region {
+        w.put(
+            "regions",
+            Toml::Array(vec![Toml::String(region.to_string())]),
+        );
+    }
+    w.put("import", Toml::String(import_id(o)));
+    let doc = Table::from_iter([(
+        o.address.kind.to_string(),
+        Toml::Table(Table::from_iter([(
+            o.address.name.clone(),
+            Toml::Table(w.table),
+        )])),
+    )]);
+    let mut out = format!("# {}\n", b.source);
+    for note in &w.notes {
+        out.push_str(&format!("# {}: {note}\n", o.address));
+    }
+    out.push_str(&toml::to_string(&doc).expect("a table serialises"));
+    out
+}
+
+/// The id the block imports, as `import =` takes it.
+fn import_id(o: &Observed) -> String {
+    match o.address.kind {
+        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => o
+            .live_id
+            .rsplit(':')
+            .next()
+            .unwrap_or(&o.live_id)
+            .to_string(),
+        Kind::DnsRecord => format!(
+            "{} {}",
+            o.attrs
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            o.attrs
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ),
+        _ => o.live_id.clone(),
+    }
+}
+
+struct Writer<'a> {
+    refs: &'a HashMap<String, Address>,
+    own: &'a str,
+    table: Table,
+    notes: Vec<String>,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, key: &str, value: Toml) {
+        self.table.insert(key.to_string(), value);
+    }
+
+    fn note(&mut self, note: &str) {
+        self.notes.push(note.to_string());
+    }
+
+    /// The attributes `keys`, those the resource has, as they are.
+    fn copy(&mut self, attrs: &BTreeMap<String, Value>, keys: &[&str]) {
+        for key in keys {
+            if let Some(v) = attrs.get(*key).and_then(|v| self.value_opt(v)) {
+                self.put(key, v);
+            }
+        }
+    }
+
+    fn value(&self, v: &Value) -> Toml {
+        self.value_opt(v).unwrap_or(Toml::String(String::new()))
+    }
+
+    /// A value in the stack file's terms: a resource written here by its
+    /// address, another by its live id; `None` for what a stack cannot name
+    /// (an RDS default group's ARN, an unknown).
+    fn value_opt(&self, v: &Value) -> Option<Toml> {
+        Some(match v {
+            Value::Str(s) => Toml::String(s.clone()),
+            Value::Int(i) => Toml::Integer(*i),
+            Value::Decimal(d) => Toml::Float(d.parse().ok()?),
+            Value::Bool(b) => Toml::Boolean(*b),
+            Value::Ref(a) => Toml::String(a.to_string()),
+            Value::Id(id) => match self.refs.get(id) {
+                Some(a) => Toml::String(a.to_string()),
+                None if Kind::ALL.iter().any(|k| k.is_live_id(id)) => Toml::String(id.clone()),
+                None => return None,
+            },
+            Value::List(items) => {
+                Toml::Array(items.iter().filter_map(|i| self.value_opt(i)).collect())
+            }
+            Value::Map(m) => Toml::Table(
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), self.value_opt(v)?)))
+                    .collect(),
+            ),
+            Value::Unknown => return None,
+        })
+    }
+
+    /// A security group rule as a stack writes one.
+    fn rule(&self, rule: &Value) -> Toml {
+        let empty = BTreeMap::new();
+        let m = rule.as_map().unwrap_or(&empty);
+        let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default();
+        let mut t = Table::new();
+        let protocol = match text("protocol") {
+            "-1" => "all",
+            p => p,
+        };
+        t.insert("protocol".into(), Toml::String(protocol.to_string()));
+        match port_numbers(text("ports")) {
+            (Some(from), Some(to)) if from == to && protocol != "icmp" => {
+                t.insert("port".into(), Toml::Integer(from.into()));
+            }
+            (Some(from), Some(to)) => {
+                t.insert("from_port".into(), Toml::Integer(from.into()));
+                t.insert("to_port".into(), Toml::Integer(to.into()));
+            }
+            _ => {}
+        }
+        if let Some(cidr) = m.get("cidr") {
+            t.insert("cidr".into(), self.value(cidr));
+        }
+        if let Some(group) = m.get("security_group") {
+            let own = group.as_str() == Some(self.own);
+            let group = if own {
+                Toml::String("self".into())
+            } else {
+                self.value(group)
+            };
+            t.insert("security_group".into(), group);
+        }
+        if let Some(d) = m.get("description") {
+            t.insert("description".into(), self.value(d));
+        }
+        Toml::Table(t)
+    }
+
+    fn action(&self, action: &Action) -> Toml {
+        let mut t = Table::new();
+        match action {
+            Action::Forward {
+                targets,
+                stickiness,
+            } => {
+                let forward = match &targets[..] {
+                    [one] if one.weight == 1 => self.value(&one.target_group),
+                    all => Toml::Array(
+                        all.iter()
+                            .map(|target| {
+                                Toml::Table(Table::from_iter([
+                                    ("target_group".to_string(), self.value(&target.target_group)),
+                                    ("weight".to_string(), Toml::Integer(target.weight)),
+                                ]))
+                            })
+                            .collect(),
+                    ),
+                };
+                t.insert("forward".into(), forward);
+                if let Some(seconds) = stickiness {
+                    t.insert("stickiness".into(), Toml::String(format!("{seconds}s")));
+                }
+            }
+            Action::FixedResponse {
+                status,
+                content_type,
+                body,
+            } => {
+                let mut f = Table::new();
+                f.insert(
+                    "status".into(),
+                    Toml::Integer(status.parse().unwrap_or(200)),
+                );
+                f.insert("content_type".into(), Toml::String(content_type.clone()));
+                if let Some(body) = body {
+                    f.insert("body".into(), Toml::String(body.clone()));
+                }
+                t.insert("fixed_response".into(), Toml::Table(f));
+            }
+            Action::Redirect(r) => {
+                let defaults = Redirect::new([None; 5], None);
+                let mut f = Table::new();
+                for (key, live, default) in [
+                    ("protocol", &r.protocol, &defaults.protocol),
+                    ("port", &r.port, &defaults.port),
+                    ("host", &r.host, &defaults.host),
+                    ("path", &r.path, &defaults.path),
+                    ("query", &r.query, &defaults.query),
+                    ("status", &r.status, &defaults.status),
+                ] {
+                    if live != default {
+                        f.insert(key.into(), Toml::String(live.clone()));
+                    }
+                }
+                t.insert("redirect".into(), Toml::Table(f));
+            }
+            Action::Other(_) => {}
+        }
+        Toml::Table(t)
+    }
+
+    fn conditions(&self, c: &Conditions) -> Toml {
+        let strings = |v: &[String]| Toml::Array(v.iter().cloned().map(Toml::String).collect());
+        let mut t = Table::new();
+        for (key, values) in [
+            ("path", &c.path),
+            ("host", &c.host),
+            ("method", &c.method),
+            ("source_ip", &c.source_ip),
+        ] {
+            if !values.is_empty() {
+                t.insert(key.into(), strings(values));
+            }
+        }
+        if let Some((name, values)) = &c.header {
+            t.insert(
+                "header".into(),
+                Toml::Table(Table::from_iter([
+                    ("name".to_string(), Toml::String(name.clone())),
+                    ("values".to_string(), strings(values)),
+                ])),
+            );
+        }
+        if !c.query.is_empty() {
+            let pairs = c.query.iter().map(|(key, value)| {
+                let mut pair =
+                    Table::from_iter([("value".to_string(), Toml::String(value.clone()))]);
+                if let Some(key) = key {
+                    pair.insert("key".into(), Toml::String(key.clone()));
+                }
+                Toml::Table(pair)
+            });
+            t.insert("query".into(), Toml::Array(pairs.collect()));
+        }
+        Toml::Table(t)
+    }
+}

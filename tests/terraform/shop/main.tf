@@ -1,0 +1,163 @@
+# A production-shaped shop, as a team runs it with Terraform: the import
+# round trip (tests/it/terraform.rs) takes it over with reconcile.
+# provider.tf (written by the test) points the provider at the emulator.
+
+variable "region" { type = string }
+
+module "network" {
+  source = "./modules/network"
+  cidr   = "10.42.0.0/16"
+  zones  = ["${var.region}a", "${var.region}b"]
+}
+
+resource "aws_security_group" "web" {
+  name        = "shop-web"
+  description = "web servers"
+  vpc_id      = module.network.vpc_id
+}
+
+resource "aws_security_group_rule" "web_http" {
+  type              = "ingress"
+  security_group_id = aws_security_group.web.id
+  protocol          = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+
+resource "aws_security_group_rule" "web_out" {
+  type              = "egress"
+  security_group_id = aws_security_group.web.id
+  protocol          = "-1"
+  from_port         = 0
+  to_port           = 0
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+
+resource "aws_security_group" "db" {
+  name        = "shop-db"
+  description = "database"
+  vpc_id      = module.network.vpc_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "db_from_web" {
+  security_group_id            = aws_security_group.db.id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.web.id
+}
+
+resource "aws_instance" "web" {
+  count                  = 2
+  ami                    = "ami-0a1b2c3d4e5f60718"
+  instance_type          = "t3.micro"
+  subnet_id              = module.network.subnet_ids[count.index]
+  vpc_security_group_ids = [aws_security_group.web.id]
+  tags                   = { Name = "shop-web-${count.index}" }
+}
+
+resource "aws_lb" "web" {
+  name               = "shop-web"
+  load_balancer_type = "application"
+  internal           = false
+  subnets            = module.network.subnet_ids
+  security_groups    = [aws_security_group.web.id]
+}
+
+resource "aws_lb_target_group" "app" {
+  for_each = toset(["blue", "green"])
+  name     = "shop-${each.key}"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = module.network.vpc_id
+}
+
+resource "aws_lb_target_group_attachment" "web" {
+  count            = 2
+  target_group_arn = aws_lb_target_group.app["blue"].arn
+  target_id        = aws_instance.web[count.index].id
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.web.arn
+  port              = 80
+  protocol          = "HTTP"
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "app" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+  condition {
+    path_pattern { values = ["/app/*"] }
+  }
+  action {
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.app["blue"].arn
+        weight = 90
+      }
+      target_group {
+        arn    = aws_lb_target_group.app["green"].arn
+        weight = 10
+      }
+    }
+  }
+}
+
+resource "aws_db_subnet_group" "main" {
+  name       = "shop-db"
+  subnet_ids = module.network.subnet_ids
+}
+
+resource "aws_db_instance" "main" {
+  identifier             = "shop-orders"
+  engine                 = "postgres"
+  engine_version         = "16.3"
+  instance_class         = "db.t3.micro"
+  allocated_storage      = 20
+  username               = "shop"
+  password               = "never-in-a-stack-file"
+  db_subnet_group_name   = aws_db_subnet_group.main.name
+  vpc_security_group_ids = [aws_security_group.db.id]
+  deletion_protection    = true
+  skip_final_snapshot    = true
+}
+
+resource "aws_route53_zone" "shop" {
+  name = "shop-tf.example.com"
+}
+
+resource "aws_route53_record" "www" {
+  zone_id = aws_route53_zone.shop.zone_id
+  name    = "www.shop-tf.example.com"
+  type    = "A"
+  alias {
+    name                   = aws_lb.web.dns_name
+    zone_id                = aws_lb.web.zone_id
+    evaluate_target_health = false
+  }
+}
+
+resource "aws_route53_record" "mail" {
+  zone_id = aws_route53_zone.shop.zone_id
+  name    = "shop-tf.example.com"
+  type    = "MX"
+  ttl     = 300
+  records = ["10 mail.shop-tf.example.com"]
+}
+
+# reconcile has no kind for it: named in the output, left to Terraform.
+resource "aws_s3_bucket" "assets" {
+  bucket = "shop-tf-assets"
+}
+
+data "aws_availability_zones" "here" {}
