@@ -21,5 +21,6 @@ mod saved_plans;
 mod scaling;
 mod stateful;
 mod status;
+mod terraform;
 mod verify;
 mod windows;

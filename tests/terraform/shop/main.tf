@@ -3,15 +3,21 @@
 # provider.tf (written by the test) points the provider at the emulator.
 
 variable "region" { type = string }
+# Every name starts with it, so that runs on one emulator do not collide.
+variable "name" {
+  type    = string
+  default = "shop"
+}
 
 module "network" {
   source = "./modules/network"
+  name   = var.name
   cidr   = "10.42.0.0/16"
   zones  = ["${var.region}a", "${var.region}b"]
 }
 
 resource "aws_security_group" "web" {
-  name        = "shop-web"
+  name        = "${var.name}-web"
   description = "web servers"
   vpc_id      = module.network.vpc_id
 }
@@ -35,7 +41,7 @@ resource "aws_security_group_rule" "web_out" {
 }
 
 resource "aws_security_group" "db" {
-  name        = "shop-db"
+  name        = "${var.name}-db"
   description = "database"
   vpc_id      = module.network.vpc_id
 }
@@ -54,11 +60,11 @@ resource "aws_instance" "web" {
   instance_type          = "t3.micro"
   subnet_id              = module.network.subnet_ids[count.index]
   vpc_security_group_ids = [aws_security_group.web.id]
-  tags                   = { Name = "shop-web-${count.index}" }
+  tags                   = { Name = "${var.name}-web-${count.index}" }
 }
 
 resource "aws_lb" "web" {
-  name               = "shop-web"
+  name               = "${var.name}-web"
   load_balancer_type = "application"
   internal           = false
   subnets            = module.network.subnet_ids
@@ -67,7 +73,7 @@ resource "aws_lb" "web" {
 
 resource "aws_lb_target_group" "app" {
   for_each = toset(["blue", "green"])
-  name     = "shop-${each.key}"
+  name     = "${var.name}-${each.key}"
   port     = 80
   protocol = "HTTP"
   vpc_id   = module.network.vpc_id
@@ -114,12 +120,12 @@ resource "aws_lb_listener_rule" "app" {
 }
 
 resource "aws_db_subnet_group" "main" {
-  name       = "shop-db"
+  name       = "${var.name}-db"
   subnet_ids = module.network.subnet_ids
 }
 
 resource "aws_db_instance" "main" {
-  identifier             = "shop-orders"
+  identifier             = "${var.name}-orders"
   engine                 = "postgres"
   engine_version         = "16.3"
   instance_class         = "db.t3.micro"
@@ -133,12 +139,12 @@ resource "aws_db_instance" "main" {
 }
 
 resource "aws_route53_zone" "shop" {
-  name = "shop-tf.example.com"
+  name = "${var.name}.example.com"
 }
 
 resource "aws_route53_record" "www" {
   zone_id = aws_route53_zone.shop.zone_id
-  name    = "www.shop-tf.example.com"
+  name    = "www.${var.name}.example.com"
   type    = "A"
   alias {
     name                   = aws_lb.web.dns_name
@@ -149,15 +155,15 @@ resource "aws_route53_record" "www" {
 
 resource "aws_route53_record" "mail" {
   zone_id = aws_route53_zone.shop.zone_id
-  name    = "shop-tf.example.com"
+  name    = "${var.name}.example.com"
   type    = "MX"
   ttl     = 300
-  records = ["10 mail.shop-tf.example.com"]
+  records = ["10 mail.${var.name}.example.com"]
 }
 
 # reconcile has no kind for it: named in the output, left to Terraform.
 resource "aws_s3_bucket" "assets" {
-  bucket = "shop-tf-assets"
+  bucket = "${var.name}-assets"
 }
 
 data "aws_availability_zones" "here" {}

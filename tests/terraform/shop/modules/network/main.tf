@@ -1,10 +1,11 @@
 # The network: a VPC, public subnets (count), a gateway and the routes to it.
+variable "name" { type = string }
 variable "cidr" { type = string }
 variable "zones" { type = list(string) }
 
 resource "aws_vpc" "this" {
   cidr_block = var.cidr
-  tags       = { Name = "shop" }
+  tags       = { Name = var.name }
 }
 
 resource "aws_subnet" "public" {
@@ -12,7 +13,7 @@ resource "aws_subnet" "public" {
   vpc_id            = aws_vpc.this.id
   cidr_block        = cidrsubnet(var.cidr, 8, count.index)
   availability_zone = var.zones[count.index]
-  tags              = { Name = "shop-public-${count.index}" }
+  tags              = { Name = "${var.name}-public-${count.index}" }
 }
 
 resource "aws_internet_gateway" "this" {
