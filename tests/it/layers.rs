@@ -45,8 +45,9 @@ fn names_the_sdk(line: &str) -> bool {
 }
 
 /// The top-level modules of the crate, as `crate::NAME`.
-const MODULES: [&str; 10] = [
-    "aws", "check", "cli", "desired", "graph", "model", "ops", "plan", "stack", "testing",
+const MODULES: [&str; 11] = [
+    "aws", "check", "cli", "desired", "graph", "model", "ops", "plan", "stack", "terraform",
+    "testing",
 ];
 
 /// Which crate modules `module` may use.
@@ -55,12 +56,21 @@ fn allowed(module: &str) -> &'static [&'static str] {
         "model" | "graph" => &[],
         "stack" => &["model"],
         "aws" => &["model"],
-        "check" => &["model", "stack"],
+        "check" | "terraform" => &["model", "stack"],
         "desired" => &["model", "stack"],
         "plan" => &["model", "stack", "desired"],
-        "ops" => &["model", "stack", "desired", "plan", "check", "graph", "aws"],
+        "ops" => &[
+            "model",
+            "stack",
+            "desired",
+            "plan",
+            "check",
+            "graph",
+            "aws",
+            "terraform",
+        ],
         "testing" => &["model", "stack", "desired", "plan", "aws", "ops"],
-        "cli" => &["model", "stack", "plan", "check", "aws", "ops"],
+        "cli" => &["model", "stack", "plan", "check", "aws", "ops", "terraform"],
         other => panic!("a new top-level module `{other}`: place it in the layers"),
     }
 }
