@@ -34,6 +34,9 @@ impl Discover for Aws {
                 Service::Elbv2 => {
                     elbv2::import(&self.elbv2(region), stack, *kind, imports, region).await
                 }
+                Service::CloudWatch => {
+                    cloudwatch::import(&self.cloudwatch(region), stack, imports, region).await
+                }
                 Service::Route53 => {
                     route53::import(&self.route53(), stack, *kind, imports, region).await
                 }
@@ -167,8 +170,10 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::Rds)),
             async {
-                available(cloudwatch::discover(&cloudwatch_client, stack, region).await)
-                    .map_err(at(Service::CloudWatch))
+                available(
+                    cloudwatch::discover(&cloudwatch_client, &tagging_client, stack, region).await,
+                )
+                .map_err(at(Service::CloudWatch))
             }
             .instrument(timed(Service::CloudWatch)),
             async {

@@ -311,7 +311,9 @@ impl Mutator {
             Placed::Ec2(_) => ec2::discover(&self.ec2, stack, region).await?,
             Placed::Elb(_) => elbv2::discover(&self.elb, stack, region).await?.0,
             Placed::Rds(_) => rds::discover(&self.rds, stack, region).await?,
-            Placed::Alarm => cloudwatch::discover(&self.cloudwatch, stack, region).await?,
+            Placed::Alarm => {
+                cloudwatch::discover(&self.cloudwatch, &self.tagging, stack, region).await?
+            }
             Placed::Dns(_) => route53::discover(&self.route53, stack, region).await?.owned,
             Placed::Certificate => {
                 acm::discover(&self.acm, &self.tagging, self.acm_tags, stack, region).await?

@@ -4,6 +4,11 @@ use super::*;
 use crate::stack::spec::AlarmSpec;
 
 pub(super) fn alarm(c: &mut Ctx, s: &AlarmSpec) {
+    // Only a name of its own is an attribute (as discovery reads it).
+    let default = crate::model::alarm_name(&c.stack.name, c.own);
+    if let Some(name) = s.name.as_ref().filter(|n| *n.get_ref() != default) {
+        c.set("name", Value::str(name.get_ref()));
+    }
     c.set("namespace", Value::str(&s.namespace));
     c.set("metric", Value::str(&s.metric));
     let dimensions = s.dimensions.iter().map(|(k, v)| {

@@ -687,6 +687,9 @@ fn seven() -> Spanned<i64> {
 }
 
 resource_spec!(AlarmSpec {
+    /// Its name in CloudWatch (default `<stack>.<name>`): an imported
+    /// alarm keeps its own. A change replaces the alarm.
+    name: Option<Spanned<String>>,
     namespace: String,
     metric: String,
     /// Values may interpolate live attributes: `"${load_balancer.app.arn_suffix}"`.

@@ -186,6 +186,10 @@ pub fn map(state: &State, r: &TfResource) -> Mapping {
         "aws_db_parameter_group" => block(Kind::DbParameterGroup, id("name")),
         "aws_db_instance" => block(Kind::DbInstance, id("identifier")),
         "aws_route53_zone" => block(Kind::DnsZone, id("zone_id")),
+        "aws_cloudwatch_metric_alarm" if r.text("metric_name").is_none() => Mapping::Unmapped(
+            "an alarm on a metric math expression: reconcile's alarms watch one metric".into(),
+        ),
+        "aws_cloudwatch_metric_alarm" => block(Kind::Alarm, id("alarm_name")),
         "aws_route53_record" if r.text("set_identifier").is_some() => Mapping::Unmapped(
             "a record with a set identifier (weighted, latency or failover routing)".into(),
         ),

@@ -193,6 +193,26 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
                 Toml::String(password_env(&o.address)),
             );
         }
+        Kind::Alarm => {
+            // The live name, which the alarm keeps (its default would be
+            // `<stack>.<name>`, another alarm).
+            w.put("name", Toml::String(o.live_id.clone()));
+            w.copy(
+                a,
+                &[
+                    "namespace",
+                    "metric",
+                    "dimensions",
+                    "statistic",
+                    "period",
+                    "evaluation_periods",
+                    "threshold",
+                    "comparison",
+                    "treat_missing_data",
+                    "description",
+                ],
+            );
+        }
         Kind::DnsZone => {
             w.copy(a, &["name"]);
             if a.get("private") == Some(&Value::Bool(true)) {

@@ -1211,10 +1211,11 @@ async fn a_region_removed_from_the_stack_is_pruned_not_forgotten() {
     stack.write(&text(&format!("\"{kept}\""), ""));
     let plan = stack.plan_json();
     assert_eq!(actions(&plan), vec![format!("delete vpc.main@{dropped}")]);
-    // One GetResources a region read, for its ACM certificates; a search of
-    // every region would add one for each region the account has enabled.
+    // Two GetResources a region read, for its ACM certificates and its
+    // alarms named on their own; a search of every region would add one for
+    // each region the account has enabled.
     assert_eq!(
-        plan["aws_calls"]["tagging"], 2,
+        plan["aws_calls"]["tagging"], 4,
         "found through the regions record, without searching every region: {}",
         plan["aws_calls"]
     );

@@ -46,7 +46,16 @@ fn names_the_sdk(line: &str) -> bool {
 
 /// The top-level modules of the crate, as `crate::NAME`.
 const MODULES: [&str; 11] = [
-    "aws", "check", "cli", "desired", "graph", "model", "ops", "plan", "stack", "terraform",
+    "aws",
+    "check",
+    "cli",
+    "desired",
+    "graph",
+    "model",
+    "ops",
+    "plan",
+    "stack",
+    "terraform",
     "testing",
 ];
 

@@ -5,7 +5,7 @@
 //! changes nothing but ownership, the next plan is a no-op and the account
 //! holds exactly what it held.
 
-use crate::harness::{elb, endpoint, rds, route53, run, unique, StackFile};
+use crate::harness::{cloudwatch, elb, endpoint, rds, route53, run, unique, StackFile};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -211,6 +211,15 @@ async fn inventory(domain: &str) -> Vec<String> {
             .filter_map(|g| g.db_subnet_group_arn())
             .map(String::from),
     );
+    let alarms = cloudwatch(REGION)
+        .await
+        .describe_alarms()
+        .send()
+        .await
+        .unwrap();
+    for a in alarms.metric_alarms() {
+        ids.push(format!("{:?} {:?}", a.alarm_arn(), a.threshold()));
+    }
     let route53 = route53().await;
     for zone in crate::harness::zones_named(&route53, domain).await {
         ids.push(zone.clone());
@@ -257,6 +266,7 @@ async fn a_terraform_state_is_taken_over_with_only_imports() {
         "terraform state rm 'aws_lb_target_group.app[\"green\"]'",
         "terraform state rm 'aws_security_group_rule.web_http'",
         "terraform state rm 'aws_db_instance.main'",
+        "terraform state rm 'aws_cloudwatch_metric_alarm.errors'",
     ] {
         assert!(import.stdout.contains(said), "{said}\n{}", import.stdout);
     }
@@ -272,9 +282,13 @@ async fn a_terraform_state_is_taken_over_with_only_imports() {
         "master_password_env = \"MAIN_MASTER_PASSWORD\"",
         "the master password is never read nor written",
         "#   aws_s3_bucket.assets (aws_s3_bucket)",
+        "[alarm.errors]",
+        "treat_missing_data = \"notBreaching\"",
     ] {
         assert!(text.contains(written), "{written}\n{text}");
     }
+    let alarm = format!("name = \"{name} 5xx at the load balancer\"");
+    assert!(text.contains(&alarm), "the alarm keeps its name: {text}");
     assert!(
         !text.contains("never-in-a-stack-file"),
         "no password: {text}"
@@ -293,7 +307,7 @@ async fn a_terraform_state_is_taken_over_with_only_imports() {
         (Some(0), Some(0), Some(0)),
         "{plan:#}"
     );
-    assert_eq!(summary["import"], 19, "{plan:#}");
+    assert_eq!(summary["import"], 20, "{plan:#}");
     assert!(
         plan["changes"]
             .as_array()

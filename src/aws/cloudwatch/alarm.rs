@@ -1,22 +1,83 @@
 //! CloudWatch metric alarms. Alarms are named `<stack>.<name>`, so one
-//! DescribeAlarms with a name prefix finds a stack's alarms; their tags (which
-//! DescribeAlarms does not return) are read per alarm to prove ownership.
+//! DescribeAlarms with a name prefix finds a stack's alarms; those imported
+//! under names of their own are found by their tag through the tagging API.
+//! Their tags (which DescribeAlarms does not return) are read per alarm to
+//! prove ownership.
 
-use crate::aws::{int, observed, text, AwsError, Created, Mutator};
+use crate::aws::{int, observed_in, text, AwsError, Created, Imports, Mutator, Scope};
 use crate::model::shapes::threshold_text;
 use crate::model::{alarm_name, Address, Attrs, Changed, Kind, Observed, Value, STACK_TAG};
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic, Tag};
 use aws_sdk_cloudwatch::Client;
 use std::collections::BTreeMap;
 
 pub async fn discover(
     client: &Client,
+    tagging: &aws_sdk_resourcegroupstagging::Client,
     stack: &str,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
-    let alarms: Vec<_> = client
-        .describe_alarms()
-        .alarm_name_prefix(format!("{stack}."))
+    let (mut alarms, elsewhere) = tokio::try_join!(
+        described(
+            client
+                .describe_alarms()
+                .alarm_name_prefix(format!("{stack}."))
+        ),
+        named_elsewhere(tagging, stack),
+    )?;
+    // Alarms imported under names of their own: by name, 100 a call.
+    for names in elsewhere.chunks(100) {
+        alarms.extend(
+            described(
+                client
+                    .describe_alarms()
+                    .set_alarm_names(Some(names.to_vec())),
+            )
+            .await?,
+        );
+    }
+    let tags = futures::future::try_join_all(alarms.iter().map(|a| tags_of(client, a))).await?;
+    Ok(alarms
+        .iter()
+        .zip(&tags)
+        .filter(|(_, tags)| tags.get(STACK_TAG).map(String::as_str) == Some(stack))
+        .filter_map(|(a, tags)| observe(Scope::Owned(stack), stack, region, a, tags))
+        .collect())
+}
+
+/// The alarms blocks import, by name (`imports`: name → block), whoever owns them.
+pub async fn import(
+    client: &Client,
+    stack: &str,
+    imports: &Imports,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let names: Vec<String> = imports.keys().cloned().collect();
+    let mut alarms = Vec::new();
+    for names in names.chunks(100) {
+        alarms.extend(
+            described(
+                client
+                    .describe_alarms()
+                    .set_alarm_names(Some(names.to_vec())),
+            )
+            .await?,
+        );
+    }
+    let tags = futures::future::try_join_all(alarms.iter().map(|a| tags_of(client, a))).await?;
+    let scope = Scope::Imported(stack, imports);
+    Ok(alarms
+        .iter()
+        .zip(&tags)
+        .filter_map(|(a, tags)| observe(scope, stack, region, a, tags))
+        .collect())
+}
+
+/// Every metric alarm a DescribeAlarms finds, page by page.
+async fn described(
+    request: aws_sdk_cloudwatch::operation::describe_alarms::builders::DescribeAlarmsFluentBuilder,
+) -> Result<Vec<MetricAlarm>, AwsError> {
+    Ok(request
         // The most a page takes.
         .max_records(100)
         .into_paginator()
@@ -26,77 +87,119 @@ pub async fn discover(
         .map_err(|e| AwsError::from_sdk("DescribeAlarms", e))?
         .into_iter()
         .flat_map(|page| page.metric_alarms().to_vec())
-        .collect();
-    let tags = futures::future::try_join_all(alarms.iter().map(|a| async move {
-        let arn = a.alarm_arn().unwrap_or_default();
-        send!(
-            "ListTagsForResource",
-            client.list_tags_for_resource().resource_arn(arn)
-        )
-        .map(|out| {
-            out.tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect::<BTreeMap<String, String>>()
+        .collect())
+}
+
+/// The names of `stack`'s alarms (by its tag, through the tagging API) that
+/// are not `<stack>.…`: alarms it imported. An emulator whose tagging API
+/// does not index alarms finds none.
+async fn named_elsewhere(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    stack: &str,
+) -> Result<Vec<String>, AwsError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let tagged: Vec<_> = match all_pages!(
+        "GetResources",
+        tagging
+            .get_resources()
+            .tag_filters(TagFilter::builder().key(STACK_TAG).values(stack).build())
+            .resource_type_filters("cloudwatch:alarm")
+    ) {
+        // An endpoint without the tagging API: the prefix finds what it can.
+        Err(e) if e.class == crate::aws::ErrorClass::Unsupported => vec![],
+        other => other?,
+    };
+    let prefix = format!("{stack}.");
+    Ok(tagged
+        .iter()
+        .filter_map(|m| {
+            m.resource_arn()?
+                .split_once(":alarm:")
+                .map(|(_, n)| n.to_string())
         })
-    }))
-    .await?;
-    let mut found = Vec::new();
-    for (a, tags) in alarms.iter().zip(&tags) {
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-            continue;
-        }
-        let name = a.alarm_name().unwrap_or_default();
-        let dimensions = a
-            .dimensions()
+        .filter(|name| !name.starts_with(&prefix))
+        .collect())
+}
+
+async fn tags_of(
+    client: &Client,
+    alarm: &MetricAlarm,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let arn = alarm.alarm_arn().unwrap_or_default();
+    send!(
+        "ListTagsForResource",
+        client.list_tags_for_resource().resource_arn(arn)
+    )
+    .map(|out| {
+        out.tags()
             .iter()
-            .filter_map(|d| Some((d.name()?.to_string(), Value::str(d.value()?))));
-        let mut attrs = vec![
-            ("namespace", Value::str(a.namespace().unwrap_or_default())),
-            ("metric", Value::str(a.metric_name().unwrap_or_default())),
-            ("dimensions", Value::Map(dimensions.collect())),
-            (
-                "statistic",
-                Value::str(a.statistic().map(|s| s.as_str()).unwrap_or_default()),
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect()
+    })
+}
+
+/// An alarm in `scope`; its `name` an attribute only when it is not the
+/// block's default (`<stack>.<name>`), as the desired side has it.
+fn observe(
+    scope: Scope<'_>,
+    stack: &str,
+    region: &str,
+    a: &MetricAlarm,
+    tags: &BTreeMap<String, String>,
+) -> Option<Observed> {
+    let name = a.alarm_name().unwrap_or_default();
+    let dimensions = a
+        .dimensions()
+        .iter()
+        .filter_map(|d| Some((d.name()?.to_string(), Value::str(d.value()?))));
+    let mut attrs = vec![
+        ("namespace", Value::str(a.namespace().unwrap_or_default())),
+        ("metric", Value::str(a.metric_name().unwrap_or_default())),
+        ("dimensions", Value::Map(dimensions.collect())),
+        (
+            "statistic",
+            Value::str(a.statistic().map(|s| s.as_str()).unwrap_or_default()),
+        ),
+        (
+            "period",
+            Value::Int(i64::from(a.period().unwrap_or_default())),
+        ),
+        (
+            "evaluation_periods",
+            Value::Int(i64::from(a.evaluation_periods().unwrap_or_default())),
+        ),
+        (
+            "threshold",
+            Value::Decimal(threshold_text(a.threshold().unwrap_or_default())),
+        ),
+        (
+            "comparison",
+            Value::str(
+                a.comparison_operator()
+                    .map(|c| c.as_str())
+                    .unwrap_or_default(),
             ),
-            (
-                "period",
-                Value::Int(i64::from(a.period().unwrap_or_default())),
-            ),
-            (
-                "evaluation_periods",
-                Value::Int(i64::from(a.evaluation_periods().unwrap_or_default())),
-            ),
-            (
-                "threshold",
-                Value::Decimal(threshold_text(a.threshold().unwrap_or_default())),
-            ),
-            (
-                "comparison",
-                Value::str(
-                    a.comparison_operator()
-                        .map(|c| c.as_str())
-                        .unwrap_or_default(),
-                ),
-            ),
-            (
-                "treat_missing_data",
-                Value::str(a.treat_missing_data().unwrap_or("missing")),
-            ),
-        ];
-        if let Some(d) = a.alarm_description().filter(|d| !d.is_empty()) {
-            attrs.push(("description", Value::str(d)));
-        }
-        let exports = BTreeMap::from([
-            ("name".to_string(), name.to_string()),
-            (
-                "arn".to_string(),
-                a.alarm_arn().unwrap_or_default().to_string(),
-            ),
-        ]);
-        found.extend(observed(region, Kind::Alarm, tags, name, attrs, exports));
+        ),
+        (
+            "treat_missing_data",
+            Value::str(a.treat_missing_data().unwrap_or("missing")),
+        ),
+    ];
+    if let Some(d) = a.alarm_description().filter(|d| !d.is_empty()) {
+        attrs.push(("description", Value::str(d)));
     }
-    Ok(found)
+    let exports = BTreeMap::from([
+        ("name".to_string(), name.to_string()),
+        (
+            "arn".to_string(),
+            a.alarm_arn().unwrap_or_default().to_string(),
+        ),
+    ]);
+    let mut o = observed_in(scope, region, Kind::Alarm, tags, name, attrs, exports)?;
+    if name != alarm_name(stack, &o.address) {
+        o.attrs.insert("name".into(), Value::str(name));
+    }
+    Some(o)
 }
 
 impl Mutator {
@@ -106,7 +209,8 @@ impl Mutator {
         address: &Address,
         attrs: &Attrs,
     ) -> Result<Created, AwsError> {
-        let name = alarm_name(&self.stack, address);
+        let name =
+            text(attrs, "name").map_or_else(|| alarm_name(&self.stack, address), str::to_string);
         let dimensions = attrs
             .get("dimensions")
             .and_then(Value::as_map)

@@ -2,4 +2,4 @@
 
 mod alarm;
 
-pub use alarm::discover;
+pub use alarm::{discover, import};

@@ -6,6 +6,7 @@ use crate::model::ReplaceOrder;
 pub const ALARM: Schema = Schema {
     name: "alarm",
     attributes: &[
+        "name",
         "namespace",
         "metric",
         "dimensions",
@@ -19,7 +20,8 @@ pub const ALARM: Schema = Schema {
         "tags",
         "protect",
     ],
-    forces_replacement: &[],
+    // An alarm is its name: PutMetricAlarm under another makes another.
+    forces_replacement: &["name"],
     binds: &[],
     replace_order: ReplaceOrder::DeleteFirst,
     exports: &["id", "arn", "name"],

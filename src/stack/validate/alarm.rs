@@ -7,7 +7,10 @@ impl Checker {
     pub(super) fn alarm(&mut self, stack: &Stack, r: &Resource, s: &AlarmSpec) {
         // PutMetricAlarm's limits (CloudWatch's model): the alarm is named
         // `<stack>.<name>`.
-        let name = format!("{}.{}", stack.name, r.address.name);
+        let name = s.name.as_ref().map_or_else(
+            || crate::model::alarm_name(&stack.name, &r.address),
+            |n| n.get_ref().clone(),
+        );
         let limits = [
             ("its name", name.as_str(), 1, 255),
             ("namespace", s.namespace.as_str(), 1, 255),

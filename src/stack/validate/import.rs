@@ -21,6 +21,7 @@ pub const IMPORTABLE: &[Kind] = &[
     Kind::DbSubnetGroup,
     Kind::DbParameterGroup,
     Kind::DbInstance,
+    Kind::Alarm,
     Kind::DnsZone,
     Kind::DnsRecord,
 ];
@@ -51,6 +52,12 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
                 )
             })
         }
+        // CloudWatch's AlarmName: 1 to 255 characters.
+        Kind::Alarm => (!id.is_empty()
+            && id.chars().count() <= 255
+            && !id.chars().any(char::is_control))
+        .then_some(())
+        .ok_or_else(|| "an alarm's name: 1 to 255 characters, none a control character".into()),
         // `NAME TYPE`, as Terraform names a record; a set identifier
         // (weighted, latency, failover routing) reconcile cannot express.
         Kind::DnsRecord => {
@@ -204,14 +211,25 @@ mod tests {
             "{copies}"
         );
         let kind = load(&format!(
-            "{SUBNET}\n[alarm.slow]\nnamespace = \"AWS/EC2\"\nmetric = \"CPUUtilization\"\n\
-             statistic = \"Average\"\nperiod = 60\nthreshold = 90.0\n\
-             comparison = \"GreaterThanThreshold\"\nimport = \"high-cpu\"\n"
+            "{SUBNET}\n[iam_role.app]\nassume = \"ec2.amazonaws.com\"\nimport = \"app\"\n"
         ))
         .unwrap_err();
         assert!(
-            kind.contains("alarm.slow: alarm blocks cannot be imported yet"),
+            kind.contains("iam_role.app: iam_role blocks cannot be imported yet"),
             "{kind}"
+        );
+        let alarm = |id: &str| {
+            load(&format!(
+                "{SUBNET}\n[alarm.slow]\nname = \"{id}\"\nnamespace = \"AWS/EC2\"\n\
+                 metric = \"CPUUtilization\"\nstatistic = \"Average\"\nperiod = 60\n\
+                 threshold = 90.0\ncomparison = \"GreaterThanThreshold\"\nimport = \"{id}\"\n"
+            ))
+        };
+        assert!(alarm("web: high CPU").is_ok(), "an alarm by its name");
+        let long = alarm(&"x".repeat(256)).unwrap_err();
+        assert!(
+            long.contains("expected an alarm's name: 1 to 255 characters"),
+            "{long}"
         );
         let zone = "\n[dns_zone.main]\nname = \"example.com\"\nimport = \"Z0123456789\"\n";
         assert!(load(&format!("{SUBNET}{zone}")).is_ok(), "a hosted zone id");

@@ -161,6 +161,19 @@ resource "aws_route53_record" "mail" {
   records = ["10 mail.${var.name}.example.com"]
 }
 
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${var.name} 5xx at the load balancer"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HTTPCode_ELB_5XX_Count"
+  dimensions          = { LoadBalancer = aws_lb.web.arn_suffix }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 10
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+}
+
 # reconcile has no kind for it: named in the output, left to Terraform.
 resource "aws_s3_bucket" "assets" {
   bucket = "${var.name}-assets"
