@@ -38,10 +38,11 @@ pub(super) async fn run(
     connection: &Connection,
     output: &Output,
 ) -> Result<ExitStatus> {
-    if !crate::model::valid_name(&args.name) {
+    if !crate::stack::valid_stack_name(&args.name) {
         anyhow::bail!(
-            "--name {}: a stack name is lowercase letters, digits, `-` and `_`, starting with a letter",
-            args.name
+            "--name {}: not a stack name: {}",
+            args.name,
+            crate::stack::STACK_NAME_RULE
         );
     }
     let source = args.tfstate.display().to_string();

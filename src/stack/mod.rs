@@ -627,6 +627,15 @@ fn toml_error(sources: &source::Sources, span: Option<Range<usize>>, message: &s
     }
 }
 
+/// What a stack's name may be, said where one is refused.
+pub const STACK_NAME_RULE: &str = "use up to 40 letters, digits and `-`, starting with a letter";
+
+pub fn valid_stack_name(name: &str) -> bool {
+    name.len() <= 40
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// The record types a `dns_record` may have.
 pub const RECORD_TYPES: &[&str] = &["A", "AAAA", "CNAME", "TXT", "MX"];
 

@@ -53,10 +53,12 @@ pub fn password_env(address: &Address) -> String {
 pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
     let o = b.observed;
     let mut w = Writer {
+        kind: o.address.kind,
         refs,
         own: &o.live_id,
         table: Table::new(),
         notes: Vec::new(),
+        ignored: Vec::new(),
     };
     let a = &o.attrs;
     match o.address.kind {
@@ -156,10 +158,7 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
             w.copy(a, &["instance_profile"]);
             if a.contains_key("user_data") {
                 w.note("its user data is compared by digest and cannot be read back: left to it");
-                w.put(
-                    "ignore_changes",
-                    Toml::Array(vec![Toml::String("user_data".into())]),
-                );
+                w.ignored.push("user_data".into());
             }
         }
         Kind::DbSubnetGroup => w.copy(a, &["subnets", "description"]),
@@ -250,6 +249,10 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
         // An imported database is protected unless its block says not.
         w.put("protect", Toml::Boolean(true));
     }
+    if !w.ignored.is_empty() {
+        let ignored = w.ignored.iter().cloned().map(Toml::String).collect();
+        w.put("ignore_changes", Toml::Array(ignored));
+    }
     if let Some(region) = b.region {
         w.put(
             "regions",
@@ -297,10 +300,14 @@ fn import_id(o: &Observed) -> String {
 }
 
 struct Writer<'a> {
+    kind: Kind,
     refs: &'a HashMap<String, Address>,
     own: &'a str,
     table: Table,
     notes: Vec<String>,
+    /// Attributes the file cannot express: left to the resource
+    /// (`ignore_changes`), so that the plan never undoes them.
+    ignored: Vec<String>,
 }
 
 impl Writer<'_> {
@@ -312,11 +319,24 @@ impl Writer<'_> {
         self.notes.push(note.to_string());
     }
 
-    /// The attributes `keys`, those the resource has, as they are.
+    /// The attributes `keys`, those the resource has, as they are. One that
+    /// names what a stack cannot (an IAM profile not imported, an RDS
+    /// default group) is left out: to AWS's choice where that is not
+    /// compared, else to the resource, said.
     fn copy(&mut self, attrs: &BTreeMap<String, Value>, keys: &[&str]) {
         for key in keys {
-            if let Some(v) = attrs.get(*key).and_then(|v| self.value_opt(v)) {
-                self.put(key, v);
+            let Some(live) = attrs.get(*key) else {
+                continue;
+            };
+            match self.value_opt(live) {
+                Some(v) => self.put(key, v),
+                None if self.kind.compared_only_when_set(key) => {}
+                None => {
+                    self.note(&format!(
+                        "`{key}` is {live}, which a stack file cannot name: left as it is"
+                    ));
+                    self.ignored.push(key.to_string());
+                }
             }
         }
     }
@@ -488,5 +508,166 @@ impl Writer<'_> {
             t.insert("query".into(), Toml::Array(pairs.collect()));
         }
         Toml::Table(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::shapes::rule_value;
+
+    fn observed(address: &str, live_id: &str, attrs: Vec<(&str, Value)>) -> Observed {
+        Observed {
+            address: Address::parse(address).unwrap(),
+            region: "eu-west-1".into(),
+            live_id: live_id.into(),
+            attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            exports: BTreeMap::new(),
+            handles: BTreeMap::new(),
+        }
+    }
+
+    fn written(blocks: &[Observed]) -> Vec<String> {
+        let blocks: Vec<Block> = blocks
+            .iter()
+            .map(|o| Block {
+                observed: o,
+                source: "aws_x.y",
+                region: None,
+            })
+            .collect();
+        let refs = references(&blocks);
+        blocks.iter().map(|b| block(b, &refs)).collect()
+    }
+
+    #[test]
+    fn references_are_addresses_what_a_file_cannot_name_is_left_to_the_resource() {
+        let group = observed(
+            "security_group.web",
+            "sg-0a",
+            vec![
+                ("vpc", Value::Id("vpc-0ff1ce".into())),
+                ("name", Value::str("web")),
+                (
+                    "ingress",
+                    Value::set([
+                        rule_value("tcp", "443", ("cidr", Value::str("0.0.0.0/0")), None),
+                        rule_value(
+                            "-1",
+                            "all",
+                            ("security_group", Value::Id("sg-0a".into())),
+                            None,
+                        ),
+                    ]),
+                ),
+                (
+                    "egress",
+                    Value::set([crate::model::shapes::default_egress()]),
+                ),
+            ],
+        );
+        let instance = observed(
+            "instance.app",
+            "i-0b",
+            vec![
+                ("security_groups", Value::set([Value::Id("sg-0a".into())])),
+                (
+                    "instance_profile",
+                    Value::Id("arn:aws:iam::1:instance-profile/app".into()),
+                ),
+            ],
+        );
+        let text = written(&[group, instance]);
+        let (group, instance) = (&text[0], &text[1]);
+        assert!(
+            group.contains("vpc = \"vpc-0ff1ce\""),
+            "a live id kept: {group}"
+        );
+        assert!(group.contains("security_group = \"self\""), "{group}");
+        assert!(
+            group.contains("port = 443") && group.contains("protocol = \"all\""),
+            "{group}"
+        );
+        assert!(
+            !group.contains("egress"),
+            "AWS's default egress is left out: {group}"
+        );
+        assert!(group.contains("import = \"sg-0a\""), "{group}");
+        assert!(
+            instance.contains("security_groups = [\"security_group.web\"]"),
+            "{instance}"
+        );
+        assert!(
+            instance.contains("ignore_changes = [\"instance_profile\"]")
+                && instance.contains("# instance.app: `instance_profile` is \"arn:aws:iam::1:instance-profile/app\", which a stack file cannot name"),
+            "{instance}"
+        );
+        let parsed: toml::Table = toml::from_str(instance).unwrap();
+        assert!(parsed["instance"]["app"].get("instance_profile").is_none());
+    }
+
+    #[test]
+    fn a_weighted_forward_and_a_database_are_written_as_a_stack_writes_them() {
+        let blue = observed("target_group.blue", "arn:tg/blue", vec![]);
+        let green = observed("target_group.green", "arn:tg/green", vec![]);
+        let forward = |arn: &str, weight| {
+            Value::map([
+                ("target_group", Value::Id(arn.into())),
+                ("weight", Value::Int(weight)),
+            ])
+        };
+        let rule = observed(
+            "listener_rule.app",
+            "arn:rule",
+            vec![
+                ("priority", Value::Int(10)),
+                (
+                    "action",
+                    Value::map([
+                        ("type", Value::str("forward")),
+                        (
+                            "targets",
+                            Value::set([forward("arn:tg/blue", 90), forward("arn:tg/green", 10)]),
+                        ),
+                    ]),
+                ),
+                (
+                    "conditions",
+                    Value::map([("path", Value::set([Value::str("/app/*")]))]),
+                ),
+            ],
+        );
+        let db = observed(
+            "db_instance.orders",
+            "arn:aws:rds:eu-west-1:1:db:orders",
+            vec![
+                ("identifier", Value::str("orders")),
+                (
+                    "parameter_group",
+                    Value::Id("arn:aws:rds:eu-west-1:1:pg:default.postgres16".into()),
+                ),
+            ],
+        );
+        let text = written(&[blue, green, rule, db]);
+        let rule: toml::Table = toml::from_str(&text[2]).unwrap();
+        let forward = &rule["listener_rule"]["app"]["action"]["forward"];
+        assert_eq!(forward.as_array().unwrap().len(), 2);
+        assert_eq!(
+            forward[0]["target_group"].as_str(),
+            Some("target_group.blue")
+        );
+        assert_eq!(forward[1]["weight"].as_integer(), Some(10));
+        let db = &text[3];
+        assert!(db.contains("import = \"orders\""), "by identifier: {db}");
+        assert!(
+            db.contains("master_password_env = \"ORDERS_MASTER_PASSWORD\""),
+            "{db}"
+        );
+        assert!(db.contains("protect = true"), "{db}");
+        // The engine's default group: AWS's choice, not compared, not written.
+        assert!(
+            !db.contains("parameter_group") && !db.contains("ignore_changes"),
+            "{db}"
+        );
     }
 }

@@ -338,3 +338,42 @@ async fn a_terraform_state_is_taken_over_with_only_imports() {
         refused.stderr
     );
 }
+
+/// Bad input is refused before any call, saying what and what to do.
+#[test]
+fn a_missing_or_old_state_or_a_bad_name_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere.tfstate");
+    let missing = missing.to_str().unwrap();
+    let refused = run(&["import", "--tfstate", missing, "--name", "shop"]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("reading the Terraform state {missing}")),
+        "{}",
+        refused.stderr
+    );
+    let old = dir.path().join("old.tfstate");
+    std::fs::write(&old, r#"{"version": 3, "modules": []}"#).unwrap();
+    let old = old.to_str().unwrap();
+    let refused = run(&["import", "--tfstate", old, "--name", "shop"]).expect(1);
+    assert!(
+        refused.stderr.contains("a Terraform state of format 3")
+            && refused.stderr.contains("terraform state pull"),
+        "{}",
+        refused.stderr
+    );
+    let refused = run(&["import", "--tfstate", old, "--name", "Shop Prod"]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("--name Shop Prod: not a stack name: use up to 40 letters"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stdout.is_empty(),
+        "nothing written: {}",
+        refused.stdout
+    );
+}

@@ -86,12 +86,12 @@ impl Checker {
             rollout,
         } = raw;
         let name = header.name.get_ref();
-        let name_ok = name.len() <= 40
-            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !name_ok {
+        if !crate::stack::valid_stack_name(name) {
             self.error(header.name.span(), format!("invalid stack name `{name}`"))
-                .help = Some("use up to 40 letters, digits and `-`, starting with a letter; it is the value of the reconcile:stack tag".into());
+                .help = Some(format!(
+                "{}; it is the value of the reconcile:stack tag",
+                crate::stack::STACK_NAME_RULE
+            ));
         }
         let regions = self.regions(&header.regions, None);
         let tags: BTreeMap<String, String> = header
