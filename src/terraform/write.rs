@@ -164,25 +164,7 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
         Kind::DbSubnetGroup => w.copy(a, &["subnets", "description"]),
         Kind::DbParameterGroup => w.copy(a, &["family", "description", "parameters"]),
         Kind::DbInstance => {
-            w.copy(
-                a,
-                &[
-                    "identifier",
-                    "engine",
-                    "engine_version",
-                    "instance_class",
-                    "allocated_storage",
-                    "storage_type",
-                    "subnet_group",
-                    "parameter_group",
-                    "security_groups",
-                    "multi_az",
-                    "backup_retention_days",
-                    "deletion_protection",
-                    "publicly_accessible",
-                    "master_username",
-                ],
-            );
+            w.copy(a, &settings(Kind::DbInstance));
             w.note(
                 "the master password is never read nor written here: the variable is \
                  needed only to create the database again",
@@ -196,21 +178,7 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
             // The live name, which the alarm keeps (its default would be
             // `<stack>.<name>`, another alarm).
             w.put("name", Toml::String(o.live_id.clone()));
-            w.copy(
-                a,
-                &[
-                    "namespace",
-                    "metric",
-                    "dimensions",
-                    "statistic",
-                    "period",
-                    "evaluation_periods",
-                    "threshold",
-                    "comparison",
-                    "treat_missing_data",
-                    "description",
-                ],
-            );
+            w.copy(a, &settings(Kind::Alarm));
         }
         Kind::DnsZone => {
             w.copy(a, &["name"]);
@@ -273,6 +241,17 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
     }
     out.push_str(&toml::to_string(&doc).expect("a table serialises"));
     out
+}
+
+/// A kind's attributes but tags and protection (written apart) and an
+/// alarm's name (written as it is live).
+fn settings(kind: Kind) -> Vec<&'static str> {
+    let apart = ["tags", "protect", "name"];
+    kind.attributes()
+        .iter()
+        .copied()
+        .filter(|a| !apart.contains(a))
+        .collect()
 }
 
 /// The id the block imports, as `import =` takes it.

@@ -25,17 +25,8 @@ pub async fn discover(
         ),
         named_elsewhere(tagging, stack),
     )?;
-    // Alarms imported under names of their own: by name, 100 a call.
-    for names in elsewhere.chunks(100) {
-        alarms.extend(
-            described(
-                client
-                    .describe_alarms()
-                    .set_alarm_names(Some(names.to_vec())),
-            )
-            .await?,
-        );
-    }
+    // Alarms imported under names of their own.
+    alarms.extend(by_name(client, &elsewhere).await?);
     let tags = futures::future::try_join_all(alarms.iter().map(|a| tags_of(client, a))).await?;
     Ok(alarms
         .iter()
@@ -53,17 +44,7 @@ pub async fn import(
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let names: Vec<String> = imports.keys().cloned().collect();
-    let mut alarms = Vec::new();
-    for names in names.chunks(100) {
-        alarms.extend(
-            described(
-                client
-                    .describe_alarms()
-                    .set_alarm_names(Some(names.to_vec())),
-            )
-            .await?,
-        );
-    }
+    let alarms = by_name(client, &names).await?;
     let tags = futures::future::try_join_all(alarms.iter().map(|a| tags_of(client, a))).await?;
     let scope = Scope::Imported(stack, imports);
     Ok(alarms
@@ -71,6 +52,18 @@ pub async fn import(
         .zip(&tags)
         .filter_map(|(a, tags)| observe(scope, stack, region, a, tags))
         .collect())
+}
+
+/// The alarms of these names that exist: 100 names a call.
+async fn by_name(client: &Client, names: &[String]) -> Result<Vec<MetricAlarm>, AwsError> {
+    let mut alarms = Vec::new();
+    for names in names.chunks(100) {
+        let request = client
+            .describe_alarms()
+            .set_alarm_names(Some(names.to_vec()));
+        alarms.extend(described(request).await?);
+    }
+    Ok(alarms)
 }
 
 /// Every metric alarm a DescribeAlarms finds, page by page.

@@ -156,16 +156,21 @@ pub struct Discovered {
     pub foreign_records: BTreeSet<String>,
 }
 
-/// The zones and records `stack` homes in `region`, with what is in their way.
-pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Discovered, AwsError> {
-    let zones: Vec<HostedZone> = client
+/// Every hosted zone of the account (one paged `ListHostedZones`).
+async fn all_zones(client: &Client) -> Result<Vec<HostedZone>, AwsError> {
+    client
         .list_hosted_zones()
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::from_sdk("ListHostedZones", e))?;
+        .map_err(|e| AwsError::from_sdk("ListHostedZones", e))
+}
+
+/// The zones and records `stack` homes in `region`, with what is in their way.
+pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Discovered, AwsError> {
+    let zones = all_zones(client).await?;
     let ids: Vec<String> = zones.iter().map(|z| zone_id(z.id()).to_string()).collect();
     let tag_pages = futures::future::try_join_all(ids.chunks(TAG_BATCH).map(|batch| async move {
         send!(
@@ -325,14 +330,7 @@ pub async fn import(
             .flatten()
             .collect());
     }
-    let zones: Vec<HostedZone> = client
-        .list_hosted_zones()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::from_sdk("ListHostedZones", e))?;
+    let zones = all_zones(client).await?;
     let mut found = Vec::new();
     for (id, address) in imports {
         let Some((name, record_type)) = record_id(id) else {

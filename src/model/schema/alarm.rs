@@ -1,4 +1,4 @@
-//! CloudWatch metric alarms: every setting changes in place (PutMetricAlarm).
+//! CloudWatch metric alarms: every setting but the name changes in place (PutMetricAlarm).
 
 use super::{LiveId, Schema};
 use crate::model::ReplaceOrder;
