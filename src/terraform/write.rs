@@ -40,11 +40,11 @@ pub fn references(blocks: &[Block<'_>]) -> HashMap<String, Address> {
 }
 
 /// The environment variable a generated database block names for its
-/// master password: `DB_MAIN_MASTER_PASSWORD` for `db_instance.main`.
-pub fn password_env(address: &Address) -> String {
+/// master password: `MAIN_MASTER_PASSWORD` for `db_instance.main`.
+fn password_env(address: &Address) -> String {
     format!(
         "{}_MASTER_PASSWORD",
-        address.name.to_uppercase().replace(['-', '[', ']'], "_")
+        address.name.to_uppercase().replace('-', "_")
     )
 }
 

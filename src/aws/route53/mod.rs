@@ -331,6 +331,9 @@ pub async fn import(
             .collect());
     }
     let zones = all_zones(client).await?;
+    // Each zone's records are listed once, however many records it imports.
+    let mut listed: std::collections::HashMap<&str, Vec<ResourceRecordSet>> =
+        std::collections::HashMap::new();
     let mut found = Vec::new();
     for (id, address) in imports {
         let Some((name, record_type)) = record_id(id) else {
@@ -346,7 +349,10 @@ pub async fn import(
         holding.sort_by_key(|z| (std::cmp::Reverse(z.name().len()), !public(z)));
         for zone in holding {
             let zone = zone_id(zone.id());
-            let sets = all_record_sets(client, zone).await?;
+            if let std::collections::hash_map::Entry::Vacant(slot) = listed.entry(zone) {
+                slot.insert(all_record_sets(client, zone).await?);
+            }
+            let sets = &listed[zone];
             let Some(set) = sets
                 .iter()
                 .find(|s| plain(s.name()) == name && s.r#type().as_str() == record_type)
