@@ -162,6 +162,23 @@ pub fn map(state: &State, r: &TfResource) -> Mapping {
         Some(id) => Mapping::Block { kind, id },
         None => Mapping::Unmapped("its id is not in the state".into()),
     };
+    // Part of the resource of type `of` its `key` names: read with that
+    // block, when the state has it; else nobody's here.
+    let part = |of: &'static str, key: &str| {
+        let parent = r.text(key).and_then(|id| {
+            state
+                .resources
+                .iter()
+                .find(|p| p.tf_type == of && p.text("id") == Some(id))
+        });
+        match parent {
+            Some(_) => Mapping::Part { of },
+            None => Mapping::Unmapped(format!(
+                "part of an {of} ({}) that is not in this state",
+                r.text(key).unwrap_or("?")
+            )),
+        }
+    };
     match r.tf_type.as_str() {
         "aws_vpc" => block(Kind::Vpc, id("id")),
         "aws_subnet" => block(Kind::Subnet, id("id")),
@@ -204,16 +221,12 @@ pub fn map(state: &State, r: &TfResource) -> Mapping {
                 crate::stack::RECORD_TYPES.join(", ")
             )),
         },
-        "aws_route" | "aws_route_table_association" => Mapping::Part {
-            of: "aws_route_table",
-        },
+        "aws_route" | "aws_route_table_association" => part("aws_route_table", "route_table_id"),
         "aws_security_group_rule"
         | "aws_vpc_security_group_ingress_rule"
-        | "aws_vpc_security_group_egress_rule" => Mapping::Part {
-            of: "aws_security_group",
-        },
+        | "aws_vpc_security_group_egress_rule" => part("aws_security_group", "security_group_id"),
         "aws_lb_target_group_attachment" | "aws_alb_target_group_attachment" => {
-            Mapping::Part { of: "aws_instance" }
+            part("aws_instance", "target_id")
         }
         // The address a NAT gateway of the state holds: read with it.
         "aws_eip"

@@ -26,6 +26,8 @@ const STATE: &str = r#"{
      "instances": [{"attributes": {"name": "www.example.com", "type": "A", "set_identifier": "green"}}]},
     {"mode": "managed", "type": "aws_db_instance", "name": "main",
      "instances": [{"attributes": {"id": "db-ABCDEF", "identifier": "orders", "arn": "arn:aws:rds:eu-west-1:1:db:orders"}}]},
+    {"mode": "managed", "type": "aws_security_group_rule", "name": "default_ssh",
+     "instances": [{"attributes": {"id": "sgrule-1", "security_group_id": "sg-0default"}}]},
     {"mode": "managed", "type": "aws_s3_bucket", "name": "assets",
      "instances": [{"attributes": {"id": "assets", "arn": "arn:aws:s3:::assets"}}]},
     {"mode": "data", "type": "aws_availability_zones", "name": "here",
@@ -59,6 +61,7 @@ fn the_state_is_read_per_instance_with_modules_and_keys_and_no_data_sources() {
             "aws_route53_record.www",
             "aws_route53_record.canary",
             "aws_db_instance.main",
+            "aws_security_group_rule.default_ssh",
             "aws_s3_bucket.assets",
         ]
     );
@@ -105,6 +108,14 @@ fn each_type_maps_to_a_kind_and_an_import_id_or_says_why_not() {
         }
     );
     assert!(matches!(map_of("aws_eip.spare"), Mapping::Unmapped(_)));
+    // A rule of a group the state does not hold is nobody's here: never
+    // handed over, said.
+    assert_eq!(
+        map_of("aws_security_group_rule.default_ssh"),
+        Mapping::Unmapped(
+            "part of an aws_security_group (sg-0default) that is not in this state".into()
+        )
+    );
     assert_eq!(
         map_of("aws_s3_bucket.assets"),
         Mapping::Unmapped("reconcile has no kind for aws_s3_bucket".into())
