@@ -56,16 +56,7 @@ impl Discover for Aws {
             let registrations = elbv2::registrations(&self.elbv2(region))
                 .await
                 .map_err(|e| e.at(region, &self.endpoint(Service::Elbv2, region)))?;
-            for o in found
-                .iter_mut()
-                .filter(|o| o.address.kind == Kind::Instance)
-            {
-                let groups = registrations.get(&o.live_id).into_iter().flatten();
-                o.attrs.insert(
-                    "target_groups".into(),
-                    Value::set(groups.map(|arn| Value::Id(arn.clone()))),
-                );
-            }
+            join_registrations(&mut found, &registrations);
         }
         Ok(found)
     }
@@ -220,16 +211,7 @@ impl Discover for Aws {
         let certificates = self.read(&mut unavailable, Service::Acm, region, certificates);
         let roles = self.read(&mut unavailable, Service::Iam, region, roles);
         let groups = self.read(&mut unavailable, Service::Autoscaling, region, groups);
-        for o in found
-            .iter_mut()
-            .filter(|o| o.address.kind == Kind::Instance)
-        {
-            let groups = registrations.get(&o.live_id).into_iter().flatten();
-            o.attrs.insert(
-                "target_groups".into(),
-                Value::set(groups.map(|arn| Value::Id(arn.clone()))),
-            );
-        }
+        join_registrations(&mut found, &registrations);
         found.extend(balancing);
         found.extend(databases);
         found.extend(alarms);
@@ -282,8 +264,24 @@ fn available<T>(r: Result<T, AwsError>) -> Result<Result<T, AwsError>, AwsError>
     }
 }
 
-/// A live resource owned by a stack (its tags say so), normalised; `None`, with
-/// a warning, when its id tag is unusable. ARN-identified kinds export `id` and `arn`.
+/// Each instance's `target_groups`: the groups it is registered in
+/// (instance id → group ARNs, from the groups' DescribeTargetHealth).
+fn join_registrations(
+    found: &mut [Observed],
+    registrations: &std::collections::HashMap<String, Vec<String>>,
+) {
+    for o in found
+        .iter_mut()
+        .filter(|o| o.address.kind == Kind::Instance)
+    {
+        let groups = registrations.get(&o.live_id).into_iter().flatten();
+        o.attrs.insert(
+            "target_groups".into(),
+            Value::set(groups.map(|arn| Value::Id(arn.clone()))),
+        );
+    }
+}
+
 /// The live id of each resource blocks import → the block importing it.
 pub type Imports = BTreeMap<String, Address>;
 

@@ -529,8 +529,6 @@ impl Observed {
     }
 }
 
-/// The name a DB subnet or parameter group block gets in AWS, which folds case
-/// and `_`: two blocks mapping to one name are refused at load.
 /// The CloudWatch name of a stack's alarm: `<stack>.<name>`.
 pub fn alarm_name(stack: &str, address: &Address) -> String {
     format!("{stack}.{}", address.name)

@@ -168,10 +168,11 @@ async fn all_zones(client: &Client) -> Result<Vec<HostedZone>, AwsError> {
         .map_err(|e| AwsError::from_sdk("ListHostedZones", e))
 }
 
-/// The zones and records `stack` homes in `region`, with what is in their way.
-pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Discovered, AwsError> {
-    let zones = all_zones(client).await?;
-    let ids: Vec<String> = zones.iter().map(|z| zone_id(z.id()).to_string()).collect();
+/// The tags of the zones `ids`, by zone id: ⌈ids / 10⌉ `ListTagsForResources`.
+async fn zone_tags(
+    client: &Client,
+    ids: &[String],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
     let tag_pages = futures::future::try_join_all(ids.chunks(TAG_BATCH).map(|batch| async move {
         send!(
             "ListTagsForResources",
@@ -182,7 +183,7 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
         )
     }))
     .await?;
-    let tags: BTreeMap<String, BTreeMap<String, String>> = tag_pages
+    Ok(tag_pages
         .iter()
         .flat_map(|page| page.resource_tag_sets())
         .map(|set| {
@@ -193,7 +194,14 @@ pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Disc
                 .collect();
             (set.resource_id().unwrap_or_default().to_string(), tags)
         })
-        .collect();
+        .collect())
+}
+
+/// The zones and records `stack` homes in `region`, with what is in their way.
+pub async fn discover(client: &Client, stack: &str, region: &str) -> Result<Discovered, AwsError> {
+    let zones = all_zones(client).await?;
+    let ids: Vec<String> = zones.iter().map(|z| zone_id(z.id()).to_string()).collect();
+    let tags = zone_tags(client, &ids).await?;
     // Every region's DNS of the stack: the plan places each in its home.
     let here = |t: &BTreeMap<String, String>| t.get(STACK_TAG).map(String::as_str) == Some(stack);
     let adoptable = zones
@@ -296,38 +304,34 @@ pub async fn import(
     let scope = Scope::Imported(stack, imports);
     if kind == Kind::DnsZone {
         let reads = imports.keys().map(|id| async move {
-            let zone = match send!("GetHostedZone", client.get_hosted_zone().id(id)) {
-                Err(e) if e.is_not_found() => return Ok(None),
-                other => other?,
-            };
-            let tags = send!(
-                "ListTagsForResource",
-                client
-                    .list_tags_for_resource()
-                    .resource_type(TagResourceType::Hostedzone)
-                    .resource_id(id)
-            )?;
-            let tags: BTreeMap<String, String> = tags
-                .resource_tag_set()
-                .map(|set| set.tags())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect();
-            let vpcs = zone
-                .vpcs()
-                .iter()
-                .filter_map(|v| v.vpc_id().map(|id| Value::Id(id.to_string())))
-                .collect();
-            Ok::<_, AwsError>(
-                zone.hosted_zone()
-                    .and_then(|z| observe_zone(scope, region, z, &tags, vpcs)),
-            )
+            match send!("GetHostedZone", client.get_hosted_zone().id(id)) {
+                Err(e) if e.is_not_found() => Ok(None),
+                other => other.map(Some),
+            }
         });
-        return Ok(futures::future::try_join_all(reads)
+        let zones: Vec<_> = futures::future::try_join_all(reads)
             .await?
             .into_iter()
             .flatten()
+            .collect();
+        let ids: Vec<String> = zones
+            .iter()
+            .filter_map(|z| z.hosted_zone().map(|h| zone_id(h.id()).to_string()))
+            .collect();
+        let tags = zone_tags(client, &ids).await?;
+        let no_tags = BTreeMap::new();
+        return Ok(zones
+            .iter()
+            .filter_map(|zone| {
+                let z = zone.hosted_zone()?;
+                let vpcs = zone
+                    .vpcs()
+                    .iter()
+                    .filter_map(|v| v.vpc_id().map(|id| Value::Id(id.to_string())))
+                    .collect();
+                let tags = tags.get(zone_id(z.id())).unwrap_or(&no_tags);
+                observe_zone(scope, region, z, tags, vpcs)
+            })
             .collect());
     }
     let zones = all_zones(client).await?;
