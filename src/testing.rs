@@ -12,7 +12,7 @@ use crate::model::probe::{
 };
 use crate::model::progress::Progress;
 use crate::model::shapes::Target;
-use crate::model::{Address, Attrs, Changed, Inputs, Kind, LiveRegion, Observed, Value};
+use crate::model::{Address, Attrs, Changed, Inputs, LiveRegion, Observed, Value};
 use crate::plan::{Plan, ResourceChange};
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
@@ -188,14 +188,15 @@ impl Discover for FakeCloud {
         Ok(vec![])
     }
 
-    async fn discover(&self, _: &str, region: &str, dns: bool) -> Result<LiveRegion, AwsError> {
+    async fn discover(&self, _: &str, region: &str, global: bool) -> Result<LiveRegion, AwsError> {
         let state = self.state();
         let resources = state
             .live
             .get(region)
             .into_iter()
             .flatten()
-            .filter(|o| dns || !matches!(o.address.kind, Kind::DnsZone | Kind::DnsRecord))
+            // As the real discovery: global kinds only with `global`.
+            .filter(|o| global || !o.address.kind.service().global())
             .cloned()
             .collect();
         Ok(LiveRegion {

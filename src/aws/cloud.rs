@@ -26,12 +26,13 @@ pub struct Created {
 
 /// Reading what a stack owns, and where.
 pub trait Discover: Sync {
-    /// Everything `stack` owns in `region`; its DNS too with `dns` (Route53 is global).
+    /// Everything `stack` owns in `region`; with `global`, its global
+    /// objects too (Route53's and IAM's: `Service::global`), read once.
     fn discover(
         &self,
         stack: &str,
         region: &str,
-        dns: bool,
+        global: bool,
     ) -> impl Future<Output = Result<LiveRegion, AwsError>> + Send;
     /// The regions the account has enabled, asked in `from`.
     fn enabled_regions(

@@ -3,6 +3,7 @@
 //! tags; the regions a stack has anything in.
 
 use super::cloud::Discover;
+use super::mutator::{place, Placed};
 use super::{
     acm, autoscaling, cloudwatch, ec2, elbv2, iam, rds, route53, Aws, AwsError, ErrorClass,
 };
@@ -28,20 +29,18 @@ impl Discover for Aws {
                 .insert(id.clone(), address.clone());
         }
         let reads = by_kind.iter().map(|(kind, imports)| async move {
-            let found = match kind.service() {
-                Service::Ec2 => ec2::import(&self.ec2(region), stack, *kind, imports, region).await,
-                Service::Rds => rds::import(&self.rds(region), stack, *kind, imports, region).await,
-                Service::Elbv2 => {
-                    elbv2::import(&self.elbv2(region), stack, *kind, imports, region).await
+            let found = match place(*kind) {
+                Placed::Ec2(k) => ec2::import(&self.ec2(region), stack, k, imports, region).await,
+                Placed::Rds(k) => rds::import(&self.rds(region), stack, k, imports, region).await,
+                Placed::Elb(k) => {
+                    elbv2::import(&self.elbv2(region), stack, k, imports, region).await
                 }
-                Service::CloudWatch => {
+                Placed::Alarm => {
                     cloudwatch::import(&self.cloudwatch(region), stack, imports, region).await
                 }
-                Service::Route53 => {
-                    route53::import(&self.route53(), stack, *kind, imports, region).await
-                }
-                // The validator lets no other kind name an import.
-                _ => Ok(vec![]),
+                Placed::Dns(k) => route53::import(&self.route53(), stack, k, imports, region).await,
+                // Their blocks cannot import (`Schema::import`): the validator lets none.
+                Placed::Certificate | Placed::Iam(_) | Placed::Group => Ok(vec![]),
             };
             found.map_err(|e| e.at(region, &self.endpoint(kind.service(), region)))
         });
@@ -120,9 +119,14 @@ impl Discover for Aws {
 
     /// Everything `stack` owns in `region`: every service read concurrently, then
     /// joined (an instance's target groups come from the groups' registrations).
-    /// Route53 is global: read only with `dns`, and then all of the stack's DNS,
-    /// each object carrying the home region recorded on it.
-    async fn discover(&self, stack: &str, region: &str, dns: bool) -> Result<LiveRegion, AwsError> {
+    /// Route53 and IAM are global: read only with `global`, and then all of
+    /// the stack's, each object carrying the home region recorded on it.
+    async fn discover(
+        &self,
+        stack: &str,
+        region: &str,
+        global: bool,
+    ) -> Result<LiveRegion, AwsError> {
         let (ec2_client, elb_client) = (self.ec2(region), self.elbv2(region));
         let (rds_client, cloudwatch_client) = (self.rds(region), self.cloudwatch(region));
         let route53_client = self.route53();
@@ -168,7 +172,7 @@ impl Discover for Aws {
             }
             .instrument(timed(Service::CloudWatch)),
             async {
-                if !dns {
+                if !global {
                     return Ok(Ok(route53::Discovered::default()));
                 }
                 available(route53::discover(&route53_client, stack, region).await)
@@ -183,7 +187,7 @@ impl Discover for Aws {
             .instrument(timed(Service::Acm)),
             async {
                 // Global, as Route53: read with it, once.
-                if !dns {
+                if !global {
                     return Ok(Ok(vec![]));
                 }
                 available(iam::discover(&iam_client, stack, region).await).map_err(at(Service::Iam))

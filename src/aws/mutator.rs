@@ -93,7 +93,7 @@ pub struct Mutator {
 /// exhaustive: a new `Kind` does not compile until it is placed here, and its
 /// service's kind not until that service creates, updates and deletes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Placed {
+pub(super) enum Placed {
     Ec2(ec2::Ec2Kind),
     Elb(elbv2::ElbKind),
     Rds(rds::RdsKind),
@@ -104,7 +104,7 @@ enum Placed {
     Group,
 }
 
-fn place(kind: Kind) -> Placed {
+pub(super) fn place(kind: Kind) -> Placed {
     use ec2::Ec2Kind as E;
     use elbv2::ElbKind as L;
     use rds::RdsKind as R;

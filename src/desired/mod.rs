@@ -64,6 +64,19 @@ impl Ctx<'_> {
     }
 }
 
+/// From the registry: a block's attributes by its kind's function, named
+/// after the kind in its family's file (`database::db_subnet_group`).
+macro_rules! own_attrs {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+        fn own(c: &mut Ctx, spec: &Spec) {
+            match spec {
+                $(Spec::$variant(s) => $family::$name(c, s),)*
+            }
+        }
+    };
+}
+crate::model::kinds::kinds!(own_attrs);
+
 /// The attributes `r` should have in `region`: per kind family in this
 /// module's files, then the tags and protection every kind has.
 pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -> Attrs {
@@ -74,30 +87,7 @@ pub fn attrs(stack: &Stack, r: &Resource, region: &str, resolve: &dyn Resolve) -
         resolve,
         attrs: Attrs::new(),
     };
-    match &r.spec {
-        Spec::Vpc(s) => network::vpc(&mut c, s),
-        Spec::Subnet(s) => network::subnet(&mut c, s),
-        Spec::InternetGateway(s) => network::internet_gateway(&mut c, s),
-        Spec::NatGateway(s) => network::nat_gateway(&mut c, s),
-        Spec::RouteTable(s) => network::route_table(&mut c, s),
-        Spec::SecurityGroup(s) => network::security_group(&mut c, s),
-        Spec::LoadBalancer(s) => balancing::load_balancer(&mut c, s),
-        Spec::TargetGroup(s) => balancing::target_group(&mut c, s),
-        Spec::Listener(s) => balancing::listener(&mut c, s),
-        Spec::ListenerRule(s) => balancing::listener_rule(&mut c, s),
-        Spec::Instance(s) => compute::instance(&mut c, s),
-        Spec::DbSubnetGroup(s) => database::db_subnet_group(&mut c, s),
-        Spec::DbParameterGroup(s) => database::db_parameter_group(&mut c, s),
-        Spec::DbInstance(s) => database::db_instance(&mut c, s),
-        Spec::Alarm(s) => alarm::alarm(&mut c, s),
-        Spec::DnsZone(s) => dns::dns_zone(&mut c, s),
-        Spec::DnsRecord(s) => dns::dns_record(&mut c, s),
-        Spec::AcmCertificate(s) => certificate::acm_certificate(&mut c, s),
-        Spec::IamRole(s) => iam::iam_role(&mut c, s),
-        Spec::InstanceProfile(s) => iam::instance_profile(&mut c, s),
-        Spec::LaunchTemplate(s) => compute::launch_template(&mut c, s),
-        Spec::AutoscalingGroup(s) => compute::autoscaling_group(&mut c, s),
-    }
+    own(&mut c, &r.spec);
     if r.address.kind != crate::model::Kind::DnsRecord {
         c.set("tags", tags(stack, r, resolve));
     }
@@ -148,7 +138,25 @@ pub fn inputs(r: &Resource) -> crate::model::Inputs {
                 inputs.insert("apply_immediately", "true".into());
             }
         }
-        _ => {}
+        Spec::Vpc(_)
+        | Spec::Subnet(_)
+        | Spec::InternetGateway(_)
+        | Spec::NatGateway(_)
+        | Spec::RouteTable(_)
+        | Spec::SecurityGroup(_)
+        | Spec::LoadBalancer(_)
+        | Spec::TargetGroup(_)
+        | Spec::Listener(_)
+        | Spec::ListenerRule(_)
+        | Spec::DbSubnetGroup(_)
+        | Spec::DbParameterGroup(_)
+        | Spec::Alarm(_)
+        | Spec::DnsZone(_)
+        | Spec::DnsRecord(_)
+        | Spec::AcmCertificate(_)
+        | Spec::IamRole(_)
+        | Spec::InstanceProfile(_)
+        | Spec::AutoscalingGroup(_) => {}
     }
     inputs
 }

@@ -5,6 +5,7 @@ use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+pub mod kinds;
 pub mod probe;
 pub mod profile;
 pub mod progress;
@@ -12,6 +13,7 @@ pub mod schema;
 pub mod shapes;
 pub mod tags;
 
+pub use kinds::Kind;
 pub use tags::{ID as ID_TAG, PROTECT as PROTECT_TAG, STACK as STACK_TAG, VERSION as VERSION_TAG};
 
 /// The attributes an update changes: those the plan found different, less
@@ -55,36 +57,6 @@ impl Changed {
         }
         out
     }
-}
-
-/// A resource kind reconcile manages. The order is the order of discovery output.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Vpc,
-    Subnet,
-    InternetGateway,
-    NatGateway,
-    RouteTable,
-    SecurityGroup,
-    LoadBalancer,
-    TargetGroup,
-    Listener,
-    ListenerRule,
-    Instance,
-    DbSubnetGroup,
-    DbParameterGroup,
-    DbInstance,
-    Alarm,
-    DnsZone,
-    DnsRecord,
-    AcmCertificate,
-    IamRole,
-    InstanceProfile,
-    LaunchTemplate,
-    AutoscalingGroup,
 }
 
 /// How a kind is replaced when an attribute AWS cannot change in place changes.
@@ -141,6 +113,20 @@ impl Service {
         }
     }
 
+    /// Whether it takes only letters, digits, spaces and `_ . : / = + - @` in
+    /// tag keys and values: ELBv2, ACM and IAM (their models' patterns) and RDS
+    /// (its documentation).
+    pub fn restricts_tag_characters(self) -> bool {
+        match self {
+            Service::Elbv2 | Service::Rds | Service::Acm | Service::Iam => true,
+            Service::Ec2
+            | Service::CloudWatch
+            | Service::Route53
+            | Service::Autoscaling
+            | Service::Tagging => false,
+        }
+    }
+
     /// Global: one endpoint for every region (Route53's and IAM's are in
     /// us-east-1); a stack's objects of it live once, homed in one region.
     pub fn global(self) -> bool {
@@ -157,29 +143,8 @@ impl std::fmt::Display for Service {
 impl Kind {
     /// The AWS service that holds this kind.
     pub fn service(self) -> Service {
-        match self {
-            Kind::Vpc
-            | Kind::Subnet
-            | Kind::InternetGateway
-            | Kind::NatGateway
-            | Kind::RouteTable
-            | Kind::SecurityGroup
-            | Kind::Instance
-            | Kind::LaunchTemplate => Service::Ec2,
-            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::ListenerRule => {
-                Service::Elbv2
-            }
-            Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => Service::Rds,
-            Kind::Alarm => Service::CloudWatch,
-            Kind::DnsZone | Kind::DnsRecord => Service::Route53,
-            Kind::AcmCertificate => Service::Acm,
-            Kind::IamRole | Kind::InstanceProfile => Service::Iam,
-            Kind::AutoscalingGroup => Service::Autoscaling,
-        }
+        self.schema().service
     }
-
-    /// Every kind, in declaration order (derived: a new variant is in it).
-    pub const ALL: &'static [Kind] = <Kind as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
         self.schema().name

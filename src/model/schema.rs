@@ -3,19 +3,20 @@
 //! `dns`, `iam`):
 //! its attributes, which of them AWS cannot change in place, which bind it
 //! to what they reference, how it is replaced, what it exports, what a change
-//! costs, and how its live ids look. `Kind::schema` places every kind; the
-//! `Kind` methods read these tables.
+//! costs, how its live ids look, its service, import id, tag budget, Terraform
+//! types, IAM actions and the actions that destroy its data. The registry
+//! (`model::kinds`) places every kind; the `Kind` methods read these tables.
 
-mod alarm;
-mod balancing;
-mod certificate;
-mod compute;
-mod database;
-mod dns;
-mod iam;
-mod network;
+pub(super) mod alarm;
+pub(super) mod balancing;
+pub(super) mod certificate;
+pub(super) mod compute;
+pub(super) mod database;
+pub(super) mod dns;
+pub(super) mod iam;
+pub(super) mod network;
 
-use super::{Kind, ReplaceOrder};
+use super::{ReplaceOrder, Service};
 
 pub struct Schema {
     /// The kind's name in a stack file and in addresses: `load_balancer`.
@@ -48,6 +49,98 @@ pub struct Schema {
     /// The attribute that holds this kind's forward action, which a
     /// `[blue_green]` block may own: a listener's `default_action`, a rule's `action`.
     pub forward: Option<&'static str>,
+    /// The AWS service that holds it.
+    pub service: Service,
+    /// Whether a block may take over a live one (`import = "ID"`), and the id's form.
+    pub import: Import,
+    /// How many tags reconcile writes on it, and how many AWS allows in all.
+    pub tags: TagBudget,
+    /// The Terraform resource types `import --tfstate` maps to it, and the
+    /// state attribute that holds the import id.
+    pub terraform: Option<Terraform>,
+    /// The IAM actions reconcile's commands call on it: the deploy role's
+    /// policy is written from them (the kinds reference lists them).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "read by the reference and its test; the deploy role's policy (issue 35) reads it next"
+        )
+    )]
+    pub iam: IamActions,
+    /// The actions that destroy its data beyond recovery: what a guard
+    /// policy denies on a protected one.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "read by the reference and its test; the guard policy (issue 34) reads it next"
+        )
+    )]
+    pub destroys: &'static [&'static str],
+}
+
+/// Whether a block may import a live resource, and how its id looks.
+pub enum Import {
+    /// Not yet: its blocks cannot import.
+    No,
+    /// By its live id (`Schema::live_id`): `vpc-…`, an ELBv2 ARN, a hosted zone id.
+    ById,
+    /// By a name of 1 to `max` letters, digits or `extra` (RDS groups).
+    ByName { max: usize, extra: &'static str },
+    /// By a DB instance identifier.
+    DbIdentifier,
+    /// By an alarm's name.
+    AlarmName,
+    /// By `NAME TYPE`, as Terraform names a record.
+    RecordNameType,
+}
+
+/// The tags on a resource of the kind: reconcile's own (`own`, at most) and
+/// AWS's limit (`limit`); a stack's and a block's tags must fit between.
+pub struct TagBudget {
+    pub own: usize,
+    pub limit: usize,
+}
+
+/// Tags reconcile writes on every kind: stack, id, protect, version.
+pub const COMMON_TAGS: usize = 4;
+/// The change record: time, operator, ticket.
+pub const RECORD_TAGS: usize = 3;
+/// 50 user-defined tags per resource: EC2, ELBv2 (AddTags), RDS, CloudWatch,
+/// ACM (AddTagsToCertificate), IAM, Auto Scaling (each service's tagging
+/// documentation).
+pub const TAG_LIMIT: usize = 50;
+
+/// How `import --tfstate` reads a Terraform resource as a block of the kind.
+pub struct Terraform {
+    /// Resource types (`aws_lb` and its old name `aws_alb`).
+    pub types: &'static [&'static str],
+    /// What the block imports: a state attribute, or a record's `NAME TYPE`.
+    pub id: TerraformId,
+}
+
+pub enum TerraformId {
+    /// The value of this attribute of the state (`id`, `arn`, `name`).
+    Attribute(&'static str),
+    /// `NAME TYPE` from the record's `name` and `type`.
+    RecordNameType,
+}
+
+/// IAM actions (`service:Action`) by what a command does with the kind.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "read by the reference and its test; the deploy role's policy (issue 35) reads it next"
+    )
+)]
+pub struct IamActions {
+    /// Discovery and the reads of plan, verify and status.
+    pub read: &'static [&'static str],
+    pub create: &'static [&'static str],
+    pub update: &'static [&'static str],
+    pub delete: &'static [&'static str],
 }
 
 /// The form of a kind's live ids.
@@ -93,38 +186,10 @@ impl LiveId {
     }
 }
 
-impl Kind {
-    pub fn schema(self) -> &'static Schema {
-        match self {
-            Kind::Vpc => &network::VPC,
-            Kind::Subnet => &network::SUBNET,
-            Kind::InternetGateway => &network::INTERNET_GATEWAY,
-            Kind::NatGateway => &network::NAT_GATEWAY,
-            Kind::RouteTable => &network::ROUTE_TABLE,
-            Kind::SecurityGroup => &network::SECURITY_GROUP,
-            Kind::LoadBalancer => &balancing::LOAD_BALANCER,
-            Kind::TargetGroup => &balancing::TARGET_GROUP,
-            Kind::Listener => &balancing::LISTENER,
-            Kind::ListenerRule => &balancing::LISTENER_RULE,
-            Kind::Instance => &compute::INSTANCE,
-            Kind::DbSubnetGroup => &database::SUBNET_GROUP,
-            Kind::DbParameterGroup => &database::PARAMETER_GROUP,
-            Kind::DbInstance => &database::INSTANCE,
-            Kind::Alarm => &alarm::ALARM,
-            Kind::DnsZone => &dns::ZONE,
-            Kind::DnsRecord => &dns::RECORD,
-            Kind::AcmCertificate => &certificate::CERTIFICATE,
-            Kind::IamRole => &iam::ROLE,
-            Kind::InstanceProfile => &iam::INSTANCE_PROFILE,
-            Kind::LaunchTemplate => &compute::LAUNCH_TEMPLATE,
-            Kind::AutoscalingGroup => &compute::AUTOSCALING_GROUP,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    use crate::model::Kind;
 
     #[test]
     fn every_table_names_only_attributes_of_its_kind() {

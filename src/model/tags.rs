@@ -2,8 +2,6 @@
 //! Keys under `reconcile:` (and AWS's own `aws:`) are never part of a
 //! resource's `tags` attribute, and a stack file may not set them.
 
-use super::Kind;
-
 /// The owning stack's name: what discovery filters on.
 pub const STACK: &str = "reconcile:stack";
 /// The resource's address in its stack, e.g. `vpc.main`.
@@ -138,34 +136,6 @@ pub fn is_managed(key: &str) -> bool {
 /// not the change record (time, operator, ticket).
 pub fn on_zones(key: &str) -> bool {
     !key.starts_with(record::CHANGE) && !key.starts_with(cutover::CHANGE)
-}
-
-/// The most tags reconcile itself writes on a resource of `kind`, and how
-/// many AWS allows in all: a stack's tags plus a block's must fit between.
-pub fn budget(kind: Kind) -> (usize, usize) {
-    // Every kind: stack, id, protect, version; the change record: time,
-    // operator, ticket.
-    let (common, record) = (4, 3);
-    match kind {
-        // ChangeTagsForResource: "You can add a maximum of 10 tags to a hosted
-        // zone" (Route53 API reference; TagList max 10 in its model). Zones
-        // also carry their home region and whether they were adopted.
-        Kind::DnsZone => (common + 2, 10),
-        // Records are owned through a TXT marker: no tags.
-        Kind::DnsRecord => (0, 0),
-        // EC2: the user data digest of an instance, a group's declared name.
-        Kind::Instance | Kind::SecurityGroup => (common + record + 1, 50),
-        // IAM: 50 tags a role or instance profile, one of them its home region.
-        Kind::IamRole | Kind::InstanceProfile => (common + record + 1, 50),
-        // ACM: 50 tags a certificate (AddTagsToCertificate), one of them
-        // the zone that validates it.
-        Kind::AcmCertificate => (common + record + 1, 50),
-        // The last cutover's record, on the listener or rule it switched.
-        Kind::Listener | Kind::ListenerRule => (common + record + cutover::ALL.len(), 50),
-        // 50 user-defined tags per resource: EC2, ELBv2 (AddTags), RDS,
-        // CloudWatch (AWS tagging documentation of each service).
-        _ => (common + record, 50),
-    }
 }
 
 /// Whether a value of this key is one reconcile composes from free text

@@ -19,13 +19,7 @@ pub use diag::{Diagnostic, StackError};
 
 use crate::model::{Address, Kind};
 use serde::Deserialize;
-use spec::{
-    AcmCertificateSpec, ActionSpec, AlarmSpec, AutoscalingGroupSpec, Common, DbInstanceSpec,
-    DbParameterGroupSpec, DbSubnetGroupSpec, DnsRecordSpec, DnsZoneSpec, ForwardSpec, IamRoleSpec,
-    InstanceProfileSpec, InstanceSpec, InternetGatewaySpec, LaunchTemplateSpec, ListenerRuleSpec,
-    ListenerSpec, LoadBalancerSpec, NatGatewaySpec, RawStack, Reference, RouteTableSpec, RuleSpec,
-    SecurityGroupSpec, SubnetSpec, TargetGroupSpec, VpcSpec,
-};
+use spec::{ActionSpec, Common, ForwardSpec, RawStack, Reference, RuleSpec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -72,31 +66,39 @@ pub struct Resource {
     pub span: Range<usize>,
 }
 
-#[derive(Debug, Clone)]
-pub enum Spec {
-    Vpc(VpcSpec),
-    Subnet(SubnetSpec),
-    InternetGateway(InternetGatewaySpec),
-    NatGateway(NatGatewaySpec),
-    RouteTable(RouteTableSpec),
-    SecurityGroup(SecurityGroupSpec),
-    LoadBalancer(LoadBalancerSpec),
-    TargetGroup(TargetGroupSpec),
-    Listener(ListenerSpec),
-    ListenerRule(ListenerRuleSpec),
-    Instance(InstanceSpec),
-    DbSubnetGroup(DbSubnetGroupSpec),
-    DbParameterGroup(DbParameterGroupSpec),
-    DbInstance(DbInstanceSpec),
-    Alarm(AlarmSpec),
-    AcmCertificate(AcmCertificateSpec),
-    IamRole(IamRoleSpec),
-    InstanceProfile(InstanceProfileSpec),
-    LaunchTemplate(LaunchTemplateSpec),
-    AutoscalingGroup(AutoscalingGroupSpec),
-    DnsZone(DnsZoneSpec),
-    DnsRecord(DnsRecordSpec),
+/// `Spec`, a block of any kind of the registry, and its dispatch.
+macro_rules! spec {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+        /// A block's spec, of its kind.
+        #[derive(Debug, Clone)]
+        pub enum Spec {
+            $($variant(spec::$spec),)*
+        }
+
+        impl Spec {
+            pub fn kind(&self) -> Kind {
+                match self {
+                    $(Spec::$variant(_) => Kind::$variant,)*
+                }
+            }
+
+            fn declared(&self) -> Common<'_> {
+                match self {
+                    $(Spec::$variant(s) => s.common(),)*
+                }
+            }
+
+            /// Its reference fields (each kind's `references`, beside its checks
+            /// in `validate`).
+            pub fn references(&self) -> Vec<ReferenceField> {
+                match self {
+                    $(Spec::$variant(s) => s.references(),)*
+                }
+            }
+        }
+    };
 }
+crate::model::kinds::kinds!(spec);
 
 /// A `[blue_green.NAME]` block: the pair of colours whose traffic split on one
 /// listener or rule belongs to cutover, not to apply.
@@ -171,220 +173,27 @@ pub struct ReferenceField {
     pub expected: Kind,
 }
 
+/// The reference `reference` written in `field`, which must name a `expected`.
+pub(crate) fn field(
+    field: &'static str,
+    reference: &Spanned<Reference>,
+    expected: Kind,
+) -> ReferenceField {
+    ReferenceField {
+        field,
+        reference: reference.clone(),
+        expected,
+    }
+}
+
 impl Spec {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Spec::Vpc(_) => Kind::Vpc,
-            Spec::Subnet(_) => Kind::Subnet,
-            Spec::InternetGateway(_) => Kind::InternetGateway,
-            Spec::NatGateway(_) => Kind::NatGateway,
-            Spec::RouteTable(_) => Kind::RouteTable,
-            Spec::SecurityGroup(_) => Kind::SecurityGroup,
-            Spec::LoadBalancer(_) => Kind::LoadBalancer,
-            Spec::TargetGroup(_) => Kind::TargetGroup,
-            Spec::Listener(_) => Kind::Listener,
-            Spec::ListenerRule(_) => Kind::ListenerRule,
-            Spec::Instance(_) => Kind::Instance,
-            Spec::DbSubnetGroup(_) => Kind::DbSubnetGroup,
-            Spec::DbParameterGroup(_) => Kind::DbParameterGroup,
-            Spec::DbInstance(_) => Kind::DbInstance,
-            Spec::Alarm(_) => Kind::Alarm,
-            Spec::AcmCertificate(_) => Kind::AcmCertificate,
-            Spec::IamRole(_) => Kind::IamRole,
-            Spec::InstanceProfile(_) => Kind::InstanceProfile,
-            Spec::LaunchTemplate(_) => Kind::LaunchTemplate,
-            Spec::AutoscalingGroup(_) => Kind::AutoscalingGroup,
-            Spec::DnsZone(_) => Kind::DnsZone,
-            Spec::DnsRecord(_) => Kind::DnsRecord,
-        }
-    }
-
     pub fn common(&self) -> Common<'_> {
-        match self {
-            Spec::Vpc(s) => s.common(),
-            Spec::Subnet(s) => s.common(),
-            Spec::InternetGateway(s) => s.common(),
-            Spec::NatGateway(s) => s.common(),
-            Spec::RouteTable(s) => s.common(),
-            Spec::SecurityGroup(s) => s.common(),
-            Spec::LoadBalancer(s) => s.common(),
-            Spec::TargetGroup(s) => s.common(),
-            Spec::Listener(s) => s.common(),
-            Spec::ListenerRule(s) => s.common(),
-            Spec::Instance(s) => s.common(),
-            Spec::DbSubnetGroup(s) => s.common(),
-            Spec::DbParameterGroup(s) => s.common(),
-            // An imported database is protected unless its block says not.
-            Spec::DbInstance(s) => {
-                let mut common = s.common();
-                common.protect |= common.protect_given.is_none() && common.import.is_some();
-                common
-            }
-            Spec::Alarm(s) => s.common(),
-            Spec::AcmCertificate(s) => s.common(),
-            Spec::IamRole(s) => s.common(),
-            Spec::InstanceProfile(s) => s.common(),
-            Spec::LaunchTemplate(s) => s.common(),
-            Spec::AutoscalingGroup(s) => s.common(),
-            Spec::DnsZone(s) => s.common(),
-            Spec::DnsRecord(s) => s.common(),
+        let mut common = self.declared();
+        // An imported database is protected unless its block says not.
+        if self.kind() == Kind::DbInstance {
+            common.protect |= common.protect_given.is_none() && common.import.is_some();
         }
-    }
-
-    pub fn references(&self) -> Vec<ReferenceField> {
-        let field = |field, reference: &Spanned<Reference>, expected| ReferenceField {
-            field,
-            reference: reference.clone(),
-            expected,
-        };
-        match self {
-            Spec::Vpc(_) => vec![],
-            Spec::Subnet(s) => vec![field("vpc", &s.vpc, Kind::Vpc)],
-            Spec::InternetGateway(s) => s.vpc.iter().map(|v| field("vpc", v, Kind::Vpc)).collect(),
-            Spec::NatGateway(s) => vec![field("subnet", &s.subnet, Kind::Subnet)],
-            Spec::RouteTable(s) => std::iter::once(field("vpc", &s.vpc, Kind::Vpc))
-                .chain(s.subnets.iter().map(|r| field("subnets", r, Kind::Subnet)))
-                .chain(s.routes.iter().flat_map(|r| {
-                    let r = r.get_ref();
-                    r.gateway
-                        .iter()
-                        .map(|g| field("routes", g, Kind::InternetGateway))
-                        .chain(
-                            r.nat_gateway
-                                .iter()
-                                .map(|g| field("routes", g, Kind::NatGateway)),
-                        )
-                }))
-                .collect(),
-            Spec::SecurityGroup(s) => std::iter::once(field("vpc", &s.vpc, Kind::Vpc))
-                .chain(
-                    s.ingress
-                        .iter()
-                        .map(|r| ("ingress", r))
-                        .chain(s.egress.iter().flatten().map(|r| ("egress", r)))
-                        .filter_map(|(name, r)| {
-                            r.get_ref()
-                                .security_group
-                                .as_ref()
-                                .map(|g| field(name, g, Kind::SecurityGroup))
-                        }),
-                )
-                .collect(),
-            Spec::LoadBalancer(s) => s
-                .subnets
-                .iter()
-                .map(|r| field("subnets", r, Kind::Subnet))
-                .chain(
-                    s.security_groups
-                        .iter()
-                        .map(|r| field("security_groups", r, Kind::SecurityGroup)),
-                )
-                .collect(),
-            Spec::TargetGroup(s) => vec![field("vpc", &s.vpc, Kind::Vpc)],
-            Spec::Listener(s) => {
-                std::iter::once(field("load_balancer", &s.load_balancer, Kind::LoadBalancer))
-                    .chain(
-                        s.certificate
-                            .iter()
-                            .map(|r| field("certificate", r, Kind::AcmCertificate)),
-                    )
-                    .chain(
-                        s.certificates
-                            .iter()
-                            .map(|r| field("certificates", r, Kind::AcmCertificate)),
-                    )
-                    .chain(
-                        action_targets(s.default_action.get_ref())
-                            .iter()
-                            .map(|r| field("default_action", r, Kind::TargetGroup)),
-                    )
-                    .collect()
-            }
-            Spec::ListenerRule(s) => {
-                std::iter::once(field("listener", &s.listener, Kind::Listener))
-                    .chain(
-                        action_targets(s.action.get_ref())
-                            .iter()
-                            .map(|r| field("action", r, Kind::TargetGroup)),
-                    )
-                    .collect()
-            }
-            Spec::Instance(s) => std::iter::once(field("subnet", &s.subnet, Kind::Subnet))
-                .chain(
-                    s.security_groups
-                        .iter()
-                        .map(|r| field("security_groups", r, Kind::SecurityGroup)),
-                )
-                .chain(
-                    s.target_groups
-                        .iter()
-                        .map(|r| field("target_groups", r, Kind::TargetGroup)),
-                )
-                .chain(
-                    s.instance_profile
-                        .iter()
-                        .map(|r| field("instance_profile", r, Kind::InstanceProfile)),
-                )
-                .collect(),
-            Spec::DbSubnetGroup(s) => s
-                .subnets
-                .iter()
-                .map(|r| field("subnets", r, Kind::Subnet))
-                .collect(),
-            Spec::DbInstance(s) => {
-                std::iter::once(field("subnet_group", &s.subnet_group, Kind::DbSubnetGroup))
-                    .chain(
-                        s.parameter_group
-                            .iter()
-                            .map(|r| field("parameter_group", r, Kind::DbParameterGroup)),
-                    )
-                    .chain(
-                        s.security_groups
-                            .iter()
-                            .flatten()
-                            .map(|r| field("security_groups", r, Kind::SecurityGroup)),
-                    )
-                    .collect()
-            }
-            Spec::DnsZone(s) => s.vpcs.iter().map(|v| field("vpcs", v, Kind::Vpc)).collect(),
-            Spec::IamRole(_) => vec![],
-            Spec::InstanceProfile(s) => vec![field("role", &s.role, Kind::IamRole)],
-            Spec::LaunchTemplate(s) => s
-                .security_groups
-                .iter()
-                .map(|r| field("security_groups", r, Kind::SecurityGroup))
-                .chain(
-                    s.instance_profile
-                        .iter()
-                        .map(|r| field("instance_profile", r, Kind::InstanceProfile)),
-                )
-                .collect(),
-            Spec::AutoscalingGroup(s) => std::iter::once(field(
-                "launch_template",
-                &s.launch_template,
-                Kind::LaunchTemplate,
-            ))
-            .chain(s.subnets.iter().map(|r| field("subnets", r, Kind::Subnet)))
-            .chain(
-                s.target_groups
-                    .iter()
-                    .map(|r| field("target_groups", r, Kind::TargetGroup)),
-            )
-            .collect(),
-            Spec::AcmCertificate(s) => s
-                .validation_zone
-                .iter()
-                .map(|z| field("validation_zone", z, Kind::DnsZone))
-                .collect(),
-            Spec::Alarm(_) | Spec::DbParameterGroup(_) => vec![],
-            Spec::DnsRecord(s) => std::iter::once(field("zone", &s.zone, Kind::DnsZone))
-                .chain(
-                    s.alias
-                        .iter()
-                        .map(|a| field("alias", a, Kind::LoadBalancer)),
-                )
-                .collect(),
-        }
+        common
     }
 
     /// Strings that may hold `${kind.name.attr}` interpolations.

@@ -10,63 +10,30 @@ use std::fmt;
 use std::marker::PhantomData;
 use toml::Spanned;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawStack {
-    pub stack: StackHeader,
-    #[serde(default)]
-    pub vpc: BTreeMap<String, Spanned<VpcSpec>>,
-    #[serde(default)]
-    pub subnet: BTreeMap<String, Spanned<SubnetSpec>>,
-    #[serde(default)]
-    pub internet_gateway: BTreeMap<String, Spanned<InternetGatewaySpec>>,
-    #[serde(default)]
-    pub nat_gateway: BTreeMap<String, Spanned<NatGatewaySpec>>,
-    #[serde(default)]
-    pub route_table: BTreeMap<String, Spanned<RouteTableSpec>>,
-    #[serde(default)]
-    pub security_group: BTreeMap<String, Spanned<SecurityGroupSpec>>,
-    #[serde(default)]
-    pub load_balancer: BTreeMap<String, Spanned<LoadBalancerSpec>>,
-    #[serde(default)]
-    pub target_group: BTreeMap<String, Spanned<TargetGroupSpec>>,
-    #[serde(default)]
-    pub listener: BTreeMap<String, Spanned<ListenerSpec>>,
-    #[serde(default)]
-    pub listener_rule: BTreeMap<String, Spanned<ListenerRuleSpec>>,
-    #[serde(default)]
-    pub instance: BTreeMap<String, Spanned<InstanceSpec>>,
-    #[serde(default)]
-    pub db_subnet_group: BTreeMap<String, Spanned<DbSubnetGroupSpec>>,
-    #[serde(default)]
-    pub db_parameter_group: BTreeMap<String, Spanned<DbParameterGroupSpec>>,
-    #[serde(default)]
-    pub db_instance: BTreeMap<String, Spanned<DbInstanceSpec>>,
-    #[serde(default)]
-    pub alarm: BTreeMap<String, Spanned<AlarmSpec>>,
-    #[serde(default)]
-    pub dns_zone: BTreeMap<String, Spanned<DnsZoneSpec>>,
-    #[serde(default)]
-    pub dns_record: BTreeMap<String, Spanned<DnsRecordSpec>>,
-    #[serde(default)]
-    pub acm_certificate: BTreeMap<String, Spanned<AcmCertificateSpec>>,
-    #[serde(default)]
-    pub iam_role: BTreeMap<String, Spanned<IamRoleSpec>>,
-    #[serde(default)]
-    pub instance_profile: BTreeMap<String, Spanned<InstanceProfileSpec>>,
-    #[serde(default)]
-    pub launch_template: BTreeMap<String, Spanned<LaunchTemplateSpec>>,
-    #[serde(default)]
-    pub autoscaling_group: BTreeMap<String, Spanned<AutoscalingGroupSpec>>,
-    #[serde(default)]
-    pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
-    #[serde(default)]
-    pub moved: Vec<Spanned<MovedSpec>>,
-    #[serde(default)]
-    pub verify: Vec<Spanned<VerifySpec>>,
-    pub change_window: Option<ChangeWindowSpec>,
-    pub rollout: Option<Spanned<RolloutSpec>>,
+/// `RawStack`, with a `[kind.name]` table of every kind of the registry.
+macro_rules! raw_stack {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+        /// A stack file as written.
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawStack {
+            pub stack: StackHeader,
+            $(
+                #[serde(default)]
+                pub $name: BTreeMap<String, Spanned<$spec>>,
+            )*
+            #[serde(default)]
+            pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
+            #[serde(default)]
+            pub moved: Vec<Spanned<MovedSpec>>,
+            #[serde(default)]
+            pub verify: Vec<Spanned<VerifySpec>>,
+            pub change_window: Option<ChangeWindowSpec>,
+            pub rollout: Option<Spanned<RolloutSpec>>,
+        }
+    };
 }
+crate::model::kinds::kinds!(raw_stack);
 
 /// `[rollout]`: the regions in waves, each applied, verified and baked before the next.
 #[derive(Debug, Deserialize)]

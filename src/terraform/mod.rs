@@ -6,6 +6,7 @@
 
 pub mod write;
 
+use crate::model::schema::TerraformId;
 use crate::model::{valid_name, Address, Kind};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -180,13 +181,6 @@ pub fn map(state: &State, r: &TfResource) -> Mapping {
         }
     };
     match r.tf_type.as_str() {
-        "aws_vpc" => block(Kind::Vpc, id("id")),
-        "aws_subnet" => block(Kind::Subnet, id("id")),
-        "aws_internet_gateway" => block(Kind::InternetGateway, id("id")),
-        "aws_nat_gateway" => block(Kind::NatGateway, id("id")),
-        "aws_route_table" => block(Kind::RouteTable, id("id")),
-        "aws_security_group" => block(Kind::SecurityGroup, id("id")),
-        "aws_instance" => block(Kind::Instance, id("id")),
         "aws_lb" | "aws_alb"
             if r.text("load_balancer_type").unwrap_or("application") != "application" =>
         {
@@ -195,32 +189,12 @@ pub fn map(state: &State, r: &TfResource) -> Mapping {
                 r.text("load_balancer_type").unwrap_or_default()
             ))
         }
-        "aws_lb" | "aws_alb" => block(Kind::LoadBalancer, id("arn")),
-        "aws_lb_target_group" | "aws_alb_target_group" => block(Kind::TargetGroup, id("arn")),
-        "aws_lb_listener" | "aws_alb_listener" => block(Kind::Listener, id("arn")),
-        "aws_lb_listener_rule" | "aws_alb_listener_rule" => block(Kind::ListenerRule, id("arn")),
-        "aws_db_subnet_group" => block(Kind::DbSubnetGroup, id("name")),
-        "aws_db_parameter_group" => block(Kind::DbParameterGroup, id("name")),
-        "aws_db_instance" => block(Kind::DbInstance, id("identifier")),
-        "aws_route53_zone" => block(Kind::DnsZone, id("zone_id")),
         "aws_cloudwatch_metric_alarm" if r.text("metric_name").is_none() => Mapping::Unmapped(
             "an alarm on a metric math expression: reconcile's alarms watch one metric".into(),
         ),
-        "aws_cloudwatch_metric_alarm" => block(Kind::Alarm, id("alarm_name")),
         "aws_route53_record" if r.text("set_identifier").is_some() => Mapping::Unmapped(
             "a record with a set identifier (weighted, latency or failover routing)".into(),
         ),
-        "aws_route53_record" => match (r.text("name"), r.text("type")) {
-            (Some(name), Some(t)) if crate::stack::RECORD_TYPES.contains(&t) => Mapping::Block {
-                kind: Kind::DnsRecord,
-                id: format!("{} {t}", name.trim_end_matches('.').to_lowercase()),
-            },
-            (_, t) => Mapping::Unmapped(format!(
-                "a {} record: reconcile manages {}",
-                t.unwrap_or("?"),
-                crate::stack::RECORD_TYPES.join(", ")
-            )),
-        },
         "aws_route" | "aws_route_table_association" => part("aws_route_table", "route_table_id"),
         "aws_security_group_rule"
         | "aws_vpc_security_group_ingress_rule"
@@ -238,8 +212,33 @@ pub fn map(state: &State, r: &TfResource) -> Mapping {
                 of: "aws_nat_gateway",
             }
         }
-        other => Mapping::Unmapped(format!("reconcile has no kind for {other}")),
+        other => match of_type(other) {
+            Some((kind, TerraformId::Attribute(key))) => block(kind, id(key)),
+            Some((kind, TerraformId::RecordNameType)) => match (r.text("name"), r.text("type")) {
+                (Some(name), Some(t)) if crate::stack::RECORD_TYPES.contains(&t) => {
+                    Mapping::Block {
+                        kind,
+                        id: format!("{} {t}", name.trim_end_matches('.').to_lowercase()),
+                    }
+                }
+                (_, t) => Mapping::Unmapped(format!(
+                    "a {} record: reconcile manages {}",
+                    t.unwrap_or("?"),
+                    crate::stack::RECORD_TYPES.join(", ")
+                )),
+            },
+            None => Mapping::Unmapped(format!("reconcile has no kind for {other}")),
+        },
     }
+}
+
+/// The kind a Terraform resource type is a block of (`Schema::terraform`),
+/// and how its import id is read.
+fn of_type(tf_type: &str) -> Option<(Kind, &'static TerraformId)> {
+    Kind::ALL.iter().find_map(|&kind| {
+        let t = kind.schema().terraform.as_ref()?;
+        t.types.contains(&tf_type).then_some((kind, &t.id))
+    })
 }
 
 /// Block names from Terraform addresses: the module path, the resource

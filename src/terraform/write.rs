@@ -3,6 +3,7 @@
 //! the file shows nothing to change but ownership), references between
 //! them as references.
 
+use crate::model::schema::Import;
 use crate::model::shapes::{port_numbers, Action, Conditions, HealthCheck, Redirect, IDLE_TIMEOUT};
 use crate::model::{Address, Kind, Observed, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +31,8 @@ pub fn references(blocks: &[Block<'_>]) -> HashMap<String, Address> {
         if let Some(dns) = o.exports.get("dns_name") {
             refs.insert(format!("dns:{}", dns.to_lowercase()), o.address.clone());
         }
-        if matches!(o.address.kind, Kind::DbSubnetGroup | Kind::DbParameterGroup) {
+        // An RDS group is named by its name (the last part of its ARN).
+        if matches!(o.address.kind.schema().import, Import::ByName { .. }) {
             if let Some(name) = o.live_id.rsplit(':').next() {
                 refs.insert(name.to_string(), o.address.clone());
             }
@@ -202,7 +204,12 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
                 }
             }
         }
-        _ => {}
+        // No Terraform type maps to these (`Schema::terraform`).
+        Kind::AcmCertificate
+        | Kind::IamRole
+        | Kind::InstanceProfile
+        | Kind::LaunchTemplate
+        | Kind::AutoscalingGroup => {}
     }
     if let Some(Value::Map(tags)) = a.get("tags") {
         if !tags.is_empty() {
@@ -256,14 +263,15 @@ fn settings(kind: Kind) -> Vec<&'static str> {
 
 /// The id the block imports, as `import =` takes it.
 fn import_id(o: &Observed) -> String {
-    match o.address.kind {
-        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => o
+    match o.address.kind.schema().import {
+        // RDS names its resources in the last part of their ARN.
+        Import::ByName { .. } | Import::DbIdentifier => o
             .live_id
             .rsplit(':')
             .next()
             .unwrap_or(&o.live_id)
             .to_string(),
-        Kind::DnsRecord => format!(
+        Import::RecordNameType => format!(
             "{} {}",
             o.attrs
                 .get("name")
@@ -274,7 +282,7 @@ fn import_id(o: &Observed) -> String {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         ),
-        _ => o.live_id.clone(),
+        Import::ById | Import::AlarmName | Import::No => o.live_id.clone(),
     }
 }
 

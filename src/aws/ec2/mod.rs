@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tracing::Instrument;
 
 /// The kinds EC2 carries (`super::place`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::VariantArray)]
 pub(super) enum Ec2Kind {
     Vpc,
     Subnet,
@@ -45,21 +45,10 @@ pub async fn discover(
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let scope = Scope::Owned(stack);
-    let found = tokio::try_join!(
-        vpc::discover(client, scope, region),
-        subnet::discover(client, scope, region),
-        internet_gateway::discover(client, scope, region),
-        nat_gateway::discover(client, scope, region),
-        route_table::discover(client, scope, region),
-        security_group::discover(client, scope, region),
-        instance::discover(client, scope, region),
-        launch_template::discover(client, scope, region),
-    )?;
-    let (vpcs, subnets, gateways, nats, tables, groups, instances, templates) = found;
-    Ok([
-        vpcs, subnets, gateways, nats, tables, groups, instances, templates,
-    ]
-    .concat())
+    let reads = <Ec2Kind as strum::VariantArray>::VARIANTS
+        .iter()
+        .map(|&kind| read(client, scope, kind, region));
+    Ok(futures::future::try_join_all(reads).await?.concat())
 }
 
 /// The live resources of `kind` that blocks import (`imports`: id → block),
@@ -67,21 +56,29 @@ pub async fn discover(
 pub async fn import(
     client: &Client,
     stack: &str,
-    kind: Kind,
+    kind: Ec2Kind,
     imports: &Imports,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
-    let scope = Scope::Imported(stack, imports);
+    read(client, Scope::Imported(stack, imports), kind, region).await
+}
+
+/// The resources of one kind in `scope`: one call.
+async fn read(
+    client: &Client,
+    scope: Scope<'_>,
+    kind: Ec2Kind,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
     match kind {
-        Kind::Vpc => vpc::discover(client, scope, region).await,
-        Kind::Subnet => subnet::discover(client, scope, region).await,
-        Kind::InternetGateway => internet_gateway::discover(client, scope, region).await,
-        Kind::NatGateway => nat_gateway::discover(client, scope, region).await,
-        Kind::RouteTable => route_table::discover(client, scope, region).await,
-        Kind::SecurityGroup => security_group::discover(client, scope, region).await,
-        Kind::Instance => instance::discover(client, scope, region).await,
-        Kind::LaunchTemplate => launch_template::discover(client, scope, region).await,
-        _ => Ok(vec![]),
+        Ec2Kind::Vpc => vpc::discover(client, scope, region).await,
+        Ec2Kind::Subnet => subnet::discover(client, scope, region).await,
+        Ec2Kind::InternetGateway => internet_gateway::discover(client, scope, region).await,
+        Ec2Kind::NatGateway => nat_gateway::discover(client, scope, region).await,
+        Ec2Kind::RouteTable => route_table::discover(client, scope, region).await,
+        Ec2Kind::SecurityGroup => security_group::discover(client, scope, region).await,
+        Ec2Kind::Instance => instance::discover(client, scope, region).await,
+        Ec2Kind::LaunchTemplate => launch_template::discover(client, scope, region).await,
     }
 }
 

@@ -105,7 +105,7 @@ fn owned_elb(
 pub async fn import(
     client: &Client,
     stack: &str,
-    kind: Kind,
+    kind: ElbKind,
     imports: &Imports,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
@@ -116,7 +116,7 @@ pub async fn import(
             let mut tags = tags_of(client, one).await?;
             tags.entry(arn.clone()).or_default();
             let found = match kind {
-                Kind::LoadBalancer => {
+                ElbKind::LoadBalancer => {
                     let out = send!(
                         "DescribeLoadBalancers",
                         client.describe_load_balancers().load_balancer_arns(arn)
@@ -131,7 +131,7 @@ pub async fn import(
                         .first()
                         .and_then(|b| load_balancer::observe(scope, region, b, &attributes, &tags))
                 }
-                Kind::TargetGroup => {
+                ElbKind::TargetGroup => {
                     let out = send!(
                         "DescribeTargetGroups",
                         client.describe_target_groups().target_group_arns(arn)
@@ -140,7 +140,7 @@ pub async fn import(
                         .first()
                         .and_then(|g| target_group::observe(scope, region, g, &tags))
                 }
-                Kind::Listener => {
+                ElbKind::Listener => {
                     let out = send!(
                         "DescribeListeners",
                         client.describe_listeners().listener_arns(arn)
@@ -153,7 +153,7 @@ pub async fn import(
                         None => None,
                     }
                 }
-                Kind::ListenerRule => {
+                ElbKind::ListenerRule => {
                     let out = send!("DescribeRules", client.describe_rules().rule_arns(arn))?;
                     // `…:listener-rule/app/NAME/LB/LISTENER/RULE` is a rule of
                     // `…:listener/app/NAME/LB/LISTENER`.
@@ -166,7 +166,6 @@ pub async fn import(
                         listener_rule::observe(scope, region, &listener, r, &tags[arn])
                     })
                 }
-                _ => None,
             };
             Ok::<_, AwsError>(found)
         };

@@ -94,7 +94,7 @@ fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
 pub async fn import(
     client: &Client,
     stack: &str,
-    kind: Kind,
+    kind: RdsKind,
     imports: &Imports,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
@@ -103,7 +103,7 @@ pub async fn import(
     // Groups: their listing takes no filter, so it is read whole (one paged
     // call, as discovery does) and the named ones kept.
     match kind {
-        Kind::DbSubnetGroup => {
+        RdsKind::SubnetGroup => {
             let groups: Vec<aws_sdk_rds::types::DbSubnetGroup> = all_pages!(
                 "DescribeDBSubnetGroups",
                 client.describe_db_subnet_groups().max_records(PAGE)
@@ -119,7 +119,7 @@ pub async fn import(
                 .flatten()
                 .collect());
         }
-        Kind::DbParameterGroup => {
+        RdsKind::ParameterGroup => {
             let groups: Vec<aws_sdk_rds::types::DbParameterGroup> = all_pages!(
                 "DescribeDBParameterGroups",
                 client.describe_db_parameter_groups().max_records(PAGE)
@@ -146,8 +146,7 @@ pub async fn import(
                 .flatten()
                 .collect());
         }
-        Kind::DbInstance => {}
-        _ => return Ok(vec![]),
+        RdsKind::Instance => {}
     }
     let instances: Vec<aws_sdk_rds::types::DbInstance> = all_pages!(
         "DescribeDBInstances",

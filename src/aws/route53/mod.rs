@@ -297,12 +297,12 @@ fn observe_zone(
 pub async fn import(
     client: &Client,
     stack: &str,
-    kind: Kind,
+    kind: DnsKind,
     imports: &Imports,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let scope = Scope::Imported(stack, imports);
-    if kind == Kind::DnsZone {
+    if kind == DnsKind::Zone {
         let reads = imports.keys().map(|id| async move {
             match send!("GetHostedZone", client.get_hosted_zone().id(id)) {
                 Err(e) if e.is_not_found() => Ok(None),

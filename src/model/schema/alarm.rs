@@ -1,7 +1,10 @@
 //! CloudWatch metric alarms: every setting but the name changes in place (PutMetricAlarm).
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{
+    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
+    RECORD_TAGS, TAG_LIMIT,
+};
+use crate::model::{ReplaceOrder, Service};
 
 pub const ALARM: Schema = Schema {
     name: "alarm",
@@ -31,4 +34,29 @@ pub const ALARM: Schema = Schema {
     notes: &[],
     live_id: LiveId::None,
     forward: None,
+    service: Service::CloudWatch,
+    import: Import::AlarmName,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_cloudwatch_metric_alarm"],
+        id: TerraformId::Attribute("alarm_name"),
+    }),
+    iam: IamActions {
+        read: &[
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:ListTagsForResource",
+            "tag:GetResources",
+        ],
+        create: &["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
+        update: &[
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+        ],
+        delete: &["cloudwatch:DeleteAlarms"],
+    },
+    destroys: &[],
 };

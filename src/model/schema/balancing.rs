@@ -2,8 +2,11 @@
 //! and target groups get generated unique names, so they are replaced
 //! create-first (no outage); listeners and rules collide on port and priority.
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{
+    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
+    RECORD_TAGS, TAG_LIMIT,
+};
+use crate::model::{tags, ReplaceOrder, Service};
 
 pub const LOAD_BALANCER: Schema = Schema {
     name: "load_balancer",
@@ -29,6 +32,41 @@ pub const LOAD_BALANCER: Schema = Schema {
     notes: &[],
     live_id: LiveId::ElbArn(":loadbalancer/app/"),
     forward: None,
+    service: Service::Elbv2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_lb", "aws_alb"],
+        id: TerraformId::Attribute("arn"),
+    }),
+    iam: IamActions {
+        read: &[
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        ],
+        create: &[
+            "elasticloadbalancing:CreateLoadBalancer",
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:DescribeLoadBalancers",
+        ],
+        update: &[
+            "elasticloadbalancing:SetSubnets",
+            "elasticloadbalancing:SetSecurityGroups",
+            "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:RemoveTags",
+        ],
+        delete: &[
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:DescribeLoadBalancers",
+        ],
+    },
+    destroys: &[],
 };
 
 pub const TARGET_GROUP: Schema = Schema {
@@ -52,6 +90,34 @@ pub const TARGET_GROUP: Schema = Schema {
     notes: &[],
     live_id: LiveId::ElbArn(":targetgroup/"),
     forward: None,
+    service: Service::Elbv2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_lb_target_group", "aws_alb_target_group"],
+        id: TerraformId::Attribute("arn"),
+    }),
+    iam: IamActions {
+        read: &[
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ],
+        create: &[
+            "elasticloadbalancing:CreateTargetGroup",
+            "elasticloadbalancing:AddTags",
+        ],
+        update: &[
+            "elasticloadbalancing:ModifyTargetGroup",
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:RemoveTags",
+        ],
+        delete: &["elasticloadbalancing:DeleteTargetGroup"],
+    },
+    destroys: &[],
 };
 
 pub const LISTENER: Schema = Schema {
@@ -78,6 +144,37 @@ pub const LISTENER: Schema = Schema {
     notes: &[],
     live_id: LiveId::ElbArn(":listener/app/"),
     forward: Some("default_action"),
+    service: Service::Elbv2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + tags::cutover::ALL.len(),
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_lb_listener", "aws_alb_listener"],
+        id: TerraformId::Attribute("arn"),
+    }),
+    iam: IamActions {
+        read: &[
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeListenerCertificates",
+        ],
+        create: &[
+            "elasticloadbalancing:CreateListener",
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:AddListenerCertificates",
+        ],
+        update: &[
+            "elasticloadbalancing:ModifyListener",
+            "elasticloadbalancing:AddListenerCertificates",
+            "elasticloadbalancing:RemoveListenerCertificates",
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:RemoveTags",
+        ],
+        delete: &["elasticloadbalancing:DeleteListener"],
+    },
+    destroys: &[],
 };
 
 pub const LISTENER_RULE: Schema = Schema {
@@ -100,4 +197,32 @@ pub const LISTENER_RULE: Schema = Schema {
     notes: &[],
     live_id: LiveId::ElbArn(":listener-rule/app/"),
     forward: Some("action"),
+    service: Service::Elbv2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + tags::cutover::ALL.len(),
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_lb_listener_rule", "aws_alb_listener_rule"],
+        id: TerraformId::Attribute("arn"),
+    }),
+    iam: IamActions {
+        read: &[
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTags",
+        ],
+        create: &[
+            "elasticloadbalancing:CreateRule",
+            "elasticloadbalancing:AddTags",
+        ],
+        update: &[
+            "elasticloadbalancing:ModifyRule",
+            "elasticloadbalancing:SetRulePriorities",
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:RemoveTags",
+        ],
+        delete: &["elasticloadbalancing:DeleteRule"],
+    },
+    destroys: &[],
 };

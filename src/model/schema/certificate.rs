@@ -1,8 +1,8 @@
 //! ACM certificates: requested with DNS validation, replaced create-first
 //! (the new one is issued and the listeners moved to it before the old goes).
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{IamActions, Import, LiveId, Schema, TagBudget, COMMON_TAGS, RECORD_TAGS, TAG_LIMIT};
+use crate::model::{ReplaceOrder, Service};
 
 pub const CERTIFICATE: Schema = Schema {
     name: "acm_certificate",
@@ -28,4 +28,28 @@ pub const CERTIFICATE: Schema = Schema {
     )],
     live_id: LiveId::Certificate,
     forward: None,
+    service: Service::Acm,
+    import: Import::No,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + 1,
+        limit: TAG_LIMIT,
+    },
+    terraform: None,
+    iam: IamActions {
+        read: &[
+            "acm:ListCertificates",
+            "acm:DescribeCertificate",
+            "acm:ListTagsForCertificate",
+            "tag:GetResources",
+        ],
+        create: &[
+            "acm:RequestCertificate",
+            "acm:AddTagsToCertificate",
+            "acm:DescribeCertificate",
+            "route53:ChangeResourceRecordSets",
+        ],
+        update: &["acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate"],
+        delete: &["acm:DeleteCertificate"],
+    },
+    destroys: &[],
 };

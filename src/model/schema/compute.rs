@@ -1,8 +1,11 @@
 //! EC2 instances: replaced create-first (the new one serves before the old
 //! goes); launch templates, versioned in place; Auto Scaling groups.
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{
+    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
+    RECORD_TAGS, TAG_LIMIT,
+};
+use crate::model::{ReplaceOrder, Service};
 
 pub const INSTANCE: Schema = Schema {
     name: "instance",
@@ -27,6 +30,48 @@ pub const INSTANCE: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("i-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + 1,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_instance"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &[
+            "ec2:DescribeInstances",
+            "ec2:DescribeIamInstanceProfileAssociations",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ],
+        create: &[
+            "ec2:RunInstances",
+            "ec2:CreateTags",
+            "ec2:DescribeInstances",
+            "iam:PassRole",
+            "elasticloadbalancing:RegisterTargets",
+        ],
+        update: &[
+            "ec2:ModifyInstanceAttribute",
+            "ec2:AssociateIamInstanceProfile",
+            "ec2:ReplaceIamInstanceProfileAssociation",
+            "ec2:DisassociateIamInstanceProfile",
+            "iam:PassRole",
+            "elasticloadbalancing:RegisterTargets",
+            "elasticloadbalancing:DeregisterTargets",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+        delete: &[
+            "ec2:TerminateInstances",
+            "ec2:DescribeInstances",
+            "elasticloadbalancing:DeregisterTargets",
+        ],
+    },
+    destroys: &[],
 };
 
 /// A change is a new version, made the default: the template stays.
@@ -56,6 +101,30 @@ pub const LAUNCH_TEMPLATE: Schema = Schema {
     )],
     live_id: LiveId::Hex("lt-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: None,
+    iam: IamActions {
+        read: &[
+            "ec2:DescribeLaunchTemplates",
+            "ec2:DescribeLaunchTemplateVersions",
+        ],
+        create: &["ec2:CreateLaunchTemplate", "ec2:CreateTags", "iam:PassRole"],
+        update: &[
+            "ec2:CreateLaunchTemplateVersion",
+            "ec2:ModifyLaunchTemplate",
+            "ec2:DeleteLaunchTemplateVersions",
+            "iam:PassRole",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+        delete: &["ec2:DeleteLaunchTemplate"],
+    },
+    destroys: &[],
 };
 
 /// Without `desired`, whoever scales the group owns its desired capacity.
@@ -85,4 +154,43 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
     notes: &[("instances", "replaced by apply, as the group's line says")],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Autoscaling,
+    import: Import::No,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: None,
+    iam: IamActions {
+        read: &[
+            "autoscaling:DescribeAutoScalingGroups",
+            "ec2:DescribeLaunchTemplateVersions",
+            "ec2:DescribeInstances",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ],
+        create: &[
+            "autoscaling:CreateAutoScalingGroup",
+            "autoscaling:CreateOrUpdateTags",
+            "ec2:RunInstances",
+            "ec2:CreateTags",
+            "iam:PassRole",
+        ],
+        update: &[
+            "autoscaling:UpdateAutoScalingGroup",
+            "autoscaling:AttachLoadBalancerTargetGroups",
+            "autoscaling:DetachLoadBalancerTargetGroups",
+            "autoscaling:TerminateInstanceInAutoScalingGroup",
+            "autoscaling:CreateOrUpdateTags",
+            "autoscaling:DeleteTags",
+            "ec2:RunInstances",
+            "ec2:CreateTags",
+            "iam:PassRole",
+            "elasticloadbalancing:DeregisterTargets",
+        ],
+        delete: &[
+            "autoscaling:UpdateAutoScalingGroup",
+            "autoscaling:DeleteAutoScalingGroup",
+        ],
+    },
+    destroys: &[],
 };

@@ -1,8 +1,11 @@
 //! RDS subnet groups, parameter groups and DB instances: named by the stack,
 //! changed in place wherever AWS allows, with what each change costs.
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{
+    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
+    RECORD_TAGS, TAG_LIMIT,
+};
+use crate::model::{ReplaceOrder, Service};
 
 pub const SUBNET_GROUP: Schema = Schema {
     name: "db_subnet_group",
@@ -20,6 +23,30 @@ pub const SUBNET_GROUP: Schema = Schema {
     notes: &[],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Rds,
+    import: Import::ByName {
+        max: 255,
+        extra: "-_. ",
+    },
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_db_subnet_group"],
+        id: TerraformId::Attribute("name"),
+    }),
+    iam: IamActions {
+        read: &["rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
+        create: &["rds:CreateDBSubnetGroup", "rds:AddTagsToResource"],
+        update: &[
+            "rds:ModifyDBSubnetGroup",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+        ],
+        delete: &["rds:DeleteDBSubnetGroup"],
+    },
+    destroys: &[],
 };
 
 pub const PARAMETER_GROUP: Schema = Schema {
@@ -38,6 +65,39 @@ pub const PARAMETER_GROUP: Schema = Schema {
     )],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Rds,
+    import: Import::ByName {
+        max: 255,
+        extra: "-",
+    },
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_db_parameter_group"],
+        id: TerraformId::Attribute("name"),
+    }),
+    iam: IamActions {
+        read: &[
+            "rds:DescribeDBParameterGroups",
+            "rds:DescribeDBParameters",
+            "rds:ListTagsForResource",
+        ],
+        create: &[
+            "rds:CreateDBParameterGroup",
+            "rds:AddTagsToResource",
+            "rds:ModifyDBParameterGroup",
+        ],
+        update: &[
+            "rds:ModifyDBParameterGroup",
+            "rds:ResetDBParameterGroup",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+        ],
+        delete: &["rds:DeleteDBParameterGroup"],
+    },
+    destroys: &[],
 };
 
 pub const INSTANCE: Schema = Schema {
@@ -95,4 +155,35 @@ pub const INSTANCE: Schema = Schema {
     ],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Rds,
+    import: Import::DbIdentifier,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_db_instance"],
+        id: TerraformId::Attribute("identifier"),
+    }),
+    iam: IamActions {
+        read: &["rds:DescribeDBInstances"],
+        create: &[
+            "rds:CreateDBInstance",
+            "rds:AddTagsToResource",
+            "rds:DescribeDBInstances",
+        ],
+        update: &[
+            "rds:ModifyDBInstance",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+            "rds:DescribeDBInstances",
+        ],
+        delete: &[
+            "rds:ModifyDBInstance",
+            "rds:DeleteDBInstance",
+            "rds:CreateDBSnapshot",
+            "rds:DescribeDBInstances",
+        ],
+    },
+    destroys: &["rds:DeleteDBInstance"],
 };

@@ -1,7 +1,7 @@
 //! Route53 hosted zones and records: global, homed in one region of the stack.
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS};
+use crate::model::{ReplaceOrder, Service};
 
 pub const ZONE: Schema = Schema {
     name: "dns_zone",
@@ -16,6 +16,43 @@ pub const ZONE: Schema = Schema {
     notes: &[],
     live_id: LiveId::HostedZone,
     forward: None,
+    service: Service::Route53,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + 2,
+        limit: 10,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_route53_zone"],
+        id: TerraformId::Attribute("zone_id"),
+    }),
+    iam: IamActions {
+        read: &[
+            "route53:ListHostedZones",
+            "route53:ListTagsForResources",
+            "route53:ListTagsForResource",
+            "route53:GetHostedZone",
+        ],
+        create: &[
+            "route53:CreateHostedZone",
+            "route53:ListHostedZonesByName",
+            "route53:ChangeTagsForResource",
+            "route53:AssociateVPCWithHostedZone",
+            "ec2:DescribeVpcs",
+        ],
+        update: &[
+            "route53:AssociateVPCWithHostedZone",
+            "route53:DisassociateVPCFromHostedZone",
+            "route53:ChangeTagsForResource",
+            "ec2:DescribeVpcs",
+        ],
+        delete: &[
+            "route53:ListResourceRecordSets",
+            "route53:ChangeResourceRecordSets",
+            "route53:DeleteHostedZone",
+        ],
+    },
+    destroys: &[],
 };
 
 /// Records carry no tags: ownership is a marker TXT record beside each.
@@ -34,4 +71,18 @@ pub const RECORD: Schema = Schema {
     notes: &[],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Route53,
+    import: Import::RecordNameType,
+    tags: TagBudget { own: 0, limit: 0 },
+    terraform: Some(Terraform {
+        types: &["aws_route53_record"],
+        id: TerraformId::RecordNameType,
+    }),
+    iam: IamActions {
+        read: &["route53:ListHostedZones", "route53:ListResourceRecordSets"],
+        create: &["route53:ChangeResourceRecordSets"],
+        update: &["route53:ChangeResourceRecordSets"],
+        delete: &["route53:ChangeResourceRecordSets"],
+    },
+    destroys: &[],
 };

@@ -2,8 +2,8 @@
 //! stack, found by their path (`/reconcile/<stack>/`); everything changes in
 //! place.
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{IamActions, Import, LiveId, Schema, TagBudget, COMMON_TAGS, RECORD_TAGS, TAG_LIMIT};
+use crate::model::{ReplaceOrder, Service};
 
 pub const ROLE: Schema = Schema {
     name: "iam_role",
@@ -18,6 +18,47 @@ pub const ROLE: Schema = Schema {
     notes: &[],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Iam,
+    import: Import::No,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + 1,
+        limit: TAG_LIMIT,
+    },
+    terraform: None,
+    iam: IamActions {
+        read: &[
+            "iam:ListRoles",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:ListRoleTags",
+        ],
+        create: &[
+            "iam:CreateRole",
+            "iam:TagRole",
+            "iam:AttachRolePolicy",
+            "iam:PutRolePolicy",
+        ],
+        update: &[
+            "iam:UpdateAssumeRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+        ],
+        delete: &[
+            "iam:ListInstanceProfilesForRole",
+            "iam:RemoveRoleFromInstanceProfile",
+            "iam:ListAttachedRolePolicies",
+            "iam:DetachRolePolicy",
+            "iam:ListRolePolicies",
+            "iam:DeleteRolePolicy",
+            "iam:DeleteRole",
+        ],
+    },
+    destroys: &[],
 };
 
 pub const INSTANCE_PROFILE: Schema = Schema {
@@ -36,4 +77,18 @@ pub const INSTANCE_PROFILE: Schema = Schema {
     )],
     live_id: LiveId::None,
     forward: None,
+    service: Service::Iam,
+    import: Import::No,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + 1,
+        limit: TAG_LIMIT,
+    },
+    terraform: None,
+    iam: IamActions {
+        read: &["iam:ListInstanceProfiles", "iam:GetInstanceProfile"],
+        create: &["iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:PassRole"],
+        update: &["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:PassRole", "iam:TagInstanceProfile", "iam:UntagInstanceProfile"],
+        delete: &["iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+    },
+    destroys: &[],
 };

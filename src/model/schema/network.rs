@@ -3,8 +3,11 @@
 //! in use cannot be deleted, so it is replaced create-first (under a generated
 //! name while the old one holds the declared name) and its users are moved.
 
-use super::{LiveId, Schema};
-use crate::model::ReplaceOrder;
+use super::{
+    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
+    RECORD_TAGS, TAG_LIMIT,
+};
+use crate::model::{ReplaceOrder, Service};
 
 pub const VPC: Schema = Schema {
     name: "vpc",
@@ -19,6 +22,23 @@ pub const VPC: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("vpc-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_vpc"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &["ec2:DescribeVpcs"],
+        create: &["ec2:CreateVpc", "ec2:CreateTags", "ec2:DescribeVpcs"],
+        update: &["ec2:CreateTags", "ec2:DeleteTags"],
+        delete: &["ec2:DeleteVpc"],
+    },
+    destroys: &[],
 };
 
 pub const SUBNET: Schema = Schema {
@@ -41,6 +61,32 @@ pub const SUBNET: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("subnet-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_subnet"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &["ec2:DescribeSubnets"],
+        create: &[
+            "ec2:CreateSubnet",
+            "ec2:CreateTags",
+            "ec2:ModifySubnetAttribute",
+            "ec2:DescribeSubnets",
+        ],
+        update: &[
+            "ec2:ModifySubnetAttribute",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+        delete: &["ec2:DeleteSubnet"],
+    },
+    destroys: &[],
 };
 
 /// A public NAT gateway in a subnet, with an Elastic IP of its own that is
@@ -59,6 +105,32 @@ pub const NAT_GATEWAY: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("nat-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_nat_gateway"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &["ec2:DescribeNatGateways", "ec2:DescribeAddresses"],
+        create: &[
+            "ec2:AllocateAddress",
+            "ec2:CreateNatGateway",
+            "ec2:CreateTags",
+            "ec2:DescribeNatGateways",
+        ],
+        update: &["ec2:CreateTags", "ec2:DeleteTags"],
+        delete: &[
+            "ec2:DeleteNatGateway",
+            "ec2:DescribeNatGateways",
+            "ec2:ReleaseAddress",
+        ],
+    },
+    destroys: &[],
 };
 
 pub const INTERNET_GATEWAY: Schema = Schema {
@@ -74,6 +146,32 @@ pub const INTERNET_GATEWAY: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("igw-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_internet_gateway"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &["ec2:DescribeInternetGateways"],
+        create: &[
+            "ec2:CreateInternetGateway",
+            "ec2:CreateTags",
+            "ec2:AttachInternetGateway",
+        ],
+        update: &[
+            "ec2:AttachInternetGateway",
+            "ec2:DetachInternetGateway",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+        delete: &["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
+    },
+    destroys: &[],
 };
 
 pub const ROUTE_TABLE: Schema = Schema {
@@ -89,6 +187,35 @@ pub const ROUTE_TABLE: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("rtb-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_route_table"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &["ec2:DescribeRouteTables"],
+        create: &[
+            "ec2:CreateRouteTable",
+            "ec2:CreateTags",
+            "ec2:CreateRoute",
+            "ec2:AssociateRouteTable",
+        ],
+        update: &[
+            "ec2:CreateRoute",
+            "ec2:DeleteRoute",
+            "ec2:AssociateRouteTable",
+            "ec2:DisassociateRouteTable",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+        delete: &["ec2:DisassociateRouteTable", "ec2:DeleteRouteTable"],
+    },
+    destroys: &[],
 };
 
 pub const SECURITY_GROUP: Schema = Schema {
@@ -114,4 +241,39 @@ pub const SECURITY_GROUP: Schema = Schema {
     notes: &[],
     live_id: LiveId::Hex("sg-"),
     forward: None,
+    service: Service::Ec2,
+    import: Import::ById,
+    tags: TagBudget {
+        own: COMMON_TAGS + RECORD_TAGS + 1,
+        limit: TAG_LIMIT,
+    },
+    terraform: Some(Terraform {
+        types: &["aws_security_group"],
+        id: TerraformId::Attribute("id"),
+    }),
+    iam: IamActions {
+        read: &["ec2:DescribeSecurityGroups"],
+        create: &[
+            "ec2:CreateSecurityGroup",
+            "ec2:CreateTags",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupEgress",
+        ],
+        update: &[
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+        delete: &[
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteSecurityGroup",
+        ],
+    },
+    destroys: &[],
 };

@@ -85,3 +85,10 @@ impl Checker {
         self.in_range(&s.evaluation_periods, "evaluation_periods", 1..=1440);
     }
 }
+
+impl AlarmSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![]
+    }
+}

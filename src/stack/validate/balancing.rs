@@ -248,6 +248,72 @@ impl Checker {
     }
 }
 
+impl LoadBalancerSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        self.subnets
+            .iter()
+            .map(|r| field("subnets", r, Kind::Subnet))
+            .chain(
+                self.security_groups
+                    .iter()
+                    .map(|r| field("security_groups", r, Kind::SecurityGroup)),
+            )
+            .collect()
+    }
+}
+
+impl TargetGroupSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![field("vpc", &self.vpc, Kind::Vpc)]
+    }
+}
+
+impl ListenerSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        {
+            std::iter::once(field(
+                "load_balancer",
+                &self.load_balancer,
+                Kind::LoadBalancer,
+            ))
+            .chain(
+                self.certificate
+                    .iter()
+                    .map(|r| field("certificate", r, Kind::AcmCertificate)),
+            )
+            .chain(
+                self.certificates
+                    .iter()
+                    .map(|r| field("certificates", r, Kind::AcmCertificate)),
+            )
+            .chain(
+                action_targets(self.default_action.get_ref())
+                    .iter()
+                    .map(|r| field("default_action", r, Kind::TargetGroup)),
+            )
+            .collect()
+        }
+    }
+}
+
+impl ListenerRuleSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        {
+            std::iter::once(field("listener", &self.listener, Kind::Listener))
+                .chain(
+                    action_targets(self.action.get_ref())
+                        .iter()
+                        .map(|r| field("action", r, Kind::TargetGroup)),
+                )
+                .collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

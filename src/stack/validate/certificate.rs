@@ -114,6 +114,16 @@ impl Checker {
     }
 }
 
+impl AcmCertificateSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        self.validation_zone
+            .iter()
+            .map(|z| field("validation_zone", z, Kind::DnsZone))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::acm_name;

@@ -1,9 +1,13 @@
 //! The checks of the compute kinds' own values: instances.
 
 use super::*;
-use crate::stack::spec::{AutoscalingGroupSpec, InstanceSpec};
+use crate::stack::spec::{AutoscalingGroupSpec, InstanceSpec, LaunchTemplateSpec};
 
 impl Checker {
+    pub(super) fn launch_template(&mut self, _: &Stack, r: &Resource, s: &LaunchTemplateSpec) {
+        self.regional(r, "ami", &s.ami);
+    }
+
     pub(super) fn instance(&mut self, _stack: &Stack, r: &Resource, s: &InstanceSpec) {
         self.regional(r, "ami", &s.ami);
     }
@@ -62,5 +66,65 @@ impl Checker {
                 );
             }
         }
+    }
+}
+
+impl InstanceSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        std::iter::once(field("subnet", &self.subnet, Kind::Subnet))
+            .chain(
+                self.security_groups
+                    .iter()
+                    .map(|r| field("security_groups", r, Kind::SecurityGroup)),
+            )
+            .chain(
+                self.target_groups
+                    .iter()
+                    .map(|r| field("target_groups", r, Kind::TargetGroup)),
+            )
+            .chain(
+                self.instance_profile
+                    .iter()
+                    .map(|r| field("instance_profile", r, Kind::InstanceProfile)),
+            )
+            .collect()
+    }
+}
+
+impl LaunchTemplateSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        self.security_groups
+            .iter()
+            .map(|r| field("security_groups", r, Kind::SecurityGroup))
+            .chain(
+                self.instance_profile
+                    .iter()
+                    .map(|r| field("instance_profile", r, Kind::InstanceProfile)),
+            )
+            .collect()
+    }
+}
+
+impl AutoscalingGroupSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        std::iter::once(field(
+            "launch_template",
+            &self.launch_template,
+            Kind::LaunchTemplate,
+        ))
+        .chain(
+            self.subnets
+                .iter()
+                .map(|r| field("subnets", r, Kind::Subnet)),
+        )
+        .chain(
+            self.target_groups
+                .iter()
+                .map(|r| field("target_groups", r, Kind::TargetGroup)),
+        )
+        .collect()
     }
 }

@@ -93,3 +93,45 @@ impl Checker {
         }
     }
 }
+
+impl DbSubnetGroupSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        self.subnets
+            .iter()
+            .map(|r| field("subnets", r, Kind::Subnet))
+            .collect()
+    }
+}
+
+impl DbParameterGroupSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![]
+    }
+}
+
+impl DbInstanceSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        {
+            std::iter::once(field(
+                "subnet_group",
+                &self.subnet_group,
+                Kind::DbSubnetGroup,
+            ))
+            .chain(
+                self.parameter_group
+                    .iter()
+                    .map(|r| field("parameter_group", r, Kind::DbParameterGroup)),
+            )
+            .chain(
+                self.security_groups
+                    .iter()
+                    .flatten()
+                    .map(|r| field("security_groups", r, Kind::SecurityGroup)),
+            )
+            .collect()
+        }
+    }
+}

@@ -85,3 +85,26 @@ impl Checker {
         }
     }
 }
+
+impl DnsZoneSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        self.vpcs
+            .iter()
+            .map(|v| field("vpcs", v, Kind::Vpc))
+            .collect()
+    }
+}
+
+impl DnsRecordSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        std::iter::once(field("zone", &self.zone, Kind::DnsZone))
+            .chain(
+                self.alias
+                    .iter()
+                    .map(|a| field("alias", a, Kind::LoadBalancer)),
+            )
+            .collect()
+    }
+}

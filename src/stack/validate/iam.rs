@@ -2,9 +2,12 @@
 //! it carries.
 
 use super::*;
-use crate::stack::spec::IamRoleSpec;
+use crate::stack::spec::{IamRoleSpec, InstanceProfileSpec};
 
 impl Checker {
+    /// An instance profile has nothing to check beyond its role.
+    pub(super) fn instance_profile(&mut self, _: &Stack, _: &Resource, _: &InstanceProfileSpec) {}
+
     pub(super) fn iam_role(&mut self, _stack: &Stack, r: &Resource, s: &IamRoleSpec) {
         let principals = &s.assume.get_ref().0;
         let bad = principals
@@ -68,5 +71,19 @@ impl Checker {
                 }
             }
         }
+    }
+}
+
+impl IamRoleSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![]
+    }
+}
+
+impl InstanceProfileSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![field("role", &self.role, Kind::IamRole)]
     }
 }

@@ -2,29 +2,16 @@
 //! each id, checked at load (no call).
 
 use super::*;
+use crate::model::schema::{Import, LiveId};
 use crate::stack::spec::ImportIds;
 
 /// The kinds whose blocks may take over a live resource.
-pub const IMPORTABLE: &[Kind] = &[
-    Kind::Vpc,
-    Kind::Subnet,
-    Kind::InternetGateway,
-    Kind::NatGateway,
-    Kind::RouteTable,
-    Kind::SecurityGroup,
-    Kind::Instance,
-    Kind::LaunchTemplate,
-    Kind::LoadBalancer,
-    Kind::TargetGroup,
-    Kind::Listener,
-    Kind::ListenerRule,
-    Kind::DbSubnetGroup,
-    Kind::DbParameterGroup,
-    Kind::DbInstance,
-    Kind::Alarm,
-    Kind::DnsZone,
-    Kind::DnsRecord,
-];
+pub fn importable() -> impl Iterator<Item = Kind> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| !matches!(k.schema().import, Import::No))
+}
 
 /// Whether `id` has the form AWS gives a `kind`'s id; what it should be if not.
 pub fn form(kind: Kind, id: &str) -> Result<(), String> {
@@ -37,11 +24,11 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
         ok.then_some(())
             .ok_or(format!("a name of 1 to {max} letters, digits or `{extra}`"))
     };
-    match kind {
-        // RDS: the identifier a database was created with.
-        Kind::DbSubnetGroup => name(255, "-_. "),
-        Kind::DbParameterGroup => name(255, "-"),
-        Kind::DbInstance => {
+    match &kind.schema().import {
+        Import::No => Err(format!("nothing: {kind} blocks cannot be imported yet")),
+        // RDS: the name a group was created with.
+        Import::ByName { max, extra } => name(*max, extra),
+        Import::DbIdentifier => {
             let letters = id.starts_with(|c: char| c.is_ascii_alphabetic())
                 && !id.ends_with('-')
                 && !id.contains("--");
@@ -53,14 +40,14 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
             })
         }
         // CloudWatch's AlarmName: 1 to 255 characters.
-        Kind::Alarm => (!id.is_empty()
+        Import::AlarmName => (!id.is_empty()
             && id.chars().count() <= 255
             && !id.chars().any(char::is_control))
         .then_some(())
         .ok_or_else(|| "an alarm's name: 1 to 255 characters, none a control character".into()),
         // `NAME TYPE`, as Terraform names a record; a set identifier
         // (weighted, latency, failover routing) reconcile cannot express.
-        Kind::DnsRecord => {
+        Import::RecordNameType => {
             let parts: Vec<&str> = id.split_whitespace().collect();
             match parts[..] {
                 [name, t] if !name.is_empty() && crate::stack::RECORD_TYPES.contains(&t) => Ok(()),
@@ -74,8 +61,7 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
                 )),
             }
         }
-        _ => {
-            use crate::model::schema::LiveId;
+        Import::ById => {
             let live = &kind.schema().live_id;
             match live {
                 _ if live.matches(id) => Ok(()),
@@ -85,7 +71,9 @@ pub fn form(kind: Kind, id: &str) -> Result<(), String> {
                 LiveId::ElbArn(resource) => Err(format!(
                     "its ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT{resource}…"
                 )),
-                _ => Err("its id, as AWS names it".into()),
+                LiveId::HostedZone | LiveId::Certificate | LiveId::None => {
+                    Err("its id, as AWS names it".into())
+                }
             }
         }
     }
@@ -103,15 +91,14 @@ impl Checker {
         let kind = r.address.kind;
         let block = r.address.name.split('[').next().unwrap_or_default();
         let address = format!("{kind}.{block}");
-        if !IMPORTABLE.contains(&kind) {
+        if matches!(kind.schema().import, Import::No) {
             let d = self.error(
                 import.span(),
                 format!("{address}: {kind} blocks cannot be imported yet"),
             );
             d.help = Some(format!(
                 "kinds that can: {}",
-                IMPORTABLE
-                    .iter()
+                importable()
                     .map(|k| k.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")

@@ -6,7 +6,7 @@ use super::spec::{
     ActionSpec, BlueGreenSpec, Cidr, ForwardSpec, RawStack, Reference, Regional, DEFAULT_REGION_KEY,
 };
 use super::{
-    action_targets, dns_name, interpolate, rule_ports, zone_name, BlueGreen, Diagnostic,
+    action_targets, dns_name, field, interpolate, rule_ports, zone_name, BlueGreen, Diagnostic,
     ReferenceField, Resource, Spec, Stack,
 };
 use crate::model::{Address, Kind, Service, REGIONS};
@@ -42,6 +42,29 @@ fn blocks<T>(
     })
 }
 
+/// From the registry: every block of every kind of a stack file, and each
+/// kind's own checks (`Checker::<kind>`, in its family's file).
+macro_rules! blocks_and_checks {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+        /// Every block of every kind, taken out of `raw`, in the registry's order.
+        fn every_block(raw: &mut RawStack) -> Vec<(Address, Range<usize>, Spec)> {
+            let mut all = Vec::new();
+            $(all.extend(blocks(std::mem::take(&mut raw.$name), Kind::$variant, Spec::$variant));)*
+            all
+        }
+
+        impl Checker {
+            /// The checks of the block's own kind.
+            fn own_checks(&mut self, stack: &Stack, r: &Resource) {
+                match &r.spec {
+                    $(Spec::$variant(s) => self.$name(stack, r, s),)*
+                }
+            }
+        }
+    };
+}
+crate::model::kinds::kinds!(blocks_and_checks);
+
 impl Checker {
     pub(super) fn error(
         &mut self,
@@ -52,38 +75,16 @@ impl Checker {
         self.diagnostics.last_mut().expect("just pushed")
     }
 
-    pub(super) fn build(&mut self, raw: RawStack, path: &Path) -> Stack {
-        // Every field by name: a kind added to the file format and not
-        // turned into blocks here does not compile.
+    pub(super) fn build(&mut self, mut raw: RawStack, path: &Path) -> Stack {
+        let all = every_block(&mut raw);
         let RawStack {
             stack: header,
-            vpc,
-            subnet,
-            internet_gateway,
-            nat_gateway,
-            route_table,
-            security_group,
-            load_balancer,
-            target_group,
-            listener,
-            listener_rule,
-            instance,
-            db_subnet_group,
-            db_parameter_group,
-            db_instance,
-            alarm,
-            dns_zone,
-            dns_record,
-            acm_certificate,
-            iam_role,
-            instance_profile,
-            launch_template,
-            autoscaling_group,
             blue_green,
             moved,
             verify,
             change_window,
             rollout,
+            ..
         } = raw;
         let name = header.name.get_ref();
         if !crate::stack::valid_stack_name(name) {
@@ -101,68 +102,8 @@ impl Checker {
             .collect();
 
         let mut resources = BTreeMap::new();
-        let all = blocks(vpc, Kind::Vpc, Spec::Vpc)
-            .chain(blocks(subnet, Kind::Subnet, Spec::Subnet))
-            .chain(blocks(
-                internet_gateway,
-                Kind::InternetGateway,
-                Spec::InternetGateway,
-            ))
-            .chain(blocks(nat_gateway, Kind::NatGateway, Spec::NatGateway))
-            .chain(blocks(route_table, Kind::RouteTable, Spec::RouteTable))
-            .chain(blocks(
-                security_group,
-                Kind::SecurityGroup,
-                Spec::SecurityGroup,
-            ))
-            .chain(blocks(
-                load_balancer,
-                Kind::LoadBalancer,
-                Spec::LoadBalancer,
-            ))
-            .chain(blocks(target_group, Kind::TargetGroup, Spec::TargetGroup))
-            .chain(blocks(listener, Kind::Listener, Spec::Listener))
-            .chain(blocks(
-                listener_rule,
-                Kind::ListenerRule,
-                Spec::ListenerRule,
-            ))
-            .chain(blocks(instance, Kind::Instance, Spec::Instance))
-            .chain(blocks(
-                db_subnet_group,
-                Kind::DbSubnetGroup,
-                Spec::DbSubnetGroup,
-            ))
-            .chain(blocks(
-                db_parameter_group,
-                Kind::DbParameterGroup,
-                Spec::DbParameterGroup,
-            ))
-            .chain(blocks(db_instance, Kind::DbInstance, Spec::DbInstance))
-            .chain(blocks(alarm, Kind::Alarm, Spec::Alarm))
-            .chain(blocks(dns_zone, Kind::DnsZone, Spec::DnsZone))
-            .chain(blocks(dns_record, Kind::DnsRecord, Spec::DnsRecord))
-            .chain(blocks(
-                acm_certificate,
-                Kind::AcmCertificate,
-                Spec::AcmCertificate,
-            ))
-            .chain(blocks(iam_role, Kind::IamRole, Spec::IamRole))
-            .chain(blocks(
-                launch_template,
-                Kind::LaunchTemplate,
-                Spec::LaunchTemplate,
-            ))
-            .chain(blocks(
-                autoscaling_group,
-                Kind::AutoscalingGroup,
-                Spec::AutoscalingGroup,
-            ))
-            .chain(blocks(
-                instance_profile,
-                Kind::InstanceProfile,
-                Spec::InstanceProfile,
-            ))
+        let all = all
+            .into_iter()
             .flat_map(|(address, span, spec)| self.expand_count(address, span, spec))
             .collect::<Vec<_>>();
         for (address, span, spec) in all {
@@ -229,7 +170,7 @@ impl Checker {
             .resources
             .values()
             .map(|r| r.address.kind.service())
-            .find(|s| restricts_tag_characters(*s));
+            .find(|s| s.restricts_tag_characters());
         for (k, v) in &header.tags {
             self.tag(k, v, strictest);
         }
@@ -682,10 +623,10 @@ impl Checker {
     }
 
     /// A resource's tags fit what AWS allows on it, beside the tags reconcile
-    /// writes itself (`model::tags::budget`).
+    /// writes itself (`Schema::tags`).
     fn tag_budget(&mut self, stack: &Stack, r: &Resource) {
         let tags = r.spec.common().tags;
-        let (own, limit) = crate::model::tags::budget(r.address.kind);
+        let crate::model::schema::TagBudget { own, limit } = r.address.kind.schema().tags;
         // A kind that carries no tags (DNS records) takes none of the stack's;
         // a block of it that names some is told so.
         let users = stack
@@ -728,7 +669,7 @@ impl Checker {
                 ));
             }
         }
-        let service = Some(kind.service()).filter(|s| restricts_tag_characters(*s));
+        let service = Some(kind.service()).filter(|s| s.restricts_tag_characters());
         for (key, value) in common.tags {
             self.tag(key, value, service);
         }
@@ -754,29 +695,7 @@ impl Checker {
         for field in r.spec.references() {
             self.reference(stack, r, &field);
         }
-        match &r.spec {
-            Spec::Vpc(s) => self.vpc(stack, r, s),
-            Spec::Subnet(s) => self.subnet(stack, r, s),
-            Spec::InternetGateway(_) | Spec::NatGateway(_) => {}
-            Spec::RouteTable(s) => self.route_table(stack, r, s),
-            Spec::LoadBalancer(s) => self.load_balancer(stack, r, s),
-            Spec::TargetGroup(s) => self.target_group(stack, r, s),
-            Spec::Listener(s) => self.listener(stack, r, s),
-            Spec::ListenerRule(s) => self.listener_rule(stack, r, s),
-            Spec::Instance(s) => self.instance(stack, r, s),
-            Spec::DbParameterGroup(s) => self.db_parameter_group(stack, r, s),
-            Spec::DbSubnetGroup(s) => self.db_subnet_group(stack, r, s),
-            Spec::DbInstance(s) => self.db_instance(stack, r, s),
-            Spec::DnsZone(s) => self.dns_zone(stack, r, s),
-            Spec::DnsRecord(s) => self.dns_record(stack, r, s),
-            Spec::Alarm(s) => self.alarm(stack, r, s),
-            Spec::AcmCertificate(s) => self.acm_certificate(stack, r, s),
-            Spec::IamRole(s) => self.iam_role(stack, r, s),
-            Spec::InstanceProfile(_) => {}
-            Spec::LaunchTemplate(s) => self.regional(r, "ami", &s.ami),
-            Spec::AutoscalingGroup(s) => self.autoscaling_group(stack, r, s),
-            Spec::SecurityGroup(s) => self.security_group(stack, r, s),
-        }
+        self.own_checks(stack, r);
     }
 
     fn reference(&mut self, stack: &Stack, r: &Resource, field: &ReferenceField) {
@@ -1094,15 +1013,6 @@ fn article(kind: Kind) -> &'static str {
         true => "an",
         false => "a",
     }
-}
-
-/// ELBv2, ACM and IAM (their models' patterns) and RDS (its documentation) take
-/// only letters, digits, spaces and `_ . : / = + - @` in tag keys and values.
-fn restricts_tag_characters(service: Service) -> bool {
-    matches!(
-        service,
-        Service::Elbv2 | Service::Rds | Service::Acm | Service::Iam
-    )
 }
 
 fn tag_character(c: char) -> bool {

@@ -1,9 +1,17 @@
 //! The checks of the network kinds' own values: VPCs, subnets, route tables, security groups.
 
 use super::*;
-use crate::stack::spec::{RouteTableSpec, SecurityGroupSpec, SubnetSpec, VpcSpec};
+use crate::stack::spec::{
+    InternetGatewaySpec, NatGatewaySpec, RouteTableSpec, SecurityGroupSpec, SubnetSpec, VpcSpec,
+};
 
 impl Checker {
+    /// An internet gateway has nothing to check beyond its reference.
+    pub(super) fn internet_gateway(&mut self, _: &Stack, _: &Resource, _: &InternetGatewaySpec) {}
+
+    /// A NAT gateway has nothing to check beyond its reference.
+    pub(super) fn nat_gateway(&mut self, _: &Stack, _: &Resource, _: &NatGatewaySpec) {}
+
     pub(super) fn vpc(&mut self, _stack: &Stack, r: &Resource, s: &VpcSpec) {
         self.cidr_values(r, "cidr", &s.cidr);
     }
@@ -140,5 +148,80 @@ fn refused_in_description(text: &str, extra: &str) -> Option<String> {
         (false, _) => Some(format!("the characters `{bad}`")),
         (true, true) => Some("more than 255 characters".into()),
         (true, false) => None,
+    }
+}
+
+impl VpcSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![]
+    }
+}
+
+impl SubnetSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![field("vpc", &self.vpc, Kind::Vpc)]
+    }
+}
+
+impl InternetGatewaySpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        self.vpc
+            .iter()
+            .map(|v| field("vpc", v, Kind::Vpc))
+            .collect()
+    }
+}
+
+impl NatGatewaySpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        vec![field("subnet", &self.subnet, Kind::Subnet)]
+    }
+}
+
+impl RouteTableSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        std::iter::once(field("vpc", &self.vpc, Kind::Vpc))
+            .chain(
+                self.subnets
+                    .iter()
+                    .map(|r| field("subnets", r, Kind::Subnet)),
+            )
+            .chain(self.routes.iter().flat_map(|r| {
+                let r = r.get_ref();
+                r.gateway
+                    .iter()
+                    .map(|g| field("routes", g, Kind::InternetGateway))
+                    .chain(
+                        r.nat_gateway
+                            .iter()
+                            .map(|g| field("routes", g, Kind::NatGateway)),
+                    )
+            }))
+            .collect()
+    }
+}
+
+impl SecurityGroupSpec {
+    /// Its references, each with the kind it must name.
+    pub fn references(&self) -> Vec<ReferenceField> {
+        std::iter::once(field("vpc", &self.vpc, Kind::Vpc))
+            .chain(
+                self.ingress
+                    .iter()
+                    .map(|r| ("ingress", r))
+                    .chain(self.egress.iter().flatten().map(|r| ("egress", r)))
+                    .filter_map(|(name, r)| {
+                        r.get_ref()
+                            .security_group
+                            .as_ref()
+                            .map(|g| field(name, g, Kind::SecurityGroup))
+                    }),
+            )
+            .collect()
     }
 }
