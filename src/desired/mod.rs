@@ -51,7 +51,7 @@ impl Ctx<'_> {
     /// `vpc`, never declared: the VPC of `subnets`, when the stack declares
     /// them. AWS does not let a load balancer or a DB subnet group change VPC,
     /// so the kinds that have it are replaced with it.
-    fn set_subnets_vpc(&mut self, subnets: &[toml::Spanned<Reference>]) {
+    fn set_subnets_vpc(&mut self, subnets: &[crate::stack::spec::Spanned<Reference>]) {
         let vpc = subnets.iter().find_map(|subnet| {
             match &self.stack.resources.get(subnet.get_ref().address()?)?.spec {
                 Spec::Subnet(declared) => Some(self.reference(declared.vpc.get_ref())),

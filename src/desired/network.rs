@@ -68,7 +68,7 @@ pub(super) fn security_group(c: &mut Ctx, s: &SecurityGroupSpec) {
     );
     c.set("name", Value::Str(name));
     c.set("description", Value::str(s.description.get_ref()));
-    let rules = |rules: &[toml::Spanned<RuleSpec>]| {
+    let rules = |rules: &[crate::stack::spec::Spanned<RuleSpec>]| {
         Value::set(rules.iter().map(|r| {
             let r = r.get_ref();
             let source = match (&r.cidr, &r.security_group) {

@@ -8,7 +8,10 @@ pub mod diag;
 pub mod files;
 pub mod interpolate;
 pub mod rollout;
+#[cfg(test)]
+mod schema;
 pub mod source;
+pub mod spanned;
 pub mod spec;
 mod validate;
 pub mod vars;
@@ -18,12 +21,12 @@ pub mod window;
 pub use diag::{Diagnostic, StackError};
 
 use crate::model::{Address, Kind};
+use crate::stack::spec::Spanned;
 use serde::Deserialize;
 use spec::{ActionSpec, Common, ForwardSpec, RawStack, Reference, RuleSpec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml::Spanned;
 
 /// A validated stack file.
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@
 use super::spec::RolloutSpec;
 use super::validate::Checker;
 use super::Stack;
+use crate::stack::spec::Spanned;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use toml::Spanned;
 
 #[derive(Debug, Clone)]
 pub struct Rollout {

@@ -1,20 +1,23 @@
 //! The stack file's serde types. Every block denies unknown keys, and every
 //! value a later check may reject is `Spanned`, so errors point at file:line:col.
 
+pub use super::spanned::Spanned;
 use crate::model::{Address, Kind};
 use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+use schemars::{json_schema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
-use toml::Spanned;
 
 /// `RawStack`, with a `[kind.name]` table of every kind of the registry.
 macro_rules! raw_stack {
     ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
         /// A stack file as written.
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawStack {
             pub stack: StackHeader,
@@ -36,7 +39,7 @@ macro_rules! raw_stack {
 crate::model::kinds::kinds!(raw_stack);
 
 /// `[rollout]`: the regions in waves, each applied, verified and baked before the next.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutSpec {
     /// How often checks run during a bake (default 1m).
@@ -44,7 +47,7 @@ pub struct RolloutSpec {
     pub waves: Vec<Spanned<WaveSpec>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaveSpec {
     pub name: Spanned<String>,
@@ -56,7 +59,7 @@ pub struct WaveSpec {
 }
 
 /// `[change_window]`: when changes may be made.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeWindowSpec {
     #[serde(default)]
@@ -66,7 +69,7 @@ pub struct ChangeWindowSpec {
 }
 
 /// Days and hours in a time zone: `{ days = "mon-fri", hours = "14:00-18:00", timezone = "Europe/Berlin" }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllowSpec {
     pub days: Spanned<String>,
@@ -75,7 +78,7 @@ pub struct AllowSpec {
 }
 
 /// Dates, inclusive, in a time zone: `{ from = "2026-12-20", to = "2027-01-04", reason = "…" }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FreezeSpec {
     pub from: Spanned<String>,
@@ -86,7 +89,7 @@ pub struct FreezeSpec {
 
 /// A `[[verify]]` check: a CloudWatch metric held to thresholds over a
 /// window, or the state of an alarm (`alarm` / `alarm_name`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
     pub name: Spanned<String>,
@@ -108,14 +111,14 @@ pub struct VerifySpec {
 }
 
 /// A block renamed in the file: the live resource keeps living, retagged.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovedSpec {
     pub from: Spanned<String>,
     pub to: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackHeader {
     pub name: Spanned<String>,
@@ -134,7 +137,7 @@ pub struct StackHeader {
 }
 
 /// `[stack] approval`: what may change the stack.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Approval {
     /// `apply --auto-approve`, an interactive yes, or a saved plan.
@@ -147,7 +150,7 @@ pub enum Approval {
 
 /// The id of a live resource a block takes over (`import`): one, or one
 /// per copy of a block with `count`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ImportIds {
     One(String),
@@ -171,7 +174,7 @@ pub struct Common<'a> {
 macro_rules! resource_spec {
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Deserialize)]
+        #[derive(Debug, Clone, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
@@ -234,7 +237,7 @@ resource_spec!(RouteTableSpec {
     routes: Vec<Spanned<RouteSpec>>,
 });
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub cidr: Cidr,
@@ -279,7 +282,7 @@ fn default_group_description() -> Spanned<String> {
     Spanned::new(0..0, default_description())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// `tcp`, `udp`, `icmp`, `all` (or `-1`), or an IP protocol number.
@@ -332,7 +335,7 @@ fn instance() -> Spanned<String> {
 }
 
 /// Unset fields take AWS's defaults, so that leaving them out is not drift.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
     pub path: Option<String>,
@@ -390,7 +393,7 @@ resource_spec!(AutoscalingGroupSpec {
 
 /// How a group judges its instances: EC2's status checks, or also its
 /// target groups' (`ELB`), after a grace period from launch.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupHealthCheckSpec {
     #[serde(rename = "type")]
@@ -417,6 +420,21 @@ resource_spec!(InstanceProfileSpec {
 /// A string, or a list of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneOrMany(pub Vec<String>);
+
+impl JsonSchema for OneOrMany {
+    fn schema_name() -> Cow<'static, str> {
+        "OneOrMany".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [
+                { "type": "string" },
+                { "type": "array", "items": { "type": "string" } }
+            ]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for OneOrMany {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -464,7 +482,7 @@ resource_spec!(ListenerRuleSpec {
 });
 
 /// What a listener or rule does with a request: exactly one of the three.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionSpec {
     pub forward: Option<Spanned<ForwardSpec>>,
@@ -481,6 +499,25 @@ pub struct ActionSpec {
 pub enum ForwardSpec {
     One(Reference),
     Weighted(Vec<WeightedTarget>),
+}
+
+impl JsonSchema for ForwardSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Forward".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let weighted = generator.subschema_for::<Vec<WeightedTarget>>();
+        json_schema!({
+            "description": "A target group, or weighted target groups.",
+            "anyOf": [{ "$ref": "#/$defs/Reference" }, weighted],
+            "examples": [
+                "target_group.blue",
+                [{ "target_group": "target_group.blue", "weight": 90 },
+                 { "target_group": "target_group.green", "weight": 10 }]
+            ]
+        })
+    }
 }
 
 // By hand rather than `untagged`: an untagged enum buffers its input, which
@@ -513,14 +550,14 @@ impl<'de> Deserialize<'de> for ForwardSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeightedTarget {
     pub target_group: Spanned<Reference>,
     pub weight: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FixedResponseSpec {
     pub status: i64,
@@ -534,7 +571,7 @@ fn text_plain() -> String {
 }
 
 /// Unset parts keep the request's own (`#{host}` …), as AWS does.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectSpec {
     pub protocol: Option<String>,
@@ -551,7 +588,7 @@ fn http_301() -> String {
     "HTTP_301".to_string()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionsSpec {
     #[serde(default)]
@@ -571,14 +608,14 @@ pub struct ConditionsSpec {
 }
 
 /// One query string pair; without `key`, the value of any key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryCondition {
     pub key: Option<String>,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderCondition {
     pub name: String,
@@ -718,7 +755,7 @@ resource_spec!(DnsRecordSpec {
 
 /// Hands a listener's or rule's forward action to blue-green switching: its
 /// live weights and active colour are then authoritative, never drift.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlueGreenSpec {
     pub listener: Option<Spanned<Reference>>,
@@ -754,6 +791,21 @@ impl Reference {
     }
 }
 
+impl JsonSchema for Reference {
+    fn schema_name() -> Cow<'static, str> {
+        "Reference".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A block of this stack, `kind.name` (`instance.web[1]` for a copy), a live id of what reconcile does not own (`vpc-0a1b2c3d`, an ARN), or `self` in a security group rule.",
+            "pattern": "^([a-z_]+\\.[a-z][a-z0-9_-]*(\\[[0-9]+\\])?|self|[a-z]+-[0-9a-f]+|arn:.+|[A-Z0-9]{5,32})$",
+            "examples": ["vpc.main", "subnet.public_a", "sg-0123456789abcdef0"]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Reference {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -780,6 +832,21 @@ pub struct Cidr(pub Ipv4Net);
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl JsonSchema for Cidr {
+    fn schema_name() -> Cow<'static, str> {
+        "Cidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "An IPv4 CIDR block, host bits zero.",
+            "pattern": "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",
+            "examples": ["10.0.0.0/16"]
+        })
     }
 }
 
@@ -817,6 +884,30 @@ impl<T> Regional<T> {
             Regional::Same(v) => Some(v),
             Regional::ByRegion(m) => m.get(region).or_else(|| m.get(DEFAULT_REGION_KEY)),
         }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Regional<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Regional_{}", T::schema_name()).into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let value = generator.subschema_for::<T>();
+        json_schema!({
+            "anyOf": [
+                value,
+                {
+                    "type": "object",
+                    "description": "Per region, with an optional `default`.",
+                    "additionalProperties": value
+                }
+            ]
+        })
     }
 }
 

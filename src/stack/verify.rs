@@ -5,10 +5,10 @@ use super::spec::VerifySpec;
 use super::validate::Checker;
 use super::Stack;
 use crate::model::{Address, Kind};
+use crate::stack::spec::Spanned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use toml::Spanned;
 
 /// A validated `[[verify]]` block.
 #[derive(Debug, Clone)]

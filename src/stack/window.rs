@@ -5,11 +5,11 @@
 
 use super::spec::{AllowSpec, ChangeWindowSpec, FreezeSpec};
 use super::validate::Checker;
+use crate::stack::spec::Spanned;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use std::time::SystemTime;
-use toml::Spanned;
 
 #[derive(Debug, Clone, Default)]
 pub struct ChangeWindow {

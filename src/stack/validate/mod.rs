@@ -21,10 +21,10 @@ mod dns;
 mod iam;
 pub mod import;
 mod network;
+use crate::stack::spec::Spanned;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::Path;
-use toml::Spanned;
 
 #[derive(Default)]
 pub(super) struct Checker {
