@@ -8,7 +8,8 @@ use crate::aws::cloud::{Cloud, Created, Discover, LockStore, Mutate, Probe, Traf
 use crate::aws::{AwsError, ErrorClass};
 use crate::desired::{self, Resolve};
 use crate::model::probe::{
-    AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth, TargetState,
+    AlarmState, BalancerState, DbStatus, GroupInstance, GroupNow, MetricQuery, MetricSeries,
+    TargetHealth, TargetState,
 };
 use crate::model::progress::Progress;
 use crate::model::shapes::Target;
@@ -130,6 +131,121 @@ pub struct FakeState {
     pub recorded: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// How many times every region of the account was searched.
     pub searches: usize,
+    /// Auto Scaling groups by name (live id), as replacing their instances
+    /// reads and changes them.
+    pub groups: BTreeMap<String, FakeGroup>,
+    /// How many instances of the group were healthy after each termination
+    /// apply asked for.
+    pub healthy_after_terminate: Vec<usize>,
+}
+
+/// An Auto Scaling group of the fake cloud. Each read fills it up to its
+/// desired capacity with new, healthy instances running `launches`, and
+/// brings it down to it (outdated instances first).
+#[derive(Clone, Debug, Default)]
+pub struct FakeGroup {
+    pub desired: i32,
+    pub max: i32,
+    pub target_groups: Vec<String>,
+    /// Its template's default version.
+    pub version: i64,
+    /// The version its new instances run: `version`, unless a test makes
+    /// the default version launch something older.
+    pub launches: i64,
+    pub instances: BTreeMap<String, FakeInstance>,
+    launched: u32,
+    reads: u32,
+    /// At the Nth read of the group, an instance turns unhealthy for so many reads.
+    pub sicken: Option<(u32, String, u32)>,
+    /// Terminations accepted before the next ones fail (an apply interrupted midway).
+    pub terminations_allowed: Option<usize>,
+}
+
+/// An instance of a [`FakeGroup`]: the version it runs, and for how many more
+/// reads of its group it is unhealthy.
+#[derive(Clone, Debug, Default)]
+pub struct FakeInstance {
+    pub version: i64,
+    pub sick_for: u32,
+}
+
+impl FakeGroup {
+    /// A group of `n` healthy instances (`i-old-0`, …) running `version`,
+    /// registered in target group `tg`.
+    pub fn running(n: i32, version: i64, tg: &str) -> FakeGroup {
+        FakeGroup {
+            desired: n,
+            max: n,
+            target_groups: vec![tg.to_string()],
+            version,
+            launches: version,
+            instances: (0..n)
+                .map(|i| {
+                    let instance = FakeInstance {
+                        version,
+                        sick_for: 0,
+                    };
+                    (format!("i-old-{i}"), instance)
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn healthy(&self) -> usize {
+        self.instances.values().filter(|i| i.sick_for == 0).count()
+    }
+
+    /// One read: what AWS would have done since the last one.
+    fn read(&mut self) -> GroupNow {
+        self.reads += 1;
+        while self.instances.len() < usize::try_from(self.desired).unwrap_or(0) {
+            self.launched += 1;
+            let instance = FakeInstance {
+                version: self.launches,
+                sick_for: 0,
+            };
+            self.instances
+                .insert(format!("i-new-{}", self.launched), instance);
+        }
+        while self.instances.len() > usize::try_from(self.desired).unwrap_or(0) {
+            let version = self.version;
+            let gone = self
+                .instances
+                .iter()
+                .find(|(_, i)| i.version != version)
+                .or_else(|| self.instances.iter().next())
+                .map(|(id, _)| id.clone())
+                .expect("more instances than none");
+            self.instances.remove(&gone);
+        }
+        if let Some((at, id, reads)) = self.sicken.clone() {
+            if at == self.reads {
+                if let Some(i) = self.instances.get_mut(&id) {
+                    i.sick_for = reads;
+                }
+            }
+        }
+        let now = GroupNow {
+            desired: self.desired,
+            max: self.max,
+            target_groups: self.target_groups.clone(),
+            version: self.version,
+            instances: self
+                .instances
+                .iter()
+                .map(|(id, i)| GroupInstance {
+                    id: id.clone(),
+                    serving: i.sick_for == 0,
+                    outdated: i.version != self.version,
+                })
+                .collect(),
+        };
+        for i in self.instances.values_mut() {
+            i.sick_for = i.sick_for.saturating_sub(1);
+        }
+        now
+    }
 }
 
 impl FakeCloud {
@@ -344,6 +460,71 @@ impl Mutate for FakeMutator {
         };
         o.attrs = changed.merged(attrs, &o.attrs);
         o.address = observed.address.clone();
+        Ok(())
+    }
+
+    async fn group(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
+        Ok(self.cloud.state().groups.get_mut(name).map(FakeGroup::read))
+    }
+
+    async fn healthy_in(&self, _: &str, instances: &[String]) -> Result<Vec<String>, AwsError> {
+        let state = self.cloud.state();
+        let healthy = |id: &String| {
+            state
+                .groups
+                .values()
+                .any(|g| g.instances.get(id).is_some_and(|i| i.sick_for == 0))
+        };
+        Ok(instances.iter().filter(|id| healthy(id)).cloned().collect())
+    }
+
+    async fn set_capacity(&self, name: &str, desired: i32, max: i32) -> Result<(), AwsError> {
+        self.cloud
+            .log(format!("capacity {name} {desired} (max {max})"));
+        if let Some(g) = self.cloud.state().groups.get_mut(name) {
+            (g.desired, g.max) = (desired, max);
+        }
+        Ok(())
+    }
+
+    async fn deregister(&self, _: &[String], instances: &[String]) -> Result<(), AwsError> {
+        self.cloud
+            .log(format!("deregister {}", instances.join(" ")));
+        Ok(())
+    }
+
+    async fn terminate(&self, instance: &str, decrement: bool) -> Result<(), AwsError> {
+        self.cloud.log(format!("terminate {instance}"));
+        let mut state = self.cloud.state();
+        let Some(group) = state
+            .groups
+            .values_mut()
+            .find(|g| g.instances.contains_key(instance))
+        else {
+            return Err(AwsError::new(
+                "TerminateInstanceInAutoScalingGroup",
+                ErrorClass::NotFound,
+                "ValidationError",
+                "no such instance",
+            ));
+        };
+        if let Some(allowed) = group.terminations_allowed.as_mut() {
+            if *allowed == 0 {
+                return Err(AwsError::new(
+                    "TerminateInstanceInAutoScalingGroup",
+                    ErrorClass::Transient,
+                    "Injected",
+                    "interrupted by the test",
+                ));
+            }
+            *allowed -= 1;
+        }
+        group.instances.remove(instance);
+        if decrement {
+            group.desired -= 1;
+        }
+        let healthy = group.healthy();
+        state.healthy_after_terminate.push(healthy);
         Ok(())
     }
 

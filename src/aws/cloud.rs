@@ -8,7 +8,7 @@
 
 use super::AwsError;
 use crate::model::probe::{
-    AlarmState, BalancerState, DbStatus, MetricQuery, MetricSeries, TargetHealth,
+    AlarmState, BalancerState, DbStatus, GroupNow, MetricQuery, MetricSeries, TargetHealth,
 };
 use crate::model::progress::Progress;
 use crate::model::shapes::Target;
@@ -84,6 +84,39 @@ pub trait Mutate: Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Deletes `observed`; one already gone is not an error.
     fn delete(&self, observed: &Observed) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    // An Auto Scaling group's instances moved to a new version
+    // (`ops::apply::group`), in the narrow calls below.
+
+    /// The Auto Scaling group `name` now (`None`: there is none).
+    fn group(&self, name: &str) -> impl Future<Output = Result<Option<GroupNow>, AwsError>> + Send;
+    /// Those of `instances` that target group `target_group` reports healthy.
+    fn healthy_in(
+        &self,
+        target_group: &str,
+        instances: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// Sets group `name`'s desired capacity and maximum size.
+    fn set_capacity(
+        &self,
+        name: &str,
+        desired: i32,
+        max: i32,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Takes `instances` out of the `target_groups` that have them (their
+    /// requests drain).
+    fn deregister(
+        &self,
+        target_groups: &[String],
+        instances: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Terminates `instance` of its group: the group's desired capacity drops
+    /// with it when `decrement`, else the group launches a replacement.
+    fn terminate(
+        &self,
+        instance: &str,
+        decrement: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// A cloud apply can change: a mutator per region.

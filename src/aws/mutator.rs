@@ -7,6 +7,7 @@ use super::{
     acm, autoscaling, cloudwatch, ec2, elbv2, endpoint, iam, rds, route53, Aws, AwsError,
     ErrorClass,
 };
+use crate::model::probe::GroupNow;
 use crate::model::progress::Progress;
 use crate::model::tags::{
     encode, is_encoded, USER_DATA as USER_DATA_TAG, VALIDATION_ZONE as VALIDATION_ZONE_TAG,
@@ -142,6 +143,44 @@ const CREATE_ATTEMPTS_UNSENT: u32 = 8;
 const CREATE_ATTEMPTS_UNANSWERED: u32 = 3;
 
 impl Mutate for Mutator {
+    async fn group(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
+        self.group_now(name)
+            .await
+            .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::AutoscalingGroup)))
+    }
+
+    async fn healthy_in(
+        &self,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        Mutator::healthy_in(self, target_group, instances)
+            .await
+            .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::TargetGroup)))
+    }
+
+    async fn set_capacity(&self, name: &str, desired: i32, max: i32) -> Result<(), AwsError> {
+        Mutator::set_capacity(self, name, desired, max)
+            .await
+            .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::AutoscalingGroup)))
+    }
+
+    async fn deregister(
+        &self,
+        target_groups: &[String],
+        instances: &[String],
+    ) -> Result<(), AwsError> {
+        Mutator::deregister(self, target_groups, instances)
+            .await
+            .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::TargetGroup)))
+    }
+
+    async fn terminate(&self, instance: &str, decrement: bool) -> Result<(), AwsError> {
+        Mutator::terminate(self, instance, decrement)
+            .await
+            .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::AutoscalingGroup)))
+    }
+
     /// Creates the resource at `address`, exactly once. `known` are the live ids
     /// the plan saw at this address (a resource being replaced, duplicates):
     /// they are never taken for the new one.
@@ -254,7 +293,7 @@ impl Mutate for Mutator {
             }
             Placed::Certificate => self.certificate_update(observed, attrs, changed).await,
             Placed::Iam(kind) => self.iam_update(kind, observed, attrs, changed).await,
-            Placed::Group => self.group_update(observed, attrs, changed, inputs).await,
+            Placed::Group => self.group_update(observed, attrs, changed).await,
         };
         result.map_err(|e| e.at(&self.region, &self.endpoint_of(observed.address.kind)))
     }

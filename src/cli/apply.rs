@@ -117,6 +117,7 @@ pub(super) async fn run(
                 args.emergency.as_deref(),
             )?,
             progress: output.progress_sink(),
+            wait_timeout: connection.wait_timeout,
         },
     };
     // A saved plan was reviewed when it was made, as with Terraform.

@@ -118,6 +118,7 @@ pub(super) async fn run(
                 args.emergency.as_deref(),
             )?,
             progress,
+            wait_timeout: connection.wait_timeout,
         },
         policies: policies.as_ref(),
     };
@@ -234,6 +235,7 @@ mod tests {
                 parallelism: 4,
                 record: Default::default(),
                 progress: Progress::silent(),
+                wait_timeout: std::time::Duration::from_secs(3600),
             },
             policies: None,
         };

@@ -452,10 +452,6 @@ pub const OUTDATED: &str = "outdated";
 pub const IMPORTED: &str = "imported";
 pub const OWNER: &str = "owner";
 
-/// Input of a group's update: replace its outdated instances this many at a
-/// time, each batch out of service first; without it, all at once, new first.
-pub const INSTANCE_BATCH: &str = "instance_batch";
-
 /// A live resource owned by a stack, normalised from SDK output.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {

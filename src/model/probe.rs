@@ -93,3 +93,45 @@ pub struct MetricQuery {
 pub struct MetricSeries {
     pub points: Vec<(SystemTime, f64)>,
 }
+
+/// An Auto Scaling group as the replacement of its outdated instances sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupNow {
+    pub desired: i32,
+    pub max: i32,
+    /// The target groups it registers its instances in (ARNs).
+    pub target_groups: Vec<String>,
+    /// Its launch template's default version: what it launches.
+    pub version: i64,
+    pub instances: Vec<GroupInstance>,
+}
+
+/// An instance of an Auto Scaling group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupInstance {
+    pub id: String,
+    /// In service and healthy, as the group sees it.
+    pub serving: bool,
+    /// It runs something else than the default version launches.
+    pub outdated: bool,
+}
+
+impl GroupNow {
+    /// The ids of its instances that are in service and healthy.
+    pub fn serving(&self) -> Vec<String> {
+        self.ids(|i| i.serving)
+    }
+
+    /// The ids of its instances on an older version.
+    pub fn outdated(&self) -> Vec<String> {
+        self.ids(|i| i.outdated)
+    }
+
+    fn ids(&self, which: impl Fn(&GroupInstance) -> bool) -> Vec<String> {
+        self.instances
+            .iter()
+            .filter(|i| which(i))
+            .map(|i| i.id.clone())
+            .collect()
+    }
+}

@@ -258,7 +258,7 @@ async fn waves<C: Account>(
                     .collect(),
                 stack: planned.stack.clone(),
             };
-            let applied = apply::run(aws, &part, &request.settings).await;
+            let applied = apply::run(aws, clock, &part, &request.settings).await;
             for r in regions.iter_mut().filter(|r| group.contains(&r.region)) {
                 let broke = applied.entries.iter().any(|e| {
                     e.region == r.region && !matches!(e.outcome, apply::EntryOutcome::Done { .. })
@@ -363,6 +363,7 @@ mod tests {
                 parallelism: 4,
                 record: BTreeMap::new(),
                 progress: Progress::silent(),
+                wait_timeout: std::time::Duration::from_secs(3600),
             },
             policies: None,
         }

@@ -3,9 +3,9 @@
 //! stack's tag finds a region's groups, with their tags and instances.
 
 use super::{ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
+use crate::model::probe::{GroupInstance, GroupNow};
 use crate::model::{
-    Address, Attrs, Changed, Inputs, Kind, Observed, Value, INSTANCE_BATCH, IN_SERVICE, OUTDATED,
-    STACK_TAG, UNHEALTHY,
+    Address, Attrs, Changed, Kind, Observed, Value, IN_SERVICE, OUTDATED, STACK_TAG, UNHEALTHY,
 };
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use aws_sdk_autoscaling::Client;
@@ -314,19 +314,9 @@ impl Mutator {
     }
 
     /// Waits until `name` has `wanted` instances in service (or, with 0,
-    /// none at all), reporting progress; bounded by `--wait-timeout`.
+    /// none at all), reporting progress; bounded by `--wait-timeout`. (Its
+    /// instances moved to a new version wait in `ops::apply::group`.)
     async fn wait_in_service(&self, name: &str, wanted: i32) -> Result<(), AwsError> {
-        self.wait_serving(name, wanted, &[]).await
-    }
-
-    /// `wait_in_service`, and each of them healthy in every one of
-    /// `target_groups`.
-    async fn wait_serving(
-        &self,
-        name: &str,
-        wanted: i32,
-        target_groups: &[String],
-    ) -> Result<(), AwsError> {
         use tracing::Instrument;
         async {
             let started = Instant::now();
@@ -335,40 +325,29 @@ impl Mutator {
             loop {
                 let group = self.group(name).await?;
                 let all = group.as_ref().map_or(0, |g| g.instances().len());
-                let serving = group.as_ref().map(serving).unwrap_or_default();
-                let mut healthy = serving.len();
-                if serving.len() >= wanted_n {
-                    for arn in target_groups {
-                        healthy = healthy.min(self.healthy_in(arn, &serving).await?);
-                    }
-                }
+                let serving = group.as_ref().map_or(0, |g| serving(g).len());
                 let done = match wanted {
                     0 => all == 0,
-                    _ => healthy >= wanted_n,
+                    _ => serving >= wanted_n,
                 };
                 if done {
                     return Ok(());
                 }
-                let what = if target_groups.is_empty() {
-                    "in service"
-                } else {
-                    "in service and healthy in its target groups"
-                };
                 if started.elapsed() > self.wait_limit {
                     return Err(AwsError::new(
                         "waiting for the group's instances",
                         ErrorClass::Other,
                         "Timeout",
                         format!(
-                            "{name} has {healthy} of {wanted} instances {what} ({all} in all) after {}s; \
-                             rerun apply to keep waiting (--wait-timeout), or look at its activity history \
-                             and its target groups' health",
+                            "{name} has {serving} of {wanted} instances in service ({all} in \
+                             all) after {}s; rerun apply to keep waiting (--wait-timeout), or \
+                             look at its activity history",
                             self.wait_limit.as_secs()
                         ),
                     ));
                 }
                 self.progress.wait(
-                    format!("{name}: {healthy}/{wanted} instances {what}"),
+                    format!("{name}: {serving}/{wanted} instances in service"),
                     started.elapsed(),
                     Some(self.wait_limit),
                 );
@@ -380,8 +359,12 @@ impl Mutator {
         .await
     }
 
-    /// How many of `instances` target group `arn` reports healthy.
-    async fn healthy_in(&self, arn: &str, instances: &[&str]) -> Result<usize, AwsError> {
+    /// Those of `instances` target group `arn` reports healthy.
+    pub(in crate::aws) async fn healthy_in(
+        &self,
+        arn: &str,
+        instances: &[String],
+    ) -> Result<Vec<String>, AwsError> {
         let health = send!(
             "DescribeTargetHealth",
             self.elb.describe_target_health().target_group_arn(arn)
@@ -390,16 +373,14 @@ impl Mutator {
             .target_health_descriptions()
             .iter()
             .filter(|d| {
-                d.target()
-                    .and_then(|t| t.id())
-                    .is_some_and(|id| instances.contains(&id))
-            })
-            .filter(|d| {
                 d.target_health()
                     .and_then(|h| h.state())
                     .is_some_and(|s| s.as_str() == "healthy")
             })
-            .count())
+            .filter_map(|d| d.target().and_then(|t| t.id()))
+            .filter(|id| instances.iter().any(|i| i == id))
+            .map(str::to_string)
+            .collect())
     }
 
     pub(in crate::aws) async fn group_update(
@@ -407,7 +388,6 @@ impl Mutator {
         observed: &Observed,
         attrs: &Attrs,
         changed: &Changed,
-        inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let c = &self.autoscaling;
         let name = observed.live_id.as_str();
@@ -436,12 +416,8 @@ impl Mutator {
                     .set_health_check_grace_period(grace)
             )?;
         }
-        if changed.contains("instances") {
-            match inputs.get(INSTANCE_BATCH).and_then(|b| b.parse().ok()) {
-                Some(batch) => self.replace_in_batches(name, batch).await?,
-                None => self.replace_outdated(name).await?,
-            }
-        }
+        // `instances` (outdated ones replaced) is apply's own work over the
+        // seam's group calls (`ops::apply::group`), after this update.
         if changed.contains("target_groups") {
             let (want, have) = (
                 ids(attrs, "target_groups"),
@@ -491,142 +467,72 @@ impl Mutator {
         Ok(())
     }
 
-    /// New instances first: as many as run an older version are launched
-    /// from the default one (the group's maximum raised for it if need be)
-    /// and put in service, then the old ones deregistered from the group's
-    /// target groups and terminated; the group's size is what it was.
-    /// Capacity in service never drops.
-    async fn replace_outdated(&self, name: &str) -> Result<(), AwsError> {
-        let c = &self.autoscaling;
-        let Some((group, version, old)) = self.outdated_now(name).await? else {
-            return Ok(());
-        };
-        let old: Vec<&str> = old.iter().map(String::as_str).collect();
-        let (desired, max) = (
-            group.desired_capacity().unwrap_or_default(),
-            group.max_size().unwrap_or_default(),
-        );
-        let surge = desired + i32::try_from(old.len()).unwrap_or(i32::MAX);
-        self.progress(format!(
-            "{name} ({}): {} of {desired} instances on a version older than {version}: launching {} from it first",
-            self.region,
-            old.len(),
-            old.len()
-        ));
-        send!(
-            "UpdateAutoScalingGroup",
-            c.update_auto_scaling_group()
-                .auto_scaling_group_name(name)
-                .max_size(max.max(surge))
-                .desired_capacity(surge)
-        )?;
-        self.wait_serving(name, surge, group.target_group_arns())
-            .await?;
-        self.retire(group.target_group_arns(), &old, true).await?;
-        send!(
-            "UpdateAutoScalingGroup",
-            c.update_auto_scaling_group()
-                .auto_scaling_group_name(name)
-                .max_size(max)
-                .desired_capacity(desired)
-        )?;
-        // A group may register what it had once more as it resizes (moto
-        // does): none of the old ones stays a target.
-        self.deregister(group.target_group_arns(), &old).await
-    }
-
-    /// A colour that takes traffic: `batch` outdated instances at a time are
-    /// taken out of the group's target groups and terminated (the group
-    /// launches their replacements from its default version), and the next
-    /// batch waits until all its capacity is in service and healthy in every
-    /// target group again: never more than `batch` out of service.
-    async fn replace_in_batches(&self, name: &str, batch: usize) -> Result<(), AwsError> {
-        let batch = batch.max(1);
-        let mut rounds = None;
-        loop {
-            let Some((group, version, old)) = self.outdated_now(name).await? else {
-                return Ok(());
-            };
-            // As many rounds as the outdated instances found first need: a
-            // replacement that is itself outdated is not chased forever.
-            let left = rounds.get_or_insert(old.len().div_ceil(batch));
-            if *left == 0 {
-                return Err(AwsError::new(
-                    "replacing the group's instances",
-                    ErrorClass::Other,
-                    "StillOutdated",
-                    format!(
-                        "{name}: {} instances still run something else than version {version} \
-                         launches after every outdated one was replaced: look at the template's \
-                         default version and the group's launch template",
-                        old.len()
-                    ),
-                ));
-            }
-            *left -= 1;
-            let these: Vec<&str> = old.iter().take(batch).map(String::as_str).collect();
-            let desired = group.desired_capacity().unwrap_or_default();
-            let target_groups = group.target_group_arns();
-            self.progress(format!(
-                "{name} ({}): {} of {desired} instances on a version older than {version}: \
-                 replacing {} (out of the target groups first)",
-                self.region,
-                old.len(),
-                these.len()
-            ));
-            self.retire(target_groups, &these, false).await?;
-            // A group may register what it had once more as it replaces
-            // (moto does): none of the old ones stays a target.
-            self.deregister(target_groups, &these).await?;
-            self.wait_serving(name, desired, target_groups).await?;
-        }
-    }
-
-    /// The group `name` and its instances on a version older than its
-    /// template's default (with that version's number); `None` when there
-    /// is no such group or none of its instances is outdated.
-    async fn outdated_now(
-        &self,
-        name: &str,
-    ) -> Result<Option<(AutoScalingGroup, i64, Vec<String>)>, AwsError> {
+    /// The group `name` as its instance replacement sees it: sizes, target
+    /// groups, the default version, and each instance serving or not,
+    /// outdated or not.
+    pub(in crate::aws) async fn group_now(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
         let Some(group) = self.group(name).await? else {
             return Ok(None);
         };
         let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
-        let Some((version, old)) = outdated(&group, &runs) else {
-            return Ok(None);
-        };
-        let old: Vec<String> = old.into_iter().map(str::to_string).collect();
-        Ok((!old.is_empty()).then_some((group, version, old)))
+        let (version, old) = outdated(&group, &runs).unwrap_or_default();
+        let serving = serving(&group);
+        Ok(Some(GroupNow {
+            desired: group.desired_capacity().unwrap_or_default(),
+            max: group.max_size().unwrap_or_default(),
+            target_groups: group.target_group_arns().to_vec(),
+            version,
+            instances: group
+                .instances()
+                .iter()
+                .filter_map(|i| i.instance_id())
+                .map(|id| GroupInstance {
+                    id: id.to_string(),
+                    serving: serving.contains(&id),
+                    outdated: old.contains(&id),
+                })
+                .collect(),
+        }))
     }
 
-    /// Out of the target groups first (their requests drain), then
-    /// terminated, the group's desired capacity lowered with them or not.
-    async fn retire(
+    pub(in crate::aws) async fn set_capacity(
         &self,
-        target_groups: &[String],
-        instances: &[&str],
+        name: &str,
+        desired: i32,
+        max: i32,
+    ) -> Result<(), AwsError> {
+        send!(
+            "UpdateAutoScalingGroup",
+            self.autoscaling
+                .update_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .max_size(max)
+                .desired_capacity(desired)
+        )
+        .map(drop)
+    }
+
+    pub(in crate::aws) async fn terminate(
+        &self,
+        instance: &str,
         decrement: bool,
     ) -> Result<(), AwsError> {
-        self.deregister(target_groups, instances).await?;
-        for id in instances {
-            send!(
-                "TerminateInstanceInAutoScalingGroup",
-                self.autoscaling
-                    .terminate_instance_in_auto_scaling_group()
-                    .instance_id(*id)
-                    .should_decrement_desired_capacity(decrement)
-            )?;
-        }
-        Ok(())
+        send!(
+            "TerminateInstanceInAutoScalingGroup",
+            self.autoscaling
+                .terminate_instance_in_auto_scaling_group()
+                .instance_id(instance)
+                .should_decrement_desired_capacity(decrement)
+        )
+        .map(drop)
     }
 
     /// Takes `instances` out of the target groups that have them, as
     /// registered (with their ports).
-    async fn deregister(
+    pub(in crate::aws) async fn deregister(
         &self,
         target_groups: &[String],
-        instances: &[&str],
+        instances: &[String],
     ) -> Result<(), AwsError> {
         for group_arn in target_groups {
             let health = send!(
@@ -639,7 +545,7 @@ impl Mutator {
                 .target_health_descriptions()
                 .iter()
                 .filter_map(|d| d.target())
-                .filter(|t| t.id().is_some_and(|id| instances.contains(&id)))
+                .filter(|t| t.id().is_some_and(|id| instances.iter().any(|i| i == id)))
                 .cloned()
                 .collect();
             if !targets.is_empty() {

@@ -2,6 +2,7 @@
 //! done, what failed and what was skipped. Nothing is rolled back: the live
 //! account is the state, so a rerun does exactly the remaining work.
 
+mod group;
 pub mod regions;
 mod report;
 mod steps;
@@ -24,6 +25,7 @@ use crate::plan::Action;
 use crate::plan::Plan;
 use crate::stack::spec::Reference;
 use crate::stack::Stack;
+use futures::TryFutureExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -90,7 +92,7 @@ pub async fn converge<C: Account>(
             });
         }
         preflight(&planned)?;
-        let report = run(aws, &planned, settings).await;
+        let report = run(aws, clock, &planned, settings).await;
         regions::after(aws, &planned, &report, record, &settings.progress)
             .instrument(phase("record regions emptied"))
             .await;
@@ -114,6 +116,8 @@ pub struct Settings {
     pub record: BTreeMap<String, String>,
     /// Receives one line per step start and end, and during long waits.
     pub progress: Progress,
+    /// `--wait-timeout`: how long apply waits for a group's new instances.
+    pub wait_timeout: std::time::Duration,
 }
 
 /// What apply knows about each resource while it runs: live id and exports,
@@ -202,7 +206,12 @@ pub fn preflight(planned: &Planned) -> Result<(), MissingInputs> {
 }
 
 /// Applies a plan.
-pub async fn run<C: Cloud>(aws: &C, planned: &Planned, settings: &Settings) -> Report {
+pub async fn run<C: Cloud>(
+    aws: &C,
+    clock: &dyn Clock,
+    planned: &Planned,
+    settings: &Settings,
+) -> Report {
     let stack = &planned.stack;
     let progress = |line: String| settings.progress.line(line);
     let steps = steps(stack, planned);
@@ -255,7 +264,12 @@ pub async fn run<C: Cloud>(aws: &C, planned: &Planned, settings: &Settings) -> R
             let label = format!("{} ({})", c.address, c.region);
             progress(format!("{label}: {}…", step.kind.doing()));
             let started = Instant::now();
-            let result = execute(stack, step, &mutators[c.region.as_str()], known, observed)
+            let mutator = &mutators[c.region.as_str()];
+            let result = execute(stack, step, mutator, known, observed)
+                .and_then(|id| async {
+                    replace_instances(step, mutator, clock, settings).await?;
+                    Ok(id)
+                })
                 .instrument(phase(&format!("apply {}", step.kind.verb())))
                 .await;
             let elapsed = started.elapsed().as_secs_f32();
@@ -398,10 +412,7 @@ async fn execute(
         return Ok(id);
     }
     let observed = observed.ok_or_else(no_longer_known)?;
-    let mut inputs = desired::inputs(resource);
-    if let Some(batch) = c.instance_batch {
-        inputs.insert(crate::model::INSTANCE_BATCH, batch.to_string());
-    }
+    let inputs = desired::inputs(resource);
     mutator
         .update(
             &observed,
@@ -411,6 +422,32 @@ async fn execute(
         )
         .await?;
     Ok(observed.live_id.clone())
+}
+
+/// An Auto Scaling group updated because instances run an older version:
+/// the update is done, now the instances move (`group`).
+async fn replace_instances(
+    step: &Step<'_>,
+    mutator: &impl Mutate,
+    clock: &dyn Clock,
+    settings: &Settings,
+) -> Result<(), StepError> {
+    let c = step.change;
+    let outdated = step.kind == StepKind::Update
+        && c.address.kind == crate::model::Kind::AutoscalingGroup
+        && c.attributes.iter().any(|a| a.name == "instances");
+    let Some(name) = c.live_id.as_deref().filter(|_| outdated) else {
+        return Ok(());
+    };
+    let replacement = group::Replacement {
+        mutator,
+        clock,
+        progress: &settings.progress,
+        wait: settings.wait_timeout,
+        region: &c.region,
+    };
+    let batch = c.instance_batch.and_then(|b| usize::try_from(b).ok());
+    Ok(replacement.run(name, batch).await?)
 }
 
 /// `attrs` without the security group rules whose group `late` picks.
@@ -793,6 +830,7 @@ security_groups = ["security_group.web"]
                 parallelism: 4,
                 record: BTreeMap::new(),
                 progress: Progress::silent(),
+                wait_timeout: std::time::Duration::from_secs(3600),
             },
         }
     }
