@@ -90,9 +90,10 @@ pub struct Mutator {
     pub(super) progress: Progress,
 }
 
-/// Where a kind lives in AWS, as that service's own kind. Both ways
-/// exhaustive: a new `Kind` does not compile until it is placed here, and its
-/// service's kind not until that service creates, updates and deletes it.
+/// Where a kind lives in AWS, as that service's own kind, as the registry
+/// places it (`model::kinds`). Both ways exhaustive: a new kind does not
+/// compile until it is placed, and its service's kind not until that service
+/// creates, updates and deletes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Placed {
     Ec2(ec2::Ec2Kind),
@@ -105,36 +106,22 @@ pub(super) enum Placed {
     Group,
 }
 
-pub(super) fn place(kind: Kind) -> Placed {
-    use ec2::Ec2Kind as E;
-    use elbv2::ElbKind as L;
-    use rds::RdsKind as R;
-    use route53::DnsKind as D;
-    match kind {
-        Kind::Vpc => Placed::Ec2(E::Vpc),
-        Kind::Subnet => Placed::Ec2(E::Subnet),
-        Kind::InternetGateway => Placed::Ec2(E::InternetGateway),
-        Kind::NatGateway => Placed::Ec2(E::NatGateway),
-        Kind::RouteTable => Placed::Ec2(E::RouteTable),
-        Kind::SecurityGroup => Placed::Ec2(E::SecurityGroup),
-        Kind::Instance => Placed::Ec2(E::Instance),
-        Kind::LaunchTemplate => Placed::Ec2(E::LaunchTemplate),
-        Kind::LoadBalancer => Placed::Elb(L::LoadBalancer),
-        Kind::TargetGroup => Placed::Elb(L::TargetGroup),
-        Kind::Listener => Placed::Elb(L::Listener),
-        Kind::ListenerRule => Placed::Elb(L::ListenerRule),
-        Kind::DbSubnetGroup => Placed::Rds(R::SubnetGroup),
-        Kind::DbParameterGroup => Placed::Rds(R::ParameterGroup),
-        Kind::DbInstance => Placed::Rds(R::Instance),
-        Kind::Alarm => Placed::Alarm,
-        Kind::DnsZone => Placed::Dns(D::Zone),
-        Kind::DnsRecord => Placed::Dns(D::Record),
-        Kind::AcmCertificate => Placed::Certificate,
-        Kind::IamRole => Placed::Iam(iam::IamKind::Role),
-        Kind::InstanceProfile => Placed::Iam(iam::IamKind::InstanceProfile),
-        Kind::AutoscalingGroup => Placed::Group,
-    }
+/// `place`, from the registry's placement of each kind (`model::kinds`).
+macro_rules! place {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident [$($aws:tt)*],)*) => {
+        pub(super) fn place(kind: Kind) -> Placed {
+            use ec2::Ec2Kind as E;
+            use elbv2::ElbKind as L;
+            use iam::IamKind as I;
+            use rds::RdsKind as R;
+            use route53::DnsKind as D;
+            match kind {
+                $(Kind::$variant => Placed::$($aws)*,)*
+            }
+        }
+    };
 }
+crate::model::kinds::kinds!(place);
 
 /// How many times a create is tried: throttled or unreachable calls as often
 /// as the SDK retries others; a call that got no answer (a hang costs a whole

@@ -67,7 +67,7 @@ impl Ctx<'_> {
 /// From the registry: a block's attributes by its kind's function, named
 /// after the kind in its family's file (`database::db_subnet_group`).
 macro_rules! own_attrs {
-    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident [$($aws:tt)*],)*) => {
         fn own(c: &mut Ctx, spec: &Spec) {
             match spec {
                 $(Spec::$variant(s) => $family::$name(c, s),)*

@@ -14,32 +14,33 @@
 //!
 //! The order is the order of discovery output and of `Kind::ALL`.
 
-/// Calls `$then! { Variant name family::SCHEMA Spec, … }` with every kind.
+/// Calls `$then! { Variant name family::SCHEMA Spec [aws placement], … }`
+/// with every kind.
 macro_rules! kinds {
     ($then:ident) => {
         $then! {
-            Vpc vpc network::VPC VpcSpec,
-            Subnet subnet network::SUBNET SubnetSpec,
-            InternetGateway internet_gateway network::INTERNET_GATEWAY InternetGatewaySpec,
-            NatGateway nat_gateway network::NAT_GATEWAY NatGatewaySpec,
-            RouteTable route_table network::ROUTE_TABLE RouteTableSpec,
-            SecurityGroup security_group network::SECURITY_GROUP SecurityGroupSpec,
-            LoadBalancer load_balancer balancing::LOAD_BALANCER LoadBalancerSpec,
-            TargetGroup target_group balancing::TARGET_GROUP TargetGroupSpec,
-            Listener listener balancing::LISTENER ListenerSpec,
-            ListenerRule listener_rule balancing::LISTENER_RULE ListenerRuleSpec,
-            Instance instance compute::INSTANCE InstanceSpec,
-            DbSubnetGroup db_subnet_group database::SUBNET_GROUP DbSubnetGroupSpec,
-            DbParameterGroup db_parameter_group database::PARAMETER_GROUP DbParameterGroupSpec,
-            DbInstance db_instance database::INSTANCE DbInstanceSpec,
-            Alarm alarm alarm::ALARM AlarmSpec,
-            DnsZone dns_zone dns::ZONE DnsZoneSpec,
-            DnsRecord dns_record dns::RECORD DnsRecordSpec,
-            AcmCertificate acm_certificate certificate::CERTIFICATE AcmCertificateSpec,
-            IamRole iam_role iam::ROLE IamRoleSpec,
-            InstanceProfile instance_profile iam::INSTANCE_PROFILE InstanceProfileSpec,
-            LaunchTemplate launch_template compute::LAUNCH_TEMPLATE LaunchTemplateSpec,
-            AutoscalingGroup autoscaling_group compute::AUTOSCALING_GROUP AutoscalingGroupSpec,
+            Vpc vpc network::VPC VpcSpec [Ec2(E::Vpc)],
+            Subnet subnet network::SUBNET SubnetSpec [Ec2(E::Subnet)],
+            InternetGateway internet_gateway network::INTERNET_GATEWAY InternetGatewaySpec [Ec2(E::InternetGateway)],
+            NatGateway nat_gateway network::NAT_GATEWAY NatGatewaySpec [Ec2(E::NatGateway)],
+            RouteTable route_table network::ROUTE_TABLE RouteTableSpec [Ec2(E::RouteTable)],
+            SecurityGroup security_group network::SECURITY_GROUP SecurityGroupSpec [Ec2(E::SecurityGroup)],
+            LoadBalancer load_balancer balancing::LOAD_BALANCER LoadBalancerSpec [Elb(L::LoadBalancer)],
+            TargetGroup target_group balancing::TARGET_GROUP TargetGroupSpec [Elb(L::TargetGroup)],
+            Listener listener balancing::LISTENER ListenerSpec [Elb(L::Listener)],
+            ListenerRule listener_rule balancing::LISTENER_RULE ListenerRuleSpec [Elb(L::ListenerRule)],
+            Instance instance compute::INSTANCE InstanceSpec [Ec2(E::Instance)],
+            DbSubnetGroup db_subnet_group database::SUBNET_GROUP DbSubnetGroupSpec [Rds(R::SubnetGroup)],
+            DbParameterGroup db_parameter_group database::PARAMETER_GROUP DbParameterGroupSpec [Rds(R::ParameterGroup)],
+            DbInstance db_instance database::INSTANCE DbInstanceSpec [Rds(R::Instance)],
+            Alarm alarm alarm::ALARM AlarmSpec [Alarm],
+            DnsZone dns_zone dns::ZONE DnsZoneSpec [Dns(D::Zone)],
+            DnsRecord dns_record dns::RECORD DnsRecordSpec [Dns(D::Record)],
+            AcmCertificate acm_certificate certificate::CERTIFICATE AcmCertificateSpec [Certificate],
+            IamRole iam_role iam::ROLE IamRoleSpec [Iam(I::Role)],
+            InstanceProfile instance_profile iam::INSTANCE_PROFILE InstanceProfileSpec [Iam(I::InstanceProfile)],
+            LaunchTemplate launch_template compute::LAUNCH_TEMPLATE LaunchTemplateSpec [Ec2(E::LaunchTemplate)],
+            AutoscalingGroup autoscaling_group compute::AUTOSCALING_GROUP AutoscalingGroupSpec [Group],
         }
     };
 }
@@ -47,7 +48,7 @@ pub(crate) use kinds;
 
 /// `Kind`, from the registry.
 macro_rules! declare_kind {
-    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident [$($aws:tt)*],)*) => {
         /// A resource kind reconcile manages (`model::kinds`). The order is
         /// the order of discovery output.
         #[derive(

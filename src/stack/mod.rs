@@ -71,7 +71,7 @@ pub struct Resource {
 
 /// `Spec`, a block of any kind of the registry, and its dispatch.
 macro_rules! spec {
-    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident [$($aws:tt)*],)*) => {
         /// A block's spec, of its kind.
         #[derive(Debug, Clone)]
         pub enum Spec {

@@ -1,7 +1,37 @@
 //! The checks of the alarm kinds' own values: alarms.
 
 use super::*;
-use crate::stack::spec::AlarmSpec;
+use crate::stack::spec::{resource_spec, Spanned};
+use std::collections::BTreeMap;
+
+resource_spec!(AlarmSpec {
+    /// Its name in CloudWatch (default `<stack>.<name>`): an imported
+    /// alarm keeps its own. A change replaces the alarm.
+    name: Option<Spanned<String>>,
+    namespace: String,
+    metric: String,
+    /// Values may interpolate live attributes: `"${load_balancer.app.arn_suffix}"`.
+    #[serde(default)]
+    dimensions: BTreeMap<String, Spanned<String>>,
+    statistic: Spanned<String>,
+    period: Spanned<i64>,
+    #[serde(default = "one")]
+    evaluation_periods: Spanned<i64>,
+    threshold: f64,
+    comparison: Spanned<String>,
+    /// `missing` (the default), `breaching`, `notBreaching` or `ignore`.
+    #[serde(default = "missing")]
+    treat_missing_data: Spanned<String>,
+    description: Option<String>,
+});
+
+fn one() -> Spanned<i64> {
+    Spanned::new(0..0, 1)
+}
+
+fn missing() -> Spanned<String> {
+    Spanned::new(0..0, "missing".to_string())
+}
 
 impl Checker {
     pub(super) fn alarm(&mut self, stack: &Stack, r: &Resource, s: &AlarmSpec) {

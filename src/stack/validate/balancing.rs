@@ -1,7 +1,13 @@
 //! The checks of the balancing kinds' own values: load balancers, target groups, listeners and rules.
 
 use super::*;
-use crate::stack::spec::{ListenerRuleSpec, ListenerSpec, LoadBalancerSpec, TargetGroupSpec};
+use crate::stack::spec::{resource_spec, Reference, Spanned};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Deserializer, IntoDeserializer, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
 
 /// The security policies ELB offers an HTTPS listener
 /// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html>).
@@ -34,6 +40,223 @@ const SSL_POLICIES: &[&str] = &[
     "ELBSecurityPolicy-TLS-1-0-2015-04",
     "ELBSecurityPolicy-2015-05",
 ];
+
+resource_spec!(LoadBalancerSpec {
+    /// `internet-facing` (the default) or `internal`.
+    #[serde(default = "internet_facing")]
+    scheme: Spanned<String>,
+    subnets: Vec<Spanned<Reference>>,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    /// Seconds; AWS's default is 60.
+    idle_timeout: Option<Spanned<i64>>,
+    /// Further load balancer attributes by AWS key, e.g. `"routing.http2.enabled" = "false"`.
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+});
+
+fn internet_facing() -> Spanned<String> {
+    Spanned::new(0..0, "internet-facing".to_string())
+}
+
+resource_spec!(TargetGroupSpec {
+    vpc: Spanned<Reference>,
+    #[serde(default = "http")]
+    protocol: Spanned<String>,
+    port: Spanned<i64>,
+    /// `instance` (the default), `ip` or `lambda`.
+    #[serde(default = "instance")]
+    target_type: Spanned<String>,
+    #[serde(default)]
+    health_check: HealthCheckSpec,
+});
+
+fn http() -> Spanned<String> {
+    Spanned::new(0..0, "HTTP".to_string())
+}
+
+fn instance() -> Spanned<String> {
+    Spanned::new(0..0, "instance".to_string())
+}
+
+/// Unset fields take AWS's defaults, so that leaving them out is not drift.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    pub path: Option<String>,
+    pub protocol: Option<String>,
+    pub port: Option<String>,
+    pub interval: Option<i64>,
+    pub timeout: Option<i64>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
+    /// HTTP codes, e.g. `"200"` or `"200-299"`.
+    pub matcher: Option<String>,
+}
+
+resource_spec!(ListenerSpec {
+    load_balancer: Spanned<Reference>,
+    port: Spanned<i64>,
+    #[serde(default = "http")]
+    protocol: Spanned<String>,
+    /// The default certificate of an HTTPS listener: `acm_certificate.site`,
+    /// or the ARN of one made elsewhere.
+    certificate: Option<Spanned<Reference>>,
+    /// More certificates, chosen by SNI.
+    #[serde(default)]
+    certificates: Vec<Spanned<Reference>>,
+    /// An ELB security policy; AWS's default when left out.
+    ssl_policy: Option<Spanned<String>>,
+    default_action: Spanned<ActionSpec>,
+});
+
+resource_spec!(ListenerRuleSpec {
+    listener: Spanned<Reference>,
+    priority: Spanned<i64>,
+    conditions: Spanned<ConditionsSpec>,
+    action: Spanned<ActionSpec>,
+});
+
+/// What a listener or rule does with a request: exactly one of the three.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    pub forward: Option<Spanned<ForwardSpec>>,
+    /// A forward's group stickiness: a client stays on the target group it
+    /// first got for this long (`"1h"`; 1 s to 7 days).
+    pub stickiness: Option<Spanned<String>>,
+    pub fixed_response: Option<FixedResponseSpec>,
+    pub redirect: Option<RedirectSpec>,
+}
+
+/// `forward = "target_group.blue"`, or weighted:
+/// `forward = [{ target_group = "target_group.blue", weight = 90 }, …]`.
+#[derive(Debug, Clone)]
+pub enum ForwardSpec {
+    One(Reference),
+    Weighted(Vec<WeightedTarget>),
+}
+
+impl JsonSchema for ForwardSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Forward".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let weighted = generator.subschema_for::<Vec<WeightedTarget>>();
+        json_schema!({
+            "description": "A target group, or weighted target groups.",
+            "anyOf": [{ "$ref": "#/$defs/Reference" }, weighted],
+            "examples": [
+                "target_group.blue",
+                [{ "target_group": "target_group.blue", "weight": 90 },
+                 { "target_group": "target_group.green", "weight": 10 }]
+            ]
+        })
+    }
+}
+
+// By hand rather than `untagged`: an untagged enum buffers its input, which
+// loses the spans that errors point at.
+impl<'de> Deserialize<'de> for ForwardSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ForwardVisitor;
+
+        impl<'de> Visitor<'de> for ForwardVisitor {
+            type Value = ForwardSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a target group reference, or a list of { target_group, weight }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Reference::deserialize(v.into_deserializer()).map(ForwardSpec::One)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut targets = Vec::new();
+                while let Some(t) = seq.next_element::<WeightedTarget>()? {
+                    targets.push(t);
+                }
+                Ok(ForwardSpec::Weighted(targets))
+            }
+        }
+
+        d.deserialize_any(ForwardVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedTarget {
+    pub target_group: Spanned<Reference>,
+    pub weight: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixedResponseSpec {
+    pub status: i64,
+    #[serde(default = "text_plain")]
+    pub content_type: String,
+    pub body: Option<String>,
+}
+
+fn text_plain() -> String {
+    crate::model::shapes::FIXED_RESPONSE_CONTENT_TYPE.to_string()
+}
+
+/// Unset parts keep the request's own (`#{host}` …), as AWS does.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectSpec {
+    pub protocol: Option<String>,
+    pub port: Option<String>,
+    pub host: Option<String>,
+    pub path: Option<String>,
+    pub query: Option<String>,
+    /// `HTTP_301` (the default) or `HTTP_302`.
+    #[serde(default = "http_301")]
+    pub status: String,
+}
+
+fn http_301() -> String {
+    "HTTP_301".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionsSpec {
+    #[serde(default)]
+    pub path: Vec<String>,
+    #[serde(default)]
+    pub host: Vec<String>,
+    pub header: Option<HeaderCondition>,
+    /// `query = [{ key = "version", value = "v2" }, { value = "beta" }]`.
+    #[serde(default)]
+    pub query: Vec<Spanned<QueryCondition>>,
+    /// `method = ["GET", "HEAD"]`.
+    #[serde(default)]
+    pub method: Vec<Spanned<String>>,
+    /// `source_ip = ["10.0.0.0/8"]`: IPv4 or IPv6 blocks.
+    #[serde(default)]
+    pub source_ip: Vec<Spanned<String>>,
+}
+
+/// One query string pair; without `key`, the value of any key.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryCondition {
+    pub key: Option<String>,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderCondition {
+    pub name: String,
+    pub values: Vec<String>,
+}
 
 impl Checker {
     pub(super) fn load_balancer(&mut self, stack: &Stack, r: &Resource, s: &LoadBalancerSpec) {

@@ -2,7 +2,7 @@
 //! zone that can hold their records.
 
 use super::*;
-use crate::stack::spec::AcmCertificateSpec;
+use crate::stack::spec::{resource_spec, Reference, Spanned};
 
 /// What ACM takes as a name (botocore's `DomainNameString`): labels of
 /// letters, digits and inner `-`, the first one possibly `*`.
@@ -21,6 +21,16 @@ fn acm_name(name: &str) -> bool {
 /// The most names one certificate carries (the API's limit; AWS's default
 /// quota is 10, raised on request).
 const MOST_NAMES: usize = 100;
+
+resource_spec!(AcmCertificateSpec {
+    domain: Spanned<String>,
+    #[serde(default)]
+    alternative_names: Vec<Spanned<String>>,
+    /// The public zone the DNS validation records are written in:
+    /// `dns_zone.main`, or a hosted zone id. Without one, apply says which
+    /// records to write and waits for them.
+    validation_zone: Option<Spanned<Reference>>,
+});
 
 impl Checker {
     pub(super) fn acm_certificate(&mut self, stack: &Stack, r: &Resource, s: &AcmCertificateSpec) {

@@ -1,7 +1,63 @@
 //! The checks of the compute kinds' own values: instances.
 
 use super::*;
-use crate::stack::spec::{AutoscalingGroupSpec, InstanceSpec, LaunchTemplateSpec};
+use crate::stack::spec::{resource_spec, Reference, Regional, Spanned};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+resource_spec!(LaunchTemplateSpec {
+    /// AMIs differ per region, as an instance's.
+    ami: Spanned<Regional<String>>,
+    instance_type: String,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    instance_profile: Option<Spanned<Reference>>,
+    /// Compared by its digest; given to EC2 base64-encoded.
+    user_data: Option<String>,
+    /// An EC2 key pair's name, for SSH.
+    key_name: Option<String>,
+});
+
+resource_spec!(AutoscalingGroupSpec {
+    launch_template: Spanned<Reference>,
+    subnets: Vec<Spanned<Reference>>,
+    min: Spanned<i64>,
+    max: Spanned<i64>,
+    /// Left out: whoever scales the group owns its desired capacity.
+    desired: Option<Spanned<i64>>,
+    #[serde(default)]
+    target_groups: Vec<Spanned<Reference>>,
+    #[serde(default)]
+    health_check: GroupHealthCheckSpec,
+});
+
+/// How a group judges its instances: EC2's status checks, or also its
+/// target groups' (`ELB`), after a grace period from launch.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupHealthCheckSpec {
+    #[serde(rename = "type")]
+    pub check_type: Option<Spanned<String>>,
+    /// `"60s"`, `"5m"`: 0 when left out, as AWS's API.
+    pub grace: Option<Spanned<String>>,
+}
+
+resource_spec!(InstanceSpec {
+    /// AMIs differ per region: `ami = { us-west-2 = "ami-…", eu-west-1 = "ami-…" }`.
+    ami: Spanned<Regional<String>>,
+    instance_type: String,
+    subnet: Spanned<Reference>,
+    #[serde(default)]
+    security_groups: Vec<Spanned<Reference>>,
+    /// How many identical instances: addresses become `instance.name[0]`, `[1]`, …
+    count: Option<Spanned<i64>>,
+    user_data: Option<String>,
+    /// Target groups the instance is registered in.
+    #[serde(default)]
+    target_groups: Vec<Spanned<Reference>>,
+    /// `instance_profile.app`: the IAM role its programs act as.
+    instance_profile: Option<Spanned<Reference>>,
+});
 
 impl Checker {
     pub(super) fn launch_template(&mut self, _: &Stack, r: &Resource, s: &LaunchTemplateSpec) {

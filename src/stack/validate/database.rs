@@ -1,7 +1,63 @@
 //! The checks of the database kinds' own values: RDS subnet groups, parameter groups and instances.
 
 use super::*;
-use crate::stack::spec::{DbInstanceSpec, DbParameterGroupSpec, DbSubnetGroupSpec};
+use crate::stack::spec::{resource_spec, Reference, Spanned};
+use std::collections::BTreeMap;
+
+pub(super) fn default_description() -> String {
+    "managed by reconcile".to_string()
+}
+
+resource_spec!(DbSubnetGroupSpec {
+    subnets: Vec<Spanned<Reference>>,
+    #[serde(default = "default_description")]
+    description: String,
+});
+
+resource_spec!(DbParameterGroupSpec {
+    /// The parameter group family, e.g. `postgres16`.
+    family: String,
+    #[serde(default = "default_description")]
+    description: String,
+    /// Engine parameters by name: `log_min_duration_statement = "500"`.
+    #[serde(default)]
+    parameters: BTreeMap<String, String>,
+});
+
+resource_spec!(DbInstanceSpec {
+    /// The DB instance identifier: what it is called in AWS. A change replaces it.
+    identifier: Spanned<String>,
+    engine: Spanned<String>,
+    /// Unset: whatever AWS picks at creation, not compared afterwards.
+    engine_version: Option<String>,
+    instance_class: String,
+    allocated_storage: Spanned<i64>,
+    storage_type: Option<String>,
+    subnet_group: Spanned<Reference>,
+    /// Unset: the engine's default group, not compared.
+    parameter_group: Option<Spanned<Reference>>,
+    /// Unset: whatever AWS assigns (the VPC's default group), not compared.
+    security_groups: Option<Vec<Spanned<Reference>>>,
+    #[serde(default)]
+    multi_az: bool,
+    #[serde(default = "seven")]
+    backup_retention_days: Spanned<i64>,
+    #[serde(default)]
+    deletion_protection: bool,
+    #[serde(default)]
+    publicly_accessible: bool,
+    master_username: String,
+    /// The environment variable holding the master password: never in a file,
+    /// a plan, a log or an error.
+    master_password_env: Spanned<String>,
+    /// Modifications take effect now (`true`) or in the next maintenance window.
+    #[serde(default)]
+    apply_immediately: bool,
+});
+
+fn seven() -> Spanned<i64> {
+    Spanned::new(0..0, 7)
+}
 
 impl Checker {
     pub(super) fn db_parameter_group(

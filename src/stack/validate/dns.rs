@@ -1,7 +1,41 @@
 //! The checks of the dns kinds' own values: hosted zones and records.
 
 use super::*;
-use crate::stack::spec::{DnsRecordSpec, DnsZoneSpec};
+use crate::stack::spec::{resource_spec, Reference, Spanned};
+
+fn public() -> Spanned<bool> {
+    Spanned::new(0..0, false)
+}
+
+resource_spec!(DnsZoneSpec {
+    /// A public zone: adopted when one with this name exists, created otherwise.
+    name: Spanned<String>,
+    /// A private zone, answering only inside `vpcs`: always created, never
+    /// adopted. Fixed at creation (a change replaces the zone).
+    #[serde(default = "public")]
+    private: Spanned<bool>,
+    /// The VPCs (in the zone's home region) a private zone answers in.
+    #[serde(default)]
+    vpcs: Vec<Spanned<Reference>>,
+});
+
+resource_spec!(DnsRecordSpec {
+    zone: Spanned<Reference>,
+    name: Spanned<String>,
+    /// `A`, `AAAA`, `CNAME`, `TXT` or `MX`.
+    #[serde(rename = "type")]
+    record_type: Spanned<String>,
+    ttl: Option<Spanned<i64>>,
+    #[serde(default)]
+    values: Vec<String>,
+    /// An alias to a load balancer of the stack, instead of `ttl` and `values`.
+    alias: Option<Spanned<Reference>>,
+    /// Take over a record of this name and type that exists without
+    /// reconcile's marker (shown as an adoption); without it, such a record
+    /// makes the plan refuse.
+    #[serde(default)]
+    adopt: bool,
+});
 
 impl Checker {
     pub(super) fn dns_zone(&mut self, _stack: &Stack, r: &Resource, s: &DnsZoneSpec) {

@@ -2,7 +2,75 @@
 //! it carries.
 
 use super::*;
-use crate::stack::spec::{IamRoleSpec, InstanceProfileSpec};
+use crate::stack::spec::{resource_spec, Reference, Spanned};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+resource_spec!(IamRoleSpec {
+    /// The services that may assume it: `"ec2.amazonaws.com"`, or a list.
+    assume: Spanned<OneOrMany>,
+    /// ARNs of managed policies attached to it.
+    #[serde(default)]
+    managed_policies: Vec<Spanned<String>>,
+    /// Inline policies: name → the policy document (JSON).
+    #[serde(default)]
+    policies: BTreeMap<String, Spanned<String>>,
+});
+
+resource_spec!(InstanceProfileSpec {
+    role: Spanned<Reference>,
+});
+
+/// A string, or a list of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl JsonSchema for OneOrMany {
+    fn schema_name() -> Cow<'static, str> {
+        "OneOrMany".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [
+                { "type": "string" },
+                { "type": "array", "items": { "type": "string" } }
+            ]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, or a list of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    all.push(s);
+                }
+                Ok(OneOrMany(all))
+            }
+        }
+
+        d.deserialize_any(V)
+    }
+}
 
 impl Checker {
     /// An instance profile has nothing to check beyond its role.

@@ -12,15 +12,15 @@ use super::{
 use crate::model::{Address, Kind, Service, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-mod alarm;
-mod balancing;
-mod certificate;
-mod compute;
-mod database;
-mod dns;
-mod iam;
+pub(super) mod alarm;
+pub(super) mod balancing;
+pub(super) mod certificate;
+pub(super) mod compute;
+pub(super) mod database;
+pub(super) mod dns;
+pub(super) mod iam;
 pub mod import;
-mod network;
+pub(super) mod network;
 use crate::stack::spec::Spanned;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -45,7 +45,7 @@ fn blocks<T>(
 /// From the registry: every block of every kind of a stack file, and each
 /// kind's own checks (`Checker::<kind>`, in its family's file).
 macro_rules! blocks_and_checks {
-    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident,)*) => {
+    ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident [$($aws:tt)*],)*) => {
         /// Every block of every kind, taken out of `raw`, in the registry's order.
         fn every_block(raw: &mut RawStack) -> Vec<(Address, Range<usize>, Spec)> {
             let mut all = Vec::new();

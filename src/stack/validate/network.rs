@@ -1,9 +1,94 @@
 //! The checks of the network kinds' own values: VPCs, subnets, route tables, security groups.
 
 use super::*;
-use crate::stack::spec::{
-    InternetGatewaySpec, NatGatewaySpec, RouteTableSpec, SecurityGroupSpec, SubnetSpec, VpcSpec,
-};
+use crate::stack::spec::{resource_spec, Cidr, Reference, Regional, Spanned};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+resource_spec!(VpcSpec {
+    cidr: Spanned<Regional<Cidr>>,
+});
+
+resource_spec!(SubnetSpec {
+    vpc: Spanned<Reference>,
+    cidr: Spanned<Regional<Cidr>>,
+    /// A zone letter (`a` → `us-west-2a`) or a full zone name.
+    zone: Spanned<Regional<String>>,
+    #[serde(default)]
+    map_public_ip_on_launch: bool,
+});
+
+resource_spec!(NatGatewaySpec {
+    /// The (public) subnet it lives in; private subnets route to it.
+    subnet: Spanned<Reference>,
+});
+
+resource_spec!(InternetGatewaySpec {
+    vpc: Option<Spanned<Reference>>,
+});
+
+resource_spec!(RouteTableSpec {
+    vpc: Spanned<Reference>,
+    #[serde(default)]
+    subnets: Vec<Spanned<Reference>>,
+    #[serde(default)]
+    routes: Vec<Spanned<RouteSpec>>,
+});
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub cidr: Cidr,
+    /// An internet gateway: of the stack, or by live id (`igw-…`).
+    pub gateway: Option<Spanned<Reference>>,
+    /// A NAT gateway: of the stack, or by live id (`nat-…`).
+    pub nat_gateway: Option<Spanned<Reference>>,
+    /// Targets reconcile does not create, by live id: `pcx-…`, `tgw-…`, `eni-…`.
+    pub vpc_peering: Option<Spanned<String>>,
+    pub transit_gateway: Option<Spanned<String>>,
+    pub network_interface: Option<Spanned<String>>,
+}
+
+impl RouteSpec {
+    /// The targets given by live id, by their key in a route (`model::shapes::ROUTE_TARGETS`).
+    pub fn live_targets(&self) -> [(&'static str, Option<&Spanned<String>>); 3] {
+        [
+            ("vpc_peering", self.vpc_peering.as_ref()),
+            ("transit_gateway", self.transit_gateway.as_ref()),
+            ("network_interface", self.network_interface.as_ref()),
+        ]
+    }
+}
+
+resource_spec!(SecurityGroupSpec {
+    vpc: Spanned<Reference>,
+    /// Group name; defaults to `<stack>-<name>`.
+    name: Option<Spanned<String>>,
+    #[serde(default = "default_group_description")]
+    description: Spanned<String>,
+    #[serde(default)]
+    ingress: Vec<Spanned<RuleSpec>>,
+    /// Omitted: AWS's default allow-all egress, which is then not drift.
+    egress: Option<Vec<Spanned<RuleSpec>>>,
+});
+
+fn default_group_description() -> Spanned<String> {
+    Spanned::new(0..0, super::database::default_description())
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// `tcp`, `udp`, `icmp`, `all` (or `-1`), or an IP protocol number.
+    pub protocol: String,
+    pub port: Option<i64>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr: Option<Cidr>,
+    /// Another group of the stack, `"self"` for this group, or a live `sg-` id.
+    pub security_group: Option<Spanned<Reference>>,
+    pub description: Option<String>,
+}
 
 impl Checker {
     /// An internet gateway has nothing to check beyond its reference.
