@@ -33,6 +33,10 @@ pub fn change<'p>(plan: &'p Plan, address: &str) -> &'p ResourceChange {
 /// The demo stack users run first (`stacks/demo.toml`).
 pub const DEMO: &str = include_str!("../stacks/demo.toml");
 
+/// A database in subnets `a` and `b` of `vpc.main` (a stack adds those two):
+/// its subnet `b`, subnet group and instance.
+pub const DATABASE: &str = include_str!("../tests/fixtures/database.toml");
+
 pub fn stack(source: &str) -> Stack {
     crate::stack::parse(Path::new("test.toml"), source.to_string()).expect("a valid stack")
 }

@@ -32,3 +32,5 @@ pub(super) fn alarm(c: &mut Ctx, s: &AlarmSpec) {
         c.set("description", Value::str(d));
     }
 }
+
+no_inputs!(AlarmSpec);

@@ -97,3 +97,10 @@ pub(super) fn listener_rule(c: &mut Ctx, s: &ListenerRuleSpec) {
         action(s.action.get_ref(), &|r: &Reference| c.reference(r)),
     );
 }
+
+no_inputs!(
+    LoadBalancerSpec,
+    TargetGroupSpec,
+    ListenerSpec,
+    ListenerRuleSpec
+);

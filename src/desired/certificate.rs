@@ -23,3 +23,5 @@ pub(super) fn acm_certificate(c: &mut Ctx, s: &AcmCertificateSpec) {
     }
     c.set("status", Value::str(crate::model::shapes::ISSUED));
 }
+
+no_inputs!(AcmCertificateSpec);

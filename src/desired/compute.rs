@@ -82,3 +82,22 @@ pub(super) fn autoscaling_group(c: &mut Ctx, s: &AutoscalingGroupSpec) {
         ),
     );
 }
+
+no_inputs!(AutoscalingGroupSpec);
+
+/// Its user data, compared by digest, sent whole.
+impl ApplyInputs for InstanceSpec {
+    fn inputs(&self, inputs: &mut Inputs) {
+        if let Some(data) = &self.user_data {
+            inputs.insert("user_data", data.clone());
+        }
+    }
+}
+
+impl ApplyInputs for LaunchTemplateSpec {
+    fn inputs(&self, inputs: &mut Inputs) {
+        if let Some(data) = &self.user_data {
+            inputs.insert("user_data", data.clone());
+        }
+    }
+}

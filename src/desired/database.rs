@@ -54,3 +54,18 @@ pub(super) fn db_instance(c: &mut Ctx, s: &DbInstanceSpec) {
     c.set("publicly_accessible", Value::Bool(s.publicly_accessible));
     c.set("master_username", Value::str(&s.master_username));
 }
+
+no_inputs!(DbSubnetGroupSpec, DbParameterGroupSpec);
+
+/// Its master password, from the variable the block names (never in a plan),
+/// and whether its modifications wait for the maintenance window.
+impl ApplyInputs for DbInstanceSpec {
+    fn inputs(&self, inputs: &mut Inputs) {
+        if let Ok(password) = std::env::var(self.master_password_env.get_ref()) {
+            inputs.insert("master_password", password);
+        }
+        if self.apply_immediately {
+            inputs.insert("apply_immediately", "true".into());
+        }
+    }
+}

@@ -49,3 +49,5 @@ pub(super) fn dns_record(c: &mut Ctx, s: &DnsRecordSpec) {
         );
     }
 }
+
+no_inputs!(DnsZoneSpec, DnsRecordSpec);

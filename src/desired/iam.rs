@@ -24,3 +24,5 @@ pub(super) fn iam_role(c: &mut Ctx, s: &IamRoleSpec) {
 pub(super) fn instance_profile(c: &mut Ctx, s: &InstanceProfileSpec) {
     c.set("role", c.reference(s.role.get_ref()));
 }
+
+no_inputs!(IamRoleSpec, InstanceProfileSpec);

@@ -8,7 +8,7 @@ use crate::model::shapes::{
     default_egress, route_value, rule_value, threshold_text, Action, Conditions, HealthCheck,
     Redirect, Target, IDLE_TIMEOUT,
 };
-use crate::model::{Address, Attrs, Value};
+use crate::model::{Address, Attrs, Inputs, Value};
 use crate::stack::interpolate;
 use crate::stack::spec::{ActionSpec, ForwardSpec, Reference, RuleSpec};
 use crate::stack::{dns_name, rule_ports, stickiness_seconds, zone_name, Resource, Spec, Stack};
@@ -65,12 +65,19 @@ impl Ctx<'_> {
 }
 
 /// From the registry: a block's attributes by its kind's function, named
-/// after the kind in its family's file (`database::db_subnet_group`).
+/// after the kind in its family's file (`database::db_instance`), and
+/// its inputs (`ApplyInputs`, beside it).
 macro_rules! own_attrs {
     ($($variant:ident $name:ident $family:ident :: $schema:ident $spec:ident [$($aws:tt)*],)*) => {
         fn own(c: &mut Ctx, spec: &Spec) {
             match spec {
                 $(Spec::$variant(s) => $family::$name(c, s),)*
+            }
+        }
+
+        fn own_inputs(spec: &Spec, inputs: &mut Inputs) {
+            match spec {
+                $(Spec::$variant(s) => s.inputs(inputs),)*
             }
         }
     };
@@ -117,49 +124,28 @@ fn tags(stack: &Stack, r: &Resource, resolve: &dyn Resolve) -> Value {
 }
 
 /// What apply needs that a plan never compares or shows (see `Inputs`).
-pub fn inputs(r: &Resource) -> crate::model::Inputs {
-    let mut inputs = crate::model::Inputs::new();
-    match &r.spec {
-        Spec::Instance(s) => {
-            if let Some(data) = &s.user_data {
-                inputs.insert("user_data", data.clone());
-            }
-        }
-        Spec::LaunchTemplate(s) => {
-            if let Some(data) = &s.user_data {
-                inputs.insert("user_data", data.clone());
-            }
-        }
-        Spec::DbInstance(s) => {
-            if let Ok(password) = std::env::var(s.master_password_env.get_ref()) {
-                inputs.insert("master_password", password);
-            }
-            if s.apply_immediately {
-                inputs.insert("apply_immediately", "true".into());
-            }
-        }
-        Spec::Vpc(_)
-        | Spec::Subnet(_)
-        | Spec::InternetGateway(_)
-        | Spec::NatGateway(_)
-        | Spec::RouteTable(_)
-        | Spec::SecurityGroup(_)
-        | Spec::LoadBalancer(_)
-        | Spec::TargetGroup(_)
-        | Spec::Listener(_)
-        | Spec::ListenerRule(_)
-        | Spec::DbSubnetGroup(_)
-        | Spec::DbParameterGroup(_)
-        | Spec::Alarm(_)
-        | Spec::DnsZone(_)
-        | Spec::DnsRecord(_)
-        | Spec::AcmCertificate(_)
-        | Spec::IamRole(_)
-        | Spec::InstanceProfile(_)
-        | Spec::AutoscalingGroup(_) => {}
-    }
+pub fn inputs(r: &Resource) -> Inputs {
+    let mut inputs = Inputs::new();
+    own_inputs(&r.spec, &mut inputs);
     inputs
 }
+
+/// A kind's inputs (`model::Inputs`): what apply needs of its block beyond
+/// its attributes, read only at apply (a password, user data). Every kind
+/// says, in its family's file (`none!` for most).
+trait ApplyInputs {
+    fn inputs(&self, inputs: &mut Inputs);
+}
+
+/// Kinds whose apply needs nothing beyond their attributes.
+macro_rules! no_inputs {
+    ($($spec:ty),* $(,)?) => {
+        $(impl super::ApplyInputs for $spec {
+            fn inputs(&self, _: &mut crate::model::Inputs) {}
+        })*
+    };
+}
+use no_inputs;
 
 /// The declared name a replacement cannot take yet: a security group's, while
 /// `old`, the group it replaces, holds it (AWS allows one group of a name per

@@ -88,3 +88,12 @@ pub(super) fn security_group(c: &mut Ctx, s: &SecurityGroupSpec) {
     c.set("ingress", ingress);
     c.set("egress", egress);
 }
+
+no_inputs!(
+    VpcSpec,
+    SubnetSpec,
+    InternetGatewaySpec,
+    NatGatewaySpec,
+    RouteTableSpec,
+    SecurityGroupSpec,
+);

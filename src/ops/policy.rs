@@ -193,14 +193,11 @@ mod tests {
 
     #[test]
     fn a_production_database_is_never_deleted_or_replaced() {
-        let db = "[db_subnet_group.main]\nsubnets = [\"subnet.a\", \"subnet.b\"]\n\
-                  [subnet.a]\nvpc = \"vpc.main\"\ncidr = \"10.0.1.0/24\"\nzone = \"a\"\n\
-                  [subnet.b]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n\
-                  [db_instance.main]\nidentifier = \"shop\"\nengine = \"postgres\"\n\
-                  engine_version = \"16.3\"\ninstance_class = \"db.t3.micro\"\n\
-                  allocated_storage = 20\nsubnet_group = \"db_subnet_group.main\"\n\
-                  master_username = \"shop\"\nmaster_password_env = \"DB_PASSWORD\"\n";
-        let before = stack("shop-prod", OWNED, db, "");
+        let db = format!(
+            "[subnet.a]\nvpc = \"vpc.main\"\ncidr = \"10.0.1.0/24\"\nzone = \"a\"\n\n{}",
+            testing::DATABASE
+        );
+        let before = stack("shop-prod", OWNED, &db, "");
         let without = stack(
             "shop-prod",
             OWNED,

@@ -1230,9 +1230,9 @@ subnets = ["subnet.a"]
         assert!(rendered.contains("-/+ instance.web"), "{rendered}");
 
         // A DB subnet group in it is only updated: it cannot be handed over.
-        let with_group = format!(
-            "{SUBNET}\n[subnet.other]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n\n[db_subnet_group.main]\nsubnets = [\"subnet.a\", \"subnet.other\"]\n"
-        );
+        let database = testing::DATABASE.replace("subnet.b", "subnet.other");
+        let group = &database[..database.find("[db_instance").expect("a database")];
+        let with_group = format!("{SUBNET}\n{group}");
         let (found, warnings) = handovers(&with_group);
         assert!(!found[0].clear, "a DB subnet group is in it");
         assert!(

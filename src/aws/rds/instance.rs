@@ -23,6 +23,99 @@ pub(super) fn observe(
     Some(o)
 }
 
+/// A database's attributes as they will be once what AWS holds back for the
+/// maintenance window is applied (`PendingModifiedValues`), so that a change
+/// already requested is neither planned nor sent again; and, for each such
+/// attribute, the value it has now.
+pub(super) fn db_attrs(
+    db: &aws_sdk_rds::types::DbInstance,
+) -> (Vec<(&'static str, Value)>, BTreeMap<&'static str, String>) {
+    let id = db.db_instance_identifier().unwrap_or_default();
+    let arn = db.db_instance_arn().unwrap_or_default();
+    let group = db
+        .db_subnet_group()
+        .and_then(|g| g.db_subnet_group_name())
+        .unwrap_or_default();
+    let groups = db
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|g| g.vpc_security_group_id());
+    let mut attrs = vec![
+        ("identifier", Value::str(id)),
+        ("engine", Value::str(db.engine().unwrap_or_default())),
+        (
+            "engine_version",
+            Value::str(db.engine_version().unwrap_or_default()),
+        ),
+        (
+            "instance_class",
+            Value::str(db.db_instance_class().unwrap_or_default()),
+        ),
+        (
+            "allocated_storage",
+            Value::Int(i64::from(db.allocated_storage().unwrap_or_default())),
+        ),
+        ("subnet_group", Value::Id(sibling_arn(arn, "subgrp", group))),
+        (
+            "security_groups",
+            Value::set(groups.map(|g| Value::Id(g.into()))),
+        ),
+        ("multi_az", Value::Bool(db.multi_az().unwrap_or(false))),
+        (
+            "backup_retention_days",
+            Value::Int(i64::from(db.backup_retention_period().unwrap_or_default())),
+        ),
+        (
+            "deletion_protection",
+            Value::Bool(db.deletion_protection().unwrap_or(false)),
+        ),
+        (
+            "publicly_accessible",
+            Value::Bool(db.publicly_accessible().unwrap_or(false)),
+        ),
+        (
+            "master_username",
+            Value::str(db.master_username().unwrap_or_default()),
+        ),
+    ];
+    if let Some(pg) = db
+        .db_parameter_groups()
+        .first()
+        .and_then(|g| g.db_parameter_group_name())
+    {
+        attrs.push(("parameter_group", Value::Id(sibling_arn(arn, "pg", pg))));
+    }
+    if let Some(t) = db.storage_type() {
+        attrs.push(("storage_type", Value::str(t)));
+    }
+    let mut pending = BTreeMap::new();
+    if let Some(p) = db.pending_modified_values() {
+        let later = [
+            ("instance_class", p.db_instance_class().map(Value::str)),
+            (
+                "allocated_storage",
+                p.allocated_storage().map(|v| Value::Int(i64::from(v))),
+            ),
+            ("engine_version", p.engine_version().map(Value::str)),
+            ("multi_az", p.multi_az().map(Value::Bool)),
+            (
+                "backup_retention_days",
+                p.backup_retention_period()
+                    .map(|v| Value::Int(i64::from(v))),
+            ),
+            ("storage_type", p.storage_type().map(Value::str)),
+        ];
+        for (key, value) in later {
+            let Some(value) = value else { continue };
+            if let Some((_, now)) = attrs.iter_mut().find(|(k, _)| *k == key) {
+                pending.insert(key, now.to_string());
+                *now = value;
+            }
+        }
+    }
+    (attrs, pending)
+}
+
 impl Mutator {
     pub(super) async fn create_db_instance(
         &self,

@@ -89,6 +89,29 @@ fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     tags.get(crate::model::STACK_TAG).map(String::as_str) == Some(stack)
 }
 
+impl Scope<'_> {
+    /// Whether a group of this name may be in scope: named like the stack's
+    /// groups, or imported. Their listings take no filter: a group's tags
+    /// are read (one call each) only for these.
+    fn may_name(self, name: Option<&str>) -> bool {
+        let Some(name) = name else {
+            return false;
+        };
+        match self {
+            Scope::Owned(stack) => name.starts_with(&crate::model::rds_group_prefix(stack)),
+            Scope::Imported(_, imports) => imports.contains_key(name),
+        }
+    }
+
+    /// Whether a group with these tags is in scope: owned by the stack, or imported.
+    fn keeps(self, tags: &BTreeMap<String, String>) -> bool {
+        match self {
+            Scope::Owned(stack) => owned_by(tags, stack),
+            Scope::Imported(..) => true,
+        }
+    }
+}
+
 /// The databases blocks import (`imports`: identifier → block), read by
 /// their identifiers whoever owns them: one call.
 pub async fn import(
@@ -99,53 +122,9 @@ pub async fn import(
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
     let scope = Scope::Imported(stack, imports);
-    let wanted = |name: Option<&str>| name.is_some_and(|n| imports.contains_key(n));
-    // Groups: their listing takes no filter, so it is read whole (one paged
-    // call, as discovery does) and the named ones kept.
     match kind {
-        RdsKind::SubnetGroup => {
-            let groups: Vec<aws_sdk_rds::types::DbSubnetGroup> = all_pages!(
-                "DescribeDBSubnetGroups",
-                client.describe_db_subnet_groups().max_records(PAGE)
-            )?;
-            let named = groups.iter().filter(|g| wanted(g.db_subnet_group_name()));
-            let reads = named.map(|g| async move {
-                let tags = tags_of(client, g.db_subnet_group_arn().unwrap_or_default()).await?;
-                Ok::<_, AwsError>(subnet_group::observe(scope, region, g, &tags))
-            });
-            return Ok(futures::future::try_join_all(reads)
-                .await?
-                .into_iter()
-                .flatten()
-                .collect());
-        }
-        RdsKind::ParameterGroup => {
-            let groups: Vec<aws_sdk_rds::types::DbParameterGroup> = all_pages!(
-                "DescribeDBParameterGroups",
-                client.describe_db_parameter_groups().max_records(PAGE)
-            )?;
-            let named = groups
-                .iter()
-                .filter(|g| wanted(g.db_parameter_group_name()));
-            let reads = named.map(|g| async move {
-                let tags = tags_of(client, g.db_parameter_group_arn().unwrap_or_default()).await?;
-                let parameters =
-                    user_parameters(client, g.db_parameter_group_name().unwrap_or_default())
-                        .await?;
-                Ok::<_, AwsError>(parameter_group::observe(
-                    scope,
-                    region,
-                    g,
-                    &tags,
-                    &parameters,
-                ))
-            });
-            return Ok(futures::future::try_join_all(reads)
-                .await?
-                .into_iter()
-                .flatten()
-                .collect());
-        }
+        RdsKind::SubnetGroup => return subnet_group::read(client, scope, region).await,
+        RdsKind::ParameterGroup => return parameter_group::read(client, scope, region).await,
         RdsKind::Instance => {}
     }
     let instances: Vec<aws_sdk_rds::types::DbInstance> = all_pages!(
@@ -174,77 +153,19 @@ pub async fn discover(
     stack: &str,
     region: &str,
 ) -> Result<Vec<Observed>, AwsError> {
-    let (instances, groups, parameter_groups) = tokio::try_join!(
+    let scope = Scope::Owned(stack);
+    let (instances, subnet_groups, parameter_groups) = tokio::try_join!(
         async {
             all_pages!(
                 "DescribeDBInstances",
                 client.describe_db_instances().max_records(PAGE)
             )
         },
-        async {
-            all_pages!(
-                "DescribeDBSubnetGroups",
-                client.describe_db_subnet_groups().max_records(PAGE)
-            )
-        },
-        async {
-            all_pages!(
-                "DescribeDBParameterGroups",
-                client.describe_db_parameter_groups().max_records(PAGE)
-            )
-        },
+        subnet_group::read(client, scope, region),
+        parameter_group::read(client, scope, region),
     )?;
-    let prefix = crate::model::rds_group_prefix(stack);
-    let candidates: Vec<_> = groups
-        .into_iter()
-        .filter(|g| {
-            g.db_subnet_group_name()
-                .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .collect();
-    let group_tags = futures::future::try_join_all(
-        candidates
-            .iter()
-            .map(|g| tags_of(client, g.db_subnet_group_arn().unwrap_or_default())),
-    )
-    .await?;
-
-    let mut found = Vec::new();
-    for (g, tags) in candidates.iter().zip(&group_tags) {
-        if owned_by(tags, stack) {
-            found.extend(subnet_group::observe(Scope::Owned(stack), region, g, tags));
-        }
-    }
-    let parameter_candidates: Vec<_> = parameter_groups
-        .into_iter()
-        .filter(|g| {
-            g.db_parameter_group_name()
-                .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .collect();
-    let parameter_details =
-        futures::future::try_join_all(parameter_candidates.iter().map(|g| async move {
-            let arn = g.db_parameter_group_arn().unwrap_or_default();
-            let name = g.db_parameter_group_name().unwrap_or_default();
-            let tags = tags_of(client, arn).await?;
-            if !owned_by(&tags, stack) {
-                return Ok::<_, AwsError>(None);
-            }
-            let parameters = user_parameters(client, name).await?;
-            Ok(Some((tags, parameters)))
-        }))
-        .await?;
-    for (g, details) in parameter_candidates.iter().zip(parameter_details) {
-        if let Some((tags, parameters)) = details {
-            found.extend(parameter_group::observe(
-                Scope::Owned(stack),
-                region,
-                g,
-                &tags,
-                &parameters,
-            ));
-        }
-    }
+    let instances: Vec<aws_sdk_rds::types::DbInstance> = instances;
+    let mut found = [subnet_groups, parameter_groups].concat();
     for db in &instances {
         let tags = tag_map(db.tag_list());
         if !owned_by(&tags, stack) || db.db_instance_status() == Some("deleting") {
@@ -253,99 +174,6 @@ pub async fn discover(
         found.extend(instance::observe(Scope::Owned(stack), region, db, &tags));
     }
     Ok(found)
-}
-
-/// A database's attributes as they will be once what AWS holds back for the
-/// maintenance window is applied (`PendingModifiedValues`), so that a change
-/// already requested is neither planned nor sent again; and, for each such
-/// attribute, the value it has now.
-fn db_attrs(
-    db: &aws_sdk_rds::types::DbInstance,
-) -> (Vec<(&'static str, Value)>, BTreeMap<&'static str, String>) {
-    let id = db.db_instance_identifier().unwrap_or_default();
-    let arn = db.db_instance_arn().unwrap_or_default();
-    let group = db
-        .db_subnet_group()
-        .and_then(|g| g.db_subnet_group_name())
-        .unwrap_or_default();
-    let groups = db
-        .vpc_security_groups()
-        .iter()
-        .filter_map(|g| g.vpc_security_group_id());
-    let mut attrs = vec![
-        ("identifier", Value::str(id)),
-        ("engine", Value::str(db.engine().unwrap_or_default())),
-        (
-            "engine_version",
-            Value::str(db.engine_version().unwrap_or_default()),
-        ),
-        (
-            "instance_class",
-            Value::str(db.db_instance_class().unwrap_or_default()),
-        ),
-        (
-            "allocated_storage",
-            Value::Int(i64::from(db.allocated_storage().unwrap_or_default())),
-        ),
-        ("subnet_group", Value::Id(sibling_arn(arn, "subgrp", group))),
-        (
-            "security_groups",
-            Value::set(groups.map(|g| Value::Id(g.into()))),
-        ),
-        ("multi_az", Value::Bool(db.multi_az().unwrap_or(false))),
-        (
-            "backup_retention_days",
-            Value::Int(i64::from(db.backup_retention_period().unwrap_or_default())),
-        ),
-        (
-            "deletion_protection",
-            Value::Bool(db.deletion_protection().unwrap_or(false)),
-        ),
-        (
-            "publicly_accessible",
-            Value::Bool(db.publicly_accessible().unwrap_or(false)),
-        ),
-        (
-            "master_username",
-            Value::str(db.master_username().unwrap_or_default()),
-        ),
-    ];
-    if let Some(pg) = db
-        .db_parameter_groups()
-        .first()
-        .and_then(|g| g.db_parameter_group_name())
-    {
-        attrs.push(("parameter_group", Value::Id(sibling_arn(arn, "pg", pg))));
-    }
-    if let Some(t) = db.storage_type() {
-        attrs.push(("storage_type", Value::str(t)));
-    }
-    let mut pending = BTreeMap::new();
-    if let Some(p) = db.pending_modified_values() {
-        let later = [
-            ("instance_class", p.db_instance_class().map(Value::str)),
-            (
-                "allocated_storage",
-                p.allocated_storage().map(|v| Value::Int(i64::from(v))),
-            ),
-            ("engine_version", p.engine_version().map(Value::str)),
-            ("multi_az", p.multi_az().map(Value::Bool)),
-            (
-                "backup_retention_days",
-                p.backup_retention_period()
-                    .map(|v| Value::Int(i64::from(v))),
-            ),
-            ("storage_type", p.storage_type().map(Value::str)),
-        ];
-        for (key, value) in later {
-            let Some(value) = value else { continue };
-            if let Some((_, now)) = attrs.iter_mut().find(|(k, _)| *k == key) {
-                pending.insert(key, now.to_string());
-                *now = value;
-            }
-        }
-    }
-    (attrs, pending)
 }
 
 fn rds_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
@@ -406,7 +234,7 @@ impl Mutator {
         inputs: &Inputs,
     ) -> Result<Created, AwsError> {
         match kind {
-            RdsKind::SubnetGroup => self.create_db_subnet_group(address, attrs, inputs).await,
+            RdsKind::SubnetGroup => self.create_subnet_group(address, attrs, inputs).await,
             RdsKind::ParameterGroup => self.create_db_parameter_group(address, attrs, inputs).await,
             RdsKind::Instance => self.create_db_instance(address, attrs, inputs).await,
         }
@@ -422,7 +250,7 @@ impl Mutator {
     ) -> Result<(), AwsError> {
         match kind {
             RdsKind::SubnetGroup => {
-                self.update_db_subnet_group(observed, attrs, changed, inputs)
+                self.update_subnet_group(observed, attrs, changed, inputs)
                     .await?
             }
             RdsKind::ParameterGroup => {
@@ -467,7 +295,7 @@ impl Mutator {
         observed: &Observed,
     ) -> Result<(), AwsError> {
         match kind {
-            RdsKind::SubnetGroup => self.delete_db_subnet_group(observed).await,
+            RdsKind::SubnetGroup => self.delete_subnet_group(observed).await,
             RdsKind::ParameterGroup => self.delete_db_parameter_group(observed).await,
             RdsKind::Instance => self.delete_db_instance(observed).await,
         }
@@ -492,7 +320,7 @@ mod tests {
                     .build(),
             )
             .build();
-        let (attrs, pending) = db_attrs(&db);
+        let (attrs, pending) = instance::db_attrs(&db);
         let get = |k| {
             attrs
                 .iter()
@@ -532,8 +360,8 @@ mod tests {
     }
 
     #[test]
-    fn subnet_group_names_are_what_rds_stores() {
-        let a = Address::new(Kind::DbSubnetGroup, "main_db");
+    fn group_names_are_what_rds_stores() {
+        let a = Address::new(Kind::DbParameterGroup, "main_db");
         assert_eq!(group_name("Prod", &a), "prod-main-db");
         // RDS refuses two hyphens in a row and a trailing one in a parameter group's name.
         let tuning = Address::new(Kind::DbParameterGroup, "pg16__tuning_");

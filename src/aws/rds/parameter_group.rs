@@ -3,8 +3,39 @@
 use super::*;
 use aws_sdk_rds::types::{DbParameterGroup, Parameter};
 
+/// The parameter groups in `scope`: the listing takes no filter, so it is
+/// read whole (one paged call); those named like the stack's (or imported)
+/// have their tags read, and those in scope their parameters.
+pub(super) async fn read(
+    client: &Client,
+    scope: Scope<'_>,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let groups: Vec<DbParameterGroup> = all_pages!(
+        "DescribeDBParameterGroups",
+        client.describe_db_parameter_groups().max_records(PAGE)
+    )?;
+    let named = groups
+        .iter()
+        .filter(|g| scope.may_name(g.db_parameter_group_name()));
+    let reads = named.map(|g| async move {
+        let tags = tags_of(client, g.db_parameter_group_arn().unwrap_or_default()).await?;
+        if !scope.keeps(&tags) {
+            return Ok::<_, AwsError>(None);
+        }
+        let parameters =
+            user_parameters(client, g.db_parameter_group_name().unwrap_or_default()).await?;
+        Ok(observe(scope, region, g, &tags, &parameters))
+    });
+    Ok(futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// A DB parameter group the stack owns, with the parameters set on it, as reconcile compares it.
-pub(super) fn observe(
+fn observe(
     scope: Scope<'_>,
     region: &str,
     g: &DbParameterGroup,

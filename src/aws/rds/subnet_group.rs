@@ -3,8 +3,39 @@
 use super::*;
 use aws_sdk_rds::types::DbSubnetGroup;
 
+/// The subnet groups in `scope`: the listing takes no filter, so it is read
+/// whole (one paged call) and the tags of those named like the stack's (or
+/// imported) are read, one call each.
+pub(super) async fn read(
+    client: &Client,
+    scope: Scope<'_>,
+    region: &str,
+) -> Result<Vec<Observed>, AwsError> {
+    let groups: Vec<DbSubnetGroup> = all_pages!(
+        "DescribeDBSubnetGroups",
+        client.describe_db_subnet_groups().max_records(PAGE)
+    )?;
+    let named = groups
+        .iter()
+        .filter(|g| scope.may_name(g.db_subnet_group_name()));
+    let reads = named.map(|g| async move {
+        let tags = tags_of(client, g.db_subnet_group_arn().unwrap_or_default()).await?;
+        Ok::<_, AwsError>(
+            scope
+                .keeps(&tags)
+                .then(|| observe(scope, region, g, &tags))
+                .flatten(),
+        )
+    });
+    Ok(futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// A DB subnet group the stack owns, as reconcile compares it.
-pub(super) fn observe(
+fn observe(
     scope: Scope<'_>,
     region: &str,
     g: &DbSubnetGroup,
@@ -38,7 +69,7 @@ pub(super) fn observe(
 }
 
 impl Mutator {
-    pub(super) async fn create_db_subnet_group(
+    pub(super) async fn create_subnet_group(
         &self,
         address: &Address,
         attrs: &Attrs,
@@ -70,7 +101,7 @@ impl Mutator {
         })
     }
 
-    pub(super) async fn update_db_subnet_group(
+    pub(super) async fn update_subnet_group(
         &self,
         observed: &Observed,
         attrs: &Attrs,
@@ -92,7 +123,7 @@ impl Mutator {
         Ok(())
     }
 
-    pub(super) async fn delete_db_subnet_group(&self, observed: &Observed) -> Result<(), AwsError> {
+    pub(super) async fn delete_subnet_group(&self, observed: &Observed) -> Result<(), AwsError> {
         let c = &self.rds;
         let name = name_of_observed(observed);
         crate::aws::retry_while(

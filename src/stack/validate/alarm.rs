@@ -1,4 +1,5 @@
-//! The checks of the alarm kinds' own values: alarms.
+//! Alarms: their block (the serde type a stack file is read into), its
+//! references and its own checks.
 
 use super::*;
 use crate::stack::spec::{resource_spec, Spanned};

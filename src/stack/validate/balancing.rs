@@ -1,4 +1,5 @@
-//! The checks of the balancing kinds' own values: load balancers, target groups, listeners and rules.
+//! Load balancers, target groups, listeners and rules: their blocks (the serde
+//! types a stack file is read into), references and own checks.
 
 use super::*;
 use crate::stack::spec::{resource_spec, Reference, Spanned};
@@ -326,6 +327,12 @@ impl Checker {
     }
 
     pub(super) fn listener(&mut self, _stack: &Stack, r: &Resource, s: &ListenerSpec) {
+        let port = format!(
+            "listener (port {} of {})",
+            s.port.get_ref(),
+            named(r, s.load_balancer.get_ref())
+        );
+        self.identity(r, port, s.port.span());
         self.one_of(
             s.protocol.span(),
             "listener protocol",

@@ -1,5 +1,6 @@
-//! The checks of a certificate's own values: names ACM takes, a validation
-//! zone that can hold their records.
+//! ACM certificates: their block (the serde type a stack file is read into),
+//! references and own checks (names ACM takes, a validation zone that can hold
+//! their records).
 
 use super::*;
 use crate::stack::spec::{resource_spec, Reference, Spanned};

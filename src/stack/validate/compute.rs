@@ -1,4 +1,5 @@
-//! The checks of the compute kinds' own values: instances.
+//! Instances, launch templates and Auto Scaling groups: their blocks (the
+//! serde types a stack file is read into), references and own checks.
 
 use super::*;
 use crate::stack::spec::{resource_spec, Reference, Regional, Spanned};

@@ -1,4 +1,5 @@
-//! The checks of the database kinds' own values: RDS subnet groups, parameter groups and instances.
+//! RDS subnet groups, parameter groups and instances: their blocks (the serde
+//! types a stack file is read into), references and own checks.
 
 use super::*;
 use crate::stack::spec::{resource_spec, Reference, Spanned};
@@ -60,19 +61,40 @@ fn seven() -> Spanned<i64> {
 }
 
 impl Checker {
+    /// An RDS group is named `<stack>-<block>`: one name a stack, 255
+    /// characters at most.
+    fn rds_group(&mut self, stack: &Stack, r: &Resource) {
+        let name = crate::model::rds_group_name(&stack.name, &r.address);
+        if name.len() > 255 {
+            self.error(
+                r.span.clone(),
+                format!(
+                    "{}: its RDS name is {} characters; RDS takes 255",
+                    r.address,
+                    name.len()
+                ),
+            )
+            .help = Some("shorten the block's name: the group is named <stack>-<block>".into());
+        }
+        let identity = format!("{} (AWS name `{name}`)", r.address.kind);
+        self.identity(r, identity, r.span.clone());
+    }
+
     pub(super) fn db_parameter_group(
         &mut self,
-        _stack: &Stack,
+        stack: &Stack,
         r: &Resource,
         s: &DbParameterGroupSpec,
     ) {
+        self.rds_group(stack, r);
         if s.family.is_empty() {
             self.error(r.span.clone(), format!("{}: `family` is empty", r.address))
                 .help = Some("name the parameter group family, for example postgres16".into());
         }
     }
 
-    pub(super) fn db_subnet_group(&mut self, _stack: &Stack, r: &Resource, s: &DbSubnetGroupSpec) {
+    pub(super) fn db_subnet_group(&mut self, stack: &Stack, r: &Resource, s: &DbSubnetGroupSpec) {
+        self.rds_group(stack, r);
         if s.subnets.len() < 2 {
             self.error(
                 r.span.clone(),
@@ -85,6 +107,11 @@ impl Checker {
     }
 
     pub(super) fn db_instance(&mut self, stack: &Stack, r: &Resource, s: &DbInstanceSpec) {
+        let identity = format!(
+            "database (identifier `{}`)",
+            s.identifier.get_ref().to_lowercase()
+        );
+        self.identity(r, identity, s.identifier.span());
         let id = s.identifier.get_ref();
         let valid = (1..=63).contains(&id.len())
             && id.starts_with(|c: char| c.is_ascii_alphabetic())

@@ -1,4 +1,5 @@
-//! The checks of the dns kinds' own values: hosted zones and records.
+//! Hosted zones and records: their blocks (the serde types a stack file is
+//! read into), references and own checks.
 
 use super::*;
 use crate::stack::spec::{resource_spec, Reference, Spanned};
@@ -68,6 +69,12 @@ impl Checker {
     }
 
     pub(super) fn dns_record(&mut self, stack: &Stack, r: &Resource, s: &DnsRecordSpec) {
+        let identity = format!(
+            "DNS record ({} {})",
+            s.record_type.get_ref().to_uppercase(),
+            crate::stack::dns_name(s.name.get_ref()).unwrap_or_default()
+        );
+        self.identity(r, identity, s.name.span());
         let kind = s.record_type.get_ref().as_str();
         self.one_of(
             s.record_type.span(),

@@ -1,5 +1,6 @@
-//! The checks of an IAM role's own values: who may assume it, the policies
-//! it carries.
+//! IAM roles and instance profiles: their blocks (the serde types a stack file
+//! is read into), references and own checks (who may assume a role, the
+//! policies it carries).
 
 use super::*;
 use crate::stack::spec::{resource_spec, Reference, Spanned};

@@ -255,15 +255,7 @@ mod tests {
 
     #[test]
     fn an_imported_database_is_protected_unless_its_block_says_not() {
-        let db = |extra: &str| {
-            format!(
-                "{SUBNET}\n[subnet.b]\nvpc = \"vpc.main\"\ncidr = \"10.0.2.0/24\"\nzone = \"b\"\n\n\
-                 [db_subnet_group.main]\nsubnets = [\"subnet.a\", \"subnet.b\"]\n\n\
-                 [db_instance.main]\nidentifier = \"shop\"\nengine = \"postgres\"\nengine_version = \"16.3\"\n\
-                 instance_class = \"db.t3.micro\"\nallocated_storage = 20\nsubnet_group = \"db_subnet_group.main\"\n\
-                 master_username = \"shop\"\nmaster_password_env = \"PW\"\n{extra}"
-            )
-        };
+        let db = |extra: &str| format!("{SUBNET}\n{}{extra}", crate::testing::DATABASE);
         let protect = |extra: &str| {
             let stack = load(&db(extra)).unwrap();
             stack.resources[&crate::model::Address::parse("db_instance.main").unwrap()]

@@ -29,6 +29,10 @@ use std::path::Path;
 #[derive(Default)]
 pub(super) struct Checker {
     pub(super) diagnostics: Vec<Diagnostic>,
+    /// What names each block in AWS where two blocks may collide on it
+    /// (a listener's port, a group's name), as its kind's checks say
+    /// (`Checker::identity`), and where to point.
+    identities: Vec<(Address, String, Range<usize>)>,
 }
 
 fn blocks<T>(
@@ -66,6 +70,12 @@ macro_rules! blocks_and_checks {
 crate::model::kinds::kinds!(blocks_and_checks);
 
 impl Checker {
+    /// What names `r` in AWS, where two blocks may collide on it (checked
+    /// once every block is: `collisions`), and where it is written.
+    pub(super) fn identity(&mut self, r: &Resource, identity: String, span: Range<usize>) {
+        self.identities.push((r.address.clone(), identity, span));
+    }
+
     pub(super) fn error(
         &mut self,
         span: Range<usize>,
@@ -244,12 +254,10 @@ impl Checker {
     fn collisions(&mut self, stack: &Stack) {
         let mut seen: HashMap<(&str, String), &Address> = HashMap::new();
         // In file order: the block written later is the one in the way.
-        let mut in_file: Vec<&Resource> = stack.resources.values().collect();
-        in_file.sort_by_key(|r| r.span.start);
-        for r in in_file {
-            let Some((identity, span)) = identity(stack, r) else {
-                continue;
-            };
+        let mut identities = std::mem::take(&mut self.identities);
+        identities.sort_by_key(|(address, _, _)| stack.resources[address].span.start);
+        for (address, identity, span) in identities {
+            let r = &stack.resources[&address];
             for region in &r.regions {
                 match seen.get(&(region.as_str(), identity.clone())) {
                     Some(first) => {
@@ -675,20 +683,6 @@ impl Checker {
         }
         self.tag_budget(stack, r);
         self.import(r);
-        if matches!(kind, Kind::DbSubnetGroup | Kind::DbParameterGroup) {
-            let name = crate::model::rds_group_name(&stack.name, &r.address);
-            if name.len() > 255 {
-                self.error(
-                    r.span.clone(),
-                    format!(
-                        "{}: its RDS name is {} characters; RDS takes 255",
-                        r.address,
-                        name.len()
-                    ),
-                )
-                .help = Some("shorten the block's name: the group is named <stack>-<block>".into());
-            }
-        }
         for value in r.spec.templates() {
             self.interpolations(stack, value.span(), value.get_ref());
         }
@@ -950,60 +944,12 @@ impl Checker {
     }
 }
 
-/// What names a block in AWS, when two blocks may collide on it, and where to point.
-fn identity(stack: &Stack, r: &Resource) -> Option<(String, Range<usize>)> {
-    let target = |reference: &Reference| match reference {
+/// How a block's reference reads in a message about what names it in AWS.
+fn named(r: &Resource, reference: &Reference) -> String {
+    match reference {
         Reference::Resource(a) => a.to_string(),
         Reference::LiveId(id) => id.clone(),
         Reference::SelfGroup => r.address.to_string(),
-    };
-    match &r.spec {
-        Spec::Listener(s) => Some((
-            format!(
-                "listener (port {} of {})",
-                s.port.get_ref(),
-                target(s.load_balancer.get_ref())
-            ),
-            s.port.span(),
-        )),
-        Spec::SecurityGroup(s) => {
-            let name = s.name.as_ref().map_or_else(
-                || format!("{}-{}", stack.name, r.address.name),
-                |n| n.get_ref().clone(),
-            );
-            let span = s.name.as_ref().map_or(r.span.clone(), |n| n.span());
-            Some((
-                format!(
-                    "security group (name `{name}` in {})",
-                    target(s.vpc.get_ref())
-                ),
-                span,
-            ))
-        }
-        Spec::DnsRecord(s) => Some((
-            format!(
-                "DNS record ({} {})",
-                s.record_type.get_ref().to_uppercase(),
-                super::dns_name(s.name.get_ref()).unwrap_or_default()
-            ),
-            s.name.span(),
-        )),
-        Spec::DbSubnetGroup(_) | Spec::DbParameterGroup(_) => Some((
-            format!(
-                "{} (AWS name `{}`)",
-                r.address.kind,
-                crate::model::rds_group_name(&stack.name, &r.address)
-            ),
-            r.span.clone(),
-        )),
-        Spec::DbInstance(s) => Some((
-            format!(
-                "database (identifier `{}`)",
-                s.identifier.get_ref().to_lowercase()
-            ),
-            s.identifier.span(),
-        )),
-        _ => None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The checks of the network kinds' own values: VPCs, subnets, route tables, security groups.
+//! VPCs, subnets, gateways, route tables and security groups: their blocks
+//! (the serde types a stack file is read into), references and own checks.
 
 use super::*;
 use crate::stack::spec::{resource_spec, Cidr, Reference, Regional, Spanned};
@@ -168,7 +169,17 @@ impl Checker {
         }
     }
 
-    pub(super) fn security_group(&mut self, _stack: &Stack, r: &Resource, s: &SecurityGroupSpec) {
+    pub(super) fn security_group(&mut self, stack: &Stack, r: &Resource, s: &SecurityGroupSpec) {
+        let name = s.name.as_ref().map_or_else(
+            || format!("{}-{}", stack.name, r.address.name),
+            |n| n.get_ref().clone(),
+        );
+        let span = s.name.as_ref().map_or(r.span.clone(), |n| n.span());
+        let identity = format!(
+            "security group (name `{name}` in {})",
+            named(r, s.vpc.get_ref())
+        );
+        self.identity(r, identity, span);
         if let Some(name) = s.name.as_ref().filter(|n| {
             n.get_ref().is_empty()
                 || n.get_ref().starts_with("sg-")
