@@ -59,6 +59,9 @@ pub enum Code {
     DbInstanceNotFound,
     /// Route53: the VPC is already associated with a zone of that name.
     ConflictingDomainExists,
+    /// EC2: an instance profile IAM has made but not yet shown EC2 ("Invalid
+    /// IAM Instance Profile name"): IAM's consistency delay, asked again.
+    ProfileNotSeen,
 }
 
 impl Code {
@@ -72,6 +75,7 @@ impl Code {
             Code::SubnetGroupInUse => "InvalidDBSubnetGroupStateFault",
             Code::DbInstanceNotFound => "DBInstanceNotFound",
             Code::ConflictingDomainExists => "ConflictingDomainExists",
+            Code::ProfileNotSeen => "InvalidParameterValue",
         }
     }
 }
@@ -200,6 +204,12 @@ impl AwsError {
     /// their class, named once here.
     pub fn is(&self, code: Code) -> bool {
         self.code == code.aws()
+            && match code {
+                // EC2 gives this code to many mistakes: this one says so
+                // only in its message, read here and nowhere else.
+                Code::ProfileNotSeen => self.message.contains("IAM Instance Profile"),
+                _ => true,
+            }
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -437,6 +447,22 @@ impl ClassifyRetry for Retries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instance_profile_not_yet_seen_is_told_from_other_invalid_values() {
+        let answer = |message: &str| {
+            AwsError::new(
+                "RunInstances",
+                ErrorClass::Invalid,
+                "InvalidParameterValue",
+                message,
+            )
+        };
+        let unseen = answer("Value (prod-web-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name");
+        assert!(unseen.is(Code::ProfileNotSeen));
+        assert!(!answer("Invalid value 't9.huge' for InstanceType").is(Code::ProfileNotSeen));
+        assert!(!unseen.is(Code::AlreadyAssociated));
+    }
 
     #[test]
     fn codes_are_classified_by_what_callers_decide() {

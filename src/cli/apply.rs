@@ -115,6 +115,7 @@ pub(super) async fn run(
             record: ops::change_record(
                 args.version_label.as_deref().or(stack.version.as_deref()),
                 args.emergency.as_deref(),
+                ops::clock::Clock::now(&SystemClock),
             )?,
             progress: output.progress_sink(),
             wait_timeout: connection.wait_timeout,

@@ -14,6 +14,16 @@ use crate::stack::spec::{ActionSpec, ForwardSpec, Reference, RuleSpec};
 use crate::stack::{dns_name, rule_ports, stickiness_seconds, zone_name, Resource, Spec, Stack};
 use sha2::{Digest, Sha256};
 
+/// Kinds whose apply needs nothing beyond their attributes (`ApplyInputs`);
+/// defined before the family modules, which use it.
+macro_rules! no_inputs {
+    ($($spec:ty),* $(,)?) => {
+        $(impl crate::desired::ApplyInputs for $spec {
+            fn inputs(&self, _: &mut crate::model::Inputs) {}
+        })*
+    };
+}
+
 mod alarm;
 mod balancing;
 mod certificate;
@@ -136,16 +146,6 @@ pub fn inputs(r: &Resource) -> Inputs {
 trait ApplyInputs {
     fn inputs(&self, inputs: &mut Inputs);
 }
-
-/// Kinds whose apply needs nothing beyond their attributes.
-macro_rules! no_inputs {
-    ($($spec:ty),* $(,)?) => {
-        $(impl super::ApplyInputs for $spec {
-            fn inputs(&self, _: &mut crate::model::Inputs) {}
-        })*
-    };
-}
-use no_inputs;
 
 /// The declared name a replacement cannot take yet: a security group's, while
 /// `old`, the group it replaces, holds it (AWS allows one group of a name per

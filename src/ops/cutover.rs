@@ -200,7 +200,7 @@ pub async fn perform<C: Account>(
     request: &Request,
     confirm: impl AsyncFnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<CutoverReport> {
-    super::carried(&record_tags(request, String::new()))?;
+    super::carried(&record_tags(request, String::new(), env.clock.now()))?;
     super::verify::refuse_short_bake(
         stack,
         regions,
@@ -461,6 +461,7 @@ async fn region_cutover<C: Probe + TrafficSwitch>(
             let record = record_tags(
                 request,
                 format!("cutover {} → {} (100%)", request.pair, request.to.as_str()),
+                clock.now(),
             );
             let (reason, record) = match cloud.record(region, &live.owner_arn, &record).await {
                 Ok(()) => (None, record),
@@ -716,8 +717,8 @@ async fn run_steps<C: Probe + TrafficSwitch>(
 /// The cutover's record on the listener or rule, whole (what it does not set,
 /// a ticket, is removed when written): what was done, when, by whom, with
 /// which version label and ticket; under keys of its own (`tags::cutover`).
-fn record_tags(request: &Request, change: String) -> BTreeMap<String, String> {
-    let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+fn record_tags(request: &Request, change: String, now: SystemTime) -> BTreeMap<String, String> {
+    let time = humantime::format_rfc3339_millis(now).to_string();
     let mut tags = BTreeMap::from([
         (cutover::CHANGE.to_string(), change),
         (cutover::TIME.to_string(), time),
@@ -764,7 +765,7 @@ async fn switch_back<C: TrafficSwitch>(
                 request.to.as_str(),
                 request.to.other().as_str()
             );
-            let record = record_tags(request, change);
+            let record = record_tags(request, change, clock.now());
             match cloud.record(live.region, &live.owner_arn, &record).await {
                 Ok(()) => written = record,
                 Err(e) => {

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 /// The change record tagged on what a change touches: its version label, when
 /// (UTC), by whom, and the emergency ticket that let it through, if any;
@@ -9,20 +10,25 @@ use std::collections::BTreeMap;
 pub fn change_record(
     version: Option<&str>,
     ticket: Option<&str>,
+    now: SystemTime,
 ) -> Result<BTreeMap<String, String>> {
-    let tags = record(version, ticket);
+    let tags = record(version, ticket, now);
     carried(&tags)?;
     Ok(tags)
 }
 
 /// The change record as it stands: its version label, when (UTC), by whom,
 /// and the emergency ticket, if any.
-fn record(version: Option<&str>, ticket: Option<&str>) -> BTreeMap<String, String> {
+fn record(
+    version: Option<&str>,
+    ticket: Option<&str>,
+    now: SystemTime,
+) -> BTreeMap<String, String> {
     use crate::model::tags::{record, VERSION};
     let mut tags = BTreeMap::from([
         (
             record::TIME.to_string(),
-            humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            humantime::format_rfc3339_millis(now).to_string(),
         ),
         (record::OPERATOR.to_string(), operator()),
     ]);
@@ -65,11 +71,15 @@ mod tests {
 
     #[test]
     fn a_record_value_too_long_for_a_tag_is_refused_before_anything_is_read() {
-        assert!(change_record(Some("app:v1"), Some("INC-7")).is_ok());
+        assert!(change_record(Some("app:v1"), Some("INC-7"), SystemTime::UNIX_EPOCH).is_ok());
         // 100 arrows are 900 characters once written: more than a tag holds.
-        let refused = change_record(Some("app:v1"), Some(&"→".repeat(100)))
-            .unwrap_err()
-            .to_string();
+        let refused = change_record(
+            Some("app:v1"),
+            Some(&"→".repeat(100)),
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             refused.starts_with("reconcile:record-ticket = ")
                 && refused.contains("(900 characters as written, AWS takes 256)"),

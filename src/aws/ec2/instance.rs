@@ -112,7 +112,7 @@ impl Mutator {
             },
             // A new group or subnet not seen yet, or a new instance profile:
             // IAM takes seconds to show it to EC2.
-            |e| e.is_not_found() || profile_not_seen_yet(e),
+            |e| e.is_not_found() || e.is(Code::ProfileNotSeen),
             // IAM shows a new profile to EC2 within seconds: up to ~25 s.
             match text(attrs, "instance_profile") {
                 Some(_) => DEPENDENCIES,
@@ -261,10 +261,4 @@ impl Mutator {
 /// (`arn:aws:iam::123456789012:instance-profile/reconcile/prod/prod-app`).
 pub(super) fn profile_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-/// EC2's answer for an instance profile IAM has made but not yet shown it:
-/// "Invalid IAM Instance Profile name".
-fn profile_not_seen_yet(e: &AwsError) -> bool {
-    e.code == "InvalidParameterValue" && e.message.contains("IAM Instance Profile")
 }
