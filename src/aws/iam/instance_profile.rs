@@ -49,7 +49,7 @@ impl Mutator {
         attrs: &Attrs,
     ) -> Result<Created, AwsError> {
         let c = &self.iam;
-        let profile = name(&self.stack, address);
+        let profile = name(&self.stack, address, IamKind::InstanceProfile);
         let out = send_once!(
             aws_sdk_iam,
             "CreateInstanceProfile",

@@ -32,10 +32,10 @@ fn path(stack: &str) -> String {
 /// every time: `<stack>-<name>-role`, `<stack>-<name>-profile` (a role and a
 /// profile of one name are told apart by their live ids), shortened with a
 /// digest when too long.
-fn name(stack: &str, address: &Address) -> String {
-    let kind = match address.kind {
-        Kind::InstanceProfile => "profile",
-        _ => "role",
+fn name(stack: &str, address: &Address, kind: IamKind) -> String {
+    let kind = match kind {
+        IamKind::Role => "role",
+        IamKind::InstanceProfile => "profile",
     };
     let plain: String = format!("{stack}-{}-{kind}", address.name)
         .chars()
@@ -225,23 +225,33 @@ mod tests {
 
     #[test]
     fn names_are_what_iam_takes_and_the_same_every_time() {
-        let short = name("prod", &Address::new(Kind::IamRole, "web"));
+        let short = name("prod", &Address::new(Kind::IamRole, "web"), IamKind::Role);
         assert_eq!(short, "prod-web-role");
-        let profile = name("prod", &Address::new(Kind::InstanceProfile, "web"));
+        let profile = name(
+            "prod",
+            &Address::new(Kind::InstanceProfile, "web"),
+            IamKind::InstanceProfile,
+        );
         assert_eq!(profile, "prod-web-profile");
         let long = name(
             &"s".repeat(40),
             &Address::new(Kind::IamRole, "n".repeat(40)),
+            IamKind::Role,
         );
         assert_eq!(long.len(), 64);
         assert_eq!(
             long,
             name(
                 &"s".repeat(40),
-                &Address::new(Kind::IamRole, "n".repeat(40))
+                &Address::new(Kind::IamRole, "n".repeat(40)),
+                IamKind::Role,
             )
         );
-        let odd = name("prod", &Address::new(Kind::IamRole, "web[1]"));
+        let odd = name(
+            "prod",
+            &Address::new(Kind::IamRole, "web[1]"),
+            IamKind::Role,
+        );
         assert_eq!(odd, "prod-web-1--role");
     }
 

@@ -143,7 +143,7 @@ impl Mutator {
         attrs: &Attrs,
     ) -> Result<Created, AwsError> {
         let c = &self.iam;
-        let role_name = name(&self.stack, address);
+        let role_name = name(&self.stack, address, IamKind::Role);
         let out = send_once!(
             aws_sdk_iam,
             "CreateRole",
