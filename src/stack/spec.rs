@@ -20,18 +20,24 @@ macro_rules! raw_stack {
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawStack {
+            /// The stack: its name, regions, version label, tags and rules.
             pub stack: StackHeader,
             $(
                 #[serde(default)]
                 pub $name: BTreeMap<String, Spanned<$spec>>,
             )*
+            /// `[blue_green.NAME]`: a listener's or rule's forward handed to `reconcile cutover`.
             #[serde(default)]
             pub blue_green: BTreeMap<String, Spanned<BlueGreenSpec>>,
+            /// `[[moved]]`: a block renamed; its live resource is kept and retagged.
             #[serde(default)]
             pub moved: Vec<Spanned<MovedSpec>>,
+            /// `[[verify]]`: the checks of `verify`, of each rollout wave and cutover step.
             #[serde(default)]
             pub verify: Vec<Spanned<VerifySpec>>,
+            /// When `apply`, `rollout` and `cutover` may change things.
             pub change_window: Option<ChangeWindowSpec>,
+            /// The regions in waves, each applied, verified and baked before the next.
             pub rollout: Option<Spanned<RolloutSpec>>,
         }
     };
@@ -44,13 +50,16 @@ crate::model::kinds::kinds!(raw_stack);
 pub struct RolloutSpec {
     /// How often checks run during a bake (default 1m).
     pub every: Option<Spanned<String>>,
+    /// The waves, in order: every region of the stack in exactly one.
     pub waves: Vec<Spanned<WaveSpec>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaveSpec {
+    /// The wave's name, as reports and `--from-wave` say it.
     pub name: Spanned<String>,
+    /// The regions applied in this wave.
     pub regions: Spanned<Vec<Spanned<String>>>,
     /// How long the wave bakes with checks after it is applied (default none).
     pub bake: Option<Spanned<String>>,
@@ -62,8 +71,10 @@ pub struct WaveSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeWindowSpec {
+    /// When changes are allowed (none: always, but in a freeze).
     #[serde(default)]
     pub allow: Vec<Spanned<AllowSpec>>,
+    /// Dates no change is made; a freeze beats an allow.
     #[serde(default)]
     pub freeze: Vec<Spanned<FreezeSpec>>,
 }
@@ -72,8 +83,11 @@ pub struct ChangeWindowSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllowSpec {
+    /// Days of the week: `mon-fri`, `sat,sun`, `daily`.
     pub days: Spanned<String>,
+    /// Hours of the day, `HH:MM-HH:MM` (a night runs into the next day).
     pub hours: Spanned<String>,
+    /// An IANA time zone (default UTC).
     pub timezone: Option<Spanned<String>>,
 }
 
@@ -81,9 +95,13 @@ pub struct AllowSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FreezeSpec {
+    /// The first day of the freeze, `YYYY-MM-DD`.
     pub from: Spanned<String>,
+    /// The last day of the freeze, `YYYY-MM-DD` (inclusive).
     pub to: Spanned<String>,
+    /// Why: said when a change is refused.
     pub reason: Option<String>,
+    /// An IANA time zone (default UTC).
     pub timezone: Option<Spanned<String>>,
 }
 
@@ -92,21 +110,36 @@ pub struct FreezeSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySpec {
+    /// The check's name, in reports.
     pub name: Spanned<String>,
+    /// The CloudWatch namespace of a metric check.
     pub namespace: Option<Spanned<String>>,
+    /// The metric's name.
     pub metric: Option<Spanned<String>>,
+    /// The metric's dimensions; values may interpolate live attributes and `${blue_green.NAME.target}`.
     #[serde(default)]
     pub dimensions: BTreeMap<String, Spanned<String>>,
+    /// Sum, Average, Minimum, Maximum, SampleCount or a percentile (`p99`).
     pub statistic: Option<Spanned<String>>,
+    /// The metric's period (default 1m).
     pub period: Option<Spanned<String>>,
+    /// The span evaluated, whole periods (default 5m).
     pub window: Option<Spanned<String>>,
+    /// The newest periods left out, still filling (default 2m).
     pub lag: Option<Spanned<String>>,
+    /// Fails below this value.
     pub min: Option<Spanned<f64>>,
+    /// Fails above this value.
     pub max: Option<Spanned<f64>>,
+    /// `pass` or `fail` (default): what a window without data means.
     pub no_data: Option<Spanned<String>>,
+    /// The regions it runs in (default all of the stack's).
     pub regions: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Fails only after this many failed evaluations in a row (soaks, bakes).
     pub consecutive: Option<Spanned<i64>>,
+    /// An alarm of this stack (`alarm.NAME`): ALARM fails, OK passes.
     pub alarm: Option<Spanned<String>>,
+    /// An alarm of someone else's, by its CloudWatch name.
     pub alarm_name: Option<Spanned<String>>,
 }
 
@@ -114,15 +147,20 @@ pub struct VerifySpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovedSpec {
+    /// The address a live resource still carries (`subnet.old`).
     pub from: Spanned<String>,
+    /// The block it now belongs to (`subnet.new`).
     pub to: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackHeader {
+    /// The stack's name: the value of the `reconcile:stack` tag on everything it owns.
     pub name: Spanned<String>,
+    /// The regions every block exists in, unless a block names its own.
     pub regions: Spanned<Vec<Spanned<String>>>,
+    /// The version label recorded on what a change touches (`--version-label` overrides).
     pub version: Option<String>,
     /// Tags put on every resource of the stack.
     #[serde(default)]
@@ -184,10 +222,12 @@ macro_rules! resource_spec {
             /// `import = "ID"`: the live resource this block takes over
             /// (per region as other values; one per copy with `count`).
             pub import: Option<$crate::stack::spec::Spanned<$crate::stack::spec::Regional<$crate::stack::spec::ImportIds>>>,
+            /// Attributes reconcile leaves alone, as they are live.
             #[serde(default)]
             pub ignore_changes: Vec<$crate::stack::spec::Spanned<String>>,
             /// Restricts the resource to some of the stack's regions.
             pub regions: Option<$crate::stack::spec::Spanned<Vec<$crate::stack::spec::Spanned<String>>>>,
+            /// Tags of this resource, beside the stack's.
             #[serde(default)]
             pub tags: std::collections::BTreeMap<String, $crate::stack::spec::Spanned<String>>,
         }
@@ -223,9 +263,13 @@ pub use super::validate::network::*;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlueGreenSpec {
+    /// The listener whose default forward the pair owns.
     pub listener: Option<Spanned<Reference>>,
+    /// The rule whose forward the pair owns.
     pub listener_rule: Option<Spanned<Reference>>,
+    /// The blue colour's target group.
     pub blue: Spanned<Reference>,
+    /// The green colour's target group.
     pub green: Spanned<Reference>,
     /// Healthy targets a colour needs to take traffic (default: all its
     /// registered targets, at least one).
@@ -233,7 +277,9 @@ pub struct BlueGreenSpec {
     /// `reconcile cutover` defaults: the target colour's weight at each step,
     /// the bake after each, and how often checks run during a bake.
     pub steps: Option<Spanned<Vec<i64>>>,
+    /// How long each step bakes with checks (default 5m).
     pub bake: Option<Spanned<String>>,
+    /// How often checks run during a bake (default 30s).
     pub every: Option<Spanned<String>>,
 }
 

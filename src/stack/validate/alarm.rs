@@ -5,24 +5,33 @@ use super::*;
 use crate::stack::spec::{resource_spec, Spanned};
 use std::collections::BTreeMap;
 
+/// `[alarm.NAME]`: a CloudWatch metric alarm. See docs/kinds.md.
 resource_spec!(AlarmSpec {
     /// Its name in CloudWatch (default `<stack>.<name>`): an imported
     /// alarm keeps its own. A change replaces the alarm.
     name: Option<Spanned<String>>,
+    /// The metric's CloudWatch namespace.
     namespace: String,
+    /// The metric's name.
     metric: String,
     /// Values may interpolate live attributes: `"${load_balancer.app.arn_suffix}"`.
     #[serde(default)]
     dimensions: BTreeMap<String, Spanned<String>>,
+    /// Sum, Average, Minimum, Maximum or SampleCount.
     statistic: Spanned<String>,
+    /// The period in seconds.
     period: Spanned<i64>,
+    /// How many periods are compared (default 1).
     #[serde(default = "one")]
     evaluation_periods: Spanned<i64>,
+    /// The value compared with.
     threshold: f64,
+    /// `GreaterThanThreshold`, `LessThanThreshold` and the other CloudWatch comparisons.
     comparison: Spanned<String>,
     /// `missing` (the default), `breaching`, `notBreaching` or `ignore`.
     #[serde(default = "missing")]
     treat_missing_data: Spanned<String>,
+    /// The alarm's description.
     description: Option<String>,
 });
 

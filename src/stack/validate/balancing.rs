@@ -42,11 +42,14 @@ const SSL_POLICIES: &[&str] = &[
     "ELBSecurityPolicy-2015-05",
 ];
 
+/// `[load_balancer.NAME]`: an application load balancer. See docs/kinds.md.
 resource_spec!(LoadBalancerSpec {
     /// `internet-facing` (the default) or `internal`.
     #[serde(default = "internet_facing")]
     scheme: Spanned<String>,
+    /// Its subnets: two zones at least.
     subnets: Vec<Spanned<Reference>>,
+    /// Its security groups.
     #[serde(default)]
     security_groups: Vec<Spanned<Reference>>,
     /// Seconds; AWS's default is 60.
@@ -60,14 +63,19 @@ fn internet_facing() -> Spanned<String> {
     Spanned::new(0..0, "internet-facing".to_string())
 }
 
+/// `[target_group.NAME]`: a target group. See docs/kinds.md.
 resource_spec!(TargetGroupSpec {
+    /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
+    /// `HTTP` (default) or `HTTPS`; a change replaces it.
     #[serde(default = "http")]
     protocol: Spanned<String>,
+    /// The targets' port; a change replaces it.
     port: Spanned<i64>,
     /// `instance` (the default), `ip` or `lambda`.
     #[serde(default = "instance")]
     target_type: Spanned<String>,
+    /// How its targets are judged; unset parts take AWS's defaults.
     #[serde(default)]
     health_check: HealthCheckSpec,
 });
@@ -84,20 +92,31 @@ fn instance() -> Spanned<String> {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
+    /// The path asked (default `/`).
     pub path: Option<String>,
+    /// `HTTP` or `HTTPS` (default: the group's).
     pub protocol: Option<String>,
+    /// A port, or `traffic-port` (default).
     pub port: Option<String>,
+    /// Seconds between checks (default 30).
     pub interval: Option<i64>,
+    /// Seconds a check may take (default 5).
     pub timeout: Option<i64>,
+    /// Checks passed in a row to be healthy (default 5).
     pub healthy_threshold: Option<i64>,
+    /// Checks failed in a row to be unhealthy (default 2).
     pub unhealthy_threshold: Option<i64>,
     /// HTTP codes, e.g. `"200"` or `"200-299"`.
     pub matcher: Option<String>,
 }
 
+/// `[listener.NAME]`: a load balancer's listener. See docs/kinds.md.
 resource_spec!(ListenerSpec {
+    /// Its load balancer; a new one replaces the listener.
     load_balancer: Spanned<Reference>,
+    /// The port it listens on.
     port: Spanned<i64>,
+    /// `HTTP` or `HTTPS`.
     #[serde(default = "http")]
     protocol: Spanned<String>,
     /// The default certificate of an HTTPS listener: `acm_certificate.site`,
@@ -108,13 +127,19 @@ resource_spec!(ListenerSpec {
     certificates: Vec<Spanned<Reference>>,
     /// An ELB security policy; AWS's default when left out.
     ssl_policy: Option<Spanned<String>>,
+    /// What it does with a request no rule matches.
     default_action: Spanned<ActionSpec>,
 });
 
+/// `[listener_rule.NAME]`: a rule of a listener. See docs/kinds.md.
 resource_spec!(ListenerRuleSpec {
+    /// Its listener; a new one replaces the rule.
     listener: Spanned<Reference>,
+    /// Its priority, 1 to 50000 (lower first); changed in place.
     priority: Spanned<i64>,
+    /// What a request must match.
     conditions: Spanned<ConditionsSpec>,
+    /// What it does with a request that matches.
     action: Spanned<ActionSpec>,
 });
 
@@ -122,11 +147,14 @@ resource_spec!(ListenerRuleSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionSpec {
+    /// Forward to a target group, or to weighted target groups.
     pub forward: Option<Spanned<ForwardSpec>>,
     /// A forward's group stickiness: a client stays on the target group it
     /// first got for this long (`"1h"`; 1 s to 7 days).
     pub stickiness: Option<Spanned<String>>,
+    /// Answer with a fixed response.
     pub fixed_response: Option<FixedResponseSpec>,
+    /// Redirect.
     pub redirect: Option<RedirectSpec>,
 }
 
@@ -190,16 +218,21 @@ impl<'de> Deserialize<'de> for ForwardSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeightedTarget {
+    /// The target group.
     pub target_group: Spanned<Reference>,
+    /// Its weight, 0 to 999.
     pub weight: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FixedResponseSpec {
+    /// The status code, e.g. `503`.
     pub status: i64,
+    /// The content type (default `text/plain`).
     #[serde(default = "text_plain")]
     pub content_type: String,
+    /// The body.
     pub body: Option<String>,
 }
 
@@ -211,10 +244,15 @@ fn text_plain() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectSpec {
+    /// `HTTP` or `HTTPS` (default: the request's).
     pub protocol: Option<String>,
+    /// The port (default: the request's).
     pub port: Option<String>,
+    /// The host (default: the request's).
     pub host: Option<String>,
+    /// The path (default: the request's).
     pub path: Option<String>,
+    /// The query (default: the request's).
     pub query: Option<String>,
     /// `HTTP_301` (the default) or `HTTP_302`.
     #[serde(default = "http_301")]
@@ -228,10 +266,13 @@ fn http_301() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionsSpec {
+    /// Path patterns (`*` and `?`).
     #[serde(default)]
     pub path: Vec<String>,
+    /// Host patterns.
     #[serde(default)]
     pub host: Vec<String>,
+    /// A header and the values it may have.
     pub header: Option<HeaderCondition>,
     /// `query = [{ key = "version", value = "v2" }, { value = "beta" }]`.
     #[serde(default)]
@@ -248,14 +289,18 @@ pub struct ConditionsSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryCondition {
+    /// The query key (none: any key).
     pub key: Option<String>,
+    /// The value.
     pub value: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderCondition {
+    /// The header's name.
     pub name: String,
+    /// Values it may have (patterns).
     pub values: Vec<String>,
 }
 

@@ -6,12 +6,16 @@ use crate::stack::spec::{resource_spec, Reference, Regional, Spanned};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+/// `[launch_template.NAME]`: an EC2 launch template (a change is a new version). See docs/kinds.md.
 resource_spec!(LaunchTemplateSpec {
     /// AMIs differ per region, as an instance's.
     ami: Spanned<Regional<String>>,
+    /// The instance type its instances run.
     instance_type: String,
+    /// Its instances' security groups.
     #[serde(default)]
     security_groups: Vec<Spanned<Reference>>,
+    /// The instance profile its instances run with.
     instance_profile: Option<Spanned<Reference>>,
     /// Compared by its digest; given to EC2 base64-encoded.
     user_data: Option<String>,
@@ -19,15 +23,22 @@ resource_spec!(LaunchTemplateSpec {
     key_name: Option<String>,
 });
 
+/// `[autoscaling_group.NAME]`: an Auto Scaling group from a launch template. See docs/kinds.md.
 resource_spec!(AutoscalingGroupSpec {
+    /// The launch template it launches (its default version).
     launch_template: Spanned<Reference>,
+    /// Its subnets.
     subnets: Vec<Spanned<Reference>>,
+    /// The fewest instances it keeps.
     min: Spanned<i64>,
+    /// The most instances it launches.
     max: Spanned<i64>,
     /// Left out: whoever scales the group owns its desired capacity.
     desired: Option<Spanned<i64>>,
+    /// Target groups its instances are registered in.
     #[serde(default)]
     target_groups: Vec<Spanned<Reference>>,
+    /// How it judges its instances.
     #[serde(default)]
     health_check: GroupHealthCheckSpec,
 });
@@ -37,21 +48,27 @@ resource_spec!(AutoscalingGroupSpec {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupHealthCheckSpec {
+    /// `EC2` (default) or `ELB`: also its target groups' health.
     #[serde(rename = "type")]
     pub check_type: Option<Spanned<String>>,
     /// `"60s"`, `"5m"`: 0 when left out, as AWS's API.
     pub grace: Option<Spanned<String>>,
 }
 
+/// `[instance.NAME]`: EC2 instances (`count` copies). See docs/kinds.md.
 resource_spec!(InstanceSpec {
     /// AMIs differ per region: `ami = { us-west-2 = "ami-…", eu-west-1 = "ami-…" }`.
     ami: Spanned<Regional<String>>,
+    /// The instance type; changed in place (the instance stops).
     instance_type: String,
+    /// Its subnet; a change replaces it.
     subnet: Spanned<Reference>,
+    /// Its security groups.
     #[serde(default)]
     security_groups: Vec<Spanned<Reference>>,
     /// How many identical instances: addresses become `instance.name[0]`, `[1]`, …
     count: Option<Spanned<i64>>,
+    /// Its user data; compared by digest, a change replaces it.
     user_data: Option<String>,
     /// Target groups the instance is registered in.
     #[serde(default)]

@@ -9,15 +9,20 @@ pub(super) fn default_description() -> String {
     "managed by reconcile".to_string()
 }
 
+/// `[db_subnet_group.NAME]`: an RDS subnet group. See docs/kinds.md.
 resource_spec!(DbSubnetGroupSpec {
+    /// Its subnets, in two zones at least.
     subnets: Vec<Spanned<Reference>>,
+    /// Its description.
     #[serde(default = "default_description")]
     description: String,
 });
 
+/// `[db_parameter_group.NAME]`: an RDS parameter group. See docs/kinds.md.
 resource_spec!(DbParameterGroupSpec {
     /// The parameter group family, e.g. `postgres16`.
     family: String,
+    /// Its description; a change replaces it.
     #[serde(default = "default_description")]
     description: String,
     /// Engine parameters by name: `log_min_duration_statement = "500"`.
@@ -25,28 +30,39 @@ resource_spec!(DbParameterGroupSpec {
     parameters: BTreeMap<String, String>,
 });
 
+/// `[db_instance.NAME]`: an RDS database instance. See docs/kinds.md.
 resource_spec!(DbInstanceSpec {
     /// The DB instance identifier: what it is called in AWS. A change replaces it.
     identifier: Spanned<String>,
+    /// The engine (`postgres`, `mysql`, …); a change replaces it.
     engine: Spanned<String>,
     /// Unset: whatever AWS picks at creation, not compared afterwards.
     engine_version: Option<String>,
+    /// The instance class; changed in place (downtime).
     instance_class: String,
+    /// Storage in GiB; it only grows.
     allocated_storage: Spanned<i64>,
+    /// `gp3`, `gp2`, `io1` … (unset: AWS's choice, not compared).
     storage_type: Option<String>,
+    /// Its DB subnet group; a change replaces it.
     subnet_group: Spanned<Reference>,
     /// Unset: the engine's default group, not compared.
     parameter_group: Option<Spanned<Reference>>,
     /// Unset: whatever AWS assigns (the VPC's default group), not compared.
     security_groups: Option<Vec<Spanned<Reference>>>,
+    /// A standby in another zone.
     #[serde(default)]
     multi_az: bool,
+    /// Days of automated backups (default 7).
     #[serde(default = "seven")]
     backup_retention_days: Spanned<i64>,
+    /// AWS's own deletion protection.
     #[serde(default)]
     deletion_protection: bool,
+    /// Reachable from outside its VPC.
     #[serde(default)]
     publicly_accessible: bool,
+    /// The master user's name; a change replaces it.
     master_username: String,
     /// The environment variable holding the master password: never in a file,
     /// a plan, a log or an error.

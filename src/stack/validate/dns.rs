@@ -8,6 +8,7 @@ fn public() -> Spanned<bool> {
     Spanned::new(0..0, false)
 }
 
+/// `[dns_zone.NAME]`: a Route53 hosted zone (global). See docs/kinds.md.
 resource_spec!(DnsZoneSpec {
     /// A public zone: adopted when one with this name exists, created otherwise.
     name: Spanned<String>,
@@ -20,13 +21,18 @@ resource_spec!(DnsZoneSpec {
     vpcs: Vec<Spanned<Reference>>,
 });
 
+/// `[dns_record.NAME]`: a record of a hosted zone (global). See docs/kinds.md.
 resource_spec!(DnsRecordSpec {
+    /// Its hosted zone.
     zone: Spanned<Reference>,
+    /// Its name, in the zone.
     name: Spanned<String>,
     /// `A`, `AAAA`, `CNAME`, `TXT` or `MX`.
     #[serde(rename = "type")]
     record_type: Spanned<String>,
+    /// Seconds resolvers keep it (default 300; none for an alias).
     ttl: Option<Spanned<i64>>,
+    /// Its values.
     #[serde(default)]
     values: Vec<String>,
     /// An alias to a load balancer of the stack, instead of `ttl` and `values`.

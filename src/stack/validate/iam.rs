@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// `[iam_role.NAME]`: an IAM role (global). See docs/kinds.md.
 resource_spec!(IamRoleSpec {
     /// The services that may assume it: `"ec2.amazonaws.com"`, or a list.
     assume: Spanned<OneOrMany>,
@@ -22,7 +23,9 @@ resource_spec!(IamRoleSpec {
     policies: BTreeMap<String, Spanned<String>>,
 });
 
+/// `[instance_profile.NAME]`: an IAM instance profile (global). See docs/kinds.md.
 resource_spec!(InstanceProfileSpec {
+    /// The role its instances act as.
     role: Spanned<Reference>,
 });
 

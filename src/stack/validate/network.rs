@@ -6,32 +6,45 @@ use crate::stack::spec::{resource_spec, Cidr, Reference, Regional, Spanned};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+/// `[vpc.NAME]`: a VPC. See docs/kinds.md.
 resource_spec!(VpcSpec {
+    /// Its IPv4 block; a change replaces it.
     cidr: Spanned<Regional<Cidr>>,
 });
 
+/// `[subnet.NAME]`: a subnet of a VPC, in one zone. See docs/kinds.md.
 resource_spec!(SubnetSpec {
+    /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
+    /// Its IPv4 block, inside its VPC's; a change replaces it.
     cidr: Spanned<Regional<Cidr>>,
     /// A zone letter (`a` → `us-west-2a`) or a full zone name.
     zone: Spanned<Regional<String>>,
+    /// Instances launched in it get a public address.
     #[serde(default)]
     map_public_ip_on_launch: bool,
 });
 
+/// `[nat_gateway.NAME]`: a NAT gateway with its Elastic IP, in a public subnet. See docs/kinds.md.
 resource_spec!(NatGatewaySpec {
     /// The (public) subnet it lives in; private subnets route to it.
     subnet: Spanned<Reference>,
 });
 
+/// `[internet_gateway.NAME]`: an internet gateway, attached to a VPC. See docs/kinds.md.
 resource_spec!(InternetGatewaySpec {
+    /// The VPC it is attached to.
     vpc: Option<Spanned<Reference>>,
 });
 
+/// `[route_table.NAME]`: a route table, its routes and subnets. See docs/kinds.md.
 resource_spec!(RouteTableSpec {
+    /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
+    /// The subnets it is associated with.
     #[serde(default)]
     subnets: Vec<Spanned<Reference>>,
+    /// Its routes, beside the VPC's local one.
     #[serde(default)]
     routes: Vec<Spanned<RouteSpec>>,
 });
@@ -39,6 +52,7 @@ resource_spec!(RouteTableSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
+    /// The destination block.
     pub cidr: Cidr,
     /// An internet gateway: of the stack, or by live id (`igw-…`).
     pub gateway: Option<Spanned<Reference>>,
@@ -46,7 +60,9 @@ pub struct RouteSpec {
     pub nat_gateway: Option<Spanned<Reference>>,
     /// Targets reconcile does not create, by live id: `pcx-…`, `tgw-…`, `eni-…`.
     pub vpc_peering: Option<Spanned<String>>,
+    /// A transit gateway id.
     pub transit_gateway: Option<Spanned<String>>,
+    /// A network interface id.
     pub network_interface: Option<Spanned<String>>,
 }
 
@@ -61,12 +77,16 @@ impl RouteSpec {
     }
 }
 
+/// `[security_group.NAME]`: a security group and its rules. See docs/kinds.md.
 resource_spec!(SecurityGroupSpec {
+    /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
     /// Group name; defaults to `<stack>-<name>`.
     name: Option<Spanned<String>>,
+    /// Its description; a change replaces it.
     #[serde(default = "default_group_description")]
     description: Spanned<String>,
+    /// Inbound rules.
     #[serde(default)]
     ingress: Vec<Spanned<RuleSpec>>,
     /// Omitted: AWS's default allow-all egress, which is then not drift.
@@ -82,12 +102,17 @@ fn default_group_description() -> Spanned<String> {
 pub struct RuleSpec {
     /// `tcp`, `udp`, `icmp`, `all` (or `-1`), or an IP protocol number.
     pub protocol: String,
+    /// One port (or `from_port` and `to_port`).
     pub port: Option<i64>,
+    /// The first port of a range.
     pub from_port: Option<i64>,
+    /// The last port of a range.
     pub to_port: Option<i64>,
+    /// An IPv4 block the rule admits.
     pub cidr: Option<Cidr>,
     /// Another group of the stack, `"self"` for this group, or a live `sg-` id.
     pub security_group: Option<Spanned<Reference>>,
+    /// The rule's description.
     pub description: Option<String>,
 }
 
