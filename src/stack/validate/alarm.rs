@@ -5,8 +5,9 @@ use super::*;
 use crate::stack::spec::{resource_spec, Spanned};
 use std::collections::BTreeMap;
 
-/// `[alarm.NAME]`: a CloudWatch metric alarm. See docs/kinds.md.
-resource_spec!(AlarmSpec {
+resource_spec!(
+    /// `[alarm.NAME]`: a CloudWatch metric alarm. See docs/kinds.md.
+    AlarmSpec {
     /// Its name in CloudWatch (default `<stack>.<name>`): an imported
     /// alarm keeps its own. A change replaces the alarm.
     name: Option<Spanned<String>>,

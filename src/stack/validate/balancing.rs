@@ -42,8 +42,9 @@ const SSL_POLICIES: &[&str] = &[
     "ELBSecurityPolicy-2015-05",
 ];
 
-/// `[load_balancer.NAME]`: an application load balancer. See docs/kinds.md.
-resource_spec!(LoadBalancerSpec {
+resource_spec!(
+    /// `[load_balancer.NAME]`: an application load balancer. See docs/kinds.md.
+    LoadBalancerSpec {
     /// `internet-facing` (the default) or `internal`.
     #[serde(default = "internet_facing")]
     scheme: Spanned<String>,
@@ -63,8 +64,9 @@ fn internet_facing() -> Spanned<String> {
     Spanned::new(0..0, "internet-facing".to_string())
 }
 
-/// `[target_group.NAME]`: a target group. See docs/kinds.md.
-resource_spec!(TargetGroupSpec {
+resource_spec!(
+    /// `[target_group.NAME]`: a target group. See docs/kinds.md.
+    TargetGroupSpec {
     /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
     /// `HTTP` (default) or `HTTPS`; a change replaces it.
@@ -110,8 +112,9 @@ pub struct HealthCheckSpec {
     pub matcher: Option<String>,
 }
 
-/// `[listener.NAME]`: a load balancer's listener. See docs/kinds.md.
-resource_spec!(ListenerSpec {
+resource_spec!(
+    /// `[listener.NAME]`: a load balancer's listener. See docs/kinds.md.
+    ListenerSpec {
     /// Its load balancer; a new one replaces the listener.
     load_balancer: Spanned<Reference>,
     /// The port it listens on.
@@ -131,8 +134,9 @@ resource_spec!(ListenerSpec {
     default_action: Spanned<ActionSpec>,
 });
 
-/// `[listener_rule.NAME]`: a rule of a listener. See docs/kinds.md.
-resource_spec!(ListenerRuleSpec {
+resource_spec!(
+    /// `[listener_rule.NAME]`: a rule of a listener. See docs/kinds.md.
+    ListenerRuleSpec {
     /// Its listener; a new one replaces the rule.
     listener: Spanned<Reference>,
     /// Its priority, 1 to 50000 (lower first); changed in place.

@@ -23,8 +23,9 @@ fn acm_name(name: &str) -> bool {
 /// quota is 10, raised on request).
 const MOST_NAMES: usize = 100;
 
-/// `[acm_certificate.NAME]`: an ACM certificate validated by DNS. See docs/kinds.md.
-resource_spec!(AcmCertificateSpec {
+resource_spec!(
+    /// `[acm_certificate.NAME]`: an ACM certificate validated by DNS. See docs/kinds.md.
+    AcmCertificateSpec {
     /// The certificate's domain name.
     domain: Spanned<String>,
     /// Further names it covers.

@@ -6,8 +6,9 @@ use crate::stack::spec::{resource_spec, Reference, Regional, Spanned};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// `[launch_template.NAME]`: an EC2 launch template (a change is a new version). See docs/kinds.md.
-resource_spec!(LaunchTemplateSpec {
+resource_spec!(
+    /// `[launch_template.NAME]`: an EC2 launch template (a change is a new version). See docs/kinds.md.
+    LaunchTemplateSpec {
     /// AMIs differ per region, as an instance's.
     ami: Spanned<Regional<String>>,
     /// The instance type its instances run.
@@ -23,8 +24,9 @@ resource_spec!(LaunchTemplateSpec {
     key_name: Option<String>,
 });
 
-/// `[autoscaling_group.NAME]`: an Auto Scaling group from a launch template. See docs/kinds.md.
-resource_spec!(AutoscalingGroupSpec {
+resource_spec!(
+    /// `[autoscaling_group.NAME]`: an Auto Scaling group from a launch template. See docs/kinds.md.
+    AutoscalingGroupSpec {
     /// The launch template it launches (its default version).
     launch_template: Spanned<Reference>,
     /// Its subnets.
@@ -55,8 +57,9 @@ pub struct GroupHealthCheckSpec {
     pub grace: Option<Spanned<String>>,
 }
 
-/// `[instance.NAME]`: EC2 instances (`count` copies). See docs/kinds.md.
-resource_spec!(InstanceSpec {
+resource_spec!(
+    /// `[instance.NAME]`: EC2 instances (`count` copies). See docs/kinds.md.
+    InstanceSpec {
     /// AMIs differ per region: `ami = { us-west-2 = "ami-…", eu-west-1 = "ami-…" }`.
     ami: Spanned<Regional<String>>,
     /// The instance type; changed in place (the instance stops).

@@ -9,8 +9,9 @@ pub(super) fn default_description() -> String {
     "managed by reconcile".to_string()
 }
 
-/// `[db_subnet_group.NAME]`: an RDS subnet group. See docs/kinds.md.
-resource_spec!(DbSubnetGroupSpec {
+resource_spec!(
+    /// `[db_subnet_group.NAME]`: an RDS subnet group. See docs/kinds.md.
+    DbSubnetGroupSpec {
     /// Its subnets, in two zones at least.
     subnets: Vec<Spanned<Reference>>,
     /// Its description.
@@ -18,8 +19,9 @@ resource_spec!(DbSubnetGroupSpec {
     description: String,
 });
 
-/// `[db_parameter_group.NAME]`: an RDS parameter group. See docs/kinds.md.
-resource_spec!(DbParameterGroupSpec {
+resource_spec!(
+    /// `[db_parameter_group.NAME]`: an RDS parameter group. See docs/kinds.md.
+    DbParameterGroupSpec {
     /// The parameter group family, e.g. `postgres16`.
     family: String,
     /// Its description; a change replaces it.
@@ -30,8 +32,9 @@ resource_spec!(DbParameterGroupSpec {
     parameters: BTreeMap<String, String>,
 });
 
-/// `[db_instance.NAME]`: an RDS database instance. See docs/kinds.md.
-resource_spec!(DbInstanceSpec {
+resource_spec!(
+    /// `[db_instance.NAME]`: an RDS database instance. See docs/kinds.md.
+    DbInstanceSpec {
     /// The DB instance identifier: what it is called in AWS. A change replaces it.
     identifier: Spanned<String>,
     /// The engine (`postgres`, `mysql`, …); a change replaces it.

@@ -8,8 +8,9 @@ fn public() -> Spanned<bool> {
     Spanned::new(0..0, false)
 }
 
-/// `[dns_zone.NAME]`: a Route53 hosted zone (global). See docs/kinds.md.
-resource_spec!(DnsZoneSpec {
+resource_spec!(
+    /// `[dns_zone.NAME]`: a Route53 hosted zone (global). See docs/kinds.md.
+    DnsZoneSpec {
     /// A public zone: adopted when one with this name exists, created otherwise.
     name: Spanned<String>,
     /// A private zone, answering only inside `vpcs`: always created, never
@@ -21,8 +22,9 @@ resource_spec!(DnsZoneSpec {
     vpcs: Vec<Spanned<Reference>>,
 });
 
-/// `[dns_record.NAME]`: a record of a hosted zone (global). See docs/kinds.md.
-resource_spec!(DnsRecordSpec {
+resource_spec!(
+    /// `[dns_record.NAME]`: a record of a hosted zone (global). See docs/kinds.md.
+    DnsRecordSpec {
     /// Its hosted zone.
     zone: Spanned<Reference>,
     /// Its name, in the zone.

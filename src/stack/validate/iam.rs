@@ -11,8 +11,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// `[iam_role.NAME]`: an IAM role (global). See docs/kinds.md.
-resource_spec!(IamRoleSpec {
+resource_spec!(
+    /// `[iam_role.NAME]`: an IAM role (global). See docs/kinds.md.
+    IamRoleSpec {
     /// The services that may assume it: `"ec2.amazonaws.com"`, or a list.
     assume: Spanned<OneOrMany>,
     /// ARNs of managed policies attached to it.
@@ -23,8 +24,9 @@ resource_spec!(IamRoleSpec {
     policies: BTreeMap<String, Spanned<String>>,
 });
 
-/// `[instance_profile.NAME]`: an IAM instance profile (global). See docs/kinds.md.
-resource_spec!(InstanceProfileSpec {
+resource_spec!(
+    /// `[instance_profile.NAME]`: an IAM instance profile (global). See docs/kinds.md.
+    InstanceProfileSpec {
     /// The role its instances act as.
     role: Spanned<Reference>,
 });

@@ -6,14 +6,16 @@ use crate::stack::spec::{resource_spec, Cidr, Reference, Regional, Spanned};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// `[vpc.NAME]`: a VPC. See docs/kinds.md.
-resource_spec!(VpcSpec {
+resource_spec!(
+    /// `[vpc.NAME]`: a VPC. See docs/kinds.md.
+    VpcSpec {
     /// Its IPv4 block; a change replaces it.
     cidr: Spanned<Regional<Cidr>>,
 });
 
-/// `[subnet.NAME]`: a subnet of a VPC, in one zone. See docs/kinds.md.
-resource_spec!(SubnetSpec {
+resource_spec!(
+    /// `[subnet.NAME]`: a subnet of a VPC, in one zone. See docs/kinds.md.
+    SubnetSpec {
     /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
     /// Its IPv4 block, inside its VPC's; a change replaces it.
@@ -25,20 +27,23 @@ resource_spec!(SubnetSpec {
     map_public_ip_on_launch: bool,
 });
 
-/// `[nat_gateway.NAME]`: a NAT gateway with its Elastic IP, in a public subnet. See docs/kinds.md.
-resource_spec!(NatGatewaySpec {
+resource_spec!(
+    /// `[nat_gateway.NAME]`: a NAT gateway with its Elastic IP, in a public subnet. See docs/kinds.md.
+    NatGatewaySpec {
     /// The (public) subnet it lives in; private subnets route to it.
     subnet: Spanned<Reference>,
 });
 
-/// `[internet_gateway.NAME]`: an internet gateway, attached to a VPC. See docs/kinds.md.
-resource_spec!(InternetGatewaySpec {
+resource_spec!(
+    /// `[internet_gateway.NAME]`: an internet gateway, attached to a VPC. See docs/kinds.md.
+    InternetGatewaySpec {
     /// The VPC it is attached to.
     vpc: Option<Spanned<Reference>>,
 });
 
-/// `[route_table.NAME]`: a route table, its routes and subnets. See docs/kinds.md.
-resource_spec!(RouteTableSpec {
+resource_spec!(
+    /// `[route_table.NAME]`: a route table, its routes and subnets. See docs/kinds.md.
+    RouteTableSpec {
     /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
     /// The subnets it is associated with.
@@ -77,8 +82,9 @@ impl RouteSpec {
     }
 }
 
-/// `[security_group.NAME]`: a security group and its rules. See docs/kinds.md.
-resource_spec!(SecurityGroupSpec {
+resource_spec!(
+    /// `[security_group.NAME]`: a security group and its rules. See docs/kinds.md.
+    SecurityGroupSpec {
     /// Its VPC; a change replaces it.
     vpc: Spanned<Reference>,
     /// Group name; defaults to `<stack>-<name>`.
