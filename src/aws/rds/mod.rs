@@ -112,6 +112,35 @@ impl Scope<'_> {
     }
 }
 
+/// The groups of `listing` in `scope`, with their tags: those it may name
+/// have their tags read (one call each, concurrently), and the ones it keeps
+/// are read further by `observe` (a parameter group's parameters).
+async fn in_scope<
+    'g,
+    G: Sync,
+    F: std::future::Future<Output = Result<Option<Observed>, AwsError>>,
+>(
+    client: &Client,
+    scope: Scope<'_>,
+    listing: &'g [G],
+    name_and_arn: impl Fn(&'g G) -> (Option<&'g str>, Option<&'g str>),
+    observe: impl Fn(&'g G, BTreeMap<String, String>) -> F,
+) -> Result<Vec<Observed>, AwsError> {
+    let named = listing.iter().filter(|g| scope.may_name(name_and_arn(g).0));
+    let reads = named.map(|g| async {
+        let tags = tags_of(client, name_and_arn(g).1.unwrap_or_default()).await?;
+        match scope.keeps(&tags) {
+            true => observe(g, tags).await,
+            false => Ok(None),
+        }
+    });
+    Ok(futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// The databases blocks import (`imports`: identifier → block), read by
 /// their identifiers whoever owns them: one call.
 pub async fn import(

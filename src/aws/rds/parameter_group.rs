@@ -15,23 +15,18 @@ pub(super) async fn read(
         "DescribeDBParameterGroups",
         client.describe_db_parameter_groups().max_records(PAGE)
     )?;
-    let named = groups
-        .iter()
-        .filter(|g| scope.may_name(g.db_parameter_group_name()));
-    let reads = named.map(|g| async move {
-        let tags = tags_of(client, g.db_parameter_group_arn().unwrap_or_default()).await?;
-        if !scope.keeps(&tags) {
-            return Ok::<_, AwsError>(None);
-        }
-        let parameters =
-            user_parameters(client, g.db_parameter_group_name().unwrap_or_default()).await?;
-        Ok(observe(scope, region, g, &tags, &parameters))
-    });
-    Ok(futures::future::try_join_all(reads)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
+    in_scope(
+        client,
+        scope,
+        &groups,
+        |g| (g.db_parameter_group_name(), g.db_parameter_group_arn()),
+        |g, tags| async move {
+            let name = g.db_parameter_group_name().unwrap_or_default();
+            let parameters = user_parameters(client, name).await?;
+            Ok(observe(scope, region, g, &tags, &parameters))
+        },
+    )
+    .await
 }
 
 /// A DB parameter group the stack owns, with the parameters set on it, as reconcile compares it.

@@ -15,23 +15,14 @@ pub(super) async fn read(
         "DescribeDBSubnetGroups",
         client.describe_db_subnet_groups().max_records(PAGE)
     )?;
-    let named = groups
-        .iter()
-        .filter(|g| scope.may_name(g.db_subnet_group_name()));
-    let reads = named.map(|g| async move {
-        let tags = tags_of(client, g.db_subnet_group_arn().unwrap_or_default()).await?;
-        Ok::<_, AwsError>(
-            scope
-                .keeps(&tags)
-                .then(|| observe(scope, region, g, &tags))
-                .flatten(),
-        )
-    });
-    Ok(futures::future::try_join_all(reads)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
+    in_scope(
+        client,
+        scope,
+        &groups,
+        |g| (g.db_subnet_group_name(), g.db_subnet_group_arn()),
+        |g, tags| async move { Ok(observe(scope, region, g, &tags)) },
+    )
+    .await
 }
 
 /// A DB subnet group the stack owns, as reconcile compares it.

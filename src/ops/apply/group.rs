@@ -249,6 +249,11 @@ mod tests {
         (versions, g.desired, g.max)
     }
 
+    fn terminations(cloud: &FakeCloud) -> usize {
+        let calls = cloud.calls();
+        calls.iter().filter(|c| c.starts_with("terminate")).count()
+    }
+
     fn lowest_healthy(cloud: &FakeCloud) -> usize {
         let state = cloud.state();
         *state
@@ -281,11 +286,7 @@ mod tests {
         replace(&cloud, Some(2)).await.expect("replaced");
         assert_eq!(group(&cloud), (vec![2, 2, 2, 2], 4, 4));
         assert_eq!(lowest_healthy(&cloud), 2);
-        let terminations = cloud
-            .calls()
-            .iter()
-            .filter(|c| c.starts_with("terminate"))
-            .count();
+        let terminations = terminations(&cloud);
         assert_eq!(terminations, 4);
     }
 
@@ -320,11 +321,7 @@ mod tests {
         let error = replace(&cloud, Some(2)).await.expect_err("refused");
         assert_eq!(error.code, "StillOutdated");
         assert!(error.message.contains("version 2"), "{}", error.message);
-        let terminations = cloud
-            .calls()
-            .iter()
-            .filter(|c| c.starts_with("terminate"))
-            .count();
+        let terminations = terminations(&cloud);
         assert_eq!(terminations, 4, "as many as were outdated at first");
     }
 
@@ -355,11 +352,7 @@ mod tests {
         let error = replace(&cloud, Some(2)).await.expect_err("timed out");
         assert_eq!(error.code, "Timeout");
         assert!(error.message.contains("3 of 4"), "{}", error.message);
-        let terminations = cloud
-            .calls()
-            .iter()
-            .filter(|c| c.starts_with("terminate"))
-            .count();
+        let terminations = terminations(&cloud);
         assert_eq!(terminations, 2);
     }
 
