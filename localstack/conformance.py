@@ -36,6 +36,7 @@ SIGNING_NAMES = {
     "acm": "acm",
     "iam": "iam",
     "autoscaling": "autoscaling",
+    "sts": "sts",
 }
 
 _session = botocore.session.get_session()

@@ -135,6 +135,10 @@ pub struct FakeState {
     pub recorded: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// How many times every region of the account was searched.
     pub searches: usize,
+    /// Whose credentials the cloud is asked with (`None`: account 123456789012).
+    pub identity: Option<crate::model::Identity>,
+    /// How many times it was asked.
+    pub identities_asked: usize,
     /// Auto Scaling groups by name (live id), as replacing their instances
     /// reads and changes them.
     pub groups: BTreeMap<String, FakeGroup>,
@@ -298,6 +302,15 @@ impl FakeCloud {
 }
 
 impl Discover for FakeCloud {
+    async fn identity(&self, _: &str) -> Result<crate::model::Identity, AwsError> {
+        let mut state = self.state();
+        state.identities_asked += 1;
+        Ok(state.identity.clone().unwrap_or(crate::model::Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/test".into(),
+        }))
+    }
+
     /// The fake account holds nothing outside the stack: every id is unknown.
     async fn imports(
         &self,

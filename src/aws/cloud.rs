@@ -12,7 +12,7 @@ use crate::model::probe::{
 };
 use crate::model::progress::Progress;
 use crate::model::shapes::Target;
-use crate::model::{Address, Attrs, Changed, Inputs, LiveRegion, Observed};
+use crate::model::{Address, Attrs, Changed, Identity, Inputs, LiveRegion, Observed};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::SystemTime;
@@ -26,6 +26,9 @@ pub struct Created {
 
 /// Reading what a stack owns, and where.
 pub trait Discover: Sync {
+    /// Whose credentials these are (asked in `region` once a run): the
+    /// account guard's first call.
+    fn identity(&self, region: &str) -> impl Future<Output = Result<Identity, AwsError>> + Send;
     /// Everything `stack` owns in `region`; with `global`, its global
     /// objects too (Route53's and IAM's: `Service::global`), read once.
     fn discover(

@@ -15,6 +15,10 @@ use std::collections::BTreeMap;
 use tracing::Instrument;
 
 impl Discover for Aws {
+    async fn identity(&self, region: &str) -> Result<crate::model::Identity, AwsError> {
+        self.caller(region).await
+    }
+
     async fn imports(
         &self,
         stack: &str,

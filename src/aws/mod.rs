@@ -72,6 +72,7 @@ mod mutator;
 mod probe;
 mod rds;
 mod route53;
+mod sts;
 mod traffic;
 
 pub use cloud::Created;
@@ -199,6 +200,8 @@ pub fn check_profile(connection: &Connection) -> Result<(), UnknownProfile> {
 pub struct Aws {
     config: SdkConfig,
     pub calls: CallCounter,
+    /// Whose credentials these are, once asked (`sts`).
+    identity: tokio::sync::OnceCell<crate::model::Identity>,
     endpoint_url: Option<String>,
     wait_timeout: Duration,
     call_timeout: Duration,
@@ -209,6 +212,7 @@ impl Aws {
         Aws {
             config: loader(connection).load().await,
             calls: CallCounter::default(),
+            identity: tokio::sync::OnceCell::new(),
             endpoint_url: connection.endpoint_url.clone(),
             wait_timeout: connection.wait_timeout,
             call_timeout: connection.call_timeout,
@@ -269,6 +273,10 @@ impl Aws {
         )
     }
 
+    pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        client!(aws_sdk_sts, self, Service::Sts, region)
+    }
+
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         client!(aws_sdk_ec2, self, Service::Ec2, region)
     }
@@ -319,6 +327,7 @@ mod tests {
                 .load()
                 .await,
             calls: CallCounter::default(),
+            identity: Default::default(),
         };
         let out = aws.ec2("us-west-2").describe_vpcs().send().await.unwrap();
         assert!(out.vpcs().is_empty());

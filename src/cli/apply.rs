@@ -103,6 +103,7 @@ pub(super) async fn run(
         &output.progress_sink(),
     )?;
     let aws = Aws::connect(connection).await;
+    ops::account::check(&aws, &stack).await?;
     let request = Request {
         saved: saved.as_ref(),
         regions,

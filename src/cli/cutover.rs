@@ -87,6 +87,7 @@ pub(super) async fn run(
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
     if args.status {
+        ops::account::check(&aws, &stack).await?;
         let status = cutover::show(&aws, &stack, &regions, &args.name).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&status)?);

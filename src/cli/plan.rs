@@ -70,8 +70,10 @@ pub(super) async fn run(
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let policies = ops::policy::load(&stack, &args.policy)?;
     let aws = Aws::connect(connection).await;
+    let identity = ops::account::check(&aws, &stack).await?;
     let Planned { mut plan, .. } =
         ops::plan::run(&aws, &stack, &args.regions, args.search.into()).await?;
+    plan.account = Some(identity);
     let context = ops::policy::Context {
         operation: "plan",
         emergency: None,

@@ -104,6 +104,7 @@ pub(super) async fn run(
         &progress,
     )?;
     let aws = Aws::connect(connection).await;
+    ops::account::check(&aws, &stack).await?;
     let request = Request {
         saved: saved.as_ref(),
         from_wave: args.from_wave.clone(),

@@ -34,6 +34,7 @@ pub(super) async fn run(
 ) -> Result<ExitStatus> {
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let aws = Aws::connect(connection).await;
+    crate::ops::account::check(&aws, &stack).await?;
     let regions = status::run(&aws, &stack).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&regions)?);

@@ -35,6 +35,7 @@ pub(super) async fn run(
     let stack = stack::load(&args.stack)?;
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = crate::aws::Aws::connect(connection).await;
+    ops::account::check(&aws, &stack).await?;
     for line in ops::lock::unlock(&aws, &stack.name, &args.stack, &regions, args.force).await? {
         println!("{line}");
     }

@@ -59,6 +59,7 @@ pub(super) async fn run(
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let regions = ops::select_regions(&stack, &args.regions)?;
     let aws = Aws::connect(connection).await;
+    ops::account::check(&aws, &stack).await?;
     let soak = args.soak.map(|duration| Soak {
         duration,
         every: args.every.unwrap_or(Duration::from_secs(60)),

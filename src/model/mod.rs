@@ -86,6 +86,8 @@ pub enum Service {
     Autoscaling,
     /// The Resource Groups Tagging API: finds tagged resources of every service.
     Tagging,
+    /// STS: whose credentials a command runs with (the account guard).
+    Sts,
 }
 
 impl Service {
@@ -101,6 +103,7 @@ impl Service {
             Service::Iam => "iam",
             Service::Autoscaling => "autoscaling",
             Service::Tagging => "tagging",
+            Service::Sts => "sts",
         }
     }
 
@@ -123,7 +126,8 @@ impl Service {
             | Service::CloudWatch
             | Service::Route53
             | Service::Autoscaling
-            | Service::Tagging => false,
+            | Service::Tagging
+            | Service::Sts => false,
         }
     }
 
@@ -219,6 +223,14 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Whose credentials a command runs with: an account and the identity's
+/// ARN (STS GetCallerIdentity).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
 }
 
 /// A resource's name in its stack: `kind.name`.

@@ -219,6 +219,7 @@ pub async fn perform<C: Account>(
         "cutover",
         env.progress,
     )?;
+    super::account::check(env.cloud, stack).await?;
     let holding = super::lock::Holding {
         stack: &stack.name,
         file: &stack.path,

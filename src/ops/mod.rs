@@ -1,6 +1,7 @@
 //! The operations behind the commands: each takes a loaded stack and settings,
 //! talks to AWS through `crate::aws`, and returns data for the printer.
 
+pub mod account;
 pub mod apply;
 pub mod clock;
 pub mod cutover;

@@ -37,6 +37,10 @@ pub struct Plan {
     /// (`ops::policy`; their warnings join `warnings`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub policy: Option<crate::policy::Judged>,
+    /// The account the live resources were read in, and as whom (the plan's
+    /// header says it, so a reviewer sees which account a plan is of).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub account: Option<crate::model::Identity>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
@@ -149,6 +153,7 @@ impl Plan {
             warnings: self.warnings.clone(),
             pending: self.pending.clone(),
             policy: self.policy.clone(),
+            account: None,
         }
     }
 
@@ -305,6 +310,7 @@ pub fn build(stack: &Stack, regions: &[String], live: &BTreeMap<String, LiveRegi
         warnings,
         pending,
         policy: None,
+        account: None,
     }
 }
 

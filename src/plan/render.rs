@@ -50,6 +50,14 @@ fn symbol(c: &ResourceChange, style: Style) -> String {
 
 pub fn render(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
+    if let Some(a) = &plan.account {
+        let _ = writeln!(
+            out,
+            "Account {} (read as {}).",
+            style.bold(&a.account),
+            a.arn
+        );
+    }
     if !plan.has_changes() {
         let _ = writeln!(
             out,
@@ -112,6 +120,9 @@ pub const COMMENT_LIMIT: usize = 65_536;
 /// saying what was left out and that the whole plan is in the job's log.
 pub fn markdown(plan: &Plan, limit: usize) -> String {
     let mut head = format!("### reconcile plan: `{}`\n\n", plan.stack);
+    if let Some(a) = &plan.account {
+        let _ = writeln!(head, "Account `{}` (read as `{}`).\n", a.account, a.arn);
+    }
     let mut tail = String::new();
     for w in plan.pending.iter().chain(&plan.warnings) {
         let _ = writeln!(tail, "\n> {w}");
@@ -396,6 +407,7 @@ mod tests {
             warnings: vec![],
             pending: vec![],
             policy: None,
+            account: None,
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into(), "us-east-1".into()],
@@ -468,6 +480,27 @@ mod tests {
     }
 
     #[test]
+    fn the_header_names_the_account_the_plan_read() {
+        let mut plan = every_action();
+        plan.account = Some(crate::model::Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:role/plan".into(),
+        });
+        let text = render(&plan, Style { color: false });
+        assert!(
+            text.starts_with(
+                "Account 123456789012 (read as arn:aws:iam::123456789012:role/plan).\n"
+            ),
+            "{text}"
+        );
+        let md = markdown(&plan, COMMENT_LIMIT);
+        assert!(
+            md.contains("Account `123456789012` (read as `arn:aws:iam::123456789012:role/plan`)."),
+            "{md}"
+        );
+    }
+
+    #[test]
     fn renders_every_action() {
         insta::assert_snapshot!(render(&every_action(), Style { color: false }));
     }
@@ -498,6 +531,7 @@ mod tests {
             warnings: vec![],
             pending: vec![],
             policy: None,
+            account: None,
             format_version: 1,
             stack: "demo".into(),
             regions: vec!["us-west-2".into()],

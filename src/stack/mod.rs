@@ -37,6 +37,9 @@ pub struct Stack {
     pub tags: BTreeMap<String, String>,
     /// `[stack] approval`.
     pub approval: spec::Approval,
+    /// `[stack] account`: the accounts whose credentials may plan and change
+    /// it (empty: any, said in the plan's header).
+    pub accounts: Vec<String>,
     /// `[stack] policies`, resolved against the stack file's directory.
     pub policies: Vec<PathBuf>,
     pub resources: BTreeMap<Address, Resource>,

@@ -162,6 +162,9 @@ pub struct StackHeader {
     pub regions: Spanned<Vec<Spanned<String>>>,
     /// The version label recorded on what a change touches (`--version-label` overrides).
     pub version: Option<String>,
+    /// The AWS account (or accounts) the stack lives in: credentials of
+    /// another are refused before anything is read.
+    pub account: Option<Spanned<OneOrMany>>,
     /// Tags put on every resource of the stack.
     #[serde(default)]
     pub tags: BTreeMap<String, Spanned<String>>,

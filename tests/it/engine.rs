@@ -451,8 +451,9 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     assert_eq!(calls[0], calls[1], "calls with 1 and with 20 subnets");
     assert_eq!(
         calls[0],
-        serde_json::json!({"cloudwatch": 1, "ec2": 8 + 1, "elbv2": 2, "rds": 3, "tagging": 2, "acm": 1, "iam": 2, "autoscaling": 1}),
-        "one Describe per EC2 kind and the regions record the apply left (a key pair); \
+        serde_json::json!({"cloudwatch": 1, "ec2": 8 + 1, "elbv2": 2, "rds": 3, "tagging": 2, "acm": 1, "iam": 2, "autoscaling": 1, "sts": 1}),
+        "whose credentials these are, once (the account guard); \
+         one Describe per EC2 kind and the regions record the apply left (a key pair); \
          the other services list once each (nothing of theirs to tag here; ACM's \
          certificates and the alarms named on their own each through the tagging API, \
          and at an emulator's endpoint, where it found no certificate, one ListCertificates; IAM, global, one ListRoles and one \
@@ -486,7 +487,7 @@ async fn plan_call_count_does_not_grow_with_the_number_of_subnets() {
     // ListCertificates at an emulator); every other region: one tagging query.
     let every_region = serde_json::json!({
         "cloudwatch": 1, "ec2": 8 + 1 + 1, "elbv2": 2, "rds": 3, "acm": 1, "iam": 2, "autoscaling": 1,
-        "tagging": 2 + enabled - 1
+        "tagging": 2 + enabled - 1, "sts": 1
     });
     let fresh = with_subnets(2);
     assert_eq!(

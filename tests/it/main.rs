@@ -1,5 +1,6 @@
 //! Integration tests: the `reconcile` binary against a real local emulator.
 
+mod accounts;
 mod alarms;
 mod bad_input;
 mod balancing;

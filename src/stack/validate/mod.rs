@@ -164,6 +164,7 @@ impl Checker {
             version: header.version,
             tags,
             approval: header.approval,
+            accounts: self.accounts(header.account.as_ref()),
             policies: self.policies(path, &header.policies),
             resources,
             blue_green: BTreeMap::new(),
@@ -200,6 +201,29 @@ impl Checker {
         self.collisions(&stack);
         self.cycles(&stack);
         stack
+    }
+
+    /// `[stack] account`: twelve digits each, as AWS writes an account id.
+    fn accounts(&mut self, account: Option<&Spanned<super::spec::OneOrMany>>) -> Vec<String> {
+        let Some(account) = account else {
+            return vec![];
+        };
+        let ids = &account.get_ref().0;
+        for id in ids {
+            if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
+                self.error(
+                    account.span(),
+                    format!("`{id}` is not an AWS account id"),
+                )
+                .help = Some("an account id is 12 digits, as `aws sts get-caller-identity` prints it (quoted: \"012345678901\")".into());
+            }
+        }
+        if ids.is_empty() {
+            self.error(account.span(), "`account` names no account")
+                .help =
+                Some("name the account the stack lives in: account = \"012345678901\"".into());
+        }
+        ids.clone()
     }
 
     /// `[[moved]]`: each `from` an address no block has any more, each `to` a
@@ -1031,6 +1055,18 @@ mod tests {
     fn a_subnet_outside_its_vpc() {
         let e = error(|s| s.replace("10.10.1.0/24", "10.99.1.0/24"));
         assert!(e.contains("10.99.1.0/24"), "{e}");
+    }
+
+    #[test]
+    fn an_account_that_is_not_twelve_digits() {
+        let e = error(|s| {
+            s.replace(
+                "tags = { team = \"platform\" }",
+                "tags = { team = \"platform\" }\naccount = [\"123456789012\", \"1234-5678\"]",
+            )
+        });
+        assert!(e.contains("`1234-5678` is not an AWS account id"), "{e}");
+        assert!(e.contains("12 digits"), "{e}");
     }
 
     #[test]
