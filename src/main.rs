@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod desired;
 mod graph;
+mod iam_policy;
 mod model;
 mod ops;
 mod plan;

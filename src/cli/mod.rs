@@ -5,6 +5,7 @@
 
 mod apply;
 mod cutover;
+mod iam_policy;
 mod import;
 mod plan;
 mod profile;
@@ -176,6 +177,8 @@ enum Command {
     Unlock(unlock::UnlockArgs),
     /// Write a stack file that takes over what a Terraform state holds.
     Import(import::ImportArgs),
+    /// Print the IAM policy a role needs to run reconcile on a stack (no AWS call).
+    IamPolicy(iam_policy::IamPolicyArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -323,6 +326,10 @@ impl Output {
 }
 
 pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
+    // No AWS call, so no credentials or profile needed.
+    if let Command::IamPolicy(args) = cli.command {
+        return iam_policy::run(args);
+    }
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory;
         let mut script = Vec::new();
@@ -350,7 +357,7 @@ pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
         Command::Import(args) => import::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,
-        Command::Completions { .. } => unreachable!("answered above"),
+        Command::Completions { .. } | Command::IamPolicy(_) => unreachable!("answered above"),
     };
     Output::clear(&output.bar);
     status

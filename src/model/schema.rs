@@ -59,14 +59,8 @@ pub struct Schema {
     /// state attribute that holds the import id.
     pub terraform: Option<Terraform>,
     /// The IAM actions reconcile's commands call on it: the deploy role's
-    /// policy is written from them (the kinds reference lists them).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by the reference and its test; the deploy role's policy (issue 35) reads it next"
-        )
-    )]
+    /// policy is written from them (`crate::iam_policy`, and the kinds
+    /// reference lists them).
     pub iam: IamActions,
     /// The actions that destroy its data beyond recovery: what a guard
     /// policy denies on a protected one.
@@ -128,13 +122,6 @@ pub enum TerraformId {
 }
 
 /// IAM actions (`service:Action`) by what a command does with the kind.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "read by the reference and its test; the deploy role's policy (issue 35) reads it next"
-    )
-)]
 pub struct IamActions {
     /// Discovery and the reads of plan, verify and status.
     pub read: &'static [&'static str],

@@ -61,7 +61,11 @@ mod tests {
             "{message}"
         );
         assert_eq!(cloud.state().identities_asked, 1);
-        assert!(cloud.calls().is_empty(), "nothing else: {:?}", cloud.calls());
+        assert!(
+            cloud.calls().is_empty(),
+            "nothing else: {:?}",
+            cloud.calls()
+        );
     }
 
     #[tokio::test]

@@ -57,8 +57,10 @@ async fn a_stack_of_another_account_is_refused_after_one_call_naming_both() {
     let own = StackFile::new(&text(&account));
     let out = run_cmd(reconcile().args(["plan", own.arg()])).expect(0);
     assert!(
-        out.stdout
-            .starts_with(&format!("Account {account} (read as {arn}).\n")),
+        out.stdout.starts_with(&format!(
+            "reconcile will perform the following actions on stack {name} of account \
+                 {account} (read as {arn}):\n"
+        )),
         "{}",
         out.stdout
     );
