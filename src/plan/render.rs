@@ -50,18 +50,14 @@ fn symbol(c: &ResourceChange, style: Style) -> String {
 
 pub fn render(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
-    if let Some(a) = &plan.account {
-        let _ = writeln!(
-            out,
-            "Account {} (read as {}).",
-            style.bold(&a.account),
-            a.arn
-        );
-    }
+    // The account the plan read, and as whom, on its first line.
+    let account = plan.account.as_ref().map_or(String::new(), |a| {
+        format!(" of account {} (read as {})", style.bold(&a.account), a.arn)
+    });
     if !plan.has_changes() {
         let _ = writeln!(
             out,
-            "No changes. Live resources in {} match the stack file ({} resources).",
+            "No changes. Live resources in {}{account} match the stack file ({} resources).",
             plan.regions.join(", "),
             plan.changes.len()
         );
@@ -70,7 +66,7 @@ pub fn render(plan: &Plan, style: Style) -> String {
     }
     let _ = writeln!(
         out,
-        "reconcile will perform the following actions on stack {}:",
+        "reconcile will perform the following actions on stack {}{account}:",
         style.bold(&plan.stack)
     );
     for region in &plan.regions {
@@ -489,7 +485,8 @@ mod tests {
         let text = render(&plan, Style { color: false });
         assert!(
             text.starts_with(
-                "Account 123456789012 (read as arn:aws:iam::123456789012:role/plan).\n"
+                "reconcile will perform the following actions on stack demo of account \
+                 123456789012 (read as arn:aws:iam::123456789012:role/plan):\n"
             ),
             "{text}"
         );
