@@ -3,11 +3,13 @@
 //! A line names the kind's `Kind` variant, its name in a stack file, its
 //! `Schema` (`model::schema::<family>`: attributes, replacement, the AWS
 //! service, import id, tag budget, Terraform types, IAM actions, the actions
-//! that destroy its data) and its block's serde type (`stack::spec`). Each
-//! layer hands `kinds!` a macro of its own that receives the whole list and
-//! writes that layer's per-kind switch: `Kind` and `Kind::schema` here, the
-//! `[kind.name]` tables of `RawStack`, `Spec` and its dispatch in `stack`,
-//! the checker's chain, the desired form's dispatch in `desired`. By
+//! that destroy its data), its block's serde type (in its family's file of
+//! `stack::validate`) and where `aws` places it (its service's own kind).
+//! Each layer hands `kinds!` a macro of its own that receives the whole list
+//! and writes that layer's per-kind switch: `Kind` and `Kind::schema` here,
+//! the `[kind.name]` tables of `RawStack`, `Spec` and its dispatch in
+//! `stack`, the checker's chain, the desired form's dispatch in `desired`,
+//! `place` in `aws::mutator`. By
 //! convention the per-kind parts those switches call are named after the
 //! kind (`Checker::db_subnet_group`, `desired::database::db_subnet_group`),
 //! so a kind added here without them does not compile.
