@@ -167,6 +167,8 @@ pub struct FakeGroup {
     pub sicken: Option<(u32, String, u32)>,
     /// Terminations accepted before the next ones fail (an apply interrupted midway).
     pub terminations_allowed: Option<usize>,
+    /// Its size before a new-first replacement's surge, while one runs.
+    pub surged_from: Option<(i32, i32)>,
 }
 
 /// An instance of a [`FakeGroup`]: the version it runs, and for how many more
@@ -235,6 +237,7 @@ impl FakeGroup {
             }
         }
         let now = GroupNow {
+            surged_from: self.surged_from,
             desired: self.desired,
             max: self.max,
             target_groups: self.target_groups.clone(),
@@ -500,6 +503,14 @@ impl Mutate for FakeMutator {
             .log(format!("capacity {name} {desired} (max {max})"));
         if let Some(g) = self.cloud.state().groups.get_mut(name) {
             (g.desired, g.max) = (desired, max);
+        }
+        Ok(())
+    }
+
+    async fn mark_surge(&self, name: &str, from: Option<(i32, i32)>) -> Result<(), AwsError> {
+        self.cloud.log(format!("surge {name} from {from:?}"));
+        if let Some(g) = self.cloud.state().groups.get_mut(name) {
+            g.surged_from = from;
         }
         Ok(())
     }

@@ -113,6 +113,14 @@ pub trait Mutate: Sync {
         target_groups: &[String],
         instances: &[String],
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Records on group `name` the size it had before a new-first
+    /// replacement surged it (`tags::SURGE`), or, with `None`, that none is
+    /// under way.
+    fn mark_surge(
+        &self,
+        name: &str,
+        from: Option<(i32, i32)>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Terminates `instance` of its group: the group's desired capacity drops
     /// with it when `decrement`, else the group launches a replacement.
     fn terminate(

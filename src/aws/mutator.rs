@@ -162,6 +162,12 @@ impl Mutate for Mutator {
             .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::TargetGroup)))
     }
 
+    async fn mark_surge(&self, name: &str, from: Option<(i32, i32)>) -> Result<(), AwsError> {
+        Mutator::mark_surge(self, name, from)
+            .await
+            .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::AutoscalingGroup)))
+    }
+
     async fn terminate(&self, instance: &str, decrement: bool) -> Result<(), AwsError> {
         Mutator::terminate(self, instance, decrement)
             .await

@@ -104,6 +104,9 @@ pub struct GroupNow {
     /// Its launch template's default version: what it launches.
     pub version: i64,
     pub instances: Vec<GroupInstance>,
+    /// Its desired capacity and maximum before a new-first replacement
+    /// surged it, while one is under way (`tags::SURGE`).
+    pub surged_from: Option<(i32, i32)>,
 }
 
 /// An instance of an Auto Scaling group.

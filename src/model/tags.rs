@@ -21,6 +21,10 @@ pub const ADOPTED: &str = "reconcile:adopted";
 pub const NAME: &str = "reconcile:name";
 /// The hosted zone a certificate's DNS validation records were written in.
 pub const VALIDATION_ZONE: &str = "reconcile:validation-zone";
+/// On an Auto Scaling group while apply replaces its instances new first:
+/// its desired capacity and maximum before the surge (`3/6`), so that a run
+/// interrupted midway is finished by the next at the group's own size.
+pub const SURGE: &str = "reconcile:surge-from";
 
 /// The change record of an apply or a rollout, on what it created or changed:
 /// when (UTC, RFC 3339), by whom, with which emergency ticket (its version

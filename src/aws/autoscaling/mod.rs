@@ -4,6 +4,7 @@
 
 use super::{ids, int, observed, text, AwsError, Created, ErrorClass, Mutator};
 use crate::model::probe::{GroupInstance, GroupNow};
+use crate::model::tags;
 use crate::model::{
     Address, Attrs, Changed, Kind, Observed, Value, IN_SERVICE, OUTDATED, STACK_TAG, UNHEALTHY,
 };
@@ -477,7 +478,14 @@ impl Mutator {
         let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
         let (version, old) = outdated(&group, &runs).unwrap_or_default();
         let serving = serving(&group);
+        let surged_from = group
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(tags::SURGE))
+            .and_then(|t| t.value()?.split_once('/'))
+            .and_then(|(desired, max)| Some((desired.parse().ok()?, max.parse().ok()?)));
         Ok(Some(GroupNow {
+            surged_from,
             desired: group.desired_capacity().unwrap_or_default(),
             max: group.max_size().unwrap_or_default(),
             target_groups: group.target_group_arns().to_vec(),
@@ -493,6 +501,33 @@ impl Mutator {
                 })
                 .collect(),
         }))
+    }
+
+    pub(in crate::aws) async fn mark_surge(
+        &self,
+        name: &str,
+        from: Option<(i32, i32)>,
+    ) -> Result<(), AwsError> {
+        let c = &self.autoscaling;
+        match from {
+            Some((desired, max)) => {
+                let tag = vec![(tags::SURGE.to_string(), format!("{desired}/{max}"))];
+                send!(
+                    "CreateOrUpdateTags",
+                    c.create_or_update_tags()
+                        .set_tags(Some(self.group_tags(name, tag)))
+                )
+                .map(drop)
+            }
+            None => {
+                let tag = vec![(tags::SURGE.to_string(), String::new())];
+                send!(
+                    "DeleteTags",
+                    c.delete_tags().set_tags(Some(self.group_tags(name, tag)))
+                )
+                .map(drop)
+            }
+        }
     }
 
     pub(in crate::aws) async fn set_capacity(

@@ -157,7 +157,8 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
     service: Service::Autoscaling,
     import: Import::No,
     tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
+        // While a new-first replacement runs: its size before the surge.
+        own: COMMON_TAGS + RECORD_TAGS + 1,
         limit: TAG_LIMIT,
     },
     terraform: None,

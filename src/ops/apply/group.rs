@@ -39,32 +39,47 @@ impl<M: Mutate> Replacement<'_, M> {
     /// (the group's maximum raised for them if need be) and put in service
     /// and healthy in the group's target groups, then the old ones are taken
     /// out of the target groups and terminated; the group's size is put
-    /// back. Capacity in service never drops.
+    /// back. Capacity in service never drops. The size before the surge is
+    /// recorded on the group while it runs, so a rerun after an interruption
+    /// anywhere finishes at that size, not at the surged one.
     async fn new_first(&self, name: &str) -> Result<(), AwsError> {
-        let Some(group) = self.outdated(name).await? else {
+        let Some(group) = self.mutator.group(name).await? else {
             return Ok(());
         };
+        // The group's own size: as it was before a surge an interrupted run
+        // left (recorded on the group), else as it is.
+        let (desired, max) = group.surged_from.unwrap_or((group.desired, group.max));
         let old = group.outdated();
-        let surge = group.desired + count(old.len());
+        if old.is_empty() {
+            // Interrupted after the old ones went: only the size is left to put back.
+            if group.surged_from.is_some() {
+                self.mutator.set_capacity(name, desired, max).await?;
+                self.mutator.mark_surge(name, None).await?;
+            }
+            return Ok(());
+        }
+        if group.surged_from.is_none() {
+            self.mutator.mark_surge(name, Some((desired, max))).await?;
+        }
+        let surge = desired + count(old.len());
         self.progress.line(format!(
             "{name} ({}): {} of {} instances on a version older than {}: launching {} from it first",
             self.region,
             old.len(),
-            group.desired,
+            desired,
             group.version,
             old.len()
         ));
         self.mutator
-            .set_capacity(name, surge, group.max.max(surge))
+            .set_capacity(name, surge, max.max(surge))
             .await?;
         self.wait_healthy(name, surge).await?;
         self.mutator.deregister(&group.target_groups, &old).await?;
         for id in &old {
             self.mutator.terminate(id, true).await?;
         }
-        self.mutator
-            .set_capacity(name, group.desired, group.max)
-            .await?;
+        self.mutator.set_capacity(name, desired, max).await?;
+        self.mutator.mark_surge(name, None).await?;
         // A group may register what it had once more as it resizes (moto
         // does): none of the old ones stays a target.
         self.mutator.deregister(&group.target_groups, &old).await
@@ -342,6 +357,48 @@ mod tests {
         replace(&cloud, Some(2)).await.expect("finished");
         assert_eq!(group(&cloud), (vec![2, 2, 2, 2], 4, 4));
         assert_eq!(lowest_healthy(&cloud), 2);
+    }
+
+    /// New first, interrupted after its surge (no termination yet) or
+    /// midway through the old ones: the rerun finishes at the group's own
+    /// size, recorded on the group, not at the surged one.
+    #[tokio::test]
+    async fn an_interrupted_new_first_replacement_finishes_at_the_groups_own_size() {
+        for allowed in [0, 2] {
+            let cloud = cloud(|g| g.terminations_allowed = Some(allowed));
+            replace(&cloud, None).await.expect_err("interrupted");
+            let state = cloud.state().groups[NAME].clone();
+            assert_eq!(state.surged_from, Some((4, 4)), "the size before the surge");
+            assert_eq!(state.desired, 8 - i32::try_from(allowed).unwrap());
+            cloud
+                .state()
+                .groups
+                .get_mut(NAME)
+                .expect("group")
+                .terminations_allowed = None;
+            replace(&cloud, None).await.expect("finished");
+            assert_eq!(group(&cloud), (vec![2, 2, 2, 2], 4, 4), "after {allowed}");
+            assert_eq!(cloud.state().groups[NAME].surged_from, None);
+            assert!(lowest_healthy(&cloud) >= 4, "{:#?}", cloud.calls());
+        }
+    }
+
+    /// Interrupted after the old ones went but before the size was put back:
+    /// the rerun only puts it back.
+    #[tokio::test]
+    async fn a_surge_left_with_nothing_outdated_is_put_back() {
+        let cloud = cloud(|g| {
+            (g.version, g.launches) = (1, 1);
+            (g.desired, g.max, g.surged_from) = (6, 6, Some((4, 5)));
+        });
+        replace(&cloud, None).await.expect("put back");
+        assert_eq!(
+            cloud.calls(),
+            [
+                format!("capacity {NAME} 4 (max 5)"),
+                format!("surge {NAME} from None")
+            ]
+        );
     }
 
     /// A group whose capacity does not come back fails after the wait
