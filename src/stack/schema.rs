@@ -5,8 +5,8 @@
 //! holds the file current and checks every shipped stack file against it.
 //!
 //! It checks names and types, not presence: a file that `extends` another
-//! gives only what it changes, so no key is required here (`plan` and
-//! `validate` say what is missing, with the file and line).
+//! gives only what it changes, so no key is required here (`plan` says
+//! what is missing, with the file and line).
 
 use super::spec::RawStack;
 use crate::model::schema::{Import, LiveId};
