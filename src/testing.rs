@@ -483,7 +483,7 @@ impl Mutate for FakeMutator {
         Ok(())
     }
 
-    async fn group(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
+    async fn group(&self, name: &str, _: bool) -> Result<Option<GroupNow>, AwsError> {
         Ok(self.cloud.state().groups.get_mut(name).map(FakeGroup::read))
     }
 

@@ -91,8 +91,14 @@ pub trait Mutate: Sync {
     // An Auto Scaling group's instances moved to a new version
     // (`ops::apply::group`), in the narrow calls below.
 
-    /// The Auto Scaling group `name` now (`None`: there is none).
-    fn group(&self, name: &str) -> impl Future<Output = Result<Option<GroupNow>, AwsError>> + Send;
+    /// The Auto Scaling group `name` now (`None`: there is none); which of
+    /// its instances are outdated only with `versions` (two more reads:
+    /// a wait for health asks without).
+    fn group(
+        &self,
+        name: &str,
+        versions: bool,
+    ) -> impl Future<Output = Result<Option<GroupNow>, AwsError>> + Send;
     /// Those of `instances` that target group `target_group` reports healthy.
     fn healthy_in(
         &self,

@@ -130,8 +130,8 @@ const CREATE_ATTEMPTS_UNSENT: u32 = 8;
 const CREATE_ATTEMPTS_UNANSWERED: u32 = 3;
 
 impl Mutate for Mutator {
-    async fn group(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
-        self.group_now(name)
+    async fn group(&self, name: &str, versions: bool) -> Result<Option<GroupNow>, AwsError> {
+        self.group_now(name, versions)
             .await
             .map_err(|e| e.at(&self.region, &self.endpoint_of(Kind::AutoscalingGroup)))
     }

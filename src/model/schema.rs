@@ -97,6 +97,17 @@ pub struct TagBudget {
     pub limit: usize,
 }
 
+impl TagBudget {
+    /// What most kinds carry: reconcile's common tags and the change record,
+    /// `extra` of their own, within the 50 most services allow.
+    pub const fn standard(extra: usize) -> TagBudget {
+        TagBudget {
+            own: COMMON_TAGS + RECORD_TAGS + extra,
+            limit: TAG_LIMIT,
+        }
+    }
+}
+
 /// Tags reconcile writes on every kind: stack, id, protect, version.
 pub const COMMON_TAGS: usize = 4;
 /// The change record: time, operator, ticket.

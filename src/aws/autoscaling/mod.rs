@@ -471,12 +471,21 @@ impl Mutator {
     /// The group `name` as its instance replacement sees it: sizes, target
     /// groups, the default version, and each instance serving or not,
     /// outdated or not.
-    pub(in crate::aws) async fn group_now(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
+    pub(in crate::aws) async fn group_now(
+        &self,
+        name: &str,
+        versions: bool,
+    ) -> Result<Option<GroupNow>, AwsError> {
         let Some(group) = self.group(name).await? else {
             return Ok(None);
         };
-        let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
-        let (version, old) = outdated(&group, &runs).unwrap_or_default();
+        let (version, old) = match versions {
+            true => {
+                let runs = running(&self.ec2, std::slice::from_ref(&group)).await?;
+                outdated(&group, &runs).unwrap_or_default()
+            }
+            false => (0, vec![]),
+        };
         let serving = serving(&group);
         let surged_from = group
             .tags()

@@ -1,9 +1,6 @@
 //! CloudWatch metric alarms: every setting but the name changes in place (PutMetricAlarm).
 
-use super::{
-    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
-    RECORD_TAGS, TAG_LIMIT,
-};
+use super::{IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId};
 use crate::model::{ReplaceOrder, Service};
 
 pub const ALARM: Schema = Schema {
@@ -36,10 +33,7 @@ pub const ALARM: Schema = Schema {
     forward: None,
     service: Service::CloudWatch,
     import: Import::AlarmName,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_cloudwatch_metric_alarm"],
         id: TerraformId::Attribute("alarm_name"),

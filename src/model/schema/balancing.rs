@@ -2,10 +2,7 @@
 //! and target groups get generated unique names, so they are replaced
 //! create-first (no outage); listeners and rules collide on port and priority.
 
-use super::{
-    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
-    RECORD_TAGS, TAG_LIMIT,
-};
+use super::{IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId};
 use crate::model::{tags, ReplaceOrder, Service};
 
 pub const LOAD_BALANCER: Schema = Schema {
@@ -34,10 +31,7 @@ pub const LOAD_BALANCER: Schema = Schema {
     forward: None,
     service: Service::Elbv2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_lb", "aws_alb"],
         id: TerraformId::Attribute("arn"),
@@ -92,10 +86,7 @@ pub const TARGET_GROUP: Schema = Schema {
     forward: None,
     service: Service::Elbv2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_lb_target_group", "aws_alb_target_group"],
         id: TerraformId::Attribute("arn"),
@@ -146,10 +137,7 @@ pub const LISTENER: Schema = Schema {
     forward: Some("default_action"),
     service: Service::Elbv2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + tags::cutover::ALL.len(),
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(tags::cutover::ALL.len()),
     terraform: Some(Terraform {
         types: &["aws_lb_listener", "aws_alb_listener"],
         id: TerraformId::Attribute("arn"),
@@ -199,10 +187,7 @@ pub const LISTENER_RULE: Schema = Schema {
     forward: Some("action"),
     service: Service::Elbv2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + tags::cutover::ALL.len(),
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(tags::cutover::ALL.len()),
     terraform: Some(Terraform {
         types: &["aws_lb_listener_rule", "aws_alb_listener_rule"],
         id: TerraformId::Attribute("arn"),

@@ -1,7 +1,7 @@
 //! ACM certificates: requested with DNS validation, replaced create-first
 //! (the new one is issued and the listeners moved to it before the old goes).
 
-use super::{IamActions, Import, LiveId, Schema, TagBudget, COMMON_TAGS, RECORD_TAGS, TAG_LIMIT};
+use super::{IamActions, Import, LiveId, Schema, TagBudget};
 use crate::model::{ReplaceOrder, Service};
 
 pub const CERTIFICATE: Schema = Schema {
@@ -30,10 +30,7 @@ pub const CERTIFICATE: Schema = Schema {
     forward: None,
     service: Service::Acm,
     import: Import::No,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + 1,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(1),
     terraform: None,
     iam: IamActions {
         read: &[

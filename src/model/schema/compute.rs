@@ -1,10 +1,7 @@
 //! EC2 instances: replaced create-first (the new one serves before the old
 //! goes); launch templates, versioned in place; Auto Scaling groups.
 
-use super::{
-    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
-    RECORD_TAGS, TAG_LIMIT,
-};
+use super::{IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId};
 use crate::model::{ReplaceOrder, Service};
 
 pub const INSTANCE: Schema = Schema {
@@ -32,10 +29,7 @@ pub const INSTANCE: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + 1,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(1),
     terraform: Some(Terraform {
         types: &["aws_instance"],
         id: TerraformId::Attribute("id"),
@@ -103,10 +97,7 @@ pub const LAUNCH_TEMPLATE: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: None,
     iam: IamActions {
         read: &[
@@ -156,11 +147,8 @@ pub const AUTOSCALING_GROUP: Schema = Schema {
     forward: None,
     service: Service::Autoscaling,
     import: Import::No,
-    tags: TagBudget {
-        // While a new-first replacement runs: its size before the surge.
-        own: COMMON_TAGS + RECORD_TAGS + 1,
-        limit: TAG_LIMIT,
-    },
+    // While a new-first replacement runs: its size before the surge.
+    tags: TagBudget::standard(1),
     terraform: None,
     iam: IamActions {
         read: &[

@@ -1,10 +1,7 @@
 //! RDS subnet groups, parameter groups and DB instances: named by the stack,
 //! changed in place wherever AWS allows, with what each change costs.
 
-use super::{
-    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
-    RECORD_TAGS, TAG_LIMIT,
-};
+use super::{IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId};
 use crate::model::{ReplaceOrder, Service};
 
 pub const SUBNET_GROUP: Schema = Schema {
@@ -28,10 +25,7 @@ pub const SUBNET_GROUP: Schema = Schema {
         max: 255,
         extra: "-_. ",
     },
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_db_subnet_group"],
         id: TerraformId::Attribute("name"),
@@ -70,10 +64,7 @@ pub const PARAMETER_GROUP: Schema = Schema {
         max: 255,
         extra: "-",
     },
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_db_parameter_group"],
         id: TerraformId::Attribute("name"),
@@ -157,10 +148,7 @@ pub const INSTANCE: Schema = Schema {
     forward: None,
     service: Service::Rds,
     import: Import::DbIdentifier,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_db_instance"],
         id: TerraformId::Attribute("identifier"),

@@ -2,7 +2,7 @@
 //! stack, found by their path (`/reconcile/<stack>/`); everything changes in
 //! place.
 
-use super::{IamActions, Import, LiveId, Schema, TagBudget, COMMON_TAGS, RECORD_TAGS, TAG_LIMIT};
+use super::{IamActions, Import, LiveId, Schema, TagBudget};
 use crate::model::{ReplaceOrder, Service};
 
 pub const ROLE: Schema = Schema {
@@ -20,10 +20,7 @@ pub const ROLE: Schema = Schema {
     forward: None,
     service: Service::Iam,
     import: Import::No,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + 1,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(1),
     terraform: None,
     iam: IamActions {
         read: &[
@@ -79,10 +76,7 @@ pub const INSTANCE_PROFILE: Schema = Schema {
     forward: None,
     service: Service::Iam,
     import: Import::No,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + 1,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(1),
     terraform: None,
     iam: IamActions {
         read: &["iam:ListInstanceProfiles", "iam:GetInstanceProfile"],

@@ -3,10 +3,7 @@
 //! in use cannot be deleted, so it is replaced create-first (under a generated
 //! name while the old one holds the declared name) and its users are moved.
 
-use super::{
-    IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId, COMMON_TAGS,
-    RECORD_TAGS, TAG_LIMIT,
-};
+use super::{IamActions, Import, LiveId, Schema, TagBudget, Terraform, TerraformId};
 use crate::model::{ReplaceOrder, Service};
 
 pub const VPC: Schema = Schema {
@@ -24,10 +21,7 @@ pub const VPC: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_vpc"],
         id: TerraformId::Attribute("id"),
@@ -63,10 +57,7 @@ pub const SUBNET: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_subnet"],
         id: TerraformId::Attribute("id"),
@@ -107,10 +98,7 @@ pub const NAT_GATEWAY: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_nat_gateway"],
         id: TerraformId::Attribute("id"),
@@ -148,10 +136,7 @@ pub const INTERNET_GATEWAY: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_internet_gateway"],
         id: TerraformId::Attribute("id"),
@@ -189,10 +174,7 @@ pub const ROUTE_TABLE: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(0),
     terraform: Some(Terraform {
         types: &["aws_route_table"],
         id: TerraformId::Attribute("id"),
@@ -243,10 +225,7 @@ pub const SECURITY_GROUP: Schema = Schema {
     forward: None,
     service: Service::Ec2,
     import: Import::ById,
-    tags: TagBudget {
-        own: COMMON_TAGS + RECORD_TAGS + 1,
-        limit: TAG_LIMIT,
-    },
+    tags: TagBudget::standard(1),
     terraform: Some(Terraform {
         types: &["aws_security_group"],
         id: TerraformId::Attribute("id"),

@@ -43,7 +43,7 @@ impl<M: Mutate> Replacement<'_, M> {
     /// recorded on the group while it runs, so a rerun after an interruption
     /// anywhere finishes at that size, not at the surged one.
     async fn new_first(&self, name: &str) -> Result<(), AwsError> {
-        let Some(group) = self.mutator.group(name).await? else {
+        let Some(group) = self.mutator.group(name, true).await? else {
             return Ok(());
         };
         // The group's own size: as it was before a surge an interrupted run
@@ -164,7 +164,7 @@ impl<M: Mutate> Replacement<'_, M> {
     async fn outdated(&self, name: &str) -> Result<Option<GroupNow>, AwsError> {
         Ok(self
             .mutator
-            .group(name)
+            .group(name, true)
             .await?
             .filter(|g| !g.outdated().is_empty()))
     }
@@ -187,7 +187,7 @@ impl<M: Mutate> Replacement<'_, M> {
         let wanted_n = usize::try_from(wanted).unwrap_or(0);
         let mut delay = Duration::from_secs(1);
         loop {
-            let (healthy, all) = match self.mutator.group(name).await? {
+            let (healthy, all) = match self.mutator.group(name, false).await? {
                 Some(group) => (self.healthy(&group).await?.len(), group.instances.len()),
                 None => (0, 0),
             };
@@ -269,6 +269,16 @@ mod tests {
         calls.iter().filter(|c| c.starts_with("terminate")).count()
     }
 
+    /// The terminations it refused so far are let through from now on.
+    fn resume(cloud: &FakeCloud) {
+        let mut state = cloud.state();
+        state
+            .groups
+            .get_mut(NAME)
+            .expect("group")
+            .terminations_allowed = None;
+    }
+
     fn lowest_healthy(cloud: &FakeCloud) -> usize {
         let state = cloud.state();
         *state
@@ -348,12 +358,7 @@ mod tests {
         let error = replace(&cloud, Some(2)).await.expect_err("interrupted");
         assert_eq!(error.class, ErrorClass::Transient);
         assert_eq!(group(&cloud).0.iter().filter(|v| **v == 1).count(), 3);
-        cloud
-            .state()
-            .groups
-            .get_mut(NAME)
-            .expect("group")
-            .terminations_allowed = None;
+        resume(&cloud);
         replace(&cloud, Some(2)).await.expect("finished");
         assert_eq!(group(&cloud), (vec![2, 2, 2, 2], 4, 4));
         assert_eq!(lowest_healthy(&cloud), 2);
@@ -370,12 +375,7 @@ mod tests {
             let state = cloud.state().groups[NAME].clone();
             assert_eq!(state.surged_from, Some((4, 4)), "the size before the surge");
             assert_eq!(state.desired, 8 - i32::try_from(allowed).unwrap());
-            cloud
-                .state()
-                .groups
-                .get_mut(NAME)
-                .expect("group")
-                .terminations_allowed = None;
+            resume(&cloud);
             replace(&cloud, None).await.expect("finished");
             assert_eq!(group(&cloud), (vec![2, 2, 2, 2], 4, 4), "after {allowed}");
             assert_eq!(cloud.state().groups[NAME].surged_from, None);
