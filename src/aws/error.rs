@@ -178,6 +178,14 @@ impl AwsError {
                 } else {
                     classify(&code, status)
                 };
+                // A policy's refusal; or a bare 403, whose body said nothing.
+                let refused = NOT_ALLOWED.contains(&code.as_str())
+                    || (status == Some(403) && err.code().is_none());
+                let message = if refused {
+                    not_allowed(&action::<E>(operation), &message)
+                } else {
+                    message
+                };
                 AwsError::new(operation, class, code, message)
             }
         }
@@ -290,6 +298,54 @@ const DENIED: &[&str] = &[
     "SignatureDoesNotMatch",
     "UnrecognizedClientException",
 ];
+
+/// The answers of a policy (the role's, an SCP, a permission boundary)
+/// that does not allow the call.
+const NOT_ALLOWED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+];
+
+/// Whose credentials the run's calls carry, once STS said (`remember_caller`).
+static CALLER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Keeps the caller's ARN for the messages of calls it may not make.
+pub fn remember_caller(arn: &str) {
+    CALLER.get_or_init(|| arn.to_string());
+}
+
+/// The IAM action of `operation`, from the SDK crate its error type is
+/// of (`aws_sdk_ec2::operation::…` → `ec2:CreateVpc`).
+fn action<E>(operation: &str) -> String {
+    let service = std::any::type_name::<E>()
+        .strip_prefix("aws_sdk_")
+        .and_then(|rest| rest.split("::").next())
+        .unwrap_or("unknown");
+    let prefix = match service {
+        "elasticloadbalancingv2" => "elasticloadbalancing",
+        "resourcegroupstagging" => "tag",
+        other => other,
+    };
+    format!("{prefix}:{operation}")
+}
+
+/// AWS's refusal, and what to do: the action, the resource when AWS named
+/// it, whose credentials, and the command that prints what the stack needs.
+fn not_allowed(action: &str, message: &str) -> String {
+    let who = CALLER.get().map_or("these credentials", String::as_str);
+    let resource = message
+        .split_once(" on resource: ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .map(|r| format!(" on {}", r.trim_end_matches(['.', ','])))
+        .unwrap_or_default();
+    format!(
+        "{message}\n  help: {who} may not call {action}{resource}: `reconcile iam-policy \
+         STACK_FILE` prints the policy the stack's commands need (`--read-only` for plan, \
+         verify and status); attach it to the role, or ask whoever keeps the account's SCPs \
+         and permission boundaries"
+    )
+}
 
 /// Whether an answer says the endpoint does not implement the service or the
 /// operation: HTTP 501, an unknown action, or LocalStack's "not included in
@@ -447,6 +503,35 @@ impl ClassifyRetry for Retries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_the_action_the_resource_the_caller_and_the_command() {
+        assert_eq!(
+            action::<aws_sdk_ec2::operation::create_vpc::CreateVpcError>("CreateVpc"),
+            "ec2:CreateVpc"
+        );
+        assert_eq!(
+            action::<aws_sdk_elasticloadbalancingv2::operation::modify_rule::ModifyRuleError>(
+                "ModifyRule"
+            ),
+            "elasticloadbalancing:ModifyRule"
+        );
+        remember_caller("arn:aws:sts::123456789012:assumed-role/plan/reconcile-ci");
+        let message = not_allowed(
+            "rds:DeleteDBInstance",
+            "User: arn:aws:sts::123456789012:assumed-role/plan/reconcile-ci is not authorized to \
+             perform: rds:DeleteDBInstance on resource: arn:aws:rds:us-west-2:123456789012:db:shop \
+             because no identity-based policy allows the rds:DeleteDBInstance action",
+        );
+        assert!(
+            message.contains(
+                "help: arn:aws:sts::123456789012:assumed-role/plan/reconcile-ci may not call \
+                 rds:DeleteDBInstance on arn:aws:rds:us-west-2:123456789012:db:shop: \
+                 `reconcile iam-policy STACK_FILE` prints"
+            ),
+            "{message}"
+        );
+    }
 
     #[test]
     fn an_instance_profile_not_yet_seen_is_told_from_other_invalid_values() {

@@ -58,6 +58,7 @@ macro_rules! client {
 }
 
 mod acm;
+mod assume;
 mod autoscaling;
 pub mod cloud;
 mod cloudwatch;
@@ -75,6 +76,7 @@ mod route53;
 mod sts;
 mod traffic;
 
+pub use assume::Role;
 pub use cloud::Created;
 pub use counter::CallCounter;
 use discovery::{observed, observed_in, Imports, Scope};
@@ -93,6 +95,8 @@ use std::time::Duration;
 pub struct Connection {
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,
+    /// `--role`: the role to assume, over the stack's `[stack] role`.
+    pub role: Option<String>,
     /// How long one attempt of one call may take; an operation, retries
     /// included, gets four times that.
     pub call_timeout: Duration,
@@ -106,6 +110,7 @@ impl Default for Connection {
         Connection {
             endpoint_url: None,
             profile: None,
+            role: None,
             call_timeout: Duration::from_secs(30),
             wait_timeout: Duration::from_secs(3600),
         }

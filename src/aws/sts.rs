@@ -12,9 +12,11 @@ impl Aws {
                 let client = self.sts(region);
                 let out = send!("GetCallerIdentity", client.get_caller_identity())
                     .map_err(|e| e.at(region, &self.endpoint(Service::Sts, region)))?;
+                let arn = out.arn().unwrap_or_default();
+                super::error::remember_caller(arn);
                 Ok(Identity {
                     account: out.account().unwrap_or_default().to_string(),
-                    arn: out.arn().unwrap_or_default().to_string(),
+                    arn: arn.to_string(),
                 })
             })
             .await

@@ -2,7 +2,7 @@
 
 use super::ExitStatus;
 use super::{confirm, duration_or_zero, Output};
-use crate::aws::{Aws, Connection};
+use crate::aws::Connection;
 use crate::ops;
 use crate::ops::apply::{self, Request};
 use crate::ops::clock::SystemClock;
@@ -102,8 +102,7 @@ pub(super) async fn run(
         "apply",
         &output.progress_sink(),
     )?;
-    let aws = Aws::connect(connection).await;
-    ops::account::check(&aws, &stack).await?;
+    let (aws, _) = super::connect(connection, &stack, false).await?;
     let request = Request {
         saved: saved.as_ref(),
         regions,

@@ -2,7 +2,7 @@
 
 use super::ExitStatus;
 use super::{confirm, duration, Output};
-use crate::aws::{Aws, Connection};
+use crate::aws::Connection;
 use crate::ops;
 use crate::ops::clock::SystemClock;
 use crate::ops::cutover::{self, CutoverReport, RegionOutcome, RegionStatus, Request};
@@ -85,7 +85,8 @@ pub(super) async fn run(
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let pair = cutover::pair_named(&stack, &args.name)?.clone();
     let regions = ops::select_regions(&stack, &args.regions)?;
-    let aws = Aws::connect(connection).await;
+    // The account guard runs in `cutover::perform`, after the change window.
+    let aws = super::connect_as(connection, Some(&stack), args.status).await?;
     if args.status {
         ops::account::check(&aws, &stack).await?;
         let status = cutover::show(&aws, &stack, &regions, &args.name).await?;

@@ -49,7 +49,7 @@ pub(super) async fn run(
     let text = std::fs::read_to_string(&args.tfstate)
         .with_context(|| format!("reading the Terraform state {source}"))?;
     let state = crate::terraform::parse(&text).with_context(|| source.clone())?;
-    let aws = crate::aws::Aws::connect(connection).await;
+    let aws = super::connect_as(connection, None, false).await?;
     let generated =
         ops::import::from_state(&aws, &state, &args.name, &source, args.region.as_deref()).await?;
     // The report goes where the stack file does not.

@@ -65,6 +65,10 @@ pub struct Cli {
     /// The AWS profile to use (otherwise aws-config's default chain).
     #[arg(long, global = true)]
     profile: Option<String>,
+    /// Assume this IAM role before the first call, instead of the stack's
+    /// `[stack] role` (its external id and duration still apply).
+    #[arg(long, global = true, env = "RECONCILE_ROLE", value_name = "ARN")]
+    role: Option<String>,
     /// More logging (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -344,6 +348,7 @@ pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
     let connection = Connection {
         endpoint_url: cli.endpoint_url.clone(),
         profile: cli.profile.clone(),
+        role: cli.role.clone(),
         call_timeout: cli.call_timeout,
         wait_timeout: cli.wait_timeout,
     };
@@ -361,6 +366,57 @@ pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
     };
     Output::clear(&output.bar);
     status
+}
+
+/// Connects to AWS with the run's credentials, or as the role `--role` or
+/// the stack's `[stack] role` names (its plan role for a command that only
+/// reads), assumed before any other call in the stack's first region.
+async fn connect_as(
+    connection: &Connection,
+    stack: Option<&crate::stack::Stack>,
+    read_only: bool,
+) -> Result<Aws> {
+    let aws = Aws::connect(connection).await;
+    let named = stack.and_then(|s| s.role.as_ref());
+    let Some(arn) = connection
+        .role
+        .clone()
+        .or_else(|| named.map(|r| r.arn_for(read_only).to_string()))
+    else {
+        return Ok(aws);
+    };
+    if let Some(stack) = stack.filter(|s| !s.accounts.is_empty()) {
+        let account = arn.split(':').nth(4).unwrap_or_default();
+        if !stack.accounts.iter().any(|a| a == account) {
+            bail!(
+                "--role {arn} is of account {account}, but stack {} lives in {}: nothing was read or changed",
+                stack.name,
+                stack.accounts.join(", ")
+            );
+        }
+    }
+    let role = aws::Role {
+        arn,
+        external_id: named.and_then(|r| r.external_id.clone()),
+        duration: named.and_then(|r| r.duration),
+        session: aws::Role::session_of(&crate::ops::operator()),
+    };
+    let region = stack
+        .and_then(|s| s.regions.first())
+        .map_or("us-east-1", String::as_str);
+    Ok(aws.assume(role, region).await?)
+}
+
+/// The first calls of every command on a stack: its role assumed, if it
+/// names one, then the account guard.
+async fn connect(
+    connection: &Connection,
+    stack: &crate::stack::Stack,
+    read_only: bool,
+) -> Result<(Aws, crate::model::Identity)> {
+    let aws = connect_as(connection, Some(stack), read_only).await?;
+    let identity = crate::ops::account::check(&aws, stack).await?;
+    Ok((aws, identity))
 }
 
 /// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names (GitHub shows

@@ -2,7 +2,7 @@
 
 use super::ExitStatus;
 use super::Output;
-use crate::aws::{Aws, Connection};
+use crate::aws::Connection;
 use crate::ops::{self, plan::PlanReport, plan::Planned, plan::SavedPlan};
 use crate::plan::render::{markdown, render, COMMENT_LIMIT};
 use crate::stack;
@@ -69,8 +69,7 @@ pub(super) async fn run(
 ) -> Result<ExitStatus> {
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let policies = ops::policy::load(&stack, &args.policy)?;
-    let aws = Aws::connect(connection).await;
-    let identity = ops::account::check(&aws, &stack).await?;
+    let (aws, identity) = super::connect(connection, &stack, true).await?;
     let Planned { mut plan, .. } =
         ops::plan::run(&aws, &stack, &args.regions, args.search.into()).await?;
     plan.account = Some(identity);

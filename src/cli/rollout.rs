@@ -2,7 +2,7 @@
 
 use super::ExitStatus;
 use super::{confirm, duration_or_zero, Output};
-use crate::aws::{Aws, Connection};
+use crate::aws::Connection;
 use crate::ops;
 use crate::ops::apply::Settings;
 use crate::ops::clock::SystemClock;
@@ -103,8 +103,7 @@ pub(super) async fn run(
         "rollout",
         &progress,
     )?;
-    let aws = Aws::connect(connection).await;
-    ops::account::check(&aws, &stack).await?;
+    let (aws, _) = super::connect(connection, &stack, false).await?;
     let request = Request {
         saved: saved.as_ref(),
         from_wave: args.from_wave.clone(),

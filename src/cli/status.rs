@@ -2,7 +2,7 @@
 
 use super::ExitStatus;
 use super::Output;
-use crate::aws::{Aws, Connection};
+use crate::aws::Connection;
 use crate::model::tags::record::{OPERATOR, TICKET, TIME};
 use crate::ops::status::{self, RegionStatus};
 use crate::stack;
@@ -33,8 +33,7 @@ pub(super) async fn run(
     _output: &Output,
 ) -> Result<ExitStatus> {
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
-    let aws = Aws::connect(connection).await;
-    crate::ops::account::check(&aws, &stack).await?;
+    let (aws, _) = super::connect(connection, &stack, true).await?;
     let regions = status::run(&aws, &stack).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&regions)?);

@@ -34,8 +34,7 @@ pub(super) async fn run(
 ) -> Result<ExitStatus> {
     let stack = stack::load(&args.stack)?;
     let regions = ops::select_regions(&stack, &args.regions)?;
-    let aws = crate::aws::Aws::connect(connection).await;
-    ops::account::check(&aws, &stack).await?;
+    let (aws, _) = super::connect(connection, &stack, false).await?;
     for line in ops::lock::unlock(&aws, &stack.name, &args.stack, &regions, args.force).await? {
         println!("{line}");
     }

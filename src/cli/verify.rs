@@ -2,7 +2,7 @@
 
 use super::ExitStatus;
 use super::{duration, Output};
-use crate::aws::{Aws, Connection};
+use crate::aws::Connection;
 use crate::check::{CheckResult, Outcome};
 use crate::ops;
 use crate::ops::clock::SystemClock;
@@ -58,8 +58,7 @@ pub(super) async fn run(
 ) -> Result<ExitStatus> {
     let stack = stack::load_with(&args.stack, &args.vars.overrides())?;
     let regions = ops::select_regions(&stack, &args.regions)?;
-    let aws = Aws::connect(connection).await;
-    ops::account::check(&aws, &stack).await?;
+    let (aws, _) = super::connect(connection, &stack, true).await?;
     let soak = args.soak.map(|duration| Soak {
         duration,
         every: args.every.unwrap_or(Duration::from_secs(60)),

@@ -28,6 +28,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// `[stack] role`: the role the stack's commands assume before their first
+/// call, and the terms of the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackRole {
+    pub arn: String,
+    /// The role of `plan`, `verify` and `status`, when not `arn`.
+    pub plan: Option<String>,
+    pub external_id: Option<String>,
+    pub duration: Option<std::time::Duration>,
+}
+
+impl StackRole {
+    /// The role a command assumes: the plan role for one that only reads.
+    pub fn arn_for(&self, read_only: bool) -> &str {
+        match &self.plan {
+            Some(plan) if read_only => plan,
+            _ => &self.arn,
+        }
+    }
+}
+
 /// A validated stack file.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -40,6 +61,8 @@ pub struct Stack {
     /// `[stack] account`: the accounts whose credentials may plan and change
     /// it (empty: any, said in the plan's header).
     pub accounts: Vec<String>,
+    /// `[stack] role`: the roles its commands assume.
+    pub role: Option<StackRole>,
     /// `[stack] policies`, resolved against the stack file's directory.
     pub policies: Vec<PathBuf>,
     pub resources: BTreeMap<Address, Resource>,

@@ -165,6 +165,9 @@ pub struct StackHeader {
     /// The AWS account (or accounts) the stack lives in: credentials of
     /// another are refused before anything is read.
     pub account: Option<Spanned<OneOrMany>>,
+    /// The IAM role every command assumes before its first call: its ARN, or
+    /// a table with the role plans take and the session's terms.
+    pub role: Option<Spanned<RoleSpec>>,
     /// Tags put on every resource of the stack.
     #[serde(default)]
     pub tags: BTreeMap<String, Spanned<String>>,
@@ -175,6 +178,31 @@ pub struct StackHeader {
     /// the stack file (`crate::policy`).
     #[serde(default)]
     pub policies: Vec<Spanned<String>>,
+}
+
+/// `[stack] role`: an ARN, or its table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RoleSpec {
+    Arn(String),
+    Table(RoleTable),
+}
+
+/// `[stack.role]`: the deploy role, the read-only role of `plan`, `verify`
+/// and `status`, and the terms of the session.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleTable {
+    /// The role `apply`, `rollout`, `cutover`, `unlock` assume (and the
+    /// reading commands, unless `plan` names another).
+    pub arn: String,
+    /// The role `plan`, `verify` and `status` assume: one that can only read.
+    pub plan: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
+    /// How long one session lasts before it is renewed (15m to 12h, at most
+    /// the role's maximum; AWS's default: 1h).
+    pub duration: Option<String>,
 }
 
 /// `[stack] approval`: what may change the stack.

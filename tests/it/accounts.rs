@@ -120,3 +120,297 @@ fn the_policy_of_an_environment_is_written_without_a_call_or_credentials() {
         assert!(full.contains(action) && !read.contains(action), "{action}");
     }
 }
+
+/// A stack's role is assumed before any other call, in the role's account:
+/// moto keeps each account's resources apart, as AWS does.
+#[tokio::test]
+async fn a_stack_assumes_its_role_and_works_in_the_roles_account() {
+    let name = unique("role");
+    let region = "us-west-2";
+    let text = vpc_stack(&name, region, "").replacen(
+        "\n\n[vpc.main]",
+        "\naccount = \"111111111111\"\n\n[stack.role]\n\
+         arn = \"arn:aws:iam::111111111111:role/reconcile/deploy\"\n\
+         plan = \"arn:aws:iam::111111111111:role/reconcile/plan\"\n\
+         duration = \"15m\"\n\n[vpc.main]",
+        1,
+    );
+    let stack = StackFile::new(&text);
+    let plan = run_cmd(
+        reconcile()
+            .env("RECONCILE_OPERATOR", "Jane Doe")
+            .args(["plan", stack.arg()]),
+    )
+    .expect(0);
+    assert!(
+        plan.stdout.starts_with(&format!(
+            "reconcile will perform the following actions on stack {name} of account \
+             111111111111 (read as arn:aws:sts::111111111111:assumed-role/plan/reconcile-Jane-Doe):"
+        )),
+        "{}",
+        plan.stdout
+    );
+    let applied = run_cmd(reconcile().env("RECONCILE_OPERATOR", "Jane Doe").args([
+        "apply",
+        stack.arg(),
+        "--auto-approve",
+    ]))
+    .expect(0);
+    assert!(applied.stdout.contains("1 created"), "{}", applied.stdout);
+    // Not in the credentials' own account: there, the stack has nothing.
+    let own = ec2(region)
+        .await
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:reconcile:stack")
+                .values(&name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(own.vpcs().is_empty(), "{:?}", own.vpcs());
+    let again = run(&["plan", stack.arg(), "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+
+    // `--role` of another account than the stack's: refused before a call.
+    let refused = run(&[
+        "plan",
+        stack.arg(),
+        "--role",
+        "arn:aws:iam::222222222222:role/x",
+    ])
+    .expect(1);
+    assert!(
+        refused.stderr.contains("is of account 222222222222"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// moto enforcing IAM (action level: it ignores resource scoping, so the
+/// policies are the generated actions on `*`): CI's user may only assume
+/// the stack's two roles; the deploy role holds `iam-policy`'s actions, the
+/// plan role `iam-policy --read-only`'s. `stacks/dev.toml` is applied, cut
+/// over and verified with no AccessDenied; the plan role plans, and an
+/// apply as it stops at its first change naming the action and the command.
+#[tokio::test]
+async fn an_environment_runs_on_roles_holding_only_its_generated_policies() {
+    let endpoint = private_moto();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let iam = aws_sdk_iam::Client::new(&sdk(&endpoint, "testing", "testing").await);
+    let user = iam.create_user().user_name("ci").send().await.unwrap();
+    let user_arn = user.user().unwrap().arn().to_string();
+    let key = iam
+        .create_access_key()
+        .user_name("ci")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": user_arn },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "sts:ExternalId": "shop-ci" } }
+        }]
+    });
+    for (role, extra) in [("deploy", vec![]), ("plan", vec!["--read-only"])] {
+        let out = run_cmd(
+            reconcile()
+                .arg("iam-policy")
+                .arg(root.join("stacks/dev.toml"))
+                .args(&extra),
+        )
+        .expect(0);
+        iam.create_role()
+            .role_name(role)
+            .path("/reconcile/")
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name("reconcile")
+            .policy_document(moto_actions(&out.stdout).to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    // A role that trusts someone else.
+    let elsewhere = trust.to_string().replace("user/ci", "user/someone-else");
+    iam.create_role()
+        .role_name("other")
+        .path("/reconcile/")
+        .assume_role_policy_document(elsewhere)
+        .send()
+        .await
+        .unwrap();
+    let roles: Vec<String> = ["deploy", "plan", "other"]
+        .iter()
+        .map(|r| format!("arn:aws:iam::123456789012:role/reconcile/{r}"))
+        .collect();
+    iam.put_user_policy()
+        .user_name("ci")
+        .policy_name("assume")
+        .policy_document(
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{ "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles }]
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // The shipped environment with its roles, in the emulator's account.
+    let dir = tempfile::tempdir().unwrap();
+    for env in ["base", "dev"] {
+        std::fs::copy(
+            root.join(format!("stacks/{env}.toml")),
+            dir.path().join(format!("{env}.toml")),
+        )
+        .unwrap();
+    }
+    let dev = dir.path().join("dev.toml");
+    let text = std::fs::read_to_string(&dev).unwrap().replacen(
+        "regions = [\"us-west-2\"]\n",
+        &format!(
+            "regions = [\"us-west-2\"]\naccount = \"123456789012\"\n\n[stack.role]\n\
+             arn = \"{}\"\nplan = \"{}\"\nexternal_id = \"shop-ci\"\n",
+            roles[0], roles[1]
+        ),
+        1,
+    );
+    std::fs::write(&dev, text).unwrap();
+    let dev = dev.to_str().unwrap();
+
+    enforce_iam(&endpoint);
+    let as_ci = |args: &[&str]| {
+        run_cmd(
+            reconcile()
+                .env("AWS_ENDPOINT_URL", &endpoint)
+                .env("AWS_ACCESS_KEY_ID", key.access_key_id())
+                .env("AWS_SECRET_ACCESS_KEY", key.secret_access_key())
+                .env("SHOP_DB_PASSWORD", "correct-horse-battery")
+                .env("RECONCILE_OPERATOR", "ci")
+                .args(args),
+        )
+    };
+    let plan = as_ci(&["plan", dev, "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout
+            .contains("(read as arn:aws:sts::123456789012:assumed-role/plan/reconcile-ci)"),
+        "{}",
+        plan.stdout
+    );
+    // The plan role cannot change anything: the apply's first change (its
+    // lock) is refused, naming the action and what prints the policy.
+    let denied = as_ci(&["apply", dev, "--auto-approve", "--role", &roles[1]]).expect(1);
+    assert!(
+        denied
+            .stderr
+            .contains("assumed-role/plan/reconcile-ci may not call ec2:CreateKeyPair")
+            && denied.stderr.contains("`reconcile iam-policy STACK_FILE`"),
+        "{}",
+        denied.stderr
+    );
+    // A role that does not trust CI's user is not assumed, and says so
+    // (moto's refusal has no code an SDK reads for STS: a bare 403).
+    let untrusted = as_ci(&["plan", dev, "--role", &roles[2]]).expect(1);
+    assert!(
+        untrusted
+            .stderr
+            .contains(&format!("could not assume role {}", roles[2]))
+            && untrusted.stderr.contains("may not call sts:AssumeRole")
+            && untrusted
+                .stderr
+                .contains("the role's trust policy must allow"),
+        "{}",
+        untrusted.stderr
+    );
+
+    as_ci(&["apply", dev, "--auto-approve"]).expect(0);
+    as_ci(&[
+        "cutover",
+        dev,
+        "app",
+        "--to",
+        "green",
+        "--steps",
+        "50,100",
+        "--bake",
+        "0s",
+        "--auto-approve",
+    ])
+    .expect(0);
+    as_ci(&["verify", dev]).expect(0);
+    as_ci(&["status", dev]).expect(0);
+    let again = as_ci(&["plan", dev, "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+}
+
+/// The actions of `iam-policy`'s output on `*` with no condition (moto
+/// evaluates only actions), named as moto names them: by the service's
+/// signing name (CloudWatch signs as `monitoring`, the tagging API as
+/// `tagging`).
+fn moto_actions(policy: &str) -> serde_json::Value {
+    let json: serde_json::Value = serde_json::from_str(policy).expect("JSON");
+    let documents = match json {
+        serde_json::Value::Array(many) => many,
+        one => vec![one],
+    };
+    let actions: std::collections::BTreeSet<String> = documents
+        .iter()
+        .flat_map(|d| d["Statement"].as_array().unwrap().clone())
+        .flat_map(|s| s["Action"].as_array().unwrap().clone())
+        .map(|a| {
+            let a = a.as_str().unwrap();
+            let (service, name) = a.split_once(':').unwrap();
+            let service = match service {
+                "cloudwatch" => "monitoring",
+                "tag" => "tagging",
+                other => other,
+            };
+            format!("{service}:{name}")
+        })
+        .collect();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
+    })
+}
+
+/// From now on moto checks every request against its caller's policies.
+fn enforce_iam(endpoint: &str) {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /moto-api/reset-auth HTTP/1.0\r\nHost: {address}\r\nContent-Length: 1\r\n\r\n0"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "{answer}"
+    );
+}
+
+async fn sdk(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            key, secret, None, None, "tests",
+        ))
+        .load()
+        .await
+}

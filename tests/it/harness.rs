@@ -31,74 +31,87 @@ pub enum Engine {
 /// binary exits.
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
-    static SERVER: OnceLock<Mutex<Child>> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        if let Ok(url) = std::env::var("RECONCILE_TEST_ENDPOINT") {
-            return url;
+    ENDPOINT.get_or_init(|| match std::env::var("RECONCILE_TEST_ENDPOINT") {
+        Ok(url) => url,
+        Err(_) => start_server(engine()),
+    })
+}
+
+/// A moto server of the caller's own (behind the conformance checker), for
+/// a test that changes how the whole server behaves (IAM enforced); stopped
+/// when the test binary exits.
+pub fn private_moto() -> String {
+    start_server(Engine::Moto)
+}
+
+/// Starts an emulator on a free port and waits until it answers.
+fn start_server(engine: Engine) -> String {
+    static SERVERS: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::env::temp_dir().join(format!("reconcile-{engine:?}-{port}.log"));
+    let command = match engine {
+        // moto behind the conformance checker: a request AWS's models
+        // (or its documented limits) refuse is refused, and logged.
+        Engine::Moto => {
+            let python = root.join("localstack/.venv/bin/python");
+            assert!(
+                python.exists(),
+                "moto is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
+            );
+            // A new certificate is issued 2 s after it is requested
+            // (moto's default: 60 s); AWS's managed IAM policies exist,
+            // as on AWS (moto's default: none).
+            format!(
+                "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} MOTO_IAM_LOAD_MANAGED_POLICIES=true '{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
+                python.display(),
+                root.join("localstack/conformance.py").display(),
+                conformance_log(port).display()
+            )
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let engine = engine();
-        let log = std::env::temp_dir().join(format!("reconcile-{engine:?}-{port}.log"));
-        let command = match engine {
-            // moto behind the conformance checker: a request AWS's models
-            // (or its documented limits) refuse is refused, and logged.
-            Engine::Moto => {
-                let python = root.join("localstack/.venv/bin/python");
-                assert!(
-                    python.exists(),
-                    "moto is not installed: run `localstack/emulator.sh install` (or set RECONCILE_TEST_ENDPOINT)"
-                );
-                // A new certificate is issued 2 s after it is requested
-                // (moto's default: 60 s); AWS's managed IAM policies exist,
-                // as on AWS (moto's default: none).
-                format!(
-                    "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} MOTO_IAM_LOAD_MANAGED_POLICIES=true '{}' '{}' -H 127.0.0.1 -p {port} --log '{}'",
-                    python.display(),
-                    root.join("localstack/conformance.py").display(),
-                    conformance_log(port).display()
-                )
-            }
-            Engine::LocalStack => {
-                let python = root.join("localstack/.venv-localstack/bin/python");
-                assert!(
-                    python.exists(),
-                    "LocalStack is not installed: run `ENGINE=localstack localstack/emulator.sh install`"
-                );
-                let volume = std::env::temp_dir().join(format!("reconcile-localstack-{port}"));
-                format!(
-                    "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} \
-                     OVERRIDE_IN_DOCKER=0 GATEWAY_LISTEN=127.0.0.1:{port} DNS_ADDRESS=0 \
-                     SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR='{}' \
-                     '{}' -m localstack.runtime.main",
-                    volume.display(),
-                    python.display()
-                )
-            }
-        };
-        // The shell kills the server when our end of its stdin closes, that is
-        // when this test process exits, however it exits.
-        let script = format!(
-            "{command} >'{}' 2>&1 & pid=$!; read _; kill $pid",
+        Engine::LocalStack => {
+            let python = root.join("localstack/.venv-localstack/bin/python");
+            assert!(
+                python.exists(),
+                "LocalStack is not installed: run `ENGINE=localstack localstack/emulator.sh install`"
+            );
+            let volume = std::env::temp_dir().join(format!("reconcile-localstack-{port}"));
+            format!(
+                "MOTO_ACM_VALIDATION_WAIT={ACM_VALIDATION_WAIT} \
+                 OVERRIDE_IN_DOCKER=0 GATEWAY_LISTEN=127.0.0.1:{port} DNS_ADDRESS=0 \
+                 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR='{}' \
+                 '{}' -m localstack.runtime.main",
+                volume.display(),
+                python.display()
+            )
+        }
+    };
+    // The shell kills the server when our end of its stdin closes, that is
+    // when this test process exits, however it exits.
+    let script = format!(
+        "{command} >'{}' 2>&1 & pid=$!; read _; kill $pid",
+        log.display()
+    );
+    let child = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("starting the emulator");
+    SERVERS.lock().unwrap().push(child);
+    let started = Instant::now();
+    while !ready(engine, port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{engine:?} did not answer on {port} within 90s; see {}",
             log.display()
         );
-        let child = std::process::Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("starting the emulator");
-        SERVER.set(Mutex::new(child)).ok();
-        let started = Instant::now();
-        while !ready(engine, port) {
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "{engine:?} did not answer on {port} within 90s; see {}",
-                log.display()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        format!("http://127.0.0.1:{port}")
-    })
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    format!("http://127.0.0.1:{port}")
 }
 
 /// Where the conformance checker in front of moto writes what it refused.

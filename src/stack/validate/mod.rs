@@ -7,7 +7,7 @@ use super::spec::{
 };
 use super::{
     action_targets, dns_name, field, interpolate, rule_ports, zone_name, BlueGreen, Diagnostic,
-    ReferenceField, Resource, Spec, Stack,
+    ReferenceField, Resource, Spec, Stack, StackRole,
 };
 use crate::model::{Address, Kind, Service, REGIONS};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -158,13 +158,15 @@ impl Checker {
             );
         }
 
+        let accounts = self.accounts(header.account.as_ref());
         let mut stack = Stack {
             name: name.clone(),
             regions,
             version: header.version,
             tags,
             approval: header.approval,
-            accounts: self.accounts(header.account.as_ref()),
+            role: header.role.as_ref().and_then(|r| self.role(r, &accounts)),
+            accounts,
             policies: self.policies(path, &header.policies),
             resources,
             blue_green: BTreeMap::new(),
@@ -224,6 +226,81 @@ impl Checker {
                 Some("name the account the stack lives in: account = \"012345678901\"".into());
         }
         ids.clone()
+    }
+
+    /// `[stack] role`: role ARNs, a session of 15 minutes to 12 hours.
+    /// A role of another account than the stack's is refused: it could
+    /// only fail the account guard.
+    fn role(
+        &mut self,
+        role: &Spanned<super::spec::RoleSpec>,
+        accounts: &[String],
+    ) -> Option<StackRole> {
+        use super::spec::RoleSpec;
+        let role_table = match role.get_ref() {
+            RoleSpec::Arn(arn) => super::spec::RoleTable {
+                arn: arn.clone(),
+                plan: None,
+                external_id: None,
+                duration: None,
+            },
+            RoleSpec::Table(table) => table.clone(),
+        };
+        let before = self.diagnostics.len();
+        for arn in std::iter::once(&role_table.arn).chain(&role_table.plan) {
+            if !is_role_arn(arn) {
+                self.error(role.span(), format!("`{arn}` is not an IAM role's ARN"))
+                    .help = Some(
+                    "a role's ARN reads arn:aws:iam::ACCOUNT:role/NAME (with its path, if it has one)"
+                        .into(),
+                );
+                continue;
+            }
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            if !accounts.is_empty() && !accounts.iter().any(|a| a == account) {
+                self.error(
+                    role.span(),
+                    format!(
+                        "role `{arn}` is of account {account}, not of the stack's ({})",
+                        accounts.join(", ")
+                    ),
+                )
+                .help = Some(
+                    "name the role of the account the stack lives in ([stack] account)".into(),
+                );
+            }
+        }
+        let duration = role_table.duration.as_deref().and_then(|text| {
+            match humantime::parse_duration(text) {
+                Ok(d) if (900..=43_200).contains(&d.as_secs()) => Some(d),
+                _ => {
+                    self.error(
+                        role.span(),
+                        format!("`duration = \"{text}\"` is not a session length AWS grants"),
+                    )
+                    .help = Some(
+                        "a role's session lasts 15m to 12h (and at most the role's maximum session duration)"
+                            .into(),
+                    );
+                    None
+                }
+            }
+        });
+        if role_table.external_id.as_ref().is_some_and(|id| {
+            !(2..=1224).contains(&id.len())
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c))
+        }) {
+            self.error(role.span(), "`external_id` is not one AWS accepts")
+                .help = Some("2 to 1,224 letters, digits and + = , . @ : / - _".into());
+        }
+        (self.diagnostics.len() == before).then_some(StackRole {
+            arn: role_table.arn,
+            plan: role_table.plan,
+            external_id: role_table.external_id,
+            duration,
+        })
     }
 
     /// `[[moved]]`: each `from` an address no block has any more, each `to` a
@@ -989,6 +1066,16 @@ fn tag_character(c: char) -> bool {
     c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
 }
 
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts[..], ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty() && !name.ends_with('/')))
+}
+
 #[cfg(test)]
 mod tests {
     //! The validation rules, each on the demo stack with one mistake, and the
@@ -1198,5 +1285,49 @@ mod tests {
             e.contains("its RDS name is 302 characters; RDS takes 255"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_role_is_an_iam_roles_arn_of_the_stacks_account_with_a_session_aws_grants() {
+        let with = |role: &str| {
+            let source = DEMO.replacen(
+                "[stack]\n",
+                &format!("[stack]\naccount = \"111111111111\"\nrole = {role}\n"),
+                1,
+            );
+            crate::stack::parse(Path::new("demo.toml"), source)
+        };
+        let stack = with(
+            "{ arn = \"arn:aws:iam::111111111111:role/ci/deploy\", plan = \"arn:aws:iam::111111111111:role/ci/plan\", external_id = \"shop-ci\", duration = \"2h\" }",
+        )
+        .expect("valid");
+        let role = stack.role.expect("a role");
+        assert_eq!(role.arn_for(true), "arn:aws:iam::111111111111:role/ci/plan");
+        assert_eq!(
+            role.arn_for(false),
+            "arn:aws:iam::111111111111:role/ci/deploy"
+        );
+        assert_eq!(role.duration, Some(std::time::Duration::from_secs(7200)));
+        for (role, says) in [
+            (
+                "\"arn:aws:iam::111111111111:user/ci\"",
+                "is not an IAM role's ARN",
+            ),
+            (
+                "\"arn:aws:iam::222222222222:role/deploy\"",
+                "is of account 222222222222",
+            ),
+            (
+                "{ arn = \"arn:aws:iam::111111111111:role/d\", duration = \"13h\" }",
+                "is not a session length AWS grants",
+            ),
+            (
+                "{ arn = \"arn:aws:iam::111111111111:role/d\", external_id = \"a b\" }",
+                "`external_id` is not one AWS accepts",
+            ),
+        ] {
+            let error = with(role).expect_err(role).to_string();
+            assert!(error.contains(says), "{role}: {error}");
+        }
     }
 }
