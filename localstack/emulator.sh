@@ -30,6 +30,9 @@ pidfile="$here/$engine-$port.pid"
 logfile="$here/$engine-$port.log"
 # Keep in step with tests/it/harness.rs, which starts its own server from this venv.
 moto_pin="moto[server]==5.2.5"
+# The IAM policy linter the suite runs on `reconcile iam-policy`'s output, and
+# whose IAM definitions scripts/iam-resources.py reads.
+parliament_pin="parliament==1.6.4"
 localstack_pin="localstack-core==2026.3.0"
 uv_pin="uv==0.13.9"
 
@@ -87,13 +90,15 @@ install() {
   [ "$engine" = localstack ] && { install_localstack; return; }
   command -v python3 >/dev/null 2>&1 \
     || die "python3 is not installed. Install Python 3.9 or newer (Debian: apt-get install python3 python3-venv) and run this again."
-  if [ -x "$venv/bin/moto_server" ] \
-    && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" = "${moto_pin##*==}" ]; then
+  version() { "$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null; }
+  if [ -x "$venv/bin/moto_server" ] && [ "$(version moto)" = "${moto_pin##*==}" ]; then
+    [ "$(version parliament)" = "${parliament_pin##*==}" ] \
+      || "$venv/bin/pip" install --quiet --disable-pip-version-check "$parliament_pin"
     return 0
   fi
-  echo "emulator: installing $moto_pin into $venv" >&2
+  echo "emulator: installing $moto_pin and $parliament_pin into $venv" >&2
   python3 -m venv "$venv" || die "could not create a venv; on Debian install python3-venv."
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$moto_pin"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$moto_pin" "$parliament_pin"
 }
 
 start() {

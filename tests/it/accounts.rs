@@ -414,3 +414,89 @@ async fn sdk(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The generated policies of the shipped environments (and of one that
+/// names its account) pass parliament, the IAM policy linter, with no
+/// finding at all: no unknown action, no resource an action does not take,
+/// no `*` where an action takes something narrower. The table of resource
+/// types they are scoped by is the one `scripts/iam-resources.py` writes
+/// from parliament's definitions.
+#[test]
+fn the_policies_of_the_shipped_environments_pass_parliament() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("localstack/.venv/bin/python");
+    let dir = tempfile::tempdir().unwrap();
+    for env in ["base", "dev"] {
+        std::fs::copy(
+            root.join(format!("stacks/{env}.toml")),
+            dir.path().join(format!("{env}.toml")),
+        )
+        .unwrap();
+    }
+    let named = dir.path().join("dev.toml");
+    let text = std::fs::read_to_string(&named).unwrap().replacen(
+        "[stack]\n",
+        "[stack]\naccount = \"210987654321\"\n",
+        1,
+    );
+    std::fs::write(&named, text).unwrap();
+    let mut stacks: Vec<std::path::PathBuf> = ["dev", "staging", "prod"]
+        .iter()
+        .map(|e| root.join(format!("stacks/{e}.toml")))
+        .collect();
+    stacks.push(named);
+    let lint = "import json, sys\n\
+        from parliament import analyze_policy_string\n\
+        documents = json.load(sys.stdin)\n\
+        for d in documents if isinstance(documents, list) else [documents]:\n\
+        \x20   for f in analyze_policy_string(json.dumps(d)).findings:\n\
+        \x20       print(f.issue, f.detail)\n";
+    let mut full_actions = String::new();
+    for stack in &stacks {
+        for extra in [&[][..], &["--read-only"][..]] {
+            let policy = run_cmd(reconcile().arg("iam-policy").arg(stack).args(extra)).expect(0);
+            let findings = python_with(&python, &["-c", lint], &policy.stdout);
+            assert_eq!(findings, "", "{} {extra:?}", stack.display());
+            if extra.is_empty() {
+                let json: serde_json::Value = serde_json::from_str(&policy.stdout).unwrap();
+                for d in json.as_array().cloned().unwrap_or_else(|| vec![json]) {
+                    for s in d["Statement"].as_array().unwrap() {
+                        for a in s["Action"].as_array().unwrap() {
+                            full_actions.push_str(a.as_str().unwrap());
+                            full_actions.push('\n');
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let table = python_with(
+        &python,
+        &[root.join("scripts/iam-resources.py").to_str().unwrap()],
+        &full_actions,
+    );
+    assert!(
+        table == std::fs::read_to_string(root.join("src/iam_policy/resources.tsv")).unwrap(),
+        "src/iam_policy/resources.tsv is not current: regenerate it (scripts/iam-resources.py)"
+    );
+}
+
+/// What `python` prints given `args` and `input` on stdin; it must succeed.
+fn python_with(python: &std::path::Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(python)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the emulator's venv (localstack/emulator.sh install)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -12,7 +12,7 @@
 use crate::model::Kind;
 use crate::stack::Stack;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What every run reads besides the kinds: whose credentials (the account
 /// guard), the regions there are and those holding the stack (tagging),
@@ -32,9 +32,6 @@ const CHANGE: &[&str] = &["ec2:CreateKeyPair", "ec2:DeleteKeyPair"];
 /// IAM's largest managed policy, in characters without whitespace.
 pub const POLICY_LIMIT: usize = 6_144;
 
-/// IAM listings that take no resource: the only IAM actions on `*`.
-const IAM_LISTINGS: &[&str] = &["iam:ListRoles", "iam:ListInstanceProfiles"];
-
 /// The actions of `plan`, `verify` and `status` (`read_only`), or of every
 /// command.
 pub fn actions(read_only: bool) -> BTreeSet<&'static str> {
@@ -52,27 +49,78 @@ pub fn actions(read_only: bool) -> BTreeSet<&'static str> {
     out
 }
 
+/// The resource types each action takes, as ARN formats (`ACTION<TAB>ARN`,
+/// or `ACTION<TAB>*` for none), from AWS's Service Authorization Reference
+/// as parliament carries it: written by `scripts/iam-resources.py`, checked
+/// current by the suite (`accounts::`).
+const RESOURCES: &str = include_str!("resources.tsv");
+
+/// The ARN formats `action` takes; empty for one that takes none (`*`).
+fn arn_formats(action: &str) -> Vec<&'static str> {
+    RESOURCES
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(a, arn)| *a == action && *arn != "*")
+        .map(|(_, arn)| arn)
+        .collect()
+}
+
+/// `format` for the stack: its account (or any), any region, its path for
+/// IAM roles and instance profiles, any id.
+fn scoped(format: &str, account: &str, iam_path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        out.push_str(match &rest[start + 2..end - 1] {
+            "Partition" => "aws",
+            "Account" => account,
+            "RoleNameWithPath" | "InstanceProfileNameWithPath" => iam_path,
+            _ => "*",
+        });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The policy documents: one, or several when one would be over IAM's
-/// limit for a managed policy (`POLICY_LIMIT`).
+/// limit for a managed policy (`POLICY_LIMIT`). Actions that take no
+/// resource type are on `*`; the others, service by service, on the ARNs
+/// of every type they take in the stack's account (IAM's: the stack's
+/// path). One statement of a service's actions on all its types grants
+/// what a statement per action would: an action is only ever authorized
+/// against resources of its own types.
 pub fn documents(stack: &Stack, read_only: bool) -> Vec<Value> {
     let account = match &stack.accounts[..] {
         [one] => one.as_str(),
         _ => "*",
     };
-    let stack_iam = vec![
-        format!("arn:aws:iam::{account}:role/reconcile/{}/*", stack.name),
-        format!(
-            "arn:aws:iam::{account}:instance-profile/reconcile/{}/*",
-            stack.name
-        ),
-    ];
-    let (iam, rest): (Vec<&str>, Vec<&str>) = actions(read_only)
-        .into_iter()
-        .partition(|a| a.starts_with("iam:") && !IAM_LISTINGS.contains(a));
-    let statements = [
-        ("Everywhere", rest, json!("*")),
-        ("StackRolesAndProfiles", iam, json!(stack_iam)),
-    ];
+    let stack_path = format!("reconcile/{}/*", stack.name);
+    let mut everywhere = vec![];
+    let mut by_service: BTreeMap<&str, (Vec<&str>, BTreeSet<String>)> = BTreeMap::new();
+    for action in actions(read_only) {
+        let formats = arn_formats(action);
+        if formats.is_empty() {
+            everywhere.push(action);
+            continue;
+        }
+        let service = action.split(':').next().unwrap_or_default();
+        let (actions, arns) = by_service.entry(service).or_default();
+        actions.push(action);
+        arns.extend(formats.iter().map(|f| scoped(f, account, &stack_path)));
+    }
+    let mut statements = vec![("Everywhere".to_string(), everywhere, json!("*"))];
+    for (service, (actions, arns)) in by_service {
+        let sid: String = service
+            .split('-')
+            .map(|w| w[..1].to_uppercase() + &w[1..])
+            .collect();
+        statements.push((format!("{sid}Resources"), actions, json!(arns)));
+    }
     let mut documents = vec![];
     let mut current: Vec<Value> = vec![];
     for (sid, actions, resource) in statements {
@@ -81,11 +129,11 @@ pub fn documents(stack: &Stack, read_only: bool) -> Vec<Value> {
         for action in actions {
             chunk.push(action);
             let mut trial = current.clone();
-            trial.push(statement(sid, part, &chunk, &resource));
+            trial.push(statement(&sid, part, &chunk, &resource));
             if minified(&document(trial)) > POLICY_LIMIT {
                 chunk.pop();
                 if !chunk.is_empty() {
-                    current.push(statement(sid, part, &chunk, &resource));
+                    current.push(statement(&sid, part, &chunk, &resource));
                     part += 1;
                 }
                 documents.push(document(std::mem::take(&mut current)));
@@ -93,7 +141,7 @@ pub fn documents(stack: &Stack, read_only: bool) -> Vec<Value> {
             }
         }
         if !chunk.is_empty() {
-            current.push(statement(sid, part, &chunk, &resource));
+            current.push(statement(&sid, part, &chunk, &resource));
         }
     }
     if !current.is_empty() {
@@ -204,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn iam_is_scoped_to_the_stacks_path_and_documents_fit_iams_limit() {
+    fn resources_are_scoped_to_the_stacks_account_and_path_and_documents_fit_iams_limit() {
         let mut stack = testing::stack(testing::DEMO);
         stack.accounts = vec!["210987654321".into()];
         for read_only in [true, false] {
@@ -220,20 +268,54 @@ mod tests {
                 .filter_map(Value::as_str)
                 .collect();
             assert_eq!(listed, actions(read_only), "every action, once");
-            for s in &statements {
-                let iam = s["Action"]
-                    .as_array()
-                    .expect("actions")
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .any(|a| a.starts_with("iam:") && !IAM_LISTINGS.contains(&a));
-                if iam {
-                    assert_eq!(
-                        s["Resource"][0],
-                        format!("arn:aws:iam::210987654321:role/reconcile/{}/*", stack.name)
-                    );
+            let everywhere: Vec<&Value> = statements
+                .iter()
+                .filter(|s| s["Resource"] == "*")
+                .flat_map(|s| s["Action"].as_array().expect("actions"))
+                .collect();
+            for s in statements.iter().filter(|s| s["Resource"] != "*") {
+                let resources = s["Resource"].as_array().expect("ARNs");
+                assert!(!resources.is_empty());
+                for arn in resources.iter().filter_map(Value::as_str) {
+                    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+                    assert!(!arn.contains("${"), "{arn}");
+                    // In the stack's account (none for what has no account: AMIs,
+                    // Route53); IAM's in the stack's path.
+                    assert!(matches!(parts[4], "210987654321" | ""), "{arn}");
+                    if parts[2] == "iam" {
+                        assert!(
+                            arn.ends_with(&format!("/reconcile/{}/*", stack.name)),
+                            "{arn}"
+                        );
+                    }
                 }
             }
+            // Only what takes no resource type is on `*`.
+            for action in everywhere.iter().filter_map(|a| a.as_str()) {
+                assert!(arn_formats(action).is_empty(), "{action}");
+            }
+            assert!(everywhere.iter().any(|a| *a == "sts:GetCallerIdentity"));
+            assert!(!everywhere.iter().any(|a| *a == "rds:DeleteDBInstance"));
         }
+    }
+
+    /// A new action without its row in `resources.tsv` would land on `*`
+    /// unnoticed: every action of the full policy has one.
+    #[test]
+    fn every_action_has_its_resource_types_in_the_table() {
+        let rows: BTreeSet<&str> = RESOURCES
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(a, _)| a)
+            .collect();
+        let missing: Vec<&str> = actions(false)
+            .into_iter()
+            .filter(|a| !rows.contains(a))
+            .collect();
+        assert_eq!(
+            missing,
+            Vec::<&str>::new(),
+            "run scripts/iam-resources.py (see its header)"
+        );
     }
 }
