@@ -470,6 +470,11 @@ fn the_policies_of_the_shipped_environments_pass_parliament() {
             }
         }
     }
+    // The example CI identities' own policies too.
+    for example in ["ci-plan-policy.json", "ci-deploy-policy.json"] {
+        let text = std::fs::read_to_string(root.join("examples/iam").join(example)).unwrap();
+        assert_eq!(python_with(&python, &["-c", lint], &text), "", "{example}");
+    }
     let table = python_with(
         &python,
         &[root.join("scripts/iam-resources.py").to_str().unwrap()],
