@@ -41,13 +41,7 @@ fn main() -> ExitCode {
         Ok(status) => status,
         Err(e) => {
             match e.downcast_ref::<stack::StackError>() {
-                Some(stack_error) => {
-                    eprintln!("error: {stack_error}");
-                    // In a GitHub Actions job, each problem also lands on its line of the file.
-                    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-                        print!("{}", stack_error.annotations());
-                    }
-                }
+                Some(stack_error) => cli::report_stack_error(stack_error),
                 None => eprintln!("error: {e:#}"),
             }
             cli::ExitStatus::Error

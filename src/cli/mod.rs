@@ -5,6 +5,7 @@
 
 mod apply;
 mod cutover;
+mod fmt;
 mod iam_policy;
 mod import;
 mod plan;
@@ -12,6 +13,7 @@ mod profile;
 mod rollout;
 mod status;
 mod unlock;
+mod validate;
 mod verify;
 
 use crate::aws::{self, Aws, Connection};
@@ -183,6 +185,10 @@ enum Command {
     Import(import::ImportArgs),
     /// Print the IAM policy a role needs to run reconcile on a stack (no AWS call).
     IamPolicy(iam_policy::IamPolicyArgs),
+    /// Check stack files (and their policies) with no credentials and no AWS call.
+    Validate(validate::ValidateArgs),
+    /// Lay out stack files in their one layout (`--check`: only say which are not).
+    Fmt(fmt::FmtArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -331,8 +337,11 @@ impl Output {
 
 pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
     // No AWS call, so no credentials or profile needed.
-    if let Command::IamPolicy(args) = cli.command {
-        return iam_policy::run(args);
+    match cli.command {
+        Command::IamPolicy(args) => return iam_policy::run(args),
+        Command::Validate(args) => return validate::run(args),
+        Command::Fmt(args) => return fmt::run(args),
+        _ => {}
     }
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory;
@@ -362,7 +371,12 @@ pub async fn run(cli: Cli, profile: profile::Profile) -> Result<ExitStatus> {
         Command::Unlock(args) => unlock::run(args, &connection, &output).await,
         Command::Import(args) => import::run(args, &connection, &output).await,
         Command::Verify(args) => verify::run(args, &connection, &output).await,
-        Command::Completions { .. } | Command::IamPolicy(_) => unreachable!("answered above"),
+        Command::Completions { .. }
+        | Command::IamPolicy(_)
+        | Command::Validate(_)
+        | Command::Fmt(_) => {
+            unreachable!("answered above")
+        }
     };
     Output::clear(&output.bar);
     status
@@ -417,6 +431,15 @@ async fn connect(
     let aws = connect_as(connection, Some(stack), read_only).await?;
     let identity = crate::ops::account::check(&aws, stack).await?;
     Ok((aws, identity))
+}
+
+/// A stack file's errors on stderr; in a GitHub Actions job, each also an
+/// annotation on its line of the file.
+pub fn report_stack_error(error: &crate::stack::StackError) {
+    eprintln!("error: {error}");
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        print!("{}", error.annotations());
+    }
 }
 
 /// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names (GitHub shows

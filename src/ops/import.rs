@@ -157,6 +157,8 @@ pub async fn from_state(
             text.push_str(&format!("#   {line}\n"));
         }
     }
+    // In `reconcile fmt`'s layout: `fmt --check` passes on what it wrote.
+    let text = crate::stack::layout::format(&text).unwrap_or(text);
     Ok(Generated {
         text,
         blocks: written.len(),

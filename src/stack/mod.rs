@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod files;
 pub mod interpolate;
+pub mod layout;
 pub mod rollout;
 #[cfg(test)]
 mod schema;

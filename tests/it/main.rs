@@ -17,6 +17,7 @@ mod import;
 mod layers;
 mod policies;
 mod proxy;
+mod review;
 mod rollout;
 mod saved_plans;
 mod scaling;

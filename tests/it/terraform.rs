@@ -259,6 +259,8 @@ async fn a_terraform_state_is_taken_over_with_only_imports() {
         out.to_str().unwrap(),
     ])
     .expect(0);
+    // Written in `reconcile fmt`'s layout.
+    run(&["fmt", "--check", out.to_str().unwrap()]).expect(0);
     for said in [
         "not mapped: aws_s3_bucket.assets (aws_s3_bucket): reconcile has no kind for aws_s3_bucket",
         "terraform state rm 'module.network.aws_vpc.this'",
