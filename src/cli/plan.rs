@@ -27,6 +27,13 @@ Exit codes:
   1  an error, or a plan that would delete or replace a protected resource
   2  --detailed-exitcode: there are changes";
 
+/// How `--graph` draws: Mermaid (GitHub renders it) or Graphviz's DOT.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
 pub(super) struct PlanArgs {
@@ -49,6 +56,10 @@ pub(super) struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Print a picture of the change instead of the plan's text: the changed
+    /// resources and their neighbours, by region and VPC, at most 50 nodes.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    graph: Option<GraphFormat>,
     /// Report how many AWS calls were made, per service, and where the time went.
     #[arg(long)]
     stats: bool,
@@ -79,6 +90,8 @@ pub(super) async fn run(
         now: std::time::SystemTime::now(),
     };
     ops::policy::judge(policies.as_ref(), &mut plan, &stack, &context)?;
+    let graph = crate::plan::graph::build(&plan, &stack);
+    let picture = crate::plan::graph::mermaid(&graph);
     if args.json {
         let report = PlanReport {
             plan: &plan,
@@ -86,16 +99,22 @@ pub(super) async fn run(
             refusals: plan.refusals(),
             aws_calls: aws.calls.snapshot(),
             aws_operations: aws.calls.operations(),
+            graph,
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render(&plan, output.style));
+        match args.graph {
+            Some(GraphFormat::Mermaid) => print!("{picture}"),
+            Some(GraphFormat::Dot) => print!("{}", crate::plan::graph::dot(&graph)),
+            None => print!("{}", render(&plan, output.style)),
+        }
     }
     if args.stats {
         output.stats(&aws);
     }
     // Room for a marker line a workflow puts above it (examples/github-actions).
-    let md = markdown(&plan, COMMENT_LIMIT - 256);
+    let picture = plan.has_changes().then_some(picture.as_str());
+    let md = markdown(&plan, picture, COMMENT_LIMIT - 256);
     if let Some(path) = &args.markdown {
         std::fs::write(path, &md).with_context(|| format!("writing {}", path.display()))?;
     }

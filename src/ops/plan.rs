@@ -160,6 +160,8 @@ pub struct PlanReport<'a> {
     pub refusals: Vec<String>,
     pub aws_calls: BTreeMap<String, u64>,
     pub aws_operations: BTreeMap<String, u64>,
+    /// The changed resources and their neighbours (`plan --graph`).
+    pub graph: crate::plan::graph::Graph,
 }
 
 /// `plan --out`: the plan plus the stack file it was made from, so that

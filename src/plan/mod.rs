@@ -2,6 +2,7 @@
 //! function of the stack and the observed live state; no AWS here.
 
 pub mod diff;
+pub mod graph;
 pub mod group;
 pub mod render;
 

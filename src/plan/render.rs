@@ -112,9 +112,10 @@ pub const COMMENT_LIMIT: usize = 65_536;
 
 /// The plan as markdown (the step summary, `plan --markdown`), never longer
 /// than `limit` characters however large the plan: refusals and replacements
-/// first, then the counts, then as much of the plan as fits, then a line
-/// saying what was left out and that the whole plan is in the job's log.
-pub fn markdown(plan: &Plan, limit: usize) -> String {
+/// first, then the counts and `picture` (a Mermaid flowchart, `graph`: at
+/// most 50 nodes), then as much of the plan as fits, then a line saying
+/// what was left out and that the whole plan is in the job's log.
+pub fn markdown(plan: &Plan, picture: Option<&str>, limit: usize) -> String {
     let mut head = format!("### reconcile plan: `{}`\n\n", plan.stack);
     if let Some(a) = &plan.account {
         let _ = writeln!(head, "Account `{}` (read as `{}`).\n", a.account, a.arn);
@@ -150,7 +151,10 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
             remarks(c)
         ));
     }
-    let counts = format!("\n**Plan:** {}.\n", counts(plan));
+    let mut counts = format!("\n**Plan:** {}.\n", counts(plan));
+    if let Some(picture) = picture {
+        let _ = write!(counts, "\n```mermaid\n{picture}```\n");
+    }
     let text = render(plan, Style { color: false });
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     // The list first, as much of it as fits beside the counts; the plan with
@@ -490,7 +494,7 @@ mod tests {
             ),
             "{text}"
         );
-        let md = markdown(&plan, COMMENT_LIMIT);
+        let md = markdown(&plan, None, COMMENT_LIMIT);
         assert!(
             md.contains("Account `123456789012` (read as `arn:aws:iam::123456789012:role/plan`)."),
             "{md}"
@@ -506,7 +510,7 @@ mod tests {
     fn the_step_summary_puts_replacements_and_refusals_first() {
         let mut plan = every_action();
         plan.changes[2].protected = true;
-        let md = markdown(&plan, COMMENT_LIMIT);
+        let md = markdown(&plan, None, COMMENT_LIMIT);
         let first = |needle: &str| {
             md.find(needle)
                 .unwrap_or_else(|| panic!("{needle} in {md}"))
@@ -544,7 +548,7 @@ mod tests {
             "No changes. Live resources in us-west-2 match the stack file (1 resources).\n"
         );
         assert_eq!(
-            markdown(&plan, COMMENT_LIMIT),
+            markdown(&plan, None, COMMENT_LIMIT),
             "### reconcile plan: `demo`\n\nNo changes: live resources in us-west-2 match the stack file.\n\n"
         );
     }
@@ -580,7 +584,17 @@ mod tests {
             gone.protected = true;
             plan.changes.push(gone);
         }
-        let md = markdown(&plan, COMMENT_LIMIT);
+        // A picture of 50 nodes, as `graph` draws at most.
+        let picture: String = std::iter::once("flowchart LR\n".to_string())
+            .chain(
+                (0..50).map(|n| format!("  n{n}[\"- db_instance.db{n} (protected)\"]:::delete\n")),
+            )
+            .collect();
+        let md = markdown(&plan, Some(&picture), COMMENT_LIMIT);
+        assert!(
+            md.contains(&format!("\n```mermaid\n{picture}```\n")),
+            "the picture, whole"
+        );
         assert!(
             md.chars().count() <= COMMENT_LIMIT,
             "{}",
@@ -598,7 +612,7 @@ mod tests {
             at("more, left out to fit a comment")
                 < at("**Plan:** 3000 to add, 0 to change, 0 to replace, 3000 to destroy.")
         );
-        assert!(at("**Plan:**") < at("<details>"));
+        assert!(at("**Plan:**") < at("```mermaid") && at("```mermaid") < at("<details>"));
         assert!(md.contains("more lines of the plan are left out to fit a comment"));
         assert!(
             md.trim_end().ends_with("</details>"),
@@ -606,6 +620,6 @@ mod tests {
             &md[md.len() - 300..]
         );
         // Small plans are whole.
-        assert!(!markdown(&every_action(), COMMENT_LIMIT).contains("left out"));
+        assert!(!markdown(&every_action(), None, COMMENT_LIMIT).contains("left out"));
     }
 }

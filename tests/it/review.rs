@@ -217,3 +217,54 @@ fn the_installer_checks_the_archive_against_the_releases_checksums() {
         "nothing installed"
     );
 }
+
+/// A one-rule change of the demo stack, drawn: the rule and its neighbours
+/// as Mermaid (`--graph`), in `--markdown`'s comment, and as nodes and
+/// edges in `--json`.
+#[test]
+fn a_plan_draws_the_change_and_what_it_touches() {
+    let stack = demo_stack(&unique("graph"));
+    stack.apply().expect(0);
+    let text = std::fs::read_to_string(stack.arg()).unwrap();
+    stack.write(&text.replacen(
+        "conditions = { path = [\"/*\"] }",
+        "conditions = { path = [\"/app/*\"] }",
+        1,
+    ));
+    let picture = run(&["plan", stack.arg(), "--graph", "mermaid"])
+        .expect(0)
+        .stdout;
+    assert!(picture.starts_with("flowchart LR\n"), "{picture}");
+    // Its conditions change, not the forward the pair owns: no switch.
+    assert!(
+        picture.contains("[\"~ listener_rule.app\"]:::update"),
+        "{picture}"
+    );
+    assert!(picture.contains("listener.http"), "{picture}");
+    assert!(picture.matches(":::").count() <= 50);
+    let dot = run(&["plan", stack.arg(), "--graph", "dot"])
+        .expect(0)
+        .stdout;
+    assert!(
+        dot.starts_with("digraph plan {") && dot.contains("~ listener_rule.app"),
+        "{dot}"
+    );
+
+    let md = stack.dir.path().join("plan.md");
+    run(&["plan", stack.arg(), "--markdown", md.to_str().unwrap()]).expect(0);
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(md.contains("```mermaid\nflowchart LR\n"), "{md}");
+
+    let json = stack.plan_json();
+    let nodes = json["graph"]["nodes"].as_array().expect("nodes");
+    let rule = nodes
+        .iter()
+        .find(|n| n["label"] == "listener_rule.app")
+        .expect("the rule");
+    assert_eq!(rule["mark"], "update");
+    assert!(json["graph"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .any(|e| e["to"] == rule["id"]));
+}
