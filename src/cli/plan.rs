@@ -27,13 +27,6 @@ Exit codes:
   1  an error, or a plan that would delete or replace a protected resource
   2  --detailed-exitcode: there are changes";
 
-/// How `--graph` draws: Mermaid (GitHub renders it) or Graphviz's DOT.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum GraphFormat {
-    Mermaid,
-    Dot,
-}
-
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
 pub(super) struct PlanArgs {
@@ -59,7 +52,7 @@ pub(super) struct PlanArgs {
     /// Print a picture of the change instead of the plan's text: the changed
     /// resources and their neighbours, by region and VPC, at most 50 nodes.
     #[arg(long, value_enum, value_name = "FORMAT")]
-    graph: Option<GraphFormat>,
+    graph: Option<crate::plan::graph::Format>,
     /// Report how many AWS calls were made, per service, and where the time went.
     #[arg(long)]
     stats: bool,
@@ -104,8 +97,8 @@ pub(super) async fn run(
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         match args.graph {
-            Some(GraphFormat::Mermaid) => print!("{picture}"),
-            Some(GraphFormat::Dot) => print!("{}", crate::plan::graph::dot(&graph)),
+            Some(crate::plan::graph::Format::Mermaid) => print!("{picture}"),
+            Some(crate::plan::graph::Format::Dot) => print!("{}", crate::plan::graph::dot(&graph)),
             None => print!("{}", render(&plan, output.style)),
         }
     }

@@ -70,6 +70,10 @@ pub(super) struct RolloutArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Draw the waves (with --plan, each region's changes) and stop: nothing
+    /// is read from AWS or changed.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    graph: Option<crate::plan::graph::Format>,
     /// Rego policies (a directory of .rego files, or one file; repeatable)
     /// the plan must pass, besides the stack's `[stack] policies`.
     #[arg(long = "policy", value_name = "DIR")]
@@ -91,10 +95,20 @@ pub(super) async fn run(
         args.stack.as_deref(),
         args.plan.as_deref(),
         &[],
-        args.auto_approve,
+        // Drawing changes nothing: no approval to judge.
+        args.auto_approve || args.graph.is_some(),
         &args.policy,
         &args.vars.overrides(),
     )?;
+    if let Some(format) = args.graph {
+        let changes = saved.as_ref().map(|s| s.changes_per_region());
+        let waves = crate::stack::rollout::Rollout::of(&stack);
+        print!(
+            "{}",
+            crate::plan::graph::waves(&waves, changes.as_ref(), format)
+        );
+        return Ok(ExitStatus::Success);
+    }
     let progress = output.progress_sink();
     ops::admit(
         &stack,

@@ -187,6 +187,20 @@ pub struct SavedPlan {
 }
 
 impl SavedPlan {
+    /// How many changes (not no-ops) the plan has in each of its regions.
+    pub fn changes_per_region(&self) -> BTreeMap<String, usize> {
+        let mut out: BTreeMap<String, usize> =
+            self.regions.iter().map(|r| (r.clone(), 0)).collect();
+        for change in self.changes.as_array().into_iter().flatten() {
+            if change["action"] != "no-op" {
+                if let Some(region) = change["region"].as_str() {
+                    *out.entry(region.to_string()).or_default() += 1;
+                }
+            }
+        }
+        out
+    }
+
     pub fn new(stack: &Stack, plan: &Plan) -> Result<SavedPlan> {
         Ok(SavedPlan {
             format_version: plan.format_version,

@@ -412,6 +412,86 @@ pub fn dot(graph: &Graph) -> String {
     out
 }
 
+/// A rollout's waves as a picture (`rollout --graph`): each wave with its
+/// regions, bake and parallelism, in order; with `changes` (a saved plan's),
+/// how many changes each region has.
+pub fn waves(
+    rollout: &crate::stack::rollout::Rollout,
+    changes: Option<&BTreeMap<String, usize>>,
+    format: Format,
+) -> String {
+    let bake = |w: &crate::stack::rollout::Wave| {
+        let mut text = format!("bake {}", humantime::format_duration(w.bake));
+        if w.max_parallel > 1 {
+            let _ = write!(text, ", {} at once", w.max_parallel);
+        }
+        text
+    };
+    let region = |r: &str| match changes.and_then(|c| c.get(r)) {
+        Some(0) => format!("{r}: no changes"),
+        Some(1) => format!("{r}: 1 change"),
+        Some(n) => format!("{r}: {n} changes"),
+        None => r.to_string(),
+    };
+    let mut out = String::new();
+    match format {
+        Format::Mermaid => {
+            out.push_str("flowchart LR\n");
+            for (i, w) in rollout.waves.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  subgraph w{i}[\"{}. {} ({})\"]",
+                    i + 1,
+                    w.name,
+                    bake(w)
+                );
+                for (j, r) in w.regions.iter().enumerate() {
+                    let _ = writeln!(out, "    w{i}r{j}[\"{}\"]", region(r));
+                }
+                out.push_str("  end\n");
+            }
+            for i in 1..rollout.waves.len() {
+                let _ = writeln!(out, "  w{} --> w{i}", i - 1);
+            }
+        }
+        Format::Dot => {
+            out.push_str("digraph rollout {\n  rankdir=LR;\n  compound=true;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
+            for (i, w) in rollout.waves.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  subgraph cluster_{i} {{\n    label=\"{}. {} ({})\";",
+                    i + 1,
+                    w.name,
+                    bake(w)
+                );
+                for (j, r) in w.regions.iter().enumerate() {
+                    let _ = writeln!(out, "    w{i}r{j} [label=\"{}\"];", region(r));
+                }
+                out.push_str("  }\n");
+            }
+            for i in 1..rollout.waves.len() {
+                let _ = writeln!(
+                    out,
+                    "  w{}r0 -> w{i}r0 [ltail=cluster_{}, lhead=cluster_{i}];",
+                    i - 1,
+                    i - 1
+                );
+            }
+            out.push_str("}\n");
+        }
+    }
+    out
+}
+
+/// How a picture is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Mermaid: GitHub draws it in comments and markdown.
+    Mermaid,
+    /// Graphviz's DOT.
+    Dot,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,5 +644,23 @@ mod tests {
             .expect("the rule");
         assert!(rule.switch, "{rule:?}");
         assert!(mermaid(&graph).contains("~ listener_rule.app (blue-green switch)"));
+    }
+
+    #[test]
+    fn a_rollouts_waves_are_drawn_in_order_with_each_regions_changes() {
+        let stack = testing::stack(testing::WAVES);
+        let rollout = crate::stack::rollout::Rollout::of(&stack);
+        let changes = BTreeMap::from([("us-west-2".to_string(), 3), ("us-east-1".to_string(), 0)]);
+        let text = waves(&rollout, Some(&changes), Format::Mermaid);
+        assert_eq!(
+            text,
+            "flowchart LR\n  subgraph w0[\"1. canary (bake 10m)\"]\n    w0r0[\"us-west-2: 3 changes\"]\n  end\n  \
+             subgraph w1[\"2. wide (bake 10m)\"]\n    w1r0[\"us-east-1: no changes\"]\n  end\n  w0 --> w1\n"
+        );
+        let dot = waves(&rollout, None, Format::Dot);
+        assert!(
+            dot.contains("label=\"1. canary (bake 10m)\"") && dot.contains("w0r0 -> w1r0"),
+            "{dot}"
+        );
     }
 }

@@ -255,6 +255,23 @@ fn a_plan_draws_the_change_and_what_it_touches() {
     let md = std::fs::read_to_string(md).unwrap();
     assert!(md.contains("```mermaid\nflowchart LR\n"), "{md}");
 
+    // A rollout of the saved plan, drawn wave by wave: nothing runs.
+    let saved = stack.dir.path().join("plan.json");
+    run(&["plan", stack.arg(), "--out", saved.to_str().unwrap()]).expect(0);
+    let waves = run(&[
+        "rollout",
+        "--plan",
+        saved.to_str().unwrap(),
+        "--graph",
+        "mermaid",
+    ])
+    .expect(0)
+    .stdout;
+    assert_eq!(
+        waves,
+        "flowchart LR\n  subgraph w0[\"1. canary (bake 30s)\"]\n    w0r0[\"us-west-2: 1 change\"]\n  end\n  \
+         subgraph w1[\"2. rest (bake 10s)\"]\n    w1r0[\"eu-west-1: 1 change\"]\n  end\n  w0 --> w1\n"
+    );
     let json = stack.plan_json();
     let nodes = json["graph"]["nodes"].as_array().expect("nodes");
     let rule = nodes
