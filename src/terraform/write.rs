@@ -235,19 +235,35 @@ pub fn block(b: &Block<'_>, refs: &HashMap<String, Address>) -> String {
         );
     }
     w.put("import", Toml::String(import_id(o)));
-    let doc = Table::from_iter([(
-        o.address.kind.to_string(),
-        Toml::Table(Table::from_iter([(
-            o.address.name.clone(),
-            Toml::Table(w.table),
-        )])),
-    )]);
     let mut out = format!("# {}\n", b.source);
     for note in &w.notes {
         out.push_str(&format!("# {}: {note}\n", o.address));
     }
-    out.push_str(&toml::to_string(&doc).expect("a table serialises"));
+    // One line a key, nested values inline, as people write blocks (not a
+    // `[kind.name.key]` section each); long lists are broken by the layout.
+    let name = &o.address.name;
+    let bare = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let name = match bare {
+        true => name.clone(),
+        false => inline(&Toml::String(name.clone())),
+    };
+    out.push_str(&format!("[{}.{name}]\n", o.address.kind));
+    for (key, value) in &w.table {
+        out.push_str(&format!("{key} = {}\n", inline(value)));
+    }
     out
+}
+
+/// `value` as TOML writes it after `key = `: tables inline.
+fn inline(value: &Toml) -> String {
+    use serde::Serialize;
+    let mut text = String::new();
+    value
+        .serialize(toml::ser::ValueSerializer::new(&mut text))
+        .expect("a value serialises");
+    text
 }
 
 /// A kind's attributes but tags and protection (written apart) and an
