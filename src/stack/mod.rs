@@ -448,7 +448,13 @@ fn toml_error(sources: &source::Sources, span: Option<Range<usize>>, message: &s
     let key = line.split('=').next().unwrap_or(line).to_lowercase();
     // The message may name the key (`unknown field `api_token``); "key" alone
     // is TOML's word for any key (`duplicate key`), not a secret.
-    let message_lower = message.to_lowercase();
+    // Only what the message names, not the fields it lists as expected
+    // (`master_password_env`).
+    let message_lower = message
+        .split(", expected")
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
     let names_secret = |w: &&str| match *w {
         "key" => message_lower.contains("_key") || message_lower.contains("key_"),
         w => message_lower.contains(w),
@@ -456,14 +462,34 @@ fn toml_error(sources: &source::Sources, span: Option<Range<usize>>, message: &s
     let secret = SECRET_WORDS
         .iter()
         .any(|w| names_secret(w) || key.contains(w));
+    let help = match secret {
+        true => Some(
+            "secrets never go in a stack file: name the environment variable that holds it, e.g. master_password_env = \"PROD_DB_PASSWORD\"".to_string(),
+        ),
+        false => closest_field(&message).map(|f| format!("did you mean `{f}`?")),
+    };
     Diagnostic {
         span,
-        help: secret.then(|| {
-            "secrets never go in a stack file: name the environment variable that holds it, e.g. master_password_env = \"PROD_DB_PASSWORD\"".to_string()
-        }),
+        help,
         message,
         quote: !secret,
     }
+}
+
+/// The expected field an unknown one is a typo of (serde's message:
+/// "unknown field `instanse_class`, expected one of `identifier`, …").
+fn closest_field(message: &str) -> Option<&str> {
+    let (unknown, expected) = message
+        .strip_prefix("unknown field `")?
+        .split_once("`, expected ")?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|field| (strsim::levenshtein(unknown, field), field))
+        .filter(|(distance, field)| *distance <= 2.max(field.len() / 5))
+        .min()
+        .map(|(_, field)| field)
 }
 
 /// What a stack's name may be, said where one is refused.

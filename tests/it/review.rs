@@ -77,6 +77,12 @@ fn validate_checks_stack_files_with_no_credentials_and_no_call() {
         bad.stderr
     );
     assert!(
+        bad.stderr.contains("help: did you mean `instance_class`?")
+            && !bad.stderr.contains("secrets never go"),
+        "{}",
+        bad.stderr
+    );
+    assert!(
         bad.stdout.contains(&format!(
             "::error file={},line={line},col=1",
             base.display()
