@@ -10,9 +10,11 @@ use std::path::PathBuf;
 const AFTER_HELP: &str = "\
 Prints the IAM policy document a role needs to run reconcile on this stack,
 written from the calls reconcile makes (every kind's, the account guard's, the
-lock's): exact actions, never a wildcard one; IAM's scoped to the stack's
-roles and instance profiles (`/reconcile/STACK/`), `iam:PassRole` only for
-those. No AWS call, no credentials.
+lock's): exact actions, never a wildcard one, each on the ARNs of the resource
+types it takes in the stack's account (`[stack] account`; any without one),
+IAM's on the stack's roles and instance profiles (`/reconcile/STACK/`, so
+`iam:PassRole` only passes those); `*` only for actions that take no resource
+type (most Describe and List calls). No AWS call, no credentials.
 
 A policy over IAM's managed-policy size (6,144 characters) is printed as a
 JSON list of documents, to attach as several policies.

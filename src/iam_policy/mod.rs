@@ -2,7 +2,9 @@
 //! it calls: each kind's declared actions (`Schema::iam`) and what every run
 //! does besides (the account guard, the lock and the regions record, the
 //! tagging API, verification's metrics). Exact actions, never a wildcard
-//! one; IAM's own scoped to the stack's path. No AWS call, no credentials.
+//! one; each on the narrowest resources it takes: the ARNs of its resource
+//! types in the stack's account, IAM's in the stack's path, `*` only for an
+//! action that takes no resource type. No AWS call, no credentials.
 //!
 //! Discovery reads every service of a region whatever the file declares (a
 //! resource the stack owns may be live after its block went), and a prune
