@@ -269,14 +269,7 @@ async fn an_environment_runs_on_roles_holding_only_its_generated_policies() {
         .unwrap();
 
     // The shipped environment with its roles, in the emulator's account.
-    let dir = tempfile::tempdir().unwrap();
-    for env in ["base", "dev"] {
-        std::fs::copy(
-            root.join(format!("stacks/{env}.toml")),
-            dir.path().join(format!("{env}.toml")),
-        )
-        .unwrap();
-    }
+    let dir = shipped_copy(&["base", "dev"]);
     let dev = dir.path().join("dev.toml");
     let text = std::fs::read_to_string(&dev).unwrap().replacen(
         "regions = [\"us-west-2\"]\n",
@@ -425,14 +418,7 @@ async fn sdk(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
 fn the_policies_of_the_shipped_environments_pass_parliament() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("localstack/.venv/bin/python");
-    let dir = tempfile::tempdir().unwrap();
-    for env in ["base", "dev"] {
-        std::fs::copy(
-            root.join(format!("stacks/{env}.toml")),
-            dir.path().join(format!("{env}.toml")),
-        )
-        .unwrap();
-    }
+    let dir = shipped_copy(&["base", "dev"]);
     let named = dir.path().join("dev.toml");
     let text = std::fs::read_to_string(&named).unwrap().replacen(
         "[stack]\n",

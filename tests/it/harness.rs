@@ -298,6 +298,18 @@ impl StackFile {
     }
 }
 
+/// The shipped stack files `names` (`["base", "dev"]`) copied into a fresh
+/// directory, to edit there.
+pub fn shipped_copy(names: &[&str]) -> tempfile::TempDir {
+    let stacks = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks");
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        let file = format!("{name}.toml");
+        std::fs::copy(stacks.join(&file), dir.path().join(&file)).unwrap();
+    }
+    dir
+}
+
 /// What a colleague uses in the console: the SDK, straight at the emulator.
 pub async fn ec2(region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&console(region).await)

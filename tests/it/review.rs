@@ -42,14 +42,7 @@ fn validate_checks_stack_files_with_no_credentials_and_no_call() {
         ok.stdout
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    for env in ["base", "dev"] {
-        std::fs::copy(
-            root().join(format!("stacks/{env}.toml")),
-            dir.path().join(format!("{env}.toml")),
-        )
-        .unwrap();
-    }
+    let dir = shipped_copy(&["base", "dev"]);
     let base = dir.path().join("base.toml");
     let text = std::fs::read_to_string(&base).unwrap();
     let line = text
