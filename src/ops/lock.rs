@@ -193,11 +193,11 @@ pub async fn acquire<L: LockStore>(store: &L, lock: &Holding<'_>) -> Result<Stac
                          `reconcile unlock {}`.",
                         file.display()
                     ),
-                    None => {
+                    None => format!(
                         "Wait for it to finish (or pass --lock-timeout 10m to wait here); if \
-                             that run is gone, `reconcile unlock` breaks the lock once it is stale."
-                            .to_string()
-                    }
+                         that run is gone, `reconcile unlock {}` breaks the lock once it is stale.",
+                        file.display()
+                    ),
                 };
                 bail!(
                     "stack {stack} is locked in {region} by {}; nothing was changed.\n  {hint}",

@@ -406,6 +406,21 @@ async fn a_locked_stack_is_refused_with_the_holder_and_nothing_changes() {
         "{}",
         refused.stderr
     );
+    // The command its hint names runs as written (the holder is alive: the
+    // lock is not stale, so it is refused, not misused).
+    let hint = refused
+        .stderr
+        .split('`')
+        .find(|s| s.starts_with("reconcile unlock "))
+        .unwrap_or_else(|| panic!("a hint to unlock: {}", refused.stderr));
+    let unlock = run_cmd(reconcile().args(hint.split_whitespace().skip(1)));
+    assert!(
+        !unlock.stderr.contains("required arguments")
+            && !unlock.stderr.contains("unexpected argument")
+            && unlock.stderr.contains("which may still be running"),
+        "{}",
+        unlock.stderr
+    );
     let first = finish(holder);
     assert_eq!(first.code, 1, "its security groups never got an answer");
     proxy.heal();
