@@ -205,6 +205,53 @@ impl Checker {
         stack
     }
 
+    /// A literal ARN of a regional service names a resource of one region
+    /// (and partition): a block in another cannot use it (a listener takes
+    /// a certificate of its own region). Said here, not by AWS halfway
+    /// through an apply. A global block (a DNS alias) may name any region's.
+    fn arn_region(&mut self, r: &Resource, field: &ReferenceField, id: &str) {
+        let Some(rest) = id.strip_prefix("arn:") else {
+            return;
+        };
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [partition, _service, region, _account, _resource] = parts[..] else {
+            self.error(
+                field.reference.span(),
+                format!("`{id}` is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)"),
+            );
+            return;
+        };
+        if region.is_empty() || r.address.kind.service().global() {
+            return;
+        }
+        let expected = field.expected;
+        for own in &r.regions {
+            let own_partition = match own.as_str() {
+                o if o.starts_with("cn-") => "aws-cn",
+                o if o.starts_with("us-gov-") => "aws-us-gov",
+                _ => "aws",
+            };
+            if region != own || partition != own_partition {
+                self.error(
+                    field.reference.span(),
+                    format!(
+                        "`{}` of {} names {} {expected} of {region} (`{id}`), but the block is in {own}: \
+                         AWS takes only one of the block's own region there",
+                        field.field,
+                        r.address,
+                        article(expected)
+                    ),
+                )
+                .help = Some(format!(
+                    "name the {expected} of {own} (a block with `regions` per region, or \
+                     {} {expected} block of this stack, made in each region)",
+                    article(expected)
+                ));
+                return;
+            }
+        }
+    }
+
     /// `[stack] account`: twelve digits each, as AWS writes an account id.
     fn accounts(&mut self, account: Option<&Spanned<super::spec::OneOrMany>>) -> Vec<String> {
         let Some(account) = account else {
@@ -824,6 +871,8 @@ impl Checker {
                             other => format!("`{id}` is {} {other}", article(other)),
                         });
                     }
+                } else {
+                    self.arn_region(r, field, id);
                 }
             }
             Reference::Resource(target) => {
@@ -1329,5 +1378,45 @@ mod tests {
             let error = with(role).expect_err(role).to_string();
             assert!(error.contains(says), "{role}: {error}");
         }
+    }
+
+    #[test]
+    fn a_literal_arn_of_another_region_than_its_blocks_is_refused_naming_both() {
+        let arn = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/blue/0123456789abcdef";
+        let message = error(|demo| {
+            demo.replacen(
+                "action = { forward = \"target_group.blue\" }",
+                &format!("action = {{ forward = \"{arn}\" }}"),
+                1,
+            )
+        });
+        assert!(
+            message.contains(&format!(
+                "`action` of listener_rule.app names a target_group of ap-south-1 (`{arn}`), but the block is in us-west-2"
+            )),
+            "{message}"
+        );
+        // One of its own region is taken (the check reads the region, nothing else).
+        let own = arn.replace("ap-south-1", "us-west-2");
+        let source = DEMO
+            .replacen(
+                "regions = [\"us-west-2\", \"eu-west-1\"]",
+                "regions = [\"us-west-2\"]",
+                1,
+            )
+            .replacen(
+                "action = { forward = \"target_group.blue\" }",
+                &format!("action = {{ forward = \"{own}\" }}"),
+                1,
+            );
+        let loaded = crate::stack::parse(Path::new("demo.toml"), source);
+        assert!(
+            !loaded
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.to_string().contains("but the block is in")),
+            "{:?}",
+            loaded.err().map(|e| e.to_string())
+        );
     }
 }
