@@ -454,7 +454,9 @@ fn the_plan_schema_refuses_a_plan_out_of_contract() {
         "changes": [{"region": "us-east-1", "address": "vpc.main", "action": "create",
                      "attributes": [{"name": "cidr", "after": "10.0.0.0/16"}]}],
         "summary": {"create": 1, "update": 0, "replace": 0, "delete": 0, "no_op": 0},
-        "refusals": [], "aws_calls": {"ec2": 8}, "aws_operations": {"ec2.DescribeVpcs": 1}
+        "refusals": [], "aws_calls": {"ec2": 8}, "aws_operations": {"ec2.DescribeVpcs": 1},
+        "graph": {"nodes": [{"id": "n0", "label": "vpc.main", "region": "us-east-1",
+                             "mark": "create", "count": 1}], "edges": []}
     });
     assert_eq!(plan_schema_errors(&good.to_string()), Vec::<String>::new());
     let mut bad = good.clone();
