@@ -26,16 +26,7 @@ impl Role {
     /// The session name of `operator`: `reconcile-` and the characters AWS
     /// allows in one (`[\w+=,.@-]`), at most 64.
     pub fn session_of(operator: &str) -> String {
-        let clean: String = operator
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
+        let clean = super::iam::iam_characters(operator);
         format!("reconcile-{clean}").chars().take(64).collect()
     }
 }

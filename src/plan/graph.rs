@@ -214,11 +214,9 @@ pub fn build(plan: &Plan, stack: &Stack) -> Graph {
         let id = format!("n{n}");
         ids.insert(key, id.clone());
         let first = items[0];
-        let (mark, protected, switch) = marks[first];
         let label = match key {
-            Key::One(item) => item.address.to_string(),
-            Key::Many { .. } if items.len() == 1 => first.address.to_string(),
-            Key::Many { kind, .. } => kind.as_str().to_string(),
+            Key::Many { kind, .. } if items.len() > 1 => kind.as_str().to_string(),
+            _ => first.address.to_string(),
         };
         nodes.push(Node {
             id,
@@ -228,10 +226,10 @@ pub fn build(plan: &Plan, stack: &Stack) -> Graph {
                 Key::Many { vpc, .. } => vpc.clone(),
                 Key::One(item) => vpc(item),
             },
-            mark,
+            mark: marks[first].0,
             count: items.len(),
-            protected: items.iter().any(|i| marks[*i].1) || protected,
-            switch: items.iter().any(|i| marks[*i].2) || switch,
+            protected: items.iter().any(|i| marks[*i].1),
+            switch: items.iter().any(|i| marks[*i].2),
         });
     }
     let mut linked: BTreeSet<(String, String)> = BTreeSet::new();

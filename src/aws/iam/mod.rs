@@ -37,16 +37,7 @@ fn name(stack: &str, address: &Address, kind: IamKind) -> String {
         IamKind::Role => "role",
         IamKind::InstanceProfile => "profile",
     };
-    let plain: String = format!("{stack}-{}-{kind}", address.name)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let plain = iam_characters(&format!("{stack}-{}-{kind}", address.name));
     if plain.len() <= 64 {
         return plain;
     }
@@ -217,6 +208,20 @@ impl Mutator {
         }
         Ok(())
     }
+}
+
+/// `text` in the characters IAM takes in a name (a role's, a session's:
+/// `[\w+=,.@-]`), any other as `-`.
+pub(super) fn iam_characters(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
